@@ -1,0 +1,65 @@
+package domain
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string
+	}{
+		// the reference's table (section 4.7), including the rows it got wrong
+		{"example.com", "example.com"},
+		{"www.example.com", "example.com"},
+		{"https://Example.com/", "example.com"},
+		{"sub.example.com/path", "sub.example.com"},
+		{"http://localhost:3000", "localhost"},
+		{"127.0.0.1:8080", "127.0.0.1"},
+		{"example.com:8080", "example.com"}, // fail-open in the Node SDK
+		{"localhost:3000", "localhost"},     // fail-open in the Node SDK
+		{"  EXAMPLE.COM.  ", "example.com"},
+		{"https://www.example.com:443/shop?x=1#y", "example.com"},
+		{"[::1]:8080", "::1"},
+		{"bücher.de", "xn--bcher-kva.de"},
+	}
+	for _, tt := range tests {
+		got, err := Normalize(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("Normalize(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestNormalizeRejectsUnusableDomains(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"", "   ", "http://", "user@example.com", "exa mple.com", "-bad.com", "a..b", "http://[::1"} {
+		if got, err := Normalize(in); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Normalize(%q) = %q, %v; want ErrInvalid", in, got, err)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		site, host string
+		want       bool
+	}{
+		{"example.com", "example.com", true},
+		{"example.com", "www.example.com", true},
+		{"example.com", "a.b.example.com", true},
+		{"example.com", "evil-example.com", false},
+		{"example.com", "example.com.evil.net", false},
+		{"example.com", "com", false},
+		{"localhost", "localhost", true},
+		{"127.0.0.1", "127.0.0.1", true},
+		{"127.0.0.1", "127.0.0.2", false},
+	}
+	for _, tt := range tests {
+		if got := Match(tt.site, tt.host); got != tt.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", tt.site, tt.host, got, tt.want)
+		}
+	}
+}
