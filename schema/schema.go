@@ -132,6 +132,11 @@ func Collection(name string, resolve IDResolver) (*core.Collection, error) {
 		b.fields(&core.DateField{Name: "lastActivity"})
 		b.fields(&core.NumberField{Name: "seq", OnlyInt: true, Min: types.Pointer(1.0)})
 		b.json("utm", MaxUTMStored)
+		// new: the session's pageView/custom event count and engagement,
+		// so that a session continued after a restart or on another
+		// instance keeps counting where it was
+		b.fields(&core.NumberField{Name: "eventCount", OnlyInt: true, Min: types.Pointer(0.0)})
+		b.boolean("isEngaged")
 		b.index("visitor_seq", true, "visitor, seq")
 		b.index("website_created", false, "website, created")
 		b.index("website_lastActivity", false, "website, lastActivity")

@@ -1,0 +1,79 @@
+// Command skopos is Skopos in one binary: PocketBase embedded as a Go
+// framework with the Skopos plugin registered.
+//
+//	skopos serve [--http 127.0.0.1:8090] [--dir ./pb_data]
+//	skopos site add --domain example.com [--name "My site"] [--dir ./pb_data]
+//	skopos schema apply --url http://127.0.0.1:8090 --email E --password P
+//
+// Every PocketBase command and flag is available as well (superuser,
+// migrate, --dev, ...). Environment: SKOPOS_ADMIN_EMAIL and
+// SKOPOS_ADMIN_PASSWORD name the superuser created on the first start;
+// without them one is generated and its password printed once.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/pocketbase/pocketbase"
+	"github.com/pocketbase/pocketbase/cmd"
+	"github.com/skopos-go/skopos/plugin"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	// Not pocketbase.New(): it turns on dev mode (every SQL statement
+	// logged) under `go run`, which is how the README starts the server.
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false})
+	app.RootCmd.Use = "skopos"
+	app.RootCmd.Short = "Skopos: privacy-first, self-hosted web analytics on PocketBase"
+
+	err := plugin.Register(app, app.RootCmd, plugin.Config{
+		AdminEmail:    os.Getenv("SKOPOS_ADMIN_EMAIL"),
+		AdminPassword: os.Getenv("SKOPOS_ADMIN_PASSWORD"),
+		GenerateAdmin: true,
+		Demo:          true,
+	})
+	if err != nil {
+		fatal(2, err)
+	}
+	app.RootCmd.AddCommand(cmd.NewSuperuserCommand(app), cmd.NewServeCommand(app, true))
+	exitOnError(app.RootCmd)
+
+	// PocketBase ignores the root command's error (an unknown command
+	// would exit 0), so resolve the command first.
+	if c, _, err := app.RootCmd.Find(os.Args[1:]); err != nil || (c == app.RootCmd && len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-")) {
+		if err == nil {
+			err = fmt.Errorf("unknown command %q", os.Args[1])
+		}
+		fatal(2, err)
+	}
+	if err := app.Execute(); err != nil {
+		fatal(1, err)
+	}
+}
+
+// exitOnError makes every PocketBase command that fails exit non-zero with
+// one line on stderr; PocketBase prints the error but exits 0.
+func exitOnError(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		exitOnError(sub)
+	}
+	if c.RunE == nil {
+		return
+	}
+	run := c.RunE
+	c.SilenceErrors = true
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := run(cmd, args); err != nil {
+			fatal(1, fmt.Errorf("%s: %w", cmd.CommandPath(), err))
+		}
+		return nil
+	}
+}
+
+func fatal(code int, err error) {
+	fmt.Fprintln(os.Stderr, "skopos: "+strings.Join(strings.Fields(err.Error()), " "))
+	os.Exit(code)
+}

@@ -1,0 +1,333 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/pbrest"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// The binary under test, built once: the CLI is tested as users run it,
+// including its exit codes (PocketBase would otherwise exit 0 on errors).
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "skopos-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "skopos")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	adminEmail    = "owner@skopos.test"
+	adminPassword = "owner-password-123"
+)
+
+type server struct {
+	cmd  *exec.Cmd
+	url  string
+	mu   sync.Mutex
+	out  strings.Builder
+	done chan struct{}
+}
+
+// serve starts `skopos serve` on dir and waits until it prints the demo
+// trackingId line; env adds to the process environment.
+func serve(t *testing.T, dir string, env ...string) *server {
+	t.Helper()
+	addr := freeAddr(t)
+	s := &server{url: "http://" + addr, done: make(chan struct{})}
+	s.cmd = exec.Command(binary, "serve", "--http", addr, "--dir", dir)
+	s.cmd.Env = append(os.Environ(), env...)
+	stdout, _ := s.cmd.StdoutPipe()
+	s.cmd.Stderr = s.cmd.Stdout
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		defer close(s.done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.out.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+			if strings.HasPrefix(sc.Text(), "Server started") || strings.Contains(sc.Text(), "Server started at") {
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-s.done:
+		t.Fatalf("serve exited early:\n%s", s.output())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not start:\n%s", s.output())
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *server) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+func (s *server) stop() {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.done
+	_ = s.cmd.Wait()
+}
+
+func (s *server) line(t *testing.T, prefix string) string {
+	t.Helper()
+	for _, l := range strings.Split(s.output(), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return strings.TrimSpace(strings.TrimPrefix(l, prefix))
+		}
+	}
+	t.Fatalf("no line %q in output:\n%s", prefix, s.output())
+	return ""
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+func client(t *testing.T, url string) *pbrest.Client {
+	t.Helper()
+	c, err := pbrest.New(pbrest.Config{URL: url, Email: adminEmail, Password: adminPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type collection struct {
+	Name    string   `json:"name"`
+	Indexes []string `json:"indexes"`
+}
+
+func TestServeFirstRunSetsUpEverythingAndSecondRunChangesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := []string{"SKOPOS_ADMIN_EMAIL=" + adminEmail, "SKOPOS_ADMIN_PASSWORD=" + adminPassword}
+	s := serve(t, dir, env...)
+	ctx := context.Background()
+	pb := client(t, s.url)
+
+	port := s.url[strings.LastIndex(s.url, ":")+1:]
+	if got := s.line(t, "demo: "); got != "http://localhost:"+port+"/demo" {
+		t.Errorf("demo line = %q", got)
+	}
+	trackingID := s.line(t, "demo website trackingId: ")
+
+	var cols struct {
+		Items []collection `json:"items"`
+	}
+	if err := pb.Do(ctx, "GET", "/api/collections?perPage=500", nil, &cols); err != nil {
+		t.Fatalf("list collections as superuser: %v", err)
+	}
+	have := map[string]collection{}
+	for _, c := range cols.Items {
+		have[c.Name] = c
+	}
+	for _, name := range schema.Names {
+		c, ok := have[name]
+		if !ok {
+			t.Errorf("collection %s missing", name)
+			continue
+		}
+		if name != schema.Events && !strings.Contains(strings.Join(c.Indexes, "\n"), "UNIQUE") {
+			t.Errorf("%s has no UNIQUE index: %v", name, c.Indexes)
+		}
+	}
+
+	var settings struct {
+		Batch struct {
+			Enabled     bool `json:"enabled"`
+			MaxRequests int  `json:"maxRequests"`
+			Timeout     int  `json:"timeout"`
+		} `json:"batch"`
+	}
+	if err := pb.Do(ctx, "GET", "/api/settings", nil, &settings); err != nil {
+		t.Fatal(err)
+	}
+	if b := settings.Batch; !b.Enabled || b.MaxRequests != 1000 || b.Timeout != 10 {
+		t.Errorf("batch settings = %+v, want enabled, 1000, 10", b)
+	}
+
+	var sites []struct {
+		Domain                   string `json:"domain"`
+		TrackingID               string `json:"trackingId"`
+		DisableLocalhostTracking bool   `json:"disableLocalhostTracking"`
+	}
+	if _, err := pb.ListRecords(ctx, schema.Websites, pbrest.ListQuery{}, &sites); err != nil {
+		t.Fatal(err)
+	}
+	if len(sites) != 1 || sites[0].Domain != "localhost" || sites[0].TrackingID != trackingID || sites[0].DisableLocalhostTracking {
+		t.Fatalf("websites after first run = %+v; want the demo site %s on localhost", sites, trackingID)
+	}
+	var events []map[string]any
+	if _, err := pb.ListRecords(ctx, schema.Events, pbrest.ListQuery{}, &events); err != nil || len(events) != 0 {
+		t.Fatalf("events after first run = %d, %v; want none seeded", len(events), err)
+	}
+
+	// `site add` against the same dir while the server runs
+	stdout, stderr, code := run(t, "site", "add", "--domain", "https://www.Example.com:8443/shop", "--name", "Shop", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("site add exited %d: %s", code, stderr)
+	}
+	newID := lastLine(stdout)
+	var added struct {
+		Name, Domain string
+	}
+	if err := pb.FirstRecord(ctx, schema.Websites, pbrest.Filter("trackingId = {:id}", pbrest.Params{"id": newID}), &added); err != nil {
+		t.Fatalf("site added by the CLI is not visible to the running server: %v", err)
+	}
+	if added.Domain != "example.com" || added.Name != "Shop" {
+		t.Errorf("added site = %+v, want Shop on example.com", added)
+	}
+
+	s.stop()
+	s2 := serve(t, dir, env...)
+	if got := s2.line(t, "demo website trackingId: "); got != trackingID {
+		t.Errorf("second run printed trackingId %s, first %s", got, trackingID)
+	}
+	sites = nil
+	if _, err := client(t, s2.url).ListRecords(ctx, schema.Websites, pbrest.ListQuery{}, &sites); err != nil || len(sites) != 2 {
+		t.Fatalf("websites after second run = %d, %v; want 2 (demo + added)", len(sites), err)
+	}
+}
+
+func TestServeGeneratesASuperuserOnlyOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := serve(t, dir)
+	creds := s.line(t, "superuser created (shown once): ")
+	var email, password string
+	if _, err := fmt.Sscanf(creds, "email %s password %s", &email, &password); err != nil {
+		t.Fatalf("cannot read generated credentials from %q", creds)
+	}
+	pb, _ := pbrest.New(pbrest.Config{URL: s.url, Email: email, Password: password})
+	if err := pb.Authenticate(context.Background()); err != nil {
+		t.Fatalf("generated credentials do not work: %v", err)
+	}
+	s.stop()
+	s2 := serve(t, dir)
+	if strings.Contains(s2.output(), "superuser created") {
+		t.Fatal("a second superuser was generated on the second run")
+	}
+}
+
+func TestCommandsFailWithOneLineAndNonZeroExit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unusable domain", []string{"site", "add", "--domain", "exa mple.com", "--dir", dir}, "invalid domain"},
+		{"missing domain", []string{"site", "add", "--dir", dir}, "--domain is required"},
+		{"unknown flag", []string{"site", "add", "--bogus", "--dir", dir}, "unknown flag"},
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"missing subcommand", []string{"site", "--dir", dir}, "missing subcommand"},
+		{"serve on a bad address", []string{"serve", "--http", "127.0.0.1:99999", "--dir", dir}, "invalid port"},
+		{"schema apply without server", []string{"schema", "apply", "--url", "http://127.0.0.1:1", "--email", "a@b.co", "--password", "x"}, "schema apply"},
+		{"schema apply without flags", []string{"schema", "apply"}, "required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := run(t, tt.args...)
+			if code == 0 {
+				t.Fatalf("exit code 0; stderr %q", stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			last := lines[len(lines)-1]
+			if !strings.Contains(last, tt.want) {
+				t.Fatalf("last stderr line %q does not say %q", last, tt.want)
+			}
+		})
+	}
+}
+
+func TestSchemaApplyPreparesAPlainPocketBaseIdempotently(t *testing.T) {
+	t.Parallel()
+	srv := pbtest.Start(t, pbtest.Options{Plain: true})
+	args := []string{"schema", "apply", "--url", srv.URL, "--email", srv.Email, "--password", srv.Password}
+
+	stdout, stderr, code := run(t, args...)
+	if code != 0 {
+		t.Fatalf("first apply exited %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "created or updated "+strings.Join(schema.Names, ", ")) || !strings.Contains(stdout, "batch API enabled") {
+		t.Fatalf("first apply said %q", stdout)
+	}
+	app := srv.App()
+	for _, name := range schema.Names {
+		if _, err := app.FindCollectionByNameOrId(name); err != nil {
+			t.Errorf("%s not created: %v", name, err)
+		}
+	}
+	if !app.Settings().Batch.Enabled {
+		// settings are cached per app; reload what the REST call saved
+		if err := app.ReloadSettings(); err != nil || !app.Settings().Batch.Enabled {
+			t.Errorf("batch API not enabled (%v)", err)
+		}
+	}
+
+	stdout, stderr, code = run(t, args...)
+	if code != 0 || strings.TrimSpace(stdout) != "schema apply: no changes" {
+		t.Fatalf("second apply: exit %d, stdout %q, stderr %q; want no changes", code, stdout, stderr)
+	}
+}

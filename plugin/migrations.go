@@ -1,0 +1,48 @@
+package plugin
+
+import (
+	"fmt"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// migrations returns the Skopos migrations. They live in their own list,
+// run by their own runner, rather than in PocketBase's global
+// core.AppMigrations: registering there would apply Skopos to every app in
+// the process (two apps in one test binary must not interfere).
+//
+// The schema migration is convergent (schema.Apply), so a later schema
+// version is a new entry that calls schema.Apply again.
+func (p *plugin) migrations() core.MigrationsList {
+	var l core.MigrationsList
+	l.Register(func(tx core.App) error {
+		_, err := schema.Apply(tx)
+		return err
+	}, nil, "1764115200_skopos_schema_v1.go")
+	l.Register(func(tx core.App) error {
+		s := tx.Settings()
+		s.Batch.Enabled = true
+		s.Batch.MaxRequests = p.cfg.BatchMaxRequests
+		s.Batch.Timeout = 10
+		return tx.Save(s)
+	}, nil, "1764115201_skopos_batch_settings.go")
+	if p.cfg.Demo {
+		l.Register(func(tx core.App) error {
+			_, err := createWebsite(tx, "Demo", "localhost")
+			return err
+		}, nil, "1764115202_skopos_demo_website.go")
+	}
+	return l
+}
+
+// migrate applies PocketBase's and then Skopos' pending migrations.
+func (p *plugin) migrate(app core.App) error {
+	if err := app.RunAllMigrations(); err != nil {
+		return fmt.Errorf("skopos: pocketbase migrations: %w", err)
+	}
+	if _, err := core.NewMigrationsRunner(app, p.migrations()).Up(); err != nil {
+		return fmt.Errorf("skopos: migrations: %w", err)
+	}
+	return nil
+}

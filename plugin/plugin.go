@@ -1,0 +1,112 @@
+// Package plugin registers Skopos in a PocketBase app: the Skopos schema (as
+// migrations), the batch API settings it needs, a first-run superuser and
+// demo website, and the `site add` and `schema apply` commands.
+//
+// It is what the `skopos` binary runs, and you can register it in your own
+// PocketBase app the same way as PocketBase's plugins:
+//
+//	app := pocketbase.New()
+//	plugin.MustRegister(app, app.RootCmd, plugin.Config{})
+//	if err := app.Start(); err != nil {
+//		log.Fatal(err)
+//	}
+//
+// The event endpoint, the browser script, the demo page and the dashboard
+// are added by later parts of Skopos; see the README for what is there now.
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/spf13/cobra"
+)
+
+// Config configures the plugin. The zero value is what a PocketBase
+// developer adding Skopos to an existing app wants: schema and batch
+// settings, no generated superuser, no demo website.
+type Config struct {
+	// AdminEmail and AdminPassword, when both set, make sure a superuser
+	// with that email exists when the server starts (it is created if
+	// missing; an existing one is left as it is).
+	AdminEmail    string
+	AdminPassword string
+
+	// GenerateAdmin creates a superuser with a random password, printed
+	// once to Out, when the server starts with no superuser at all and no
+	// AdminEmail is set. Default false (PocketBase's own installer then
+	// asks for one in the browser).
+	GenerateAdmin bool
+
+	// Demo creates the demo website (domain "localhost", localhost
+	// tracking allowed, no events) on the first start and prints its link
+	// and trackingId on every start. Default false.
+	Demo bool
+
+	// BatchMaxRequests is the batch API's maxRequests set on the first
+	// start. Default 1000. An operator's later change is kept.
+	BatchMaxRequests int
+
+	// Out receives the start-up lines (demo link, trackingId, generated
+	// credentials). Default os.Stdout.
+	Out io.Writer
+}
+
+// MustRegister is Register that panics on error, for use in main.
+func MustRegister(app core.App, rootCmd *cobra.Command, cfg Config) {
+	if err := Register(app, rootCmd, cfg); err != nil {
+		panic(err)
+	}
+}
+
+// Register adds Skopos to app. rootCmd may be nil when the app has no CLI;
+// otherwise the `site` and `schema` commands are added to it.
+func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
+	if app == nil {
+		return errors.New("skopos plugin: nil app")
+	}
+	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
+		return errors.New("skopos plugin: AdminEmail and AdminPassword must be set together")
+	}
+	if cfg.BatchMaxRequests < 0 {
+		return fmt.Errorf("skopos plugin: BatchMaxRequests %d must be >= 0", cfg.BatchMaxRequests)
+	}
+	if cfg.BatchMaxRequests == 0 {
+		cfg.BatchMaxRequests = 1000
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	p := &plugin{app: app, cfg: cfg}
+	app.OnServe().BindFunc(p.onServe)
+	if rootCmd != nil {
+		rootCmd.AddCommand(p.siteCommand(), p.schemaCommand())
+	}
+	return nil
+}
+
+type plugin struct {
+	app core.App
+	cfg Config
+}
+
+// onServe runs before PocketBase starts listening: PocketBase has applied
+// its own migrations by then, so Skopos' can build on them.
+func (p *plugin) onServe(e *core.ServeEvent) error {
+	if err := p.migrate(e.App); err != nil {
+		return err
+	}
+	if err := p.ensureSuperuser(e.App); err != nil {
+		return err
+	}
+	if err := e.Next(); err != nil {
+		return err
+	}
+	if p.cfg.Demo {
+		p.printDemo(e)
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+package plugin
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// ensureSuperuser creates the configured superuser, or with GenerateAdmin
+// one with a random password when there is none at all.
+func (p *plugin) ensureSuperuser(app core.App) error {
+	email, password := p.cfg.AdminEmail, p.cfg.AdminPassword
+	generated := false
+	if email == "" {
+		if !p.cfg.GenerateAdmin {
+			return nil
+		}
+		n, err := app.CountRecords(core.CollectionNameSuperusers)
+		if err != nil || n > 0 {
+			return err
+		}
+		email, password, generated = "admin@example.com", rand.Text(), true
+	} else if _, err := app.FindAuthRecordByEmail(core.CollectionNameSuperusers, email); err == nil {
+		return nil
+	}
+	col, err := app.FindCollectionByNameOrId(core.CollectionNameSuperusers)
+	if err != nil {
+		return err
+	}
+	rec := core.NewRecord(col)
+	rec.SetEmail(email)
+	rec.SetPassword(password)
+	if err := app.Save(rec); err != nil {
+		return fmt.Errorf("skopos: create superuser %s: %w", email, err)
+	}
+	if generated {
+		fmt.Fprintf(p.cfg.Out, "superuser created (shown once): email %s password %s\n", email, password)
+	}
+	return nil
+}
+
+// printDemo prints the demo lines; the port is the one PocketBase listens on.
+func (p *plugin) printDemo(e *core.ServeEvent) {
+	addr := e.Server.Addr
+	if e.Listener != nil {
+		addr = e.Listener.Addr().String()
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		port = "80"
+	}
+	site, err := demoWebsite(e.App)
+	if err != nil {
+		fmt.Fprintf(p.cfg.Out, "demo website: none (%v)\n", err)
+		return
+	}
+	fmt.Fprintf(p.cfg.Out, "demo: http://localhost:%s/demo\n", port)
+	fmt.Fprintf(p.cfg.Out, "demo website trackingId: %s\n", site.GetString("trackingId"))
+}

@@ -1,0 +1,51 @@
+package plugin
+
+import (
+	"fmt"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/domain"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// demoDomain is the demo website's domain: the printed link uses it, so
+// the page's URL host matches the site.
+const demoDomain = "localhost"
+
+// createWebsite validates the domain as the pipeline will parse it (an
+// unusable domain would silently receive nothing) and saves a website.
+func createWebsite(app core.App, name, dom string) (*core.Record, error) {
+	host, err := domain.Normalize(dom)
+	if err != nil {
+		return nil, err
+	}
+	col, err := app.FindCollectionByNameOrId(schema.Websites)
+	if err != nil {
+		return nil, fmt.Errorf("skopos: websites collection: %w", err)
+	}
+	if name == "" {
+		name = host
+	}
+	rec := core.NewRecord(col)
+	rec.Set("name", name)
+	rec.Set("domain", host)
+	rec.Set("disableLocalhostTracking", false)
+	if err := app.Save(rec); err != nil {
+		return nil, fmt.Errorf("skopos: save website: %w", err)
+	}
+	return rec, nil
+}
+
+// demoWebsite finds the demo website created on the first run (the oldest
+// website on the demo domain).
+func demoWebsite(app core.App) (*core.Record, error) {
+	recs, err := app.FindRecordsByFilter(schema.Websites, "domain = {:d}", "created", 1, 0, dbx.Params{"d": demoDomain})
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("no website with domain %q", demoDomain)
+	}
+	return recs[0], nil
+}
