@@ -1,0 +1,150 @@
+package skopos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync/atomic"
+
+	"github.com/skopos-go/skopos/internal/clientip"
+	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/store"
+	"github.com/skopos-go/skopos/pbrest"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// Version is the SDK version written to the website's sdkVersion field.
+const Version = "0.1.0-go"
+
+// Client records events for one website into a remote PocketBase. It is
+// safe for concurrent use. Several Clients in one process do not share
+// state.
+type Client struct {
+	opts  Options
+	pb    *pbrest.Client
+	sites *pipeline.Sites
+	site  *pipeline.Site
+	pipe  *pipeline.Pipeline
+	debug atomic.Bool
+}
+
+// Init connects to PocketBase, checks that it is ready for Skopos (schema,
+// batch API, the website and its domain), records the SDK version on the
+// website and starts the background writer. Stop it with Shutdown.
+//
+// Its errors wrap one of ErrMissingOption, ErrInvalidOption,
+// ErrAuthFailed, ErrUnreachable, ErrSchemaMissing, ErrBatchDisabled,
+// ErrWebsiteNotFound or ErrInvalidDomain.
+func Init(ctx context.Context, opts Options) (*Client, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	ips, err := clientip.New(opts.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("%w: TrustedProxies: %w", ErrInvalidOption, err)
+	}
+	pb, err := pbrest.New(pbrest.Config{URL: opts.PocketBaseURL, Email: opts.AdminEmail, Password: opts.AdminPassword, Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	if err := pb.Authenticate(ctx); err != nil {
+		return nil, classify(err)
+	}
+	if err := checkSchema(ctx, pb); err != nil {
+		return nil, err
+	}
+	if _, err := pb.BatchMaxRequests(ctx); err != nil {
+		if errors.Is(err, pbrest.ErrBatchDisabled) {
+			return nil, fmt.Errorf("%w: run `skopos schema apply` or enable it in the PocketBase settings", ErrBatchDisabled)
+		}
+		return nil, classify(err)
+	}
+	st := store.NewREST(pb)
+	website, err := st.WebsiteByTrackingID(ctx, opts.SiteID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no website with trackingId %q", ErrWebsiteNotFound, opts.SiteID)
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	sites := pipeline.NewSites()
+	site, err := sites.Put(website)
+	if err != nil {
+		return nil, fmt.Errorf("%w: website %q has domain %q: %w", ErrInvalidDomain, opts.SiteID, website.Domain, err)
+	}
+	if err := st.UpdateWebsite(ctx, website.ID, map[string]any{"sdkVersion": Version}); err != nil {
+		return nil, classify(err)
+	}
+
+	c := &Client{opts: opts, pb: pb, sites: sites, site: site}
+	c.debug.Store(opts.Debug)
+	c.pipe, err = pipeline.New(pipeline.Config{
+		Store: st, Sites: sites, IPs: ips,
+		Batch: opts.Batch, BatchInterval: opts.BatchInterval, MaxBatchSize: opts.MaxBatchSize,
+		SessionTimeout: opts.SessionTimeout, JSErrorInterval: opts.JSErrorBatchInterval,
+		QueueSize: opts.QueueSize, VisitorSalt: []byte(opts.VisitorSalt),
+		Logger: opts.Logger, Debug: &c.debug,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	return c, nil
+}
+
+func checkSchema(ctx context.Context, pb *pbrest.Client) error {
+	var list struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if err := pb.Do(ctx, http.MethodGet, "/api/collections?fields=name&perPage=1000&skipTotal=1", nil, &list); err != nil {
+		return classify(err)
+	}
+	var have []string
+	for _, it := range list.Items {
+		have = append(have, it.Name)
+	}
+	for _, name := range schema.Names {
+		if !slices.Contains(have, name) {
+			return fmt.Errorf("%w: collection %q not found; run `skopos schema apply`", ErrSchemaMissing, name)
+		}
+	}
+	return nil
+}
+
+// classify maps a PocketBase error onto the Init sentinels.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, pbrest.ErrUnauthorized), errors.Is(err, pbrest.ErrBadRequest), errors.Is(err, pbrest.ErrForbidden):
+		return fmt.Errorf("%w: %w", ErrAuthFailed, err)
+	case pbrest.IsTransient(err):
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	return err
+}
+
+// PocketBase returns the authenticated PocketBase client the SDK uses, for
+// your own reads and writes.
+func (c *Client) PocketBase() *pbrest.Client { return c.pb }
+
+// SetDebug switches debug logging at run time.
+func (c *Client) SetDebug(on bool) { c.debug.Store(on) }
+
+// FlushEvents writes everything accepted so far (events, sessions, JS
+// errors), retrying transient failures until ctx is done.
+func (c *Client) FlushEvents(ctx context.Context) error { return c.pipe.Flush(ctx) }
+
+// Shutdown stops accepting events (later calls return ErrClosed), writes
+// everything still held until ctx is done and stops the background work.
+// The error says how many events could not be written. Calling it again
+// does nothing.
+func (c *Client) Shutdown(ctx context.Context) error { return c.pipe.Close(ctx) }
+
+// Stats is a snapshot of a Client's counters.
+type Stats = pipeline.Stats
+
+// Stats returns the client's counters: events received, accepted, stored,
+// and every event not stored, by reason.
+func (c *Client) Stats() Stats { return c.pipe.Stats() }

@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Kind is what an accepted event is.
+type Kind uint8
+
+const (
+	// PageView is a browser page view (events.type "pageView").
+	PageView Kind = iota
+	// Custom is a browser custom event (events.type "custom").
+	Custom
+	// Server is a custom event tracked by the host app's own handlers
+	// (events.type "custom"). It creates or continues a session and moves
+	// its lastActivity, but does not move exitPath or count toward
+	// engagement.
+	Server
+	// JSError is a browser JavaScript error: grouped into js_errors, never
+	// an events row; it attaches to an open session and never opens one.
+	JSError
+)
+
+func (k Kind) String() string {
+	switch k {
+	case PageView:
+		return "pageView"
+	case Custom:
+		return "custom"
+	case Server:
+		return "server"
+	case JSError:
+		return "jsError"
+	}
+	return "unknown"
+}
+
+// browses reports whether the event moves exitPath and counts toward
+// engagement (pageView and custom events).
+func (k Kind) browses() bool { return k == PageView || k == Custom }
+
+// Event is one accepted event on its way to the store.
+type Event struct {
+	ID         string    // events record id, assigned when accepted
+	Kind       Kind      //
+	Time       time.Time // server receive time, UTC, millisecond precision
+	TrackingID string    // the website, by trackingId
+	WebsiteID  string    // the website record id; empty until resolved
+	Visitor    string    // visitor hash (VisitorHash)
+
+	IP netip.Addr // stored only when the website has storeRawIp
+	UA string
+
+	Path     string
+	Name     string
+	Data     map[string]any
+	Duration float64 // customData.duration (seconds), for engagement
+
+	// used when the event opens a session
+	Referrer     string
+	Language     string
+	ScreenWidth  int // -1 = unknown
+	ScreenHeight int
+	UTM          map[string]string
+
+	ErrorMessage string
+	StackTrace   string
+}

@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// MaxBodyBytes is the largest event body the Handler reads.
+const MaxBodyBytes = 64 << 10
+
+// Handler serves the browser endpoint for p; pick chooses the website
+// from the page host (see TrackBrowser).
+func Handler(p *Pipeline, pick func(host string) *Site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost:
+		case http.MethodOptions:
+			w.Header().Set("Allow", "POST, OPTIONS")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		default:
+			w.Header().Set("Allow", "POST, OPTIONS")
+			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+			return
+		}
+		if r.ContentLength > MaxBodyBytes {
+			p.stats.received.Add(1)
+			p.stats.drop(ReasonInvalid, 1)
+			writeError(w, http.StatusRequestEntityTooLarge, "body larger than 64 KiB")
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
+			p.stats.received.Add(1)
+			p.stats.drop(ReasonInvalid, 1)
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeError(w, http.StatusRequestEntityTooLarge, "body larger than 64 KiB")
+				return
+			}
+			writeError(w, http.StatusBadRequest, "unreadable body")
+			return
+		}
+		switch err := p.TrackBrowser(r, body, pick); {
+		case err == nil:
+			w.WriteHeader(http.StatusNoContent)
+		case errors.Is(err, ErrInvalidPayload):
+			writeError(w, http.StatusBadRequest, err.Error())
+		case errors.Is(err, ErrQueueFull), errors.Is(err, ErrClosed):
+			w.Header().Set("Retry-After", "5")
+			writeError(w, http.StatusServiceUnavailable, "busy, retry later")
+		default:
+			writeError(w, http.StatusInternalServerError, "internal error")
+		}
+	})
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}

@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+)
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// IDLength is the length of PocketBase record ids.
+const IDLength = 15
+
+// NewID returns a random 15-character [a-z0-9] record id.
+func NewID() string {
+	var out [IDLength]byte
+	var buf [32]byte
+	n := 0
+	for n < IDLength {
+		_, _ = rand.Read(buf[:]) // never fails (crypto/rand documents it)
+		for _, b := range buf {
+			if b >= 252 { // 252 = 7*36: reject to keep the alphabet uniform
+				continue
+			}
+			out[n] = idAlphabet[b%36]
+			if n++; n == IDLength {
+				break
+			}
+		}
+	}
+	return string(out[:])
+}
+
+// DeriveID returns a 15-character [a-z0-9] id derived from parts, so that
+// every instance computes the same record id for the same natural key
+// (a visitor of a website, the n-th session of a visitor) and a second
+// creation fails on the primary key instead of making a duplicate.
+func DeriveID(parts ...string) string {
+	h := sha256.New()
+	writeFields(h, parts...)
+	sum := h.Sum(nil)
+	var out [IDLength]byte
+	// 15 base-36 digits from the first 10 bytes (80 bits ≥ 36^15 ≈ 2^77.5)
+	hi := binary.BigEndian.Uint64(sum[0:8])
+	lo := uint64(binary.BigEndian.Uint16(sum[8:10]))
+	for i := IDLength - 1; i >= 0; i-- {
+		// (hi:lo) / 36 with lo holding 16 bits
+		rem := hi % 36
+		hi /= 36
+		cur := rem<<16 | lo
+		out[i] = idAlphabet[cur%36]
+		lo = cur / 36
+	}
+	return string(out[:])
+}
+
+// writeFields writes length-prefixed fields, so that no two different
+// field lists produce the same bytes (the Node SDK's "a-b"+"c" vs
+// "a"+"b-c" collision, defect D-6).
+func writeFields(h hash.Hash, parts ...string) {
+	var n [4]byte
+	for _, p := range parts {
+		binary.BigEndian.PutUint32(n[:], uint32(len(p)))
+		h.Write(n[:])
+		h.Write([]byte(p))
+	}
+}
+
+// VisitorHash identifies a visitor without cookies. Without salt it is the
+// Skopos-compatible lowercase hex SHA-256 of "<trackingId>-<ip>-<ua>"
+// ("unknown" for a missing ip or ua), so existing Skopos visitors keep
+// matching. With salt it is HMAC-SHA256 keyed by salt over the
+// length-prefixed fields: not reversible by enumerating the IPv4 space.
+func VisitorHash(trackingID, ip, ua string, salt []byte) string {
+	if ip == "" {
+		ip = "unknown"
+	}
+	if ua == "" {
+		ua = "unknown"
+	}
+	if len(salt) == 0 {
+		sum := sha256.Sum256([]byte(trackingID + "-" + ip + "-" + ua))
+		return hex.EncodeToString(sum[:])
+	}
+	m := hmac.New(sha256.New, salt)
+	writeFields(m, trackingID, ip, ua)
+	return hex.EncodeToString(m.Sum(nil))
+}

@@ -1,0 +1,69 @@
+package pipeline
+
+import (
+	"container/list"
+	"time"
+)
+
+// visitorState is what the worker knows about one visitor of one website.
+type visitorState struct {
+	exists  bool          // the visitor row exists (or is being created)
+	session *sessionState // the visitor's latest session; nil when none
+}
+
+type sessionState struct {
+	id           string
+	seq          int
+	lastActivity time.Time
+	exitPath     string
+	eventCount   int
+	engaged      bool
+}
+
+// lru is a bounded least-recently-used map of visitor record id → state.
+// Evicting an entry loses nothing: the next event re-reads it from the store.
+type lru struct {
+	max   int
+	ll    *list.List
+	items map[string]*list.Element
+}
+
+type lruEntry struct {
+	key   string
+	value *visitorState
+}
+
+func newLRU(max int) *lru {
+	return &lru{max: max, ll: list.New(), items: map[string]*list.Element{}}
+}
+
+func (c *lru) get(key string) *visitorState {
+	if e, ok := c.items[key]; ok {
+		c.ll.MoveToFront(e)
+		return e.Value.(*lruEntry).value
+	}
+	return nil
+}
+
+func (c *lru) put(key string, v *visitorState) {
+	if e, ok := c.items[key]; ok {
+		e.Value.(*lruEntry).value = v
+		c.ll.MoveToFront(e)
+		return
+	}
+	c.items[key] = c.ll.PushFront(&lruEntry{key, v})
+	for c.ll.Len() > c.max {
+		old := c.ll.Back()
+		c.ll.Remove(old)
+		delete(c.items, old.Value.(*lruEntry).key)
+	}
+}
+
+func (c *lru) remove(key string) {
+	if e, ok := c.items[key]; ok {
+		c.ll.Remove(e)
+		delete(c.items, key)
+	}
+}
+
+func (c *lru) len() int { return c.ll.Len() }

@@ -1,0 +1,316 @@
+// Package pipeline is Skopos' ingestion pipeline, shared by the SDK (a
+// remote PocketBase) and the embedded server (an in-process PocketBase):
+//
+//	intake (caller's goroutine, no I/O):  validate → site → filter → identify → enqueue
+//	worker (one goroutine per Pipeline):  sessionize → batch → write (retry) → stats
+//
+// Callers never wait on I/O: the intake either queues the event or refuses
+// it at once (invalid, queue full, closed). Everything not stored is
+// counted by reason in Stats.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	useragent "github.com/medama-io/go-useragent"
+	"github.com/skopos-go/skopos/internal/clientip"
+	"github.com/skopos-go/skopos/internal/domain"
+	"github.com/skopos-go/skopos/internal/store"
+	"github.com/skopos-go/skopos/internal/validate"
+)
+
+// Errors returned by the intake; the skopos package exports the same values.
+var (
+	ErrInvalidPayload = errors.New("skopos: invalid payload")
+	ErrQueueFull      = errors.New("skopos: queue full")
+	ErrClosed         = errors.New("skopos: client closed")
+)
+
+// Config configures a Pipeline. Zero durations and sizes take the defaults
+// of SPEC §2; Store and Sites are required.
+type Config struct {
+	Store store.Store
+	Sites *Sites
+	IPs   *clientip.Resolver // default: clientip.DefaultTrusted
+
+	Batch           bool
+	BatchInterval   time.Duration // default 10s
+	MaxBatchSize    int           // default 100
+	SessionTimeout  time.Duration // default 30m
+	JSErrorInterval time.Duration // default 5m
+	QueueSize       int           // default 10000
+	VisitorSalt     []byte
+	// SessionCacheSize bounds the in-memory session cache (visitors);
+	// default 50000. A miss costs a store lookup, never a split session.
+	SessionCacheSize int
+	// MaxJSErrors bounds the distinct JS errors held between flushes;
+	// default 1000. Occurrences of further new errors are dropped, counted.
+	MaxJSErrors int
+
+	Logger *slog.Logger
+	Debug  *atomic.Bool // runtime debug switch; nil = off
+	Now    func() time.Time
+}
+
+func (c *Config) defaults() error {
+	if c.Store == nil || c.Sites == nil {
+		return errors.New("pipeline: Store and Sites are required")
+	}
+	if c.BatchInterval == 0 {
+		c.BatchInterval = 10 * time.Second
+	}
+	if c.MaxBatchSize == 0 {
+		c.MaxBatchSize = 100
+	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 30 * time.Minute
+	}
+	if c.JSErrorInterval == 0 {
+		c.JSErrorInterval = 5 * time.Minute
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = 10000
+	}
+	if c.SessionCacheSize == 0 {
+		c.SessionCacheSize = 50000
+	}
+	if c.MaxJSErrors == 0 {
+		c.MaxJSErrors = 1000
+	}
+	switch {
+	case c.BatchInterval < 0, c.SessionTimeout < 0, c.JSErrorInterval < 0:
+		return errors.New("pipeline: durations must be > 0")
+	case c.MaxBatchSize < 0, c.QueueSize < 0, c.SessionCacheSize < 0, c.MaxJSErrors < 0:
+		return errors.New("pipeline: sizes must be > 0")
+	}
+	// every visitor of a held batch must fit in the cache at once
+	c.SessionCacheSize = max(c.SessionCacheSize, c.QueueSize+c.MaxBatchSize)
+	if c.IPs == nil {
+		ips, err := clientip.New(nil)
+		if err != nil {
+			return err
+		}
+		c.IPs = ips
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Debug == nil {
+		c.Debug = new(atomic.Bool)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Pipeline is one ingestion pipeline. Methods are safe for concurrent use.
+type Pipeline struct {
+	cfg   Config
+	queue chan Event
+	reqs  chan request
+	done  chan struct{}
+	stats counters
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+
+	ua *useragent.Parser
+	w  worker // owned by the worker goroutine
+}
+
+// New starts a pipeline's worker. Stop it with Close.
+func New(cfg Config) (*Pipeline, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	p := &Pipeline{
+		cfg:   cfg,
+		queue: make(chan Event, cfg.QueueSize),
+		reqs:  make(chan request),
+		done:  make(chan struct{}),
+		ua:    useragent.NewParser(),
+	}
+	p.w = newWorker(p)
+	go p.w.run()
+	return p, nil
+}
+
+// Stats returns a snapshot of the counters.
+func (p *Pipeline) Stats() Stats {
+	s := p.stats.snapshot()
+	s.QueueDepth = len(p.queue) + int(p.w.held.Load())
+	return s
+}
+
+// TrackBrowser is the intake of a browser payload (the body of POST
+// /api/event). pick chooses the website from the page's host; in SDK mode
+// it returns the client's site whatever the host. It returns nil for
+// accepted and for filtered events (counted in Stats), an error wrapping
+// ErrInvalidPayload, ErrQueueFull or ErrClosed otherwise.
+func (p *Pipeline) TrackBrowser(r *http.Request, body []byte, pick func(host string) *Site) error {
+	p.stats.received.Add(1)
+	if p.closed.Load() {
+		p.stats.drop(ReasonClosed, 1)
+		return ErrClosed
+	}
+	pl, err := validate.Decode(body)
+	if err != nil {
+		p.stats.drop(ReasonInvalid, 1)
+		p.debug("payload rejected", "error", err)
+		return fmt.Errorf("%w: %w", ErrInvalidPayload, err)
+	}
+	site := pick(pl.Host)
+	if site == nil {
+		return p.filtered(ReasonUnknownSite, "host", pl.Host)
+	}
+	if reason := p.checkDomain(site, pl.Host, r.Header.Get("Origin")); reason != "" {
+		return p.filtered(reason, "site", site.TrackingID, "host", pl.Host)
+	}
+	ip := p.cfg.IPs.IP(r)
+	if reason := admit(site, ip); reason != "" {
+		return p.filtered(reason, "site", site.TrackingID)
+	}
+	ua := r.UserAgent()
+	ev := Event{
+		Kind: kindOf(pl.Type), TrackingID: site.TrackingID, WebsiteID: site.ID,
+		Visitor: VisitorHash(site.TrackingID, ipString(ip), ua, p.cfg.VisitorSalt),
+		IP:      ip, UA: ua,
+		Path: pl.Path, Name: pl.Name, Data: pl.CustomData, Duration: pl.Duration,
+		Referrer: pl.Referrer, Language: pl.Language, ScreenWidth: pl.ScreenWidth, ScreenHeight: pl.ScreenHeight,
+		UTM: pl.UTM, ErrorMessage: pl.ErrorMessage, StackTrace: pl.StackTrace,
+	}
+	return p.enqueue(ev)
+}
+
+// TrackServer is the intake of a server-side custom event for the website
+// with trackingID. site is that website when already known; nil makes the
+// worker resolve trackingID off the caller's path (unknown ones are
+// dropped and counted).
+func (p *Pipeline) TrackServer(r *http.Request, trackingID string, site *Site, name string, data map[string]any) error {
+	p.stats.received.Add(1)
+	if p.closed.Load() {
+		p.stats.drop(ReasonClosed, 1)
+		return ErrClosed
+	}
+	cleanName, cleanData, err := validate.CustomEvent(name, data)
+	if err != nil {
+		p.stats.drop(ReasonInvalid, 1)
+		return fmt.Errorf("%w: %w", ErrInvalidPayload, err)
+	}
+	ip := p.cfg.IPs.IP(r)
+	if site != nil {
+		if reason := admit(site, ip); reason != "" {
+			return p.filtered(reason, "site", site.TrackingID)
+		}
+	}
+	ua := r.UserAgent()
+	ev := Event{
+		Kind: Server, TrackingID: trackingID,
+		Visitor: VisitorHash(trackingID, ipString(ip), ua, p.cfg.VisitorSalt),
+		IP:      ip, UA: ua,
+		Path: serverPath(r), Name: cleanName, Data: cleanData,
+		Referrer: serverReferrer(r), ScreenWidth: -1, ScreenHeight: -1,
+	}
+	if site != nil {
+		ev.WebsiteID = site.ID
+	}
+	return p.enqueue(ev)
+}
+
+func (p *Pipeline) enqueue(ev Event) error {
+	ev.ID = NewID()
+	ev.Time = p.cfg.Now().UTC().Truncate(time.Millisecond)
+	select {
+	case p.queue <- ev:
+		p.stats.accepted.Add(1)
+		return nil
+	default:
+		p.stats.drop(ReasonQueueFull, 1)
+		p.debug("queue full, event dropped", "queue", cap(p.queue))
+		return ErrQueueFull
+	}
+}
+
+func (p *Pipeline) filtered(reason string, attrs ...any) error {
+	p.stats.drop(reason, 1)
+	p.debug("event filtered", append([]any{"reason", reason}, attrs...)...)
+	return nil
+}
+
+// checkDomain accepts the page host and the Origin header (when present)
+// only when they are the site's domain or a subdomain of it.
+func (p *Pipeline) checkDomain(site *Site, host, origin string) string {
+	if site.Host == "" || !domain.Match(site.Host, host) {
+		return ReasonDomain
+	}
+	if origin != "" && origin != "null" {
+		oh, err := domain.Normalize(origin)
+		if err != nil || !domain.Match(site.Host, oh) {
+			return ReasonDomain
+		}
+	}
+	return ""
+}
+
+func (p *Pipeline) debug(msg string, attrs ...any) {
+	if p.cfg.Debug.Load() {
+		p.cfg.Logger.Debug("skopos: "+msg, attrs...)
+	}
+}
+
+func kindOf(t string) Kind {
+	switch t {
+	case validate.TypeCustom:
+		return Custom
+	case validate.TypeJSError:
+		return JSError
+	}
+	return PageView
+}
+
+// Flush writes everything accepted before the call (events, sessions, JS
+// errors), retrying transient failures until ctx is done.
+func (p *Pipeline) Flush(ctx context.Context) error {
+	return p.request(ctx, false)
+}
+
+// Close stops intake (later events get ErrClosed), writes everything still
+// held until ctx is done, and stops the worker. It returns an error naming
+// how many events could not be written. Calls after the first return nil.
+func (p *Pipeline) Close(ctx context.Context) error {
+	err := ErrClosed
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		err = p.request(ctx, true)
+	})
+	if errors.Is(err, ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+type request struct {
+	ctx   context.Context
+	stop  bool
+	reply chan error
+}
+
+func (p *Pipeline) request(ctx context.Context, stop bool) error {
+	req := request{ctx: ctx, stop: stop, reply: make(chan error, 1)}
+	select {
+	case p.reqs <- req:
+	case <-p.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("skopos: flush not started: %w", ctx.Err())
+	}
+	return <-req.reply
+}

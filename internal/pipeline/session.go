@@ -1,0 +1,277 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+
+	"github.com/skopos-go/skopos/internal/store"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// visitorRecordID is the visitors row id of a visitor hash on a website.
+func visitorRecordID(websiteID, visitorHash string) string {
+	return DeriveID("visitor", websiteID, visitorHash)
+}
+
+// sessionID is the id of a visitor's seq-th session: two instances that
+// open the same session derive the same id, and the second create fails
+// instead of duplicating it.
+func sessionID(visitorRecordID string, seq int) string {
+	return DeriveID("session", visitorRecordID, strconv.Itoa(seq))
+}
+
+// maxChunkOps caps the writes of one transaction.
+const maxChunkOps = 250
+
+// sessionize turns pending events into chunks: it resolves unknown
+// websites and uncached visitors from the store, then applies the session
+// rules event by event, in acceptance order.
+func (w *worker) sessionize(ctx context.Context) error {
+	p := w.p
+	if err := w.resolveSites(ctx); err != nil {
+		return err
+	}
+	if err := w.resolveVisitors(ctx); err != nil {
+		return err
+	}
+	maxOps, err := p.cfg.Store.MaxOps(ctx)
+	if err != nil {
+		return err
+	}
+	// Small transactions: a conflict resubmits the chunk, and PocketBase
+	// holds its single writer (and its batch timeout) for the whole batch.
+	maxOps = max(min(maxOps, maxChunkOps), 8) // 8: room for the largest unit
+
+	c := newChunk()
+	for i := range w.pending {
+		ev := &w.pending[i]
+		if ev.Kind == JSError {
+			w.addJSError(ev)
+			continue
+		}
+		// a unit is at most visitor + session + event creates, plus one
+		// session update added when the chunk is finalized
+		if c.size()+4 > maxOps {
+			c.finalize()
+			w.unsent = append(w.unsent, c)
+			c = newChunk()
+		}
+		w.addEvent(c, ev)
+	}
+	if len(c.ops) > 0 {
+		c.finalize()
+		w.unsent = append(w.unsent, c)
+	}
+	w.pending = w.pending[:0]
+	return nil
+}
+
+// resolveSites attributes events tracked for a trackingId the intake did
+// not know (TrackServer with another site): looked up once, cached, and
+// events of unknown sites dropped and counted.
+func (w *worker) resolveSites(ctx context.Context) error {
+	p := w.p
+	kept := w.pending[:0]
+	for _, ev := range w.pending {
+		if ev.WebsiteID == "" {
+			site := p.cfg.Sites.ByTrackingID(ev.TrackingID)
+			if site == nil && !p.cfg.Sites.recentMiss(ev.TrackingID, p.cfg.Now()) {
+				website, err := p.cfg.Store.WebsiteByTrackingID(ctx, ev.TrackingID)
+				switch {
+				case errors.Is(err, store.ErrNotFound):
+					p.cfg.Sites.markMiss(ev.TrackingID, p.cfg.Now())
+				case err != nil:
+					return err
+				default:
+					site, _ = p.cfg.Sites.Put(website)
+				}
+			}
+			if site == nil {
+				w.dropHeld(ReasonUnknownSite, 1, "trackingId", ev.TrackingID)
+				continue
+			}
+			if reason := admit(site, ev.IP); reason != "" {
+				w.dropHeld(reason, 1, "trackingId", ev.TrackingID)
+				continue
+			}
+			ev.WebsiteID = site.ID
+		}
+		kept = append(kept, ev)
+	}
+	w.pending = kept
+	return nil
+}
+
+func (w *worker) dropHeld(reason string, n int, attrs ...any) {
+	w.held.Add(-int64(n))
+	w.p.stats.drop(reason, n)
+	w.p.debug("event dropped", append([]any{"reason", reason}, attrs...)...)
+}
+
+// resolveVisitors loads the visitors the cache does not know: which rows
+// exist, and each existing visitor's latest session, so that a session
+// opened before a restart or by another instance is continued.
+func (w *worker) resolveVisitors(ctx context.Context) error {
+	var missing []string
+	seen := map[string]bool{}
+	for _, ev := range w.pending {
+		vid := visitorRecordID(ev.WebsiteID, ev.Visitor)
+		if !seen[vid] && w.visitors.get(vid) == nil {
+			seen[vid] = true
+			missing = append(missing, vid)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	st := w.p.cfg.Store
+	exists, err := st.Existing(ctx, schema.Visitors, missing)
+	if err != nil {
+		return err
+	}
+	states := make([]*visitorState, len(missing))
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, 8)
+	)
+	for i, vid := range missing {
+		states[i] = &visitorState{exists: exists[vid]}
+		if !exists[vid] {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(s *visitorState, vid string) {
+			defer func() { <-sem; wg.Done() }()
+			last, err := st.LatestSession(ctx, vid)
+			if errors.Is(err, store.ErrNotFound) {
+				return
+			}
+			if err != nil {
+				mu.Lock()
+				firstErr = errors.Join(firstErr, err)
+				mu.Unlock()
+				return
+			}
+			s.session = &sessionState{id: last.ID, seq: last.Seq, lastActivity: last.LastActivity,
+				exitPath: last.ExitPath, eventCount: last.EventCount, engaged: last.Engaged}
+		}(states[i], vid)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	for i, vid := range missing {
+		w.visitors.put(vid, states[i])
+	}
+	return nil
+}
+
+// addEvent applies the session rules of SPEC §5.6 to one pageView, custom
+// or server event and adds its writes to c.
+func (w *worker) addEvent(c *chunk, ev *Event) {
+	p := w.p
+	vid := visitorRecordID(ev.WebsiteID, ev.Visitor)
+	vs := w.visitors.get(vid)
+	if vs == nil { // cannot happen: the cache holds every visitor of a batch (Config.defaults)
+		vs = &visitorState{}
+		w.visitors.put(vid, vs)
+	}
+	s := vs.session
+	open := s != nil && ev.Time.Sub(s.lastActivity) < p.cfg.SessionTimeout
+	if !open {
+		seq := 1
+		if s != nil {
+			seq = s.seq + 1
+		}
+		if !vs.exists {
+			c.add(store.Op{Action: store.Create, Collection: schema.Visitors, ID: vid,
+				Data: map[string]any{"website": ev.WebsiteID, "visitorId": ev.Visitor}},
+				role{kind: roleVisitor, visitor: vid})
+			vs.exists = true
+		}
+		s = &sessionState{id: sessionID(vid, seq), seq: seq, lastActivity: ev.Time, exitPath: ev.Path}
+		vs.session = s
+		idx := c.add(store.Op{Action: store.Create, Collection: schema.Sessions, ID: s.id, Data: w.newSessionData(ev, vid, seq)},
+			role{kind: roleSession, visitor: vid, session: s.id})
+		c.created[s.id] = idx
+	}
+
+	// advance the session
+	if ev.Time.After(s.lastActivity) {
+		s.lastActivity = ev.Time
+	}
+	becameEngaged := false
+	if ev.Kind.browses() {
+		s.exitPath = ev.Path
+		s.eventCount++
+		if !s.engaged && (s.eventCount >= 2 || ev.Duration > 10) {
+			s.engaged, becameEngaged = true, true
+		}
+	}
+	if idx, ok := c.created[s.id]; ok {
+		d := c.ops[idx].Data
+		d["lastActivity"], d["exitPath"], d["eventCount"], d["isEngaged"] = s.lastActivity, s.exitPath, s.eventCount, s.engaged
+	} else {
+		d := c.updates[s.id]
+		if d == nil {
+			d = &sessionDelta{visitor: vid}
+			c.updates[s.id] = d
+			c.updateOrder = append(c.updateOrder, s.id)
+		}
+		d.lastActivity = s.lastActivity
+		if ev.Kind.browses() {
+			d.exitPath = ev.Path
+			d.events++
+		}
+		d.engaged = d.engaged || becameEngaged
+	}
+
+	data := map[string]any{
+		"session": s.id, "website": ev.WebsiteID, "type": "pageView", "path": ev.Path, "timestamp": ev.Time,
+	}
+	if ev.Kind != PageView {
+		data["type"], data["eventName"] = "custom", ev.Name
+	}
+	if len(ev.Data) > 0 {
+		data["eventData"] = ev.Data
+	}
+	c.add(store.Op{Action: store.Create, Collection: schema.Events, ID: ev.ID, Data: data},
+		role{kind: roleEvent, visitor: vid, session: s.id, event: ev})
+}
+
+func (w *worker) newSessionData(ev *Event, vid string, seq int) map[string]any {
+	ua := w.p.ua.Parse(ev.UA)
+	device := "desktop"
+	switch {
+	case ua.IsTablet():
+		device = "tablet"
+	case ua.IsMobile():
+		device = "mobile"
+	case ua.IsTV():
+		device = "smarttv"
+	}
+	data := map[string]any{
+		"website": ev.WebsiteID, "visitor": vid, "seq": seq, "isNewVisitor": seq == 1,
+		"browser": ua.GetBrowser(), "os": ua.GetOS(), "device": device,
+		"language": ev.Language, "entryPath": ev.Path, "exitPath": ev.Path, "referrer": ev.Referrer,
+		"country": "Unknown", "state": "Unknown", "lastActivity": ev.Time,
+	}
+	if ev.ScreenWidth >= 0 {
+		data["screenWidth"] = strconv.Itoa(ev.ScreenWidth)
+	}
+	if ev.ScreenHeight >= 0 {
+		data["screenHeight"] = strconv.Itoa(ev.ScreenHeight)
+	}
+	if len(ev.UTM) > 0 {
+		data["utm"] = ev.UTM
+	}
+	if site := w.p.cfg.Sites.ByID(ev.WebsiteID); site != nil && site.StoreRawIP && ev.IP.IsValid() {
+		data["ipAddress"] = ev.IP.String()
+	}
+	return data
+}

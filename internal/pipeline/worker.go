@@ -1,0 +1,188 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+)
+
+// worker owns all mutable pipeline state; only its goroutine touches it,
+// which also makes session resolution single-flight per visitor within a
+// process (across processes the UNIQUE indexes and derived ids do it).
+type worker struct {
+	p *Pipeline
+
+	pending []Event  // accepted, not yet sessionized
+	unsent  []*chunk // sessionized, not yet committed, in order
+	held    atomic.Int64
+
+	visitors *lru
+	jsErrs   map[string]*jsAgg
+
+	backoff   time.Duration
+	retryAt   time.Time
+	lastJSErr time.Time
+}
+
+func newWorker(p *Pipeline) worker {
+	return worker{p: p, visitors: newLRU(p.cfg.SessionCacheSize), jsErrs: map[string]*jsAgg{}}
+}
+
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 10 * time.Second
+)
+
+func (w *worker) run() {
+	p := w.p
+	defer close(p.done)
+	ctx := context.Background()
+	interval := p.cfg.BatchInterval
+	if !p.cfg.Batch {
+		interval = time.Second // also the retry/JS-error heartbeat
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	w.lastJSErr = p.cfg.Now()
+
+	for {
+		var queue <-chan Event = p.queue
+		if len(w.pending) >= p.cfg.MaxBatchSize && w.backingOff() {
+			queue = nil // hold back: the channel buffers, and overflow is counted at intake
+		}
+		select {
+		case ev := <-queue:
+			w.add(ev)
+			w.drainAvailable()
+			if !p.cfg.Batch || len(w.pending) >= p.cfg.MaxBatchSize {
+				w.tryFlush(ctx, false)
+			}
+		case <-tick.C:
+			w.tryFlush(ctx, true)
+		case req := <-p.reqs:
+			w.drainAll()
+			err := w.flushUntil(req.ctx)
+			if req.stop {
+				if n := w.heldEvents(); n > 0 {
+					p.stats.drop(ReasonUnwritten, n)
+					err = fmt.Errorf("skopos: shutdown: %d events not written: %w", n, err)
+				}
+				req.reply <- err
+				return
+			}
+			req.reply <- err
+		}
+	}
+}
+
+func (w *worker) add(ev Event) {
+	w.pending = append(w.pending, ev)
+	w.held.Add(1)
+}
+
+// drainAvailable moves what is already queued into pending, up to a batch.
+func (w *worker) drainAvailable() {
+	for len(w.pending) < w.p.cfg.MaxBatchSize {
+		select {
+		case ev := <-w.p.queue:
+			w.add(ev)
+		default:
+			return
+		}
+	}
+}
+
+func (w *worker) drainAll() {
+	for {
+		select {
+		case ev := <-w.p.queue:
+			w.add(ev)
+		default:
+			return
+		}
+	}
+}
+
+func (w *worker) backingOff() bool { return !w.retryAt.IsZero() && w.p.cfg.Now().Before(w.retryAt) }
+
+// tryFlush makes one attempt, unless a retry is not due yet. On the timer
+// it also flushes JS errors when their interval has passed.
+func (w *worker) tryFlush(ctx context.Context, timer bool) {
+	if w.backingOff() {
+		return
+	}
+	includeJS := timer && w.p.cfg.Now().Sub(w.lastJSErr) >= w.p.cfg.JSErrorInterval
+	if err := w.attempt(ctx, includeJS); err != nil {
+		w.failed(err)
+		return
+	}
+	w.backoff, w.retryAt = 0, time.Time{}
+}
+
+// flushUntil attempts until everything is written or ctx is done.
+func (w *worker) flushUntil(ctx context.Context) error {
+	for {
+		err := w.attempt(ctx, true)
+		if err == nil {
+			w.backoff, w.retryAt = 0, time.Time{}
+			return nil
+		}
+		w.failed(err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last store error: %v)", ctx.Err(), err)
+		case <-time.After(time.Until(w.retryAt)):
+		}
+	}
+}
+
+func (w *worker) failed(err error) {
+	w.p.stats.retries.Add(1)
+	w.p.stats.storeErr("transient")
+	if w.backoff == 0 {
+		w.backoff = minBackoff
+	} else {
+		w.backoff = min(2*w.backoff, maxBackoff)
+	}
+	jitter := time.Duration(rand.Int64N(int64(w.backoff)/2 + 1))
+	w.retryAt = w.p.cfg.Now().Add(w.backoff/2 + jitter)
+	w.p.cfg.Logger.Warn("skopos: store write failed, will retry", "error", err, "retry_in", w.backoff, "held_events", w.heldEvents())
+}
+
+func (w *worker) heldEvents() int { return int(w.held.Load()) }
+
+// attempt sessionizes pending events into chunks and writes every unsent
+// chunk in order, stopping at the first transient failure.
+func (w *worker) attempt(ctx context.Context, includeJS bool) error {
+	if len(w.pending) > 0 {
+		if err := w.sessionize(ctx); err != nil {
+			return err
+		}
+	}
+	if includeJS && len(w.jsErrs) > 0 {
+		maxOps, err := w.p.cfg.Store.MaxOps(ctx)
+		if err != nil {
+			return err
+		}
+		w.unsent = append(w.unsent, w.jsErrorChunks(maxOps)...)
+		w.lastJSErr = w.p.cfg.Now()
+	}
+	for len(w.unsent) > 0 {
+		c := w.unsent[0]
+		if err := w.write(ctx, c); err != nil {
+			return err
+		}
+		w.unsent = w.unsent[1:]
+		w.held.Add(-int64(c.nEvents()))
+	}
+	if includeJS {
+		w.lastJSErr = w.p.cfg.Now()
+	}
+	w.p.stats.flushes.Add(1)
+	return nil
+}
+
+var errTransient = errors.New("transient store failure")

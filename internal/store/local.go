@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	validation "github.com/go-ozzo/ozzo-validation/v4"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// localMaxOps bounds one transaction in embedded mode, where there is no
+// HTTP batch limit: long transactions would hold PocketBase's single
+// writer away from everyone else.
+const localMaxOps = 1000
+
+// Local is the Store of embedded mode: writes go through the in-process
+// PocketBase app (validation and record hooks included), without HTTP.
+type Local struct {
+	app core.App
+}
+
+// NewLocal returns a Store that writes through app.
+func NewLocal(app core.App) *Local { return &Local{app: app} }
+
+// Apply saves ops in one transaction.
+func (s *Local) Apply(ctx context.Context, ops []Op) error {
+	failed := -1
+	err := s.app.RunInTransaction(func(tx core.App) error {
+		for i, op := range ops {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := saveOp(tx, op); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		return nil
+	}
+	oe := &OpError{Index: failed, Err: err}
+	var verrs validation.Errors
+	if errors.As(err, &verrs) {
+		oe.Unique = hasValidationCode(verrs, "validation_not_unique")
+		oe.Permanent = !oe.Unique
+	} else if errors.Is(err, ErrNotFound) {
+		oe.Permanent = true
+	}
+	return oe
+}
+
+func hasValidationCode(verrs validation.Errors, code string) bool {
+	for _, e := range verrs {
+		var ve validation.Error
+		if errors.As(e, &ve) && ve.Code() == code {
+			return true
+		}
+	}
+	return false
+}
+
+func saveOp(tx core.App, op Op) error {
+	var rec *core.Record
+	switch op.Action {
+	case Create:
+		col, err := tx.FindCachedCollectionByNameOrId(op.Collection)
+		if err != nil {
+			return err
+		}
+		rec = core.NewRecord(col)
+		rec.Id = op.ID
+	case Update, Upsert:
+		var err error
+		rec, err = tx.FindRecordById(op.Collection, op.ID)
+		if errors.Is(err, sql.ErrNoRows) && op.Action == Upsert {
+			col, cerr := tx.FindCachedCollectionByNameOrId(op.Collection)
+			if cerr != nil {
+				return cerr
+			}
+			rec = core.NewRecord(col)
+			rec.Id = op.ID
+		} else if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+	}
+	for k, v := range op.Data {
+		rec.Set(k, v) // handles the "field+" / "field-" modifiers
+	}
+	return tx.Save(rec)
+}
+
+// MaxOps bounds one transaction.
+func (s *Local) MaxOps(context.Context) (int, error) { return localMaxOps, nil }
+
+// Existing returns which ids exist in collection.
+func (s *Local) Existing(ctx context.Context, collection string, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var found []string
+	err := s.app.RecordQuery(collection).WithContext(ctx).Select("id").
+		AndWhere(dbx.In("id", toAny(ids)...)).Column(&found)
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, err
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// LatestSession reads the visitor's highest-seq session.
+func (s *Local) LatestSession(ctx context.Context, visitorRecordID string) (Session, error) {
+	var row struct {
+		ID           string         `db:"id"`
+		Seq          int            `db:"seq"`
+		LastActivity types.DateTime `db:"lastActivity"`
+		ExitPath     string         `db:"exitPath"`
+		EventCount   int            `db:"eventCount"`
+		IsEngaged    bool           `db:"isEngaged"`
+	}
+	err := s.app.DB().Select("id", "seq", "lastActivity", "exitPath", "eventCount", "isEngaged").
+		From(schema.Sessions).WithContext(ctx).
+		Where(dbx.HashExp{"visitor": visitorRecordID}).OrderBy("seq DESC").Limit(1).One(&row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{ID: row.ID, Seq: row.Seq, LastActivity: row.LastActivity.Time(), ExitPath: row.ExitPath,
+		EventCount: row.EventCount, Engaged: row.IsEngaged}, nil
+}
+
+// WebsiteByTrackingID looks a website up by its trackingId.
+func (s *Local) WebsiteByTrackingID(ctx context.Context, trackingID string) (Website, error) {
+	rec, err := s.app.FindFirstRecordByData(schema.Websites, "trackingId", trackingID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Website{}, ErrNotFound
+	}
+	if err != nil {
+		return Website{}, err
+	}
+	return WebsiteFromRecord(rec), nil
+}
+
+// WebsiteFromRecord reads a websites record.
+func WebsiteFromRecord(rec *core.Record) Website {
+	raw, _ := json.Marshal(rec.Get("ipBlacklist"))
+	return Website{
+		ID: rec.Id, TrackingID: rec.GetString("trackingId"), Name: rec.GetString("name"),
+		Domain: rec.GetString("domain"), IsArchived: rec.GetBool("isArchived"),
+		StoreRawIP: rec.GetBool("storeRawIp"), DisableLocalhostTracking: rec.GetBool("disableLocalhostTracking"),
+		IPBlacklist: stringList(raw), DataRetentionDays: rec.GetInt("dataRetentionDays"),
+	}
+}
+
+// UpdateWebsite sets fields on a website record.
+func (s *Local) UpdateWebsite(ctx context.Context, id string, data map[string]any) error {
+	rec, err := s.app.FindRecordById(schema.Websites, id)
+	if err != nil {
+		return err
+	}
+	for k, v := range data {
+		rec.Set(k, v)
+	}
+	return s.app.SaveWithContext(ctx, rec)
+}

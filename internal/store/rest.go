@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/pbrest"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// REST is the Store of SDK mode: a remote PocketBase over HTTP.
+type REST struct {
+	pb *pbrest.Client
+}
+
+// NewREST returns a Store that uses pb, which must hold superuser
+// credentials.
+func NewREST(pb *pbrest.Client) *REST { return &REST{pb: pb} }
+
+// Apply sends ops as one /api/batch request (one transaction).
+func (s *REST) Apply(ctx context.Context, ops []Op) error {
+	items := make([]pbrest.BatchItem, len(ops))
+	for i, op := range ops {
+		items[i] = batchItem(op)
+	}
+	_, err := s.pb.Batch(ctx, items)
+	if err == nil {
+		return nil
+	}
+	var be *pbrest.BatchError
+	if errors.As(err, &be) {
+		oe := &OpError{Index: be.Index, Err: err}
+		if be.Err != nil {
+			oe.Unique = hasCode(be.Err.Data, "validation_not_unique")
+			oe.Permanent = !oe.Unique && errors.Is(be.Err, pbrest.ErrBadRequest)
+		}
+		return oe
+	}
+	// Only a refusal of the data (400) is permanent; auth failures, a
+	// disabled batch API or an outage wait for the operator or the server.
+	return &OpError{Index: -1, Permanent: errors.Is(err, pbrest.ErrBadRequest) && !errors.Is(err, pbrest.ErrBatchDisabled), Err: err}
+}
+
+func hasCode(data map[string]pbrest.FieldError, code string) bool {
+	for _, fe := range data {
+		if fe.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func batchItem(op Op) pbrest.BatchItem {
+	base := "/api/collections/" + op.Collection + "/records"
+	switch op.Action {
+	case Create, Upsert:
+		body := make(map[string]any, len(op.Data)+1)
+		for k, v := range op.Data {
+			body[k] = v
+		}
+		body["id"] = op.ID
+		method := http.MethodPost
+		if op.Action == Upsert {
+			method = http.MethodPut
+		}
+		return pbrest.BatchItem{Method: method, URL: base, Body: body}
+	default:
+		return pbrest.BatchItem{Method: http.MethodPatch, URL: base + "/" + op.ID, Body: op.Data}
+	}
+}
+
+// MaxOps is the server's batch.maxRequests.
+func (s *REST) MaxOps(ctx context.Context) (int, error) { return s.pb.BatchMaxRequests(ctx) }
+
+// maxFilterIDs keeps `id="…" || …` filters under PocketBase's 3500
+// character filter limit.
+const maxFilterIDs = 100
+
+// Existing lists which ids exist, a filter request per 100 ids.
+func (s *REST) Existing(ctx context.Context, collection string, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), maxFilterIDs)
+		parts := make([]string, n)
+		for i, id := range ids[:n] {
+			parts[i] = "id=" + pbrest.Quote(id)
+		}
+		var rows []struct {
+			ID string `json:"id"`
+		}
+		q := pbrest.ListQuery{Filter: strings.Join(parts, "||"), PerPage: n, Fields: "id", SkipTotal: true}
+		if _, err := s.pb.ListRecords(ctx, collection, q, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.ID] = true
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+type sessionRow struct {
+	ID           string         `json:"id"`
+	Seq          int            `json:"seq"`
+	LastActivity types.DateTime `json:"lastActivity"`
+	ExitPath     string         `json:"exitPath"`
+	EventCount   int            `json:"eventCount"`
+	IsEngaged    bool           `json:"isEngaged"`
+}
+
+// LatestSession reads the visitor's highest-seq session.
+func (s *REST) LatestSession(ctx context.Context, visitorRecordID string) (Session, error) {
+	var rows []sessionRow
+	q := pbrest.ListQuery{
+		Filter:    pbrest.Filter("visitor = {:v}", pbrest.Params{"v": visitorRecordID}),
+		Sort:      "-seq",
+		PerPage:   1,
+		SkipTotal: true,
+		Fields:    "id,seq,lastActivity,exitPath,eventCount,isEngaged",
+	}
+	if _, err := s.pb.ListRecords(ctx, schema.Sessions, q, &rows); err != nil {
+		return Session{}, err
+	}
+	if len(rows) == 0 {
+		return Session{}, ErrNotFound
+	}
+	r := rows[0]
+	return Session{ID: r.ID, Seq: r.Seq, LastActivity: r.LastActivity.Time(), ExitPath: r.ExitPath,
+		EventCount: r.EventCount, Engaged: r.IsEngaged}, nil
+}
+
+type websiteRow struct {
+	ID                       string          `json:"id"`
+	TrackingID               string          `json:"trackingId"`
+	Name                     string          `json:"name"`
+	Domain                   string          `json:"domain"`
+	IsArchived               bool            `json:"isArchived"`
+	StoreRawIP               bool            `json:"storeRawIp"`
+	DisableLocalhostTracking bool            `json:"disableLocalhostTracking"`
+	IPBlacklist              json.RawMessage `json:"ipBlacklist"`
+	DataRetentionDays        int             `json:"dataRetentionDays"`
+}
+
+// WebsiteByTrackingID looks a website up by its trackingId.
+func (s *REST) WebsiteByTrackingID(ctx context.Context, trackingID string) (Website, error) {
+	var row websiteRow
+	err := s.pb.FirstRecord(ctx, schema.Websites, pbrest.Filter("trackingId = {:t}", pbrest.Params{"t": trackingID}), &row)
+	if errors.Is(err, pbrest.ErrNotFound) {
+		return Website{}, ErrNotFound
+	}
+	if err != nil {
+		return Website{}, err
+	}
+	return row.website(), nil
+}
+
+func (r websiteRow) website() Website {
+	return Website{
+		ID: r.ID, TrackingID: r.TrackingID, Name: r.Name, Domain: r.Domain,
+		IsArchived: r.IsArchived, StoreRawIP: r.StoreRawIP, DisableLocalhostTracking: r.DisableLocalhostTracking,
+		IPBlacklist: stringList(r.IPBlacklist), DataRetentionDays: r.DataRetentionDays,
+	}
+}
+
+// stringList reads a json field that should hold an array of strings;
+// anything else (null, an object, numbers) yields the strings it has.
+func stringList(raw json.RawMessage) []string {
+	var items []any
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	var out []string
+	for _, it := range items {
+		if s, ok := it.(string); ok && strings.TrimSpace(s) != "" {
+			out = append(out, strings.TrimSpace(s))
+		}
+	}
+	return out
+}
+
+// UpdateWebsite patches a website record.
+func (s *REST) UpdateWebsite(ctx context.Context, id string, data map[string]any) error {
+	return s.pb.UpdateRecord(ctx, schema.Websites, id, data, nil)
+}

@@ -1,0 +1,122 @@
+// Package store is what the ingestion pipeline writes to and reads from:
+// one interface, two implementations. REST talks to a remote PocketBase
+// through pbrest (SDK mode); Local writes through an in-process core.App
+// (embedded mode). Both pass the same conformance tests.
+//
+// Writes are expressed as Ops applied in one transaction, all or nothing,
+// so that an event and every record derived from it land together.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Action is what an Op does.
+type Action int
+
+const (
+	// Create inserts a record with the given id; it fails with a
+	// uniqueness error when the id or a UNIQUE index is already taken.
+	Create Action = iota
+	// Update changes fields of an existing record.
+	Update
+	// Upsert creates or updates the record with the given id.
+	Upsert
+)
+
+func (a Action) String() string {
+	switch a {
+	case Create:
+		return "create"
+	case Update:
+		return "update"
+	case Upsert:
+		return "upsert"
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+// Op is one record write. Data keys ending in "+" or "-" add to or subtract
+// from a number field inside the transaction (exact under concurrency,
+// because PocketBase runs write transactions one at a time).
+type Op struct {
+	Action     Action
+	Collection string
+	ID         string
+	Data       map[string]any
+}
+
+// ErrNotFound is returned when a looked-up record does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// OpError reports which op of an Apply failed; the whole Apply was rolled
+// back.
+type OpError struct {
+	Index int // index into the ops passed to Apply; -1 when unknown
+	// Unique reports a uniqueness violation: another writer created the
+	// record (or the same UNIQUE key) first.
+	Unique bool
+	// Permanent reports that retrying the same ops cannot succeed
+	// (validation failure); otherwise the failure may be transient.
+	Permanent bool
+	Err       error
+}
+
+func (e *OpError) Error() string {
+	kind := "transient"
+	switch {
+	case e.Unique:
+		kind = "unique"
+	case e.Permanent:
+		kind = "permanent"
+	}
+	return fmt.Sprintf("store: op %d (%s): %v", e.Index, kind, e.Err)
+}
+
+func (e *OpError) Unwrap() error { return e.Err }
+
+// Session is what the pipeline needs to continue a session it did not
+// create itself (after a restart, or one created by another instance).
+type Session struct {
+	ID           string
+	Seq          int
+	LastActivity time.Time
+	ExitPath     string
+	EventCount   int
+	Engaged      bool
+}
+
+// Website holds the settings of one website record.
+type Website struct {
+	ID                       string
+	TrackingID               string
+	Name                     string
+	Domain                   string
+	IsArchived               bool
+	StoreRawIP               bool
+	DisableLocalhostTracking bool
+	IPBlacklist              []string
+	DataRetentionDays        int
+}
+
+// Store is the pipeline's view of PocketBase.
+type Store interface {
+	// Apply writes ops in one transaction. On failure it returns an
+	// *OpError when it can tell which op failed.
+	Apply(ctx context.Context, ops []Op) error
+	// MaxOps is the largest number of ops one Apply accepts.
+	MaxOps(ctx context.Context) (int, error)
+	// Existing returns which of ids exist in collection.
+	Existing(ctx context.Context, collection string, ids []string) (map[string]bool, error)
+	// LatestSession returns the visitor's session with the highest seq,
+	// or ErrNotFound.
+	LatestSession(ctx context.Context, visitorRecordID string) (Session, error)
+	// WebsiteByTrackingID returns the website with that trackingId, or
+	// ErrNotFound.
+	WebsiteByTrackingID(ctx context.Context, trackingID string) (Website, error)
+	// UpdateWebsite sets fields on a website record.
+	UpdateWebsite(ctx context.Context, id string, data map[string]any) error
+}

@@ -1,0 +1,93 @@
+package skopos
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Options configure a Client. The zero value of every optional field
+// selects its documented default; invalid values make Init fail with an
+// error wrapping ErrInvalidOption (never a silent fallback).
+type Options struct {
+	// SiteID is the trackingId of the website events are recorded for.
+	// Required.
+	SiteID string
+	// PocketBaseURL is the base URL of the PocketBase server, e.g.
+	// "http://127.0.0.1:8090". Required.
+	PocketBaseURL string
+	// AdminEmail and AdminPassword are superuser (_superusers)
+	// credentials; Skopos' collections are superuser-only. Both required.
+	AdminEmail    string
+	AdminPassword string
+
+	// Batch writes events in batches of MaxBatchSize or every
+	// BatchInterval, whichever comes first. Without it the worker writes
+	// as soon as it can (still in one request per burst). Default false.
+	Batch bool
+	// BatchInterval is the longest an event waits in batch mode.
+	// Default 10s; must be > 0.
+	BatchInterval time.Duration
+	// MaxBatchSize is the number of events that triggers a flush in batch
+	// mode. Writes are further chunked to the server's batch.maxRequests.
+	// Default 100; must be >= 1.
+	MaxBatchSize int
+	// SessionTimeout ends a session after this long without activity.
+	// Default 30m.
+	SessionTimeout time.Duration
+	// JSErrorBatchInterval is how often grouped JS errors are written
+	// (also at FlushEvents and Shutdown). Default 5m.
+	JSErrorBatchInterval time.Duration
+	// QueueSize bounds the events held in memory; beyond it events are
+	// refused with ErrQueueFull and counted. Default 10000.
+	QueueSize int
+
+	// Debug logs every filtered or refused event at debug level. It can
+	// be switched at run time with SetDebug. Errors are always logged.
+	Debug bool
+	// Logger receives the client's logs. Default slog.Default().
+	Logger *slog.Logger
+
+	// TrustedProxies lists the CIDRs (or single IPs) whose
+	// X-Forwarded-For and X-Real-IP headers are believed. Default:
+	// loopback, link-local and private ranges.
+	TrustedProxies []string
+	// GeoIPDatabase is the path of a MaxMind/DB-IP .mmdb file for
+	// country and state. Not supported yet: setting it is an Init error
+	// (country and state are stored as "Unknown").
+	GeoIPDatabase string
+	// VisitorSalt, when set, makes visitor ids a keyed HMAC that cannot be
+	// reversed by enumerating IP addresses. Default none: the
+	// Skopos-compatible SHA-256, so existing visitors keep matching.
+	VisitorSalt string
+}
+
+func (o *Options) validate() error {
+	o.SiteID = strings.TrimSpace(o.SiteID)
+	o.PocketBaseURL = strings.TrimSpace(o.PocketBaseURL)
+	switch {
+	case o.SiteID == "":
+		return fmt.Errorf("%w: SiteID is required", ErrMissingOption)
+	case o.PocketBaseURL == "":
+		return fmt.Errorf("%w: PocketBaseURL is required", ErrMissingOption)
+	case o.AdminEmail == "" || o.AdminPassword == "":
+		return fmt.Errorf("%w: AdminEmail and AdminPassword are both required (superuser credentials)", ErrMissingOption)
+	case o.BatchInterval < 0:
+		return fmt.Errorf("%w: BatchInterval %v must be > 0", ErrInvalidOption, o.BatchInterval)
+	case o.MaxBatchSize < 0:
+		return fmt.Errorf("%w: MaxBatchSize %d must be >= 1", ErrInvalidOption, o.MaxBatchSize)
+	case o.SessionTimeout < 0:
+		return fmt.Errorf("%w: SessionTimeout %v must be > 0", ErrInvalidOption, o.SessionTimeout)
+	case o.JSErrorBatchInterval < 0:
+		return fmt.Errorf("%w: JSErrorBatchInterval %v must be > 0", ErrInvalidOption, o.JSErrorBatchInterval)
+	case o.QueueSize < 0:
+		return fmt.Errorf("%w: QueueSize %d must be >= 1", ErrInvalidOption, o.QueueSize)
+	case o.GeoIPDatabase != "":
+		return fmt.Errorf("%w: GeoIPDatabase is not supported yet", ErrInvalidOption)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return nil
+}
