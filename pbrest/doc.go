@@ -51,7 +51,10 @@
 //
 // # Authentication
 //
-// The superuser token is obtained on first use, cached, and renewed (with
-// auth-refresh) when less than a fifth of its lifetime, or one minute,
-// remains. Concurrent callers share one authentication request.
+// The superuser token is obtained on first use, cached, and renewed with
+// auth-refresh shortly before it expires: when a fifth of its lifetime
+// remains, but no earlier than one minute before expiry. Concurrent callers
+// share one authentication request. A request whose token the server
+// rejects (after a password change, for instance) is retried once after
+// signing in again.
 package pbrest

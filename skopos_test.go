@@ -1,0 +1,248 @@
+package skopos_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/schema"
+)
+
+func addWebsite(t *testing.T, app core.App, dom string) *core.Record {
+	t.Helper()
+	col, err := app.FindCollectionByNameOrId(schema.Websites)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	rec.Set("name", dom)
+	rec.Set("domain", dom)
+	if err := app.Save(rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func options(srv *pbtest.Server, site string) skopos.Options {
+	return skopos.Options{SiteID: site, PocketBaseURL: srv.URL, AdminEmail: srv.Email, AdminPassword: srv.Password}
+}
+
+func TestInitReportsEachFailureDistinctly(t *testing.T) {
+	t.Parallel()
+	srv := pbtest.Start(t, pbtest.Options{})
+	site := addWebsite(t, srv.App(), "example.com")
+	bad := addWebsite(t, srv.App(), "example.org")
+	bad.Set("domain", "exa mple") // unusable, saved behind the validator's back
+	if err := srv.App().SaveNoValidate(bad); err != nil {
+		t.Fatal(err)
+	}
+	plain := pbtest.Start(t, pbtest.Options{Plain: true})
+	noBatch := pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
+		_, err := schema.Apply(app)
+		return err
+	}})
+
+	tid := site.GetString("trackingId")
+	tests := []struct {
+		name string
+		opts func() skopos.Options
+		want error
+	}{
+		{"no site", func() skopos.Options { o := options(srv, tid); o.SiteID = " "; return o }, skopos.ErrMissingOption},
+		{"no url", func() skopos.Options { o := options(srv, tid); o.PocketBaseURL = ""; return o }, skopos.ErrMissingOption},
+		{"only email", func() skopos.Options { o := options(srv, tid); o.AdminPassword = ""; return o }, skopos.ErrMissingOption},
+		{"negative interval", func() skopos.Options { o := options(srv, tid); o.BatchInterval = -time.Second; return o }, skopos.ErrInvalidOption},
+		{"negative batch size", func() skopos.Options { o := options(srv, tid); o.MaxBatchSize = -1; return o }, skopos.ErrInvalidOption},
+		{"bad proxy", func() skopos.Options { o := options(srv, tid); o.TrustedProxies = []string{"10.0.0.0/99"}; return o }, skopos.ErrInvalidOption},
+		{"wrong password", func() skopos.Options { o := options(srv, tid); o.AdminPassword = "nope-nope-nope"; return o }, skopos.ErrAuthFailed},
+		{"unreachable", func() skopos.Options { o := options(srv, tid); o.PocketBaseURL = "http://127.0.0.1:1"; return o }, skopos.ErrUnreachable},
+		{"unknown site", func() skopos.Options { return options(srv, "doesnotexist123") }, skopos.ErrWebsiteNotFound},
+		{"hostile site id", func() skopos.Options { return options(srv, `x" || trackingId != "`) }, skopos.ErrWebsiteNotFound},
+		{"unusable domain", func() skopos.Options { return options(srv, bad.GetString("trackingId")) }, skopos.ErrInvalidDomain},
+		{"schema missing", func() skopos.Options { return options(plain, tid) }, skopos.ErrSchemaMissing},
+		{"batch disabled", func() skopos.Options { return options(noBatch, tid) }, skopos.ErrBatchDisabled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, err := skopos.Init(ctx, tt.opts())
+			if !errors.Is(err, tt.want) {
+				if c != nil {
+					_ = c.Shutdown(ctx)
+				}
+				t.Fatalf("Init = %v; want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestClientRecordsEventsAndItsVersion(t *testing.T) {
+	t.Parallel()
+	srv := pbtest.Start(t, pbtest.Options{})
+	app := srv.App()
+	site := addWebsite(t, app, "example.com")
+	other := addWebsite(t, app, "shop.example.net")
+	ctx := context.Background()
+	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(ctx)
+
+	got, _ := app.FindRecordById(schema.Websites, site.Id)
+	if got.GetString("sdkVersion") != skopos.Version {
+		t.Errorf("sdkVersion = %q, want %q", got.GetString("sdkVersion"), skopos.Version)
+	}
+
+	req := httptest.NewRequest(http.MethodPost, "/api/event", nil)
+	req.RemoteAddr = "203.0.113.5:1234"
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+	if err := c.TrackAPIEvent(req, []byte(`{"type":"pageView","url":"https://www.example.com/x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	err = c.TrackAPIEvent(req, []byte(`{"type":"pageView","url":"https://example.com/","screenWidth":"1920"}`))
+	if !errors.Is(err, skopos.ErrInvalidPayload) || !strings.Contains(err.Error(), "screenWidth") {
+		t.Errorf("numeric string screenWidth: %v; want ErrInvalidPayload naming the field", err)
+	}
+	if err := c.TrackAPIEvent(req, []byte(`{"type":"pageView","url":"https://evil.example/"}`)); err != nil {
+		t.Errorf("foreign domain: %v; want nil (filtered, counted)", err)
+	}
+	srvReq := httptest.NewRequest(http.MethodPost, "/auth/register?email=a@b.c", nil)
+	srvReq.RemoteAddr = "203.0.113.5:1234"
+	if err := c.TrackServerEvent(srvReq, "user_signup", map[string]any{"plan": "free"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TrackServerEvent(srvReq, "order", nil, skopos.WithSite(other.GetString("trackingId"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TrackServerEvent(srvReq, "ghost", nil, skopos.WithSite("nosuchsite00000")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TrackServerEvent(srvReq, "", nil); !errors.Is(err, skopos.ErrInvalidPayload) {
+		t.Errorf("empty server event name: %v; want ErrInvalidPayload", err)
+	}
+	if err := c.FlushEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	countWhere := func(collection string, where dbx.Expression) int {
+		var n int
+		if err := app.DB().Select("count(*)").From(collection).Where(where).Row(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := countWhere(schema.Events, dbx.HashExp{"website": site.Id}); n != 2 {
+		t.Errorf("events on the client's site = %d, want 2 (page view + server event)", n)
+	}
+	if n := countWhere(schema.Events, dbx.HashExp{"website": other.Id, "eventName": "order"}); n != 1 {
+		t.Errorf("WithSite event on the other site = %d, want 1", n)
+	}
+	if n := countWhere(schema.Sessions, dbx.HashExp{"website": other.Id}); n != 1 {
+		t.Errorf("sessions on the other site = %d, want 1 (its own website record)", n)
+	}
+	if n := countWhere(schema.Events, dbx.HashExp{"path": "/auth/register"}); n != 2 {
+		t.Errorf("server events stored without their query string = %d, want 2", n)
+	}
+	st := c.Stats()
+	if st.Dropped["invalid"] != 2 || st.Dropped["domain"] != 1 || st.Dropped["unknown_site"] != 1 || st.Stored != 3 {
+		t.Errorf("stats = %+v", st)
+	}
+	if c.PocketBase() == nil {
+		t.Error("PocketBase() = nil")
+	}
+}
+
+func TestHandlerAnswersPerSpec(t *testing.T) {
+	t.Parallel()
+	srv := pbtest.Start(t, pbtest.Options{})
+	site := addWebsite(t, srv.App(), "example.com")
+	ctx := context.Background()
+	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(ctx)
+	h := httptest.NewServer(c.Handler())
+	defer h.Close()
+
+	tests := []struct {
+		name, method, ctype, body string
+		want                      int
+	}{
+		{"page view", "POST", "application/json", `{"type":"pageView","url":"https://example.com/"}`, 204},
+		{"sendBeacon text/plain", "POST", "text/plain;charset=UTF-8", `{"type":"pageView","url":"https://example.com/b"}`, 204},
+		{"filtered", "POST", "application/json", `{"type":"pageView","url":"https://other.org/"}`, 204},
+		{"malformed", "POST", "application/json", `{"type":`, 400},
+		{"invalid", "POST", "application/json", `{"type":"click","url":"https://example.com/"}`, 400},
+		{"too large", "POST", "application/json", `{"type":"pageView","url":"https://example.com/","x":"` + strings.Repeat("a", 64<<10) + `"}`, 413},
+		{"GET", "GET", "", "", 405},
+		{"preflight", "OPTIONS", "", "", 204},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, h.URL, strings.NewReader(tt.body))
+		if tt.ctype != "" {
+			req.Header.Set("Content-Type", tt.ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s: status %d, want %d", tt.name, resp.StatusCode, tt.want)
+		}
+		if tt.want == 400 && resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: error body is not JSON", tt.name)
+		}
+	}
+	if err := c.FlushEvents(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Stored != 2 {
+		t.Errorf("stored = %d, want 2", st.Stored)
+	}
+}
+
+func TestTwoClientsInOneProcessDoNotInterfere(t *testing.T) {
+	t.Parallel()
+	srv := pbtest.Start(t, pbtest.Options{})
+	s1 := addWebsite(t, srv.App(), "one.example")
+	s2 := addWebsite(t, srv.App(), "two.example")
+	ctx := context.Background()
+	c1, err := skopos.Init(ctx, options(srv, s1.GetString("trackingId")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o2 := options(srv, s2.GetString("trackingId"))
+	o2.Debug = true
+	c2, err := skopos.Init(ctx, o2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	_ = c1.TrackAPIEvent(req, []byte(`{"type":"pageView","url":"https://one.example/"}`))
+	_ = c1.TrackAPIEvent(req, []byte(`{"type":"pageView","url":"https://two.example/"}`)) // foreign for c1
+	if err := c1.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.TrackAPIEvent(req, []byte(`{"type":"pageView","url":"https://two.example/"}`)); err != nil {
+		t.Fatalf("c2 after c1's Shutdown: %v", err)
+	}
+	if err := c2.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := c1.Stats(), c2.Stats(); a.Stored != 1 || a.Dropped["domain"] != 1 || b.Stored != 1 || len(b.Dropped) != 0 {
+		t.Errorf("c1 %+v, c2 %+v", a, b)
+	}
+}
