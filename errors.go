@@ -39,4 +39,9 @@ var (
 	ErrQueueFull = pipeline.ErrQueueFull
 	// ErrClosed: the Client was shut down.
 	ErrClosed = pipeline.ErrClosed
+	// ErrInvalidIdentify: Identify's input was refused; the error names
+	// the field.
+	ErrInvalidIdentify = pipeline.ErrInvalidIdentify
+	// ErrStore: PocketBase failed a synchronous write (Identify).
+	ErrStore = pipeline.ErrStore
 )

@@ -11,8 +11,10 @@
 //		log.Fatal(err)
 //	}
 //
-// The event endpoint, the browser script, the demo page and the dashboard
-// are added by later parts of Skopos; see the README for what is there now.
+// On `serve` it mounts the browser event endpoint (POST /api/event) for
+// every website, choosing the website by the page's host. The browser
+// script, the demo page and the dashboard are added by later parts of
+// Skopos; see the README for what is there now.
 package plugin
 
 import (
@@ -22,6 +24,7 @@ import (
 	"os"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/spf13/cobra"
 )
 
@@ -49,6 +52,14 @@ type Config struct {
 	// BatchMaxRequests is the batch API's maxRequests set on the first
 	// start. Default 1000. An operator's later change is kept.
 	BatchMaxRequests int
+
+	// TrustedProxies lists the CIDRs whose X-Forwarded-For / X-Real-IP
+	// are believed. Default: loopback, link-local and private ranges.
+	TrustedProxies []string
+
+	// VisitorSalt, when set, makes visitor ids a keyed HMAC (see the
+	// skopos package). Default none: Skopos-compatible ids.
+	VisitorSalt string
 
 	// Out receives the start-up lines (demo link, trackingId, generated
 	// credentials). Default os.Stdout.
@@ -80,8 +91,12 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
+	if _, err := clientip.New(cfg.TrustedProxies); err != nil {
+		return fmt.Errorf("skopos plugin: TrustedProxies: %w", err)
+	}
 	p := &plugin{app: app, cfg: cfg}
 	app.OnServe().BindFunc(p.onServe)
+	p.bindWebsiteHooks(app)
 	if rootCmd != nil {
 		rootCmd.AddCommand(p.siteCommand(), p.schemaCommand())
 	}
@@ -89,8 +104,9 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 }
 
 type plugin struct {
-	app core.App
-	cfg Config
+	app    core.App
+	cfg    Config
+	intake *intake // set when the server starts
 }
 
 // onServe runs before PocketBase starts listening: PocketBase has applied
@@ -100,6 +116,9 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 		return err
 	}
 	if err := p.ensureSuperuser(e.App); err != nil {
+		return err
+	}
+	if err := p.startIntake(e); err != nil {
 		return err
 	}
 	if err := e.Next(); err != nil {

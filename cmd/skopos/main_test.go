@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,14 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )
 
 // The binary under test, built once: the CLI is tested as users run it,
 // including its exit codes (PocketBase would otherwise exit 0 on errors).
-var binary string
+var binary, plainPB string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "skopos-bin")
@@ -29,9 +29,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "skopos")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
-		os.Exit(1)
+	plainPB = filepath.Join(dir, "plainpb")
+	for out, pkg := range map[string]string{binary: ".", plainPB: "./testdata/plainpb"} {
+		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, msg)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -303,8 +306,8 @@ func TestCommandsFailWithOneLineAndNonZeroExit(t *testing.T) {
 
 func TestSchemaApplyPreparesAPlainPocketBaseIdempotently(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{Plain: true})
-	args := []string{"schema", "apply", "--url", srv.URL, "--email", srv.Email, "--password", srv.Password}
+	url := startPlainPocketBase(t)
+	args := []string{"schema", "apply", "--url", url, "--email", adminEmail, "--password", adminPassword}
 
 	stdout, stderr, code := run(t, args...)
 	if code != 0 {
@@ -313,21 +316,65 @@ func TestSchemaApplyPreparesAPlainPocketBaseIdempotently(t *testing.T) {
 	if !strings.Contains(stdout, "created or updated "+strings.Join(schema.Names, ", ")) || !strings.Contains(stdout, "batch API enabled") {
 		t.Fatalf("first apply said %q", stdout)
 	}
-	app := srv.App()
+	ctx := context.Background()
+	pb := client(t, url)
+	var cols struct {
+		Items []collection `json:"items"`
+	}
+	if err := pb.Do(ctx, "GET", "/api/collections?perPage=500", nil, &cols); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, c := range cols.Items {
+		have[c.Name] = true
+	}
 	for _, name := range schema.Names {
-		if _, err := app.FindCollectionByNameOrId(name); err != nil {
-			t.Errorf("%s not created: %v", name, err)
+		if !have[name] {
+			t.Errorf("%s not created", name)
 		}
 	}
-	if !app.Settings().Batch.Enabled {
-		// settings are cached per app; reload what the REST call saved
-		if err := app.ReloadSettings(); err != nil || !app.Settings().Batch.Enabled {
-			t.Errorf("batch API not enabled (%v)", err)
-		}
+	var settings struct {
+		Batch struct {
+			Enabled     bool `json:"enabled"`
+			MaxRequests int  `json:"maxRequests"`
+		} `json:"batch"`
+	}
+	if err := pb.Do(ctx, "GET", "/api/settings", nil, &settings); err != nil || !settings.Batch.Enabled || settings.Batch.MaxRequests != 1000 {
+		t.Errorf("batch settings after apply = %+v (%v); want enabled, 1000", settings.Batch, err)
 	}
 
 	stdout, stderr, code = run(t, args...)
 	if code != 0 || strings.TrimSpace(stdout) != "schema apply: no changes" {
 		t.Fatalf("second apply: exit %d, stdout %q, stderr %q; want no changes", code, stdout, stderr)
+	}
+}
+
+// startPlainPocketBase runs a bare PocketBase process with a superuser.
+func startPlainPocketBase(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command(plainPB, "superuser", "upsert", adminEmail, adminPassword, "--dir", dir).CombinedOutput(); err != nil {
+		t.Fatalf("superuser upsert: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(plainPB, "serve", "--http", addr, "--dir", dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	url := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url + "/api/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("plain PocketBase did not come up: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

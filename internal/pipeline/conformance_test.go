@@ -130,7 +130,9 @@ func (in *instance) server(t *testing.T, ip, ua, path, name string, data map[str
 
 func flush(t *testing.T, p *pipeline.Pipeline) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// generous: under -race with every package's tests running at once,
+	// PocketBase writes are more than 10x slower
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := p.Flush(ctx); err != nil {
 		t.Fatalf("Flush: %v", err)

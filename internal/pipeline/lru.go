@@ -65,5 +65,3 @@ func (c *lru) remove(key string) {
 		delete(c.items, key)
 	}
 }
-
-func (c *lru) len() int { return c.ll.Len() }

@@ -257,7 +257,7 @@ func (w *worker) newSessionData(ev *Event, vid string, seq int) map[string]any {
 	}
 	data := map[string]any{
 		"website": ev.WebsiteID, "visitor": vid, "seq": seq, "isNewVisitor": seq == 1,
-		"browser": ua.GetBrowser(), "os": ua.GetOS(), "device": device,
+		"browser": string(ua.Browser()), "os": string(ua.OS()), "device": device,
 		"language": ev.Language, "entryPath": ev.Path, "exitPath": ev.Path, "referrer": ev.Referrer,
 		"country": "Unknown", "state": "Unknown", "lastActivity": ev.Time,
 	}

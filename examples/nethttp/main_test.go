@@ -1,0 +1,144 @@
+package main_test
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// The example runs as users run it: built, started as a process against a
+// real PocketBase, stopped with SIGTERM.
+
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "nethttp")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+func TestExampleAppEndToEnd(t *testing.T) {
+	t.Parallel()
+	bin := build(t)
+	srv := pbtest.Start(t, pbtest.Options{})
+	app := srv.App()
+	col, _ := app.FindCollectionByNameOrId(schema.Websites)
+	site := core.NewRecord(col)
+	site.Set("name", "Example")
+	site.Set("domain", "example.com")
+	if err := app.Save(site); err != nil {
+		t.Fatal(err)
+	}
+
+	port := freePort(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"SKOPOS_SITE_ID="+site.GetString("trackingId"), "POCKETBASE_URL="+srv.URL,
+		"POCKETBASE_ADMIN_EMAIL="+srv.Email, "POCKETBASE_ADMIN_PASSWORD="+srv.Password, "PORT="+port)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening") {
+				close(listening)
+			}
+		}
+	}()
+	select {
+	case <-listening:
+	case <-time.After(30 * time.Second):
+		t.Fatal("example did not start")
+	}
+	base := "http://127.0.0.1:" + port
+
+	do := func(method, path, body string) int {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := do("POST", "/api/event", `{"type":"pageView","url":"https://example.com/signup"}`); got != 204 {
+		t.Errorf("POST /api/event = %d, want 204", got)
+	}
+	if got := do("POST", "/auth/register", `{"id":"u-42","name":"Ada","email":"Ada@Example.com"}`); got != 201 {
+		t.Errorf("POST /auth/register = %d, want 201", got)
+	}
+	if got := do("POST", "/auth/register", `{"id":"","email":"nope"}`); got != 400 {
+		t.Errorf("bad register = %d, want 400", got)
+	}
+
+	start := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; want 0", err)
+	}
+	if d := time.Since(start); d > 11*time.Second {
+		t.Errorf("shutdown took %v", d)
+	}
+
+	var n int
+	_ = app.DB().Select("count(*)").From(schema.Events).Where(dbx.HashExp{"website": site.Id}).Row(&n)
+	if n != 2 {
+		t.Errorf("events = %d, want 2 (page view + user_signup), written at shutdown", n)
+	}
+	var v struct {
+		UserID string `db:"userId"`
+		Email  string `db:"email"`
+		Name   string `db:"name"`
+	}
+	if err := app.DB().Select("userId", "email", "name").From(schema.Visitors).Where(dbx.HashExp{"website": site.Id}).One(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v.UserID != "u-42" || v.Email != "ada@example.com" || v.Name != "Ada" {
+		t.Errorf("identified visitor = %+v", v)
+	}
+}
+
+func TestExampleAppExitsOneWhenInitFails(t *testing.T) {
+	t.Parallel()
+	bin := build(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "SKOPOS_SITE_ID=", "POCKETBASE_URL=http://127.0.0.1:1",
+		"POCKETBASE_ADMIN_EMAIL=a@b.co", "POCKETBASE_ADMIN_PASSWORD=x", "PORT="+freePort(t))
+	out, err := cmd.CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit = %v; want code 1", err)
+	}
+	if !strings.Contains(string(out), "SiteID is required") {
+		t.Errorf("message %q does not say what is wrong", out)
+	}
+}

@@ -1,0 +1,136 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clientip"
+	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/store"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// EventPath is where the embedded server accepts browser events.
+const EventPath = "/api/event"
+
+// intake is the embedded event endpoint: one pipeline for every website,
+// writing through the in-process app.
+type intake struct {
+	app   core.App
+	sites *pipeline.Sites
+	pipe  *pipeline.Pipeline
+
+	mu         sync.Mutex
+	lastReload time.Time
+}
+
+// reloadEvery bounds how often a page host that matches no website makes
+// the intake re-read the websites (sites added by another process, e.g.
+// `skopos site add`, are seen within this time).
+const reloadEvery = 5 * time.Second
+
+func (p *plugin) startIntake(e *core.ServeEvent) error {
+	ips, err := clientip.New(p.cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	in := &intake{app: e.App, sites: pipeline.NewSites()}
+	if err := in.reload(); err != nil {
+		return err
+	}
+	in.pipe, err = pipeline.New(pipeline.Config{
+		Store: store.NewLocal(e.App), Sites: in.sites, IPs: ips,
+		// embedded events are queryable within about a second
+		Batch: true, BatchInterval: time.Second, MaxBatchSize: 500,
+		VisitorSalt: []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(),
+	})
+	if err != nil {
+		return err
+	}
+	p.intake = in
+
+	// PocketBase's CORS middleware would answer every preflight with "*",
+	// and its activity logger would store every visitor's IP and user agent
+	// in _logs whatever storeRawIp says: neither applies to this route.
+	e.Router.Any(EventPath, apis.WrapStdHandler(pipeline.Handler(in.pipe, in.pick))).
+		Unbind(apis.DefaultCorsMiddlewareId, apis.DefaultActivityLoggerMiddlewareId)
+	return nil
+}
+
+// pick chooses the website by the page host (SPEC §4 "Which website").
+func (in *intake) pick(host string) *pipeline.Site {
+	if s := in.sites.ByHost(host); s != nil {
+		return s
+	}
+	in.mu.Lock()
+	due := time.Since(in.lastReload) >= reloadEvery
+	in.mu.Unlock()
+	if !due {
+		return nil
+	}
+	if err := in.reload(); err != nil {
+		in.app.Logger().Error("skopos: reload websites", "error", err)
+		return nil
+	}
+	return in.sites.ByHost(host)
+}
+
+// reload reads every website (a small table) into the registry.
+func (in *intake) reload() error {
+	in.mu.Lock()
+	in.lastReload = time.Now()
+	in.mu.Unlock()
+	recs, err := in.app.FindAllRecords(schema.Websites)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		in.put(r)
+	}
+	return nil
+}
+
+func (in *intake) put(r *core.Record) {
+	if _, err := in.sites.Put(store.WebsiteFromRecord(r)); err != nil {
+		in.app.Logger().Error("skopos: website has an unusable domain; its events are refused",
+			"website", r.Id, "domain", r.GetString("domain"), "error", err)
+	}
+}
+
+// bindWebsiteHooks keeps the registry in step with websites created,
+// changed or deleted in this process (REST API, admin UI, Go code).
+func (p *plugin) bindWebsiteHooks(app core.App) {
+	app.OnRecordAfterCreateSuccess(schema.Websites).BindFunc(func(e *core.RecordEvent) error {
+		if p.intake != nil {
+			p.intake.put(e.Record)
+		}
+		return e.Next()
+	})
+	app.OnRecordAfterUpdateSuccess(schema.Websites).BindFunc(func(e *core.RecordEvent) error {
+		if p.intake != nil {
+			p.intake.put(e.Record)
+		}
+		return e.Next()
+	})
+	app.OnRecordAfterDeleteSuccess(schema.Websites).BindFunc(func(e *core.RecordEvent) error {
+		if p.intake != nil {
+			p.intake.sites.Remove(e.Record.Id)
+		}
+		return e.Next()
+	})
+	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+		if p.intake != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := p.intake.pipe.Close(ctx)
+			cancel()
+			if err != nil && !errors.Is(err, pipeline.ErrClosed) {
+				e.App.Logger().Error("skopos: events lost at shutdown", "error", err)
+			}
+		}
+		return e.Next()
+	})
+}

@@ -1,0 +1,177 @@
+package plugin_test
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/plugin"
+	"github.com/skopos-go/skopos/schema"
+)
+
+func startEmbedded(t *testing.T) *pbtest.Server {
+	t.Helper()
+	return pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
+		return plugin.Register(app, nil, plugin.Config{Out: &bytes.Buffer{}})
+	}})
+}
+
+func addSite(t *testing.T, app core.App, dom string) *core.Record {
+	t.Helper()
+	col, err := app.FindCollectionByNameOrId(schema.Websites)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	rec.Set("name", dom)
+	rec.Set("domain", dom)
+	if err := app.Save(rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+const firefoxUA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+func post(t *testing.T, srv *pbtest.Server, body string, hdr map[string]string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+plugin.EventPath, strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	req.Header.Set("User-Agent", firefoxUA)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func countEvents(t *testing.T, app core.App, where dbx.Expression) int {
+	t.Helper()
+	var n int
+	if err := app.DB().Select("count(*)").From(schema.Events).Where(where).Row(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitFor polls until cond holds; embedded events must be queryable
+// within 2 s of acceptance.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestEmbeddedEndpointAttributesEventsByPageHost(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	app := srv.App()
+	shop := addSite(t, app, "shop.example")
+	blog := addSite(t, app, "blog.shop.example") // nearest parent wins for its subdomains
+	other := addSite(t, app, "https://www.other.example:8443/")
+
+	cases := []struct {
+		url  string
+		site string
+	}{
+		{"https://shop.example/", shop.Id},
+		{"https://www.shop.example/cart", shop.Id},
+		{"https://eu.shop.example/", shop.Id},
+		{"https://blog.shop.example/post", blog.Id},
+		{"https://a.blog.shop.example/post", blog.Id},
+		{"https://other.example/x", other.Id},
+	}
+	start := time.Now()
+	for _, c := range cases {
+		if resp := post(t, srv, `{"type":"pageView","url":"`+c.url+`"}`, nil); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("%s: status %d", c.url, resp.StatusCode)
+		}
+	}
+	if resp := post(t, srv, `{"type":"pageView","url":"https://unknown.example/"}`, nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("unknown host: status %d, want 204", resp.StatusCode)
+	}
+	waitFor(t, 2*time.Second, "6 events queryable", func() bool { return countEvents(t, app, nil) == 6 })
+	t.Logf("queryable after %v", time.Since(start))
+	for _, c := range cases {
+		if countEvents(t, app, dbx.HashExp{"website": c.site}) == 0 {
+			t.Errorf("no event of %s on website %s", c.url, c.site)
+		}
+	}
+	if n := countEvents(t, app, dbx.HashExp{"website": shop.Id}); n != 3 {
+		t.Errorf("shop events = %d, want 3", n)
+	}
+}
+
+func TestEmbeddedEndpointSeesNewWebsitesAtOnce(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	app := srv.App()
+	post(t, srv, `{"type":"pageView","url":"https://late.example/"}`, nil) // unknown yet: dropped
+	site := addSite(t, app, "late.example")                                // record hook registers it
+	post(t, srv, `{"type":"pageView","url":"https://late.example/"}`, nil)
+	waitFor(t, 2*time.Second, "event on the new site", func() bool {
+		return countEvents(t, app, dbx.HashExp{"website": site.Id}) == 1
+	})
+	time.Sleep(1200 * time.Millisecond)
+	if n := countEvents(t, app, nil); n != 1 {
+		t.Errorf("events = %d, want 1 (the one before the site existed is dropped)", n)
+	}
+}
+
+func TestEmbeddedEndpointBypassesPocketBaseCORSAndLogs(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	app := srv.App()
+	addSite(t, app, "private.example")
+
+	const visitorIP, visitorUA = "198.51.100.77", "VisitorAgent/1.0 (private)"
+	resp := post(t, srv, `{"type":"pageView","url":"https://private.example/"}`,
+		map[string]string{"X-Forwarded-For": visitorIP, "User-Agent": visitorUA, "Origin": "https://private.example"})
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got == "*" {
+		t.Errorf("PocketBase's CORS middleware answered with %q", got)
+	}
+	// GET is refused with 405, not PocketBase's 404
+	r, err := http.Get(srv.URL + plugin.EventPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET status %d, want 405", r.StatusCode)
+	}
+
+	// A request PocketBase does log, sent after the event: once it is in
+	// _logs, the logger has flushed past the event request.
+	probe, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/collections/websites/records", nil)
+	probe.Header.Set("User-Agent", "LogProbe/1.0")
+	if pr, err := http.DefaultClient.Do(probe); err == nil {
+		pr.Body.Close()
+	}
+	logs := func(like string) int {
+		var n int
+		_ = app.AuxDB().Select("count(*)").From("_logs").Where(dbx.Like("data", like)).Row(&n)
+		return n
+	}
+	waitFor(t, 15*time.Second, "the probe request logged", func() bool { return logs("LogProbe/1.0") > 0 })
+	if n := logs(visitorIP) + logs("VisitorAgent"); n != 0 {
+		t.Fatalf("_logs holds the visitor's IP or user agent (%d rows)", n)
+	}
+	waitFor(t, 2*time.Second, "event stored", func() bool { return countEvents(t, app, nil) == 1 })
+}
