@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/skopos-go/skopos/internal/clientip"
+	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/pbrest"
@@ -28,6 +30,10 @@ type Client struct {
 	site  *pipeline.Site
 	pipe  *pipeline.Pipeline
 	debug atomic.Bool
+
+	geo       *geo.DB
+	settings  *settingsSync
+	closeOnce sync.Once
 }
 
 // Init connects to PocketBase, checks that it is ready for Skopos (schema,
@@ -45,6 +51,18 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: TrustedProxies: %w", ErrInvalidOption, err)
 	}
+	var geoDB *geo.DB // nil: country and state "Unknown"
+	if opts.GeoIPDatabase != "" {
+		if geoDB, err = geo.Open(opts.GeoIPDatabase); err != nil {
+			return nil, fmt.Errorf("%w: GeoIPDatabase: %w", ErrInvalidOption, err)
+		}
+	}
+	started := false
+	defer func() {
+		if !started {
+			_ = geoDB.Close()
+		}
+	}()
 	pb, err := pbrest.New(pbrest.Config{URL: opts.PocketBaseURL, Email: opts.AdminEmail, Password: opts.AdminPassword, Logger: opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
@@ -78,18 +96,20 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 		return nil, classify(err)
 	}
 
-	c := &Client{opts: opts, pb: pb, sites: sites, site: site}
+	c := &Client{opts: opts, pb: pb, sites: sites, site: site, geo: geoDB}
 	c.debug.Store(opts.Debug)
 	c.pipe, err = pipeline.New(pipeline.Config{
 		Store: st, Sites: sites, IPs: ips,
 		Batch: opts.Batch, BatchInterval: opts.BatchInterval, MaxBatchSize: opts.MaxBatchSize,
 		SessionTimeout: opts.SessionTimeout, JSErrorInterval: opts.JSErrorBatchInterval,
-		QueueSize: opts.QueueSize, VisitorSalt: []byte(opts.VisitorSalt),
+		QueueSize: opts.QueueSize, VisitorSalt: []byte(opts.VisitorSalt), Geo: geoDB,
 		Logger: opts.Logger, Debug: &c.debug,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
+	c.startSettingsSync(st)
+	started = true
 	return c, nil
 }
 
@@ -140,7 +160,14 @@ func (c *Client) FlushEvents(ctx context.Context) error { return c.pipe.Flush(ct
 // everything still held until ctx is done and stops the background work.
 // The error says how many events could not be written. Calling it again
 // does nothing.
-func (c *Client) Shutdown(ctx context.Context) error { return c.pipe.Close(ctx) }
+func (c *Client) Shutdown(ctx context.Context) error {
+	err := c.pipe.Close(ctx)
+	c.closeOnce.Do(func() {
+		c.settings.stop()
+		_ = c.geo.Close()
+	})
+	return err
+}
 
 // Stats is a snapshot of a Client's counters.
 type Stats = pipeline.Stats

@@ -49,13 +49,18 @@ type Options struct {
 	// Logger receives the client's logs. Default slog.Default().
 	Logger *slog.Logger
 
+	// SettingsRefreshInterval is how often website settings are re-read
+	// as a safety net; changes normally arrive at once over PocketBase
+	// realtime. Default 5m.
+	SettingsRefreshInterval time.Duration
+
 	// TrustedProxies lists the CIDRs (or single IPs) whose
 	// X-Forwarded-For and X-Real-IP headers are believed. Default:
 	// loopback, link-local and private ranges.
 	TrustedProxies []string
-	// GeoIPDatabase is the path of a MaxMind/DB-IP .mmdb file for
-	// country and state. Not supported yet: setting it is an Init error
-	// (country and state are stored as "Unknown").
+	// GeoIPDatabase is the path of a MaxMind or DB-IP .mmdb file (City or
+	// Country). New sessions then get the ISO 3166-1 country ("US") and
+	// ISO 3166-2 subdivision ("US-CA"). Default none: both "Unknown".
 	GeoIPDatabase string
 	// VisitorSalt, when set, makes visitor ids a keyed HMAC that cannot be
 	// reversed by enumerating IP addresses. Default none: the
@@ -83,8 +88,11 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: JSErrorBatchInterval %v must be > 0", ErrInvalidOption, o.JSErrorBatchInterval)
 	case o.QueueSize < 0:
 		return fmt.Errorf("%w: QueueSize %d must be >= 1", ErrInvalidOption, o.QueueSize)
-	case o.GeoIPDatabase != "":
-		return fmt.Errorf("%w: GeoIPDatabase is not supported yet", ErrInvalidOption)
+	case o.SettingsRefreshInterval < 0:
+		return fmt.Errorf("%w: SettingsRefreshInterval %v must be > 0", ErrInvalidOption, o.SettingsRefreshInterval)
+	}
+	if o.SettingsRefreshInterval == 0 {
+		o.SettingsRefreshInterval = 5 * time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -9,6 +9,7 @@ import (
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/clientip"
+	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/schema"
@@ -23,6 +24,7 @@ type intake struct {
 	app   core.App
 	sites *pipeline.Sites
 	pipe  *pipeline.Pipeline
+	geo   *geo.DB
 
 	mu         sync.Mutex
 	lastReload time.Time
@@ -38,7 +40,13 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	if err != nil {
 		return err
 	}
-	in := &intake{app: e.App, sites: pipeline.NewSites()}
+	var geoDB *geo.DB
+	if p.cfg.GeoIPDatabase != "" {
+		if geoDB, err = geo.Open(p.cfg.GeoIPDatabase); err != nil {
+			return err
+		}
+	}
+	in := &intake{app: e.App, sites: pipeline.NewSites(), geo: geoDB}
 	if err := in.reload(); err != nil {
 		return err
 	}
@@ -46,7 +54,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 		Store: store.NewLocal(e.App), Sites: in.sites, IPs: ips,
 		// embedded events are queryable within about a second
 		Batch: true, BatchInterval: time.Second, MaxBatchSize: 500,
-		VisitorSalt: []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(),
+		VisitorSalt: []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(), Geo: geoDB,
 	})
 	if err != nil {
 		return err
@@ -130,6 +138,7 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 			if err != nil && !errors.Is(err, pipeline.ErrClosed) {
 				e.App.Logger().Error("skopos: events lost at shutdown", "error", err)
 			}
+			_ = p.intake.geo.Close()
 		}
 		return e.Next()
 	})

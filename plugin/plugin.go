@@ -57,6 +57,10 @@ type Config struct {
 	// are believed. Default: loopback, link-local and private ranges.
 	TrustedProxies []string
 
+	// GeoIPDatabase is the path of a MaxMind or DB-IP .mmdb file giving
+	// new sessions their country and state. Default none ("Unknown").
+	GeoIPDatabase string
+
 	// VisitorSalt, when set, makes visitor ids a keyed HMAC (see the
 	// skopos package). Default none: Skopos-compatible ids.
 	VisitorSalt string

@@ -7,8 +7,11 @@
 //
 // Every PocketBase command and flag is available as well (superuser,
 // migrate, --dev, ...). Environment: SKOPOS_ADMIN_EMAIL and
-// SKOPOS_ADMIN_PASSWORD name the superuser created on the first start;
-// without them one is generated and its password printed once.
+// SKOPOS_ADMIN_PASSWORD name the superuser created on the first start
+// (without them one is generated and its password printed once);
+// SKOPOS_GEOIP_DB is a .mmdb file for country/state; SKOPOS_VISITOR_SALT
+// makes visitor ids keyed; SKOPOS_TRUSTED_PROXIES (comma-separated CIDRs)
+// replaces the default trusted proxies (loopback, link-local, private).
 package main
 
 import (
@@ -30,10 +33,13 @@ func main() {
 	app.RootCmd.Short = "Skopos: privacy-first, self-hosted web analytics on PocketBase"
 
 	err := plugin.Register(app, app.RootCmd, plugin.Config{
-		AdminEmail:    os.Getenv("SKOPOS_ADMIN_EMAIL"),
-		AdminPassword: os.Getenv("SKOPOS_ADMIN_PASSWORD"),
-		GenerateAdmin: true,
-		Demo:          true,
+		AdminEmail:     os.Getenv("SKOPOS_ADMIN_EMAIL"),
+		AdminPassword:  os.Getenv("SKOPOS_ADMIN_PASSWORD"),
+		GenerateAdmin:  true,
+		Demo:           true,
+		GeoIPDatabase:  os.Getenv("SKOPOS_GEOIP_DB"),
+		VisitorSalt:    os.Getenv("SKOPOS_VISITOR_SALT"),
+		TrustedProxies: splitList(os.Getenv("SKOPOS_TRUSTED_PROXIES")),
 	})
 	if err != nil {
 		fatal(2, err)
@@ -71,6 +77,11 @@ func exitOnError(c *cobra.Command) {
 		}
 		return nil
 	}
+}
+
+// splitList reads a comma- or space-separated list.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 func fatal(code int, err error) {

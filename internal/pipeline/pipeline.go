@@ -22,6 +22,7 @@ import (
 	useragent "github.com/medama-io/go-useragent"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/domain"
+	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/validate"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	JSErrorInterval time.Duration // default 5m
 	QueueSize       int           // default 10000
 	VisitorSalt     []byte
+	// Geo gives new sessions their country and state; nil = "Unknown".
+	// The lookup happens only when a session is created.
+	Geo *geo.DB
 	// SessionCacheSize bounds the in-memory session cache (visitors);
 	// default 50000. A miss costs a store lookup, never a split session.
 	SessionCacheSize int

@@ -259,8 +259,9 @@ func (w *worker) newSessionData(ev *Event, vid string, seq int) map[string]any {
 		"website": ev.WebsiteID, "visitor": vid, "seq": seq, "isNewVisitor": seq == 1,
 		"browser": string(ua.Browser()), "os": string(ua.OS()), "device": device,
 		"language": ev.Language, "entryPath": ev.Path, "exitPath": ev.Path, "referrer": ev.Referrer,
-		"country": "Unknown", "state": "Unknown", "lastActivity": ev.Time,
+		"lastActivity": ev.Time,
 	}
+	data["country"], data["state"] = w.p.cfg.Geo.Lookup(ev.IP)
 	if ev.ScreenWidth >= 0 {
 		data["screenWidth"] = strconv.Itoa(ev.ScreenWidth)
 	}

@@ -95,6 +95,17 @@ func (s *Sites) ByTrackingID(id string) *Site {
 	return s.byTracking[id]
 }
 
+// IDs lists the record ids of every site held.
+func (s *Sites) IDs() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.byID))
+	for id := range s.byID {
+		out = append(out, id)
+	}
+	return out
+}
+
 // ByID returns the site with that record id, or nil.
 func (s *Sites) ByID(id string) *Site {
 	s.mu.RLock()

@@ -159,6 +159,16 @@ func (s *REST) WebsiteByTrackingID(ctx context.Context, trackingID string) (Webs
 	return row.website(), nil
 }
 
+// DecodeWebsite reads a websites record as PocketBase serializes it
+// (REST answers, realtime messages).
+func DecodeWebsite(raw json.RawMessage) (Website, error) {
+	var row websiteRow
+	if err := json.Unmarshal(raw, &row); err != nil {
+		return Website{}, err
+	}
+	return row.website(), nil
+}
+
 func (r websiteRow) website() Website {
 	return Website{
 		ID: r.ID, TrackingID: r.TrackingID, Name: r.Name, Domain: r.Domain,

@@ -1,0 +1,135 @@
+package skopos_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// TestSettingsChangesApplyToTheNextEvent changes each website setting in
+// PocketBase and checks the next event obeys it (realtime, within 1 s).
+func TestSettingsChangesApplyToTheNextEvent(t *testing.T) {
+	t.Parallel()
+	srv := pbtest.Start(t, pbtest.Options{})
+	app := srv.App()
+	site := addWebsite(t, app, "example.com")
+	ctx := context.Background()
+	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(ctx)
+
+	send := func(ip, url string) {
+		r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
+		r.RemoteAddr = ip + ":1000"
+		r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+		if err := c.TrackAPIEvent(r, []byte(`{"type":"pageView","url":"`+url+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	change := func(field string, value any) {
+		rec, err := app.FindRecordById(schema.Websites, site.Id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Set(field, value)
+		if err := app.Save(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// expectDrop sends events until one is dropped for reason (the change
+	// has arrived), failing after 1 s.
+	expectDrop := func(reason, ip, url string) {
+		t.Helper()
+		before := c.Stats().Dropped[reason]
+		deadline := time.Now().Add(time.Second)
+		for c.Stats().Dropped[reason] == before {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q drop within 1 s of the settings change", reason)
+			}
+			send(ip, url)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	change("isArchived", true)
+	expectDrop("archived", "203.0.113.1", "https://example.com/")
+	change("isArchived", false)
+
+	change("ipBlacklist", []string{"198.51.100.0/24", "2001:db8::1"})
+	expectDrop("blacklist", "198.51.100.7", "https://example.com/")
+
+	change("disableLocalhostTracking", true)
+	expectDrop("localhost", "127.0.0.1", "https://example.com/")
+
+	change("domain", "example.org")
+	expectDrop("domain", "203.0.113.1", "https://example.com/")
+
+	change("domain", "bad domain")
+	expectDrop("domain", "203.0.113.1", "https://example.org/") // unusable: refused, never open
+	change("domain", "example.org")
+
+	change("storeRawIp", true)
+	deadline := time.Now().Add(time.Second)
+	for {
+		send("203.0.113.99", "https://example.org/raw")
+		if err := c.FlushEvents(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		_ = app.DB().Select("count(*)").From(schema.Sessions).Where(dbx.HashExp{"ipAddress": "203.0.113.99"}).Row(&n)
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("storeRawIp did not apply within 1 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var withIP int
+	_ = app.DB().Select("count(*)").From(schema.Sessions).Where(dbx.NewExp("ipAddress != ''")).Row(&withIP)
+	if withIP != 1 {
+		t.Errorf("sessions with an IP = %d, want 1 (only after storeRawIp was set)", withIP)
+	}
+
+	if err := app.Delete(site); err != nil {
+		t.Fatal(err)
+	}
+	expectDrop("unknown_site", "203.0.113.1", "https://example.org/")
+}
+
+func TestSettingsAreReReadAfterMissedUpdates(t *testing.T) {
+	t.Parallel()
+	srv := pbtest.Start(t, pbtest.Options{})
+	app := srv.App()
+	site := addWebsite(t, app, "example.com")
+	ctx := context.Background()
+	o := options(srv, site.GetString("trackingId"))
+	o.SettingsRefreshInterval = 200 * time.Millisecond
+	c, err := skopos.Init(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(ctx)
+	// change behind realtime's back: a raw SQL update fires no hooks
+	if _, err := app.DB().Update(schema.Websites, dbx.Params{"isArchived": true}, dbx.HashExp{"id": site.Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for c.Stats().Dropped["archived"] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a change missed by realtime was not picked up by the periodic re-read")
+		}
+		r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
+		_ = c.TrackAPIEvent(r, []byte(`{"type":"pageView","url":"https://example.com/"}`))
+		time.Sleep(50 * time.Millisecond)
+	}
+}
