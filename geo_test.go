@@ -2,6 +2,7 @@ package skopos_test
 
 import (
 	"context"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -32,6 +33,7 @@ func TestNewSessionsGetCountryAndStateFromGeoIP(t *testing.T) {
 	for _, ip := range []string{"203.0.113.8", "[2001:db8::5]", "192.0.2.1"} {
 		r := httptest.NewRequest(http.MethodPost, "/", nil)
 		r.RemoteAddr = ip + ":443"
+		browsertest.Headers(r.Header, "")
 		if err := c.TrackAPIEvent(r, []byte(`{"type":"pageView","url":"https://example.com/"}`)); err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -85,6 +86,7 @@ func TestIdentifyCreatesTheVisitorAndKeepsFieldsNotGiven(t *testing.T) {
 	defer c.Shutdown(ctx)
 	r := httptest.NewRequest(http.MethodPost, "/", nil)
 	r.RemoteAddr = "203.0.113.50:1"
+	browsertest.Headers(r.Header, "")
 
 	if err := c.Identify(ctx, r, "user-1", skopos.IdentifyData{Name: "Ada", Email: "ada@example.com", Metadata: map[string]any{"plan": "pro"}}); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package skopos_test
 
 import (
 	"context"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -30,7 +31,7 @@ func TestSettingsChangesApplyToTheNextEvent(t *testing.T) {
 	send := func(ip, url string) {
 		r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
 		r.RemoteAddr = ip + ":1000"
-		r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+		browsertest.Headers(r.Header, "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
 		if err := c.TrackAPIEvent(r, []byte(`{"type":"pageView","url":"`+url+`"}`)); err != nil {
 			t.Fatal(err)
 		}
@@ -129,6 +130,7 @@ func TestSettingsAreReReadAfterMissedUpdates(t *testing.T) {
 			t.Fatal("a change missed by realtime was not picked up by the periodic re-read")
 		}
 		r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
+		browsertest.Headers(r.Header, "")
 		_ = c.TrackAPIEvent(r, []byte(`{"type":"pageView","url":"https://example.com/"}`))
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -3,6 +3,7 @@ package skopos_test
 import (
 	"context"
 	"errors"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -106,7 +107,7 @@ func TestClientRecordsEventsAndItsVersion(t *testing.T) {
 
 	req := httptest.NewRequest(http.MethodPost, "/api/event", nil)
 	req.RemoteAddr = "203.0.113.5:1234"
-	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+	browsertest.Headers(req.Header, "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
 	if err := c.TrackAPIEvent(req, []byte(`{"type":"pageView","url":"https://www.example.com/x"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +192,7 @@ func TestHandlerAnswersPerSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, h.URL, strings.NewReader(tt.body))
+		browsertest.Headers(req.Header, "")
 		if tt.ctype != "" {
 			req.Header.Set("Content-Type", tt.ctype)
 		}
@@ -204,6 +206,28 @@ func TestHandlerAnswersPerSpec(t *testing.T) {
 		}
 		if tt.want == 400 && resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s: error body is not JSON", tt.name)
+		}
+	}
+	for _, cors := range []struct {
+		origin, want string
+	}{
+		{"https://www.example.com", "https://www.example.com"},
+		{"https://shop.example.com", "https://shop.example.com"},
+		{"https://evil.example", ""},
+	} {
+		req, _ := http.NewRequest("OPTIONS", h.URL, nil)
+		req.Header.Set("Origin", cors.origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != cors.want {
+			t.Errorf("preflight from %s: Allow-Origin %q, want %q", cors.origin, got, cors.want)
+		}
+		if cors.want != "" && resp.Header.Get("Access-Control-Allow-Headers") != "Content-Type" {
+			t.Errorf("preflight from %s: no Allow-Headers", cors.origin)
 		}
 	}
 	if err := c.FlushEvents(ctx); err != nil {
@@ -231,6 +255,7 @@ func TestTwoClientsInOneProcessDoNotInterfere(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	browsertest.Headers(req.Header, "")
 	_ = c1.TrackAPIEvent(req, []byte(`{"type":"pageView","url":"https://one.example/"}`))
 	_ = c1.TrackAPIEvent(req, []byte(`{"type":"pageView","url":"https://two.example/"}`)) // foreign for c1
 	if err := c1.Shutdown(ctx); err != nil {

@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"bytes"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func post(t *testing.T, srv *pbtest.Server, body string, hdr map[string]string) 
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+plugin.EventPath, strings.NewReader(body))
 	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	req.Header.Set("User-Agent", firefoxUA)
+	browsertest.Headers(req.Header, firefoxUA)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"net"
 	"net/http"
 	"os"
@@ -81,7 +82,7 @@ func TestExampleAppEndToEnd(t *testing.T) {
 
 	do := func(method, path, body string) int {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 Version/17.4 Safari/605.1.15")
+		browsertest.Headers(req.Header, "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15")
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -112,7 +113,7 @@ func (in *instance) browse(t *testing.T, ip, ua, body string) {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
 	r.RemoteAddr = ip + ":50000"
-	r.Header.Set("User-Agent", ua)
+	browsertest.Headers(r.Header, ua)
 	if err := in.p.TrackBrowser(r, []byte(body), func(string) *pipeline.Site { return in.site }); err != nil {
 		t.Fatalf("TrackBrowser(%s): %v", body, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+
+	"github.com/skopos-go/skopos/internal/domain"
 )
 
 // MaxBodyBytes is the largest event body the Handler reads.
@@ -14,6 +16,7 @@ const MaxBodyBytes = 64 << 10
 // from the page host (see TrackBrowser).
 func Handler(p *Pipeline, pick func(host string) *Site) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allowCORS(w, r, pick)
 		switch r.Method {
 		case http.MethodPost:
 		case http.MethodOptions:
@@ -55,6 +58,33 @@ func Handler(p *Pipeline, pick func(host string) *Site) http.Handler {
 			writeError(w, http.StatusInternalServerError, "internal error")
 		}
 	})
+}
+
+// allowCORS answers cross-origin requests from a website's own domain
+// (or a subdomain) only: the page's origin is echoed, never "*". Beacons
+// sent as text/plain need no preflight; JSON fetches from another origin
+// do.
+func allowCORS(w http.ResponseWriter, r *http.Request, pick func(host string) *Site) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	w.Header().Add("Vary", "Origin")
+	host, err := domain.Normalize(origin)
+	if err != nil {
+		return
+	}
+	site := pick(host)
+	if site == nil || site.Host == "" || !domain.Match(site.Host, host) {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Max-Age", "86400")
+	}
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {

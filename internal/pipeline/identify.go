@@ -45,7 +45,7 @@ const (
 // requesting visitor of site with them, synchronously. It returns an error
 // wrapping ErrInvalidIdentify for bad input, ErrStore for store failures,
 // and nil without writing when the request is filtered (archived site,
-// blacklisted or localhost IP; counted).
+// blacklisted or localhost IP, known crawler).
 func (p *Pipeline) Identify(ctx context.Context, r *http.Request, site *Site, userID string, id Identity) error {
 	data, err := identityData(userID, id)
 	if err != nil {
@@ -55,8 +55,13 @@ func (p *Pipeline) Identify(ctx context.Context, r *http.Request, site *Site, us
 		return ErrClosed
 	}
 	ip := p.cfg.IPs.IP(r)
-	if reason := admit(site, ip); reason != "" {
-		return p.filtered(reason, "site", site.TrackingID, "call", "identify")
+	reason := admit(site, ip)
+	if reason == "" && p.bots.IsBotServer(r.UserAgent()) { // no identity for crawlers (defect D-8)
+		reason = ReasonBot
+	}
+	if reason != "" { // not an event: logged, not counted in Dropped
+		p.debug("identify skipped", "reason", reason, "site", site.TrackingID)
+		return nil
 	}
 	visitor := VisitorHash(site.TrackingID, ipString(ip), r.UserAgent(), p.cfg.VisitorSalt)
 	data["website"], data["visitorId"] = site.ID, visitor

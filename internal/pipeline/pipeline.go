@@ -20,6 +20,7 @@ import (
 	"time"
 
 	useragent "github.com/medama-io/go-useragent"
+	"github.com/skopos-go/skopos/internal/botdetect"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/internal/geo"
@@ -126,8 +127,9 @@ type Pipeline struct {
 	closeOnce sync.Once
 	closed    atomic.Bool
 
-	ua *useragent.Parser
-	w  worker // owned by the worker goroutine
+	ua   *useragent.Parser
+	bots *botdetect.Detector
+	w    worker // owned by the worker goroutine
 }
 
 // New starts a pipeline's worker. Stop it with Close.
@@ -142,6 +144,7 @@ func New(cfg Config) (*Pipeline, error) {
 		done:  make(chan struct{}),
 		ua:    useragent.NewParser(),
 	}
+	p.bots = botdetect.New(botdetect.Options{Parser: p.ua})
 	p.w = newWorker(p)
 	go p.w.run()
 	return p, nil
@@ -183,6 +186,9 @@ func (p *Pipeline) TrackBrowser(r *http.Request, body []byte, pick func(host str
 		return p.filtered(reason, "site", site.TrackingID)
 	}
 	ua := r.UserAgent()
+	if p.bots.IsBot(ua, r.Header) {
+		return p.filtered(ReasonBot, "site", site.TrackingID, "ua", ua)
+	}
 	ev := Event{
 		Kind: kindOf(pl.Type), TrackingID: site.TrackingID, WebsiteID: site.ID,
 		Visitor: VisitorHash(site.TrackingID, ipString(ip), ua, p.cfg.VisitorSalt),
@@ -216,6 +222,11 @@ func (p *Pipeline) TrackServer(r *http.Request, trackingID string, site *Site, n
 		}
 	}
 	ua := r.UserAgent()
+	// server events: no header heuristics, HTTP clients and webhooks are
+	// legitimate; known crawlers and scanners are not
+	if p.bots.IsBotServer(ua) {
+		return p.filtered(ReasonBot, "trackingId", trackingID, "ua", ua)
+	}
 	ev := Event{
 		Kind: Server, TrackingID: trackingID,
 		Visitor: VisitorHash(trackingID, ipString(ip), ua, p.cfg.VisitorSalt),
