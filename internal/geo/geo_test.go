@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/skopos-go/skopos/internal/geo/geotest"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/skopos-go/skopos/internal/geo/geotest"
 )
 
 var country = geotest.Country
