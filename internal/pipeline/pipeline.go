@@ -68,6 +68,10 @@ func (c *Config) defaults() error {
 	if c.Store == nil || c.Sites == nil {
 		return errors.New("pipeline: Store and Sites are required")
 	}
+	return c.defaultsNoStore()
+}
+
+func (c *Config) defaultsNoStore() error {
 	if c.BatchInterval == 0 {
 		c.BatchInterval = 10 * time.Second
 	}
@@ -142,12 +146,17 @@ func New(cfg Config) (*Pipeline, error) {
 		queue: make(chan Event, cfg.QueueSize),
 		reqs:  make(chan request),
 		done:  make(chan struct{}),
-		ua:    useragent.NewParser(),
 	}
-	p.bots = botdetect.New(botdetect.Options{Parser: p.ua})
+	p.ua, p.bots = newParsers()
 	p.w = newWorker(p)
 	go p.w.run()
 	return p, nil
+}
+
+// newParsers builds the user-agent parser, shared with the bot detector.
+func newParsers() (*useragent.Parser, *botdetect.Detector) {
+	ua := useragent.NewParser()
+	return ua, botdetect.New(botdetect.Options{Parser: ua})
 }
 
 // Stats returns a snapshot of the counters.
@@ -168,36 +177,51 @@ func (p *Pipeline) TrackBrowser(r *http.Request, body []byte, pick func(host str
 		p.stats.drop(ReasonClosed, 1)
 		return ErrClosed
 	}
-	pl, err := validate.Decode(body)
-	if err != nil {
+	ev, reason, err := p.browserEvent(r, body, pick)
+	switch {
+	case err != nil:
 		p.stats.drop(ReasonInvalid, 1)
 		p.debug("payload rejected", "error", err)
-		return fmt.Errorf("%w: %w", ErrInvalidPayload, err)
+		return err
+	case reason != "":
+		return p.filtered(reason, "site", ev.TrackingID)
+	}
+	return p.enqueue(ev)
+}
+
+// browserEvent is the intake's hot path, top to bottom: validate, choose
+// the website, check the domain, find the client IP, apply the website's
+// filters, detect bots, identify the visitor. It does no I/O. A non-empty
+// reason means the event is filtered.
+func (p *Pipeline) browserEvent(r *http.Request, body []byte, pick func(host string) *Site) (ev Event, reason string, err error) {
+	pl, err := validate.Decode(body)
+	if err != nil {
+		return ev, "", fmt.Errorf("%w: %w", ErrInvalidPayload, err)
 	}
 	site := pick(pl.Host)
 	if site == nil {
-		return p.filtered(ReasonUnknownSite, "host", pl.Host)
+		return ev, ReasonUnknownSite, nil
 	}
+	ev.TrackingID = site.TrackingID
 	if reason := p.checkDomain(site, pl.Host, r.Header.Get("Origin")); reason != "" {
-		return p.filtered(reason, "site", site.TrackingID, "host", pl.Host)
+		return ev, reason, nil
 	}
 	ip := p.cfg.IPs.IP(r)
 	if reason := admit(site, ip); reason != "" {
-		return p.filtered(reason, "site", site.TrackingID)
+		return ev, reason, nil
 	}
 	ua := r.UserAgent()
 	if p.bots.IsBot(ua, r.Header) {
-		return p.filtered(ReasonBot, "site", site.TrackingID, "ua", ua)
+		return ev, ReasonBot, nil
 	}
-	ev := Event{
+	return Event{
 		Kind: kindOf(pl.Type), TrackingID: site.TrackingID, WebsiteID: site.ID,
 		Visitor: VisitorHash(site.TrackingID, ipString(ip), ua, p.cfg.VisitorSalt),
 		IP:      ip, UA: ua,
 		Path: pl.Path, Name: pl.Name, Data: pl.CustomData, Duration: pl.Duration,
 		Referrer: pl.Referrer, Language: pl.Language, ScreenWidth: pl.ScreenWidth, ScreenHeight: pl.ScreenHeight,
 		UTM: pl.UTM, ErrorMessage: pl.ErrorMessage, StackTrace: pl.StackTrace,
-	}
-	return p.enqueue(ev)
+	}, "", nil
 }
 
 // TrackServer is the intake of a server-side custom event for the website
