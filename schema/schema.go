@@ -60,7 +60,7 @@ const (
 	MaxErrorMessage = 512
 	MaxStackTrace   = 4096
 	MaxLanguage     = 100
-	MaxDimensionKey = 2048
+	MaxDimensionKey = 512
 	MaxMetadata     = 8192
 	// JSON limits are in bytes as PocketBase serializes them; PocketBase's
 	// encoder escapes <, > and & as \u00XX (6 bytes), so a payload the
@@ -130,6 +130,9 @@ func Collection(name string, resolve IDResolver) (*core.Collection, error) {
 		b.text("ipAddress", 64, false)
 		b.boolean("isNewVisitor")
 		b.fields(&core.DateField{Name: "lastActivity"})
+		// new: the time of the session's first event (created is the
+		// later write time); summaries bucket sessions by its UTC day
+		b.fields(&core.DateField{Name: "startedAt"})
 		b.fields(&core.NumberField{Name: "seq", OnlyInt: true, Min: types.Pointer(1.0)})
 		b.json("utm", MaxUTMStored)
 		// new: the session's pageView/custom event count and engagement,

@@ -25,6 +25,7 @@ const (
 	roleEvent                         // create event
 	roleSessionUpdate                 // update an existing session
 	roleJSError                       // upsert js_errors
+	roleSummary                       // upsert dash_sum / dash_sum_items
 )
 
 // chunk is one transaction: events together with every write derived
@@ -43,7 +44,12 @@ type chunk struct {
 	// committed (e.g. the connection broke after the request was sent)
 	maybeCommitted bool
 	finalized      bool
-	prechecked     bool
+
+	// summary deltas, aggregated per chunk, written when finalized
+	sums      map[dayKey]*sumDelta
+	sumOrder  []dayKey
+	items     map[itemKey]int
+	itemOrder []itemKey
 }
 
 type sessionDelta struct {
@@ -65,7 +71,7 @@ func (c *chunk) add(op store.Op, r role) int {
 }
 
 // size is the number of ops the chunk will have once finalized.
-func (c *chunk) size() int { return len(c.ops) + len(c.updateOrder) }
+func (c *chunk) size() int { return len(c.ops) + len(c.updateOrder) + c.summaryOpsCount() }
 
 // finalize appends one update per existing session touched.
 func (c *chunk) finalize() {
@@ -87,6 +93,9 @@ func (c *chunk) finalize() {
 		}
 		c.add(store.Op{Action: store.Update, Collection: "sessions", ID: id, Data: data},
 			role{kind: roleSessionUpdate, visitor: d.visitor, session: id})
+	}
+	for _, op := range c.summaryOps() {
+		c.add(op, role{kind: roleSummary})
 	}
 }
 

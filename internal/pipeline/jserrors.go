@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -20,28 +21,63 @@ type jsAgg struct {
 	stack     string
 	url       string
 	count     int
+	days      map[int64]int // occurrences per UTC day, for the summaries
 	lastSeen  time.Time
 }
 
-// ErrorHash groups JS errors: SHA-256 of the message and the first stack
-// frame line, so the same error thrown at the same place groups together
-// whatever the page or visitor.
+// ErrorHash groups JS errors: SHA-256 of the message and the location of
+// the first stack frame, normalized so that the same error thrown at the
+// same place groups together in Chrome, Firefox and Safari:
+//
+//   - the message loses Chrome's "Uncaught " prefix;
+//   - the frame is reduced to its location "URL:line:column", taken from
+//     V8's "at fn (URL:1:2)" / "at URL:1:2" and from Firefox's and
+//     Safari's "fn@URL:1:2"; function names (which engines render
+//     differently) are dropped, and so are the URL's query and fragment
+//     (cache-busting versions);
+//   - without any frame the location is empty, so errors group by message.
 func ErrorHash(message, stack string) string {
-	sum := sha256.Sum256([]byte(message + "\n" + firstFrame(stack)))
+	sum := sha256.Sum256([]byte(strings.TrimPrefix(message, "Uncaught ") + "\n" + frameLocation(stack)))
 	return hex.EncodeToString(sum[:])
 }
 
-// firstFrame returns the first line of stack that is a stack frame:
-// V8 writes "    at fn (file:1:2)" after a message line, Firefox and Safari
-// write "fn@file:1:2" from the first line on.
-func firstFrame(stack string) string {
+// frameLocation returns the normalized location of the first stack frame.
+func frameLocation(stack string) string {
 	for line := range strings.Lines(stack) {
 		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "at ") || strings.Contains(line, "@") {
-			return line
+		var loc string
+		switch {
+		case strings.HasPrefix(line, "at "): // V8
+			loc = strings.TrimPrefix(line, "at ")
+			if i := strings.LastIndexByte(loc, '('); i >= 0 && strings.HasSuffix(loc, ")") {
+				loc = loc[i+1 : len(loc)-1]
+			}
+		case strings.Contains(line, "@"): // SpiderMonkey, JavaScriptCore
+			loc = line[strings.LastIndexByte(line, '@')+1:]
+		default:
+			continue
 		}
+		return stripQuery(loc)
 	}
 	return ""
+}
+
+// stripQuery removes "?…" and "#…" from the URL part of "URL:line:col".
+func stripQuery(loc string) string {
+	i := strings.IndexAny(loc, "?#")
+	if i < 0 {
+		return loc
+	}
+	// keep the trailing ":line:col"
+	end := len(loc)
+	for k := 0; k < 2; k++ {
+		j := strings.LastIndexByte(loc[:end], ':')
+		if j <= i {
+			return loc[:i]
+		}
+		end = j
+	}
+	return loc[:i] + loc[end:]
 }
 
 // addJSError attaches a JS error to the visitor's open session, if any
@@ -61,13 +97,15 @@ func (w *worker) addJSError(ev *Event) {
 			w.dropHeld(ReasonJSErrorsFull, 1, "website", ev.WebsiteID)
 			return
 		}
-		agg = &jsAgg{websiteID: ev.WebsiteID, hash: hash, message: ev.ErrorMessage, stack: ev.StackTrace, url: ev.Path}
+		agg = &jsAgg{websiteID: ev.WebsiteID, hash: hash, message: ev.ErrorMessage, stack: ev.StackTrace, url: ev.Path,
+			days: map[int64]int{}}
 		w.jsErrs[key] = agg
 	}
 	if agg.session == "" {
 		agg.session = session
 	}
 	agg.count++
+	agg.days[dayOf(ev.Time).Unix()]++
 	if ev.Time.After(agg.lastSeen) {
 		agg.lastSeen = ev.Time
 	}
@@ -76,11 +114,24 @@ func (w *worker) addJSError(ev *Event) {
 // jsErrorChunks turns the grouped JS errors into upserts: the row id
 // derives from (website, hash) and count is incremented inside the
 // transaction, so two instances flushing the same error count exactly.
-func (w *worker) jsErrorChunks(maxOps int) []*chunk {
+// Each occurrence also counts in its day's summary (jsErrors and the
+// jsError breakdown by message), in the same transaction.
+func (w *worker) jsErrorChunks(ctx context.Context, maxOps int) ([]*chunk, error) {
+	for _, a := range w.jsErrs {
+		for day := range a.days {
+			if k := (dayKey{a.websiteID, day}); !w.dims.loaded(k) {
+				if err := w.dims.load(ctx, w.p.cfg.Store, k); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	maxOps = max(min(maxOps, maxChunkOps), 8)
 	var out []*chunk
 	c := newChunk()
 	for key, a := range w.jsErrs {
-		if len(c.ops) >= maxOps {
+		if c.size()+1+2*len(a.days) > maxOps && len(c.ops) > 0 {
+			c.finalize()
 			out, c = append(out, c), newChunk()
 		}
 		data := map[string]any{
@@ -92,14 +143,16 @@ func (w *worker) jsErrorChunks(maxOps int) []*chunk {
 		}
 		c.add(store.Op{Action: store.Upsert, Collection: schema.JSErrors, ID: DeriveID("jserror", a.websiteID, a.hash), Data: data},
 			role{kind: roleJSError, count: a.count})
+		for day, n := range a.days {
+			k := dayKey{a.websiteID, day}
+			c.summaryFor(k).jsErrors += n
+			c.addItem(itemKey{k, "jsError", w.dims.key(k, "jsError", a.message)}, n)
+		}
 		delete(w.jsErrs, key)
 	}
 	if len(c.ops) > 0 {
-		c.finalized = true
+		c.finalize()
 		out = append(out, c)
 	}
-	for _, c := range out {
-		c.finalized = true
-	}
-	return out
+	return out, nil
 }

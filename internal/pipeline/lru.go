@@ -14,6 +14,7 @@ type visitorState struct {
 type sessionState struct {
 	id           string
 	seq          int
+	start        time.Time // first event: the summaries' day for the session
 	lastActivity time.Time
 	exitPath     string
 	eventCount   int

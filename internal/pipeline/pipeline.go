@@ -58,6 +58,10 @@ type Config struct {
 	// MaxJSErrors bounds the distinct JS errors held between flushes;
 	// default 1000. Occurrences of further new errors are dropped, counted.
 	MaxJSErrors int
+	// MaxDimensionKeys bounds the keys of one breakdown dimension of one
+	// website's day in dash_sum_items; the rest are counted under
+	// "(other)". Default 1000.
+	MaxDimensionKeys int
 
 	Logger *slog.Logger
 	Debug  *atomic.Bool // runtime debug switch; nil = off
@@ -93,10 +97,13 @@ func (c *Config) defaultsNoStore() error {
 	if c.MaxJSErrors == 0 {
 		c.MaxJSErrors = 1000
 	}
+	if c.MaxDimensionKeys == 0 {
+		c.MaxDimensionKeys = 1000
+	}
 	switch {
 	case c.BatchInterval < 0, c.SessionTimeout < 0, c.JSErrorInterval < 0:
 		return errors.New("pipeline: durations must be > 0")
-	case c.MaxBatchSize < 0, c.QueueSize < 0, c.SessionCacheSize < 0, c.MaxJSErrors < 0:
+	case c.MaxBatchSize < 0, c.QueueSize < 0, c.SessionCacheSize < 0, c.MaxJSErrors < 0, c.MaxDimensionKeys < 0:
 		return errors.New("pipeline: sizes must be > 0")
 	}
 	// every visitor of a held batch must fit in the cache at once

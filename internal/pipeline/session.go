@@ -25,6 +25,12 @@ func sessionID(visitorRecordID string, seq int) string {
 // maxChunkOps caps the writes of one transaction.
 const maxChunkOps = 250
 
+// unitOps bounds the ops one event adds to a chunk: visitor, session and
+// event creates, a session update, two dash_sum days and the breakdowns
+// of a new session (entry, exit, referrer, device, browser, os,
+// language, country) and of the event (page or custom event, exit move).
+const unitOps = 4 + 2 + 12
+
 // sessionize turns pending events into chunks: it resolves unknown
 // websites and uncached visitors from the store, then applies the session
 // rules event by event, in acceptance order.
@@ -36,13 +42,16 @@ func (w *worker) sessionize(ctx context.Context) error {
 	if err := w.resolveVisitors(ctx); err != nil {
 		return err
 	}
+	if err := w.loadDays(ctx); err != nil {
+		return err
+	}
 	maxOps, err := p.cfg.Store.MaxOps(ctx)
 	if err != nil {
 		return err
 	}
 	// Small transactions: a conflict resubmits the chunk, and PocketBase
 	// holds its single writer (and its batch timeout) for the whole batch.
-	maxOps = max(min(maxOps, maxChunkOps), 8) // 8: room for the largest unit
+	maxOps = max(min(maxOps, maxChunkOps), 2*unitOps)
 
 	c := newChunk()
 	for i := range w.pending {
@@ -51,9 +60,9 @@ func (w *worker) sessionize(ctx context.Context) error {
 			w.addJSError(ev)
 			continue
 		}
-		// a unit is at most visitor + session + event creates, plus one
-		// session update added when the chunk is finalized
-		if c.size()+4 > maxOps {
+		// a unit is at most visitor + session + event creates, one
+		// session update and the summary rows it touches
+		if c.size()+unitOps > maxOps {
 			c.finalize()
 			w.unsent = append(w.unsent, c)
 			c = newChunk()
@@ -64,7 +73,7 @@ func (w *worker) sessionize(ctx context.Context) error {
 		c.finalize()
 		w.unsent = append(w.unsent, c)
 	}
-	w.pending = w.pending[:0]
+	w.pending = nil // chunks point into the old array: never reuse it
 	return nil
 }
 
@@ -157,7 +166,7 @@ func (w *worker) resolveVisitors(ctx context.Context) error {
 				mu.Unlock()
 				return
 			}
-			s.session = &sessionState{id: last.ID, seq: last.Seq, lastActivity: last.LastActivity,
+			s.session = &sessionState{id: last.ID, seq: last.Seq, start: last.StartedAt, lastActivity: last.LastActivity,
 				exitPath: last.ExitPath, eventCount: last.EventCount, engaged: last.Engaged}
 		}(states[i], vid)
 	}
@@ -171,8 +180,28 @@ func (w *worker) resolveVisitors(ctx context.Context) error {
 	return nil
 }
 
+// loadDays loads the breakdown keys of every website-day the pending
+// events may touch (their own day and their open session's start day).
+func (w *worker) loadDays(ctx context.Context) error {
+	for _, ev := range w.pending {
+		keys := []dayKey{keyOf(ev.WebsiteID, ev.Time)}
+		if vs := w.visitors.get(visitorRecordID(ev.WebsiteID, ev.Visitor)); vs != nil && vs.session != nil {
+			keys = append(keys, keyOf(ev.WebsiteID, vs.session.start))
+		}
+		for _, k := range keys {
+			if !w.dims.loaded(k) {
+				if err := w.dims.load(ctx, w.p.cfg.Store, k); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // addEvent applies the session rules of SPEC §5.6 to one pageView, custom
-// or server event and adds its writes to c.
+// or server event and adds its writes, and the summary deltas they imply,
+// to c.
 func (w *worker) addEvent(c *chunk, ev *Event) {
 	p := w.p
 	vid := visitorRecordID(ev.WebsiteID, ev.Visitor)
@@ -194,23 +223,37 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 				role{kind: roleVisitor, visitor: vid})
 			vs.exists = true
 		}
-		s = &sessionState{id: sessionID(vid, seq), seq: seq, lastActivity: ev.Time, exitPath: ev.Path}
+		s = &sessionState{id: sessionID(vid, seq), seq: seq, start: ev.Time, lastActivity: ev.Time, exitPath: ev.Path}
 		vs.session = s
-		idx := c.add(store.Op{Action: store.Create, Collection: schema.Sessions, ID: s.id, Data: w.newSessionData(ev, vid, seq)},
+		data := w.newSessionData(ev, vid, seq)
+		idx := c.add(store.Op{Action: store.Create, Collection: schema.Sessions, ID: s.id, Data: data},
 			role{kind: roleSession, visitor: vid, session: s.id})
 		c.created[s.id] = idx
+		w.countNewSession(c, keyOf(ev.WebsiteID, s.start), data)
 	}
+	startDay := keyOf(ev.WebsiteID, s.start)
 
 	// advance the session
 	if ev.Time.After(s.lastActivity) {
+		// whole seconds, so that the deltas add up to
+		// floor(lastActivity) - floor(startedAt) exactly
+		c.summaryFor(startDay).duration += int(ev.Time.Unix() - s.lastActivity.Unix())
 		s.lastActivity = ev.Time
 	}
 	becameEngaged := false
 	if ev.Kind.browses() {
+		if ev.Path != s.exitPath {
+			c.addItem(itemKey{startDay, "exitPage", w.dims.key(startDay, "exitPage", s.exitPath)}, -1)
+			c.addItem(itemKey{startDay, "exitPage", w.dims.key(startDay, "exitPage", ev.Path)}, 1)
+		}
 		s.exitPath = ev.Path
 		s.eventCount++
+		if s.eventCount == 2 { // a second page view or custom event: no longer a bounce
+			c.summaryFor(startDay).bounces--
+		}
 		if !s.engaged && (s.eventCount >= 2 || ev.Duration > 10) {
 			s.engaged, becameEngaged = true, true
+			c.summaryFor(startDay).engaged++
 		}
 	}
 	if idx, ok := c.created[s.id]; ok {
@@ -234,14 +277,41 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 	data := map[string]any{
 		"session": s.id, "website": ev.WebsiteID, "type": "pageView", "path": ev.Path, "timestamp": ev.Time,
 	}
-	if ev.Kind != PageView {
+	evDay := keyOf(ev.WebsiteID, ev.Time)
+	if ev.Kind == PageView {
+		c.summaryFor(evDay).pageViews++
+		c.addItem(itemKey{evDay, "page", w.dims.key(evDay, "page", ev.Path)}, 1)
+	} else {
 		data["type"], data["eventName"] = "custom", ev.Name
+		c.addItem(itemKey{evDay, "customEvent", w.dims.key(evDay, "customEvent", ev.Name)}, 1)
 	}
 	if len(ev.Data) > 0 {
 		data["eventData"] = ev.Data
 	}
 	c.add(store.Op{Action: store.Create, Collection: schema.Events, ID: ev.ID, Data: data},
 		role{kind: roleEvent, visitor: vid, session: s.id, event: ev})
+}
+
+// countNewSession adds a new session's counters to its start day:
+// a visitor (new or returning), a bounce until its second page view or
+// custom event, and its breakdowns.
+func (w *worker) countNewSession(c *chunk, day dayKey, data map[string]any) {
+	sum := c.summaryFor(day)
+	sum.visitors++
+	sum.bounces++
+	if data["isNewVisitor"] == true {
+		sum.newVisitors++
+	} else {
+		sum.returningVisitors++
+	}
+	str := func(k string) string { s, _ := data[k].(string); return s }
+	for dim, value := range map[string]string{
+		"entryPage": str("entryPath"), "exitPage": str("exitPath"), "referrer": referrerKey(str("referrer")),
+		"device": orUnknown(str("device")), "browser": orUnknown(str("browser")), "os": orUnknown(str("os")),
+		"language": orUnknown(str("language")), "country": orUnknown(str("country")),
+	} {
+		c.addItem(itemKey{day, dim, w.dims.key(day, dim, value)}, 1)
+	}
 }
 
 func (w *worker) newSessionData(ev *Event, vid string, seq int) map[string]any {
@@ -259,7 +329,7 @@ func (w *worker) newSessionData(ev *Event, vid string, seq int) map[string]any {
 		"website": ev.WebsiteID, "visitor": vid, "seq": seq, "isNewVisitor": seq == 1,
 		"browser": string(ua.Browser()), "os": string(ua.OS()), "device": device,
 		"language": ev.Language, "entryPath": ev.Path, "exitPath": ev.Path, "referrer": ev.Referrer,
-		"lastActivity": ev.Time,
+		"lastActivity": ev.Time, "startedAt": ev.Time,
 	}
 	data["country"], data["state"] = w.p.cfg.Geo.Lookup(ev.IP)
 	if ev.ScreenWidth >= 0 {

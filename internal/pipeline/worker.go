@@ -21,6 +21,7 @@ type worker struct {
 
 	visitors *lru
 	jsErrs   map[string]*jsAgg
+	dims     *dimKeys
 
 	backoff   time.Duration
 	retryAt   time.Time
@@ -28,7 +29,7 @@ type worker struct {
 }
 
 func newWorker(p *Pipeline) worker {
-	return worker{p: p, visitors: newLRU(p.cfg.SessionCacheSize), jsErrs: map[string]*jsAgg{}}
+	return worker{p: p, visitors: newLRU(p.cfg.SessionCacheSize), jsErrs: map[string]*jsAgg{}, dims: newDimKeys(p.cfg.MaxDimensionKeys)}
 }
 
 const (
@@ -167,12 +168,28 @@ func (w *worker) attempt(ctx context.Context, includeJS bool) error {
 		if err != nil {
 			return err
 		}
-		w.unsent = append(w.unsent, w.jsErrorChunks(maxOps)...)
+		chunks, err := w.jsErrorChunks(ctx, maxOps)
+		if err != nil {
+			return err
+		}
+		w.unsent = append(w.unsent, chunks...)
 		w.lastJSErr = w.p.cfg.Now()
 	}
-	for len(w.unsent) > 0 {
+	for conflicts := 0; len(w.unsent) > 0; {
 		c := w.unsent[0]
-		if err := w.write(ctx, c); err != nil {
+		err := w.write(ctx, c)
+		if errors.Is(err, errConflict) {
+			w.p.stats.conflicts.Add(1)
+			if conflicts++; conflicts > 10 {
+				return fmt.Errorf("%w: repeated conflicts with another writer", errTransient)
+			}
+			w.requeue()
+			if err := w.sessionize(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
 			return err
 		}
 		w.unsent = w.unsent[1:]

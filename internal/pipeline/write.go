@@ -9,6 +9,10 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
+// errConflict: another writer created a visitor or session of the chunk
+// first; the chunk must be rebuilt from the store's state.
+var errConflict = errors.New("created by another writer first")
+
 // write commits one chunk. Conflicts (another writer created a visitor or
 // session first) and permanent failures (the store refused a record) are
 // resolved here and the chunk is resubmitted; a transient failure is
@@ -57,17 +61,14 @@ func (w *worker) write(ctx context.Context, c *chunk) error {
 		r := c.roles[oe.Index]
 		switch {
 		case oe.Unique:
-			if r.kind == roleEvent { // our own event is already there: committed before
+			switch r.kind {
+			case roleEvent: // our own event is already there: committed before
 				w.committed(c)
 				return nil
+			case roleVisitor, roleSession: // another writer created it first
+				return errConflict
 			}
-			w.resolveConflict(c, oe.Index)
-			if !c.prechecked { // another writer raced us: settle every create at once
-				c.prechecked = true
-				if err := w.precheck(ctx, c); err != nil {
-					return err
-				}
-			}
+			w.dropFor(c, oe.Index, err)
 		case oe.Permanent:
 			w.dropFor(c, oe.Index, err)
 		default:
@@ -75,41 +76,6 @@ func (w *worker) write(ctx context.Context, c *chunk) error {
 			return fmt.Errorf("%w: %w", errTransient, err)
 		}
 	}
-}
-
-// precheck resolves, before resubmitting, every visitor and session
-// create of c whose row already exists, instead of learning them one
-// failed transaction at a time.
-func (w *worker) precheck(ctx context.Context, c *chunk) error {
-	var vids, sids []string
-	for _, r := range c.roles {
-		switch r.kind {
-		case roleVisitor:
-			vids = append(vids, r.visitor)
-		case roleSession:
-			sids = append(sids, r.session)
-		}
-	}
-	st := w.p.cfg.Store
-	ev, err := st.Existing(ctx, schema.Visitors, vids)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errTransient, err)
-	}
-	es, err := st.Existing(ctx, schema.Sessions, sids)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errTransient, err)
-	}
-	for i := 0; i < len(c.roles); i++ {
-		r := c.roles[i]
-		switch {
-		case r.kind == roleVisitor && ev[r.visitor]:
-			w.resolveConflict(c, i)
-			i-- // the create was removed
-		case r.kind == roleSession && es[r.session]:
-			w.resolveConflict(c, i)
-		}
-	}
-	return nil
 }
 
 // splitOrDrop halves a chunk the store refused as a whole, at an event
@@ -148,31 +114,30 @@ func (w *worker) committed(c *chunk) {
 	w.p.stats.jsErrors.Add(uint64(js))
 }
 
-// resolveConflict handles a uniqueness failure on a visitor or session
-// create: the other writer's row has the same derived id, so the visitor
-// create is dropped and the session create becomes an update of the row
-// that exists. The visitor's cached state is then stale and re-read later.
-func (w *worker) resolveConflict(c *chunk, i int) {
-	w.p.stats.conflicts.Add(1)
-	r := c.roles[i]
-	w.visitors.remove(r.visitor)
-	switch r.kind {
-	case roleVisitor:
-		c.removeWhere(func(x role) bool { return x.kind == roleVisitor && x.visitor == r.visitor })
-	case roleSession:
-		d := c.ops[i].Data
-		upd := map[string]any{"lastActivity": d["lastActivity"], "exitPath": d["exitPath"]}
-		if n, _ := d["eventCount"].(int); n > 0 {
-			upd["eventCount+"] = n
+// requeue undoes every unsent chunk that carries events, after another
+// writer created a visitor or session first: nothing of them committed,
+// so their events go back to pending and their visitors are re-read from
+// the store; sessionizing again continues the other writer's rows and
+// drops the creation's summary deltas.
+func (w *worker) requeue() {
+	var events []Event
+	kept := w.unsent[:0]
+	for _, c := range w.unsent {
+		if c.countKind(roleEvent) == 0 && c.countKind(roleVisitor)+c.countKind(roleSession)+c.countKind(roleSessionUpdate) == 0 {
+			kept = append(kept, c) // JS errors only
+			continue
 		}
-		if e, _ := d["isEngaged"].(bool); e {
-			upd["isEngaged"] = true
+		for _, r := range c.roles {
+			if r.visitor != "" {
+				w.visitors.remove(r.visitor)
+			}
+			if r.kind == roleEvent {
+				events = append(events, *r.event)
+			}
 		}
-		c.ops[i] = store.Op{Action: store.Update, Collection: schema.Sessions, ID: c.ops[i].ID, Data: upd}
-		c.roles[i].kind = roleSessionUpdate
-	default: // a session update or JS error cannot conflict: treat as refused
-		w.dropFor(c, i, errors.New("unexpected uniqueness failure"))
 	}
+	w.unsent = kept
+	w.pending = append(events, w.pending...)
 }
 
 // dropFor removes what the refused op at index i stands for: an event

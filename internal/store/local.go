@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"time"
 
 	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
@@ -129,12 +130,13 @@ func (s *Local) LatestSession(ctx context.Context, visitorRecordID string) (Sess
 	var row struct {
 		ID           string         `db:"id"`
 		Seq          int            `db:"seq"`
+		StartedAt    types.DateTime `db:"startedAt"`
 		LastActivity types.DateTime `db:"lastActivity"`
 		ExitPath     string         `db:"exitPath"`
 		EventCount   int            `db:"eventCount"`
 		IsEngaged    bool           `db:"isEngaged"`
 	}
-	err := s.app.DB().Select("id", "seq", "lastActivity", "exitPath", "eventCount", "isEngaged").
+	err := s.app.DB().Select("id", "seq", "startedAt", "lastActivity", "exitPath", "eventCount", "isEngaged").
 		From(schema.Sessions).WithContext(ctx).
 		Where(dbx.HashExp{"visitor": visitorRecordID}).OrderBy("seq DESC").Limit(1).One(&row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -143,7 +145,7 @@ func (s *Local) LatestSession(ctx context.Context, visitorRecordID string) (Sess
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{ID: row.ID, Seq: row.Seq, LastActivity: row.LastActivity.Time(), ExitPath: row.ExitPath,
+	return Session{ID: row.ID, Seq: row.Seq, StartedAt: row.StartedAt.Time(), LastActivity: row.LastActivity.Time(), ExitPath: row.ExitPath,
 		EventCount: row.EventCount, Engaged: row.IsEngaged}, nil
 }
 
@@ -180,4 +182,20 @@ func (s *Local) UpdateWebsite(ctx context.Context, id string, data map[string]an
 		rec.Set(k, v)
 	}
 	return s.app.SaveWithContext(ctx, rec)
+}
+
+// DimensionKeys lists the dash_sum_items keys of a website's day.
+func (s *Local) DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error) {
+	var rows []struct {
+		Dimension string `db:"dimension"`
+		Key       string `db:"key"`
+	}
+	err := s.app.DB().Select("dimension", "key").From(schema.DashSumItems).WithContext(ctx).
+		Where(dbx.HashExp{"website": websiteID, "date": day.UTC().Format(types.DefaultDateLayout)}).
+		All(&rows)
+	out := map[string][]string{}
+	for _, r := range rows {
+		out[r.Dimension] = append(out[r.Dimension], r.Key)
+	}
+	return out, err
 }

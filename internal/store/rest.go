@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/pbrest"
@@ -107,6 +108,7 @@ func (s *REST) Existing(ctx context.Context, collection string, ids []string) (m
 type sessionRow struct {
 	ID           string         `json:"id"`
 	Seq          int            `json:"seq"`
+	StartedAt    types.DateTime `json:"startedAt"`
 	LastActivity types.DateTime `json:"lastActivity"`
 	ExitPath     string         `json:"exitPath"`
 	EventCount   int            `json:"eventCount"`
@@ -121,7 +123,7 @@ func (s *REST) LatestSession(ctx context.Context, visitorRecordID string) (Sessi
 		Sort:      "-seq",
 		PerPage:   1,
 		SkipTotal: true,
-		Fields:    "id,seq,lastActivity,exitPath,eventCount,isEngaged",
+		Fields:    "id,seq,startedAt,lastActivity,exitPath,eventCount,isEngaged",
 	}
 	if _, err := s.pb.ListRecords(ctx, schema.Sessions, q, &rows); err != nil {
 		return Session{}, err
@@ -130,7 +132,7 @@ func (s *REST) LatestSession(ctx context.Context, visitorRecordID string) (Sessi
 		return Session{}, ErrNotFound
 	}
 	r := rows[0]
-	return Session{ID: r.ID, Seq: r.Seq, LastActivity: r.LastActivity.Time(), ExitPath: r.ExitPath,
+	return Session{ID: r.ID, Seq: r.Seq, StartedAt: r.StartedAt.Time(), LastActivity: r.LastActivity.Time(), ExitPath: r.ExitPath,
 		EventCount: r.EventCount, Engaged: r.IsEngaged}, nil
 }
 
@@ -196,4 +198,28 @@ func stringList(raw json.RawMessage) []string {
 // UpdateWebsite patches a website record.
 func (s *REST) UpdateWebsite(ctx context.Context, id string, data map[string]any) error {
 	return s.pb.UpdateRecord(ctx, schema.Websites, id, data, nil)
+}
+
+// DimensionKeys lists the dash_sum_items keys of a website's day, a page
+// of at most 500 per request.
+func (s *REST) DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error) {
+	out := map[string][]string{}
+	filter := pbrest.Filter("website = {:w} && date = {:d}", pbrest.Params{"w": websiteID, "d": day.UTC()})
+	for page := 1; ; page++ {
+		var rows []struct {
+			Dimension string `json:"dimension"`
+			Key       string `json:"key"`
+		}
+		_, err := s.pb.ListRecords(ctx, schema.DashSumItems, pbrest.ListQuery{
+			Filter: filter, Page: page, PerPage: 500, Fields: "dimension,key", SkipTotal: true}, &rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.Dimension] = append(out[r.Dimension], r.Key)
+		}
+		if len(rows) < 500 {
+			return out, nil
+		}
+	}
 }

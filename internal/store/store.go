@@ -83,6 +83,7 @@ func (e *OpError) Unwrap() error { return e.Err }
 type Session struct {
 	ID           string
 	Seq          int
+	StartedAt    time.Time
 	LastActivity time.Time
 	ExitPath     string
 	EventCount   int
@@ -119,4 +120,7 @@ type Store interface {
 	WebsiteByTrackingID(ctx context.Context, trackingID string) (Website, error)
 	// UpdateWebsite sets fields on a website record.
 	UpdateWebsite(ctx context.Context, id string, data map[string]any) error
+	// DimensionKeys returns, for each dimension, the dash_sum_items keys
+	// stored for the website on day (UTC midnight).
+	DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error)
 }
