@@ -86,8 +86,9 @@ func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t 
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 type instance struct {
-	p    *pipeline.Pipeline
-	site *pipeline.Site
+	p     *pipeline.Pipeline
+	site  *pipeline.Site
+	sites *pipeline.Sites
 }
 
 func (e *env) start(t *testing.T, cfg pipeline.Config) *instance {
@@ -106,15 +107,20 @@ func (e *env) start(t *testing.T, cfg pipeline.Config) *instance {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close(context.Background()) })
-	return &instance{p: p, site: site}
+	return &instance{p: p, site: site, sites: cfg.Sites}
 }
 
 func (in *instance) browse(t *testing.T, ip, ua, body string) {
 	t.Helper()
+	in.track(t, ip, ua, body, in.site)
+}
+
+func (in *instance) track(t *testing.T, ip, ua, body string, site *pipeline.Site) {
+	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
 	r.RemoteAddr = ip + ":50000"
 	browsertest.Headers(r.Header, ua)
-	if err := in.p.TrackBrowser(r, []byte(body), func(string) *pipeline.Site { return in.site }); err != nil {
+	if err := in.p.TrackBrowser(r, []byte(body), func(string) *pipeline.Site { return site }); err != nil {
 		t.Fatalf("TrackBrowser(%s): %v", body, err)
 	}
 }
