@@ -378,3 +378,15 @@ func startPlainPocketBase(t *testing.T) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestRetentionRunCommand(t *testing.T) {
+	t.Parallel()
+	stdout, stderr, code := run(t, "retention", "run", "--dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("retention run exited %d: %s", code, stderr)
+	}
+	// a fresh data dir has no website with a retention limit: nothing to delete
+	if strings.TrimSpace(stdout) != "" {
+		t.Errorf("retention run on an empty dir printed %q", stdout)
+	}
+}

@@ -1,0 +1,99 @@
+package plugin
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/schema"
+	"github.com/spf13/cobra"
+)
+
+// RetentionResult counts the rows a retention run deleted, by collection.
+type RetentionResult map[string]int64
+
+// RunRetention deletes, for every website whose dataRetentionDays is
+// above 0, its data from before the cutoff (UTC midnight, that many days
+// before now): events by timestamp, sessions by lastActivity, js_errors by
+// lastSeen, dash_sum and dash_sum_items by date, and visitors created
+// before the cutoff that are left without sessions. Each website is one
+// transaction of bulk SQL deletes, not one request per record; record
+// hooks do not run for these rows.
+func RunRetention(app core.App, now time.Time) (RetentionResult, error) {
+	res := RetentionResult{}
+	sites, err := app.FindRecordsByFilter(schema.Websites, "dataRetentionDays > 0", "", 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	y, m, d := now.UTC().Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	for _, site := range sites {
+		cutoff := today.AddDate(0, 0, -site.GetInt("dataRetentionDays")).Format("2006-01-02 15:04:05.000Z")
+		params := dbx.Params{"w": site.Id, "cutoff": cutoff}
+		stmts := []struct{ collection, sql string }{
+			{schema.Events, "DELETE FROM events WHERE website = {:w} AND timestamp < {:cutoff}"},
+			{schema.JSErrors, "DELETE FROM js_errors WHERE website = {:w} AND lastSeen < {:cutoff}"},
+			{schema.Sessions, "DELETE FROM sessions WHERE website = {:w} AND lastActivity < {:cutoff}"},
+			{schema.DashSumItems, "DELETE FROM dash_sum_items WHERE website = {:w} AND date < {:cutoff}"},
+			{schema.DashSum, "DELETE FROM dash_sum WHERE website = {:w} AND date < {:cutoff}"},
+			{schema.Visitors, `DELETE FROM visitors WHERE website = {:w} AND created < {:cutoff}
+				AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.visitor = visitors.id)`},
+		}
+		err := app.RunInTransaction(func(tx core.App) error {
+			for _, st := range stmts {
+				r, err := tx.DB().NewQuery(st.sql).Bind(params).Execute()
+				if err != nil {
+					return fmt.Errorf("retention %s: %w", st.collection, err)
+				}
+				n, _ := r.RowsAffected()
+				res[st.collection] += n
+			}
+			return nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("skopos: retention for website %s: %w", site.Id, err)
+		}
+	}
+	return res, nil
+}
+
+// retentionSchedule runs retention daily at 03:17 UTC (off the hour, when
+// other jobs run).
+const retentionSchedule = "17 3 * * *"
+
+func (p *plugin) scheduleRetention(app core.App) {
+	app.Cron().MustAdd("skoposRetention", retentionSchedule, func() {
+		res, err := RunRetention(app, time.Now())
+		if err != nil {
+			app.Logger().Error("skopos: retention failed", "error", err)
+			return
+		}
+		app.Logger().Info("skopos: retention done", "deleted", map[string]int64(res))
+	})
+}
+
+func (p *plugin) retentionCommand() *cobra.Command {
+	group := p.command(&cobra.Command{Use: "retention", Short: "Delete data older than each website's dataRetentionDays"})
+	group.AddCommand(p.command(&cobra.Command{
+		Use:   "run",
+		Short: "Run retention now (it also runs daily while the server runs)",
+		Args:  cobra.NoArgs,
+		Run: p.runE(func(cmd *cobra.Command, _ []string) error {
+			if err := p.migrate(p.app); err != nil {
+				return err
+			}
+			res, err := RunRetention(p.app, time.Now())
+			if err != nil {
+				return err
+			}
+			for _, c := range schema.Names {
+				if n, ok := res[c]; ok {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d deleted\n", c, n)
+				}
+			}
+			return nil
+		}),
+	}))
+	return group
+}
