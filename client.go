@@ -9,8 +9,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/geo"
+	"github.com/skopos-go/skopos/internal/metrics"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/pbrest"
@@ -32,6 +34,7 @@ type Client struct {
 	debug atomic.Bool
 
 	geo       *geo.DB
+	metrics   *metrics.Collector
 	settings  *settingsSync
 	closeOnce sync.Once
 }
@@ -97,13 +100,14 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	}
 
 	c := &Client{opts: opts, pb: pb, sites: sites, site: site, geo: geoDB}
+	c.metrics = metrics.New(func() pipeline.Stats { return c.pipe.Stats() }, prometheus.Labels{"site": opts.SiteID})
 	c.debug.Store(opts.Debug)
 	c.pipe, err = pipeline.New(pipeline.Config{
 		Store: st, Sites: sites, IPs: ips,
 		Batch: opts.Batch, BatchInterval: opts.BatchInterval, MaxBatchSize: opts.MaxBatchSize,
 		SessionTimeout: opts.SessionTimeout, JSErrorInterval: opts.JSErrorBatchInterval,
 		QueueSize: opts.QueueSize, VisitorSalt: []byte(opts.VisitorSalt), Geo: geoDB,
-		Logger: opts.Logger, Debug: &c.debug,
+		Logger: opts.Logger, Debug: &c.debug, OnFlush: c.metrics.ObserveFlush,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
@@ -168,6 +172,16 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	})
 	return err
 }
+
+// Collector returns a prometheus.Collector with the client's metrics
+// (skopos_events_received_total, skopos_events_rejected_total{reason},
+// skopos_events_dropped_total{reason}, skopos_queue_depth,
+// skopos_flush_duration_seconds, skopos_store_errors_total{kind},
+// skopos_store_retries_total, ...), labelled site=<SiteID>. Register it
+// with your registry:
+//
+//	prometheus.MustRegister(client.Collector())
+func (c *Client) Collector() prometheus.Collector { return c.metrics }
 
 // Stats is a snapshot of a Client's counters.
 type Stats = pipeline.Stats

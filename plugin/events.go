@@ -2,14 +2,19 @@ package plugin
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/geo"
+	"github.com/skopos-go/skopos/internal/metrics"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/schema"
@@ -18,6 +23,22 @@ import (
 // EventPath is where the embedded server accepts browser events.
 const EventPath = "/api/event"
 
+// MetricsPath serves Prometheus metrics when Config.MetricsToken is set.
+const MetricsPath = "/metrics"
+
+// bearer requires "Authorization: Bearer <token>" (constant-time compare).
+func bearer(token string, next http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="skopos metrics"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // intake is the embedded event endpoint: one pipeline for every website,
 // writing through the in-process app.
 type intake struct {
@@ -25,6 +46,8 @@ type intake struct {
 	sites *pipeline.Sites
 	pipe  *pipeline.Pipeline
 	geo   *geo.DB
+
+	metrics *metrics.Collector
 
 	mu         sync.Mutex
 	lastReload time.Time
@@ -50,11 +73,13 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	if err := in.reload(); err != nil {
 		return err
 	}
+	in.metrics = metrics.New(func() pipeline.Stats { return in.pipe.Stats() }, nil)
 	in.pipe, err = pipeline.New(pipeline.Config{
 		Store: store.NewLocal(e.App), Sites: in.sites, IPs: ips,
 		// embedded events are queryable within about a second
 		Batch: true, BatchInterval: time.Second, MaxBatchSize: 500,
 		VisitorSalt: []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(), Geo: geoDB,
+		OnFlush: in.metrics.ObserveFlush,
 	})
 	if err != nil {
 		return err
@@ -66,6 +91,12 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	// in _logs whatever storeRawIp says: neither applies to this route.
 	e.Router.Any(EventPath, apis.WrapStdHandler(pipeline.Handler(in.pipe, in.pick))).
 		Unbind(apis.DefaultCorsMiddlewareId, apis.DefaultActivityLoggerMiddlewareId)
+	if p.cfg.MetricsToken != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(in.metrics)
+		e.Router.GET(MetricsPath, apis.WrapStdHandler(bearer(p.cfg.MetricsToken, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))).
+			Unbind(apis.DefaultCorsMiddlewareId)
+	}
 	return nil
 }
 

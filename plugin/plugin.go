@@ -61,6 +61,11 @@ type Config struct {
 	// new sessions their country and state. Default none ("Unknown").
 	GeoIPDatabase string
 
+	// MetricsToken, when set, serves Prometheus metrics at /metrics to
+	// requests bearing "Authorization: Bearer <MetricsToken>". Default
+	// none: no /metrics.
+	MetricsToken string
+
 	// VisitorSalt, when set, makes visitor ids a keyed HMAC (see the
 	// skopos package). Default none: Skopos-compatible ids.
 	VisitorSalt string
@@ -101,8 +106,9 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	p := &plugin{app: app, cfg: cfg}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
+	p.scheduleRetention(app)
 	if rootCmd != nil {
-		rootCmd.AddCommand(p.siteCommand(), p.schemaCommand())
+		rootCmd.AddCommand(p.siteCommand(), p.schemaCommand(), p.retentionCommand())
 	}
 	return nil
 }

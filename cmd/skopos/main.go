@@ -11,7 +11,9 @@
 // (without them one is generated and its password printed once);
 // SKOPOS_GEOIP_DB is a .mmdb file for country/state; SKOPOS_VISITOR_SALT
 // makes visitor ids keyed; SKOPOS_TRUSTED_PROXIES (comma-separated CIDRs)
-// replaces the default trusted proxies (loopback, link-local, private).
+// replaces the default trusted proxies (loopback, link-local, private);
+// SKOPOS_METRICS_TOKEN serves Prometheus metrics at /metrics behind that
+// bearer token.
 package main
 
 import (

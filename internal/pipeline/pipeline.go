@@ -63,6 +63,10 @@ type Config struct {
 	// "(other)". Default 1000.
 	MaxDimensionKeys int
 
+	// OnFlush, when set, is called after every successful flush with its
+	// duration (metrics).
+	OnFlush func(time.Duration)
+
 	Logger *slog.Logger
 	Debug  *atomic.Bool // runtime debug switch; nil = off
 	Now    func() time.Time

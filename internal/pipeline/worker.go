@@ -158,6 +158,7 @@ func (w *worker) heldEvents() int { return int(w.held.Load()) }
 // attempt sessionizes pending events into chunks and writes every unsent
 // chunk in order, stopping at the first transient failure.
 func (w *worker) attempt(ctx context.Context, includeJS bool) error {
+	started := time.Now()
 	if len(w.pending) > 0 {
 		if err := w.sessionize(ctx); err != nil {
 			return err
@@ -199,6 +200,9 @@ func (w *worker) attempt(ctx context.Context, includeJS bool) error {
 		w.lastJSErr = w.p.cfg.Now()
 	}
 	w.p.stats.flushes.Add(1)
+	if w.p.cfg.OnFlush != nil {
+		w.p.cfg.OnFlush(time.Since(started))
+	}
 	return nil
 }
 
