@@ -58,3 +58,20 @@ func TestVisitorHashWithSaltIsKeyedAndUnambiguous(t *testing.T) {
 		t.Fatal("salted hash is ambiguous across field boundaries")
 	}
 }
+
+func BenchmarkVisitorHash(b *testing.B) {
+	ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	b.Run("sha256", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			VisitorHash("abcdefghijklmno", "203.0.113.9", ua, nil)
+		}
+	})
+	b.Run("hmac", func(b *testing.B) {
+		b.ReportAllocs()
+		salt := []byte("a-secret-salt")
+		for b.Loop() {
+			VisitorHash("abcdefghijklmno", "203.0.113.9", ua, salt)
+		}
+	})
+}

@@ -23,7 +23,7 @@ func sessionID(visitorRecordID string, seq int) string {
 }
 
 // maxChunkOps caps the writes of one transaction.
-const maxChunkOps = 250
+const maxChunkOps = 500
 
 // unitOps bounds the ops one event adds to a chunk: visitor, session and
 // event creates, a session update, two dash_sum days and the breakdowns
