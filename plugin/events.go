@@ -77,7 +77,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	in.pipe, err = pipeline.New(pipeline.Config{
 		Store: store.NewLocal(e.App), Sites: in.sites, IPs: ips,
 		// embedded events are queryable within about a second
-		Batch: true, BatchInterval: time.Second, MaxBatchSize: 500,
+		Batch: true, BatchInterval: time.Second, MaxBatchSize: 2000, QueueSize: p.cfg.QueueSize,
 		VisitorSalt: []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(), Geo: geoDB,
 		OnFlush: in.metrics.ObserveFlush,
 	})

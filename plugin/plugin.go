@@ -61,6 +61,12 @@ type Config struct {
 	// new sessions their country and state. Default none ("Unknown").
 	GeoIPDatabase string
 
+	// QueueSize bounds the events held in memory between the endpoint and
+	// the database; beyond it the endpoint answers 503 with Retry-After.
+	// Default 50000: a burst of several seconds at the store's full rate
+	// (one event holds well under 1 KiB).
+	QueueSize int
+
 	// MetricsToken, when set, serves Prometheus metrics at /metrics to
 	// requests bearing "Authorization: Bearer <MetricsToken>". Default
 	// none: no /metrics.
@@ -90,6 +96,12 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	}
 	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
 		return errors.New("skopos plugin: AdminEmail and AdminPassword must be set together")
+	}
+	if cfg.QueueSize < 0 {
+		return fmt.Errorf("skopos plugin: QueueSize %d must be >= 0", cfg.QueueSize)
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = 50000
 	}
 	if cfg.BatchMaxRequests < 0 {
 		return fmt.Errorf("skopos plugin: BatchMaxRequests %d must be >= 0", cfg.BatchMaxRequests)

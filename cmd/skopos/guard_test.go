@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ import (
 // serve`: only HTTP in, PocketBase's REST API to look at what was stored.
 func TestServeGuardsTheEventEndpoint(t *testing.T) {
 	t.Parallel()
-	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
+	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword, "SKOPOS_METRICS_TOKEN=m-token")
 	ctx := context.Background()
 	pb := client(t, s.url)
 	var site struct {
@@ -102,5 +103,18 @@ func TestServeGuardsTheEventEndpoint(t *testing.T) {
 	waitStored("/marker2")
 	if n := stored("/archived"); n != 0 {
 		t.Errorf("event of an archived website stored")
+	}
+
+	// SKOPOS_METRICS_TOKEN serves /metrics, and the counters moved
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer m-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `skopos_events_dropped_total{reason="bot"} 2`) {
+		t.Errorf("/metrics: status %d, body:\n%s", resp.StatusCode, body)
 	}
 }

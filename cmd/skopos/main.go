@@ -42,6 +42,7 @@ func main() {
 		GeoIPDatabase:  os.Getenv("SKOPOS_GEOIP_DB"),
 		VisitorSalt:    os.Getenv("SKOPOS_VISITOR_SALT"),
 		TrustedProxies: splitList(os.Getenv("SKOPOS_TRUSTED_PROXIES")),
+		MetricsToken:   os.Getenv("SKOPOS_METRICS_TOKEN"),
 	})
 	if err != nil {
 		fatal(2, err)

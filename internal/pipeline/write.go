@@ -158,7 +158,7 @@ func (w *worker) dropFor(c *chunk, i int, cause error) {
 		n = c.removeWhere(func(x role) bool { return x.visitor == r.visitor })
 	case roleSession, roleSessionUpdate:
 		n = c.removeWhere(func(x role) bool { return x.session == r.session })
-	case roleJSError:
+	default: // JS error or summary row: that op alone
 		n = c.removeAt(i)
 	}
 	if r.visitor != "" {

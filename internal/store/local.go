@@ -68,6 +68,9 @@ func hasValidationCode(verrs validation.Errors, code string) bool {
 }
 
 func saveOp(tx core.App, op Op) error {
+	if handled, err := sqlWrite(tx, op); handled {
+		return err
+	}
 	var rec *core.Record
 	switch op.Action {
 	case Create:
