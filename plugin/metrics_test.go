@@ -59,10 +59,10 @@ func TestMetricsEndpointRequiresTheTokenAndCounts(t *testing.T) {
 		}
 		if value(body, "skopos_events_stored_total") == 3 {
 			for metric, want := range map[string]float64{
-				"skopos_events_received_total":                    5,
+				"skopos_events_received_total":                   5,
 				`skopos_events_rejected_total{reason="invalid"}`: 1,
 				`skopos_events_dropped_total{reason="bot"}`:      1,
-				"skopos_queue_depth":                              0,
+				"skopos_queue_depth":                             0,
 			} {
 				if got := value(body, metric); got != want {
 					t.Errorf("%s = %v, want %v", metric, got, want)

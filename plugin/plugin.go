@@ -143,6 +143,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	if err := p.startIntake(e); err != nil {
 		return err
 	}
+	p.mountTracker(e)
 	if err := e.Next(); err != nil {
 		return err
 	}

@@ -1,0 +1,274 @@
+// Skopos browser script: page views, custom events and JavaScript errors,
+// sent as the JSON body of SPEC §4 to the Skopos event endpoint.
+//
+//   <script defer src="/skopos.js" data-endpoint="/api/event"></script>
+//
+// No cookies, no storage, no identifiers: the server derives the visitor.
+// The source is readable on purpose; tracker/skopos.min.js is built from it
+// with `go generate ./tracker`.
+(function () {
+  var w = window, d = document, n = navigator, l = location, h = history;
+  // currentScript is null in module scripts (D-72): look the tag up instead.
+  var s = d.currentScript || d.querySelector('script[src*="skopos"]');
+  var src = (s && s.src) || "";
+  var attr = function (k) {
+    return s && s.getAttribute("data-" + k);
+  };
+  var old = w.skopos;
+  if (old && old.v) return; // loaded twice: the first copy does the work
+  var queue = (old && old.q) || [];
+  var noop = function () {};
+  var install = function (f) {
+    f.v = 1;
+    w.skopos = f;
+  };
+
+  if (
+    attr("respect-dnt") == "true" &&
+    (n.doNotTrack == "1" || w.doNotTrack == "1" || n.globalPrivacyControl === true)
+  ) {
+    install(noop); // the visitor opted out: queued and later calls do nothing
+    return;
+  }
+
+  // A relative endpoint belongs to the server that served this script, which
+  // is not the page's when the script is loaded cross-origin.
+  var endpoint = new URL(attr("endpoint") || "/api/event", src || l.href).href;
+  var hashMode = attr("hash-mode") == "true";
+  var sending = 0; // set while this script sends: its own failures are never reported (D-62)
+  var errors = 0; // jsErrors sent from this page, capped so a throwing loop cannot flood
+
+  function send(type, extra) {
+    var ok, body;
+    sending = 1;
+    try {
+      body = JSON.stringify(
+        Object.assign(
+          {
+            type: type,
+            url: l.href,
+            referrer: d.referrer,
+            screenWidth: screen.width,
+            screenHeight: screen.height,
+            language: n.language,
+          },
+          extra
+        )
+      );
+      try {
+        // text/plain is CORS-safelisted: no preflight, also cross-origin.
+        ok = n.sendBeacon(endpoint, new Blob([body], { type: "text/plain;charset=UTF-8" }));
+      } catch (e) {} // missing or throwing: fall back below
+      if (!ok)
+        // A refused beacon (queue full) is retried (D-69); a rejection,
+        // e.g. offline, is swallowed so it never becomes an
+        // unhandledrejection that would be reported, and so on (D-62).
+        fetch(endpoint, {
+          method: "POST",
+          keepalive: true,
+          credentials: "omit",
+          headers: { "Content-Type": "text/plain;charset=UTF-8" },
+          body: body,
+        }).catch(noop);
+    } catch (e) {
+    } finally {
+      sending = 0;
+    }
+  }
+
+  // Page views: the path (plus the fragment in hash mode) must change for
+  // an automatic one; a manual skopos("pageview") always sends (D-65).
+  var last;
+  function pageView(force) {
+    var key = l.pathname + (hashMode ? l.hash : "");
+    if (force || key != last) {
+      last = key;
+      send("pageView", { name: l.pathname });
+    }
+  }
+
+  // Errors --------------------------------------------------------------
+
+  // describe turns anything thrown or logged into a non-empty message; an
+  // Error object's fields are not enumerable, so JSON would give "{}" (D-70).
+  function describe(x) {
+    if (x instanceof Error) return x.name + (x.message ? ": " + x.message : "");
+    if (typeof x == "string") return x;
+    try {
+      var j = JSON.stringify(x);
+      if (j && j != "{}") return j;
+    } catch (e) {}
+    return String(x);
+  }
+
+  function jsError(message, stack) {
+    if (sending || errors >= 20) return;
+    errors++;
+    send("jsError", {
+      // the server refuses an empty or over-long message (D-70)
+      errorMessage: (String(message || "") || "Script error.").slice(0, 1024),
+      stackTrace: String(stack || "").slice(0, 16384),
+    });
+  }
+
+  w.addEventListener("error", function (e) {
+    // resource load errors do not bubble to window; errors in this file are
+    // never reported (no feedback loop)
+    if (src && e.filename == src) return;
+    var err = e.error;
+    jsError(
+      e.message || (err && describe(err)),
+      // cross-origin "Script error." has no stack: keep the location so the
+      // server can still group it
+      (err && err.stack) || (e.filename ? "    at " + e.filename + ":" + e.lineno + ":" + e.colno : "")
+    );
+  });
+
+  w.addEventListener("unhandledrejection", function (e) {
+    var r = e.reason;
+    jsError(r === undefined ? "Unhandled promise rejection" : describe(r), r && r.stack);
+  });
+
+  if (attr("capture-console") == "true") {
+    var original = console.error;
+    var busy = 0;
+    console.error = function () {
+      original.apply(console, arguments);
+      if (busy) return;
+      busy = 1;
+      try {
+        var args = [].slice.call(arguments);
+        var withStack = args.filter(function (a) {
+          return a instanceof Error;
+        })[0];
+        // drop this wrapper's frames so the server groups by the caller's
+        // line in every engine (D-71)
+        var stack = ((withStack || Error()).stack || "")
+          .split("\n")
+          .filter(function (line) {
+            return !src || line.indexOf(src) < 0;
+          })
+          .join("\n");
+        jsError(args.map(describe).join(" "), stack);
+      } catch (e) {
+      } finally {
+        busy = 0;
+      }
+    };
+  }
+
+  // Declarative events ---------------------------------------------------
+
+  var bound = new WeakSet();
+
+  // value reads what skopos-data-from points at; passwords are never read.
+  function value(el) {
+    if (el.type == "password") return;
+    var v = /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName) ? el.value : el.textContent;
+    return (v || "").trim().slice(0, 500); // customData is capped at 8 KiB
+  }
+
+  function bind(el) {
+    if (bound.has(el)) return;
+    bound.add(el);
+    el.addEventListener(el.getAttribute("skopos-event-on") || "click", function () {
+      try {
+        // attributes are read when the event fires: later changes count
+        var name = el.getAttribute("skopos-event"),
+          data = {},
+          from = el.getAttribute("skopos-data-from") || "";
+        if (!name) return;
+        try {
+          data = JSON.parse(el.getAttribute("skopos-data") || "{}");
+        } catch (e) {}
+        if (!data || typeof data != "object" || Array.isArray(data)) data = {};
+        // "key:selector" pairs; ";" separates them when present, so
+        // selectors may contain commas, and only the first ":" splits, so
+        // they may contain pseudo-classes (D-68)
+        from.split(from.indexOf(";") < 0 ? "," : ";").forEach(function (pair) {
+          var i = pair.indexOf(":"),
+            key = pair.slice(0, i).trim(),
+            target;
+          if (i < 1 || !key) return;
+          try {
+            target = d.querySelector(pair.slice(i + 1).trim());
+          } catch (e) {} // invalid selector
+          var v = target && value(target);
+          if (v != null) data[key] = v;
+        });
+        send("custom", { name: name, customData: data });
+      } catch (e) {}
+    });
+  }
+
+  // scan binds root itself and its descendants (D-67: an added element that
+  // carries skopos-event is bound too).
+  function scan(root) {
+    if (root.nodeType != 1) return;
+    if (root.hasAttribute("skopos-event")) bind(root);
+    root.querySelectorAll("[skopos-event]").forEach(bind);
+  }
+
+  // Start ---------------------------------------------------------------
+
+  function start() {
+    var auto = attr("auto-track-pageviews") != "false";
+    if (auto) {
+      ["pushState", "replaceState"].forEach(function (m) {
+        var orig = h[m];
+        h[m] = function () {
+          var r = orig.apply(this, arguments);
+          pageView();
+          return r;
+        };
+      });
+      w.addEventListener("popstate", function () {
+        pageView();
+      });
+      if (hashMode)
+        w.addEventListener("hashchange", function () {
+          pageView();
+        });
+      pageView();
+    }
+
+    scan(d.documentElement);
+    if (attr("observe-dom") != "false" && w.MutationObserver)
+      new MutationObserver(function (records) {
+        records.forEach(function (r) {
+          if (r.type == "attributes") scan(r.target);
+          r.addedNodes.forEach(scan);
+        });
+      }).observe(d.documentElement, {
+        childList: true,
+        subtree: true,
+        attributes: true,
+        attributeFilter: ["skopos-event"],
+      });
+
+    // Commands queued before the script loaded run now, in order, after the
+    // first page view (D-64).
+    install(function (cmd, name, data) {
+      try {
+        if (cmd == "pageview") pageView(1);
+        else if (cmd == "event" && typeof name == "string" && name)
+          send("custom", {
+            name: name,
+            customData: data && typeof data == "object" && !Array.isArray(data) ? data : {},
+          });
+      } catch (e) {}
+    });
+    queue.forEach(function (args) {
+      w.skopos.apply(null, args);
+    });
+  }
+
+  // Until the document is interactive, calls keep queuing in order.
+  if (old) old.q = queue;
+  else
+    install(function () {
+      queue.push(arguments);
+    });
+  if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

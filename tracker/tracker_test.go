@@ -1,0 +1,147 @@
+package tracker_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/skopos-go/skopos/tracker"
+	"github.com/skopos-go/skopos/tracker/internal/minify"
+)
+
+// sizeBudget is SPEC §7's limit for the minified script at gzip -9.
+const sizeBudget = 3072
+
+func TestMinifiedScriptIsUpToDate(t *testing.T) {
+	src, err := os.ReadFile("skopos.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := minify.Script(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := os.ReadFile("skopos.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(committed, want) {
+		t.Fatal("skopos.min.js is stale: run `go generate ./tracker` and commit the result")
+	}
+	if !bytes.Equal(tracker.Script(), want) {
+		t.Fatal("the embedded script differs from skopos.min.js")
+	}
+}
+
+func TestScriptFitsSizeBudget(t *testing.T) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	script := tracker.Script()
+	_, _ = zw.Write(script)
+	_ = zw.Close()
+	t.Logf("skopos.min.js: %d bytes, %d bytes at gzip -9 (budget %d)", len(script), buf.Len(), sizeBudget)
+	if buf.Len() > sizeBudget {
+		t.Fatalf("gzip -9 size %d > budget %d", buf.Len(), sizeBudget)
+	}
+}
+
+func TestScriptCopyCannotChangeTheServedScript(t *testing.T) {
+	s := tracker.Script()
+	s[0] ^= 0xff
+	if bytes.Equal(s, tracker.Script()) {
+		t.Fatal("Script returned the embedded slice itself")
+	}
+}
+
+func serve(h http.Handler, method string, hdr map[string]string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, "/skopos.js", nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestHandlerServesTheScriptCacheable(t *testing.T) {
+	h := tracker.Handler()
+	rec := serve(h, http.MethodGet, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if !bytes.Equal(rec.Body.Bytes(), tracker.Script()) {
+		t.Fatal("body is not the script")
+	}
+	for k, want := range map[string]string{
+		"Content-Type":                "text/javascript; charset=utf-8",
+		"Cache-Control":               "public, max-age=3600",
+		"Access-Control-Allow-Origin": "*",
+		"X-Content-Type-Options":      "nosniff",
+	} {
+		if got := rec.Header().Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	etag := rec.Header().Get("ETag")
+	if len(etag) < 10 || !strings.HasPrefix(etag, `"`) || strings.HasPrefix(etag, "W/") {
+		t.Fatalf("ETag %q is not a strong validator", etag)
+	}
+
+	for _, inm := range []string{etag, `"other", ` + etag, "W/" + etag, "*"} {
+		rec := serve(h, http.MethodGet, map[string]string{"If-None-Match": inm})
+		if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+			t.Errorf("If-None-Match %s: status %d, %d bytes; want 304, none", inm, rec.Code, rec.Body.Len())
+		}
+	}
+	if rec := serve(h, http.MethodGet, map[string]string{"If-None-Match": `"stale"`}); rec.Code != http.StatusOK {
+		t.Errorf("stale ETag: status %d, want 200", rec.Code)
+	}
+
+	head := serve(h, http.MethodHead, nil)
+	if head.Code != http.StatusOK || head.Body.Len() != 0 || head.Header().Get("ETag") != etag {
+		t.Errorf("HEAD: status %d, %d bytes, ETag %q", head.Code, head.Body.Len(), head.Header().Get("ETag"))
+	}
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodOptions} {
+		rec := serve(h, m, nil)
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s: status %d, Allow %q; want 405, GET, HEAD", m, rec.Code, rec.Header().Get("Allow"))
+		}
+	}
+}
+
+func TestDemoPageLoadsTheScriptAndQueuesAnEvent(t *testing.T) {
+	rec := httptest.NewRecorder()
+	tracker.DemoHandler(tracker.DemoOptions{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/demo/pricing", nil))
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("status %d, Content-Type %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	body := rec.Body.String()
+	for _, want := range []string{
+		`<script defer src="/skopos.js" data-endpoint="/api/event"></script>`,
+		`(skopos.q = skopos.q || []).push(arguments)`,
+		`skopos-event="signup_click"`,
+		`skopos-data-from="plan:#plan; price:#price"`,
+		`history.pushState`,
+		`href="/_/"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("demo page lacks %s", want)
+		}
+	}
+
+	rec = httptest.NewRecorder()
+	tracker.DemoHandler(tracker.DemoOptions{ScriptSrc: "https://stats.example/skopos.js", Endpoint: "https://stats.example/api/event"}).
+		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/demo", nil))
+	if !strings.Contains(rec.Body.String(), `src="https://stats.example/skopos.js" data-endpoint="https://stats.example/api/event"`) {
+		t.Error("DemoOptions not applied")
+	}
+	rec = httptest.NewRecorder()
+	tracker.DemoHandler(tracker.DemoOptions{}).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/demo", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST: status %d, want 405", rec.Code)
+	}
+}
