@@ -23,19 +23,20 @@ serve() { # $1 port $2 dir
 for run in $(seq "$RUNS"); do
   # embedded: the load goes straight to skopos serve
   D=$(mktemp -d); TID=$(serve 18201 "$D/pb")
-  /usr/bin/time -f "%M" -o "$D/rss" "$BIN/skopos-load" -url http://127.0.0.1:18201/api/event -events "$EVENTS" -visitors "$VISITORS" \
+  "$BIN/skopos-load" -url http://127.0.0.1:18201/api/event -events "$EVENTS" -visitors "$VISITORS" \
     -concurrency "$CONC" -pb-url http://127.0.0.1:18201 -pb-email $EMAIL -pb-password $PASS -site "$TID" 2>/dev/null | tail -1 | sed "s/^/embedded run $run: /"
   pkill -f "serve --http 127.0.0.1:18201" || true; sleep 1
 
   # SDK mode: nethttp (package skopos, REST store) in front of a PocketBase
   D=$(mktemp -d); TID=$(serve 18202 "$D/pb")
   SKOPOS_SITE_ID=$TID POCKETBASE_URL=http://127.0.0.1:18202 POCKETBASE_ADMIN_EMAIL=$EMAIL POCKETBASE_ADMIN_PASSWORD=$PASS PORT=18203 \
-    /usr/bin/time -f "%M" -o "$D/sdk.rss" "$BIN/nethttp" 2>"$D/sdk.log" &
+    "$BIN/nethttp" 2>"$D/sdk.log" &
+  SDKPID=$!
   for _ in $(seq 100); do grep -q listening "$D/sdk.log" 2>/dev/null && break; sleep 0.1; done
   "$BIN/skopos-load" -url http://127.0.0.1:18203/api/event -events "$EVENTS" -visitors "$VISITORS" -concurrency "$CONC" \
     -pb-url http://127.0.0.1:18202 -pb-email $EMAIL -pb-password $PASS -site "$TID" 2>/dev/null | tail -1 | sed "s/^/sdk run $run: /"
-  pkill -TERM -f "$BIN/nethttp" || true; sleep 2
-  echo "sdk run $run: peak RSS of the SDK process: $(cat "$D/sdk.rss" 2>/dev/null) KiB"
+  echo "sdk run $run: peak RSS of the SDK process: $(awk '/VmHWM/ {print $2, $3}' /proc/$SDKPID/status)"
+  kill -TERM $SDKPID || true; wait $SDKPID || true
   pkill -f "serve --http 127.0.0.1:18202" || true; sleep 1
 done
 
