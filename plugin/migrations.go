@@ -27,6 +27,11 @@ func (p *plugin) migrations() core.MigrationsList {
 		s.Batch.Timeout = 10
 		return tx.Save(s)
 	}, nil, "1764115201_skopos_batch_settings.go")
+	// v2: sessions(website, startedAt) index for the stats API
+	l.Register(func(tx core.App) error {
+		_, err := schema.Apply(tx)
+		return err
+	}, nil, "1764115203_skopos_schema_v2.go")
 	if p.cfg.Demo {
 		l.Register(func(tx core.App) error {
 			_, err := createWebsite(tx, "Demo", "localhost")

@@ -144,6 +144,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 		return err
 	}
 	p.mountTracker(e)
+	p.mountStats(e)
 	if err := e.Next(); err != nil {
 		return err
 	}

@@ -142,6 +142,7 @@ func Collection(name string, resolve IDResolver) (*core.Collection, error) {
 		b.boolean("isEngaged")
 		b.index("visitor_seq", true, "visitor, seq")
 		b.index("website_created", false, "website, created")
+		b.index("website_startedAt", false, "website, startedAt")
 		b.index("website_lastActivity", false, "website, lastActivity")
 		b.index("visitor_lastActivity", false, "visitor, lastActivity")
 	case Events:

@@ -99,3 +99,22 @@ func Match(site, host string) bool {
 	host = strings.TrimPrefix(host, "www.")
 	return host == site || strings.HasSuffix(host, "."+site)
 }
+
+// ReferrerKey is the key a referrer is counted under in breakdowns: its
+// host without a leading "www.", or "Direct" when there is none.
+func ReferrerKey(ref string) string {
+	if ref == "" {
+		return "Direct"
+	}
+	host := ref
+	if i := strings.Index(host, "://"); i >= 0 {
+		host = host[i+3:]
+	}
+	if i := strings.IndexAny(host, "/?#"); i >= 0 {
+		host = host[:i]
+	}
+	if host = strings.TrimPrefix(host, "www."); host == "" {
+		return "Direct"
+	}
+	return host
+}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"github.com/skopos-go/skopos/internal/domain"
 	"strconv"
 	"sync"
 
@@ -306,7 +307,7 @@ func (w *worker) countNewSession(c *chunk, day dayKey, data map[string]any) {
 	}
 	str := func(k string) string { s, _ := data[k].(string); return s }
 	for dim, value := range map[string]string{
-		"entryPage": str("entryPath"), "exitPage": str("exitPath"), "referrer": referrerKey(str("referrer")),
+		"entryPage": str("entryPath"), "exitPage": str("exitPath"), "referrer": domain.ReferrerKey(str("referrer")),
 		"device": orUnknown(str("device")), "browser": orUnknown(str("browser")), "os": orUnknown(str("os")),
 		"language": orUnknown(str("language")), "country": orUnknown(str("country")),
 	} {

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/skopos-go/skopos/internal/store"
@@ -181,26 +180,6 @@ func (d *dimKeys) key(k dayKey, dim, value string) string {
 	}
 	set[value] = true
 	return value
-}
-
-// referrerKey is the referrer's host without a leading "www.", or
-// "Direct".
-func referrerKey(ref string) string {
-	if ref == "" {
-		return "Direct"
-	}
-	host := ref
-	if i := strings.Index(host, "://"); i >= 0 {
-		host = host[i+3:]
-	}
-	if i := strings.IndexAny(host, "/?#"); i >= 0 {
-		host = host[:i]
-	}
-	host = strings.TrimPrefix(host, "www.")
-	if host == "" {
-		return "Direct"
-	}
-	return host
 }
 
 func orUnknown(s string) string {

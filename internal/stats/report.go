@@ -1,0 +1,74 @@
+package stats
+
+import "time"
+
+// Metric is one KPI of the period with the previous period's value and
+// the change in percent, rounded: 100 when the previous value is 0 and the
+// current is not, 0 when both are 0.
+type Metric struct {
+	Value    float64 `json:"value"`
+	Previous float64 `json:"previous"`
+	Change   int     `json:"change"`
+}
+
+// Point is one step of the time series.
+type Point struct {
+	Time      time.Time `json:"time"`
+	PageViews int       `json:"pageViews"`
+	Visitors  int       `json:"visitors"`
+}
+
+// Item is one key of a breakdown.
+type Item struct {
+	Key   string `json:"key"`
+	Count int    `json:"count"`
+}
+
+// Site identifies the website a report is about.
+type Site struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Domain     string `json:"domain"`
+	TrackingID string `json:"trackingId"`
+}
+
+// Report is the answer for one website and period.
+type Report struct {
+	Site   Site   `json:"site"`
+	Period Period `json:"period"`
+
+	PageViews         Metric `json:"pageViews"`
+	Visitors          Metric `json:"visitors"` // sessions started (the Skopos definition)
+	NewVisitors       Metric `json:"newVisitors"`
+	ReturningVisitors Metric `json:"returningVisitors"`
+	EngagementRate    Metric `json:"engagementRate"`  // % of sessions engaged
+	BounceRate        Metric `json:"bounceRate"`      // % of sessions with ≤ 1 page view or custom event
+	AvgDuration       Metric `json:"avgDurationSeconds"`
+	JSErrors          Metric `json:"jsErrors"`
+
+	SeriesUnit string  `json:"seriesUnit"` // "hour" or "day"
+	Series     []Point `json:"series"`
+
+	// Top holds, per dash_sum_items dimension (page, entryPage, exitPage,
+	// referrer, device, browser, os, language, country, customEvent,
+	// jsError), the keys with the highest counts.
+	Top map[string][]Item `json:"top"`
+
+	ActiveUsers int `json:"activeUsers"` // distinct visitors active in the last 5 minutes
+}
+
+func change(cur, prev float64) int {
+	switch {
+	case prev == 0 && cur == 0:
+		return 0
+	case prev == 0:
+		return 100
+	}
+	d := (cur - prev) / prev * 100
+	if d < 0 {
+		return -int(-d + 0.5)
+	}
+	return int(d + 0.5)
+}
+
+func metric(cur, prev float64) Metric { return Metric{Value: cur, Previous: prev, Change: change(cur, prev)} }
