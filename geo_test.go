@@ -21,7 +21,7 @@ func TestNewSessionsGetCountryAndStateFromGeoIP(t *testing.T) {
 	})
 	srv := pbtest.Start(t, pbtest.Options{})
 	app := srv.App()
-	site := addWebsite(t, app, "example.com")
+	site := srv.AddWebsite(t, "example.com")
 	ctx := context.Background()
 	o := options(srv, site.GetString("trackingId"))
 	o.GeoIPDatabase = db

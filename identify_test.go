@@ -19,7 +19,7 @@ import (
 func TestIdentifyLimitsOnBothSides(t *testing.T) {
 	t.Parallel()
 	srv := pbtest.Start(t, pbtest.Options{})
-	site := addWebsite(t, srv.App(), "example.com")
+	site := srv.AddWebsite(t, "example.com")
 	ctx := context.Background()
 	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
 	if err != nil {
@@ -77,7 +77,7 @@ func TestIdentifyCreatesTheVisitorAndKeepsFieldsNotGiven(t *testing.T) {
 	t.Parallel()
 	srv := pbtest.Start(t, pbtest.Options{})
 	app := srv.App()
-	site := addWebsite(t, app, "example.com")
+	site := srv.AddWebsite(t, "example.com")
 	ctx := context.Background()
 	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
 	if err != nil {
@@ -121,7 +121,7 @@ func TestIdentifyCreatesTheVisitorAndKeepsFieldsNotGiven(t *testing.T) {
 func TestIdentifyReportsStoreFailures(t *testing.T) {
 	t.Parallel()
 	srv := pbtest.Start(t, pbtest.Options{})
-	site := addWebsite(t, srv.App(), "example.com")
+	site := srv.AddWebsite(t, "example.com")
 	ctx := context.Background()
 	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
 	if err != nil {

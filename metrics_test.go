@@ -15,7 +15,7 @@ import (
 func TestCollectorExportsTheClientsCounters(t *testing.T) {
 	t.Parallel()
 	srv := pbtest.Start(t, pbtest.Options{})
-	site := addWebsite(t, srv.App(), "example.com")
+	site := srv.AddWebsite(t, "example.com")
 	ctx := context.Background()
 	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
 	if err != nil {

@@ -20,7 +20,7 @@ func TestSettingsChangesApplyToTheNextEvent(t *testing.T) {
 	t.Parallel()
 	srv := pbtest.Start(t, pbtest.Options{})
 	app := srv.App()
-	site := addWebsite(t, app, "example.com")
+	site := srv.AddWebsite(t, "example.com")
 	ctx := context.Background()
 	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
 	if err != nil {
@@ -111,7 +111,7 @@ func TestSettingsAreReReadAfterMissedUpdates(t *testing.T) {
 	t.Parallel()
 	srv := pbtest.Start(t, pbtest.Options{})
 	app := srv.App()
-	site := addWebsite(t, app, "example.com")
+	site := srv.AddWebsite(t, "example.com")
 	ctx := context.Background()
 	o := options(srv, site.GetString("trackingId"))
 	o.SettingsRefreshInterval = 200 * time.Millisecond

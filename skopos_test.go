@@ -17,20 +17,6 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
-func addWebsite(t *testing.T, app core.App, dom string) *core.Record {
-	t.Helper()
-	col, err := app.FindCollectionByNameOrId(schema.Websites)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := core.NewRecord(col)
-	rec.Set("name", dom)
-	rec.Set("domain", dom)
-	if err := app.Save(rec); err != nil {
-		t.Fatal(err)
-	}
-	return rec
-}
 
 func options(srv *pbtest.Server, site string) skopos.Options {
 	return skopos.Options{SiteID: site, PocketBaseURL: srv.URL, AdminEmail: srv.Email, AdminPassword: srv.Password}
@@ -39,8 +25,8 @@ func options(srv *pbtest.Server, site string) skopos.Options {
 func TestInitReportsEachFailureDistinctly(t *testing.T) {
 	t.Parallel()
 	srv := pbtest.Start(t, pbtest.Options{})
-	site := addWebsite(t, srv.App(), "example.com")
-	bad := addWebsite(t, srv.App(), "example.org")
+	site := srv.AddWebsite(t, "example.com")
+	bad := srv.AddWebsite(t, "example.org")
 	bad.Set("domain", "exa mple") // unusable, saved behind the validator's back
 	if err := srv.App().SaveNoValidate(bad); err != nil {
 		t.Fatal(err)
@@ -91,8 +77,8 @@ func TestClientRecordsEventsAndItsVersion(t *testing.T) {
 	t.Parallel()
 	srv := pbtest.Start(t, pbtest.Options{})
 	app := srv.App()
-	site := addWebsite(t, app, "example.com")
-	other := addWebsite(t, app, "shop.example.net")
+	site := srv.AddWebsite(t, "example.com")
+	other := srv.AddWebsite(t, "shop.example.net")
 	ctx := context.Background()
 	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
 	if err != nil {
@@ -167,7 +153,7 @@ func TestClientRecordsEventsAndItsVersion(t *testing.T) {
 func TestHandlerAnswersPerSpec(t *testing.T) {
 	t.Parallel()
 	srv := pbtest.Start(t, pbtest.Options{})
-	site := addWebsite(t, srv.App(), "example.com")
+	site := srv.AddWebsite(t, "example.com")
 	ctx := context.Background()
 	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
 	if err != nil {
@@ -241,8 +227,8 @@ func TestHandlerAnswersPerSpec(t *testing.T) {
 func TestTwoClientsInOneProcessDoNotInterfere(t *testing.T) {
 	t.Parallel()
 	srv := pbtest.Start(t, pbtest.Options{})
-	s1 := addWebsite(t, srv.App(), "one.example")
-	s2 := addWebsite(t, srv.App(), "two.example")
+	s1 := srv.AddWebsite(t, "one.example")
+	s2 := srv.AddWebsite(t, "two.example")
 	ctx := context.Background()
 	c1, err := skopos.Init(ctx, options(srv, s1.GetString("trackingId")))
 	if err != nil {

@@ -22,20 +22,6 @@ func startEmbedded(t *testing.T) *pbtest.Server {
 	}})
 }
 
-func addSite(t *testing.T, app core.App, dom string) *core.Record {
-	t.Helper()
-	col, err := app.FindCollectionByNameOrId(schema.Websites)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := core.NewRecord(col)
-	rec.Set("name", dom)
-	rec.Set("domain", dom)
-	if err := app.Save(rec); err != nil {
-		t.Fatal(err)
-	}
-	return rec
-}
 
 const firefoxUA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
@@ -81,9 +67,9 @@ func TestEmbeddedEndpointAttributesEventsByPageHost(t *testing.T) {
 	t.Parallel()
 	srv := startEmbedded(t)
 	app := srv.App()
-	shop := addSite(t, app, "shop.example")
-	blog := addSite(t, app, "blog.shop.example") // nearest parent wins for its subdomains
-	other := addSite(t, app, "https://www.other.example:8443/")
+	shop := srv.AddWebsite(t, "shop.example")
+	blog := srv.AddWebsite(t, "blog.shop.example") // nearest parent wins for its subdomains
+	other := srv.AddWebsite(t, "https://www.other.example:8443/")
 
 	cases := []struct {
 		url  string
@@ -122,7 +108,7 @@ func TestEmbeddedEndpointSeesNewWebsitesAtOnce(t *testing.T) {
 	srv := startEmbedded(t)
 	app := srv.App()
 	post(t, srv, `{"type":"pageView","url":"https://late.example/"}`, nil) // unknown yet: dropped
-	site := addSite(t, app, "late.example")                                // record hook registers it
+	site := srv.AddWebsite(t, "late.example")                                // record hook registers it
 	post(t, srv, `{"type":"pageView","url":"https://late.example/"}`, nil)
 	waitFor(t, 2*time.Second, "event on the new site", func() bool {
 		return countEvents(t, app, dbx.HashExp{"website": site.Id}) == 1
@@ -137,7 +123,7 @@ func TestEmbeddedEndpointBypassesPocketBaseCORSAndLogs(t *testing.T) {
 	t.Parallel()
 	srv := startEmbedded(t)
 	app := srv.App()
-	addSite(t, app, "private.example")
+	srv.AddWebsite(t, "private.example")
 
 	const visitorIP, visitorUA = "198.51.100.77", "VisitorAgent/1.0 (private)"
 	resp := post(t, srv, `{"type":"pageView","url":"https://private.example/"}`,

@@ -19,7 +19,7 @@ func TestMetricsEndpointRequiresTheTokenAndCounts(t *testing.T) {
 	srv := pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
 		return plugin.Register(app, nil, plugin.Config{Out: &bytes.Buffer{}, MetricsToken: "s3cret"})
 	}})
-	addSite(t, srv.App(), "metrics.example")
+	srv.AddWebsite(t, "metrics.example")
 	scrape := func(token string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+plugin.MetricsPath, nil)
 		if token != "" {

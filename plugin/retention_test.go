@@ -18,12 +18,12 @@ func TestRetentionDeletesOnlyOldDataOfSitesWithALimit(t *testing.T) {
 	old := now.AddDate(0, 0, -40) // before the 30-day cutoff
 	recent := now.AddDate(0, 0, -5)
 
-	limited := addSite(t, app, "limited.example")
+	limited := srv.AddWebsite(t, "limited.example")
 	limited.Set("dataRetentionDays", 30)
 	if err := app.Save(limited); err != nil {
 		t.Fatal(err)
 	}
-	keepAll := addSite(t, app, "keep.example") // dataRetentionDays 0: keep everything
+	keepAll := srv.AddWebsite(t, "keep.example") // dataRetentionDays 0: keep everything
 
 	save := func(collection string, data map[string]any) *core.Record {
 		t.Helper()

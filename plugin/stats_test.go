@@ -69,8 +69,8 @@ func TestStatsAPIEqualsRawCounts(t *testing.T) {
 	t.Parallel()
 	srv := startEmbedded(t)
 	app := srv.App()
-	site := addSite(t, app, "stats.example")
-	other := addSite(t, app, "other.example")
+	site := srv.AddWebsite(t, "stats.example")
+	other := srv.AddWebsite(t, "other.example")
 
 	// traffic: 30 visitors, page views on a few paths, custom events
 	for i := range 120 {

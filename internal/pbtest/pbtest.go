@@ -222,3 +222,21 @@ func waitHealthy(url string) error {
 		}
 	}
 }
+
+// AddWebsite saves a website with the given domain (also its name) and
+// returns the record.
+func (s *Server) AddWebsite(t testing.TB, domain string) *core.Record {
+	t.Helper()
+	app := s.App()
+	col, err := app.FindCollectionByNameOrId(schema.Websites)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	rec.Set("name", domain)
+	rec.Set("domain", domain)
+	if err := app.Save(rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}

@@ -47,7 +47,7 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 func forEachStoreKind(t *testing.T, kind string, fn func(t *testing.T, e *env)) {
 	srv := pbtest.Start(t, pbtest.Options{})
 	e := &env{srv: srv, kind: kind}
-	e.site = newWebsite(t, srv.App(), "example.com")
+	e.site = store.WebsiteFromRecord(srv.AddWebsite(t, "example.com"))
 	e.newSt = func() store.Store {
 		if kind == "local" {
 			return store.NewLocal(srv.App())
@@ -61,20 +61,6 @@ func forEachStoreKind(t *testing.T, kind string, fn func(t *testing.T, e *env)) 
 	fn(t, e)
 }
 
-func newWebsite(t *testing.T, app core.App, dom string) store.Website {
-	t.Helper()
-	col, err := app.FindCollectionByNameOrId(schema.Websites)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := core.NewRecord(col)
-	rec.Set("name", dom)
-	rec.Set("domain", dom)
-	if err := app.Save(rec); err != nil {
-		t.Fatal(err)
-	}
-	return store.WebsiteFromRecord(rec)
-}
 
 // clock is a settable time source, so session timeouts are exact.
 type clock struct {

@@ -210,7 +210,7 @@ func TestSummariesEqualTheRawRowsAfterEveryFlush(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		const events, visitors = 5000, 600
 		app := e.app()
-		sites := []store.Website{e.site, newWebsite(t, app, "two.example"), newWebsite(t, app, "three.example")}
+		sites := []store.Website{e.site, store.WebsiteFromRecord(e.srv.AddWebsite(t, "two.example")), store.WebsiteFromRecord(e.srv.AddWebsite(t, "three.example"))}
 		clk := &clock{t: time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)}
 		start := func() *instance {
 			in := e.start(t, pipeline.Config{Now: clk.Now, Batch: true, BatchInterval: time.Hour, MaxBatchSize: 100000})
