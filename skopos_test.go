@@ -17,7 +17,6 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
-
 func options(srv *pbtest.Server, site string) skopos.Options {
 	return skopos.Options{SiteID: site, PocketBaseURL: srv.URL, AdminEmail: srv.Email, AdminPassword: srv.Password}
 }

@@ -22,7 +22,6 @@ func startEmbedded(t *testing.T) *pbtest.Server {
 	}})
 }
 
-
 const firefoxUA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 func post(t *testing.T, srv *pbtest.Server, body string, hdr map[string]string) *http.Response {
@@ -108,7 +107,7 @@ func TestEmbeddedEndpointSeesNewWebsitesAtOnce(t *testing.T) {
 	srv := startEmbedded(t)
 	app := srv.App()
 	post(t, srv, `{"type":"pageView","url":"https://late.example/"}`, nil) // unknown yet: dropped
-	site := srv.AddWebsite(t, "late.example")                                // record hook registers it
+	site := srv.AddWebsite(t, "late.example")                              // record hook registers it
 	post(t, srv, `{"type":"pageView","url":"https://late.example/"}`, nil)
 	waitFor(t, 2*time.Second, "event on the new site", func() bool {
 		return countEvents(t, app, dbx.HashExp{"website": site.Id}) == 1

@@ -148,8 +148,8 @@ func TestStatsAPIEqualsRawCounts(t *testing.T) {
 		t.Errorf("no token: %d, want 401", code)
 	}
 	for q, want := range map[string]int{
-		"site=nosuchsite&period=7d":                          404,
-		"site=" + site.GetString("trackingId") + "&period=9y": 400,
+		"site=nosuchsite&period=7d":                                               404,
+		"site=" + site.GetString("trackingId") + "&period=9y":                     400,
 		"site=" + site.GetString("trackingId") + "&from=2026-11-05&to=2026-11-01": 400,
 	} {
 		if code, _ := getStats(t, srv.URL, token, q); code != want {

@@ -61,7 +61,6 @@ func forEachStoreKind(t *testing.T, kind string, fn func(t *testing.T, e *env)) 
 	fn(t, e)
 }
 
-
 // clock is a settable time source, so session timeouts are exact.
 type clock struct {
 	mu sync.Mutex

@@ -41,8 +41,8 @@ type Report struct {
 	Visitors          Metric `json:"visitors"` // sessions started (the Skopos definition)
 	NewVisitors       Metric `json:"newVisitors"`
 	ReturningVisitors Metric `json:"returningVisitors"`
-	EngagementRate    Metric `json:"engagementRate"`  // % of sessions engaged
-	BounceRate        Metric `json:"bounceRate"`      // % of sessions with ≤ 1 page view or custom event
+	EngagementRate    Metric `json:"engagementRate"` // % of sessions engaged
+	BounceRate        Metric `json:"bounceRate"`     // % of sessions with ≤ 1 page view or custom event
 	AvgDuration       Metric `json:"avgDurationSeconds"`
 	JSErrors          Metric `json:"jsErrors"`
 
@@ -71,4 +71,6 @@ func change(cur, prev float64) int {
 	return int(d + 0.5)
 }
 
-func metric(cur, prev float64) Metric { return Metric{Value: cur, Previous: prev, Change: change(cur, prev)} }
+func metric(cur, prev float64) Metric {
+	return Metric{Value: cur, Previous: prev, Change: change(cur, prev)}
+}
