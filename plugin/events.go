@@ -78,7 +78,9 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 		Store: store.NewLocal(e.App), Sites: in.sites, IPs: ips,
 		// embedded events are queryable within about a second
 		Batch: true, BatchInterval: time.Second, MaxBatchSize: 2000, QueueSize: p.cfg.QueueSize,
-		VisitorSalt: []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(), Geo: geoDB,
+		// grouped JS errors reach the dashboard within half a minute
+		JSErrorInterval: 30 * time.Second,
+		VisitorSalt:     []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(), Geo: geoDB,
 		OnFlush: in.metrics.ObserveFlush,
 	})
 	if err != nil {

@@ -145,6 +145,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	}
 	p.mountTracker(e)
 	p.mountStats(e)
+	p.mountDashboard(e)
 	if err := e.Next(); err != nil {
 		return err
 	}

@@ -1,0 +1,579 @@
+package dashboard_test
+
+// Real-browser tests: Debian's Chromium (installed by .ci/run) drives the
+// dashboard of a real in-process PocketBase with the Skopos plugin; data
+// arrives through the real event endpoint. Screenshots of the main pages
+// go to $SKOPOS_SCREENSHOTS (default: skopos-screenshots in the temp dir).
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// One Chromium for the whole test binary; every test opens its own tab.
+var chrome struct {
+	once    sync.Once
+	ctx     context.Context
+	skip    string
+	err     error
+	stop    func()
+	dataDir string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if chrome.stop != nil {
+		chrome.stop()
+	}
+	if chrome.dataDir != "" {
+		os.RemoveAll(chrome.dataDir)
+	}
+	os.Exit(code)
+}
+
+func startChrome() {
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		chrome.skip = "chromium is not installed (apt-get install chromium; .ci/run installs it)"
+		return
+	}
+	dir, err := os.MkdirTemp("", "skopos-chromium")
+	if err != nil {
+		chrome.err = err
+		return
+	}
+	chrome.dataDir = dir
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(dir),
+		chromedp.UserAgent(browsertest.Chrome),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelBrowser := chromedp.NewContext(alloc)
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		cancelBrowser()
+		cancelAlloc()
+		chrome.err = fmt.Errorf("start %s: %w", path, err)
+		return
+	}
+	chrome.ctx = ctx
+	chrome.stop = func() { cancelBrowser(); cancelAlloc() }
+}
+
+// tab opens a new tab in its own browser context: cookies ignore the
+// port, so tests running in parallel on 127.0.0.1 would otherwise share
+// (and overwrite) each other's session and login cookies. It closes when
+// the test ends.
+func tab(t *testing.T) context.Context {
+	t.Helper()
+	chrome.once.Do(startChrome)
+	if chrome.skip != "" {
+		t.Skip(chrome.skip)
+	}
+	if chrome.err != nil {
+		t.Fatal(chrome.err)
+	}
+	ctx, cancel := chromedp.NewContext(chrome.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
+	t.Cleanup(cancelTimeout)
+	if err := chromedp.Do(ctx); err != nil { // opens the tab
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// get runs one action and returns its value.
+func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	return get(t, ctx, js, chromedp.Evaluate[T](js))
+}
+
+func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+// visit opens a dashboard page, requires 200 and waits for sel.
+func visit(t *testing.T, ctx context.Context, url, sel string) {
+	t.Helper()
+	resp := get(t, ctx, "open "+url, chromedp.NavigateResponse(url))
+	if resp == nil || resp.Status != 200 {
+		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("open %s: %v\n%s", url, resp, body)
+	}
+	run(t, ctx, "wait for "+sel, until(`!!document.querySelector(`+strconv.Quote(sel)+`)`))
+}
+
+// until polls a JavaScript condition: after a click that navigates, a
+// node query can hold on to the old document, a poll cannot.
+func until(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			// an evaluation racing the navigation fails; try again
+			ok, err := chromedp.Evaluate[bool](js)(ctx, t)
+			if err == nil && ok {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				href, _ := chromedp.Evaluate[string](`location.href + " " + document.readyState`)(ctx, t)
+				return fmt.Errorf("not within 20s: %s (last error %v; at %s)", js, err, href)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
+func screenshotDir(t *testing.T) string {
+	dir := os.Getenv("SKOPOS_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "skopos-screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png := get(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100)) // quality 100 = PNG
+	p := filepath.Join(screenshotDir(t), name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", p)
+}
+
+func browserLogin(t *testing.T, ctx context.Context, base, email, password string) {
+	t.Helper()
+	run(t, ctx, "login",
+		chromedp.Navigate(base+"/dashboard/"),
+		chromedp.WaitVisible(css("#email")),
+		chromedp.SendKeys(css("#email"), email),
+		chromedp.SendKeys(css("#password"), password),
+		chromedp.Click(css(`form button[type="submit"]`)),
+		until(`location.pathname !== "/dashboard/login" && document.readyState === "complete"`),
+	)
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return strings.TrimSpace(get(t, ctx, "text of "+sel, chromedp.Text(css(sel))))
+}
+
+func num(v float64) string {
+	n := int64(v + 0.5)
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func query(t *testing.T, app core.App, siteID, period string) *stats.Report {
+	t.Helper()
+	p, err := stats.ParsePeriod(period, "", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := stats.Query(context.Background(), app, siteID, p, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// checkKPIs compares the KPI cards with stats.Query and with raw counts
+// (every generated event is from today, so any period containing today
+// holds all of them).
+func checkKPIs(t *testing.T, ctx context.Context, app core.App, site *core.Record, period string) {
+	t.Helper()
+	rep := query(t, app, site.Id, period)
+	raw := struct{ pageViews, sessions, newSessions, jsErrors int }{
+		count(t, app, schema.Events, dbx.HashExp{"website": site.Id, "type": "pageView"}),
+		count(t, app, schema.Sessions, dbx.HashExp{"website": site.Id}),
+		count(t, app, schema.Sessions, dbx.HashExp{"website": site.Id, "isNewVisitor": true}),
+		0,
+	}
+	_ = app.DB().Select("COALESCE(SUM(count), 0)").From(schema.JSErrors).Where(dbx.HashExp{"website": site.Id}).Row(&raw.jsErrors)
+	for _, c := range []struct {
+		id       string
+		api, raw float64
+	}{
+		{"pageViews", rep.PageViews.Value, float64(raw.pageViews)},
+		{"visitors", rep.Visitors.Value, float64(raw.sessions)},
+		{"newVisitors", rep.NewVisitors.Value, float64(raw.newSessions)},
+		{"jsErrors", rep.JSErrors.Value, float64(raw.jsErrors)},
+	} {
+		shown := text(t, ctx, "#kpi-"+c.id+" .kpi-value")
+		if shown != num(c.api) || shown != num(c.raw) {
+			t.Errorf("%s %s: shown %q, stats.Query %v, raw %v", period, c.id, shown, c.api, c.raw)
+		}
+	}
+	if shown, want := text(t, ctx, "#kpi-bounceRate .kpi-value"), fmt.Sprintf("%g%%", rep.BounceRate.Value); shown != want {
+		t.Errorf("%s bounce rate: shown %q, stats.Query %q", period, shown, want)
+	}
+	if raw.pageViews == 0 {
+		t.Fatal("no generated page views")
+	}
+}
+
+func TestBrowserDashboard(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	site := addSite(t, e.app, "Skopos Demo Shop", "shop.example", "")
+	addSite(t, e.app, "Company blog", "blog.example", "")
+	e.traffic(t, site, 40)
+	e.jsErrors(t, site, 8)
+
+	// identify the visitor of the longest session
+	var sess struct {
+		ID      string `db:"id"`
+		Visitor string `db:"visitor"`
+	}
+	if err := e.app.DB().Select("id", "visitor").From(schema.Sessions).Where(dbx.HashExp{"website": site.Id}).
+		OrderBy("eventCount DESC", "id").Limit(1).One(&sess); err != nil {
+		t.Fatal(err)
+	}
+	vis, err := e.app.FindRecordById(schema.Visitors, sess.Visitor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vis.Set("userId", "user-42")
+	vis.Set("name", "Ada Lovelace")
+	vis.Set("email", "ada@example.com")
+	if err := e.app.Save(vis); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := tab(t)
+	run(t, ctx, "viewport", chromedp.EmulateViewport(1280, 900))
+	browserLogin(t, ctx, e.dash.URL, pbtest.Email, pbtest.Password)
+	run(t, ctx, "overview", chromedp.WaitVisible(css("#sites")))
+	today := query(t, e.app, site.Id, "today")
+	if got := text(t, ctx, "#sites li:nth-child(2) .pv"); got != num(today.PageViews.Value) {
+		t.Errorf("overview page views %q, want %v", got, today.PageViews.Value)
+	}
+	screenshot(t, ctx, "overview-desktop")
+
+	// site page, today
+	visit(t, ctx, e.dash.URL+"/dashboard/sites/"+site.Id+"?period=today", ".kpis")
+	checkKPIs(t, ctx, e.app, site, "today")
+	attr := get(t, ctx, "chart", chromedp.AttributeValue(css(".plot polyline.pv"), "points"))
+	if points := attr.Value; !attr.Exists || strings.Count(points, ",") < 2 {
+		t.Errorf("chart has no page-view line: %q", points)
+	}
+	if got := text(t, ctx, "#card-page tbody tr:first-child td.n"); got != num(float64(today.Top["page"][0].Count)) {
+		t.Errorf("top page count %q, want %d", got, today.Top["page"][0].Count)
+	}
+	screenshot(t, ctx, "site-desktop")
+
+	// switch the period with the picker (the script submits on change)
+	run(t, ctx, "pick 7d",
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("period"); s.value = "7d"; s.dispatchEvent(new Event("change")); })()`),
+		until(`location.search.includes("period=7d") && document.readyState === "complete" && !!document.querySelector('#period option[value="7d"][selected]')`),
+	)
+	loc := get(t, ctx, "location", chromedp.Location())
+	if !strings.Contains(loc, "period=7d") {
+		t.Errorf("after picking 7d the URL is %s", loc)
+	}
+	checkKPIs(t, ctx, e.app, site, "7d")
+	if !strings.Contains(text(t, ctx, "#period-label"), "Last 7 days") {
+		t.Errorf("period label %q", text(t, ctx, "#period-label"))
+	}
+
+	// live counter: a new visitor shows up without a reload
+	before := text(t, ctx, "#active-users")
+	if before != num(float64(query(t, e.app, site.Id, "today").ActiveUsers)) {
+		t.Errorf("active users %q, want %d", before, query(t, e.app, site.Id, "today").ActiveUsers)
+	}
+	run(t, ctx, "mark page", chromedp.Evaluate[chromedp.Void](`window.__samePage = 1; undefined`))
+	e.beacon(t, `{"type":"pageView","url":"https://shop.example/live"}`, "192.0.2.250", browsertest.Chrome)
+	var after string
+	deadline := time.Now().Add(15 * time.Second)
+	for after = before; after == before && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		after = text(t, ctx, "#active-users")
+	}
+	same := eval[bool](t, ctx, `window.__samePage === 1`)
+	if after == before || !same {
+		t.Errorf("live counter: %q → %q (same page %v)", before, after, same)
+	}
+
+	// custom event drill-down: distinct payloads of "signup"
+	run(t, ctx, "drill-down", chromedp.Click(css(`#card-customEvent a`)),
+		until(`location.pathname.endsWith("/events") && document.readyState === "complete" && !!document.getElementById("payloads")`))
+	rows := eval[int](t, ctx, `document.querySelectorAll("#payloads tbody tr").length`)
+	var distinct int
+	if err := e.app.DB().Select("COUNT(DISTINCT eventData)").From(schema.Events).
+		Where(dbx.HashExp{"website": site.Id, "eventName": "signup"}).Row(&distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != distinct || rows != 3 || !strings.Contains(text(t, ctx, "#payloads"), `"plan": "pro"`) {
+		t.Errorf("drill-down shows %d payloads, want %d distinct (3):\n%s", rows, distinct, text(t, ctx, "#payloads"))
+	}
+
+	// JS error drill-down: the stack trace
+	visit(t, ctx, e.dash.URL+"/dashboard/sites/"+site.Id+"?period=today", "#card-jsError a")
+	run(t, ctx, "error drill-down", chromedp.Click(css(`#card-jsError a`)),
+		until(`location.pathname.endsWith("/errors") && document.readyState === "complete" && !!document.querySelector("pre.stack")`))
+	if got := text(t, ctx, "pre.stack"); !strings.Contains(got, "at install (https://shop.example/app.js:10:5)") {
+		t.Errorf("stack trace %q", got)
+	}
+
+	// sessions and a session's timeline with the identified user
+	visit(t, ctx, e.dash.URL+"/dashboard/sites/"+site.Id+"/sessions?period=today", "#sessions")
+	nSessions := eval[int](t, ctx, `document.querySelectorAll("#sessions tbody tr").length`)
+	if want := count(t, e.app, schema.Sessions, dbx.HashExp{"website": site.Id}); nSessions != want {
+		t.Errorf("sessions list: %d rows, want %d", nSessions, want)
+	}
+	if !strings.Contains(text(t, ctx, "#sessions"), "Ada Lovelace") {
+		t.Error("sessions list does not show the identified user")
+	}
+	visit(t, ctx, e.dash.URL+"/dashboard/sites/"+site.Id+"/sessions/"+sess.ID, "#timeline")
+	if got := text(t, ctx, "#identified"); !strings.Contains(got, "user-42") || !strings.Contains(got, "ada@example.com") {
+		t.Errorf("identified user: %q", got)
+	}
+	nEvents := eval[int](t, ctx, `document.querySelectorAll("#timeline li").length`)
+	if want := count(t, e.app, schema.Events, dbx.HashExp{"session": sess.ID}); nEvents != want || want < 2 {
+		t.Errorf("timeline: %d events, want %d", nEvents, want)
+	}
+	screenshot(t, ctx, "session-desktop")
+
+	// websites page, then a setting that sticks across a reload
+	visit(t, ctx, e.dash.URL+"/dashboard/websites", "#site-list")
+	screenshot(t, ctx, "websites-desktop")
+	visit(t, ctx, e.dash.URL+"/dashboard/websites/"+site.Id, "#settings")
+	run(t, ctx, "settings",
+		chromedp.SetValue(css("#dataRetentionDays"), "45"),
+		chromedp.SetValue(css("#ipBlacklist"), "203.0.113.0/24\n2001:db8::1"),
+		chromedp.Click(css("#storeRawIp")),
+		chromedp.Click(css(`#settings button[type="submit"]`)),
+		until(`location.search.includes("saved=1") && document.readyState === "complete" && !!document.getElementById("saved")`),
+		chromedp.Reload(),
+		until(`document.readyState === "complete" && !!document.getElementById("settings")`),
+	)
+	screenshot(t, ctx, "website-settings-desktop")
+	days := get(t, ctx, "retention", chromedp.Value(css("#dataRetentionDays")))
+	ips := get(t, ctx, "blacklist", chromedp.Value(css("#ipBlacklist")))
+	checked := eval[bool](t, ctx, `document.getElementById("storeRawIp").checked`)
+	if days != "45" || ips != "203.0.113.0/24\n2001:db8::1" || !checked {
+		t.Errorf("after reload: retention %q, blacklist %q, storeRawIp %v", days, ips, checked)
+	}
+	if rec, _ := e.app.FindRecordById(schema.Websites, site.Id); rec.GetInt("dataRetentionDays") != 45 || !rec.GetBool("storeRawIp") {
+		t.Errorf("stored: %s", rec.PublicExport())
+	}
+
+	// phone width
+	run(t, ctx, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	for _, p := range []struct{ name, path, wait string }{
+		{"overview-phone", "/dashboard/", "#sites"},
+		{"site-phone", "/dashboard/sites/" + site.Id + "?period=today", ".kpis"},
+		{"websites-phone", "/dashboard/websites", "#site-list"},
+		{"session-phone", "/dashboard/sites/" + site.Id + "/sessions/" + sess.ID, "#timeline"},
+	} {
+		visit(t, ctx, e.dash.URL+p.path, p.wait)
+		if eval[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
+			t.Errorf("%s: the page is wider than the phone", p.name)
+		}
+		screenshot(t, ctx, p.name)
+	}
+}
+
+// hostile are values a visitor's browser can send; none may run.
+var hostile = []string{
+	`<script>window.__xss=1</script>`,
+	`"><img src=x onerror="window.__xss=1">`,
+	`javascript:window.__xss=1`,
+	`'><svg onload=window.__xss=1>`,
+}
+
+func save(t *testing.T, app core.App, collection string, data map[string]any) *core.Record {
+	t.Helper()
+	col, err := app.FindCollectionByNameOrId(collection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	for k, v := range data {
+		rec.Set(k, v)
+	}
+	if err := app.Save(rec); err != nil {
+		t.Fatalf("save %s: %v", collection, err)
+	}
+	return rec
+}
+
+func TestBrowserXSS(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	site := addSite(t, e.app, hostile[0]+hostile[1], "evil.example", "")
+	e.traffic(t, site, 4)
+
+	// through the endpoint: what the pipeline keeps as sent
+	for i, h := range hostile {
+		ip := fmt.Sprintf("192.0.2.%d", 100+i)
+		e.beacon(t, fmt.Sprintf(`{"type":"pageView","url":"https://evil.example/p","language":%q}`, h), ip, browsertest.Chrome)
+		e.beacon(t, fmt.Sprintf(`{"type":"custom","name":%q,"url":"https://evil.example/p","customData":{"v":%q}}`, h, h), ip, browsertest.Chrome)
+		e.beacon(t, fmt.Sprintf(`{"type":"jsError","url":"https://evil.example/p","errorMessage":%q,"stackTrace":%q}`, h, "</pre>"+h), ip, browsertest.Chrome)
+	}
+	waitFor(t, 10*time.Second, "hostile events stored", func() bool {
+		return count(t, e.app, schema.Events, dbx.HashExp{"website": site.Id, "type": "custom", "eventName": hostile[0]}) == 1
+	})
+	e.restart() // writes the JS errors
+	if n := count(t, e.app, schema.JSErrors, dbx.HashExp{"website": site.Id}); n != len(hostile) {
+		t.Fatalf("%d hostile js_errors stored, want %d", n, len(hostile))
+	}
+
+	// rows as another writer (an old Skopos, the SDK) might have stored them
+	now := time.Now().UTC()
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	vis := save(t, e.app, schema.Visitors, map[string]any{"website": site.Id, "visitorId": "v-hostile",
+		"userId": hostile[0], "name": hostile[1], "email": "evil@example.com"})
+	sess := save(t, e.app, schema.Sessions, map[string]any{"website": site.Id, "visitor": vis.Id,
+		"browser": hostile[3], "os": hostile[1], "device": hostile[0], "entryPath": hostile[2], "exitPath": hostile[1],
+		"referrer": hostile[2], "country": hostile[0], "language": hostile[1], "isNewVisitor": true, "seq": 1,
+		"startedAt": now, "lastActivity": now, "eventCount": 2})
+	for _, h := range hostile {
+		save(t, e.app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView", "path": h, "timestamp": now})
+		save(t, e.app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom", "eventName": h,
+			"eventData": map[string]any{"k": h}, "path": h, "timestamp": now})
+		for _, dim := range schema.Dimensions {
+			save(t, e.app, schema.DashSumItems, map[string]any{"website": site.Id, "date": day, "dimension": dim, "key": h + " ", "count": 50})
+		}
+	}
+
+	ctx := tab(t)
+	var mu sync.Mutex
+	var dialogs []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			mu.Lock()
+			dialogs = append(dialogs, d.Message)
+			mu.Unlock()
+			// a dialog blocks the page; dismiss it from another goroutine
+			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "viewport", chromedp.EmulateViewport(1280, 900))
+	browserLogin(t, ctx, e.dash.URL, pbtest.Email, pbtest.Password)
+
+	base := e.dash.URL + "/dashboard"
+	pages := []string{
+		"/", "/sites/" + site.Id + "?period=today", "/sites/" + site.Id + "?period=7d",
+		"/sites/" + site.Id + "/sessions?period=today", "/sites/" + site.Id + "/sessions/" + sess.Id,
+		"/websites", "/websites/" + site.Id, "/websites/" + site.Id + "/delete",
+	}
+	for _, h := range hostile {
+		pages = append(pages, "/sites/"+site.Id+"/events?period=today&name="+urlQuery(h),
+			"/sites/"+site.Id+"/errors?period=today&message="+urlQuery(h))
+	}
+	// follow every link the site page offers (drill-downs built from
+	// hostile keys included)
+	visit(t, ctx, base+"/sites/"+site.Id+"?period=7d", ".kpis")
+	links := eval[[]string](t, ctx, `[...document.querySelectorAll("a[href]")].map(a => a.getAttribute("href"))`)
+	for _, l := range links {
+		if !strings.HasPrefix(l, "/dashboard/") && l != "#main" {
+			t.Errorf("link outside the dashboard: %q", l)
+		}
+		if strings.HasPrefix(l, "/dashboard/sites/") {
+			pages = append(pages, strings.TrimPrefix(l, "/dashboard"))
+		}
+	}
+	if len(links) < 10 {
+		t.Errorf("only %d links on the site page", len(links))
+	}
+
+	shown := map[string]bool{}
+	for _, p := range pages {
+		type result struct {
+			XSS     bool   `json:"xss"`
+			Foreign int    `json:"foreign"`
+			Text    string `json:"text"`
+		}
+		visit(t, ctx, base+p, "main")
+		run(t, ctx, "settle", chromedp.Sleep(100*time.Millisecond))
+		res := eval[result](t, ctx, `({
+				xss: typeof window.__xss !== "undefined",
+				foreign: document.querySelectorAll('img[src="x"], [onerror], [onload], script:not([src="/dashboard/static/app.js"]), a[href^="javascript:"]').length,
+				text: document.body.innerText,
+			})`)
+		if res.XSS || res.Foreign != 0 {
+			t.Errorf("%s: window.__xss set %v, %d injected elements", p, res.XSS, res.Foreign)
+		}
+		for _, h := range hostile {
+			if strings.Contains(res.Text, h) {
+				shown[h] = true
+			}
+		}
+	}
+	for _, h := range hostile {
+		if !shown[h] {
+			t.Errorf("%q never shown as text: the test did not exercise it", h)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dialogs) > 0 {
+		t.Errorf("dialogs opened: %q", dialogs)
+	}
+	screenshot(t, ctx, "xss-site-desktop")
+}
+
+func urlQuery(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }

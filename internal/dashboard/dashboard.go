@@ -1,0 +1,205 @@
+// Package dashboard is Skopos' web UI, served under /dashboard by the
+// embedded server: login with a PocketBase superuser or a users record, an
+// overview of the websites, per-site reports (KPIs, chart, breakdowns,
+// drill-downs, sessions, live visitors) and the websites page to add, edit,
+// archive and delete sites.
+//
+// Everything is server-rendered with html/template plus one small script;
+// every asset is embedded. Every value shown came from untrusted browsers,
+// so nothing is ever marked as trusted HTML/JS/URL: html/template escapes
+// each value for its context, links are built only from the dashboard's own
+// route patterns, and a strict Content-Security-Policy forbids inline
+// scripts and styles, so an escaping slip still could not run code.
+package dashboard
+
+import (
+	"embed"
+	"html/template"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Prefix is the path every dashboard route lives under.
+const Prefix = "/dashboard"
+
+// csp allows only the dashboard's own files: no inline script or style, no
+// plugins, no <base>, no framing (clickjacking).
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configure the dashboard. The zero value is usable.
+type Options struct {
+	// ClientIP returns the address login attempts are rate-limited by.
+	// Default: the TCP peer (r.RemoteAddr). The plugin passes its
+	// trusted-proxy resolver so that users behind one proxy are not one
+	// bucket.
+	ClientIP func(r *http.Request) netip.Addr
+
+	// ScriptPath and EventPath are the browser script and event endpoint
+	// shown in the snippet of the websites page. Defaults /skopos.js and
+	// /api/event.
+	ScriptPath string
+	EventPath  string
+
+	// SessionTTL is how long a login lasts. Default 12 hours.
+	SessionTTL time.Duration
+
+	// LoginFailures is how many failed logins one IP may make per minute
+	// before it gets 429. Default 5.
+	LoginFailures int
+
+	// Now is the clock; default time.Now. Tests set it.
+	Now func() time.Time
+}
+
+type server struct {
+	app      core.App
+	opts     Options
+	mux      *http.ServeMux
+	sessions *sessionStore
+	limiter  *limiter
+	pages    map[string]*template.Template
+	static   http.Handler
+}
+
+// Handler returns the dashboard. Mount it for Prefix and every path under
+// it; it answers 404 for anything else.
+func Handler(app core.App, opts Options) http.Handler {
+	if opts.ScriptPath == "" {
+		opts.ScriptPath = "/skopos.js"
+	}
+	if opts.EventPath == "" {
+		opts.EventPath = "/api/event"
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
+	if opts.LoginFailures <= 0 {
+		opts.LoginFailures = 5
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ClientIP == nil {
+		opts.ClientIP = peerIP
+	}
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	s := &server{
+		app: app, opts: opts, mux: http.NewServeMux(),
+		sessions: newSessionStore(opts.Now, opts.SessionTTL),
+		limiter:  newLimiter(opts.Now, opts.LoginFailures, time.Minute),
+		pages:    parseTemplates(),
+		static:   http.StripPrefix(Prefix+"/static/", http.FileServerFS(sub)),
+	}
+	s.routes()
+	return s
+}
+
+func (s *server) routes() {
+	m := s.mux
+	m.HandleFunc("GET "+Prefix, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, Prefix+"/", http.StatusFound)
+	})
+	m.HandleFunc("GET "+Prefix+"/static/", s.serveStatic)
+	m.HandleFunc("GET "+Prefix+"/login", s.loginForm)
+	m.HandleFunc("POST "+Prefix+"/login", s.login)
+	m.HandleFunc("POST "+Prefix+"/logout", s.authed(s.logout))
+
+	m.HandleFunc("GET "+Prefix+"/{$}", s.authed(s.overview))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}", s.authed(s.sitePage))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/live", s.authed(s.live))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/events", s.authed(s.eventDrill))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/errors", s.authed(s.errorDrill))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions", s.authed(s.sessionList))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions/{sid}", s.authed(s.sessionTimeline))
+
+	m.HandleFunc("GET "+Prefix+"/websites", s.authed(s.websites))
+	m.HandleFunc("POST "+Prefix+"/websites", s.authed(s.addWebsite))
+	m.HandleFunc("GET "+Prefix+"/websites/{id}", s.authed(s.editWebsite))
+	m.HandleFunc("POST "+Prefix+"/websites/{id}", s.authed(s.saveWebsite))
+	m.HandleFunc("POST "+Prefix+"/websites/{id}/archive", s.authed(s.archiveWebsite))
+	m.HandleFunc("GET "+Prefix+"/websites/{id}/delete", s.authed(s.confirmDelete))
+	m.HandleFunc("POST "+Prefix+"/websites/{id}/delete", s.authed(s.deleteWebsite))
+}
+
+// ServeHTTP sets the security headers every dashboard response carries,
+// refuses cross-site POSTs, then routes.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	// Dashboard URLs carry site ids and event names; never leak them.
+	h.Set("Referrer-Policy", "no-referrer")
+	if r.Method == http.MethodPost && !sameOrigin(r) {
+		s.fail(w, r, nil, http.StatusForbidden, "Cross-site request refused.")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *server) serveStatic(w http.ResponseWriter, r *http.Request) {
+	// The files change only with the binary; an hour keeps page loads fast
+	// without pinning an old script across an upgrade for long.
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	s.static.ServeHTTP(w, r)
+}
+
+// sameOrigin is a second CSRF line behind the form tokens: browsers send
+// Origin on POSTs, and a form posted from another site names that site.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+// isHTTPS reports whether the browser reached us over HTTPS: directly, or
+// through a reverse proxy on the same machine that says so. A remote peer
+// cannot claim HTTPS with a header.
+func isHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if !strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return false
+	}
+	ip := peerIP(r)
+	return ip.IsValid() && ip.IsLoopback()
+}
+
+func peerIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, _ := netip.ParseAddr(host)
+	return ip.Unmap()
+}
+
+// origin is the scheme and host the browser used, for the snippet.
+func origin(r *http.Request) string {
+	scheme := "http"
+	if isHTTPS(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,163 @@
+package dashboard
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// page is what every template receives.
+type page struct {
+	Title string
+	User  string // email of the logged-in account, "" on the login page
+	Super bool
+	CSRF  string
+	Nav   string // overview, websites: the active menu entry
+	Data  any
+}
+
+var pageNames = []string{"login", "error", "overview", "site", "events", "errors", "sessions", "session",
+	"websites", "website", "delete"}
+
+// funcs format numbers for display; they return plain strings, which
+// html/template escapes like any other value.
+var funcs = template.FuncMap{
+	"num":      formatInt,
+	"duration": formatDuration,
+	"when":     formatTime,
+}
+
+func parseTemplates() map[string]*template.Template {
+	out := make(map[string]*template.Template, len(pageNames))
+	for _, name := range pageNames {
+		out[name] = template.Must(template.New("layout.html").Funcs(funcs).
+			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return out
+}
+
+// render executes into a buffer first, so that a template error gives a
+// clean 500 instead of half a page.
+func (s *server) render(w http.ResponseWriter, status int, name string, p *page) {
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		s.app.Logger().Error("skopos dashboard: render", "page", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// pageFor starts the page of a logged-in user.
+func pageFor(u *user, title, nav string, data any) *page {
+	return &page{Title: title, User: u.email(), Super: u.super, CSRF: u.sess.csrf, Nav: nav, Data: data}
+}
+
+type errorData struct {
+	Status  int
+	Message string
+}
+
+// fail renders an error page; u may be nil (not logged in).
+func (s *server) fail(w http.ResponseWriter, _ *http.Request, u *user, status int, msg string) {
+	p := &page{Title: http.StatusText(status), Data: errorData{status, msg}}
+	if u != nil {
+		p = pageFor(u, http.StatusText(status), "", errorData{status, msg})
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, status, "error", p)
+}
+
+func (s *server) notFound(w http.ResponseWriter, r *http.Request, u *user) {
+	s.fail(w, r, u, http.StatusNotFound, "There is no such page, or it is not yours.")
+}
+
+func (s *server) internal(w http.ResponseWriter, r *http.Request, u *user, err error) {
+	s.app.Logger().Error("skopos dashboard", "path", r.URL.Path, "error", err)
+	s.fail(w, r, u, http.StatusInternalServerError, "Something went wrong reading the data. The server log has the details.")
+}
+
+// Links are built only here, from the dashboard's own routes, with every
+// variable part escaped; html/template then escapes the whole attribute.
+
+func queryEscape(s string) string { return url.QueryEscape(s) }
+
+func siteURL(id string, q url.Values) string {
+	return withQuery(Prefix+"/sites/"+url.PathEscape(id), q)
+}
+
+func sitePath(id, sub string, q url.Values) string {
+	return withQuery(Prefix+"/sites/"+url.PathEscape(id)+"/"+sub, q)
+}
+
+func websiteURL(id, sub string) string {
+	u := Prefix + "/websites/" + url.PathEscape(id)
+	if sub != "" {
+		u += "/" + sub
+	}
+	return u
+}
+
+func withQuery(path string, q url.Values) string {
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+func formatInt(v any) string {
+	var n int64
+	switch x := v.(type) {
+	case int:
+		n = int64(x)
+	case int64:
+		n = x
+	case float64:
+		n = int64(math.Round(x))
+	default:
+		return fmt.Sprint(v)
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func formatDuration(seconds float64) string {
+	d := time.Duration(math.Round(seconds)) * time.Second
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
+	default:
+		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+}

@@ -1,0 +1,284 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/domain"
+	"github.com/skopos-go/skopos/schema"
+)
+
+type websitesData struct {
+	Sites  []siteView
+	Form   websiteForm
+	Errors map[string]string
+}
+
+// websiteForm is the add/edit form's values as typed, so a rejected form
+// comes back with what the user entered.
+type websiteForm struct {
+	Name, Domain, IPBlacklist, RetentionDays string
+	DisableLocalhost, StoreRawIP             bool
+}
+
+func (s *server) websites(w http.ResponseWriter, r *http.Request, u *user) {
+	s.renderWebsites(w, r, u, http.StatusOK, websiteForm{}, nil)
+}
+
+func (s *server) renderWebsites(w http.ResponseWriter, r *http.Request, u *user, status int, f websiteForm, errs map[string]string) {
+	recs, err := s.visibleSites(u)
+	if err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
+	d := websitesData{Form: f, Errors: errs}
+	for _, rec := range recs {
+		d.Sites = append(d.Sites, viewSite(rec))
+	}
+	s.render(w, status, "websites", pageFor(u, "Websites", "websites", d))
+}
+
+func (s *server) addWebsite(w http.ResponseWriter, r *http.Request, u *user) {
+	f := websiteForm{Name: strings.TrimSpace(r.PostFormValue("name")), Domain: strings.TrimSpace(r.PostFormValue("domain"))}
+	errs := map[string]string{}
+	host, err := domain.Normalize(f.Domain)
+	if err != nil {
+		errs["domain"] = domainError(err)
+	}
+	if len(f.Name) > 255 {
+		errs["name"] = "At most 255 characters."
+	}
+	if len(errs) > 0 {
+		s.renderWebsites(w, r, u, http.StatusUnprocessableEntity, f, errs)
+		return
+	}
+	col, err := s.app.FindCollectionByNameOrId(schema.Websites)
+	if err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
+	rec := core.NewRecord(col)
+	if f.Name == "" {
+		f.Name = host
+	}
+	rec.Set("name", f.Name)
+	rec.Set("domain", host)
+	rec.Set("ipBlacklist", []string{})
+	if !u.super {
+		// a user's sites are theirs; a superuser's belong to no user
+		rec.Set("user", u.rec.Id)
+	}
+	if err := s.app.Save(rec); err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
+	http.Redirect(w, r, websiteURL(rec.Id, "")+"?created=1", http.StatusSeeOther)
+}
+
+func domainError(err error) string {
+	msg := err.Error()
+	if errors.Is(err, domain.ErrInvalid) {
+		msg = strings.TrimPrefix(msg, domain.ErrInvalid.Error()+": ")
+	}
+	return "Not a usable domain (" + msg + "). Enter a host name such as example.com."
+}
+
+type websiteData struct {
+	Site      siteView
+	Form      websiteForm
+	Errors    map[string]string
+	Created   bool
+	Saved     bool
+	Snippet   string
+	ActionURL string
+	ArchURL   string
+	DeleteURL string
+}
+
+func (s *server) editWebsite(w http.ResponseWriter, r *http.Request, u *user) {
+	site := s.siteFor(r, u)
+	if site == nil {
+		s.notFound(w, r, u)
+		return
+	}
+	q := r.URL.Query()
+	s.renderWebsite(w, r, u, site, http.StatusOK, formOf(site), nil, q.Get("created") == "1", q.Get("saved") == "1")
+}
+
+func formOf(rec *core.Record) websiteForm {
+	var ips []string
+	_ = json.Unmarshal([]byte(rec.GetString("ipBlacklist")), &ips)
+	if len(ips) == 0 {
+		raw, _ := json.Marshal(rec.Get("ipBlacklist"))
+		_ = json.Unmarshal(raw, &ips)
+	}
+	return websiteForm{
+		Name: rec.GetString("name"), Domain: rec.GetString("domain"), IPBlacklist: strings.Join(ips, "\n"),
+		RetentionDays:    strconv.Itoa(rec.GetInt("dataRetentionDays")),
+		DisableLocalhost: rec.GetBool("disableLocalhostTracking"), StoreRawIP: rec.GetBool("storeRawIp"),
+	}
+}
+
+func (s *server) renderWebsite(w http.ResponseWriter, r *http.Request, u *user, site *core.Record, status int,
+	f websiteForm, errs map[string]string, created, saved bool) {
+	o := origin(r)
+	d := websiteData{
+		Site: viewSite(site), Form: f, Errors: errs, Created: created, Saved: saved,
+		Snippet:   fmt.Sprintf(`<script defer src="%s%s" data-endpoint="%s%s"></script>`, o, s.opts.ScriptPath, o, s.opts.EventPath),
+		ActionURL: websiteURL(site.Id, ""), ArchURL: websiteURL(site.Id, "archive"), DeleteURL: websiteURL(site.Id, "delete"),
+	}
+	s.render(w, status, "website", pageFor(u, "Settings · "+site.GetString("name"), "websites", d))
+}
+
+func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user) {
+	site := s.siteFor(r, u)
+	if site == nil {
+		s.notFound(w, r, u)
+		return
+	}
+	f := websiteForm{
+		Name: strings.TrimSpace(r.PostFormValue("name")), Domain: strings.TrimSpace(r.PostFormValue("domain")),
+		IPBlacklist: r.PostFormValue("ipBlacklist"), RetentionDays: strings.TrimSpace(r.PostFormValue("dataRetentionDays")),
+		DisableLocalhost: r.PostFormValue("disableLocalhostTracking") != "", StoreRawIP: r.PostFormValue("storeRawIp") != "",
+	}
+	errs := map[string]string{}
+	if f.Name == "" || len(f.Name) > 255 {
+		errs["name"] = "Enter a name of at most 255 characters."
+	}
+	host, err := domain.Normalize(f.Domain)
+	if err != nil {
+		errs["domain"] = domainError(err)
+	}
+	ips, bad := parseBlacklist(f.IPBlacklist)
+	if bad != "" {
+		errs["ipBlacklist"] = bad
+	}
+	days := 0
+	if f.RetentionDays != "" {
+		days, err = strconv.Atoi(f.RetentionDays)
+		if err != nil || days < 0 || days > 36500 {
+			errs["dataRetentionDays"] = "Enter a whole number of days from 0 (keep forever) to 36500."
+		}
+	}
+	if len(errs) > 0 {
+		s.renderWebsite(w, r, u, site, http.StatusUnprocessableEntity, f, errs, false, false)
+		return
+	}
+	site.Set("name", f.Name)
+	site.Set("domain", host)
+	site.Set("ipBlacklist", ips)
+	site.Set("disableLocalhostTracking", f.DisableLocalhost)
+	site.Set("storeRawIp", f.StoreRawIP)
+	site.Set("dataRetentionDays", days)
+	if err := s.app.Save(site); err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
+	http.Redirect(w, r, websiteURL(site.Id, "")+"?saved=1", http.StatusSeeOther)
+}
+
+// parseBlacklist reads one IP or CIDR per line (blank lines and
+// surrounding spaces ignored) into canonical strings; bad names the first
+// line that is neither.
+func parseBlacklist(text string) (ips []string, bad string) {
+	ips = []string{}
+	seen := map[string]bool{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		var v string
+		if strings.Contains(line, "/") {
+			p, err := netip.ParsePrefix(line)
+			if err != nil {
+				return nil, fmt.Sprintf("Line %d is not an IP address or CIDR range (such as 203.0.113.0/24).", i+1)
+			}
+			v = p.Masked().String()
+		} else {
+			a, err := netip.ParseAddr(line)
+			if err != nil || a.Zone() != "" {
+				return nil, fmt.Sprintf("Line %d is not an IP address or CIDR range (such as 203.0.113.7).", i+1)
+			}
+			v = a.String()
+		}
+		if !seen[v] {
+			seen[v] = true
+			ips = append(ips, v)
+		}
+	}
+	if len(ips) > 1000 {
+		return nil, "At most 1000 entries."
+	}
+	return ips, ""
+}
+
+func (s *server) archiveWebsite(w http.ResponseWriter, r *http.Request, u *user) {
+	site := s.siteFor(r, u)
+	if site == nil {
+		s.notFound(w, r, u)
+		return
+	}
+	site.Set("isArchived", r.PostFormValue("archived") == "1")
+	if err := s.app.Save(site); err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
+	http.Redirect(w, r, websiteURL(site.Id, "")+"?saved=1", http.StatusSeeOther)
+}
+
+type deleteData struct {
+	Site      siteView
+	ActionURL string
+	Error     string
+}
+
+func (s *server) confirmDelete(w http.ResponseWriter, r *http.Request, u *user) {
+	site := s.siteFor(r, u)
+	if site == nil {
+		s.notFound(w, r, u)
+		return
+	}
+	s.render(w, http.StatusOK, "delete", pageFor(u, "Delete "+site.GetString("name"), "websites",
+		deleteData{Site: viewSite(site), ActionURL: websiteURL(site.Id, "delete")}))
+}
+
+// deleteWebsite deletes the site and all its data. The data goes first in
+// bulk SQL (the relations to websites do not cascade, and PocketBase
+// would otherwise rewrite every referencing row one by one); the website
+// record itself goes through app.Delete so that hooks and realtime fire
+// (the intake stops accepting its events).
+func (s *server) deleteWebsite(w http.ResponseWriter, r *http.Request, u *user) {
+	site := s.siteFor(r, u)
+	if site == nil {
+		s.notFound(w, r, u)
+		return
+	}
+	if strings.TrimSpace(r.PostFormValue("confirm")) != site.GetString("domain") {
+		s.render(w, http.StatusUnprocessableEntity, "delete", pageFor(u, "Delete "+site.GetString("name"), "websites",
+			deleteData{Site: viewSite(site), ActionURL: websiteURL(site.Id, "delete"),
+				Error: "Type the domain exactly to confirm."}))
+		return
+	}
+	err := s.app.RunInTransaction(func(tx core.App) error {
+		for _, table := range []string{schema.Events, schema.JSErrors, schema.Sessions, schema.Visitors,
+			schema.DashSumItems, schema.DashSum} {
+			if _, err := tx.DB().Delete(table, dbx.HashExp{"website": site.Id}).Execute(); err != nil {
+				return fmt.Errorf("delete %s: %w", table, err)
+			}
+		}
+		return tx.Delete(site)
+	})
+	if err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
+	http.Redirect(w, r, Prefix+"/websites", http.StatusSeeOther)
+}

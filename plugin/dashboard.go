@@ -1,0 +1,32 @@
+package plugin
+
+import (
+	"net/http"
+	"net/netip"
+
+	"github.com/pocketbase/pocketbase/apis"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clientip"
+	"github.com/skopos-go/skopos/internal/dashboard"
+)
+
+// DashboardPath is where the embedded server serves the web UI.
+const DashboardPath = dashboard.Prefix
+
+// mountDashboard serves the web UI under /dashboard. PocketBase's CORS
+// middleware would let any origin read dashboard responses with "*", and
+// its activity logger would copy every admin request (with IP and user
+// agent) into _logs; the dashboard needs neither.
+func (p *plugin) mountDashboard(e *core.ServeEvent) {
+	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath}
+	// Login attempts are rate-limited by the client IP as the event
+	// endpoint sees it (behind a trusted proxy, the forwarded address).
+	if ips, err := clientip.New(p.cfg.TrustedProxies); err == nil {
+		opts.ClientIP = func(r *http.Request) netip.Addr { return ips.IP(r) }
+	}
+	h := apis.WrapStdHandler(dashboard.Handler(e.App, opts))
+	for _, path := range []string{DashboardPath, DashboardPath + "/{rest...}"} {
+		e.Router.Any(path, h).
+			Unbind(apis.DefaultCorsMiddlewareId, apis.DefaultActivityLoggerMiddlewareId)
+	}
+}
