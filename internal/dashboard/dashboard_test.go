@@ -371,3 +371,22 @@ func TestStaticAndHeaders(t *testing.T) {
 		t.Errorf("unknown path: %d", r.StatusCode)
 	}
 }
+
+func TestSitesReceivingEventsWithoutAnSDKShowTheEmbeddedEndpoint(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	c := e.client(t)
+	c.mustLogin(e.srv.Email, e.srv.Password)
+	quiet := addSite(t, e.app, "Quiet", "quiet.example", "")
+	busy := addSite(t, e.app, "Busy", "busy.example", "")
+	e.traffic(t, busy, 3)
+	page := c.get("/dashboard/websites").body
+	if !strings.Contains(page, dashboard.Embedded) || !strings.Contains(page, "Not connected") {
+		t.Fatalf("websites page should show %q for the busy site and Not connected for the quiet one:\n%s", dashboard.Embedded, page)
+	}
+	for site, want := range map[string]string{quiet.Id: "Not connected", busy.Id: dashboard.Embedded} {
+		if body := c.get("/dashboard/websites/" + site).body; !strings.Contains(body, want) {
+			t.Errorf("settings of %s do not say %q", site, want)
+		}
+	}
+}

@@ -57,10 +57,21 @@ type siteView struct {
 	StatsURL, EditURL                 string
 }
 
-func viewSite(rec *core.Record) siteView {
+// Embedded is shown instead of an SDK version for websites that receive
+// events through skopos serve's own endpoint (no SDK reports a version).
+const Embedded = "Embedded endpoint"
+
+func (s *server) viewSite(rec *core.Record) siteView {
 	sdk := rec.GetString("sdkVersion")
 	if sdk == "" {
 		sdk = "Not connected"
+		// data in the last 30 days means events arrive without an SDK
+		var n int
+		since := time.Now().UTC().AddDate(0, 0, -30).Format("2006-01-02")
+		if s.app.DB().NewQuery("SELECT COUNT(*) FROM (SELECT 1 FROM dash_sum WHERE website = {:w} AND date >= {:d} LIMIT 1)").
+			Bind(dbx.Params{"w": rec.Id, "d": since}).Row(&n) == nil && n > 0 {
+			sdk = Embedded
+		}
 	}
 	return siteView{ID: rec.Id, Name: rec.GetString("name"), Domain: rec.GetString("domain"),
 		TrackingID: rec.GetString("trackingId"), SDK: sdk, Archived: rec.GetBool("isArchived"),
@@ -83,7 +94,7 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, u *user) {
 	today, _ := stats.ParsePeriod("today", "", "", s.opts.Now())
 	rows := make([]overviewRow, 0, len(sites))
 	for _, site := range sites {
-		row := overviewRow{siteView: viewSite(site)}
+		row := overviewRow{siteView: s.viewSite(site)}
 		rep, err := stats.Query(r.Context(), s.app, site.Id, today, 1)
 		if err != nil {
 			s.app.Logger().Error("skopos dashboard: overview stats", "website", site.Id, "error", err)
@@ -266,7 +277,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	pq := periodQuery(p)
 	d := sitePageData{
-		Site: viewSite(site), Period: viewPeriod(p), ActiveUsers: rep.ActiveUsers,
+		Site: s.viewSite(site), Period: viewPeriod(p), ActiveUsers: rep.ActiveUsers,
 		LiveURL: sitePath(site.Id, "live", nil), SessionsURL: sitePath(site.Id, "sessions", pq),
 		FormAction: siteURL(site.Id, nil),
 		Chart:      buildChart(rep.Series, rep.SeriesUnit),
@@ -388,7 +399,7 @@ func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, u *user) {
 		s.internal(w, r, u, err)
 		return
 	}
-	d := eventsData{Site: viewSite(site), Period: viewPeriod(p), Name: name, BackURL: siteURL(site.Id, periodQuery(p))}
+	d := eventsData{Site: s.viewSite(site), Period: viewPeriod(p), Name: name, BackURL: siteURL(site.Id, periodQuery(p))}
 	if len(rows) > payloadLimit {
 		rows, d.Limited = rows[:payloadLimit], true
 	}
@@ -450,7 +461,7 @@ func (s *server) errorDrill(w http.ResponseWriter, r *http.Request, u *user) {
 		s.internal(w, r, u, err)
 		return
 	}
-	d := errorsData{Site: viewSite(site), Message: msg, Rows: rows, BackURL: siteURL(site.Id, periodQuery(p))}
+	d := errorsData{Site: s.viewSite(site), Message: msg, Rows: rows, BackURL: siteURL(site.Id, periodQuery(p))}
 	s.render(w, http.StatusOK, "errors", pageFor(u, "JS error · "+site.GetString("name"), "", d))
 }
 
@@ -512,7 +523,7 @@ func (s *server) sessionList(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	pq := periodQuery(p)
-	d := sessionsData{Site: viewSite(site), Period: viewPeriod(p), Page: pg, BackURL: siteURL(site.Id, pq)}
+	d := sessionsData{Site: s.viewSite(site), Period: viewPeriod(p), Page: pg, BackURL: siteURL(site.Id, pq)}
 	if len(rows) > pageSize {
 		rows = rows[:pageSize]
 		d.NextURL = sitePath(site.Id, "sessions", with(pq, "page", strconv.Itoa(pg+1)))
@@ -571,7 +582,7 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 		return
 	}
 	started, last := sess.GetDateTime("startedAt").Time(), sess.GetDateTime("lastActivity").Time()
-	d := sessionData{Site: viewSite(site), BackURL: sitePath(site.Id, "sessions", nil),
+	d := sessionData{Site: s.viewSite(site), BackURL: sitePath(site.Id, "sessions", nil),
 		Started: formatTime(started), Duration: formatDuration(last.Sub(started).Seconds())}
 	if len(events) > timelineLimit {
 		events, d.Limited = events[:timelineLimit], true

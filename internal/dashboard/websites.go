@@ -40,7 +40,7 @@ func (s *server) renderWebsites(w http.ResponseWriter, r *http.Request, u *user,
 	}
 	d := websitesData{Form: f, Errors: errs}
 	for _, rec := range recs {
-		d.Sites = append(d.Sites, viewSite(rec))
+		d.Sites = append(d.Sites, s.viewSite(rec))
 	}
 	s.render(w, status, "websites", pageFor(u, "Websites", "websites", d))
 }
@@ -130,7 +130,7 @@ func (s *server) renderWebsite(w http.ResponseWriter, r *http.Request, u *user, 
 	f websiteForm, errs map[string]string, created, saved bool) {
 	o := origin(r)
 	d := websiteData{
-		Site: viewSite(site), Form: f, Errors: errs, Created: created, Saved: saved,
+		Site: s.viewSite(site), Form: f, Errors: errs, Created: created, Saved: saved,
 		Snippet:   fmt.Sprintf(`<script defer src="%s%s" data-endpoint="%s%s"></script>`, o, s.opts.ScriptPath, o, s.opts.EventPath),
 		ActionURL: websiteURL(site.Id, ""), ArchURL: websiteURL(site.Id, "archive"), DeleteURL: websiteURL(site.Id, "delete"),
 	}
@@ -247,7 +247,7 @@ func (s *server) confirmDelete(w http.ResponseWriter, r *http.Request, u *user) 
 		return
 	}
 	s.render(w, http.StatusOK, "delete", pageFor(u, "Delete "+site.GetString("name"), "websites",
-		deleteData{Site: viewSite(site), ActionURL: websiteURL(site.Id, "delete")}))
+		deleteData{Site: s.viewSite(site), ActionURL: websiteURL(site.Id, "delete")}))
 }
 
 // deleteWebsite deletes the site and all its data. The data goes first in
@@ -263,7 +263,7 @@ func (s *server) deleteWebsite(w http.ResponseWriter, r *http.Request, u *user) 
 	}
 	if strings.TrimSpace(r.PostFormValue("confirm")) != site.GetString("domain") {
 		s.render(w, http.StatusUnprocessableEntity, "delete", pageFor(u, "Delete "+site.GetString("name"), "websites",
-			deleteData{Site: viewSite(site), ActionURL: websiteURL(site.Id, "delete"),
+			deleteData{Site: s.viewSite(site), ActionURL: websiteURL(site.Id, "delete"),
 				Error: "Type the domain exactly to confirm."}))
 		return
 	}
