@@ -32,6 +32,9 @@ func newWorker(p *Pipeline) worker {
 	return worker{p: p, visitors: newLRU(p.cfg.SessionCacheSize), jsErrs: map[string]*jsAgg{}, dims: newDimKeys(p.cfg.MaxDimensionKeys)}
 }
 
+// promptDrain bounds one flush without Batch.
+const promptDrain = 2000
+
 const (
 	minBackoff = 100 * time.Millisecond
 	maxBackoff = 10 * time.Second
@@ -85,8 +88,15 @@ func (w *worker) add(ev Event) {
 }
 
 // drainAvailable moves what is already queued into pending, up to a batch.
+// Without Batch, "promptly" means: write whatever has arrived, so a backlog
+// under load goes out in bigger transactions (session updates and summary
+// rows coalesce) instead of in MaxBatchSize slices.
 func (w *worker) drainAvailable() {
-	for len(w.pending) < w.p.cfg.MaxBatchSize {
+	limit := w.p.cfg.MaxBatchSize
+	if !w.p.cfg.Batch {
+		limit = max(limit, promptDrain)
+	}
+	for len(w.pending) < limit {
 		select {
 		case ev := <-w.p.queue:
 			w.add(ev)
