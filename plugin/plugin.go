@@ -1,6 +1,6 @@
 // Package plugin registers Skopos in a PocketBase app: the Skopos schema (as
 // migrations), the batch API settings it needs, a first-run superuser and
-// demo website, and the `site add` and `schema apply` commands.
+// demo website, and the `site add`, `schema apply` and `retention run` commands.
 //
 // It is what the `skopos` binary runs, and you can register it in your own
 // PocketBase app the same way as PocketBase's plugins:
@@ -12,9 +12,10 @@
 //	}
 //
 // On `serve` it mounts the browser event endpoint (POST /api/event) for
-// every website, choosing the website by the page's host. The browser
-// script, the demo page and the dashboard are added by later parts of
-// Skopos; see the README for what is there now.
+// every website, choosing the website by the page's host; the browser
+// script (/skopos.js); the demo page (/demo, with Config.Demo); the stats
+// API (/api/skopos/stats); the dashboard (/dashboard); and, with
+// Config.MetricsToken, Prometheus metrics (/metrics). Retention runs daily.
 package plugin
 
 import (
