@@ -33,7 +33,7 @@ func newWorker(p *Pipeline) worker {
 }
 
 // promptDrain bounds one flush without Batch.
-const promptDrain = 2000
+const promptDrain = 500
 
 const (
 	minBackoff = 100 * time.Millisecond
