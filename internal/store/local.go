@@ -32,14 +32,25 @@ func NewLocal(app core.App) *Local { return &Local{app: app} }
 func (s *Local) Apply(ctx context.Context, ops []Op) error {
 	failed := -1
 	err := s.app.RunInTransaction(func(tx core.App) error {
-		for i, op := range ops {
+		for i := 0; i < len(ops); {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := saveOp(tx, op); err != nil {
+			// consecutive upserts of one shape (the summary rows at the
+			// end of a chunk) go out as one multi-row statement
+			if n, err := sqlUpsertRun(tx, ops[i:]); n > 0 || err != nil {
+				if err != nil {
+					failed = i
+					return err
+				}
+				i += n
+				continue
+			}
+			if err := saveOp(tx, ops[i]); err != nil {
 				failed = i
 				return err
 			}
+			i++
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,4 +113,93 @@ func sqlWrite(tx core.App, op Op) (handled bool, err error) {
 		strings.Join(vals, ", ") + ") ON CONFLICT([[id]]) DO UPDATE SET " + strings.Join(set, ", ")
 	_, err = tx.DB().NewQuery(q).Bind(params).Execute()
 	return true, err
+}
+
+// maxRunRows bounds the rows of one multi-row upsert statement.
+const maxRunRows = 100
+
+// sqlUpsertRun writes the longest run (≥ 2, ≤ maxRunRows) of consecutive
+// plain-value upserts into one collection with the same fields as one
+// INSERT … ON CONFLICT(id) DO UPDATE statement; "field+"/"field-" become
+// field = field + excluded.field, so the inserted value is the delta. It
+// returns how many ops it wrote (0: no such run; the caller writes ops[0]
+// on its own). The ids of a run are distinct (the pipeline aggregates per
+// chunk), as SQLite requires.
+func sqlUpsertRun(tx core.App, ops []Op) (int, error) {
+	// (updates stay single statements: SQLite's UPDATE … FROM a VALUES
+	// list measured slower than one UPDATE per row)
+	if len(ops) < 2 || ops[0].Action != Upsert {
+		return 0, nil
+	}
+	first, ok := sqlFields(ops[0].Data)
+	if !ok {
+		return 0, nil
+	}
+	shape := fieldShape(first)
+	rows := [][]sqlField{first}
+	seen := map[string]bool{ops[0].ID: true}
+	for _, op := range ops[1:min(len(ops), maxRunRows)] {
+		if op.Action != ops[0].Action || op.Collection != ops[0].Collection || seen[op.ID] {
+			break
+		}
+		f, ok := sqlFields(op.Data)
+		if !ok || fieldShape(f) != shape {
+			break
+		}
+		rows = append(rows, f)
+		seen[op.ID] = true
+	}
+	if len(rows) < 2 {
+		return 0, nil
+	}
+	byCol := func(fs []sqlField) map[string]sqlField {
+		m := make(map[string]sqlField, len(fs))
+		for _, f := range fs {
+			m[f.col] = f
+		}
+		return m
+	}
+	cols := strings.Split(shape, ",")
+	now := types.NowDateTime().String()
+	params := dbx.Params{"now": now}
+	values := make([]string, len(rows))
+	for r, fs := range rows {
+		m := byCol(fs)
+		ph := []string{fmt.Sprintf("{:id%d}", r), "{:now}", "{:now}"}
+		params[fmt.Sprintf("id%d", r)] = ops[r].ID
+		for c, col := range cols {
+			name := fmt.Sprintf("r%dc%d", r, c)
+			params[name] = m[strings.TrimRight(col, "+")].value
+			ph = append(ph, "{:"+name+"}")
+		}
+		values[r] = "(" + strings.Join(ph, ", ") + ")"
+	}
+	var colSQL, set []string
+	for _, col := range cols {
+		name := strings.TrimRight(col, "+")
+		colSQL = append(colSQL, "[["+name+"]]")
+		if strings.HasSuffix(col, "+") {
+			set = append(set, fmt.Sprintf("[[%s]] = [[%s]] + excluded.[[%s]]", name, name, name))
+		} else {
+			set = append(set, fmt.Sprintf("[[%s]] = excluded.[[%s]]", name, name))
+		}
+	}
+	set = append(set, "[[updated]] = excluded.[[updated]]")
+	q := "INSERT INTO {{" + ops[0].Collection + "}} ([[id]], [[created]], [[updated]], " + strings.Join(colSQL, ", ") +
+		") VALUES " + strings.Join(values, ", ") + " ON CONFLICT([[id]]) DO UPDATE SET " + strings.Join(set, ", ")
+	_, err := tx.DB().NewQuery(q).Bind(params).Execute()
+	return len(rows), err
+}
+
+// fieldShape names a row's columns in order, "+" marking deltas.
+func fieldShape(fs []sqlField) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.col
+		if f.delta != 0 {
+			names[i] += "+"
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ",")
 }
