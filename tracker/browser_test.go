@@ -11,9 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,90 +27,18 @@ import (
 )
 
 // One Chromium for the whole test binary; every test opens its own tab.
-var chrome struct {
-	once    sync.Once
-	ctx     context.Context // the browser; tabs are children
-	skip    string          // why browser tests skip (chromium absent)
-	err     error
-	stop    func()
-	dataDir string
-}
+var chrome browsertest.Browser
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if chrome.stop != nil {
-		chrome.stop()
-	}
-	if chrome.dataDir != "" {
-		os.RemoveAll(chrome.dataDir)
-	}
+	chrome.Close()
 	os.Exit(code)
-}
-
-func chromiumPath() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-func startChrome() {
-	path := chromiumPath()
-	if path == "" {
-		chrome.skip = "chromium is not installed (apt-get install chromium; .ci/run installs it)"
-		return
-	}
-	dir, err := os.MkdirTemp("", "skopos-chromium")
-	if err != nil {
-		chrome.err = err
-		return
-	}
-	chrome.dataDir = dir
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(dir),
-		// The bot filter rightly scores "HeadlessChrome" as a bot.
-		chromedp.UserAgent(browsertest.Chrome),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(alloc)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		cancelBrowser()
-		cancelAlloc()
-		chrome.err = fmt.Errorf("start %s: %w", path, err)
-		return
-	}
-	chrome.ctx = ctx
-	chrome.stop = func() { cancelBrowser(); cancelAlloc() }
 }
 
 // tab opens a new tab; it closes when the test ends.
 func tab(t *testing.T) context.Context {
 	t.Helper()
-	chrome.once.Do(startChrome)
-	if chrome.skip != "" {
-		t.Skip(chrome.skip)
-	}
-	if chrome.err != nil {
-		t.Fatal(chrome.err)
-	}
-	ctx, cancel := chromedp.NewContext(chrome.ctx)
-	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancelTimeout)
-	if err := chromedp.Do(ctx); err != nil { // opens the tab
-		t.Fatal(err)
-	}
-	return ctx
+	return chrome.Tab(t, 60*time.Second)
 }
 
 // site is an embedded Skopos server (the plugin with the demo website,

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,66 +28,12 @@ import (
 )
 
 // One Chromium for the whole test binary; every test opens its own tab.
-var chrome struct {
-	once    sync.Once
-	ctx     context.Context
-	skip    string
-	err     error
-	stop    func()
-	dataDir string
-}
+var chrome browsertest.Browser
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if chrome.stop != nil {
-		chrome.stop()
-	}
-	if chrome.dataDir != "" {
-		os.RemoveAll(chrome.dataDir)
-	}
+	chrome.Close()
 	os.Exit(code)
-}
-
-func startChrome() {
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		chrome.skip = "chromium is not installed (apt-get install chromium; .ci/run installs it)"
-		return
-	}
-	dir, err := os.MkdirTemp("", "skopos-chromium")
-	if err != nil {
-		chrome.err = err
-		return
-	}
-	chrome.dataDir = dir
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(dir),
-		chromedp.UserAgent(browsertest.Chrome),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(alloc)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		cancelBrowser()
-		cancelAlloc()
-		chrome.err = fmt.Errorf("start %s: %w", path, err)
-		return
-	}
-	chrome.ctx = ctx
-	chrome.stop = func() { cancelBrowser(); cancelAlloc() }
 }
 
 // tab opens a new tab in its own browser context: cookies ignore the
@@ -97,21 +42,7 @@ func startChrome() {
 // the test ends.
 func tab(t *testing.T) context.Context {
 	t.Helper()
-	chrome.once.Do(startChrome)
-	if chrome.skip != "" {
-		t.Skip(chrome.skip)
-	}
-	if chrome.err != nil {
-		t.Fatal(chrome.err)
-	}
-	ctx, cancel := chromedp.NewContext(chrome.ctx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
-	t.Cleanup(cancelTimeout)
-	if err := chromedp.Do(ctx); err != nil { // opens the tab
-		t.Fatal(err)
-	}
-	return ctx
+	return chrome.Tab(t, 120*time.Second, chromedp.WithNewBrowserContext())
 }
 
 func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
