@@ -18,14 +18,8 @@ import (
 
 func TestIdentifyLimitsOnBothSides(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
-	site := srv.AddWebsite(t, "example.com")
+	_, _, c := startClient(t)
 	ctx := context.Background()
-	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown(ctx)
 
 	email := func(n int) string { // a valid address of exactly n bytes
 		local := strings.Repeat("a", 64)
@@ -75,15 +69,9 @@ func TestIdentifyLimitsOnBothSides(t *testing.T) {
 
 func TestIdentifyCreatesTheVisitorAndKeepsFieldsNotGiven(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
+	srv, _, c := startClient(t)
 	app := srv.App()
-	site := srv.AddWebsite(t, "example.com")
 	ctx := context.Background()
-	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown(ctx)
 	r := httptest.NewRequest(http.MethodPost, "/", nil)
 	r.RemoteAddr = "203.0.113.50:1"
 	browsertest.Headers(r.Header, "")

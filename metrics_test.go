@@ -7,21 +7,13 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/skopos-go/skopos"
 	"github.com/skopos-go/skopos/internal/browsertest"
-	"github.com/skopos-go/skopos/internal/pbtest"
 )
 
 func TestCollectorExportsTheClientsCounters(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
-	site := srv.AddWebsite(t, "example.com")
+	_, site, c := startClient(t)
 	ctx := context.Background()
-	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown(ctx)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c.Collector())
 

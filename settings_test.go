@@ -18,15 +18,9 @@ import (
 // PocketBase and checks the next event obeys it (realtime, within 1 s).
 func TestSettingsChangesApplyToTheNextEvent(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
+	srv, site, c := startClient(t)
 	app := srv.App()
-	site := srv.AddWebsite(t, "example.com")
 	ctx := context.Background()
-	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown(ctx)
 
 	send := func(ip, url string) {
 		r := httptest.NewRequest(http.MethodPost, "/api/event", nil)

@@ -17,6 +17,20 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
+// startClient starts a PocketBase with a website for example.com and a
+// Client for it, shut down when the test ends.
+func startClient(t *testing.T) (*pbtest.Server, *core.Record, *skopos.Client) {
+	t.Helper()
+	srv := pbtest.Start(t, pbtest.Options{})
+	site := srv.AddWebsite(t, "example.com")
+	c, err := skopos.Init(context.Background(), options(srv, site.GetString("trackingId")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Shutdown(context.Background()) })
+	return srv, site, c
+}
+
 func options(srv *pbtest.Server, site string) skopos.Options {
 	return skopos.Options{SiteID: site, PocketBaseURL: srv.URL, AdminEmail: srv.Email, AdminPassword: srv.Password}
 }
@@ -151,14 +165,8 @@ func TestClientRecordsEventsAndItsVersion(t *testing.T) {
 
 func TestHandlerAnswersPerSpec(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
-	site := srv.AddWebsite(t, "example.com")
+	_, _, c := startClient(t)
 	ctx := context.Background()
-	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown(ctx)
 	h := httptest.NewServer(c.Handler())
 	defer h.Close()
 

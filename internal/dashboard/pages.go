@@ -42,6 +42,22 @@ func (s *server) visibleSites(u *user) ([]*core.Record, error) {
 	return recs, err
 }
 
+// siteAndPeriod loads the {id} website and the requested period, or
+// answers 404 / 400 itself and returns ok=false.
+func (s *server) siteAndPeriod(w http.ResponseWriter, r *http.Request, u *user) (*core.Record, stats.Period, bool) {
+	site := s.siteFor(r, u)
+	if site == nil {
+		s.notFound(w, r, u)
+		return nil, stats.Period{}, false
+	}
+	p, err := s.period(r)
+	if err != nil {
+		s.fail(w, r, u, http.StatusBadRequest, badPeriod(err))
+		return nil, stats.Period{}, false
+	}
+	return site, p, true
+}
+
 // siteFor loads the website of the {id} path value if u may see it.
 func (s *server) siteFor(r *http.Request, u *user) *core.Record {
 	rec, err := s.app.FindRecordById(schema.Websites, r.PathValue("id"))
@@ -256,14 +272,8 @@ type sitePageData struct {
 }
 
 func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
-	p, err := s.period(r)
-	if err != nil {
-		s.fail(w, r, u, http.StatusBadRequest, badPeriod(err))
+	site, p, ok := s.siteAndPeriod(w, r, u)
+	if !ok {
 		return
 	}
 	rep, err := stats.Query(r.Context(), s.app, site.Id, p, topN)
@@ -373,14 +383,8 @@ type eventsData struct {
 const payloadLimit = 200
 
 func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
-	p, err := s.period(r)
-	if err != nil {
-		s.fail(w, r, u, http.StatusBadRequest, badPeriod(err))
+	site, p, ok := s.siteAndPeriod(w, r, u)
+	if !ok {
 		return
 	}
 	name := r.URL.Query().Get("name")
@@ -390,7 +394,7 @@ func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	params := timeRange(p)
 	// eventData is NULL when an event had none (JSON columns default to NULL)
-	err = s.app.DB().Select("COALESCE(eventData, '') AS eventData", "COUNT(*) AS n").From(schema.Events).
+	err := s.app.DB().Select("COALESCE(eventData, '') AS eventData", "COUNT(*) AS n").From(schema.Events).
 		Where(dbx.HashExp{"website": site.Id, "type": "custom", "eventName": name}).
 		AndWhere(dbx.NewExp("timestamp >= {:from} AND timestamp < {:to}", params)).
 		GroupBy("eventData").OrderBy("n DESC", "eventData").Limit(payloadLimit + 1).
@@ -440,21 +444,15 @@ type errorsData struct {
 }
 
 func (s *server) errorDrill(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
-	p, err := s.period(r)
-	if err != nil {
-		s.fail(w, r, u, http.StatusBadRequest, badPeriod(err))
+	site, p, ok := s.siteAndPeriod(w, r, u)
+	if !ok {
 		return
 	}
 	msg := r.URL.Query().Get("message")
 	var rows []jsErrorRow
 	// The summaries key JS errors by message; one message can have several
 	// groups (different stacks), all shown.
-	err = s.app.DB().Select("errorMessage", "stackTrace", "url", "count", "lastSeen", "errorHash").From(schema.JSErrors).
+	err := s.app.DB().Select("errorMessage", "stackTrace", "url", "count", "lastSeen", "errorHash").From(schema.JSErrors).
 		Where(dbx.HashExp{"website": site.Id, "errorMessage": msg}).OrderBy("lastSeen DESC").Limit(20).
 		WithContext(r.Context()).All(&rows)
 	if err != nil {
@@ -496,14 +494,8 @@ type sessionsData struct {
 }
 
 func (s *server) sessionList(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
-	p, err := s.period(r)
-	if err != nil {
-		s.fail(w, r, u, http.StatusBadRequest, badPeriod(err))
+	site, p, ok := s.siteAndPeriod(w, r, u)
+	if !ok {
 		return
 	}
 	pg, _ := strconv.Atoi(r.URL.Query().Get("page"))
@@ -511,7 +503,7 @@ func (s *server) sessionList(w http.ResponseWriter, r *http.Request, u *user) {
 	params := timeRange(p)
 	params["w"] = site.Id
 	var rows []sessionRow
-	err = s.app.DB().NewQuery(`SELECT s.id, s.startedAt, s.lastActivity, s.eventCount, s.entryPath, s.exitPath,
+	err := s.app.DB().NewQuery(`SELECT s.id, s.startedAt, s.lastActivity, s.eventCount, s.entryPath, s.exitPath,
 			s.referrer, s.country, s.device, s.browser, s.os, s.isNewVisitor, s.isEngaged,
 			COALESCE(v.userId, '') AS userId, COALESCE(v.name, '') AS userName, COALESCE(v.email, '') AS userEmail
 		FROM sessions s LEFT JOIN visitors v ON v.id = s.visitor
