@@ -4,19 +4,14 @@ package main
 // PocketBase on a free loopback port, and skopos-load against it.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/skopos-go/skopos/internal/proctest"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/skopos-go/skopos/pbrest"
 )
@@ -24,21 +19,14 @@ import (
 var skoposBin, loadBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "skopos-load-bin")
+	bins, cleanup, err := proctest.Build("../skopos", ".")
 	if err != nil {
-		panic(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	skoposBin = filepath.Join(dir, "skopos")
-	loadBin = filepath.Join(dir, "skopos-load")
-	for out, pkg := range map[string]string{skoposBin: "../skopos", loadBin: "."} {
-		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, msg)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
-	}
+	skoposBin, loadBin = bins["../skopos"], bins["."]
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -47,93 +35,30 @@ const (
 	adminPassword = "load-password-123"
 )
 
+// server is a running `skopos serve` and its demo website's trackingId.
 type server struct {
-	cmd        *exec.Cmd
-	url        string
+	*proctest.Server
 	trackingID string
-	mu         sync.Mutex
-	out        strings.Builder
-	done       chan struct{}
 }
 
-// serve starts `skopos serve` on a fresh data dir and waits until it has
-// started and printed the demo website's trackingId.
+// serve starts `skopos serve` on a fresh data dir.
 func serve(t *testing.T) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
-	s := &server{url: "http://" + addr, done: make(chan struct{})}
-	s.cmd = exec.Command(skoposBin, "serve", "--http", addr, "--dir", t.TempDir())
-	s.cmd.Env = append(os.Environ(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
-	stdout, err := s.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cmd.Stderr = s.cmd.Stdout
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		defer close(s.done)
-		sc := bufio.NewScanner(stdout)
-		started := false
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.out.WriteString(line + "\n")
-			if id, ok := strings.CutPrefix(line, "demo website trackingId: "); ok {
-				s.trackingID = strings.TrimSpace(id)
-			}
-			if !started && strings.Contains(line, "Server started at") {
-				started = true
-				close(ready)
-			}
-			s.mu.Unlock()
-		}
-	}()
-	select {
-	case <-ready:
-	case <-s.done:
-		t.Fatalf("serve exited early:\n%s", s.output())
-	case <-time.After(90 * time.Second):
-		t.Fatalf("serve did not start:\n%s", s.output())
-	}
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		<-s.done
-		_ = s.cmd.Wait()
-	})
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.trackingID == "" {
-		t.Fatalf("no trackingId line:\n%s", s.out.String())
-	}
-	return s
-}
-
-func (s *server) output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.String()
+	ps := proctest.Serve(t, skoposBin, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
+	return &server{Server: ps, trackingID: ps.Line(t, "demo website trackingId: ")}
 }
 
 // load runs skopos-load against s with args added to -url (and, when pb
 // is true, the verification flags).
 func (s *server) load(t *testing.T, pb bool, args ...string) (res result, stderr string) {
 	t.Helper()
-	all := append([]string{"-url", s.url + "/api/event"}, args...)
+	all := append([]string{"-url", s.URL + "/api/event"}, args...)
 	if pb {
-		all = append(all, "-pb-url", s.url, "-pb-email", adminEmail, "-pb-password", adminPassword, "-site", s.trackingID)
+		all = append(all, "-pb-url", s.URL, "-pb-email", adminEmail, "-pb-password", adminPassword, "-site", s.trackingID)
 	}
 	stdout, stderr, code := runLoad(t, all...)
 	if code != 0 {
-		t.Fatalf("skopos-load %v: exit %d\nstdout:\n%s\nstderr:\n%s\nserver:\n%s", all, code, stdout, stderr, s.output())
+		t.Fatalf("skopos-load %v: exit %d\nstdout:\n%s\nstderr:\n%s\nserver:\n%s", all, code, stdout, stderr, s.Output())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	last := lines[len(lines)-1]
@@ -153,21 +78,12 @@ func (s *server) load(t *testing.T, pb bool, args ...string) (res result, stderr
 
 func runLoad(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(loadBin, args...)
-	var o, e strings.Builder
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
+	return proctest.Run(t, loadBin, args...)
 }
 
 func (s *server) client(t *testing.T) *pbrest.Client {
 	t.Helper()
-	c, err := pbrest.New(pbrest.Config{URL: s.url, Email: adminEmail, Password: adminPassword})
+	c, err := pbrest.New(pbrest.Config{URL: s.URL, Email: adminEmail, Password: adminPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +110,7 @@ func TestLoadAgainstSkoposServeStoresEveryAcceptedEvent(t *testing.T) {
 			res.Sent, res.Accepted, res.Rejected, res.Errors, stderr)
 	}
 	if res.Stored != 600 || res.Lost != 0 {
-		t.Errorf("stored/lost = %d/%d, want 600/0\nstderr:\n%s\nserver:\n%s", res.Stored, res.Lost, stderr, s.output())
+		t.Errorf("stored/lost = %d/%d, want 600/0\nstderr:\n%s\nserver:\n%s", res.Stored, res.Lost, stderr, s.Output())
 	}
 	if res.AcceptPerS <= 0 || res.StoredPerS <= 0 || res.P50ms <= 0 || res.P99ms < res.P50ms {
 		t.Errorf("rates/latencies implausible: %+v", res)
@@ -238,7 +154,7 @@ func TestBrowserRequestsPassBotFilterAndVerificationFailuresExit1(t *testing.T) 
 	res, stderr := s.load(t, true, "-events", "200", "-visitors", "200", "-concurrency", "4", "-seed", "3")
 	if res.Accepted != 200 || res.Stored != 200 || res.Lost != 0 {
 		t.Errorf("accepted/stored/lost = %d/%d/%d, want 200/200/0\nstderr:\n%s\nserver:\n%s",
-			res.Accepted, res.Stored, res.Lost, stderr, s.output())
+			res.Accepted, res.Stored, res.Lost, stderr, s.Output())
 	}
 
 	// Without verification stored and lost are -1.
@@ -248,13 +164,13 @@ func TestBrowserRequestsPassBotFilterAndVerificationFailuresExit1(t *testing.T) 
 	}
 
 	// Non-2xx answers are rejected, and stderr says why.
-	res, stderr = s.load(t, false, "-url", s.url+"/api/no-such-route", "-events", "5", "-concurrency", "1")
+	res, stderr = s.load(t, false, "-url", s.URL+"/api/no-such-route", "-events", "5", "-concurrency", "1")
 	if res.Sent != 5 || res.Rejected != 5 || res.Errors != 0 || !strings.Contains(stderr, "rejected: 404 Not Found ×5") {
 		t.Errorf("wrong route: %+v\nstderr:\n%s", res, stderr)
 	}
 
 	// Verification that cannot start: exit 1, one line on stderr, nothing sent.
-	base := []string{"-url", s.url + "/api/event", "-events", "5", "-pb-url", s.url}
+	base := []string{"-url", s.URL + "/api/event", "-events", "5", "-pb-url", s.URL}
 	for name, args := range map[string][]string{
 		"wrong password": {"-pb-email", adminEmail, "-pb-password", "wrong-password-1", "-site", s.trackingID},
 		"unknown site":   {"-pb-email", adminEmail, "-pb-password", adminPassword, "-site", "nosuchsite12345"},

@@ -19,7 +19,7 @@ func TestServeGuardsTheEventEndpoint(t *testing.T) {
 	t.Parallel()
 	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword, "SKOPOS_METRICS_TOKEN=m-token")
 	ctx := context.Background()
-	pb := client(t, s.url)
+	pb := client(t, s.URL)
 	var site struct {
 		ID string `json:"id"`
 	}
@@ -32,7 +32,7 @@ func TestServeGuardsTheEventEndpoint(t *testing.T) {
 
 	send := func(body string, hdr map[string]string) int {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.url+"/api/event", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/event", strings.NewReader(body))
 		browsertest.Headers(req.Header, "")
 		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 		for k, v := range hdr {
@@ -106,7 +106,7 @@ func TestServeGuardsTheEventEndpoint(t *testing.T) {
 	}
 
 	// SKOPOS_METRICS_TOKEN serves /metrics, and the counters moved
-	req, _ := http.NewRequest(http.MethodGet, s.url+"/metrics", nil)
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer m-token")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

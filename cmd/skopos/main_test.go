@@ -1,16 +1,13 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
+	"github.com/skopos-go/skopos/internal/proctest"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,20 +21,14 @@ import (
 var binary, plainPB string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "skopos-bin")
+	bins, cleanup, err := proctest.Build(".", "./testdata/plainpb")
 	if err != nil {
-		panic(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "skopos")
-	plainPB = filepath.Join(dir, "plainpb")
-	for out, pkg := range map[string]string{binary: ".", plainPB: "./testdata/plainpb"} {
-		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, msg)
-			os.Exit(1)
-		}
-	}
+	binary, plainPB = bins["."], bins["./testdata/plainpb"]
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -46,99 +37,15 @@ const (
 	adminPassword = "owner-password-123"
 )
 
-type server struct {
-	cmd  *exec.Cmd
-	url  string
-	mu   sync.Mutex
-	out  strings.Builder
-	done chan struct{}
-}
-
-// serve starts `skopos serve` on dir and waits until it prints the demo
-// trackingId line; env adds to the process environment.
-func serve(t *testing.T, dir string, env ...string) *server {
+// serve starts `skopos serve` on dir; env adds to the process environment.
+func serve(t *testing.T, dir string, env ...string) *proctest.Server {
 	t.Helper()
-	addr := freeAddr(t)
-	s := &server{url: "http://" + addr, done: make(chan struct{})}
-	s.cmd = exec.Command(binary, "serve", "--http", addr, "--dir", dir)
-	s.cmd.Env = append(os.Environ(), env...)
-	stdout, _ := s.cmd.StdoutPipe()
-	s.cmd.Stderr = s.cmd.Stdout
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		defer close(s.done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.out.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-			if strings.HasPrefix(sc.Text(), "Server started") || strings.Contains(sc.Text(), "Server started at") {
-				close(ready)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-s.done:
-		t.Fatalf("serve exited early:\n%s", s.output())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("serve did not start:\n%s", s.output())
-	}
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *server) output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.String()
-}
-
-func (s *server) stop() {
-	if s.cmd.ProcessState != nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	<-s.done
-	_ = s.cmd.Wait()
-}
-
-func (s *server) line(t *testing.T, prefix string) string {
-	t.Helper()
-	for _, l := range strings.Split(s.output(), "\n") {
-		if strings.HasPrefix(l, prefix) {
-			return strings.TrimSpace(strings.TrimPrefix(l, prefix))
-		}
-	}
-	t.Fatalf("no line %q in output:\n%s", prefix, s.output())
-	return ""
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return proctest.Serve(t, binary, dir, env...)
 }
 
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	var o, e strings.Builder
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
+	return proctest.Run(t, binary, args...)
 }
 
 func lastLine(s string) string {
@@ -166,13 +73,13 @@ func TestServeFirstRunSetsUpEverythingAndSecondRunChangesNothing(t *testing.T) {
 	env := []string{"SKOPOS_ADMIN_EMAIL=" + adminEmail, "SKOPOS_ADMIN_PASSWORD=" + adminPassword}
 	s := serve(t, dir, env...)
 	ctx := context.Background()
-	pb := client(t, s.url)
+	pb := client(t, s.URL)
 
-	port := s.url[strings.LastIndex(s.url, ":")+1:]
-	if got := s.line(t, "demo: "); got != "http://localhost:"+port+"/demo" {
+	port := s.URL[strings.LastIndex(s.URL, ":")+1:]
+	if got := s.Line(t, "demo: "); got != "http://localhost:"+port+"/demo" {
 		t.Errorf("demo line = %q", got)
 	}
-	trackingID := s.line(t, "demo website trackingId: ")
+	trackingID := s.Line(t, "demo website trackingId: ")
 
 	var cols struct {
 		Items []collection `json:"items"`
@@ -241,13 +148,13 @@ func TestServeFirstRunSetsUpEverythingAndSecondRunChangesNothing(t *testing.T) {
 		t.Errorf("added site = %+v, want Shop on example.com", added)
 	}
 
-	s.stop()
+	s.Stop()
 	s2 := serve(t, dir, env...)
-	if got := s2.line(t, "demo website trackingId: "); got != trackingID {
+	if got := s2.Line(t, "demo website trackingId: "); got != trackingID {
 		t.Errorf("second run printed trackingId %s, first %s", got, trackingID)
 	}
 	sites = nil
-	if _, err := client(t, s2.url).ListRecords(ctx, schema.Websites, pbrest.ListQuery{}, &sites); err != nil || len(sites) != 2 {
+	if _, err := client(t, s2.URL).ListRecords(ctx, schema.Websites, pbrest.ListQuery{}, &sites); err != nil || len(sites) != 2 {
 		t.Fatalf("websites after second run = %d, %v; want 2 (demo + added)", len(sites), err)
 	}
 }
@@ -256,18 +163,18 @@ func TestServeGeneratesASuperuserOnlyOnce(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := serve(t, dir)
-	creds := s.line(t, "superuser created (shown once): ")
+	creds := s.Line(t, "superuser created (shown once): ")
 	var email, password string
 	if _, err := fmt.Sscanf(creds, "email %s password %s", &email, &password); err != nil {
 		t.Fatalf("cannot read generated credentials from %q", creds)
 	}
-	pb, _ := pbrest.New(pbrest.Config{URL: s.url, Email: email, Password: password})
+	pb, _ := pbrest.New(pbrest.Config{URL: s.URL, Email: email, Password: password})
 	if err := pb.Authenticate(context.Background()); err != nil {
 		t.Fatalf("generated credentials do not work: %v", err)
 	}
-	s.stop()
+	s.Stop()
 	s2 := serve(t, dir)
-	if strings.Contains(s2.output(), "superuser created") {
+	if strings.Contains(s2.Output(), "superuser created") {
 		t.Fatal("a second superuser was generated on the second run")
 	}
 }
@@ -356,7 +263,7 @@ func startPlainPocketBase(t *testing.T) string {
 	if out, err := exec.Command(plainPB, "superuser", "upsert", adminEmail, adminPassword, "--dir", dir).CombinedOutput(); err != nil {
 		t.Fatalf("superuser upsert: %v\n%s", err, out)
 	}
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	cmd := exec.Command(plainPB, "serve", "--http", addr, "--dir", dir)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/proctest"
 	"net"
 	"net/http"
 	"os"
@@ -33,12 +34,7 @@ func build(t *testing.T) string {
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	_, port, _ := net.SplitHostPort(proctest.FreeAddr(t))
 	return port
 }
 

@@ -1,0 +1,148 @@
+// Package proctest runs the project's binaries as users run them, for
+// tests: built once per test binary, started as processes, their exit
+// codes and output read.
+package proctest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Build compiles each package (path relative to the calling test's
+// directory, e.g. "." or "../skopos") into a fresh temporary dir and
+// returns the binaries by package plus a cleanup. Call it from TestMain.
+func Build(pkgs ...string) (bins map[string]string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "skopos-bin")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	bins = map[string]string{}
+	for i, pkg := range pkgs {
+		out := filepath.Join(dir, fmt.Sprintf("bin%d-%s", i, filepath.Base(filepath.Clean(pkg))))
+		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("build %s: %v\n%s", pkg, err, msg)
+		}
+		bins[pkg] = out
+	}
+	return bins, cleanup, nil
+}
+
+// FreeAddr returns a loopback address with a port free at the moment.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Run runs bin with args and returns its output and exit code.
+func Run(t testing.TB, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+// Server is a running `skopos serve`.
+type Server struct {
+	URL string // http://127.0.0.1:PORT
+
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  strings.Builder
+	done chan struct{}
+}
+
+// Serve starts `bin serve` on a free loopback port with data dir dir (env
+// adds to the environment) and waits until the server has started; it is
+// stopped when the test ends.
+func Serve(t testing.TB, bin, dir string, env ...string) *Server {
+	t.Helper()
+	addr := FreeAddr(t)
+	s := &Server{URL: "http://" + addr, done: make(chan struct{})}
+	s.cmd = exec.Command(bin, "serve", "--http", addr, "--dir", dir)
+	s.cmd.Env = append(os.Environ(), env...)
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stderr = s.cmd.Stdout
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		defer close(s.done)
+		sc := bufio.NewScanner(stdout)
+		started := false
+		for sc.Scan() {
+			s.mu.Lock()
+			s.out.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+			if !started && strings.Contains(sc.Text(), "Server started at") {
+				started = true
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-s.done:
+		t.Fatalf("serve exited early:\n%s", s.Output())
+	case <-time.After(90 * time.Second):
+		t.Fatalf("serve did not start:\n%s", s.Output())
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Output is everything the server printed so far.
+func (s *Server) Output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+// Line returns the rest of the first output line starting with prefix.
+func (s *Server) Line(t testing.TB, prefix string) string {
+	t.Helper()
+	for _, l := range strings.Split(s.Output(), "\n") {
+		if rest, ok := strings.CutPrefix(l, prefix); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	t.Fatalf("no line %q in output:\n%s", prefix, s.Output())
+	return ""
+}
+
+// Stop sends SIGTERM and waits for the process to exit; stopping twice
+// does nothing.
+func (s *Server) Stop() {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.done
+	_ = s.cmd.Wait()
+}
