@@ -15,6 +15,7 @@ import (
 	"github.com/skopos-go/skopos/internal/metrics"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store"
+	"github.com/skopos-go/skopos/internal/store/reststore"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -82,7 +83,7 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 		}
 		return nil, classify(err)
 	}
-	st := store.NewREST(pb)
+	st := reststore.New(pb)
 	website, err := st.WebsiteByTrackingID(ctx, opts.SiteID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: no website with trackingId %q", ErrWebsiteNotFound, opts.SiteID)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos/internal/store"
+	"github.com/skopos-go/skopos/internal/store/reststore"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -70,7 +71,7 @@ func (s *settingsSync) run(ctx context.Context) {
 
 // onMessage applies a realtime change to a website the client serves.
 func (s *settingsSync) onMessage(m pbrest.Message) {
-	w, err := store.DecodeWebsite(m.Record)
+	w, err := reststore.DecodeWebsite(m.Record)
 	if err != nil || s.c.sites.ByID(w.ID) == nil {
 		return
 	}

@@ -3,12 +3,14 @@ package skopos_test
 import (
 	"context"
 	"errors"
-	"github.com/skopos-go/skopos/internal/browsertest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/schema/collections"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -46,7 +48,7 @@ func TestInitReportsEachFailureDistinctly(t *testing.T) {
 	}
 	plain := pbtest.Start(t, pbtest.Options{Plain: true})
 	noBatch := pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
-		_, err := schema.Apply(app)
+		_, err := collections.Apply(app)
 		return err
 	}})
 

@@ -16,7 +16,7 @@ import (
 	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/metrics"
 	"github.com/skopos-go/skopos/internal/pipeline"
-	"github.com/skopos-go/skopos/internal/store"
+	"github.com/skopos-go/skopos/internal/store/localstore"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -75,7 +75,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	}
 	in.metrics = metrics.New(func() pipeline.Stats { return in.pipe.Stats() }, nil)
 	in.pipe, err = pipeline.New(pipeline.Config{
-		Store: store.NewLocal(e.App), Sites: in.sites, IPs: ips,
+		Store: localstore.New(e.App), Sites: in.sites, IPs: ips,
 		// embedded events are queryable within about a second
 		Batch: true, BatchInterval: time.Second, MaxBatchSize: 2000, QueueSize: p.cfg.QueueSize,
 		// grouped JS errors reach the dashboard within half a minute
@@ -136,7 +136,7 @@ func (in *intake) reload() error {
 }
 
 func (in *intake) put(r *core.Record) {
-	if _, err := in.sites.Put(store.WebsiteFromRecord(r)); err != nil {
+	if _, err := in.sites.Put(localstore.WebsiteFromRecord(r)); err != nil {
 		in.app.Logger().Error("skopos: website has an unusable domain; its events are refused",
 			"website", r.Id, "domain", r.GetString("domain"), "error", err)
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/skopos-go/skopos/schema"
+	"github.com/skopos-go/skopos/schema/collections"
 )
 
 // migrations returns the Skopos migrations. They live in their own list,
@@ -12,12 +12,12 @@ import (
 // core.AppMigrations: registering there would apply Skopos to every app in
 // the process (two apps in one test binary must not interfere).
 //
-// The schema migration is convergent (schema.Apply), so a later schema
-// version is a new entry that calls schema.Apply again.
+// The schema migration is convergent (collections.Apply), so a later schema
+// version is a new entry that calls collections.Apply again.
 func (p *plugin) migrations() core.MigrationsList {
 	var l core.MigrationsList
 	l.Register(func(tx core.App) error {
-		_, err := schema.Apply(tx)
+		_, err := collections.Apply(tx)
 		return err
 	}, nil, "1764115200_skopos_schema_v1.go")
 	l.Register(func(tx core.App) error {
@@ -29,7 +29,7 @@ func (p *plugin) migrations() core.MigrationsList {
 	}, nil, "1764115201_skopos_batch_settings.go")
 	// v2: sessions(website, startedAt) index for the stats API
 	l.Register(func(tx core.App) error {
-		_, err := schema.Apply(tx)
+		_, err := collections.Apply(tx)
 		return err
 	}, nil, "1764115203_skopos_schema_v2.go")
 	if p.cfg.Demo {

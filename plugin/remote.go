@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/skopos-go/skopos/pbrest"
-	"github.com/skopos-go/skopos/schema"
+	"github.com/skopos-go/skopos/schema/collections"
 )
 
 func applyRemote(ctx context.Context, out io.Writer, url, email, password string, maxRequests int) error {
@@ -19,7 +19,7 @@ func applyRemote(ctx context.Context, out io.Writer, url, email, password string
 	if err != nil {
 		return err
 	}
-	res, err := schema.ApplyRemote(ctx, pb, maxRequests)
+	res, err := collections.ApplyRemote(ctx, pb, maxRequests)
 	if err != nil {
 		return err
 	}

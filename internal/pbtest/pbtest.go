@@ -23,6 +23,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	_ "github.com/pocketbase/pocketbase/migrations" // PocketBase's system migrations
 	"github.com/skopos-go/skopos/schema"
+	"github.com/skopos-go/skopos/schema/collections"
 )
 
 // Default superuser credentials of a test server.
@@ -170,7 +171,7 @@ func (s *Server) prepare(app *core.BaseApp) error {
 		return err
 	}
 	if !s.opts.Plain {
-		if _, err := schema.Apply(app); err != nil {
+		if _, err := collections.Apply(app); err != nil {
 			return err
 		}
 		settings := app.Settings()

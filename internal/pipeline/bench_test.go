@@ -16,6 +16,8 @@ import (
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store"
+	"github.com/skopos-go/skopos/internal/store/localstore"
+	"github.com/skopos-go/skopos/internal/store/reststore"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -41,7 +43,7 @@ func benchServer(b *testing.B) (*pbtest.Server, store.Website) {
 	if err := srv.App().Save(rec); err != nil {
 		b.Fatal(err)
 	}
-	return srv, store.WebsiteFromRecord(rec)
+	return srv, localstore.WebsiteFromRecord(rec)
 }
 
 // report adds events/s and allocations per event.
@@ -100,7 +102,7 @@ func benchPipeline(b *testing.B, newStore func(*pbtest.Server) store.Store) {
 // BenchmarkPipelineLocal: the whole pipeline per event into an in-process
 // PocketBase (embedded mode).
 func BenchmarkPipelineLocal(b *testing.B) {
-	benchPipeline(b, func(srv *pbtest.Server) store.Store { return store.NewLocal(srv.App()) })
+	benchPipeline(b, func(srv *pbtest.Server) store.Store { return localstore.New(srv.App()) })
 }
 
 // BenchmarkPipelineREST: the whole pipeline per event into PocketBase over
@@ -108,7 +110,7 @@ func BenchmarkPipelineLocal(b *testing.B) {
 func BenchmarkPipelineREST(b *testing.B) {
 	benchPipeline(b, func(srv *pbtest.Server) store.Store {
 		pb, _ := pbrest.New(pbrest.Config{URL: srv.URL, Email: srv.Email, Password: srv.Password})
-		return store.NewREST(pb)
+		return reststore.New(pb)
 	})
 }
 
@@ -160,21 +162,21 @@ func benchRaw(b *testing.B, newStore func(*pbtest.Server) store.Store) {
 func BenchmarkRawBatchCreateHTTP(b *testing.B) {
 	benchRaw(b, func(srv *pbtest.Server) store.Store {
 		pb, _ := pbrest.New(pbrest.Config{URL: srv.URL, Email: srv.Email, Password: srv.Password})
-		return store.NewREST(pb)
+		return reststore.New(pb)
 	})
 }
 
 // BenchmarkRawCreateInProcess: PocketBase's in-process create rate (record
 // saves in transactions of 250), no pipeline: the embedded mode's ceiling.
 func BenchmarkRawCreateInProcess(b *testing.B) {
-	benchRaw(b, func(srv *pbtest.Server) store.Store { return store.NewLocal(srv.App()) })
+	benchRaw(b, func(srv *pbtest.Server) store.Store { return localstore.New(srv.App()) })
 }
 
 // BenchmarkSessionLookup: the store read a session-cache miss costs (a
 // restart, another instance's visitor), in process.
 func BenchmarkSessionLookup(b *testing.B) {
 	srv, website := benchServer(b)
-	st := store.NewLocal(srv.App())
+	st := localstore.New(srv.App())
 	app := srv.App()
 	vcol, _ := app.FindCollectionByNameOrId(schema.Visitors)
 	v := core.NewRecord(vcol)

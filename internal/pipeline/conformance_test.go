@@ -4,13 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/skopos-go/skopos/internal/browsertest"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/store/localstore"
+	"github.com/skopos-go/skopos/internal/store/reststore"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -47,16 +50,16 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 func forEachStoreKind(t *testing.T, kind string, fn func(t *testing.T, e *env)) {
 	srv := pbtest.Start(t, pbtest.Options{})
 	e := &env{srv: srv, kind: kind}
-	e.site = store.WebsiteFromRecord(srv.AddWebsite(t, "example.com"))
+	e.site = localstore.WebsiteFromRecord(srv.AddWebsite(t, "example.com"))
 	e.newSt = func() store.Store {
 		if kind == "local" {
-			return store.NewLocal(srv.App())
+			return localstore.New(srv.App())
 		}
 		pb, err := pbrest.New(pbrest.Config{URL: srv.URL, Email: srv.Email, Password: srv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return store.NewREST(pb)
+		return reststore.New(pb)
 	}
 	fn(t, e)
 }

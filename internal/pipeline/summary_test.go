@@ -12,6 +12,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store"
+	"github.com/skopos-go/skopos/internal/store/localstore"
 )
 
 // expected daily summaries, computed independently from the raw rows
@@ -210,7 +211,7 @@ func TestSummariesEqualTheRawRowsAfterEveryFlush(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		const events, visitors = 5000, 600
 		app := e.app()
-		sites := []store.Website{e.site, store.WebsiteFromRecord(e.srv.AddWebsite(t, "two.example")), store.WebsiteFromRecord(e.srv.AddWebsite(t, "three.example"))}
+		sites := []store.Website{e.site, localstore.WebsiteFromRecord(e.srv.AddWebsite(t, "two.example")), localstore.WebsiteFromRecord(e.srv.AddWebsite(t, "three.example"))}
 		clk := &clock{t: time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)}
 		start := func() *instance {
 			in := e.start(t, pipeline.Config{Now: clk.Now, Batch: true, BatchInterval: time.Hour, MaxBatchSize: 100000})

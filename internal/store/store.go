@@ -1,7 +1,9 @@
 // Package store is what the ingestion pipeline writes to and reads from:
-// one interface, two implementations. REST talks to a remote PocketBase
-// through pbrest (SDK mode); Local writes through an in-process core.App
-// (embedded mode). Both pass the same conformance tests.
+// one interface with two implementations in their own packages, so that
+// a program links only the one it runs. reststore talks to a remote
+// PocketBase through pbrest (SDK mode); localstore writes through an
+// in-process core.App (embedded mode). Both pass the same conformance
+// tests.
 //
 // Writes are expressed as Ops applied in one transaction, all or nothing,
 // so that an event and every record derived from it land together.
@@ -9,8 +11,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -123,4 +127,20 @@ type Store interface {
 	// DimensionKeys returns, for each dimension, the dash_sum_items keys
 	// stored for the website on day (UTC midnight).
 	DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error)
+}
+
+// StringList reads a json field that should hold an array of strings;
+// anything else (null, an object, numbers) yields the strings it has.
+func StringList(raw []byte) []string {
+	var items []any
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	var out []string
+	for _, it := range items {
+		if s, ok := it.(string); ok && strings.TrimSpace(s) != "" {
+			out = append(out, strings.TrimSpace(s))
+		}
+	}
+	return out
 }

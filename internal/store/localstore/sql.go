@@ -1,4 +1,4 @@
-package store
+package localstore
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/internal/store"
 )
 
 // The in-process store writes updates and upserts of plain values (the
@@ -76,11 +77,11 @@ func validColumn(c string) bool {
 	return true
 }
 
-// sqlWrite writes an Update or Upsert of plain values with one statement;
+// sqlWrite writes an store.Update or store.Upsert of plain values with one statement;
 // handled=false leaves the op to the record path.
-func sqlWrite(tx core.App, op Op) (handled bool, err error) {
+func sqlWrite(tx core.App, op store.Op) (handled bool, err error) {
 	fields, ok := sqlFields(op.Data)
-	if !ok || (op.Action != Update && op.Action != Upsert) {
+	if !ok || (op.Action != store.Update && op.Action != store.Upsert) {
 		return false, nil
 	}
 	now := types.NowDateTime().String()
@@ -99,13 +100,13 @@ func sqlWrite(tx core.App, op Op) (handled bool, err error) {
 	}
 	set = append(set, "[[updated]] = {:now}")
 	table := "{{" + op.Collection + "}}"
-	if op.Action == Update {
+	if op.Action == store.Update {
 		res, err := tx.DB().NewQuery("UPDATE " + table + " SET " + strings.Join(set, ", ") + " WHERE [[id]] = {:id}").Bind(params).Execute()
 		if err != nil {
 			return true, err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return true, ErrNotFound
+			return true, store.ErrNotFound
 		}
 		return true, nil
 	}
@@ -125,10 +126,10 @@ const maxRunRows = 100
 // returns how many ops it wrote (0: no such run; the caller writes ops[0]
 // on its own). The ids of a run are distinct (the pipeline aggregates per
 // chunk), as SQLite requires.
-func sqlUpsertRun(tx core.App, ops []Op) (int, error) {
+func sqlUpsertRun(tx core.App, ops []store.Op) (int, error) {
 	// (updates stay single statements: SQLite's UPDATE … FROM a VALUES
 	// list measured slower than one UPDATE per row)
-	if len(ops) < 2 || ops[0].Action != Upsert {
+	if len(ops) < 2 || ops[0].Action != store.Upsert {
 		return 0, nil
 	}
 	first, ok := sqlFields(ops[0].Data)

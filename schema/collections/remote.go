@@ -1,4 +1,4 @@
-package schema
+package collections
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/pbrest"
+	"github.com/skopos-go/skopos/schema"
 )
 
 // RemoteResult reports what ApplyRemote changed.
@@ -45,8 +46,8 @@ func ApplyRemote(ctx context.Context, pb *pbrest.Client, maxRequests int) (Remot
 		}
 		return "", fmt.Errorf("collection %q does not exist", name)
 	}
-	for _, name := range Names {
-		desired, err := Collection(name, resolve)
+	for _, name := range schema.Names {
+		desired, err := Definition(name, resolve)
 		if err != nil {
 			return res, err
 		}

@@ -1,4 +1,4 @@
-package schema_test
+package collections_test
 
 import (
 	"fmt"

@@ -1,4 +1,8 @@
-package store
+// Package localstore is the store of embedded mode: it writes through the
+// in-process PocketBase app (core.App) in one SQLite transaction per Apply,
+// with no HTTP in between. It links PocketBase's engine, so only the
+// server side (package plugin, `skopos serve`) imports it.
+package localstore
 
 import (
 	"context"
@@ -11,6 +15,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -19,17 +24,17 @@ import (
 // writer away from everyone else.
 const localMaxOps = 1000
 
-// Local is the Store of embedded mode: writes go through the in-process
+// Store is the Store of embedded mode: writes go through the in-process
 // PocketBase app (validation and record hooks included), without HTTP.
-type Local struct {
+type Store struct {
 	app core.App
 }
 
 // NewLocal returns a Store that writes through app.
-func NewLocal(app core.App) *Local { return &Local{app: app} }
+func New(app core.App) *Store { return &Store{app: app} }
 
 // Apply saves ops in one transaction.
-func (s *Local) Apply(ctx context.Context, ops []Op) error {
+func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 	failed := -1
 	err := s.app.RunInTransaction(func(tx core.App) error {
 		for i := 0; i < len(ops); {
@@ -57,12 +62,12 @@ func (s *Local) Apply(ctx context.Context, ops []Op) error {
 	if err == nil {
 		return nil
 	}
-	oe := &OpError{Index: failed, Err: err}
+	oe := &store.OpError{Index: failed, Err: err}
 	var verrs validation.Errors
 	if errors.As(err, &verrs) {
 		oe.Unique = hasValidationCode(verrs, "validation_not_unique")
 		oe.Permanent = !oe.Unique
-	} else if errors.Is(err, ErrNotFound) {
+	} else if errors.Is(err, store.ErrNotFound) {
 		oe.Permanent = true
 	}
 	return oe
@@ -78,23 +83,23 @@ func hasValidationCode(verrs validation.Errors, code string) bool {
 	return false
 }
 
-func saveOp(tx core.App, op Op) error {
+func saveOp(tx core.App, op store.Op) error {
 	if handled, err := sqlWrite(tx, op); handled {
 		return err
 	}
 	var rec *core.Record
 	switch op.Action {
-	case Create:
+	case store.Create:
 		col, err := tx.FindCachedCollectionByNameOrId(op.Collection)
 		if err != nil {
 			return err
 		}
 		rec = core.NewRecord(col)
 		rec.Id = op.ID
-	case Update, Upsert:
+	case store.Update, store.Upsert:
 		var err error
 		rec, err = tx.FindRecordById(op.Collection, op.ID)
-		if errors.Is(err, sql.ErrNoRows) && op.Action == Upsert {
+		if errors.Is(err, sql.ErrNoRows) && op.Action == store.Upsert {
 			col, cerr := tx.FindCachedCollectionByNameOrId(op.Collection)
 			if cerr != nil {
 				return cerr
@@ -102,7 +107,7 @@ func saveOp(tx core.App, op Op) error {
 			rec = core.NewRecord(col)
 			rec.Id = op.ID
 		} else if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
+			return store.ErrNotFound
 		} else if err != nil {
 			return err
 		}
@@ -114,10 +119,10 @@ func saveOp(tx core.App, op Op) error {
 }
 
 // MaxOps bounds one transaction.
-func (s *Local) MaxOps(context.Context) (int, error) { return localMaxOps, nil }
+func (s *Store) MaxOps(context.Context) (int, error) { return localMaxOps, nil }
 
 // Existing returns which ids exist in collection.
-func (s *Local) Existing(ctx context.Context, collection string, ids []string) (map[string]bool, error) {
+func (s *Store) Existing(ctx context.Context, collection string, ids []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -140,7 +145,7 @@ func toAny(ss []string) []any {
 }
 
 // LatestSession reads the visitor's highest-seq session.
-func (s *Local) LatestSession(ctx context.Context, visitorRecordID string) (Session, error) {
+func (s *Store) LatestSession(ctx context.Context, visitorRecordID string) (store.Session, error) {
 	var row struct {
 		ID           string         `db:"id"`
 		Seq          int            `db:"seq"`
@@ -154,40 +159,40 @@ func (s *Local) LatestSession(ctx context.Context, visitorRecordID string) (Sess
 		From(schema.Sessions).WithContext(ctx).
 		Where(dbx.HashExp{"visitor": visitorRecordID}).OrderBy("seq DESC").Limit(1).One(&row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, ErrNotFound
+		return store.Session{}, store.ErrNotFound
 	}
 	if err != nil {
-		return Session{}, err
+		return store.Session{}, err
 	}
-	return Session{ID: row.ID, Seq: row.Seq, StartedAt: row.StartedAt.Time(), LastActivity: row.LastActivity.Time(), ExitPath: row.ExitPath,
+	return store.Session{ID: row.ID, Seq: row.Seq, StartedAt: row.StartedAt.Time(), LastActivity: row.LastActivity.Time(), ExitPath: row.ExitPath,
 		EventCount: row.EventCount, Engaged: row.IsEngaged}, nil
 }
 
 // WebsiteByTrackingID looks a website up by its trackingId.
-func (s *Local) WebsiteByTrackingID(ctx context.Context, trackingID string) (Website, error) {
+func (s *Store) WebsiteByTrackingID(ctx context.Context, trackingID string) (store.Website, error) {
 	rec, err := s.app.FindFirstRecordByData(schema.Websites, "trackingId", trackingID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Website{}, ErrNotFound
+		return store.Website{}, store.ErrNotFound
 	}
 	if err != nil {
-		return Website{}, err
+		return store.Website{}, err
 	}
 	return WebsiteFromRecord(rec), nil
 }
 
 // WebsiteFromRecord reads a websites record.
-func WebsiteFromRecord(rec *core.Record) Website {
+func WebsiteFromRecord(rec *core.Record) store.Website {
 	raw, _ := json.Marshal(rec.Get("ipBlacklist"))
-	return Website{
+	return store.Website{
 		ID: rec.Id, TrackingID: rec.GetString("trackingId"), Name: rec.GetString("name"),
 		Domain: rec.GetString("domain"), IsArchived: rec.GetBool("isArchived"),
 		StoreRawIP: rec.GetBool("storeRawIp"), DisableLocalhostTracking: rec.GetBool("disableLocalhostTracking"),
-		IPBlacklist: stringList(raw), DataRetentionDays: rec.GetInt("dataRetentionDays"),
+		IPBlacklist: store.StringList(raw), DataRetentionDays: rec.GetInt("dataRetentionDays"),
 	}
 }
 
 // UpdateWebsite sets fields on a website record.
-func (s *Local) UpdateWebsite(ctx context.Context, id string, data map[string]any) error {
+func (s *Store) UpdateWebsite(ctx context.Context, id string, data map[string]any) error {
 	rec, err := s.app.FindRecordById(schema.Websites, id)
 	if err != nil {
 		return err
@@ -199,7 +204,7 @@ func (s *Local) UpdateWebsite(ctx context.Context, id string, data map[string]an
 }
 
 // DimensionKeys lists the dash_sum_items keys of a website's day.
-func (s *Local) DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error) {
+func (s *Store) DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error) {
 	var rows []struct {
 		Dimension string `db:"dimension"`
 		Key       string `db:"key"`

@@ -1,4 +1,6 @@
-package store
+// Package reststore is the store of SDK mode: a remote PocketBase over its
+// Store API (through package pbrest), one /api/batch request per Apply.
+package reststore
 
 import (
 	"context"
@@ -9,21 +11,22 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )
 
-// REST is the Store of SDK mode: a remote PocketBase over HTTP.
-type REST struct {
+// Store is the Store of SDK mode: a remote PocketBase over HTTP.
+type Store struct {
 	pb *pbrest.Client
 }
 
 // NewREST returns a Store that uses pb, which must hold superuser
 // credentials.
-func NewREST(pb *pbrest.Client) *REST { return &REST{pb: pb} }
+func New(pb *pbrest.Client) *Store { return &Store{pb: pb} }
 
 // Apply sends ops as one /api/batch request (one transaction).
-func (s *REST) Apply(ctx context.Context, ops []Op) error {
+func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 	items := make([]pbrest.BatchItem, len(ops))
 	for i, op := range ops {
 		items[i] = batchItem(op)
@@ -34,7 +37,7 @@ func (s *REST) Apply(ctx context.Context, ops []Op) error {
 	}
 	var be *pbrest.BatchError
 	if errors.As(err, &be) {
-		oe := &OpError{Index: be.Index, Err: err}
+		oe := &store.OpError{Index: be.Index, Err: err}
 		if be.Err != nil {
 			oe.Unique = hasCode(be.Err.Data, "validation_not_unique")
 			oe.Permanent = !oe.Unique && errors.Is(be.Err, pbrest.ErrBadRequest)
@@ -43,7 +46,7 @@ func (s *REST) Apply(ctx context.Context, ops []Op) error {
 	}
 	// Only a refusal of the data (400) is permanent; auth failures, a
 	// disabled batch API or an outage wait for the operator or the server.
-	return &OpError{Index: -1, Permanent: errors.Is(err, pbrest.ErrBadRequest) && !errors.Is(err, pbrest.ErrBatchDisabled), Err: err}
+	return &store.OpError{Index: -1, Permanent: errors.Is(err, pbrest.ErrBadRequest) && !errors.Is(err, pbrest.ErrBatchDisabled), Err: err}
 }
 
 func hasCode(data map[string]pbrest.FieldError, code string) bool {
@@ -55,17 +58,17 @@ func hasCode(data map[string]pbrest.FieldError, code string) bool {
 	return false
 }
 
-func batchItem(op Op) pbrest.BatchItem {
+func batchItem(op store.Op) pbrest.BatchItem {
 	base := "/api/collections/" + op.Collection + "/records"
 	switch op.Action {
-	case Create, Upsert:
+	case store.Create, store.Upsert:
 		body := make(map[string]any, len(op.Data)+1)
 		for k, v := range op.Data {
 			body[k] = v
 		}
 		body["id"] = op.ID
 		method := http.MethodPost
-		if op.Action == Upsert {
+		if op.Action == store.Upsert {
 			method = http.MethodPut
 		}
 		return pbrest.BatchItem{Method: method, URL: base, Body: body}
@@ -75,14 +78,14 @@ func batchItem(op Op) pbrest.BatchItem {
 }
 
 // MaxOps is the server's batch.maxRequests.
-func (s *REST) MaxOps(ctx context.Context) (int, error) { return s.pb.BatchMaxRequests(ctx) }
+func (s *Store) MaxOps(ctx context.Context) (int, error) { return s.pb.BatchMaxRequests(ctx) }
 
 // maxFilterIDs keeps `id="…" || …` filters under PocketBase's 3500
 // character filter limit.
 const maxFilterIDs = 100
 
 // Existing lists which ids exist, a filter request per 100 ids.
-func (s *REST) Existing(ctx context.Context, collection string, ids []string) (map[string]bool, error) {
+func (s *Store) Existing(ctx context.Context, collection string, ids []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(ids))
 	for len(ids) > 0 {
 		n := min(len(ids), maxFilterIDs)
@@ -116,7 +119,7 @@ type sessionRow struct {
 }
 
 // LatestSession reads the visitor's highest-seq session.
-func (s *REST) LatestSession(ctx context.Context, visitorRecordID string) (Session, error) {
+func (s *Store) LatestSession(ctx context.Context, visitorRecordID string) (store.Session, error) {
 	var rows []sessionRow
 	q := pbrest.ListQuery{
 		Filter:    pbrest.Filter("visitor = {:v}", pbrest.Params{"v": visitorRecordID}),
@@ -126,13 +129,13 @@ func (s *REST) LatestSession(ctx context.Context, visitorRecordID string) (Sessi
 		Fields:    "id,seq,startedAt,lastActivity,exitPath,eventCount,isEngaged",
 	}
 	if _, err := s.pb.ListRecords(ctx, schema.Sessions, q, &rows); err != nil {
-		return Session{}, err
+		return store.Session{}, err
 	}
 	if len(rows) == 0 {
-		return Session{}, ErrNotFound
+		return store.Session{}, store.ErrNotFound
 	}
 	r := rows[0]
-	return Session{ID: r.ID, Seq: r.Seq, StartedAt: r.StartedAt.Time(), LastActivity: r.LastActivity.Time(), ExitPath: r.ExitPath,
+	return store.Session{ID: r.ID, Seq: r.Seq, StartedAt: r.StartedAt.Time(), LastActivity: r.LastActivity.Time(), ExitPath: r.ExitPath,
 		EventCount: r.EventCount, Engaged: r.IsEngaged}, nil
 }
 
@@ -149,60 +152,44 @@ type websiteRow struct {
 }
 
 // WebsiteByTrackingID looks a website up by its trackingId.
-func (s *REST) WebsiteByTrackingID(ctx context.Context, trackingID string) (Website, error) {
+func (s *Store) WebsiteByTrackingID(ctx context.Context, trackingID string) (store.Website, error) {
 	var row websiteRow
 	err := s.pb.FirstRecord(ctx, schema.Websites, pbrest.Filter("trackingId = {:t}", pbrest.Params{"t": trackingID}), &row)
 	if errors.Is(err, pbrest.ErrNotFound) {
-		return Website{}, ErrNotFound
+		return store.Website{}, store.ErrNotFound
 	}
 	if err != nil {
-		return Website{}, err
+		return store.Website{}, err
 	}
 	return row.website(), nil
 }
 
 // DecodeWebsite reads a websites record as PocketBase serializes it
-// (REST answers, realtime messages).
-func DecodeWebsite(raw json.RawMessage) (Website, error) {
+// (Store answers, realtime messages).
+func DecodeWebsite(raw json.RawMessage) (store.Website, error) {
 	var row websiteRow
 	if err := json.Unmarshal(raw, &row); err != nil {
-		return Website{}, err
+		return store.Website{}, err
 	}
 	return row.website(), nil
 }
 
-func (r websiteRow) website() Website {
-	return Website{
+func (r websiteRow) website() store.Website {
+	return store.Website{
 		ID: r.ID, TrackingID: r.TrackingID, Name: r.Name, Domain: r.Domain,
 		IsArchived: r.IsArchived, StoreRawIP: r.StoreRawIP, DisableLocalhostTracking: r.DisableLocalhostTracking,
-		IPBlacklist: stringList(r.IPBlacklist), DataRetentionDays: r.DataRetentionDays,
+		IPBlacklist: store.StringList(r.IPBlacklist), DataRetentionDays: r.DataRetentionDays,
 	}
-}
-
-// stringList reads a json field that should hold an array of strings;
-// anything else (null, an object, numbers) yields the strings it has.
-func stringList(raw json.RawMessage) []string {
-	var items []any
-	if json.Unmarshal(raw, &items) != nil {
-		return nil
-	}
-	var out []string
-	for _, it := range items {
-		if s, ok := it.(string); ok && strings.TrimSpace(s) != "" {
-			out = append(out, strings.TrimSpace(s))
-		}
-	}
-	return out
 }
 
 // UpdateWebsite patches a website record.
-func (s *REST) UpdateWebsite(ctx context.Context, id string, data map[string]any) error {
+func (s *Store) UpdateWebsite(ctx context.Context, id string, data map[string]any) error {
 	return s.pb.UpdateRecord(ctx, schema.Websites, id, data, nil)
 }
 
 // DimensionKeys lists the dash_sum_items keys of a website's day, a page
 // of at most 500 per request.
-func (s *REST) DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error) {
+func (s *Store) DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error) {
 	out := map[string][]string{}
 	filter := pbrest.Filter("website = {:w} && date = {:d}", pbrest.Params{"w": websiteID, "d": day.UTC()})
 	for page := 1; ; page++ {

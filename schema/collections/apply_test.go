@@ -1,4 +1,4 @@
-package schema_test
+package collections_test
 
 import (
 	"slices"
@@ -9,6 +9,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/dbutils"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/schema"
+	"github.com/skopos-go/skopos/schema/collections"
 )
 
 // uniqueIndexes lists the UNIQUE indexes the pipeline's race-freedom rests on.
@@ -54,7 +55,7 @@ func TestApplyCreatesEveryCollectionWithItsUniqueIndexes(t *testing.T) {
 	srv := pbtest.Start(t, pbtest.Options{Plain: true})
 	app := srv.App()
 
-	changed, err := schema.Apply(app)
+	changed, err := collections.Apply(app)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestApplyCreatesEveryCollectionWithItsUniqueIndexes(t *testing.T) {
 		}
 	}
 
-	again, err := schema.Apply(app)
+	again, err := collections.Apply(app)
 	if err != nil || again != nil {
 		t.Fatalf("second Apply = %v, %v; want no changes", again, err)
 	}
@@ -101,7 +102,7 @@ func TestApplyKeepsWhatUsersAddedAndFixesIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := schema.Apply(app); err != nil {
+	if _, err := collections.Apply(app); err != nil {
 		t.Fatal(err)
 	}
 	c, err := app.FindCollectionByNameOrId(schema.Websites)
@@ -133,7 +134,7 @@ func TestApplyRefusesAFieldOfAnotherType(t *testing.T) {
 	if err := app.Save(old); err != nil {
 		t.Fatal(err)
 	}
-	_, err := schema.Apply(app)
+	_, err := collections.Apply(app)
 	if err == nil || !strings.Contains(err.Error(), "websites.domain") {
 		t.Fatalf("Apply = %v; want an error naming websites.domain", err)
 	}

@@ -1,4 +1,4 @@
-package schema
+package collections
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/dbutils"
+	"github.com/skopos-go/skopos/schema"
 )
 
 // Merge makes existing contain every field and index of desired, keeping
@@ -72,8 +73,8 @@ func Apply(app core.App) (changed []string, err error) {
 			}
 			return c.Id, nil
 		}
-		for _, name := range Names {
-			desired, err := Collection(name, resolve)
+		for _, name := range schema.Names {
+			desired, err := Definition(name, resolve)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,191 @@
+// Package collections defines the Skopos PocketBase collections as Go code:
+// the one source of truth for both the embedded server's migrations and
+// `skopos schema apply`, which pushes the same collections to a remote
+// PocketBase over its REST API.
+//
+// The definitions follow the Skopos PocketBase schema (same collection
+// names, field names and field types, so tools that read Skopos data read
+// ours) and add what the Go pipeline relies on: UNIQUE indexes that make
+// concurrent writers race-free, and the session fields sessions.startedAt,
+// sessions.eventCount and sessions.isEngaged, which let a session that
+// another process or a restarted one created keep counting where it was.
+//
+// Applying is convergent: collections that are missing are created, and for
+// existing ones Skopos' fields and indexes are added or updated while fields
+// and indexes that a user added are kept. Applying twice changes nothing.
+//
+//	// embedded (inside a PocketBase app, e.g. from a migration):
+//	changed, err := collections.Apply(app)
+//
+// This package links PocketBase's engine (package core); the plain names
+// and limits live in package schema, which the SDK uses without it.
+package collections
+
+import (
+	"fmt"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// IDResolver returns the id of the collection with the given name, so that
+// relation fields point at the collection that really exists in the target
+// PocketBase (a collection created through the admin UI has a random id).
+type IDResolver func(name string) (string, error)
+
+// Definitions returns the desired Skopos collections in dependency order.
+// Relation targets are resolved by name with resolve.
+func Definitions(resolve IDResolver) ([]*core.Collection, error) {
+	out := make([]*core.Collection, 0, len(schema.Names))
+	for _, name := range schema.Names {
+		c, err := Definition(name, resolve)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Definition returns the desired definition of one Skopos collection.
+func Definition(name string, resolve IDResolver) (*core.Collection, error) {
+	b := builder{c: core.NewBaseCollection(name), resolve: resolve}
+	switch name {
+	case schema.Websites:
+		b.text("name", 255, true)
+		b.text("domain", 2048, true)
+		b.fields(&core.TextField{Name: "trackingId", Required: true, Max: 64, AutogeneratePattern: "[a-z0-9]{15}"})
+		b.text("sdkVersion", 64, false)
+		b.boolean("isArchived")
+		b.boolean("storeRawIp")
+		b.boolean("disableLocalhostTracking")
+		b.json("ipBlacklist", 1<<16)
+		b.fields(&core.NumberField{Name: "dataRetentionDays", OnlyInt: true, Min: types.Pointer(0.0)})
+		b.relation("user", schema.Users)
+		b.index("trackingId", true, "trackingId")
+	case schema.Visitors:
+		b.relation("website", schema.Websites)
+		b.text("visitorId", 255, true)
+		b.text("userId", 255, false)
+		b.text("name", 255, false)
+		b.fields(&core.EmailField{Name: "email"})
+		b.text("phone", 50, false)
+		b.json("metadata", schema.MaxMetadata)
+		b.index("website_visitorId", true, "website, visitorId")
+	case schema.Sessions:
+		b.relation("website", schema.Websites)
+		b.relation("visitor", schema.Visitors)
+		b.text("browser", 255, false)
+		b.text("os", 255, false)
+		b.text("device", 50, false)
+		b.text("screenWidth", 10, false)
+		b.text("screenHeight", 10, false)
+		b.text("language", schema.MaxLanguage, false)
+		b.text("entryPath", schema.MaxPath, false)
+		b.text("exitPath", schema.MaxPath, false)
+		b.text("referrer", schema.MaxReferrer, false)
+		b.text("country", 100, false)
+		b.text("state", 100, false)
+		b.text("ipAddress", 64, false)
+		b.boolean("isNewVisitor")
+		b.fields(&core.DateField{Name: "lastActivity"})
+		// new: the time of the session's first event (created is the
+		// later write time); summaries bucket sessions by its UTC day
+		b.fields(&core.DateField{Name: "startedAt"})
+		b.fields(&core.NumberField{Name: "seq", OnlyInt: true, Min: types.Pointer(1.0)})
+		b.json("utm", schema.MaxUTMStored)
+		// new: the session's pageView/custom event count and engagement,
+		// so that a session continued after a restart or on another
+		// instance keeps counting where it was
+		b.fields(&core.NumberField{Name: "eventCount", OnlyInt: true, Min: types.Pointer(0.0)})
+		b.boolean("isEngaged")
+		b.index("visitor_seq", true, "visitor, seq")
+		b.index("website_created", false, "website, created")
+		b.index("website_startedAt", false, "website, startedAt")
+		b.index("website_lastActivity", false, "website, lastActivity")
+		b.index("visitor_lastActivity", false, "visitor, lastActivity")
+	case schema.Events:
+		b.relation("session", schema.Sessions)
+		b.fields(&core.SelectField{Name: "type", MaxSelect: 1, Values: schema.EventTypes})
+		b.text("path", schema.MaxPath, false)
+		b.text("eventName", schema.MaxEventName, false)
+		b.json("eventData", schema.MaxEventDataStored)
+		b.relation("website", schema.Websites)
+		b.fields(&core.DateField{Name: "timestamp"})
+		b.index("session_timestamp", false, "session, timestamp")
+		b.index("website_timestamp", false, "website, timestamp")
+		b.index("type_eventName", false, "type, eventName")
+	case schema.JSErrors:
+		b.relation("website", schema.Websites)
+		b.relation("session", schema.Sessions)
+		b.text("errorHash", 64, true)
+		b.text("errorMessage", schema.MaxErrorMessage, false)
+		b.text("stackTrace", schema.MaxStackTrace, false)
+		b.text("url", schema.MaxPath, false)
+		b.fields(&core.NumberField{Name: "count", OnlyInt: true})
+		b.fields(&core.DateField{Name: "lastSeen"})
+		b.index("website_errorHash", true, "website, errorHash")
+		b.index("website_lastSeen", false, "website, lastSeen")
+	case schema.DashSum:
+		b.relation("website", schema.Websites)
+		b.fields(&core.DateField{Name: "date", Required: true})
+		for _, n := range []string{"pageViews", "visitors", "newVisitors", "returningVisitors",
+			"engagedSessions", "bounces", "durationSeconds", "jsErrors"} {
+			b.fields(&core.NumberField{Name: n, OnlyInt: true})
+		}
+		b.index("website_date", true, "website, date")
+	case schema.DashSumItems:
+		b.relation("website", schema.Websites)
+		b.fields(&core.DateField{Name: "date", Required: true})
+		b.fields(&core.SelectField{Name: "dimension", MaxSelect: 1, Values: schema.Dimensions, Required: true})
+		b.text("key", schema.MaxDimensionKey, false)
+		b.fields(&core.NumberField{Name: "count", OnlyInt: true})
+		b.index("website_date_dimension_key", true, "website, date, dimension, key")
+	default:
+		return nil, fmt.Errorf("schema: unknown collection %q", name)
+	}
+	// Skopos data tools sort and prune by created/updated, and
+	// core.NewBaseCollection adds only the id field.
+	b.fields(
+		&core.AutodateField{Name: "created", OnCreate: true},
+		&core.AutodateField{Name: "updated", OnCreate: true, OnUpdate: true},
+	)
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.c, nil
+}
+
+type builder struct {
+	c       *core.Collection
+	resolve IDResolver
+	err     error
+}
+
+func (b *builder) fields(f ...core.Field) { b.c.Fields.Add(f...) }
+
+func (b *builder) text(name string, max int, required bool) {
+	b.fields(&core.TextField{Name: name, Max: max, Required: required})
+}
+
+func (b *builder) boolean(name string) { b.fields(&core.BoolField{Name: name}) }
+
+func (b *builder) json(name string, maxSize int64) {
+	b.fields(&core.JSONField{Name: name, MaxSize: maxSize})
+}
+
+// relation adds a single, optional relation without cascade delete, as in
+// the Skopos schema: deleting a website must not start a delete of millions
+// of rows inside one request (retention does that in bulk instead).
+func (b *builder) relation(name, target string) {
+	id, err := b.resolve(target)
+	if err != nil && b.err == nil {
+		b.err = fmt.Errorf("schema: %s.%s: resolve %q: %w", b.c.Name, name, target, err)
+	}
+	b.fields(&core.RelationField{Name: name, CollectionId: id, MaxSelect: 1})
+}
+
+func (b *builder) index(suffix string, unique bool, columns string) {
+	b.c.AddIndex(schema.IndexName(b.c.Name, suffix), unique, columns, "")
+}
