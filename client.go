@@ -11,8 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/skopos-go/skopos/internal/clientip"
-	"github.com/skopos-go/skopos/internal/geo"
-	"github.com/skopos-go/skopos/internal/metrics"
+	"github.com/skopos-go/skopos/internal/ingest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/store/reststore"
@@ -34,8 +33,7 @@ type Client struct {
 	pipe  *pipeline.Pipeline
 	debug atomic.Bool
 
-	geo       *geo.DB
-	metrics   *metrics.Collector
+	in        *ingest.Ingest
 	settings  *settingsSync
 	closeOnce sync.Once
 }
@@ -55,22 +53,16 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: TrustedProxies: %w", ErrInvalidOption, err)
 	}
-	var geoDB *geo.DB // nil: country and state "Unknown"
-	if opts.GeoIPDatabase != "" {
-		if geoDB, err = geo.Open(opts.GeoIPDatabase); err != nil {
-			return nil, fmt.Errorf("%w: GeoIPDatabase: %w", ErrInvalidOption, err)
-		}
-	}
-	started := false
-	defer func() {
-		if !started {
-			_ = geoDB.Close()
-		}
-	}()
 	pb, err := pbrest.New(pbrest.Config{URL: opts.PocketBaseURL, Email: opts.AdminEmail, Password: opts.AdminPassword, Logger: opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
+	started := false
+	defer func() {
+		if !started {
+			pb.CloseIdleConnections()
+		}
+	}()
 	if err := pb.Authenticate(ctx); err != nil {
 		return nil, classify(err)
 	}
@@ -100,19 +92,30 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 		return nil, classify(err)
 	}
 
-	c := &Client{opts: opts, pb: pb, sites: sites, site: site, geo: geoDB}
-	c.metrics = metrics.New(func() pipeline.Stats { return c.pipe.Stats() }, prometheus.Labels{"site": opts.SiteID})
+	c := &Client{opts: opts, pb: pb, sites: sites, site: site}
 	c.debug.Store(opts.Debug)
-	c.pipe, err = pipeline.New(pipeline.Config{
-		Store: st, Sites: sites, IPs: ips,
-		Batch: opts.Batch, BatchInterval: opts.BatchInterval, MaxBatchSize: opts.MaxBatchSize,
-		SessionTimeout: opts.SessionTimeout, JSErrorInterval: opts.JSErrorBatchInterval,
-		QueueSize: opts.QueueSize, VisitorSalt: []byte(opts.VisitorSalt), Geo: geoDB,
-		Logger: opts.Logger, Debug: &c.debug, OnFlush: c.metrics.ObserveFlush,
+	c.in, err = ingest.New(ingest.Config{
+		Pipeline: pipeline.Config{
+			Store: st, Sites: sites,
+			Batch: opts.Batch, BatchInterval: opts.BatchInterval, MaxBatchSize: opts.MaxBatchSize,
+			SessionTimeout: opts.SessionTimeout, JSErrorInterval: opts.JSErrorBatchInterval,
+			QueueSize: opts.QueueSize, VisitorSalt: []byte(opts.VisitorSalt),
+			Logger: opts.Logger, Debug: &c.debug,
+		},
+		IPs:           ips,
+		GeoIPDatabase: opts.GeoIPDatabase,
+		MetricLabels:  prometheus.Labels{"site": opts.SiteID},
+		// the browser endpoint of an SDK app serves its one website,
+		// whatever the page host says (the domain check still applies)
+		Pick: func(string) *pipeline.Site { return c.currentSite() },
 	})
+	if errors.Is(err, ingest.ErrGeoIP) {
+		return nil, fmt.Errorf("%w: GeoIPDatabase: %w", ErrInvalidOption, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
+	c.pipe = c.in.Pipeline()
 	c.startSettingsSync(st)
 	started = true
 	return c, nil
@@ -162,14 +165,17 @@ func (c *Client) SetDebug(on bool) { c.debug.Store(on) }
 func (c *Client) FlushEvents(ctx context.Context) error { return c.pipe.Flush(ctx) }
 
 // Shutdown stops accepting events (later calls return ErrClosed), writes
-// everything still held until ctx is done and stops the background work.
-// The error says how many events could not be written. Calling it again
-// does nothing.
+// everything still held until ctx is done and stops the background work:
+// when it returns, whatever the deadline, the Client has no goroutine or
+// connection left. Events that could not be written are counted in
+// Stats().Dropped["unwritten"] and reported by an error that errors.As
+// turns into an *UnwrittenError carrying their number. Later calls return
+// the first call's result.
 func (c *Client) Shutdown(ctx context.Context) error {
-	err := c.pipe.Close(ctx)
+	err := c.in.Close(ctx)
 	c.closeOnce.Do(func() {
 		c.settings.stop()
-		_ = c.geo.Close()
+		c.pb.CloseIdleConnections()
 	})
 	return err
 }
@@ -182,7 +188,7 @@ func (c *Client) Shutdown(ctx context.Context) error {
 // with your registry:
 //
 //	prometheus.MustRegister(client.Collector())
-func (c *Client) Collector() prometheus.Collector { return c.metrics }
+func (c *Client) Collector() prometheus.Collector { return c.in.Metrics() }
 
 // Stats is a snapshot of a Client's counters.
 type Stats = pipeline.Stats

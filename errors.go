@@ -45,3 +45,14 @@ var (
 	// ErrStore: PocketBase failed a synchronous write (Identify).
 	ErrStore = pipeline.ErrStore
 )
+
+// UnwrittenError is the error of a Shutdown whose deadline passed before
+// every accepted event was written; Events says how many were not (they
+// are also counted in Stats().Dropped["unwritten"]). It wraps the
+// context's error:
+//
+//	var ue *skopos.UnwrittenError
+//	if errors.As(err, &ue) {
+//		log.Printf("%d events lost", ue.Events)
+//	}
+type UnwrittenError = pipeline.UnwrittenError

@@ -2,8 +2,6 @@ package skopos
 
 import (
 	"net/http"
-
-	"github.com/skopos-go/skopos/internal/pipeline"
 )
 
 // Handler returns the http.Handler of the browser endpoint: mount it where
@@ -16,5 +14,5 @@ import (
 // methods other than POST and OPTIONS, and 503 with Retry-After when the
 // queue is full.
 func (c *Client) Handler() http.Handler {
-	return pipeline.Handler(c.pipe, func(string) *pipeline.Site { return c.currentSite() })
+	return c.in.Handler()
 }

@@ -92,7 +92,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: DefaultTimeout}
+		// a transport of our own, so that CloseIdleConnections releases
+		// our connections without touching the rest of the program's
+		hc = &http.Client{Timeout: DefaultTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -111,6 +113,11 @@ func New(cfg Config) (*Client, error) {
 		log: log,
 	}, nil
 }
+
+// CloseIdleConnections closes the keep-alive connections the client is not
+// using (see [http.Client.CloseIdleConnections]), so that a program that is
+// done with PocketBase keeps no connection goroutines running.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // URL returns the server's base URL without a trailing slash.
 func (c *Client) URL() string { return c.base }

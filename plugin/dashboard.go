@@ -6,7 +6,6 @@ import (
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/dashboard"
 )
 
@@ -21,9 +20,7 @@ func (p *plugin) mountDashboard(e *core.ServeEvent) {
 	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath}
 	// Login attempts are rate-limited by the client IP as the event
 	// endpoint sees it (behind a trusted proxy, the forwarded address).
-	if ips, err := clientip.New(p.cfg.TrustedProxies); err == nil {
-		opts.ClientIP = func(r *http.Request) netip.Addr { return ips.IP(r) }
-	}
+	opts.ClientIP = func(r *http.Request) netip.Addr { return p.ips.IP(r) }
 	h := apis.WrapStdHandler(dashboard.Handler(e.App, opts))
 	for _, path := range []string{DashboardPath, DashboardPath + "/{rest...}"} {
 		e.Router.Any(path, h).

@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -12,9 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/skopos-go/skopos/internal/clientip"
-	"github.com/skopos-go/skopos/internal/geo"
-	"github.com/skopos-go/skopos/internal/metrics"
+	"github.com/skopos-go/skopos/internal/ingest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store/localstore"
 	"github.com/skopos-go/skopos/schema"
@@ -44,10 +41,7 @@ func bearer(token string, next http.Handler) http.Handler {
 type intake struct {
 	app   core.App
 	sites *pipeline.Sites
-	pipe  *pipeline.Pipeline
-	geo   *geo.DB
-
-	metrics *metrics.Collector
+	in    *ingest.Ingest
 
 	mu         sync.Mutex
 	lastReload time.Time
@@ -59,29 +53,23 @@ type intake struct {
 const reloadEvery = 5 * time.Second
 
 func (p *plugin) startIntake(e *core.ServeEvent) error {
-	ips, err := clientip.New(p.cfg.TrustedProxies)
-	if err != nil {
-		return err
-	}
-	var geoDB *geo.DB
-	if p.cfg.GeoIPDatabase != "" {
-		if geoDB, err = geo.Open(p.cfg.GeoIPDatabase); err != nil {
-			return err
-		}
-	}
-	in := &intake{app: e.App, sites: pipeline.NewSites(), geo: geoDB}
+	in := &intake{app: e.App, sites: pipeline.NewSites()}
 	if err := in.reload(); err != nil {
 		return err
 	}
-	in.metrics = metrics.New(func() pipeline.Stats { return in.pipe.Stats() }, nil)
-	in.pipe, err = pipeline.New(pipeline.Config{
-		Store: localstore.New(e.App), Sites: in.sites, IPs: ips,
-		// embedded events are queryable within about a second
-		Batch: true, BatchInterval: time.Second, MaxBatchSize: 2000, QueueSize: p.cfg.QueueSize,
-		// grouped JS errors reach the dashboard within half a minute
-		JSErrorInterval: 30 * time.Second,
-		VisitorSalt:     []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(), Geo: geoDB,
-		OnFlush: in.metrics.ObserveFlush,
+	var err error
+	in.in, err = ingest.New(ingest.Config{
+		Pipeline: pipeline.Config{
+			Store: localstore.New(e.App), Sites: in.sites,
+			// embedded events are queryable within about a second
+			Batch: true, BatchInterval: time.Second, MaxBatchSize: 2000, QueueSize: p.cfg.QueueSize,
+			// grouped JS errors reach the dashboard within half a minute
+			JSErrorInterval: 30 * time.Second,
+			VisitorSalt:     []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(),
+		},
+		IPs:           p.ips,
+		GeoIPDatabase: p.cfg.GeoIPDatabase,
+		Pick:          in.pick,
 	})
 	if err != nil {
 		return err
@@ -91,11 +79,11 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	// PocketBase's CORS middleware would answer every preflight with "*",
 	// and its activity logger would store every visitor's IP and user agent
 	// in _logs whatever storeRawIp says: neither applies to this route.
-	e.Router.Any(EventPath, apis.WrapStdHandler(pipeline.Handler(in.pipe, in.pick))).
+	e.Router.Any(EventPath, apis.WrapStdHandler(in.in.Handler())).
 		Unbind(apis.DefaultCorsMiddlewareId, apis.DefaultActivityLoggerMiddlewareId)
 	if p.cfg.MetricsToken != "" {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(in.metrics)
+		reg.MustRegister(in.in.Metrics())
 		e.Router.GET(MetricsPath, apis.WrapStdHandler(bearer(p.cfg.MetricsToken, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))).
 			Unbind(apis.DefaultCorsMiddlewareId)
 	}
@@ -166,12 +154,11 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
 		if p.intake != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := p.intake.pipe.Close(ctx)
+			err := p.intake.in.Close(ctx)
 			cancel()
-			if err != nil && !errors.Is(err, pipeline.ErrClosed) {
+			if err != nil {
 				e.App.Logger().Error("skopos: events lost at shutdown", "error", err)
 			}
-			_ = p.intake.geo.Close()
 		}
 		return e.Next()
 	})

@@ -2,11 +2,12 @@ package plugin_test
 
 import (
 	"bytes"
-	"github.com/skopos-go/skopos/internal/browsertest"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/browsertest"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"

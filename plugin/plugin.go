@@ -113,10 +113,13 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
-	if _, err := clientip.New(cfg.TrustedProxies); err != nil {
+	// parsed once: the event endpoint and the dashboard's rate limiter
+	// must agree on who the client is
+	ips, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
 		return fmt.Errorf("skopos plugin: TrustedProxies: %w", err)
 	}
-	p := &plugin{app: app, cfg: cfg}
+	p := &plugin{app: app, cfg: cfg, ips: ips}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
 	p.scheduleRetention(app)
@@ -129,6 +132,7 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 type plugin struct {
 	app    core.App
 	cfg    Config
+	ips    *clientip.Resolver
 	intake *intake // set when the server starts
 }
 

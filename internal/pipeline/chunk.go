@@ -15,6 +15,7 @@ type role struct {
 	session string // session id
 	event   *Event // the event (roleEvent)
 	count   int    // roleJSError: occurrences
+	js      *jsAgg // roleJSError: the group
 }
 
 type roleKind uint8

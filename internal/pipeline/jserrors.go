@@ -23,6 +23,28 @@ type jsAgg struct {
 	count     int
 	days      map[int64]int // occurrences per UTC day, for the summaries
 	lastSeen  time.Time
+	refused   bool // the store refused the group; its occurrences were dropped
+}
+
+// restoreJSError puts a chunked group that was not written back into the
+// aggregation, merged with occurrences that arrived since.
+func (w *worker) restoreJSError(a *jsAgg) {
+	key := a.websiteID + "/" + a.hash
+	cur := w.jsErrs[key]
+	if cur == nil {
+		w.jsErrs[key] = a
+		return
+	}
+	cur.count += a.count
+	for d, n := range a.days {
+		cur.days[d] += n
+	}
+	if a.lastSeen.After(cur.lastSeen) {
+		cur.lastSeen = a.lastSeen
+	}
+	if a.session != "" { // a's occurrences came first
+		cur.session = a.session
+	}
 }
 
 // ErrorHash groups JS errors: SHA-256 of the message and the location of
@@ -130,7 +152,7 @@ func (w *worker) jsErrorChunks(ctx context.Context, maxOps int) ([]*chunk, error
 	var out []*chunk
 	c := newChunk()
 	for key, a := range w.jsErrs {
-		if c.size()+1+2*len(a.days) > maxOps && len(c.ops) > 0 {
+		if (c.size()+1+2*len(a.days) > maxOps || w.chunkUnits > 0 && c.countKind(roleJSError) >= w.chunkUnits) && len(c.ops) > 0 {
 			c.finalize()
 			out, c = append(out, c), newChunk()
 		}
@@ -142,7 +164,7 @@ func (w *worker) jsErrorChunks(ctx context.Context, maxOps int) ([]*chunk, error
 			data["session"] = a.session
 		}
 		c.add(store.Op{Action: store.Upsert, Collection: schema.JSErrors, ID: DeriveID("jserror", a.websiteID, a.hash), Data: data},
-			role{kind: roleJSError, count: a.count})
+			role{kind: roleJSError, count: a.count, js: a})
 		for day, n := range a.days {
 			k := dayKey{a.websiteID, day}
 			c.summaryFor(k).jsErrors += n

@@ -139,7 +139,12 @@ type Pipeline struct {
 	done  chan struct{}
 	stats counters
 
+	// run is the worker's own context; Close cancels it when its deadline
+	// passes while the worker is busy, so that the worker always stops.
+	run       context.Context
+	cancelRun context.CancelCauseFunc
 	closeOnce sync.Once
+	closeErr  error
 	closed    atomic.Bool
 
 	ua   *useragent.Parser
@@ -158,6 +163,7 @@ func New(cfg Config) (*Pipeline, error) {
 		reqs:  make(chan request),
 		done:  make(chan struct{}),
 	}
+	p.run, p.cancelRun = context.WithCancelCause(context.Background())
 	p.ua, p.bots = newParsers()
 	p.w = newWorker(p)
 	go p.w.run()
@@ -333,19 +339,51 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 }
 
 // Close stops intake (later events get ErrClosed), writes everything still
-// held until ctx is done, and stops the worker. It returns an error naming
-// how many events could not be written. Calls after the first return nil.
+// held until ctx is done, and stops the worker: when Close returns, for any
+// deadline, the pipeline has no goroutine left. Events that could not be
+// written are counted as dropped ("unwritten") and reported by an
+// *UnwrittenError. Later calls return the first call's result.
 func (p *Pipeline) Close(ctx context.Context) error {
-	err := ErrClosed
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
-		err = p.request(ctx, true)
+		p.closeErr = p.stop(ctx)
 	})
-	if errors.Is(err, ErrClosed) {
-		return nil
-	}
-	return err
+	return p.closeErr
 }
+
+func (p *Pipeline) stop(ctx context.Context) error {
+	defer p.cancelRun(ErrClosed)
+	req := request{ctx: ctx, stop: true, reply: make(chan error, 1)}
+	select {
+	case p.reqs <- req:
+		err := <-req.reply
+		<-p.done
+		return err
+	case <-p.done: // cannot happen before Close; kept so stop never blocks
+		return nil
+	case <-ctx.Done():
+	}
+	// The worker is busy with a write of its own (or a Flush) and the
+	// deadline has passed: abort that write; the worker counts what it
+	// still holds and exits.
+	p.cancelRun(ctx.Err())
+	<-p.done
+	return p.w.abortErr
+}
+
+// UnwrittenError is returned by Close when its deadline passed before
+// every accepted event was written. The events are counted as dropped with
+// reason "unwritten".
+type UnwrittenError struct {
+	Events int   // events accepted but not written
+	Err    error // why: the context's error, with the last store error
+}
+
+func (e *UnwrittenError) Error() string {
+	return fmt.Sprintf("skopos: shutdown: %d events not written: %v", e.Events, e.Err)
+}
+
+func (e *UnwrittenError) Unwrap() error { return e.Err }
 
 type request struct {
 	ctx   context.Context

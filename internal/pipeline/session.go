@@ -63,7 +63,7 @@ func (w *worker) sessionize(ctx context.Context) error {
 		}
 		// a unit is at most visitor + session + event creates, one
 		// session update and the summary rows it touches
-		if c.size()+unitOps > maxOps {
+		if c.size()+unitOps > maxOps || w.chunkUnits > 0 && c.countKind(roleEvent) >= w.chunkUnits {
 			c.finalize()
 			w.unsent = append(w.unsent, c)
 			c = newChunk()

@@ -26,10 +26,24 @@ type worker struct {
 	backoff   time.Duration
 	retryAt   time.Time
 	lastJSErr time.Time
+
+	// refused holds the ids of events the store refused, and
+	// refusedSessions the sessions that will not be written, until the
+	// unsent chunks are rebuilt without them
+	refused         map[string]bool
+	refusedSessions map[string]bool
+	// chunkUnits, when > 0, caps the events (or JS error groups) of a
+	// chunk while a refusal that named no op is being narrowed down
+	chunkUnits int
+
+	// abortErr is what Close reports when it had to cancel the worker;
+	// written by the worker before it closes p.done.
+	abortErr error
 }
 
 func newWorker(p *Pipeline) worker {
-	return worker{p: p, visitors: newLRU(p.cfg.SessionCacheSize), jsErrs: map[string]*jsAgg{}, dims: newDimKeys(p.cfg.MaxDimensionKeys)}
+	return worker{p: p, visitors: newLRU(p.cfg.SessionCacheSize), jsErrs: map[string]*jsAgg{}, dims: newDimKeys(p.cfg.MaxDimensionKeys),
+		refused: map[string]bool{}, refusedSessions: map[string]bool{}}
 }
 
 // promptDrain bounds one flush without Batch.
@@ -43,7 +57,7 @@ const (
 func (w *worker) run() {
 	p := w.p
 	defer close(p.done)
-	ctx := context.Background()
+	ctx := p.run
 	interval := p.cfg.BatchInterval
 	if !p.cfg.Batch {
 		interval = time.Second // also the retry/JS-error heartbeat
@@ -53,6 +67,10 @@ func (w *worker) run() {
 	w.lastJSErr = p.cfg.Now()
 
 	for {
+		if ctx.Err() != nil {
+			w.abort(context.Cause(ctx))
+			return
+		}
 		var queue <-chan Event = p.queue
 		if len(w.pending) >= p.cfg.MaxBatchSize && w.backingOff() {
 			queue = nil // hold back: the channel buffers, and overflow is counted at intake
@@ -66,19 +84,38 @@ func (w *worker) run() {
 			}
 		case <-tick.C:
 			w.tryFlush(ctx, true)
+		case <-ctx.Done():
+			w.abort(context.Cause(ctx))
+			return
 		case req := <-p.reqs:
 			w.drainAll()
-			err := w.flushUntil(req.ctx)
+			// a Flush in progress must not keep a Close waiting past its
+			// deadline: canceling the run context ends it too
+			rctx, cancel := context.WithCancel(req.ctx)
+			stopAfter := context.AfterFunc(ctx, cancel)
+			err := w.flushUntil(rctx)
+			stopAfter()
+			cancel()
 			if req.stop {
 				if n := w.heldEvents(); n > 0 {
-					p.stats.drop(ReasonUnwritten, n)
-					err = fmt.Errorf("skopos: shutdown: %d events not written: %w", n, err)
+					w.dropHeld(ReasonUnwritten, n)
+					err = &UnwrittenError{Events: n, Err: err}
 				}
 				req.reply <- err
 				return
 			}
 			req.reply <- err
 		}
+	}
+}
+
+// abort ends the worker when Close canceled it mid-write: whatever it
+// still holds is counted as unwritten.
+func (w *worker) abort(cause error) {
+	w.drainAll()
+	if n := w.heldEvents(); n > 0 {
+		w.dropHeld(ReasonUnwritten, n)
+		w.abortErr = &UnwrittenError{Events: n, Err: fmt.Errorf("%w (it passed while a write was in progress)", cause)}
 	}
 }
 
@@ -169,6 +206,46 @@ func (w *worker) heldEvents() int { return int(w.held.Load()) }
 // chunk in order, stopping at the first transient failure.
 func (w *worker) attempt(ctx context.Context, includeJS bool) error {
 	started := time.Now()
+	if err := w.prepare(ctx, includeJS); err != nil {
+		return err
+	}
+	for conflicts := 0; len(w.unsent) > 0; {
+		c := w.unsent[0]
+		err := w.write(ctx, c)
+		if errors.Is(err, errConflict) || errors.Is(err, errRebuild) {
+			if errors.Is(err, errConflict) {
+				w.p.stats.conflicts.Add(1)
+				if conflicts++; conflicts > 10 {
+					return fmt.Errorf("%w: repeated conflicts with another writer", errTransient)
+				}
+			}
+			js := w.requeue()
+			if err := w.prepare(ctx, includeJS || js); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		w.unsent = w.unsent[1:]
+		w.held.Add(-int64(c.nEvents()))
+	}
+	w.chunkUnits = 0
+	if includeJS {
+		w.lastJSErr = w.p.cfg.Now()
+	}
+	w.p.stats.flushes.Add(1)
+	if w.p.cfg.OnFlush != nil {
+		w.p.cfg.OnFlush(time.Since(started))
+	}
+	return nil
+}
+
+// prepare turns pending events, and with includeJS the grouped JS errors,
+// into unsent chunks (JS errors after the events, whose sessions they may
+// point at).
+func (w *worker) prepare(ctx context.Context, includeJS bool) error {
 	if len(w.pending) > 0 {
 		if err := w.sessionize(ctx); err != nil {
 			return err
@@ -185,33 +262,6 @@ func (w *worker) attempt(ctx context.Context, includeJS bool) error {
 		}
 		w.unsent = append(w.unsent, chunks...)
 		w.lastJSErr = w.p.cfg.Now()
-	}
-	for conflicts := 0; len(w.unsent) > 0; {
-		c := w.unsent[0]
-		err := w.write(ctx, c)
-		if errors.Is(err, errConflict) {
-			w.p.stats.conflicts.Add(1)
-			if conflicts++; conflicts > 10 {
-				return fmt.Errorf("%w: repeated conflicts with another writer", errTransient)
-			}
-			w.requeue()
-			if err := w.sessionize(ctx); err != nil {
-				return err
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		w.unsent = w.unsent[1:]
-		w.held.Add(-int64(c.nEvents()))
-	}
-	if includeJS {
-		w.lastJSErr = w.p.cfg.Now()
-	}
-	w.p.stats.flushes.Add(1)
-	if w.p.cfg.OnFlush != nil {
-		w.p.cfg.OnFlush(time.Since(started))
 	}
 	return nil
 }

@@ -13,10 +13,17 @@ import (
 // first; the chunk must be rebuilt from the store's state.
 var errConflict = errors.New("created by another writer first")
 
+// errRebuild: events were taken out of the unsent chunks (refused by the
+// store) or the chunks must be smaller; they are built again from their
+// events, so that session rows and summary deltas count exactly the
+// events that are written.
+var errRebuild = errors.New("chunks must be rebuilt")
+
 // write commits one chunk. Conflicts (another writer created a visitor or
-// session first) and permanent failures (the store refused a record) are
-// resolved here and the chunk is resubmitted; a transient failure is
-// returned so the caller backs off and retries the same chunk later.
+// session first) and refusals (the store refused a record) are answered
+// with errConflict or errRebuild, after which the caller rebuilds the
+// unsent chunks; a transient failure is returned so the caller backs off
+// and retries the same chunk later.
 func (w *worker) write(ctx context.Context, c *chunk) error {
 	p := w.p
 	st := p.cfg.Store
@@ -32,7 +39,7 @@ func (w *worker) write(ctx context.Context, c *chunk) error {
 			}
 		}
 	}
-	for attempts := 0; ; attempts++ {
+	for {
 		if len(c.ops) == 0 {
 			return nil
 		}
@@ -42,7 +49,7 @@ func (w *worker) write(ctx context.Context, c *chunk) error {
 			return nil
 		}
 		var oe *store.OpError
-		if !errors.As(err, &oe) || attempts > len(c.roles)+2 {
+		if !errors.As(err, &oe) {
 			c.maybeCommitted = true
 			return fmt.Errorf("%w: %w", errTransient, err)
 		}
@@ -52,54 +59,28 @@ func (w *worker) write(ctx context.Context, c *chunk) error {
 				return fmt.Errorf("%w: %w", errTransient, err)
 			}
 			// refused without naming an op (e.g. the server's batch
-			// timeout): halve the chunk until the culprit stands alone
-			if err := w.splitOrDrop(c, err); err != nil {
-				return err
-			}
-			continue
+			// timeout): smaller chunks until the culprit stands alone
+			return w.refuseUnnamed(c, err)
 		}
 		r := c.roles[oe.Index]
 		switch {
-		case oe.Unique:
-			switch r.kind {
-			case roleEvent: // our own event is already there: committed before
-				w.committed(c)
-				return nil
-			case roleVisitor, roleSession: // another writer created it first
-				return errConflict
+		case oe.Unique && r.kind == roleEvent: // our own event is already there: committed before
+			w.committed(c)
+			return nil
+		case oe.Unique && (r.kind == roleVisitor || r.kind == roleSession): // another writer created it first
+			return errConflict
+		case oe.Unique, oe.Permanent:
+			if r.kind == roleSummary {
+				// a summary row alone: the events stay; resubmit without it
+				w.refuseSummary(c, oe.Index, err)
+				continue
 			}
-			w.dropFor(c, oe.Index, err)
-		case oe.Permanent:
-			w.dropFor(c, oe.Index, err)
+			return w.refuse(c, oe.Index, err)
 		default:
 			c.maybeCommitted = true
 			return fmt.Errorf("%w: %w", errTransient, err)
 		}
 	}
-}
-
-// splitOrDrop halves a chunk the store refused as a whole, at an event
-// boundary (a unit's creates precede its event, so both halves stay
-// valid); the second half is written next. A chunk with one event left is
-// dropped and counted.
-func (w *worker) splitOrDrop(c *chunk, cause error) error {
-	var events []int
-	for i, r := range c.roles {
-		if r.kind == roleEvent || r.kind == roleJSError {
-			events = append(events, i)
-		}
-	}
-	if len(events) <= 1 {
-		return w.dropChunk(c, cause)
-	}
-	k := events[len(events)/2-1] + 1
-	rest := &chunk{ops: append([]store.Op(nil), c.ops[k:]...), roles: append([]role(nil), c.roles[k:]...),
-		finalized: true, maybeCommitted: c.maybeCommitted}
-	c.ops, c.roles = c.ops[:k], c.roles[:k]
-	w.unsent = append(w.unsent[:1], append([]*chunk{rest}, w.unsent[1:]...)...)
-	w.p.cfg.Logger.Warn("skopos: store refused a batch without naming an item; splitting it", "error", cause,
-		"ops", len(c.ops)+len(rest.ops))
-	return nil
 }
 
 // committed updates the counters after a chunk's transaction committed.
@@ -114,70 +95,119 @@ func (w *worker) committed(c *chunk) {
 	w.p.stats.jsErrors.Add(uint64(js))
 }
 
-// requeue undoes every unsent chunk that carries events, after another
-// writer created a visitor or session first: nothing of them committed,
-// so their events go back to pending and their visitors are re-read from
-// the store; sessionizing again continues the other writer's rows and
-// drops the creation's summary deltas.
-func (w *worker) requeue() {
-	var events []Event
-	kept := w.unsent[:0]
-	for _, c := range w.unsent {
-		if c.countKind(roleEvent) == 0 && c.countKind(roleVisitor)+c.countKind(roleSession)+c.countKind(roleSessionUpdate) == 0 {
-			kept = append(kept, c) // JS errors only
-			continue
-		}
-		for _, r := range c.roles {
-			if r.visitor != "" {
-				w.visitors.remove(r.visitor)
-			}
-			if r.kind == roleEvent {
-				events = append(events, *r.event)
-			}
-		}
-	}
-	w.unsent = kept
-	w.pending = append(events, w.pending...)
-}
-
-// dropFor removes what the refused op at index i stands for: an event
-// alone, or with a refused visitor/session create every event that needs
-// it. Each dropped event is counted and logged with its record.
-func (w *worker) dropFor(c *chunk, i int, cause error) {
+// refuse takes out what the refused op at index i stands for: an event
+// alone; with a refused visitor or session every event of the chunk that
+// needs it; with a refused JS error group its occurrences. They are
+// counted and logged, and the unsent chunks are rebuilt without them.
+func (w *worker) refuse(c *chunk, i int, cause error) error {
 	p := w.p
 	r := c.roles[i]
 	op := c.ops[i]
 	p.stats.storeErr("permanent")
 	p.cfg.Logger.Error("skopos: store refused a record; dropping it", "error", cause,
 		"collection", op.Collection, "id", op.ID, "record", op.Data)
-	var n int
+	var match func(role) bool
 	switch r.kind {
 	case roleEvent:
-		n = c.removeWhere(func(x role) bool { return x.kind == roleEvent && x.event == r.event })
+		match = func(x role) bool { return x.kind == roleEvent && x.event == r.event }
 	case roleVisitor:
-		n = c.removeWhere(func(x role) bool { return x.visitor == r.visitor })
+		match = func(x role) bool { return x.kind == roleEvent && x.visitor == r.visitor }
 	case roleSession, roleSessionUpdate:
-		n = c.removeWhere(func(x role) bool { return x.session == r.session })
-	default: // JS error or summary row: that op alone
-		n = c.removeAt(i)
+		match = func(x role) bool { return x.kind == roleEvent && x.session == r.session }
+		w.refusedSessions[r.session] = true
+	case roleJSError:
+		match = func(x role) bool { return x.kind == roleJSError && x.js == r.js }
 	}
-	if r.visitor != "" {
-		w.visitors.remove(r.visitor)
-	}
-	w.dropHeld(ReasonPermanent, n)
-}
-
-// dropChunk drops a whole chunk the store refused without naming an op.
-func (w *worker) dropChunk(c *chunk, cause error) error {
-	n := c.nEvents()
-	w.p.stats.storeErr("permanent")
-	w.p.cfg.Logger.Error("skopos: store refused a write; dropping it", "error", cause, "events", n)
-	for _, r := range c.roles {
-		if r.visitor != "" {
-			w.visitors.remove(r.visitor)
+	n := 0
+	for _, x := range c.roles {
+		if !match(x) {
+			continue
+		}
+		switch x.kind {
+		case roleEvent:
+			w.refused[x.event.ID] = true
+			n++
+			if r.kind == roleVisitor { // its sessions will not exist either
+				w.refusedSessions[x.session] = true
+			}
+		case roleJSError:
+			x.js.refused = true
+			n += x.count
 		}
 	}
-	c.ops, c.roles = nil, nil
 	w.dropHeld(ReasonPermanent, n)
+	return errRebuild
+}
+
+// refuseSummary removes a refused summary row from the chunk: the events
+// it counts are still written, and the day's counters miss its delta.
+func (w *worker) refuseSummary(c *chunk, i int, cause error) {
+	w.p.stats.storeErr("permanent")
+	w.p.cfg.Logger.Error("skopos: store refused a summary row; dropping it (the day's summary misses these counts)",
+		"error", cause, "collection", c.ops[i].Collection, "id", c.ops[i].ID, "record", c.ops[i].Data)
+	c.removeAt(i)
+}
+
+// refuseUnnamed answers a refusal of the whole chunk: chunks are rebuilt
+// with half as many events, until a chunk of one event (or one JS error
+// group) is refused, which is then dropped and counted.
+func (w *worker) refuseUnnamed(c *chunk, cause error) error {
+	units := c.countKind(roleEvent) + c.countKind(roleJSError)
+	if units > 1 {
+		w.chunkUnits = max(1, units/2)
+		w.p.cfg.Logger.Warn("skopos: store refused a batch without naming an item; writing smaller batches", "error", cause,
+			"ops", len(c.ops), "events_per_batch", w.chunkUnits)
+		return errRebuild
+	}
+	for i, r := range c.roles {
+		if r.kind == roleEvent || r.kind == roleJSError {
+			return w.refuse(c, i, cause)
+		}
+	}
+	// nothing but session updates or summary rows: they go with the chunk
+	w.p.stats.storeErr("permanent")
+	w.p.cfg.Logger.Error("skopos: store refused a write; dropping it", "error", cause, "ops", len(c.ops))
+	c.ops, c.roles = nil, nil
 	return nil
+}
+
+// requeue undoes every unsent chunk, after another writer created a
+// visitor or session first or after the store refused part of a chunk:
+// nothing of them committed, so their events go back to pending (less the
+// refused ones), their visitors are re-read from the store and their JS
+// error groups go back to the aggregation. Sessionizing again continues
+// the store's rows and counts the summary deltas anew. It reports whether
+// JS error groups came back (they are chunked again after the events, so
+// that the sessions they point at are written first).
+func (w *worker) requeue() (js bool) {
+	var events []Event
+	for _, c := range w.unsent {
+		for _, r := range c.roles {
+			if r.visitor != "" {
+				w.visitors.remove(r.visitor)
+			}
+			switch r.kind {
+			case roleEvent:
+				if !w.refused[r.event.ID] {
+					events = append(events, *r.event)
+				}
+			case roleJSError:
+				if !r.js.refused {
+					w.restoreJSError(r.js)
+					js = true
+				}
+			}
+		}
+	}
+	w.unsent = nil
+	w.pending = append(events, w.pending...)
+	// a JS error group must not point at a session that will not exist
+	for _, a := range w.jsErrs {
+		if w.refusedSessions[a.session] {
+			a.session = ""
+		}
+	}
+	clear(w.refused)
+	clear(w.refusedSessions)
+	return js
 }
