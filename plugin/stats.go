@@ -21,10 +21,16 @@ import (
 const StatsPath = "/api/skopos/stats"
 
 func (p *plugin) mountStats(e *core.ServeEvent) {
-	e.Router.GET(StatsPath, handleStats)
+	e.Router.GET(StatsPath, statsHandler(time.Now))
 }
 
-func handleStats(e *core.RequestEvent) error {
+// statsHandler answers StatsPath with now as the clock: read once per
+// request, so the period and the active users agree on the present.
+func statsHandler(clock func() time.Time) func(*core.RequestEvent) error {
+	return func(e *core.RequestEvent) error { return handleStats(e, clock()) }
+}
+
+func handleStats(e *core.RequestEvent, now time.Time) error {
 	if e.Auth == nil {
 		return e.UnauthorizedError("A superuser or users auth token is required.", nil)
 	}
@@ -34,7 +40,7 @@ func handleStats(e *core.RequestEvent) error {
 		// not-owned sites look exactly like unknown ones
 		return e.NotFoundError("Website not found.", nil)
 	}
-	period, err := stats.ParsePeriod(q.Get("period"), q.Get("from"), q.Get("to"), time.Now())
+	period, err := stats.ParsePeriod(q.Get("period"), q.Get("from"), q.Get("to"), now)
 	if err != nil {
 		return e.BadRequestError(err.Error(), nil)
 	}
@@ -44,7 +50,7 @@ func handleStats(e *core.RequestEvent) error {
 			return e.BadRequestError("top must be 1..100", nil)
 		}
 	}
-	r, err := stats.Query(e.Request.Context(), e.App, site.Id, period, top)
+	r, err := stats.Query(e.Request.Context(), e.App, site.Id, period, top, now)
 	if errors.Is(err, stats.ErrSiteNotFound) {
 		return e.NotFoundError("Website not found.", nil)
 	}

@@ -3,26 +3,18 @@ package dashboard
 import (
 	"net/http"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/tools/types"
-	"github.com/skopos-go/skopos/schema"
+	"github.com/skopos-go/skopos/internal/stats"
 )
-
-type jsErrorRow struct {
-	Message  string         `db:"errorMessage"`
-	Stack    string         `db:"stackTrace"`
-	URL      string         `db:"url"`
-	Count    int            `db:"count"`
-	LastSeen types.DateTime `db:"lastSeen"`
-	Hash     string         `db:"errorHash"`
-}
 
 type errorsData struct {
 	Site    siteView
 	Message string
-	Rows    []jsErrorRow
+	Rows    []stats.JSErrorGroup
 	BackURL string
 }
+
+// errorGroupLimit bounds the groups (stacks) shown for one message.
+const errorGroupLimit = 20
 
 func (s *server) errorDrill(w http.ResponseWriter, r *http.Request, u *user) {
 	site, p, ok := s.siteAndPeriod(w, r, u)
@@ -30,12 +22,7 @@ func (s *server) errorDrill(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	msg := r.URL.Query().Get("message")
-	var rows []jsErrorRow
-	// The summaries key JS errors by message; one message can have several
-	// groups (different stacks), all shown.
-	err := s.app.DB().Select("errorMessage", "stackTrace", "url", "count", "lastSeen", "errorHash").From(schema.JSErrors).
-		Where(dbx.HashExp{"website": site.Id, "errorMessage": msg}).OrderBy("lastSeen DESC").Limit(20).
-		WithContext(r.Context()).All(&rows)
+	rows, err := stats.JSErrorGroups(r.Context(), s.app.DB(), site.Id, msg, errorGroupLimit)
 	if err != nil {
 		s.internal(w, r, u, err)
 		return

@@ -3,15 +3,8 @@ package dashboard
 import (
 	"net/http"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/stats"
-	"github.com/skopos-go/skopos/schema"
 )
-
-func timeRange(p stats.Period) dbx.Params {
-	return dbx.Params{"from": p.From.UTC().Format(types.DefaultDateLayout), "to": p.To.UTC().Format(types.DefaultDateLayout)}
-}
 
 type payloadRow struct {
 	Data  string
@@ -37,17 +30,7 @@ func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	name := r.URL.Query().Get("name")
-	var rows []struct {
-		Data  string `db:"eventData"`
-		Count int    `db:"n"`
-	}
-	params := timeRange(p)
-	// eventData is NULL when an event had none (JSON columns default to NULL)
-	err := s.app.DB().Select("COALESCE(eventData, '') AS eventData", "COUNT(*) AS n").From(schema.Events).
-		Where(dbx.HashExp{"website": site.Id, "type": "custom", "eventName": name}).
-		AndWhere(dbx.NewExp("timestamp >= {:from} AND timestamp < {:to}", params)).
-		GroupBy("eventData").OrderBy("n DESC", "eventData").Limit(payloadLimit + 1).
-		WithContext(r.Context()).All(&rows)
+	rows, err := stats.EventPayloads(r.Context(), s.app.DB(), site.Id, name, p, payloadLimit+1)
 	if err != nil {
 		s.internal(w, r, u, err)
 		return

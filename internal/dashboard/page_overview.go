@@ -19,11 +19,12 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, u *user) {
 		s.internal(w, r, u, err)
 		return
 	}
-	today, _ := stats.ParsePeriod("today", "", "", s.opts.Now())
+	now := s.opts.Now()
+	today, _ := stats.ParsePeriod("today", "", "", now)
 	rows := make([]overviewRow, 0, len(sites))
 	for _, site := range sites {
 		row := overviewRow{siteView: s.viewSite(site)}
-		rep, err := stats.Query(r.Context(), s.app, site.Id, today, 1)
+		rep, err := stats.Query(r.Context(), s.app, site.Id, today, 1, now)
 		if err != nil {
 			s.app.Logger().Error("skopos dashboard: overview stats", "website", site.Id, "error", err)
 			row.Err = true

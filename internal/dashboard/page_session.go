@@ -1,21 +1,17 @@
 package dashboard
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/tools/types"
-	"github.com/skopos-go/skopos/schema"
+	"github.com/skopos-go/skopos/internal/stats"
 )
 
+// timelineEvent is a session's event with its payload ready to read.
 type timelineEvent struct {
-	Time      types.DateTime `db:"timestamp"`
-	Type      string         `db:"type"`
-	Path      string         `db:"path"`
-	EventName string         `db:"eventName"`
-	EventData string         `db:"eventData"`
-	Data      string         `db:"-"`
+	stats.TimelineEvent
+	Data string
 }
 
 type sessionData struct {
@@ -38,55 +34,53 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 		s.notFound(w, r, u)
 		return
 	}
-	sess, err := s.app.FindRecordById(schema.Sessions, r.PathValue("sid"))
-	if err != nil || sess.GetString("website") != site.Id {
+	sess, err := stats.SessionByID(r.Context(), s.app.DB(), site.Id, r.PathValue("sid"))
+	if errors.Is(err, stats.ErrSessionNotFound) {
 		s.notFound(w, r, u)
 		return
 	}
-	var events []timelineEvent
-	err = s.app.DB().Select("timestamp", "type", "path", "eventName", "COALESCE(eventData, '') AS eventData").From(schema.Events).
-		Where(dbx.HashExp{"session": sess.Id}).OrderBy("timestamp", "id").Limit(timelineLimit + 1).
-		WithContext(r.Context()).All(&events)
 	if err != nil {
 		s.internal(w, r, u, err)
 		return
 	}
-	started, last := sess.GetDateTime("startedAt").Time(), sess.GetDateTime("lastActivity").Time()
+	events, err := stats.SessionTimeline(r.Context(), s.app.DB(), sess.ID, timelineLimit+1)
+	if err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
+	started, last := sess.StartedAt.Time(), sess.LastActivity.Time()
 	d := sessionData{Site: s.viewSite(site), BackURL: sitePath(site.Id, "sessions", nil),
 		Started: formatTime(started), Duration: formatDuration(last.Sub(started).Seconds())}
 	if len(events) > timelineLimit {
 		events, d.Limited = events[:timelineLimit], true
 	}
-	for i := range events {
-		if events[i].EventData != "" && events[i].EventData != "null" {
-			events[i].Data = prettyJSON(events[i].EventData)
+	for _, ev := range events {
+		te := timelineEvent{TimelineEvent: ev}
+		if ev.EventData != "" && ev.EventData != "null" {
+			te.Data = prettyJSON(ev.EventData)
 		}
+		d.Events = append(d.Events, te)
 	}
-	d.Events = events
 	kind := "Returning visitor"
-	if sess.GetBool("isNewVisitor") {
+	if sess.IsNew {
 		kind = "New visitor"
 	}
 	d.Fields = [][2]string{
 		{"Visitor", kind},
-		{"Entry page", sess.GetString("entryPath")},
-		{"Exit page", sess.GetString("exitPath")},
-		{"Referrer", orDash(sess.GetString("referrer"))},
-		{"Country", orDash(place(sess.GetString("country"), sess.GetString("state")))},
-		{"Device", orDash(sess.GetString("device"))},
-		{"Browser", orDash(sess.GetString("browser"))},
-		{"OS", orDash(sess.GetString("os"))},
-		{"Language", orDash(sess.GetString("language"))},
-		{"Screen", orDash(strings.Trim(sess.GetString("screenWidth")+"×"+sess.GetString("screenHeight"), "×"))},
-		{"Engaged", yesNo(sess.GetBool("isEngaged"))},
+		{"Entry page", sess.EntryPath},
+		{"Exit page", sess.ExitPath},
+		{"Referrer", orDash(sess.Referrer)},
+		{"Country", orDash(place(sess.Country, sess.State))},
+		{"Device", orDash(sess.Device)},
+		{"Browser", orDash(sess.Browser)},
+		{"OS", orDash(sess.OS)},
+		{"Language", orDash(sess.Language)},
+		{"Screen", orDash(strings.Trim(sess.ScreenWidth+"×"+sess.ScreenHeight, "×"))},
+		{"Engaged", yesNo(sess.IsEngaged)},
 	}
-	if vid := sess.GetString("visitor"); vid != "" {
-		if v, err := s.app.FindRecordById(schema.Visitors, vid); err == nil {
-			for _, f := range [][2]string{{"User id", "userId"}, {"Name", "name"}, {"Email", "email"}, {"Phone", "phone"}} {
-				if val := v.GetString(f[1]); val != "" {
-					d.User = append(d.User, [2]string{f[0], val})
-				}
-			}
+	for _, f := range [][2]string{{"User id", sess.UserID}, {"Name", sess.UserName}, {"Email", sess.UserEmail}, {"Phone", sess.UserPhone}} {
+		if f[1] != "" {
+			d.User = append(d.User, f)
 		}
 	}
 	s.render(w, http.StatusOK, "session", pageFor(u, "Session · "+site.GetString("name"), "", d))

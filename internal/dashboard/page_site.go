@@ -99,7 +99,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 	if !ok {
 		return
 	}
-	rep, err := stats.Query(r.Context(), s.app, site.Id, p, topN)
+	rep, err := stats.Query(r.Context(), s.app, site.Id, p, topN, s.opts.Now())
 	if err != nil {
 		if errors.Is(err, stats.ErrBadPeriod) {
 			s.fail(w, r, u, http.StatusBadRequest, badPeriod(err))

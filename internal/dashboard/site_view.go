@@ -1,10 +1,10 @@
 package dashboard
 
 import (
-	"time"
+	"context"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/stats"
 )
 
 type siteView struct {
@@ -22,10 +22,7 @@ func (s *server) viewSite(rec *core.Record) siteView {
 	if sdk == "" {
 		sdk = "Not connected"
 		// data in the last 30 days means events arrive without an SDK
-		var n int
-		since := time.Now().UTC().AddDate(0, 0, -30).Format("2006-01-02")
-		if s.app.DB().NewQuery("SELECT COUNT(*) FROM (SELECT 1 FROM dash_sum WHERE website = {:w} AND date >= {:d} LIMIT 1)").
-			Bind(dbx.Params{"w": rec.Id, "d": since}).Row(&n) == nil && n > 0 {
+		if ok, err := stats.HasDataSince(context.Background(), s.app.DB(), rec.Id, s.opts.Now().AddDate(0, 0, -30)); err == nil && ok {
 			sdk = Embedded
 		}
 	}
