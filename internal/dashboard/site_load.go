@@ -5,22 +5,15 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
 
-// visibleSites lists the websites u may see: all for a superuser, else
-// those whose user is u.
+// visibleSites lists the websites u may see (access.VisibleSites) by name.
 func (s *server) visibleSites(u *user) ([]*core.Record, error) {
-	var recs []*core.Record
-	var err error
-	if u.super {
-		recs, err = s.app.FindAllRecords(schema.Websites)
-	} else {
-		recs, err = s.app.FindAllRecords(schema.Websites, dbx.HashExp{"user": u.rec.Id})
-	}
+	recs, err := access.VisibleSites(s.app, u.rec)
 	slices.SortFunc(recs, func(a, b *core.Record) int {
 		return strings.Compare(strings.ToLower(a.GetString("name")), strings.ToLower(b.GetString("name")))
 	})
@@ -46,7 +39,7 @@ func (s *server) siteAndPeriod(w http.ResponseWriter, r *http.Request, u *user) 
 // siteFor loads the website of the {id} path value if u may see it.
 func (s *server) siteFor(r *http.Request, u *user) *core.Record {
 	rec, err := s.app.FindRecordById(schema.Websites, r.PathValue("id"))
-	if err != nil || (!u.super && rec.GetString("user") != u.rec.Id) {
+	if err != nil || !access.CanView(u.rec, rec) {
 		return nil
 	}
 	return rec
