@@ -122,6 +122,7 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	p := &plugin{app: app, cfg: cfg, ips: ips}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
+	bindWebsiteDomainHook(app)
 	p.scheduleRetention(app)
 	if rootCmd != nil {
 		rootCmd.AddCommand(p.siteCommand(), p.schemaCommand(), p.retentionCommand())

@@ -1,8 +1,10 @@
 package plugin
 
 import (
+	"errors"
 	"fmt"
 
+	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/domain"
@@ -13,25 +15,25 @@ import (
 // the page's URL host matches the site.
 const demoDomain = "localhost"
 
-// createWebsite validates the domain as the pipeline will parse it (an
-// unusable domain would silently receive nothing) and saves a website.
+// createWebsite saves a website; the websites hook (website_hooks.go)
+// normalizes the domain, refuses an unusable one (it would silently
+// receive nothing) and names the website after its domain when name is
+// empty.
 func createWebsite(app core.App, name, dom string) (*core.Record, error) {
-	host, err := domain.Normalize(dom)
-	if err != nil {
-		return nil, err
-	}
 	col, err := app.FindCollectionByNameOrId(schema.Websites)
 	if err != nil {
 		return nil, fmt.Errorf("skopos: websites collection: %w", err)
 	}
-	if name == "" {
-		name = host
-	}
 	rec := core.NewRecord(col)
 	rec.Set("name", name)
-	rec.Set("domain", host)
+	rec.Set("domain", dom)
 	rec.Set("disableLocalhostTracking", false)
 	if err := app.Save(rec); err != nil {
+		var verrs validation.Errors
+		if errors.As(err, &verrs) && verrs["domain"] != nil {
+			// the command line names the problem, not the save
+			return nil, fmt.Errorf("%w: %v", domain.ErrInvalid, verrs["domain"])
+		}
 		return nil, fmt.Errorf("skopos: save website: %w", err)
 	}
 	return rec, nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 )
 
 const (
@@ -193,7 +194,7 @@ func (s *server) authenticate(email, password string) *core.Record {
 	if email == "" || password == "" {
 		return nil
 	}
-	for _, col := range []string{core.CollectionNameSuperusers, "users"} {
+	for _, col := range []string{core.CollectionNameSuperusers, access.UsersCollection} {
 		rec, err := s.app.FindAuthRecordByEmail(col, email)
 		if err == nil && rec.ValidatePassword(password) {
 			return rec

@@ -157,11 +157,12 @@ func num(v float64) string {
 
 func query(t *testing.T, app core.App, siteID, period string) *stats.Report {
 	t.Helper()
-	p, err := stats.ParsePeriod(period, "", "", time.Now())
+	now := time.Now()
+	p, err := stats.ParsePeriod(period, "", "", now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := stats.Query(context.Background(), app, siteID, p, 10)
+	r, err := stats.Query(context.Background(), app, siteID, p, 10, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,11 @@
 // Package stats answers the dashboard's questions about one website: the
 // KPIs of a period with the previous period and the change, a time series,
-// the top keys of every breakdown and the active users.
+// the top keys of every breakdown and the active users; and the rows behind
+// the dashboard's drill-downs (event payloads, JS error groups, sessions and
+// their timelines).
+//
+// Nothing here reads the wall clock: every function that depends on the
+// present takes it as now, so callers (and tests) decide what "now" is.
 //
 // Day-based periods read the daily summaries (dash_sum, dash_sum_items),
 // so a 30-day view costs the same with 10 thousand or 10 million events;

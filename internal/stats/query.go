@@ -17,10 +17,6 @@ import (
 // ErrSiteNotFound is returned for an unknown website id.
 var ErrSiteNotFound = errors.New("stats: website not found")
 
-// activeWindow is how recent a session's last activity must be for its
-// visitor to count as active.
-const activeWindow = 5 * time.Minute
-
 const pbLayout = "2006-01-02 15:04:05.000Z"
 
 func ts(t time.Time) string { return t.UTC().Format(pbLayout) }
@@ -30,8 +26,9 @@ type totals struct {
 }
 
 // Query builds the report of one website for period p, with topN keys
-// per breakdown (default 10).
-func Query(ctx context.Context, app core.App, websiteID string, p Period, topN int) (*Report, error) {
+// per breakdown (default 10). now is the clock the active users are
+// counted by; pass the same instant p was parsed with.
+func Query(ctx context.Context, app core.App, websiteID string, p Period, topN int, now time.Time) (*Report, error) {
 	if topN <= 0 {
 		topN = 10
 	}
@@ -74,8 +71,7 @@ func Query(ctx context.Context, app core.App, websiteID string, p Period, topN i
 	if r.Top, err = q.top(p, topN); err != nil {
 		return nil, err
 	}
-	err = q.db.NewQuery(`SELECT COUNT(DISTINCT visitor) FROM sessions WHERE website = {:w} AND lastActivity >= {:since}`).
-		WithContext(ctx).Bind(dbx.Params{"w": websiteID, "since": ts(time.Now().Add(-activeWindow))}).Row(&r.ActiveUsers)
+	r.ActiveUsers, err = ActiveUsers(ctx, q.db, websiteID, now)
 	return r, err
 }
 

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -47,11 +47,10 @@ func (s *server) renderWebsites(w http.ResponseWriter, r *http.Request, u *user,
 
 func (s *server) addWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 	f := websiteForm{Name: strings.TrimSpace(r.PostFormValue("name")), Domain: strings.TrimSpace(r.PostFormValue("domain"))}
+	// The domain is checked (and normalized, and the name defaulted to it)
+	// by the websites record hook on save; its refusal comes back from
+	// Save as a field error.
 	errs := map[string]string{}
-	host, err := domain.Normalize(f.Domain)
-	if err != nil {
-		errs["domain"] = domainError(err)
-	}
 	if len(f.Name) > 255 {
 		errs["name"] = "At most 255 characters."
 	}
@@ -65,29 +64,41 @@ func (s *server) addWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	rec := core.NewRecord(col)
-	if f.Name == "" {
-		f.Name = host
-	}
 	rec.Set("name", f.Name)
-	rec.Set("domain", host)
+	rec.Set("domain", f.Domain)
 	rec.Set("ipBlacklist", []string{})
 	if !u.super {
 		// a user's sites are theirs; a superuser's belong to no user
 		rec.Set("user", u.rec.Id)
 	}
 	if err := s.app.Save(rec); err != nil {
+		if errs := fieldErrors(err); errs != nil {
+			s.renderWebsites(w, r, u, http.StatusUnprocessableEntity, f, errs)
+			return
+		}
 		s.internal(w, r, u, err)
 		return
 	}
 	http.Redirect(w, r, websiteURL(rec.Id, "")+"?created=1", http.StatusSeeOther)
 }
 
-func domainError(err error) string {
-	msg := err.Error()
-	if errors.Is(err, domain.ErrInvalid) {
-		msg = strings.TrimPrefix(msg, domain.ErrInvalid.Error()+": ")
+// fieldErrors turns the validation errors of a refused save (the record's
+// own rules and hooks, such as the domain check) into form errors; nil
+// when err is not a validation error.
+func fieldErrors(err error) map[string]string {
+	var verrs validation.Errors
+	if !errors.As(err, &verrs) {
+		return nil
 	}
-	return "Not a usable domain (" + msg + "). Enter a host name such as example.com."
+	out := make(map[string]string, len(verrs))
+	for field, e := range verrs {
+		msg := e.Error()
+		if !strings.HasSuffix(msg, ".") {
+			msg += "." // validation messages end without one; the form's sentences do
+		}
+		out[field] = msg
+	}
+	return out
 }
 
 type websiteData struct {
@@ -152,16 +163,13 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 	if f.Name == "" || len(f.Name) > 255 {
 		errs["name"] = "Enter a name of at most 255 characters."
 	}
-	host, err := domain.Normalize(f.Domain)
-	if err != nil {
-		errs["domain"] = domainError(err)
-	}
 	ips, bad := parseBlacklist(f.IPBlacklist)
 	if bad != "" {
 		errs["ipBlacklist"] = bad
 	}
 	days := 0
 	if f.RetentionDays != "" {
+		var err error
 		days, err = strconv.Atoi(f.RetentionDays)
 		if err != nil || days < 0 || days > 36500 {
 			errs["dataRetentionDays"] = "Enter a whole number of days from 0 (keep forever) to 36500."
@@ -172,12 +180,17 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	site.Set("name", f.Name)
-	site.Set("domain", host)
+	site.Set("domain", f.Domain) // normalized, or refused, by the websites record hook
 	site.Set("ipBlacklist", ips)
 	site.Set("disableLocalhostTracking", f.DisableLocalhost)
 	site.Set("storeRawIp", f.StoreRawIP)
 	site.Set("dataRetentionDays", days)
 	if err := s.app.Save(site); err != nil {
+		if errs := fieldErrors(err); errs != nil {
+			// the page header shows the website as stored, not as typed
+			s.renderWebsite(w, r, u, site.Original(), http.StatusUnprocessableEntity, f, errs, false, false)
+			return
+		}
 		s.internal(w, r, u, err)
 		return
 	}

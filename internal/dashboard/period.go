@@ -1,0 +1,77 @@
+package dashboard
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/skopos-go/skopos/internal/stats"
+)
+
+// period reads ?period= (default 7d) or ?from=&to= (custom).
+func (s *server) period(r *http.Request) (stats.Period, error) {
+	q := r.URL.Query()
+	name := q.Get("period")
+	if name == "" && q.Get("from") == "" && q.Get("to") == "" {
+		name = "7d"
+	}
+	return stats.ParsePeriod(name, q.Get("from"), q.Get("to"), s.opts.Now())
+}
+
+// periodQuery is the query that selects p again, for links.
+func periodQuery(p stats.Period) url.Values {
+	if p.Name == "custom" {
+		return url.Values{"period": {"custom"}, "from": {p.From.Format(time.DateOnly)},
+			"to": {p.To.AddDate(0, 0, -1).Format(time.DateOnly)}}
+	}
+	return url.Values{"period": {p.Name}}
+}
+
+func with(q url.Values, k, v string) url.Values {
+	out := url.Values{}
+	for key, vs := range q {
+		out[key] = slices.Clone(vs)
+	}
+	out.Set(k, v)
+	return out
+}
+
+type periodView struct {
+	Name, Label, From, To string
+	Options               []periodOption
+	Query                 string // encoded, for the JSON endpoint
+}
+
+type periodOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+var periodNames = []struct{ value, label string }{
+	{"today", "Today"}, {"24h", "Last 24 hours"}, {"7d", "Last 7 days"}, {"30d", "Last 30 days"},
+	{"12mo", "Last 12 months"}, {"custom", "Custom range"},
+}
+
+func viewPeriod(p stats.Period) periodView {
+	v := periodView{Name: p.Name, From: p.From.UTC().Format(time.DateOnly)}
+	last := p.To.Add(-time.Nanosecond).UTC()
+	v.To = last.Format(time.DateOnly)
+	for _, o := range periodNames {
+		v.Options = append(v.Options, periodOption{o.value, o.label, o.value == p.Name})
+		if o.value == p.Name {
+			v.Label = o.label
+		}
+	}
+	if p.Hourly && p.Name != "custom" {
+		v.Label += " (" + p.From.UTC().Format("Jan 2 15:04") + " – " + p.To.UTC().Format("Jan 2 15:04") + " UTC)"
+	} else {
+		v.Label += " (" + p.From.UTC().Format("Jan 2, 2006") + " – " + last.Format("Jan 2, 2006") + ", UTC days)"
+	}
+	return v
+}
+
+func badPeriod(err error) string {
+	return "That period is not valid: " + strings.TrimPrefix(err.Error(), "stats: ") + "."
+}

@@ -1,0 +1,192 @@
+package plugin_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	validation "github.com/go-ozzo/ozzo-validation/v4"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// superuserToken logs in as the test server's superuser over REST.
+func superuserToken(t *testing.T, srv *pbtest.Server) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"identity": srv.Email, "password": srv.Password})
+	resp, err := http.Post(srv.URL+"/api/collections/_superusers/auth-with-password", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" {
+		t.Fatalf("superuser login: %d %v", resp.StatusCode, err)
+	}
+	return out.Token
+}
+
+// restWebsite sends a websites record over PocketBase's REST API (POST
+// creates, PATCH with an id updates) and decodes the answer.
+func restWebsite(t *testing.T, srv *pbtest.Server, token, method, id string, fields map[string]any) (int, map[string]any) {
+	t.Helper()
+	url := srv.URL + "/api/collections/" + schema.Websites + "/records"
+	if id != "" {
+		url += "/" + id
+	}
+	body, _ := json.Marshal(fields)
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
+func TestWebsiteDomainNormalizedOverREST(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	token := superuserToken(t, srv)
+
+	code, rec := restWebsite(t, srv, token, http.MethodPost, "", map[string]any{
+		"name": "Typed", "domain": "https://WWW.Example.COM/some/path"})
+	if code != http.StatusOK || rec["domain"] != "example.com" {
+		t.Fatalf("create: %d %v; want 200 with domain example.com", code, rec)
+	}
+	id, _ := rec["id"].(string)
+	stored, err := srv.App().FindRecordById(schema.Websites, id)
+	if err != nil || stored.GetString("domain") != "example.com" {
+		t.Fatalf("stored domain %q (%v), want example.com", stored.GetString("domain"), err)
+	}
+
+	code, rec = restWebsite(t, srv, token, http.MethodPatch, id, map[string]any{"domain": "Shop.Example.ORG:8443/x"})
+	if code != http.StatusOK || rec["domain"] != "shop.example.org" {
+		t.Fatalf("update: %d %v; want 200 with domain shop.example.org", code, rec)
+	}
+
+	// without a name, the website is named after its domain
+	code, rec = restWebsite(t, srv, token, http.MethodPost, "", map[string]any{"domain": "http://Unnamed.Example/"})
+	if code != http.StatusOK || rec["name"] != "unnamed.example" {
+		t.Fatalf("create without name: %d %v; want name unnamed.example", code, rec)
+	}
+}
+
+func TestWebsiteUnusableDomainRefusedOverREST(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	token := superuserToken(t, srv)
+	existing := srv.AddWebsite(t, "kept.example")
+
+	tests := []struct {
+		name, method, id string
+	}{
+		{"create", http.MethodPost, ""},
+		{"update", http.MethodPatch, existing.Id},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, out := restWebsite(t, srv, token, tt.method, tt.id, map[string]any{"name": "Bad", "domain": "http://user@bad example"})
+			data, _ := out["data"].(map[string]any)
+			field, _ := data["domain"].(map[string]any)
+			msg, _ := field["message"].(string)
+			if code != http.StatusBadRequest || !strings.Contains(msg, "Not a usable domain") {
+				t.Fatalf("%s: %d %v; want 400 naming the domain field", tt.name, code, out)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		kept, err := srv.App().FindRecordById(schema.Websites, existing.Id)
+		if err != nil || kept.GetString("domain") != "kept.example" {
+			t.Errorf("refused update changed the stored domain to %q (%v)", kept.GetString("domain"), err)
+		}
+	})
+}
+
+func TestWebsiteDomainNormalizedByAppSave(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	app := srv.App()
+	col, err := app.FindCollectionByNameOrId(schema.Websites)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, domain, want string // want "" = refused
+	}{
+		{"url with www, case and path", "https://WWW.Example.COM/some/path", "example.com"},
+		{"port", "localhost:3000", "localhost"},
+		{"international", "bücher.de", "xn--bcher-kva.de"},
+		{"user info", "http://user@example.com", ""},
+		{"space", "exa mple", ""},
+		{"empty", "  ", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := core.NewRecord(col)
+			rec.Set("name", tt.name)
+			rec.Set("domain", tt.domain)
+			err := app.Save(rec)
+			if tt.want == "" {
+				var verrs validation.Errors
+				if !errors.As(err, &verrs) || verrs["domain"] == nil {
+					t.Fatalf("Save(%q) = %v; want a validation error of domain", tt.domain, err)
+				}
+				return
+			}
+			if err != nil || rec.GetString("domain") != tt.want {
+				t.Fatalf("Save(%q): domain %q, %v; want %q", tt.domain, rec.GetString("domain"), err, tt.want)
+			}
+			stored, err := app.FindRecordById(schema.Websites, rec.Id)
+			if err != nil || stored.GetString("domain") != tt.want {
+				t.Fatalf("stored domain %q (%v), want %q", stored.GetString("domain"), err, tt.want)
+			}
+		})
+	}
+
+	// The hook runs for SaveNoValidate too: it is bound to the save, not
+	// to validation.
+	bypass := srv.AddWebsite(t, "bypass.example")
+	bypass.Set("domain", "exa mple")
+	if err := app.SaveNoValidate(bypass); err == nil {
+		t.Error("SaveNoValidate stored an unusable domain")
+	}
+}
+
+func TestWebsiteLegacyUnusableDomainDoesNotBlockOtherChanges(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	app := srv.App()
+	site := srv.AddWebsite(t, "legacy.example")
+	// stored before the hook existed: written behind every hook's back
+	if _, err := app.DB().NewQuery("UPDATE " + schema.Websites + " SET domain = 'exa mple' WHERE id = {:id}").
+		Bind(map[string]any{"id": site.Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	site, err := app.FindRecordById(schema.Websites, site.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site.Set("isArchived", true)
+	if err := app.Save(site); err != nil {
+		t.Fatalf("archiving a website with a legacy unusable domain: %v", err)
+	}
+	site.Set("domain", "still bad")
+	if err := app.Save(site); err == nil {
+		t.Fatal("changing to another unusable domain was accepted")
+	}
+}
