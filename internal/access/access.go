@@ -10,10 +10,6 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
-// UsersCollection is the auth collection whose records own websites
-// through the websites' user field.
-const UsersCollection = "users"
-
 // CanView reports whether auth may see site. A nil auth or site sees
 // nothing.
 func CanView(auth, site *core.Record) bool {
@@ -25,7 +21,7 @@ func CanView(auth, site *core.Record) bool {
 	}
 	// The collection is checked too: a record of another auth collection
 	// could share an id with a users record.
-	return auth.Collection().Name == UsersCollection && auth.Id != "" && site.GetString("user") == auth.Id
+	return auth.Collection().Name == schema.Users && auth.Id != "" && site.GetString("user") == auth.Id
 }
 
 // VisibleSites lists the websites auth may see (CanView), in no
@@ -36,7 +32,7 @@ func VisibleSites(app core.App, auth *core.Record) ([]*core.Record, error) {
 		return nil, nil
 	case auth.IsSuperuser():
 		return app.FindAllRecords(schema.Websites)
-	case auth.Collection().Name == UsersCollection && auth.Id != "":
+	case auth.Collection().Name == schema.Users && auth.Id != "":
 		return app.FindAllRecords(schema.Websites, dbx.HashExp{"user": auth.Id})
 	}
 	return nil, nil

@@ -44,8 +44,8 @@ func TestCanViewAndVisibleSites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner := authRecord(t, app, access.UsersCollection, "owner@example.test")
-	other := authRecord(t, app, access.UsersCollection, "other@example.test")
+	owner := authRecord(t, app, schema.Users, "owner@example.test")
+	other := authRecord(t, app, schema.Users, "other@example.test")
 	member := authRecord(t, app, "members", "member@example.test")
 	// a record of another auth collection with the owner's id must not
 	// pass for the owner

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/schema"
 )
 
 const (
@@ -194,7 +194,7 @@ func (s *server) authenticate(email, password string) *core.Record {
 	if email == "" || password == "" {
 		return nil
 	}
-	for _, col := range []string{core.CollectionNameSuperusers, access.UsersCollection} {
+	for _, col := range []string{core.CollectionNameSuperusers, schema.Users} {
 		rec, err := s.app.FindAuthRecordByEmail(col, email)
 		if err == nil && rec.ValidatePassword(password) {
 			return rec
