@@ -2,12 +2,12 @@ package skopos_test
 
 import (
 	"context"
-	"github.com/skopos-go/skopos/internal/browsertest"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/skopos-go/skopos"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/geo/geotest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/schema"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/skopos-go/skopos/internal/browsertest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/schema"
 )

@@ -2,7 +2,6 @@ package skopos_test
 
 import (
 	"context"
-	"github.com/skopos-go/skopos/internal/browsertest"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/schema"
 )

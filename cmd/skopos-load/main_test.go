@@ -7,12 +7,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/skopos-go/skopos/internal/proctest"
 	"net"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/skopos-go/skopos/internal/proctest"
 	"github.com/skopos-go/skopos/pbrest"
 )
 

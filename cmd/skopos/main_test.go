@@ -3,7 +3,6 @@ package main_test
 import (
 	"context"
 	"fmt"
-	"github.com/skopos-go/skopos/internal/proctest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skopos-go/skopos/internal/proctest"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )

@@ -2,8 +2,6 @@ package main_test
 
 import (
 	"bufio"
-	"github.com/skopos-go/skopos/internal/browsertest"
-	"github.com/skopos-go/skopos/internal/proctest"
 	"net"
 	"net/http"
 	"os"
@@ -16,7 +14,9 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/proctest"
 	"github.com/skopos-go/skopos/schema"
 )
 

@@ -3,10 +3,10 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"github.com/skopos-go/skopos/internal/domain"
 	"strconv"
 	"sync"
 
+	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/schema"
 )
