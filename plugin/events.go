@@ -90,7 +90,8 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	return nil
 }
 
-// pick chooses the website by the page host (SPEC §4 "Which website").
+// pick chooses the website by the page host: the longest website domain
+// that the host equals or is a subdomain of.
 func (in *intake) pick(host string) *pipeline.Site {
 	if s := in.sites.ByHost(host); s != nil {
 		return s

@@ -567,7 +567,8 @@ func TestScriptOfflineNeverLoops(t *testing.T) {
 	t.Parallel()
 	s := startSite(t, map[string]string{"offline": html(`<script>
 			// sendBeacon refused: every send takes the fetch fallback, the
-			// path whose rejections looped in the Node-era script (D-62)
+			// path whose rejections looped in the Node-era script (a failed send
+			// raised an error that was reported by another failing send)
 			navigator.sendBeacon = function () { return false; };
 			window.fetches = 0;
 			var realFetch = window.fetch;
@@ -676,7 +677,8 @@ func TestDemoPageShowsDataInPocketBase(t *testing.T) {
 
 func TestScriptWorksAsModule(t *testing.T) {
 	t.Parallel()
-	// document.currentScript is null in a module script (D-72)
+	// document.currentScript is null in a module script; the Node-era
+	// script silently did nothing there
 	s := startSite(t, map[string]string{"module": html(`<script type="module" src="/skopos.js" data-hash-mode="true"></script>`,
 		`<button id="b" skopos-event="module_click">b</button>`)})
 	ctx := tab(t)

@@ -1,5 +1,5 @@
 // Skopos browser script: page views, custom events and JavaScript errors,
-// sent as the JSON body of SPEC §4 to the Skopos event endpoint.
+// sent as a JSON body to the Skopos event endpoint.
 //
 //   <script defer src="/skopos.js" data-endpoint="/api/event"></script>
 //
@@ -8,7 +8,7 @@
 // with `go generate ./tracker`.
 (function () {
   var w = window, d = document, n = navigator, l = location, h = history;
-  // currentScript is null in module scripts (D-72): look the tag up instead.
+  // currentScript is null in module scripts: look the tag up instead.
   var s = d.currentScript || d.querySelector('script[src*="skopos"]');
   var src = (s && s.src) || "";
   var attr = function (k) {
@@ -35,7 +35,7 @@
   // is not the page's when the script is loaded cross-origin.
   var endpoint = new URL(attr("endpoint") || "/api/event", src || l.href).href;
   var hashMode = attr("hash-mode") == "true";
-  var sending = 0; // set while this script sends: its own failures are never reported (D-62)
+  var sending = 0; // set while this script sends: its own failures are never reported (that would loop)
   var errors = 0; // jsErrors sent from this page, capped so a throwing loop cannot flood
 
   function send(type, extra) {
@@ -60,9 +60,9 @@
         ok = n.sendBeacon(endpoint, new Blob([body], { type: "text/plain;charset=UTF-8" }));
       } catch (e) {} // missing or throwing: fall back below
       if (!ok)
-        // A refused beacon (queue full) is retried (D-69); a rejection,
+        // A refused beacon (queue full) is retried, not lost; a rejection,
         // e.g. offline, is swallowed so it never becomes an
-        // unhandledrejection that would be reported, and so on (D-62).
+        // unhandledrejection that would be reported, and so on.
         fetch(endpoint, {
           method: "POST",
           keepalive: true,
@@ -77,7 +77,7 @@
   }
 
   // Page views: the path (plus the fragment in hash mode) must change for
-  // an automatic one; a manual skopos("pageview") always sends (D-65).
+  // an automatic one; a manual skopos("pageview") always sends.
   var last;
   function pageView(force) {
     var key = l.pathname + (hashMode ? l.hash : "");
@@ -90,7 +90,7 @@
   // Errors --------------------------------------------------------------
 
   // describe turns anything thrown or logged into a non-empty message; an
-  // Error object's fields are not enumerable, so JSON would give "{}" (D-70).
+  // Error object's fields are not enumerable, so JSON would give "{}".
   function describe(x) {
     if (x instanceof Error) return x.name + (x.message ? ": " + x.message : "");
     if (typeof x == "string") return x;
@@ -105,7 +105,7 @@
     if (sending || errors >= 20) return;
     errors++;
     send("jsError", {
-      // the server refuses an empty or over-long message (D-70)
+      // the server refuses an empty or over-long message
       errorMessage: (String(message || "") || "Script error.").slice(0, 1024),
       stackTrace: String(stack || "").slice(0, 16384),
     });
@@ -142,7 +142,7 @@
           return a instanceof Error;
         })[0];
         // drop this wrapper's frames so the server groups by the caller's
-        // line in every engine (D-71)
+        // line in every engine (V8 puts the message on the first line)
         var stack = ((withStack || Error()).stack || "")
           .split("\n")
           .filter(function (line) {
@@ -184,7 +184,7 @@
         if (!data || typeof data != "object" || Array.isArray(data)) data = {};
         // "key:selector" pairs; ";" separates them when present, so
         // selectors may contain commas, and only the first ":" splits, so
-        // they may contain pseudo-classes (D-68)
+        // they may contain pseudo-classes
         from.split(from.indexOf(";") < 0 ? "," : ";").forEach(function (pair) {
           var i = pair.indexOf(":"),
             key = pair.slice(0, i).trim(),
@@ -201,7 +201,7 @@
     });
   }
 
-  // scan binds root itself and its descendants (D-67: an added element that
+  // scan binds root itself and its descendants (an added element that
   // carries skopos-event is bound too).
   function scan(root) {
     if (root.nodeType != 1) return;
@@ -247,7 +247,7 @@
       });
 
     // Commands queued before the script loaded run now, in order, after the
-    // first page view (D-64).
+    // first page view.
     install(function (cmd, name, data) {
       try {
         if (cmd == "pageview") pageView(1);

@@ -135,7 +135,7 @@ func makeVisitors(n int, seed uint64) []visitor {
 	return vs
 }
 
-// payload is the browser payload of SPEC §4.
+// payload is the JSON body skopos.js posts to the event endpoint.
 type payload struct {
 	Type         string         `json:"type"`
 	Name         string         `json:"name,omitempty"`

@@ -184,7 +184,8 @@ func TestRules(t *testing.T) {
 }
 
 // TestNoUAOnlyVerdictCache: the header-dependent rules are evaluated on every
-// request (Node SDK defect D-43).
+// request: a verdict cached by user agent alone would let one header-less
+// bot request turn every human with that user agent into a bot.
 func TestNoUAOnlyVerdictCache(t *testing.T) {
 	t.Parallel()
 	human := beacon(pageURL, nil)

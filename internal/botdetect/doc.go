@@ -51,7 +51,7 @@
 // Beware of the Referer rule: the tracking script uses navigator.sendBeacon,
 // which sends the page URL as Referer, so every page whose URL contains such
 // a word (/robotics, /spider-man, /web-scraper-guide) costs its visitors 30
-// points (Node SDK defect D-42). It is kept for compatibility, and 30 points
+// points. It is kept for compatibility, and 30 points
 // alone never block: a normal browser on such a page scores 30. Only a
 // request that is already suspicious for other reasons (for example a
 // header-stripping proxy that removes Accept-Language, 60 points) tips over
@@ -63,7 +63,7 @@
 // webhooks (Stripe, GitHub, Zapier), API clients and mobile apps. Those are
 // legitimate, they carry no browser headers and they typically use an HTTP
 // client library, so the browser rules would reject all of them (the Node SDK
-// did, defect D-42). IsBotServer therefore ignores the headers, the
+// did). IsBotServer therefore ignores the headers, the
 // HTTP-client-library rule, the bare-token rule, the "no browser, no OS" and
 // outdated-browser rules and the missing-UA rule. It reports a bot only when
 //
@@ -94,7 +94,7 @@
 //   - The two unreachable rules of the Node SDK (device type spider/bot,
 //     browser "Other") are gone; they never fired there either.
 //   - HEAD (0.19+) of the Node SDK caches the verdict keyed by the UA alone,
-//     ignoring headers (defect D-43): one header-less bot request with a
+//     ignoring headers: one header-less bot request with a
 //     common Chrome UA made every human with that UA a bot, and an automation
 //     header was accepted when the UA had been seen from a human first. Here
 //     only the crawler-list lookup, which depends on nothing but the UA, is

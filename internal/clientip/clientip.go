@@ -14,7 +14,8 @@
 //
 // Everything to the left of what your own proxies appended was written by the
 // client and can be anything. The old Node SDK took the left-most entry and so
-// let every visitor choose their own IP (defects D-1, D-2). This package
+// let every visitor choose their own IP, and so their visitor id, and
+// escape the IP blacklist. This package
 // instead works as follows:
 //
 //  1. The peer is parsed from RemoteAddr. If it is not a valid IP (for example

@@ -1,5 +1,5 @@
-// Package metrics exposes a pipeline's counters to Prometheus with the
-// names of SPEC §8:
+// Package metrics exposes a pipeline's counters to Prometheus under these
+// names (dashboards and alerts depend on them; keep them stable):
 //
 //	skopos_events_received_total
 //	skopos_events_stored_total

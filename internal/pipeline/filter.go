@@ -41,7 +41,7 @@ func ipString(ip netip.Addr) string {
 }
 
 // serverPath is the request path without its query string (query strings
-// carry tokens and e-mail addresses; defect D-9).
+// carry tokens and e-mail addresses, which must not end up in analytics).
 func serverPath(r *http.Request) string {
 	p := r.URL.EscapedPath()
 	if p == "" {

@@ -32,7 +32,7 @@ type Identity struct {
 	Metadata map[string]any
 }
 
-// Identify limits (SPEC §5).
+// Identify limits: each fits the visitors column it is stored in.
 const (
 	MaxUserID      = 255
 	MaxIdentName   = 255
@@ -56,7 +56,7 @@ func (p *Pipeline) Identify(ctx context.Context, r *http.Request, site *Site, us
 	}
 	ip := p.cfg.IPs.IP(r)
 	reason := admit(site, ip)
-	if reason == "" && p.bots.IsBotServer(r.UserAgent()) { // no identity for crawlers (defect D-8)
+	if reason == "" && p.bots.IsBotServer(r.UserAgent()) { // a crawler must not overwrite a real user's identity
 		reason = ReasonBot
 	}
 	if reason != "" { // not an event: logged, not counted in Dropped

@@ -59,7 +59,7 @@ func DeriveID(parts ...string) string {
 
 // writeFields writes length-prefixed fields, so that no two different
 // field lists produce the same bytes (the Node SDK's "a-b"+"c" vs
-// "a"+"b-c" collision, defect D-6).
+// "a"+"b-c" collision gave two visitors one id).
 func writeFields(h hash.Hash, parts ...string) {
 	var n [4]byte
 	for _, p := range parts {

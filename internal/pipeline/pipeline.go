@@ -36,7 +36,8 @@ var (
 )
 
 // Config configures a Pipeline. Zero durations and sizes take the defaults
-// of SPEC §2; Store and Sites are required.
+// noted on each field (the skopos.Options defaults); Store and Sites are
+// required.
 type Config struct {
 	Store store.Store
 	Sites *Sites

@@ -200,8 +200,10 @@ func (w *worker) loadDays(ctx context.Context) error {
 	return nil
 }
 
-// addEvent applies the session rules of SPEC §5.6 to one pageView, custom
-// or server event and adds its writes, and the summary deltas they imply,
+// addEvent applies the session rules to one pageView, custom or server
+// event (a visitor's session continues while its events are less than
+// SessionTimeout apart; the first event opens it, entry path and device
+// come from it; every event moves lastActivity and the exit path) and adds its writes, and the summary deltas they imply,
 // to c.
 func (w *worker) addEvent(c *chunk, ev *Event) {
 	p := w.p

@@ -1,7 +1,7 @@
 // Package validate decodes and validates the JSON payload a browser posts
 // to Skopos for a page view, a custom event or a JavaScript error, and turns
 // it into a typed, sanitized Payload whose every string fits the column it
-// is stored in (SPEC §4). Decode is the entry point for browser bodies;
+// is stored in (see the limits in package schema). Decode is the entry point for browser bodies;
 // CustomEvent applies the same name and data rules to events recorded by
 // server code.
 //
@@ -18,8 +18,8 @@
 //
 // Limits on input ("≤ 255 in") are checked on the raw value, before
 // cleaning, and reject the event. Limits on what is stored ("≤ 100 stored")
-// are applied by truncation after cleaning. Unlike the Node SDK (defect
-// D-48), truncation never splits a surrogate pair or a UTF-8 sequence: a
+// are applied by truncation after cleaning. Unlike the Node SDK's,
+// truncation never splits a surrogate pair or a UTF-8 sequence: a
 // character that does not fit entirely is dropped, so the result may be one
 // unit shorter than the limit, and it is always valid UTF-8 (see Truncate).
 //
@@ -32,7 +32,7 @@
 // scheme such as the android-app://… values Chrome on Android sends, a
 // javascript: URL, or unparseable text — is dropped (Payload.Referrer is
 // "") and the event is kept. The Node SDK rejected the whole event for the
-// former and stored the latter raw (defect D-34); losing a page view
+// former and stored the latter raw); losing a page view
 // because of where the visitor came from helps nobody.
 //
 // # Errors
@@ -164,7 +164,7 @@ type Payload struct {
 }
 
 // Decode parses body, the JSON document a browser posted, and validates it
-// against the payload rules (SPEC §4). The body must be a single JSON
+// against the payload rules. The body must be a single JSON
 // object; unknown fields are ignored and a JSON null counts as an absent
 // field. A field of the wrong JSON type rejects the payload (for instance
 // "screenWidth":"1920": a number is required), except "name", which is only

@@ -15,7 +15,8 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
-// The three bodies the official browser script sends (reference §3.3).
+// The three bodies the Skopos browser script sends (a page view, a custom
+// event, a JS error), exactly as it sends them.
 var referenceBodies = []string{
 	`{"type":"pageView","name":"/pricing","url":"https://example.com/pricing?plan=pro","referrer":"https://news.ycombinator.com/","screenWidth":1536,"screenHeight":864,"language":"en-GB","customData":{}}`,
 	`{"type":"custom","name":"cta_click","url":"https://example.com/","referrer":"","screenWidth":390,"screenHeight":844,"language":"pt-BR","customData":{"productId":"abc-123"}}`,
