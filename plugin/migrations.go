@@ -32,6 +32,11 @@ func (p *plugin) migrations() core.MigrationsList {
 		_, err := collections.Apply(tx)
 		return err
 	}, nil, "1764115203_skopos_schema_v2.go")
+	// v3: skopos_spool, the intake log's committed position
+	l.Register(func(tx core.App) error {
+		_, err := collections.Apply(tx)
+		return err
+	}, nil, "1764115204_skopos_schema_v3.go")
 	if p.cfg.Demo {
 		l.Register(func(tx core.App) error {
 			_, err := createWebsite(tx, "Demo", "localhost")

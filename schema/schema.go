@@ -17,6 +17,11 @@ const (
 	JSErrors     = "js_errors"
 	DashSum      = "dash_sum"
 	DashSumItems = "dash_sum_items"
+	// Spools holds, per intake log (spool), the sequence number of the
+	// last record whose data is committed, written in the same
+	// transaction as that data: a record replayed after a crash is
+	// recognised as already stored and is not counted twice.
+	Spools = "skopos_spool"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -25,7 +30,7 @@ const (
 
 // Names lists every Skopos collection in dependency order (a collection
 // comes after the collections its relations point to).
-var Names = []string{Websites, Visitors, Sessions, Events, JSErrors, DashSum, DashSumItems}
+var Names = []string{Websites, Visitors, Sessions, Events, JSErrors, DashSum, DashSumItems, Spools}
 
 // EventTypes are the values events.type accepts (the Skopos select values).
 var EventTypes = []string{"pageView", "custom", "click", "form_submission", "revenue"}

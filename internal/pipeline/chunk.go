@@ -27,6 +27,7 @@ const (
 	roleSessionUpdate                 // update an existing session
 	roleJSError                       // upsert js_errors
 	roleSummary                       // upsert dash_sum / dash_sum_items
+	roleSpool                         // upsert skopos_spool (the intake log position)
 )
 
 // chunk is one transaction: events together with every write derived
@@ -46,6 +47,12 @@ type chunk struct {
 	maybeCommitted bool
 	finalized      bool
 
+	// with an intake log: the last record the chunk covers, and its JS
+	// errors grouped (written when finished)
+	seq     uint64
+	js      map[string]*jsAgg
+	jsOrder []string
+
 	// summary deltas, aggregated per chunk, written when finalized
 	sums      map[dayKey]*sumDelta
 	sumOrder  []dayKey
@@ -62,8 +69,11 @@ type sessionDelta struct {
 }
 
 func newChunk() *chunk {
-	return &chunk{created: map[string]int{}, updates: map[string]*sessionDelta{}}
+	return &chunk{created: map[string]int{}, updates: map[string]*sessionDelta{}, js: map[string]*jsAgg{}}
 }
+
+// empty reports whether nothing was added to the chunk yet.
+func (c *chunk) empty() bool { return len(c.ops) == 0 && len(c.js) == 0 }
 
 func (c *chunk) add(op store.Op, r role) int {
 	c.ops = append(c.ops, op)

@@ -19,6 +19,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
@@ -33,6 +34,9 @@ type env struct {
 	site  store.Website
 	kind  string
 	newSt func() store.Store // a fresh store (a new "instance")
+	// spoolDir, when set, gives every instance an intake log there (one
+	// instance at a time: a log has one consumer)
+	spoolDir string
 }
 
 func (e *env) app() core.App { return e.srv.App() }
@@ -77,6 +81,7 @@ type instance struct {
 	p     *pipeline.Pipeline
 	site  *pipeline.Site
 	sites *pipeline.Sites
+	log   *spool.Log
 }
 
 func (e *env) start(t *testing.T, cfg pipeline.Config) *instance {
@@ -90,12 +95,29 @@ func (e *env) start(t *testing.T, cfg pipeline.Config) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if e.spoolDir != "" && cfg.Spool == nil {
+		log, err := spool.Open(e.spoolDir, spool.Options{Logger: cfg.Logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Spool = log
+	}
 	p, err := pipeline.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = p.Close(context.Background()) })
-	return &instance{p: p, site: site, sites: cfg.Sites}
+	in := &instance{p: p, site: site, sites: cfg.Sites, log: cfg.Spool}
+	t.Cleanup(func() { in.stop(context.Background()) })
+	return in
+}
+
+// stop closes the instance's pipeline, then its intake log.
+func (in *instance) stop(ctx context.Context) error {
+	err := in.p.Close(ctx)
+	if in.log != nil {
+		_ = in.log.Close()
+	}
+	return err
 }
 
 func (in *instance) browse(t *testing.T, ip, ua, body string) {

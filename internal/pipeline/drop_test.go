@@ -72,77 +72,82 @@ func TestEveryDropPathCountsExactlyWhatItDrops(t *testing.T) {
 			conflicts: true},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			forEachStore(t, func(t *testing.T, e *env) {
-				in, faulty := e.startFaulty(t, pipeline.Config{Batch: true, BatchInterval: time.Hour, MaxBatchSize: 1000})
-				ip := func(v int) string { return fmt.Sprintf("198.51.100.%d", v+1) }
-				// a first flush gives visitor 0 an open session, so that
-				// the second one updates an existing session
-				in.browse(t, ip(0), chromeUA, pageView("/v0/warm"))
-				flush(t, in.p)
+		for _, mode := range []string{"memory", "intake log"} {
+			t.Run(tc.name+"/"+mode, func(t *testing.T) {
+				t.Parallel()
+				forEachStore(t, func(t *testing.T, e *env) {
+					if mode == "intake log" {
+						e.spoolDir = t.TempDir()
+					}
+					in, faulty := e.startFaulty(t, pipeline.Config{Batch: true, BatchInterval: time.Hour, MaxBatchSize: 1000})
+					ip := func(v int) string { return fmt.Sprintf("198.51.100.%d", v+1) }
+					// a first flush gives visitor 0 an open session, so that
+					// the second one updates an existing session
+					in.browse(t, ip(0), chromeUA, pageView("/v0/warm"))
+					flush(t, in.p)
 
-				rule := faulty.Fail(&storetest.Rule{Match: tc.rule.Match, Fault: tc.rule.Fault, Times: tc.rule.Times})
-				for i := range perVisitor {
-					for v := range visitors {
-						in.browse(t, ip(v), chromeUA, pageView(fmt.Sprintf("/v%d/p%d", v, i)))
+					rule := faulty.Fail(&storetest.Rule{Match: tc.rule.Match, Fault: tc.rule.Fault, Times: tc.rule.Times})
+					for i := range perVisitor {
+						for v := range visitors {
+							in.browse(t, ip(v), chromeUA, pageView(fmt.Sprintf("/v%d/p%d", v, i)))
+						}
 					}
-				}
-				in.browse(t, ip(1), chromeUA, jsErr)
-				in.browse(t, ip(2), chromeUA, jsErr)
-				flush(t, in.p)
+					in.browse(t, ip(1), chromeUA, jsErr)
+					in.browse(t, ip(2), chromeUA, jsErr)
+					flush(t, in.p)
 
-				if rule.Hits() == 0 {
-					t.Fatal("the fault never fired; the test proves nothing")
-				}
-				total := 1 + visitors*perVisitor
-				st := in.p.Stats()
-				if got := st.Dropped[pipeline.ReasonPermanent]; got != uint64(tc.dropped+tc.jsDropped) {
-					t.Errorf("dropped permanent = %d, want %d", got, tc.dropped+tc.jsDropped)
-				}
-				for reason, n := range st.Dropped {
-					if reason != pipeline.ReasonPermanent && n != 0 {
-						t.Errorf("dropped %s = %d, want 0", reason, n)
+					if rule.Hits() == 0 {
+						t.Fatal("the fault never fired; the test proves nothing")
 					}
-				}
-				if got := st.StoreErrs["permanent"]; got != uint64(tc.permanentStoreErrs) {
-					t.Errorf("permanent store errors = %d, want %d", got, tc.permanentStoreErrs)
-				}
-				if st.Stored != uint64(total-tc.dropped) {
-					t.Errorf("stats stored = %d, want %d", st.Stored, total-tc.dropped)
-				}
-				if st.JSErrors != uint64(2-tc.jsDropped) {
-					t.Errorf("stats JS errors = %d, want %d", st.JSErrors, 2-tc.jsDropped)
-				}
-				if st.QueueDepth != 0 {
-					t.Errorf("queue depth = %d, want 0", st.QueueDepth)
-				}
-				app := e.app()
-				if n := count(t, app, schema.Events, nil); n != total-tc.dropped {
-					t.Errorf("events rows = %d, want %d (no duplicates, nothing else lost)", n, total-tc.dropped)
-				}
-				if tc.missingPath != "" {
-					if n := count(t, app, schema.Events, dbx.HashExp{"path": tc.missingPath}); n != 0 {
-						t.Errorf("refused event %s stored %d times", tc.missingPath, n)
+					total := 1 + visitors*perVisitor
+					st := in.p.Stats()
+					if got := st.Dropped[pipeline.ReasonPermanent]; got != uint64(tc.dropped+tc.jsDropped) {
+						t.Errorf("dropped permanent = %d, want %d", got, tc.dropped+tc.jsDropped)
 					}
-				}
-				var jsCount int
-				if err := app.DB().Select("COALESCE(SUM(count),0)").From(schema.JSErrors).Row(&jsCount); err != nil {
-					t.Fatal(err)
-				}
-				if jsCount != 2-tc.jsDropped {
-					t.Errorf("Σ js_errors.count = %d, want %d", jsCount, 2-tc.jsDropped)
-				}
-				if tc.conflicts && st.Conflicts == 0 {
-					t.Error("no conflict counted")
-				}
-				if tc.retries && st.Retries == 0 {
-					t.Error("no retry counted")
-				}
-				if !tc.summariesIncomplete {
-					checkSummaries(t, app, "after the faulty flush")
-				}
+					for reason, n := range st.Dropped {
+						if reason != pipeline.ReasonPermanent && n != 0 {
+							t.Errorf("dropped %s = %d, want 0", reason, n)
+						}
+					}
+					if got := st.StoreErrs["permanent"]; got != uint64(tc.permanentStoreErrs) {
+						t.Errorf("permanent store errors = %d, want %d", got, tc.permanentStoreErrs)
+					}
+					if st.Stored != uint64(total-tc.dropped) {
+						t.Errorf("stats stored = %d, want %d", st.Stored, total-tc.dropped)
+					}
+					if st.JSErrors != uint64(2-tc.jsDropped) {
+						t.Errorf("stats JS errors = %d, want %d", st.JSErrors, 2-tc.jsDropped)
+					}
+					if st.QueueDepth != 0 {
+						t.Errorf("queue depth = %d, want 0", st.QueueDepth)
+					}
+					app := e.app()
+					if n := count(t, app, schema.Events, nil); n != total-tc.dropped {
+						t.Errorf("events rows = %d, want %d (no duplicates, nothing else lost)", n, total-tc.dropped)
+					}
+					if tc.missingPath != "" {
+						if n := count(t, app, schema.Events, dbx.HashExp{"path": tc.missingPath}); n != 0 {
+							t.Errorf("refused event %s stored %d times", tc.missingPath, n)
+						}
+					}
+					var jsCount int
+					if err := app.DB().Select("COALESCE(SUM(count),0)").From(schema.JSErrors).Row(&jsCount); err != nil {
+						t.Fatal(err)
+					}
+					if jsCount != 2-tc.jsDropped {
+						t.Errorf("Σ js_errors.count = %d, want %d", jsCount, 2-tc.jsDropped)
+					}
+					if tc.conflicts && st.Conflicts == 0 {
+						t.Error("no conflict counted")
+					}
+					if tc.retries && st.Retries == 0 {
+						t.Error("no retry counted")
+					}
+					if !tc.summariesIncomplete {
+						checkSummaries(t, app, "after the faulty flush")
+					}
+				})
 			})
-		})
+		}
 	}
 }

@@ -67,4 +67,7 @@ type Event struct {
 
 	ErrorMessage string
 	StackTrace   string
+
+	// Seq is the event's sequence number in the intake log; 0 without one.
+	Seq uint64 `json:"-"`
 }

@@ -23,7 +23,8 @@ type jsAgg struct {
 	count     int
 	days      map[int64]int // occurrences per UTC day, for the summaries
 	lastSeen  time.Time
-	refused   bool // the store refused the group; its occurrences were dropped
+	refused   bool    // the store refused the group; its occurrences were dropped
+	events    []Event // with an intake log: its occurrences, to rebuild a chunk
 }
 
 // restoreJSError puts a chunked group that was not written back into the
@@ -102,34 +103,83 @@ func stripQuery(loc string) string {
 	return loc[:i] + loc[end:]
 }
 
-// addJSError attaches a JS error to the visitor's open session, if any
-// (it never opens, advances or engages one), and groups it.
-func (w *worker) addJSError(ev *Event) {
-	p := w.p
-	session := ""
+// jsSession is the visitor's open session a JS error attaches to, if any
+// (a JS error never opens, advances or engages one).
+func (w *worker) jsSession(ev *Event) string {
 	if vs := w.visitors.get(visitorRecordID(ev.WebsiteID, ev.Visitor)); vs != nil && vs.session != nil &&
-		ev.Time.Sub(vs.session.lastActivity) < p.cfg.SessionTimeout {
-		session = vs.session.id
+		ev.Time.Sub(vs.session.lastActivity) < w.p.cfg.SessionTimeout {
+		return vs.session.id
 	}
+	return ""
+}
+
+func newJSAgg(ev *Event, hash string) *jsAgg {
+	return &jsAgg{websiteID: ev.WebsiteID, hash: hash, message: ev.ErrorMessage, stack: ev.StackTrace, url: ev.Path,
+		days: map[int64]int{}}
+}
+
+// record counts one occurrence.
+func (a *jsAgg) record(ev *Event, session string) {
+	if a.session == "" {
+		a.session = session
+	}
+	a.count++
+	a.days[dayOf(ev.Time).Unix()]++
+	if ev.Time.After(a.lastSeen) {
+		a.lastSeen = ev.Time
+	}
+}
+
+// addJSError groups a JS error until the next JS error flush (without an
+// intake log).
+func (w *worker) addJSError(ev *Event) {
 	hash := ErrorHash(ev.ErrorMessage, ev.StackTrace)
 	key := ev.WebsiteID + "/" + hash
 	agg := w.jsErrs[key]
 	if agg == nil {
-		if len(w.jsErrs) >= p.cfg.MaxJSErrors {
+		if len(w.jsErrs) >= w.p.cfg.MaxJSErrors {
 			w.dropHeld(ReasonJSErrorsFull, 1, "website", ev.WebsiteID)
 			return
 		}
-		agg = &jsAgg{websiteID: ev.WebsiteID, hash: hash, message: ev.ErrorMessage, stack: ev.StackTrace, url: ev.Path,
-			days: map[int64]int{}}
+		agg = newJSAgg(ev, hash)
 		w.jsErrs[key] = agg
 	}
-	if agg.session == "" {
-		agg.session = session
+	agg.record(ev, w.jsSession(ev))
+}
+
+// addChunkJSError groups a JS error within its chunk (with an intake log,
+// so that each occurrence is written with the log position that covers
+// it); the group keeps its events, to be rebuilt like the others.
+func (w *worker) addChunkJSError(c *chunk, ev *Event) {
+	hash := ErrorHash(ev.ErrorMessage, ev.StackTrace)
+	key := ev.WebsiteID + "/" + hash
+	agg := c.js[key]
+	if agg == nil {
+		agg = newJSAgg(ev, hash)
+		c.js[key] = agg
+		c.jsOrder = append(c.jsOrder, key)
 	}
-	agg.count++
-	agg.days[dayOf(ev.Time).Unix()]++
-	if ev.Time.After(agg.lastSeen) {
-		agg.lastSeen = ev.Time
+	agg.record(ev, w.jsSession(ev))
+	agg.events = append(agg.events, *ev)
+}
+
+// addJSOps adds a group's upsert and its summary deltas to c: the row id
+// derives from (website, hash) and count is incremented inside the
+// transaction, so two writers flushing the same error count exactly.
+func (w *worker) addJSOps(c *chunk, a *jsAgg) {
+	data := map[string]any{
+		"website": a.websiteID, "errorHash": a.hash, "errorMessage": a.message,
+		"stackTrace": a.stack, "url": a.url, "count+": a.count, "lastSeen": a.lastSeen,
+	}
+	if a.session != "" {
+		data["session"] = a.session
+	}
+	c.add(store.Op{Action: store.Upsert, Collection: schema.JSErrors, ID: DeriveID("jserror", a.websiteID, a.hash), Data: data},
+		role{kind: roleJSError, count: a.count, js: a})
+	for day, n := range a.days {
+		k := dayKey{a.websiteID, day}
+		c.summaryFor(k).jsErrors += n
+		c.addItem(itemKey{k, "jsError", w.dims.key(k, "jsError", a.message)}, n)
 	}
 }
 
@@ -156,20 +206,7 @@ func (w *worker) jsErrorChunks(ctx context.Context, maxOps int) ([]*chunk, error
 			c.finalize()
 			out, c = append(out, c), newChunk()
 		}
-		data := map[string]any{
-			"website": a.websiteID, "errorHash": a.hash, "errorMessage": a.message,
-			"stackTrace": a.stack, "url": a.url, "count+": a.count, "lastSeen": a.lastSeen,
-		}
-		if a.session != "" {
-			data["session"] = a.session
-		}
-		c.add(store.Op{Action: store.Upsert, Collection: schema.JSErrors, ID: DeriveID("jserror", a.websiteID, a.hash), Data: data},
-			role{kind: roleJSError, count: a.count, js: a})
-		for day, n := range a.days {
-			k := dayKey{a.websiteID, day}
-			c.summaryFor(k).jsErrors += n
-			c.addItem(itemKey{k, "jsError", w.dims.key(k, "jsError", a.message)}, n)
-		}
+		w.addJSOps(c, a)
 		delete(w.jsErrs, key)
 	}
 	if len(c.ops) > 0 {

@@ -11,6 +11,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/internal/geo"
+	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/validate"
 )
@@ -33,6 +35,7 @@ var (
 	ErrInvalidPayload = errors.New("skopos: invalid payload")
 	ErrQueueFull      = errors.New("skopos: queue full")
 	ErrClosed         = errors.New("skopos: client closed")
+	ErrSpoolFull      = errors.New("skopos: intake log full")
 )
 
 // Config configures a Pipeline. Zero durations and sizes take the defaults
@@ -63,6 +66,14 @@ type Config struct {
 	// website's day in dash_sum_items; the rest are counted under
 	// "(other)". Default 1000.
 	MaxDimensionKeys int
+
+	// Spool, when set, is the intake log: an event is accepted only once
+	// it is appended to it (durable under its sync policy), the worker
+	// reads events from it, and a restart continues where the store's
+	// committed position says. Nil keeps events in memory only (a crash
+	// or a Close past its deadline loses what was not yet written).
+	// The caller opens and closes it; one Pipeline per Log.
+	Spool *spool.Log
 
 	// OnFlush, when set, is called after every successful flush with its
 	// duration (metrics).
@@ -111,6 +122,10 @@ func (c *Config) defaultsNoStore() error {
 	case c.MaxBatchSize < 0, c.QueueSize < 0, c.SessionCacheSize < 0, c.MaxJSErrors < 0, c.MaxDimensionKeys < 0:
 		return errors.New("pipeline: sizes must be > 0")
 	}
+	if c.Spool != nil {
+		// with an intake log the queue is only a read-ahead buffer
+		c.QueueSize = min(c.QueueSize, readAhead(c.MaxBatchSize))
+	}
 	// every visitor of a held batch must fit in the cache at once
 	c.SessionCacheSize = max(c.SessionCacheSize, c.QueueSize+c.MaxBatchSize)
 	if c.IPs == nil {
@@ -151,7 +166,14 @@ type Pipeline struct {
 	ua   *useragent.Parser
 	bots *botdetect.Detector
 	w    worker // owned by the worker goroutine
+
+	reader *spool.Reader // with Config.Spool
+	fed    chan struct{} // closed when the feeding goroutine ends
 }
+
+// readAhead sizes the in-memory buffer between the intake log and the
+// worker: a few batches, so that reading never waits on the disk.
+func readAhead(batch int) int { return max(4*batch, 4096) }
 
 // New starts a pipeline's worker. Stop it with Close.
 func New(cfg Config) (*Pipeline, error) {
@@ -167,8 +189,38 @@ func New(cfg Config) (*Pipeline, error) {
 	p.run, p.cancelRun = context.WithCancelCause(context.Background())
 	p.ua, p.bots = newParsers()
 	p.w = newWorker(p)
+	if cfg.Spool != nil {
+		p.reader = cfg.Spool.NewReader()
+		p.fed = make(chan struct{})
+		go p.feed()
+	}
 	go p.w.run()
 	return p, nil
+}
+
+// feed moves the intake log's records, in order, into the worker's queue.
+func (p *Pipeline) feed() {
+	defer close(p.fed)
+	defer p.reader.Close()
+	for {
+		rec, err := p.reader.Next(p.run)
+		if err != nil {
+			return // Close, or the log closed under us
+		}
+		var ev Event
+		if err := json.Unmarshal(rec.Data, &ev); err != nil {
+			// cannot happen with records this code wrote; counted, not stored
+			p.stats.drop(ReasonInvalid, 1)
+			p.cfg.Logger.Error("skopos: unreadable record in the intake log; skipped", "seq", rec.Seq, "error", err)
+			continue
+		}
+		ev.Seq = rec.Seq
+		select {
+		case p.queue <- ev:
+		case <-p.run.Done():
+			return
+		}
+	}
 }
 
 // newParsers builds the user-agent parser, shared with the bot detector.
@@ -181,6 +233,9 @@ func newParsers() (*useragent.Parser, *botdetect.Detector) {
 func (p *Pipeline) Stats() Stats {
 	s := p.stats.snapshot()
 	s.QueueDepth = len(p.queue) + int(p.w.held.Load())
+	if p.cfg.Spool != nil {
+		s.QueueDepth = int(p.cfg.Spool.Stats().Pending)
+	}
 	return s
 }
 
@@ -204,7 +259,7 @@ func (p *Pipeline) TrackBrowser(r *http.Request, body []byte, pick func(host str
 	case reason != "":
 		return p.filtered(reason, "site", ev.TrackingID)
 	}
-	return p.enqueue(ev)
+	return p.enqueue(r, ev)
 }
 
 // browserEvent is the intake's hot path, top to bottom: validate, choose
@@ -279,12 +334,15 @@ func (p *Pipeline) TrackServer(r *http.Request, trackingID string, site *Site, n
 	if site != nil {
 		ev.WebsiteID = site.ID
 	}
-	return p.enqueue(ev)
+	return p.enqueue(r, ev)
 }
 
-func (p *Pipeline) enqueue(ev Event) error {
+func (p *Pipeline) enqueue(r *http.Request, ev Event) error {
 	ev.ID = NewID()
 	ev.Time = p.cfg.Now().UTC().Truncate(time.Millisecond)
+	if p.cfg.Spool != nil {
+		return p.append(r, ev)
+	}
 	select {
 	case p.queue <- ev:
 		p.stats.accepted.Add(1)
@@ -294,6 +352,40 @@ func (p *Pipeline) enqueue(ev Event) error {
 		p.debug("queue full, event dropped", "queue", cap(p.queue))
 		return ErrQueueFull
 	}
+}
+
+// append writes ev to the intake log and returns once it is durable.
+func (p *Pipeline) append(r *http.Request, ev Event) error {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		p.stats.drop(ReasonInvalid, 1)
+		return fmt.Errorf("%w: %w", ErrInvalidPayload, err)
+	}
+	ctx := context.Background()
+	if r != nil {
+		ctx = r.Context()
+	}
+	err = p.cfg.Spool.Append(ctx, data)
+	switch {
+	case err == nil:
+		p.stats.accepted.Add(1)
+		return nil
+	case errors.Is(err, spool.ErrFull):
+		p.stats.drop(ReasonSpoolFull, 1)
+		p.debug("intake log full, event refused")
+		return ErrSpoolFull
+	case errors.Is(err, spool.ErrClosed):
+		p.stats.drop(ReasonClosed, 1)
+		return ErrClosed
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// the caller left while its record was being written: it will
+		// most likely be stored, so it is not counted as refused
+		p.stats.accepted.Add(1)
+		return err
+	}
+	p.stats.drop(ReasonSpoolError, 1)
+	p.cfg.Logger.Error("skopos: intake log write failed; event refused", "error", err)
+	return fmt.Errorf("%w: %w", ErrSpoolFull, err)
 }
 
 func (p *Pipeline) filtered(reason string, attrs ...any) error {
@@ -339,6 +431,15 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 	return p.request(ctx, false)
 }
 
+// target is the last intake log record accepted so far: a Flush or Close
+// waits until the worker has read that far.
+func (p *Pipeline) target() uint64 {
+	if p.cfg.Spool == nil {
+		return 0
+	}
+	return p.cfg.Spool.Durable()
+}
+
 // Close stops intake (later events get ErrClosed), writes everything still
 // held until ctx is done, and stops the worker: when Close returns, for any
 // deadline, the pipeline has no goroutine left. Events that could not be
@@ -353,8 +454,13 @@ func (p *Pipeline) Close(ctx context.Context) error {
 }
 
 func (p *Pipeline) stop(ctx context.Context) error {
-	defer p.cancelRun(ErrClosed)
-	req := request{ctx: ctx, stop: true, reply: make(chan error, 1)}
+	defer func() {
+		p.cancelRun(ErrClosed)
+		if p.fed != nil {
+			<-p.fed
+		}
+	}()
+	req := request{ctx: ctx, stop: true, target: p.target(), reply: make(chan error, 1)}
 	select {
 	case p.reqs <- req:
 		err := <-req.reply
@@ -376,24 +482,31 @@ func (p *Pipeline) stop(ctx context.Context) error {
 // every accepted event was written. The events are counted as dropped with
 // reason "unwritten".
 type UnwrittenError struct {
-	Events int   // events accepted but not written
-	Err    error // why: the context's error, with the last store error
+	Events int // events accepted but not written
+	// Spooled reports that the events are kept in the intake log and are
+	// written after the next start: nothing is lost.
+	Spooled bool
+	Err     error // why: the context's error, with the last store error
 }
 
 func (e *UnwrittenError) Error() string {
+	if e.Spooled {
+		return fmt.Sprintf("skopos: shutdown: %d events kept in the spool, to be written after the next start: %v", e.Events, e.Err)
+	}
 	return fmt.Sprintf("skopos: shutdown: %d events not written: %v", e.Events, e.Err)
 }
 
 func (e *UnwrittenError) Unwrap() error { return e.Err }
 
 type request struct {
-	ctx   context.Context
-	stop  bool
-	reply chan error
+	ctx    context.Context
+	stop   bool
+	target uint64 // with an intake log: read at least this far first
+	reply  chan error
 }
 
 func (p *Pipeline) request(ctx context.Context, stop bool) error {
-	req := request{ctx: ctx, stop: stop, reply: make(chan error, 1)}
+	req := request{ctx: ctx, stop: stop, target: p.target(), reply: make(chan error, 1)}
 	select {
 	case p.reqs <- req:
 	case <-p.done:

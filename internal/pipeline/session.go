@@ -37,6 +37,9 @@ const unitOps = 4 + 2 + 12
 // rules event by event, in acceptance order.
 func (w *worker) sessionize(ctx context.Context) error {
 	p := w.p
+	if err := w.skipStored(ctx); err != nil {
+		return err
+	}
 	if err := w.resolveSites(ctx); err != nil {
 		return err
 	}
@@ -55,26 +58,78 @@ func (w *worker) sessionize(ctx context.Context) error {
 	maxOps = max(min(maxOps, maxChunkOps), 2*unitOps)
 
 	c := newChunk()
+	var last uint64 // the last intake log record the chunk covers
 	for i := range w.pending {
 		ev := &w.pending[i]
-		if ev.Kind == JSError {
+		if ev.Kind == JSError && p.cfg.Spool == nil {
 			w.addJSError(ev)
 			continue
 		}
 		// a unit is at most visitor + session + event creates, one
-		// session update and the summary rows it touches
-		if c.size()+unitOps > maxOps || w.chunkUnits > 0 && c.countKind(roleEvent) >= w.chunkUnits {
-			c.finalize()
-			w.unsent = append(w.unsent, c)
+		// session update and the summary rows it touches (a JS error
+		// group: its upsert and two summary rows)
+		units := c.countKind(roleEvent) + len(c.js)
+		if !c.empty() && (c.size()+3*len(c.js)+unitOps > maxOps || w.chunkUnits > 0 && units >= w.chunkUnits) {
+			w.finish(c, last)
 			c = newChunk()
 		}
-		w.addEvent(c, ev)
+		if ev.Kind == JSError {
+			w.addChunkJSError(c, ev)
+		} else {
+			w.addEvent(c, ev)
+		}
+		last = max(last, ev.Seq)
 	}
-	if len(c.ops) > 0 {
-		c.finalize()
-		w.unsent = append(w.unsent, c)
+	if !c.empty() {
+		w.finish(c, last)
 	}
 	w.pending = nil // chunks point into the old array: never reuse it
+	return nil
+}
+
+// finish completes a chunk and queues it for writing. With an intake log,
+// JS errors are grouped per chunk, and the chunk also records the log
+// position it covers in the same transaction: a chunk is committed with
+// its position or not at all, so a replay after a crash skips exactly
+// what is stored.
+func (w *worker) finish(c *chunk, last uint64) {
+	for _, k := range c.jsOrder {
+		w.addJSOps(c, c.js[k])
+	}
+	c.finalize()
+	if sp := w.p.cfg.Spool; sp != nil && last > 0 {
+		c.seq = last
+		c.add(store.Op{Action: store.Upsert, Collection: schema.Spools, ID: sp.ID(), Data: map[string]any{"seq": int64(last)}},
+			role{kind: roleSpool})
+	}
+	w.unsent = append(w.unsent, c)
+}
+
+// skipStored drops, with an intake log, the records the store already
+// has: those replayed after a crash that came between the store's commit
+// and the log's checkpoint.
+func (w *worker) skipStored(ctx context.Context) error {
+	sp := w.p.cfg.Spool
+	if sp == nil || len(w.pending) == 0 {
+		return nil
+	}
+	if !w.posLoaded {
+		pos, err := w.p.cfg.Store.SpoolPosition(ctx, sp.ID())
+		if err != nil {
+			return err
+		}
+		w.storedPos, w.posLoaded = pos, true
+	}
+	kept := w.pending[:0]
+	for _, ev := range w.pending {
+		if ev.Seq != 0 && ev.Seq <= w.storedPos {
+			w.held.Add(-1)
+			w.p.stats.replayed.Add(1)
+			continue
+		}
+		kept = append(kept, ev)
+	}
+	w.pending = kept
 	return nil
 }
 
@@ -203,8 +258,8 @@ func (w *worker) loadDays(ctx context.Context) error {
 // addEvent applies the session rules to one pageView, custom or server
 // event (a visitor's session continues while its events are less than
 // SessionTimeout apart; the first event opens it, entry path and device
-// come from it; every event moves lastActivity and the exit path) and adds its writes, and the summary deltas they imply,
-// to c.
+// come from it; every event moves lastActivity and the exit path) and
+// adds its writes, and the summary deltas they imply, to c.
 func (w *worker) addEvent(c *chunk, ev *Event) {
 	p := w.p
 	vid := visitorRecordID(ev.WebsiteID, ev.Visitor)

@@ -20,6 +20,8 @@ const (
 	ReasonPermanent    = "permanent"     // the store refused the record (validation)
 	ReasonUnwritten    = "unwritten"     // still unwritten when Shutdown's deadline passed
 	ReasonJSErrorsFull = "jserrors_full" // too many distinct JS errors in one flush window
+	ReasonSpoolFull    = "spool_full"    // the intake log holds its byte budget (503)
+	ReasonSpoolError   = "spool_error"   // the intake log could not write the event (503)
 )
 
 // Stats is a snapshot of the pipeline's counters.
@@ -34,10 +36,14 @@ type Stats struct {
 	StoreErrs  map[string]uint64 // store failures by kind: transient, permanent
 	QueueDepth int               // events accepted but not yet written
 	Flushes    uint64            // successful flushes
+	// Replayed counts events read again from the intake log after a
+	// restart that the store already had (committed just before the
+	// crash); they are skipped, not stored twice.
+	Replayed uint64
 }
 
 type counters struct {
-	received, accepted, stored, jsErrors, retries, conflicts, flushes atomic.Uint64
+	received, accepted, stored, jsErrors, retries, conflicts, flushes, replayed atomic.Uint64
 
 	mu        sync.Mutex
 	dropped   map[string]uint64
@@ -66,7 +72,7 @@ func (c *counters) snapshot() Stats {
 	s := Stats{
 		Received: c.received.Load(), Accepted: c.accepted.Load(), Stored: c.stored.Load(),
 		JSErrors: c.jsErrors.Load(), Retries: c.retries.Load(), Conflicts: c.conflicts.Load(),
-		Flushes: c.flushes.Load(),
+		Flushes: c.flushes.Load(), Replayed: c.replayed.Load(),
 		Dropped: map[string]uint64{}, StoreErrs: map[string]uint64{},
 	}
 	c.mu.Lock()

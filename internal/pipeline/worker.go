@@ -36,6 +36,12 @@ type worker struct {
 	// chunk while a refusal that named no op is being narrowed down
 	chunkUnits int
 
+	// with an intake log: the last record read, and the store's
+	// committed position (records up to it are already stored)
+	seen      uint64
+	storedPos uint64
+	posLoaded bool
+
 	// abortErr is what Close reports when it had to cancel the worker;
 	// written by the worker before it closes p.done.
 	abortErr error
@@ -93,15 +99,11 @@ func (w *worker) run() {
 			// deadline: canceling the run context ends it too
 			rctx, cancel := context.WithCancel(req.ctx)
 			stopAfter := context.AfterFunc(ctx, cancel)
-			err := w.flushUntil(rctx)
+			err := w.flushTo(rctx, req.target)
 			stopAfter()
 			cancel()
 			if req.stop {
-				if n := w.heldEvents(); n > 0 {
-					w.dropHeld(ReasonUnwritten, n)
-					err = &UnwrittenError{Events: n, Err: err}
-				}
-				req.reply <- err
+				req.reply <- w.unwritten(err)
 				return
 			}
 			req.reply <- err
@@ -109,19 +111,61 @@ func (w *worker) run() {
 	}
 }
 
-// abort ends the worker when Close canceled it mid-write: whatever it
-// still holds is counted as unwritten.
-func (w *worker) abort(cause error) {
-	w.drainAll()
+// flushTo writes everything held and, with an intake log, everything up
+// to record target, until ctx is done.
+func (w *worker) flushTo(ctx context.Context, target uint64) error {
+	for {
+		w.drainAll()
+		// with an intake log, gather what was accepted before the call
+		// first (up to a read-ahead's worth), so that one Flush writes in
+		// as few transactions as it can
+		for w.p.cfg.Spool != nil && w.seen < target && len(w.pending) < cap(w.p.queue) {
+			select {
+			case ev := <-w.p.queue:
+				w.add(ev)
+			case <-ctx.Done():
+				return fmt.Errorf("skopos: flush: %w", ctx.Err())
+			}
+		}
+		if err := w.flushUntil(ctx); err != nil {
+			return err
+		}
+		if w.p.cfg.Spool == nil || w.seen >= target {
+			return nil
+		}
+	}
+}
+
+// unwritten turns what the worker still holds when it stops into Close's
+// result: without an intake log the events are lost and counted as
+// dropped; with one they stay in it for the next start.
+func (w *worker) unwritten(err error) error {
+	if sp := w.p.cfg.Spool; sp != nil {
+		if n := sp.Stats().Pending; n > 0 && err != nil {
+			return &UnwrittenError{Events: int(n), Spooled: true, Err: err}
+		}
+		return err
+	}
 	if n := w.heldEvents(); n > 0 {
 		w.dropHeld(ReasonUnwritten, n)
-		w.abortErr = &UnwrittenError{Events: n, Err: fmt.Errorf("%w (it passed while a write was in progress)", cause)}
+		return &UnwrittenError{Events: n, Err: err}
 	}
+	return err
+}
+
+// abort ends the worker when Close canceled it mid-write.
+func (w *worker) abort(cause error) {
+	w.drainAll()
+	if w.p.cfg.Spool == nil && w.heldEvents() == 0 {
+		return
+	}
+	w.abortErr = w.unwritten(fmt.Errorf("%w (it passed while a write was in progress)", cause))
 }
 
 func (w *worker) add(ev Event) {
 	w.pending = append(w.pending, ev)
 	w.held.Add(1)
+	w.seen = max(w.seen, ev.Seq)
 }
 
 // drainAvailable moves what is already queued into pending, up to a batch.
@@ -232,6 +276,10 @@ func (w *worker) attempt(ctx context.Context, includeJS bool) error {
 		w.held.Add(-int64(c.nEvents()))
 	}
 	w.chunkUnits = 0
+	if sp := w.p.cfg.Spool; sp != nil && len(w.pending) == 0 {
+		// everything read so far is stored or dropped
+		sp.Checkpoint(w.seen)
+	}
 	if includeJS {
 		w.lastJSErr = w.p.cfg.Now()
 	}

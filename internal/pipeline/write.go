@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/schema"
@@ -27,7 +28,17 @@ var errRebuild = errors.New("chunks must be rebuilt")
 func (w *worker) write(ctx context.Context, c *chunk) error {
 	p := w.p
 	st := p.cfg.Store
-	if c.maybeCommitted {
+	if c.maybeCommitted && p.cfg.Spool != nil && c.seq > 0 {
+		// the chunk committed if and only if its log position did
+		pos, err := st.SpoolPosition(ctx, p.cfg.Spool.ID())
+		if err != nil {
+			return err
+		}
+		if pos >= c.seq {
+			w.committed(c)
+			return nil
+		}
+	} else if c.maybeCommitted {
 		if m := c.marker(); m != "" {
 			ok, err := st.Existing(ctx, schema.Events, []string{m})
 			if err != nil {
@@ -70,7 +81,7 @@ func (w *worker) write(ctx context.Context, c *chunk) error {
 		case oe.Unique && (r.kind == roleVisitor || r.kind == roleSession): // another writer created it first
 			return errConflict
 		case oe.Unique, oe.Permanent:
-			if r.kind == roleSummary {
+			if r.kind == roleSummary || r.kind == roleSpool {
 				// a summary row alone: the events stay; resubmit without it
 				w.refuseSummary(c, oe.Index, err)
 				continue
@@ -93,6 +104,10 @@ func (w *worker) committed(c *chunk) {
 		}
 	}
 	w.p.stats.jsErrors.Add(uint64(js))
+	if sp := w.p.cfg.Spool; sp != nil && c.seq > 0 {
+		sp.Checkpoint(c.seq)
+		w.storedPos = max(w.storedPos, c.seq)
+	}
 }
 
 // refuse takes out what the refused op at index i stands for: an event
@@ -192,12 +207,21 @@ func (w *worker) requeue() (js bool) {
 					events = append(events, *r.event)
 				}
 			case roleJSError:
-				if !r.js.refused {
+				switch {
+				case r.js.refused:
+				case w.p.cfg.Spool != nil:
+					events = append(events, r.js.events...)
+				default:
 					w.restoreJSError(r.js)
 					js = true
 				}
 			}
 		}
+	}
+	if w.p.cfg.Spool != nil {
+		// a chunk's JS errors were grouped apart from its events; the
+		// log's order is what the rebuilt chunks must cover
+		sort.SliceStable(events, func(i, j int) bool { return events[i].Seq < events[j].Seq })
 	}
 	w.unsent = nil
 	w.pending = append(events, w.pending...)

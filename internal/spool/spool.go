@@ -772,3 +772,11 @@ func (r *Reader) Close() {
 		r.f = nil
 	}
 }
+
+// Durable returns the sequence number of the last durable record: every
+// Append that has returned nil is covered.
+func (l *Log) Durable() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.durable
+}

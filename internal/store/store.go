@@ -124,6 +124,9 @@ type Store interface {
 	WebsiteByTrackingID(ctx context.Context, trackingID string) (Website, error)
 	// UpdateWebsite sets fields on a website record.
 	UpdateWebsite(ctx context.Context, id string, data map[string]any) error
+	// SpoolPosition returns the seq stored in the skopos_spool record with
+	// id, 0 when there is none.
+	SpoolPosition(ctx context.Context, id string) (uint64, error)
 	// DimensionKeys returns, for each dimension, the dash_sum_items keys
 	// stored for the website on day (UTC midnight).
 	DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error)

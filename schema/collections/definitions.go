@@ -142,6 +142,9 @@ func Definition(name string, resolve IDResolver) (*core.Collection, error) {
 		b.text("key", schema.MaxDimensionKey, false)
 		b.fields(&core.NumberField{Name: "count", OnlyInt: true})
 		b.index("website_date_dimension_key", true, "website, date, dimension, key")
+	case schema.Spools:
+		// superuser-only (no API rules): it is the writer's bookkeeping
+		b.fields(&core.NumberField{Name: "seq", OnlyInt: true, Min: types.Pointer(0.0)})
 	default:
 		return nil, fmt.Errorf("schema: unknown collection %q", name)
 	}

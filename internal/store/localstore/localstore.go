@@ -203,6 +203,19 @@ func (s *Store) UpdateWebsite(ctx context.Context, id string, data map[string]an
 	return s.app.SaveWithContext(ctx, rec)
 }
 
+// SpoolPosition reads the committed position of the intake log id.
+func (s *Store) SpoolPosition(ctx context.Context, id string) (uint64, error) {
+	var seq int64
+	err := s.app.DB().Select("seq").From(schema.Spools).Where(dbx.HashExp{"id": id}).WithContext(ctx).Row(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return uint64(max(seq, 0)), nil
+}
+
 // DimensionKeys lists the dash_sum_items keys of a website's day.
 func (s *Store) DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error) {
 	var rows []struct {

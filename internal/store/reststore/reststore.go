@@ -187,6 +187,21 @@ func (s *Store) UpdateWebsite(ctx context.Context, id string, data map[string]an
 	return s.pb.UpdateRecord(ctx, schema.Websites, id, data, nil)
 }
 
+// SpoolPosition reads the committed position of the intake log id.
+func (s *Store) SpoolPosition(ctx context.Context, id string) (uint64, error) {
+	var row struct {
+		Seq float64 `json:"seq"`
+	}
+	err := s.pb.GetRecord(ctx, schema.Spools, id, &row)
+	if errors.Is(err, pbrest.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return uint64(max(row.Seq, 0)), nil
+}
+
 // DimensionKeys lists the dash_sum_items keys of a website's day, a page
 // of at most 500 per request.
 func (s *Store) DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error) {
