@@ -50,8 +50,16 @@ type Rule struct {
 	// Times is how many Apply calls the rule fails; 0 means every one.
 	Times int
 
-	mu   sync.Mutex
-	hits int
+	mu      sync.Mutex
+	hits    int
+	stopped bool
+}
+
+// Stop ends the rule: later Apply calls pass (the store recovers).
+func (r *Rule) Stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
 }
 
 // Hits reports how many Apply calls the rule has failed.
@@ -65,7 +73,7 @@ func (r *Rule) Hits() int {
 func (r *Rule) take() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.Times > 0 && r.hits >= r.Times {
+	if r.stopped || r.Times > 0 && r.hits >= r.Times {
 		return false
 	}
 	r.hits++
