@@ -13,6 +13,7 @@ import (
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/ingest"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/store/reststore"
 	"github.com/skopos-go/skopos/pbrest"
@@ -66,7 +67,7 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	if err := pb.Authenticate(ctx); err != nil {
 		return nil, classify(err)
 	}
-	if err := checkSchema(ctx, pb); err != nil {
+	if err := checkSchema(ctx, pb, opts.SpoolDir != ""); err != nil {
 		return nil, err
 	}
 	if _, err := pb.BatchMaxRequests(ctx); err != nil {
@@ -92,6 +93,7 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 		return nil, classify(err)
 	}
 
+	sync, _ := spool.ParseSync(opts.SpoolSync) // validated with the options
 	c := &Client{opts: opts, pb: pb, sites: sites, site: site}
 	c.debug.Store(opts.Debug)
 	c.in, err = ingest.New(ingest.Config{
@@ -104,6 +106,9 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 		},
 		IPs:           ips,
 		GeoIPDatabase: opts.GeoIPDatabase,
+		SpoolDir:      opts.SpoolDir,
+		SpoolMaxBytes: opts.SpoolMaxBytes,
+		SpoolSync:     sync,
 		MetricLabels:  prometheus.Labels{"site": opts.SiteID},
 		// the browser endpoint of an SDK app serves its one website,
 		// whatever the page host says (the domain check still applies)
@@ -111,6 +116,9 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	})
 	if errors.Is(err, ingest.ErrGeoIP) {
 		return nil, fmt.Errorf("%w: GeoIPDatabase: %w", ErrInvalidOption, err)
+	}
+	if errors.Is(err, ingest.ErrSpool) {
+		return nil, fmt.Errorf("%w: SpoolDir: %w", ErrInvalidOption, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
@@ -121,7 +129,7 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	return c, nil
 }
 
-func checkSchema(ctx context.Context, pb *pbrest.Client) error {
+func checkSchema(ctx context.Context, pb *pbrest.Client, spooled bool) error {
 	var list struct {
 		Items []struct {
 			Name string `json:"name"`
@@ -134,7 +142,10 @@ func checkSchema(ctx context.Context, pb *pbrest.Client) error {
 	for _, it := range list.Items {
 		have = append(have, it.Name)
 	}
-	for _, name := range schema.Names {
+	for _, name := range schema.All() {
+		if name == schema.Spools && !spooled {
+			continue // only the spool's writer needs it
+		}
 		if !slices.Contains(have, name) {
 			return fmt.Errorf("%w: collection %q not found; run `skopos schema apply`", ErrSchemaMissing, name)
 		}

@@ -37,6 +37,10 @@ var (
 	// ErrQueueFull: the in-memory queue is full (PocketBase is slow or
 	// down); the event was dropped and counted. The Handler answers 503.
 	ErrQueueFull = pipeline.ErrQueueFull
+	// ErrSpoolFull: the spool (Options.SpoolDir) holds SpoolMaxBytes, or
+	// could not write; the event was refused and counted. The Handler
+	// answers 503.
+	ErrSpoolFull = pipeline.ErrSpoolFull
 	// ErrClosed: the Client was shut down.
 	ErrClosed = pipeline.ErrClosed
 	// ErrInvalidIdentify: Identify's input was refused; the error names
@@ -47,9 +51,10 @@ var (
 )
 
 // UnwrittenError is the error of a Shutdown whose deadline passed before
-// every accepted event was written; Events says how many were not (they
-// are also counted in Stats().Dropped["unwritten"]). It wraps the
-// context's error:
+// every accepted event was written; Events says how many were not. Without
+// a spool they are lost, and counted in Stats().Dropped["unwritten"]; with
+// one (Spooled is true) they are kept in it and written after the next
+// Init. It wraps the context's error:
 //
 //	var ue *skopos.UnwrittenError
 //	if errors.As(err, &ue) {

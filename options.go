@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/spool"
 )
 
 // Options configure a Client. The zero value of every optional field
@@ -39,9 +41,34 @@ type Options struct {
 	// JSErrorBatchInterval is how often grouped JS errors are written
 	// (also at FlushEvents and Shutdown). Default 5m.
 	JSErrorBatchInterval time.Duration
-	// QueueSize bounds the events held in memory; beyond it events are
-	// refused with ErrQueueFull and counted. Default 10000.
+	// QueueSize bounds the events held in memory without a SpoolDir;
+	// beyond it events are refused with ErrQueueFull and counted. Default
+	// 10000.
 	QueueSize int
+
+	// SpoolDir is a directory for the intake log (spool). With it, an
+	// event is accepted only once it is durable on disk; the writer sends
+	// from there, so events accepted while PocketBase is down, or still
+	// held at Shutdown, or at a crash, are written after the next Init.
+	// The tracking calls then wait for the disk (group commit, typically
+	// a few milliseconds). Default none: events are held in memory only,
+	// and a crash, or a Shutdown whose deadline passes while PocketBase
+	// is unreachable, loses those not yet written (counted as
+	// "unwritten"). One Client per directory. It needs the skopos_spool
+	// collection (`skopos schema apply`).
+	SpoolDir string
+	// SpoolMaxBytes bounds the spool; beyond it events are refused with
+	// ErrSpoolFull (the Handler answers 503) and counted as spool_full.
+	// Default 1 GiB.
+	SpoolMaxBytes int64
+	// SpoolSync is the spool's durability policy: "batch" (default: an
+	// fsync every 10 ms or 1000 events, and an event is accepted after
+	// its fsync: nothing accepted is lost), "always" (an fsync starts at
+	// once for every event: the same guarantee, lower latency when idle,
+	// more fsyncs under load) or "off" (no fsync: a crash of the process
+	// loses nothing accepted, a crash of the machine may lose what the OS
+	// had not yet written, up to about 30 seconds).
+	SpoolSync string
 
 	// Debug logs every filtered or refused event at debug level. It can
 	// be switched at run time with SetDebug. Errors are always logged.
@@ -90,6 +117,11 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: QueueSize %d must be >= 1", ErrInvalidOption, o.QueueSize)
 	case o.SettingsRefreshInterval < 0:
 		return fmt.Errorf("%w: SettingsRefreshInterval %v must be > 0", ErrInvalidOption, o.SettingsRefreshInterval)
+	case o.SpoolMaxBytes < 0:
+		return fmt.Errorf("%w: SpoolMaxBytes %d must be >= 0", ErrInvalidOption, o.SpoolMaxBytes)
+	}
+	if _, err := spool.ParseSync(o.SpoolSync); err != nil {
+		return fmt.Errorf("%w: SpoolSync: %w", ErrInvalidOption, err)
 	}
 	if o.SettingsRefreshInterval == 0 {
 		o.SettingsRefreshInterval = 5 * time.Minute

@@ -3,7 +3,9 @@ package plugin
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -69,6 +71,9 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 		},
 		IPs:           p.ips,
 		GeoIPDatabase: p.cfg.GeoIPDatabase,
+		SpoolDir:      p.spoolDir(e.App),
+		SpoolMaxBytes: p.cfg.SpoolMaxBytes,
+		SpoolSync:     p.sync,
 		Pick:          in.pick,
 	})
 	if err != nil {
@@ -88,6 +93,17 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 			Unbind(apis.DefaultCorsMiddlewareId)
 	}
 	return nil
+}
+
+// spoolDir is the intake log's directory; empty when it is disabled.
+func (p *plugin) spoolDir(app core.App) string {
+	switch {
+	case p.cfg.DisableSpool:
+		return ""
+	case p.cfg.SpoolDir != "":
+		return p.cfg.SpoolDir
+	}
+	return filepath.Join(app.DataDir(), "skopos_spool")
 }
 
 // pick chooses the website by the page host: the longest website domain
@@ -157,7 +173,11 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err := p.intake.in.Close(ctx)
 			cancel()
-			if err != nil {
+			var ue *pipeline.UnwrittenError
+			switch {
+			case errors.As(err, &ue) && ue.Spooled:
+				e.App.Logger().Info("skopos: events kept in the intake log for the next start", "events", ue.Events)
+			case err != nil:
 				e.App.Logger().Error("skopos: events lost at shutdown", "error", err)
 			}
 		}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/clientip"
+	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/spf13/cobra"
 )
 
@@ -62,10 +63,31 @@ type Config struct {
 	// new sessions their country and state. Default none ("Unknown").
 	GeoIPDatabase string
 
+	// SpoolDir is the intake log's directory: the event endpoint answers
+	// 2xx only once an event is durable there, and the writer stores from
+	// it, so a crash, a restart or a burst larger than memory loses
+	// nothing acknowledged. Default <data dir>/skopos_spool.
+	SpoolDir string
+	// DisableSpool keeps events in memory between the endpoint and the
+	// database (bounded by QueueSize; a crash loses what was not yet
+	// written). Default false.
+	DisableSpool bool
+	// SpoolMaxBytes bounds the intake log; over it the endpoint answers
+	// 503 with Retry-After. Default 1 GiB.
+	SpoolMaxBytes int64
+	// SpoolSync is the intake log's durability policy: "batch" (default:
+	// fsync every 10 ms or 1000 events, an event is acknowledged after
+	// its fsync), "always" (an fsync starts at once for every event) or
+	// "off" (no fsync: a crash of the machine can lose up to the last
+	// seconds the OS had not written; a crash of the process loses
+	// nothing).
+	SpoolSync string
+
 	// QueueSize bounds the events held in memory between the endpoint and
-	// the database; beyond it the endpoint answers 503 with Retry-After.
-	// Default 50000: a burst of several seconds at the store's full rate
-	// (one event holds well under 1 KiB).
+	// the database when the spool is disabled; beyond it the endpoint
+	// answers 503 with Retry-After. Default 50000: a burst of several
+	// seconds at the store's full rate (one event holds well under 1 KiB).
+	// With the spool, memory holds only a small read-ahead.
 	QueueSize int
 
 	// MetricsToken, when set, serves Prometheus metrics at /metrics to
@@ -113,13 +135,20 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
+	sync, err := spool.ParseSync(cfg.SpoolSync)
+	if err != nil {
+		return fmt.Errorf("skopos plugin: SpoolSync: %w", err)
+	}
+	if cfg.SpoolMaxBytes < 0 {
+		return fmt.Errorf("skopos plugin: SpoolMaxBytes %d must be >= 0", cfg.SpoolMaxBytes)
+	}
 	// parsed once: the event endpoint and the dashboard's rate limiter
 	// must agree on who the client is
 	ips, err := clientip.New(cfg.TrustedProxies)
 	if err != nil {
 		return fmt.Errorf("skopos plugin: TrustedProxies: %w", err)
 	}
-	p := &plugin{app: app, cfg: cfg, ips: ips}
+	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
 	bindWebsiteDomainHook(app)
@@ -134,6 +163,7 @@ type plugin struct {
 	app    core.App
 	cfg    Config
 	ips    *clientip.Resolver
+	sync   spool.Sync
 	intake *intake // set when the server starts
 }
 

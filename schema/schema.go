@@ -28,9 +28,14 @@ const (
 	Users = "users"
 )
 
-// Names lists every Skopos collection in dependency order (a collection
-// comes after the collections its relations point to).
-var Names = []string{Websites, Visitors, Sessions, Events, JSErrors, DashSum, DashSumItems, Spools}
+// Names lists the collections of analytics data (websites and what is
+// recorded for them) in dependency order (a collection comes after the
+// collections its relations point to).
+var Names = []string{Websites, Visitors, Sessions, Events, JSErrors, DashSum, DashSumItems}
+
+// All lists every Skopos collection: Names, then the writer's own
+// bookkeeping (Spools).
+func All() []string { return append(append([]string(nil), Names...), Spools) }
 
 // EventTypes are the values events.type accepts (the Skopos select values).
 var EventTypes = []string{"pageView", "custom", "click", "form_submission", "revenue"}

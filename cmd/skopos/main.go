@@ -19,6 +19,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/pocketbase/pocketbase"
@@ -43,6 +44,10 @@ func main() {
 		VisitorSalt:    os.Getenv("SKOPOS_VISITOR_SALT"),
 		TrustedProxies: splitList(os.Getenv("SKOPOS_TRUSTED_PROXIES")),
 		MetricsToken:   os.Getenv("SKOPOS_METRICS_TOKEN"),
+		SpoolDir:       os.Getenv("SKOPOS_SPOOL_DIR"),
+		DisableSpool:   os.Getenv("SKOPOS_SPOOL") == "off",
+		SpoolSync:      os.Getenv("SKOPOS_SPOOL_SYNC"),
+		SpoolMaxBytes:  envBytes("SKOPOS_SPOOL_MAX_BYTES"),
 	})
 	if err != nil {
 		fatal(2, err)
@@ -83,6 +88,27 @@ func exitOnError(c *cobra.Command) {
 }
 
 // splitList reads a comma- or space-separated list.
+// envBytes reads a byte count such as 1073741824, 512MiB or 2GiB; an
+// unreadable value stops the program rather than run with a budget the
+// operator did not ask for.
+func envBytes(name string) int64 {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return 0
+	}
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(v, suffix) {
+			v, mult = strings.TrimSuffix(v, suffix), m
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		fatal(2, fmt.Errorf("%s=%q: want a number of bytes such as 1073741824 or 1GiB", name, os.Getenv(name)))
+	}
+	return n * mult
+}
+
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }

@@ -45,6 +45,9 @@ func run() error {
 		PocketBaseURL: os.Getenv("POCKETBASE_URL"),
 		AdminEmail:    os.Getenv("POCKETBASE_ADMIN_EMAIL"),
 		AdminPassword: os.Getenv("POCKETBASE_ADMIN_PASSWORD"),
+		// with a spool, events accepted while PocketBase is down or still
+		// held at shutdown are sent after the next start
+		SpoolDir: os.Getenv("SKOPOS_SPOOL_DIR"),
 	})
 	cancel()
 	if err != nil {
@@ -77,7 +80,11 @@ func run() error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
-	if err := client.Shutdown(shutdownCtx); err != nil {
+	var unwritten *skopos.UnwrittenError
+	switch err := client.Shutdown(shutdownCtx); {
+	case errors.As(err, &unwritten) && unwritten.Spooled:
+		slog.Info("skopos: events kept in the spool for the next start", "events", unwritten.Events)
+	case err != nil:
 		slog.Error("skopos shutdown", "error", err)
 	}
 	return nil
@@ -99,7 +106,7 @@ func register(w http.ResponseWriter, r *http.Request, client *skopos.Client) {
 		return
 	}
 	err := client.TrackServerEvent(r, "user_signup", map[string]any{"userId": in.ID})
-	if err != nil && !errors.Is(err, skopos.ErrQueueFull) {
+	if err != nil && !errors.Is(err, skopos.ErrQueueFull) && !errors.Is(err, skopos.ErrSpoolFull) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}

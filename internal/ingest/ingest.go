@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/metrics"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/spool"
 )
 
 // Config configures an Ingest. Store and Sites are required; zero values
@@ -41,6 +43,18 @@ type Config struct {
 	// its metrics with its site). Default none.
 	MetricLabels prometheus.Labels
 
+	// SpoolDir, when set, is the directory of the intake log: an event is
+	// acknowledged once it is durable there, and what is not yet stored
+	// survives a crash, a restart or a store outage. Empty keeps events
+	// in memory only. New opens the log and Close closes it.
+	SpoolDir string
+	// SpoolMaxBytes bounds the intake log; default 1 GiB. Over it, events
+	// are refused (HTTP 503, counted as spool_full).
+	SpoolMaxBytes int64
+	// SpoolSync is the intake log's durability policy; default
+	// spool.SyncBatch.
+	SpoolSync spool.Sync
+
 	// Pick chooses the website of a browser event from its page host;
 	// nil means the event's website is unknown (every browser event is
 	// refused as unknown_site).
@@ -55,12 +69,18 @@ type Ingest struct {
 	ips     *clientip.Resolver
 	geo     *geo.DB
 	pick    func(host string) *pipeline.Site
+	spool   *spool.Log
 
-	closeGeo sync.Once
+	closeOnce sync.Once
 }
 
-// ErrGeoIP wraps a failure to open Config.GeoIPDatabase.
-var ErrGeoIP = errors.New("ingest: GeoIP database")
+// Errors of New.
+var (
+	// ErrGeoIP wraps a failure to open Config.GeoIPDatabase.
+	ErrGeoIP = errors.New("ingest: GeoIP database")
+	// ErrSpool wraps a failure to open the intake log in Config.SpoolDir.
+	ErrSpool = errors.New("ingest: intake log")
+)
 
 // New opens the GeoIP database, starts the pipeline's worker and returns
 // the running Ingest. Stop it with Close.
@@ -86,11 +106,21 @@ func New(cfg Config) (*Ingest, error) {
 	// the collector reads the pipeline's counters when scraped, which is
 	// only possible after New below has returned
 	in.metrics = metrics.New(func() pipeline.Stats { return in.pipe.Stats() }, cfg.MetricLabels)
+	if cfg.SpoolDir != "" {
+		log, err := spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes, Sync: cfg.SpoolSync,
+			OnSync: in.metrics.ObserveSync, Logger: cfg.Pipeline.Logger})
+		if err != nil {
+			_ = in.geo.Close()
+			return nil, fmt.Errorf("%w: %w", ErrSpool, err)
+		}
+		in.spool = log
+		in.metrics.WithSpool(log.Stats)
+	}
 	pc := cfg.Pipeline
-	pc.IPs, pc.Geo, pc.OnFlush = in.ips, in.geo, in.metrics.ObserveFlush
+	pc.IPs, pc.Geo, pc.OnFlush, pc.Spool = in.ips, in.geo, in.metrics.ObserveFlush, in.spool
 	pipe, err := pipeline.New(pc)
 	if err != nil {
-		_ = in.geo.Close()
+		in.release()
 		return nil, err
 	}
 	in.pipe = pipe
@@ -115,8 +145,27 @@ func (in *Ingest) Handler() http.Handler { return pipeline.Handler(in.pipe, in.p
 // the GeoIP database. Later calls return the first call's result.
 func (in *Ingest) Close(ctx context.Context) error {
 	err := in.pipe.Close(ctx)
-	// the pipeline's worker has stopped once Close returns, whatever the
-	// deadline did, so nothing reads the database any more
-	in.closeGeo.Do(func() { _ = in.geo.Close() })
+	// the pipeline's goroutines have stopped once Close returns, whatever
+	// the deadline did, so nothing uses these any more
+	in.release()
 	return err
+}
+
+func (in *Ingest) release() {
+	in.closeOnce.Do(func() {
+		_ = in.geo.Close()
+		if in.spool != nil {
+			if err := in.spool.Close(); err != nil {
+				slog.Default().Error("skopos: closing the intake log", "error", err)
+			}
+		}
+	})
+}
+
+// SpoolStats returns the intake log's counters; ok is false without one.
+func (in *Ingest) SpoolStats() (st spool.Stats, ok bool) {
+	if in.spool == nil {
+		return st, false
+	}
+	return in.spool.Stats(), true
 }

@@ -10,6 +10,14 @@
 //	skopos_store_errors_total{kind}         transient, permanent
 //	skopos_store_retries_total
 //	skopos_store_conflicts_total            rows another writer created first
+//
+// and, with an intake log:
+//
+//	skopos_spool_bytes                      bytes of the log's segment files
+//	skopos_spool_oldest_unwritten_seconds   age of the oldest record not yet stored (0: none)
+//	skopos_spool_appended_total             records appended since start
+//	skopos_spool_checkpointed_total         records stored (or dropped) since start
+//	skopos_spool_fsync_duration_seconds     histogram of the log's fsyncs
 package metrics
 
 import (
@@ -17,11 +25,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/spool"
 )
 
 // rejected are the reasons whose events the caller was told about
 // (an error, HTTP 400/503); every other reason is a silent drop.
-var rejected = map[string]bool{pipeline.ReasonInvalid: true, pipeline.ReasonQueueFull: true, pipeline.ReasonClosed: true}
+var rejected = map[string]bool{pipeline.ReasonInvalid: true, pipeline.ReasonQueueFull: true, pipeline.ReasonClosed: true,
+	pipeline.ReasonSpoolFull: true, pipeline.ReasonSpoolError: true}
 
 // Collector is a prometheus.Collector over one pipeline's Stats.
 type Collector struct {
@@ -29,6 +39,10 @@ type Collector struct {
 	flush prometheus.Histogram
 
 	received, stored, rejected, dropped, depth, storeErrs, retries, conflicts *prometheus.Desc
+
+	spool                                                 func() spool.Stats // nil: no intake log
+	fsync                                                 prometheus.Histogram
+	spoolBytes, spoolOldest, spoolAppended, spoolCheckpts *prometheus.Desc
 }
 
 // New returns a Collector reading stats; constLabels are added to every
@@ -51,8 +65,23 @@ func New(stats func() pipeline.Stats, constLabels prometheus.Labels) *Collector 
 		storeErrs: d("skopos_store_errors_total", "Failed store writes, by kind.", "kind"),
 		retries:   d("skopos_store_retries_total", "Store writes retried after a transient failure."),
 		conflicts: d("skopos_store_conflicts_total", "Visitors or sessions another writer created first (resolved)."),
+		fsync: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "skopos_spool_fsync_duration_seconds", Help: "Duration of the intake log's fsyncs.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12), ConstLabels: constLabels,
+		}),
+		spoolBytes:    d("skopos_spool_bytes", "Bytes of the intake log's segment files."),
+		spoolOldest:   d("skopos_spool_oldest_unwritten_seconds", "Age of the oldest intake log record not yet stored; 0 when none."),
+		spoolAppended: d("skopos_spool_appended_total", "Records appended to the intake log since start."),
+		spoolCheckpts: d("skopos_spool_checkpointed_total", "Intake log records stored or dropped since start."),
 	}
 }
+
+// WithSpool adds the intake log's metrics, read from stats when scraped.
+func (c *Collector) WithSpool(stats func() spool.Stats) { c.spool = stats }
+
+// ObserveSync records one fsync of the intake log; pass it as the log's
+// Options.OnSync.
+func (c *Collector) ObserveSync(d time.Duration) { c.fsync.Observe(d.Seconds()) }
 
 // ObserveFlush records one successful flush; pass it as the pipeline's
 // Config.OnFlush.
@@ -60,10 +89,12 @@ func (c *Collector) ObserveFlush(d time.Duration) { c.flush.Observe(d.Seconds())
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.received, c.stored, c.rejected, c.dropped, c.depth, c.storeErrs, c.retries, c.conflicts} {
+	for _, d := range []*prometheus.Desc{c.received, c.stored, c.rejected, c.dropped, c.depth, c.storeErrs, c.retries, c.conflicts,
+		c.spoolBytes, c.spoolOldest, c.spoolAppended, c.spoolCheckpts} {
 		ch <- d
 	}
 	c.flush.Describe(ch)
+	c.fsync.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -88,4 +119,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(s.QueueDepth))
 	c.flush.Collect(ch)
+	if c.spool == nil {
+		return
+	}
+	sp := c.spool()
+	ch <- prometheus.MustNewConstMetric(c.spoolBytes, prometheus.GaugeValue, float64(sp.Bytes))
+	age := 0.0
+	if !sp.Oldest.IsZero() {
+		age = time.Since(sp.Oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(c.spoolOldest, prometheus.GaugeValue, age)
+	counter(c.spoolAppended, sp.Appended)
+	counter(c.spoolCheckpts, sp.Checkpointed)
+	c.fsync.Collect(ch)
 }

@@ -73,7 +73,7 @@ func Apply(app core.App) (changed []string, err error) {
 			}
 			return c.Id, nil
 		}
-		for _, name := range schema.Names {
+		for _, name := range schema.All() {
 			desired, err := Definition(name, resolve)
 			if err != nil {
 				return err

@@ -37,8 +37,8 @@ type IDResolver func(name string) (string, error)
 // Definitions returns the desired Skopos collections in dependency order.
 // Relation targets are resolved by name with resolve.
 func Definitions(resolve IDResolver) ([]*core.Collection, error) {
-	out := make([]*core.Collection, 0, len(schema.Names))
-	for _, name := range schema.Names {
+	out := make([]*core.Collection, 0, len(schema.All()))
+	for _, name := range schema.All() {
 		c, err := Definition(name, resolve)
 		if err != nil {
 			return nil, err

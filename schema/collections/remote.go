@@ -46,7 +46,7 @@ func ApplyRemote(ctx context.Context, pb *pbrest.Client, maxRequests int) (Remot
 		}
 		return "", fmt.Errorf("collection %q does not exist", name)
 	}
-	for _, name := range schema.Names {
+	for _, name := range schema.All() {
 		desired, err := Definition(name, resolve)
 		if err != nil {
 			return res, err
