@@ -136,6 +136,17 @@ func (s *Server) Line(t testing.TB, prefix string) string {
 	return ""
 }
 
+// Kill sends SIGKILL (a crash: no shutdown code runs) and waits for the
+// process to be gone.
+func (s *Server) Kill() {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.done
+	_ = s.cmd.Wait()
+}
+
 // Stop sends SIGTERM and waits for the process to exit; stopping twice
 // does nothing.
 func (s *Server) Stop() {

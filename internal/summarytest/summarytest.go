@@ -1,0 +1,198 @@
+// Package summarytest checks, for tests, that the daily summaries
+// (dash_sum, dash_sum_items) equal what the raw rows (events, sessions,
+// js_errors) say, computed independently of the pipeline's own code.
+package summarytest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/dbx"
+)
+
+// expected daily summaries, computed independently from the raw rows
+type daySum struct {
+	pageViews, visitors, newVisitors, returningVisitors, engaged, bounces, duration, jsErrors int
+}
+
+type sumKey struct{ website, date string }
+type itemKey struct{ website, date, dim, key string }
+
+func pbDay(t time.Time) string { return t.UTC().Format("2006-01-02") + " 00:00:00.000Z" }
+
+func parsePB(t testing.TB, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse("2006-01-02 15:04:05.000Z", s)
+	if err != nil {
+		t.Fatalf("parse %q: %v", s, err)
+	}
+	return v
+}
+
+func refKey(ref string) string {
+	if ref == "" {
+		return "Direct"
+	}
+	host := ref[strings.Index(ref, "://")+3:]
+	if i := strings.IndexByte(host, '/'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.TrimPrefix(host, "www.")
+}
+
+func unknown(s string) string {
+	if s == "" {
+		return "Unknown"
+	}
+	return s
+}
+
+// Check compares dash_sum and dash_sum_items with counts computed
+// from the events, sessions and js_errors rows.
+func Check(t testing.TB, db dbx.Builder, when string) {
+	t.Helper()
+	wantSum := map[sumKey]*daySum{}
+	wantItem := map[itemKey]int{}
+	sum := func(k sumKey) *daySum {
+		if wantSum[k] == nil {
+			wantSum[k] = &daySum{}
+		}
+		return wantSum[k]
+	}
+	var sessions []struct {
+		Website      string `db:"website"`
+		StartedAt    string `db:"startedAt"`
+		LastActivity string `db:"lastActivity"`
+		EntryPath    string `db:"entryPath"`
+		ExitPath     string `db:"exitPath"`
+		Referrer     string `db:"referrer"`
+		Device       string `db:"device"`
+		Browser      string `db:"browser"`
+		OS           string `db:"os"`
+		Language     string `db:"language"`
+		Country      string `db:"country"`
+		IsNewVisitor bool   `db:"isNewVisitor"`
+		IsEngaged    bool   `db:"isEngaged"`
+		EventCount   int    `db:"eventCount"`
+	}
+	err := db.NewQuery(`SELECT website, startedAt, lastActivity, entryPath, exitPath, referrer, device, browser, os,
+		language, country, isNewVisitor, isEngaged, eventCount FROM sessions`).All(&sessions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sessions {
+		start := parsePB(t, s.StartedAt)
+		k := sumKey{s.Website, pbDay(start)}
+		d := sum(k)
+		d.visitors++
+		if s.IsNewVisitor {
+			d.newVisitors++
+		} else {
+			d.returningVisitors++
+		}
+		if s.IsEngaged {
+			d.engaged++
+		}
+		if s.EventCount <= 1 {
+			d.bounces++
+		}
+		d.duration += int(parsePB(t, s.LastActivity).Unix() - start.Unix())
+		for dim, key := range map[string]string{"entryPage": s.EntryPath, "exitPage": s.ExitPath, "referrer": refKey(s.Referrer),
+			"device": unknown(s.Device), "browser": unknown(s.Browser), "os": unknown(s.OS), "language": unknown(s.Language), "country": unknown(s.Country)} {
+			wantItem[itemKey{k.website, k.date, dim, key}]++
+		}
+	}
+	var events []struct {
+		Website   string `db:"website"`
+		Timestamp string `db:"timestamp"`
+		Type      string `db:"type"`
+		Path      string `db:"path"`
+		EventName string `db:"eventName"`
+	}
+	if err := db.NewQuery(`SELECT website, timestamp, type, path, eventName FROM events`).All(&events); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		k := sumKey{e.Website, pbDay(parsePB(t, e.Timestamp))}
+		if e.Type == "pageView" {
+			sum(k).pageViews++
+			wantItem[itemKey{k.website, k.date, "page", e.Path}]++
+		} else {
+			wantItem[itemKey{k.website, k.date, "customEvent", e.EventName}]++
+		}
+	}
+	var jsTotal int
+	_ = db.NewQuery(`SELECT COALESCE(SUM(count),0) FROM js_errors`).Row(&jsTotal)
+
+	var got []struct {
+		Website           string `db:"website"`
+		Date              string `db:"date"`
+		PageViews         int    `db:"pageViews"`
+		Visitors          int    `db:"visitors"`
+		NewVisitors       int    `db:"newVisitors"`
+		ReturningVisitors int    `db:"returningVisitors"`
+		EngagedSessions   int    `db:"engagedSessions"`
+		Bounces           int    `db:"bounces"`
+		DurationSeconds   int    `db:"durationSeconds"`
+		JsErrors          int    `db:"jsErrors"`
+	}
+	if err := db.NewQuery(`SELECT website, date, pageViews, visitors, newVisitors, returningVisitors, engagedSessions,
+		bounces, durationSeconds, jsErrors FROM dash_sum`).All(&got); err != nil {
+		t.Fatal(err)
+	}
+	gotJS := 0
+	seen := map[sumKey]bool{}
+	for _, g := range got {
+		k := sumKey{g.Website, g.Date}
+		seen[k] = true
+		gotJS += g.JsErrors
+		w := sum(k)
+		have := daySum{g.PageViews, g.Visitors, g.NewVisitors, g.ReturningVisitors, g.EngagedSessions, g.Bounces, g.DurationSeconds, 0}
+		if want := (daySum{w.pageViews, w.visitors, w.newVisitors, w.returningVisitors, w.engaged, w.bounces, w.duration, 0}); have != want {
+			t.Errorf("%s: dash_sum %s %s = %+v, raw rows say %+v", when, k.website, k.date, have, want)
+		}
+	}
+	for k, w := range wantSum {
+		if !seen[k] && *w != (daySum{}) {
+			t.Errorf("%s: no dash_sum row for %v, raw rows say %+v", when, k, *w)
+		}
+	}
+	if gotJS != jsTotal {
+		t.Errorf("%s: Σ dash_sum.jsErrors = %d, Σ js_errors.count = %d", when, gotJS, jsTotal)
+	}
+	var items []struct {
+		Website   string `db:"website"`
+		Date      string `db:"date"`
+		Dimension string `db:"dimension"`
+		Key       string `db:"key"`
+		Count     int    `db:"count"`
+	}
+	if err := db.NewQuery(`SELECT website, date, dimension, key, count FROM dash_sum_items`).All(&items); err != nil {
+		t.Fatal(err)
+	}
+	gotItem := map[itemKey]int{}
+	jsItems := 0
+	for _, it := range items {
+		if it.Dimension == "jsError" {
+			jsItems += it.Count
+			continue
+		}
+		if it.Count != 0 {
+			gotItem[itemKey{it.Website, it.Date, it.Dimension, it.Key}] = it.Count
+		}
+	}
+	for k, w := range wantItem {
+		if gotItem[k] != w {
+			t.Errorf("%s: dash_sum_items %v = %d, raw rows say %d", when, k, gotItem[k], w)
+		}
+	}
+	for k, g := range gotItem {
+		if _, ok := wantItem[k]; !ok {
+			t.Errorf("%s: dash_sum_items %v = %d, raw rows have none", when, k, g)
+		}
+	}
+	if jsItems != jsTotal {
+		t.Errorf("%s: Σ jsError items = %d, Σ js_errors.count = %d", when, jsItems, jsTotal)
+	}
+}
