@@ -2,12 +2,14 @@ package main_test
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/proctest"
+	"github.com/skopos-go/skopos/internal/summarytest"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -138,4 +141,112 @@ func TestExampleAppExitsOneWhenInitFails(t *testing.T) {
 	if !strings.Contains(string(out), "SiteID is required") {
 		t.Errorf("message %q does not say what is wrong", out)
 	}
+}
+
+// example is a running example app and what it printed on stderr.
+type example struct {
+	cmd  *exec.Cmd
+	base string
+	mu   sync.Mutex
+	out  strings.Builder
+	done chan struct{}
+}
+
+func startExample(t *testing.T, bin string, env ...string) *example {
+	t.Helper()
+	port := freePort(t)
+	ex := &example{cmd: exec.Command(bin), base: "http://127.0.0.1:" + port, done: make(chan struct{})}
+	ex.cmd.Env = append(append(os.Environ(), env...), "PORT="+port)
+	stderr, _ := ex.cmd.StderrPipe()
+	if err := ex.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan struct{})
+	go func() {
+		defer close(ex.done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			ex.mu.Lock()
+			ex.out.WriteString(sc.Text() + "\n")
+			ex.mu.Unlock()
+			if strings.Contains(sc.Text(), "listening") {
+				close(listening)
+			}
+		}
+	}()
+	select {
+	case <-listening:
+	case <-time.After(30 * time.Second):
+		t.Fatal("example did not start")
+	}
+	return ex
+}
+
+// stop sends SIGTERM and returns what the app printed; it must exit 0.
+func (ex *example) stop(t *testing.T) string {
+	t.Helper()
+	_ = ex.cmd.Process.Signal(syscall.SIGTERM)
+	<-ex.done
+	if err := ex.cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; want 0", err)
+	}
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.out.String()
+}
+
+// TestExampleAppWithSpoolLosesNothingWhilePocketBaseIsDown: PocketBase
+// goes down while the app runs with SKOPOS_SPOOL_DIR; the app accepts
+// events, is stopped with SIGTERM (its Shutdown reports them kept in the
+// spool) and started again once PocketBase is back: every event is stored,
+// once, and the summaries equal the raw rows.
+func TestExampleAppWithSpoolLosesNothingWhilePocketBaseIsDown(t *testing.T) {
+	t.Parallel()
+	bin := build(t)
+	srv := pbtest.Start(t, pbtest.Options{})
+	site := srv.AddWebsite(t, "example.com")
+	env := []string{"SKOPOS_SITE_ID=" + site.GetString("trackingId"), "POCKETBASE_URL=" + srv.URL,
+		"POCKETBASE_ADMIN_EMAIL=" + srv.Email, "POCKETBASE_ADMIN_PASSWORD=" + srv.Password,
+		"SKOPOS_SPOOL_DIR=" + t.TempDir()}
+	ex := startExample(t, bin, env...)
+	srv.Stop()
+
+	const n = 300
+	for i := range n {
+		body := fmt.Sprintf(`{"type":"pageView","url":"https://example.com/p/%d","customData":{"n":%d}}`, i%10, i)
+		req, _ := http.NewRequest(http.MethodPost, ex.base+"/api/event", strings.NewReader(body))
+		browsertest.Headers(req.Header, "")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i%30+1))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("event %d with PocketBase down = %d, want 204 (accepted into the spool)", i, resp.StatusCode)
+		}
+	}
+	if out := ex.stop(t); !strings.Contains(out, "kept in the spool") || !strings.Contains(out, fmt.Sprintf("events=%d", n)) {
+		t.Errorf("shutdown with PocketBase down did not report %d events kept in the spool:\n%s", n, out)
+	}
+
+	srv.Restart()
+	again := startExample(t, bin, env...)
+	app := srv.App()
+	count := func() int {
+		var c int
+		_ = app.DB().Select("count(*)").From(schema.Events).Where(dbx.HashExp{"website": site.Id}).Row(&c)
+		return c
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for count() < n && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	again.stop(t)
+	var dup int
+	_ = app.DB().NewQuery(`SELECT COUNT(*) FROM (SELECT eventData FROM events GROUP BY eventData HAVING COUNT(*) > 1)`).Row(&dup)
+	if c := count(); c != n || dup != 0 {
+		t.Errorf("events = %d (%d stored more than once), want %d, each once", c, dup, n)
+	}
+	summarytest.Check(t, app.DB(), "after the outage")
 }
