@@ -3,6 +3,7 @@ package plugin
 import (
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
@@ -21,6 +22,13 @@ func (p *plugin) mountDashboard(e *core.ServeEvent) {
 	// Login attempts are rate-limited by the client IP as the event
 	// endpoint sees it (behind a trusted proxy, the forwarded address).
 	opts.ClientIP = func(r *http.Request) netip.Addr { return p.ips.IP(r) }
+	opts.OldestUnwritten = func() time.Time {
+		if p.intake == nil {
+			return time.Time{}
+		}
+		st, _ := p.intake.in.SpoolStats()
+		return st.Oldest
+	}
 	h := apis.WrapStdHandler(dashboard.Handler(e.App, opts))
 	for _, path := range []string{DashboardPath, DashboardPath + "/{rest...}"} {
 		e.Router.Any(path, h).

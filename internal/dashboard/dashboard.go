@@ -63,6 +63,12 @@ type Options struct {
 
 	// Now is the clock; default time.Now. Tests set it.
 	Now func() time.Time
+
+	// OldestUnwritten returns the time the oldest accepted event still
+	// waiting to be stored was accepted (zero when none); when it is
+	// older than a minute the websites page warns that the writer is
+	// behind. Default: no warning.
+	OldestUnwritten func() time.Time
 }
 
 type server struct {

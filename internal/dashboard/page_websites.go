@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
@@ -19,7 +20,15 @@ type websitesData struct {
 	Sites  []siteView
 	Form   websiteForm
 	Errors map[string]string
+	// Behind, when set, says how long the oldest accepted event has been
+	// waiting to be stored (over a minute: the writer is behind or the
+	// database refuses writes).
+	Behind string
 }
+
+// behindAfter is how old the oldest unwritten event may get before the
+// websites page warns: the writer normally stores within seconds.
+const behindAfter = time.Minute
 
 // websiteForm is the add/edit form's values as typed, so a rejected form
 // comes back with what the user entered.
@@ -39,6 +48,13 @@ func (s *server) renderWebsites(w http.ResponseWriter, r *http.Request, u *user,
 		return
 	}
 	d := websitesData{Form: f, Errors: errs}
+	if s.opts.OldestUnwritten != nil {
+		if t := s.opts.OldestUnwritten(); !t.IsZero() {
+			if age := s.opts.Now().Sub(t); age > behindAfter {
+				d.Behind = age.Round(time.Second).String()
+			}
+		}
+	}
 	for _, rec := range recs {
 		d.Sites = append(d.Sites, s.viewSite(rec))
 	}
