@@ -166,9 +166,17 @@ func BenchmarkRawBatchCreateHTTP(b *testing.B) {
 	})
 }
 
-// BenchmarkRawCreateInProcess: PocketBase's in-process create rate (record
-// saves in transactions of 250), no pipeline: the embedded mode's ceiling.
+// BenchmarkRawCreateInProcess: PocketBase's in-process record-create rate
+// (record saves through its record API in transactions of 250), no
+// pipeline: what the embedded writer was bound by before it wrote SQL.
 func BenchmarkRawCreateInProcess(b *testing.B) {
+	benchRaw(b, func(srv *pbtest.Server) store.Store { return localstore.NewRecordAPI(srv.App()) })
+}
+
+// BenchmarkRawSQLInsertInProcess: bare events as prepared multi-row
+// INSERTs in transactions of 250, no pipeline: SQLite's rate here, the
+// physical limit of the embedded writer.
+func BenchmarkRawSQLInsertInProcess(b *testing.B) {
 	benchRaw(b, func(srv *pbtest.Server) store.Store { return localstore.New(srv.App()) })
 }
 

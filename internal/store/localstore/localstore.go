@@ -27,23 +27,52 @@ const localMaxOps = 1000
 // Store is the Store of embedded mode: writes go through the in-process
 // PocketBase app (validation and record hooks included), without HTTP.
 type Store struct {
-	app core.App
+	app       core.App
+	stmts     *stmtCache
+	recordAPI bool
 }
 
-// NewLocal returns a Store that writes through app.
-func New(app core.App) *Store { return &Store{app: app} }
+// New returns a Store that writes through app: creates as prepared
+// multi-row INSERTs (no record hooks fire for them), updates and summary
+// upserts as single SQL statements.
+func New(app core.App) *Store { return &Store{app: app, stmts: newStmtCache()} }
+
+// NewRecordAPI returns a Store that creates rows through PocketBase's
+// record API (validation and record hooks included): the reference the
+// SQL path is tested against, and what runs when it cannot be used.
+func NewRecordAPI(app core.App) *Store {
+	return &Store{app: app, stmts: newStmtCache(), recordAPI: true}
+}
 
 // Apply saves ops in one transaction.
 func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 	failed := -1
+	s.stmts.prepareWanted(ctx, s.app)
+	var opErr *store.OpError
 	err := s.app.RunInTransaction(func(tx core.App) error {
+		t := sqlTx(tx)
 		for i := 0; i < len(ops); {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			if !s.recordAPI && t != nil {
+				n, err := s.createRun(ctx, tx, t, ops[i:])
+				if err != nil {
+					if oe, ok := err.(*store.OpError); ok {
+						oe.Index += i
+						opErr = oe
+					}
+					failed = i
+					return err
+				}
+				if n > 0 {
+					i += n
+					continue
+				}
+			}
 			// consecutive upserts of one shape (the summary rows at the
 			// end of a chunk) go out as one multi-row statement
-			if n, err := sqlUpsertRun(tx, ops[i:]); n > 0 || err != nil {
+			if n, err := s.sqlUpsertRun(ctx, t, ops[i:]); n > 0 || err != nil {
 				if err != nil {
 					failed = i
 					return err
@@ -51,7 +80,7 @@ func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 				i += n
 				continue
 			}
-			if err := saveOp(tx, ops[i]); err != nil {
+			if err := s.saveOp(ctx, tx, t, ops[i]); err != nil {
 				failed = i
 				return err
 			}
@@ -61,6 +90,9 @@ func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 	})
 	if err == nil {
 		return nil
+	}
+	if opErr != nil {
+		return opErr
 	}
 	oe := &store.OpError{Index: failed, Err: err}
 	var verrs validation.Errors
@@ -83,8 +115,8 @@ func hasValidationCode(verrs validation.Errors, code string) bool {
 	return false
 }
 
-func saveOp(tx core.App, op store.Op) error {
-	if handled, err := sqlWrite(tx, op); handled {
+func (s *Store) saveOp(ctx context.Context, tx core.App, t *sql.Tx, op store.Op) error {
+	if handled, err := s.sqlWrite(ctx, t, op); handled {
 		return err
 	}
 	var rec *core.Record

@@ -1,13 +1,12 @@
 package localstore
 
 import (
-	"fmt"
+	"context"
+	"database/sql"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/store"
 )
@@ -77,31 +76,36 @@ func validColumn(c string) bool {
 	return true
 }
 
-// sqlWrite writes an store.Update or store.Upsert of plain values with one statement;
-// handled=false leaves the op to the record path.
-func sqlWrite(tx core.App, op store.Op) (handled bool, err error) {
-	fields, ok := sqlFields(op.Data)
-	if !ok || (op.Action != store.Update && op.Action != store.Upsert) {
+// sqlWrite writes an Update or Upsert of plain values with one
+// statement; handled=false leaves the op to the record path.
+func (s *Store) sqlWrite(ctx context.Context, t *sql.Tx, op store.Op) (handled bool, err error) {
+	if t == nil || (op.Action != store.Update && op.Action != store.Upsert) {
 		return false, nil
 	}
-	now := types.NowDateTime().String()
-	params := dbx.Params{"id": op.ID, "now": now}
-	var set, cols, vals []string
-	for i, f := range fields {
-		p := fmt.Sprintf("p%d", i)
-		params[p] = f.value
-		cols = append(cols, "[["+f.col+"]]")
-		vals = append(vals, "{:"+p+"}")
-		if f.delta != 0 {
-			set = append(set, fmt.Sprintf("[[%s]] = [[%s]] + {:%s}", f.col, f.col, p))
-		} else {
-			set = append(set, fmt.Sprintf("[[%s]] = {:%s}", f.col, p))
-		}
+	fields, ok := sqlFields(op.Data)
+	if !ok {
+		return false, nil
 	}
-	set = append(set, "[[updated]] = {:now}")
-	table := "{{" + op.Collection + "}}"
+	// a stable column order, so that one shape is one prepared statement
+	slices.SortFunc(fields, func(a, b sqlField) int { return strings.Compare(a.col, b.col) })
+	now := types.NowDateTime().String()
+	var set, cols []string
+	var setArgs, valArgs []any
+	for _, f := range fields {
+		cols = append(cols, quote(f.col))
+		valArgs = append(valArgs, f.value)
+		if f.delta != 0 {
+			set = append(set, quote(f.col)+" = "+quote(f.col)+" + ?")
+		} else {
+			set = append(set, quote(f.col)+" = ?")
+		}
+		setArgs = append(setArgs, f.value)
+	}
+	set = append(set, "`updated` = ?")
+	setArgs = append(setArgs, now)
+	table := quote(op.Collection)
 	if op.Action == store.Update {
-		res, err := tx.DB().NewQuery("UPDATE " + table + " SET " + strings.Join(set, ", ") + " WHERE [[id]] = {:id}").Bind(params).Execute()
+		res, err := s.stmts.exec(ctx, t, "UPDATE "+table+" SET "+strings.Join(set, ", ")+" WHERE `id` = ?", append(setArgs, op.ID))
 		if err != nil {
 			return true, err
 		}
@@ -110,26 +114,27 @@ func sqlWrite(tx core.App, op store.Op) (handled bool, err error) {
 		}
 		return true, nil
 	}
-	q := "INSERT INTO " + table + " ([[id]], [[created]], [[updated]], " + strings.Join(cols, ", ") + ") VALUES ({:id}, {:now}, {:now}, " +
-		strings.Join(vals, ", ") + ") ON CONFLICT([[id]]) DO UPDATE SET " + strings.Join(set, ", ")
-	_, err = tx.DB().NewQuery(q).Bind(params).Execute()
+	q := "INSERT INTO " + table + " (`id`, `created`, `updated`, " + strings.Join(cols, ", ") + ") VALUES (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(cols)+3), ", ") + ") ON CONFLICT(`id`) DO UPDATE SET " + strings.Join(set, ", ")
+	args := append(append([]any{op.ID, now, now}, valArgs...), setArgs...)
+	_, err = s.stmts.exec(ctx, t, q, args)
 	return true, err
 }
 
 // maxRunRows bounds the rows of one multi-row upsert statement.
-const maxRunRows = 100
+const maxRunRows = 64
 
-// sqlUpsertRun writes the longest run (≥ 2, ≤ maxRunRows) of consecutive
-// plain-value upserts into one collection with the same fields as one
-// INSERT … ON CONFLICT(id) DO UPDATE statement; "field+"/"field-" become
-// field = field + excluded.field, so the inserted value is the delta. It
-// returns how many ops it wrote (0: no such run; the caller writes ops[0]
-// on its own). The ids of a run are distinct (the pipeline aggregates per
-// chunk), as SQLite requires.
-func sqlUpsertRun(tx core.App, ops []store.Op) (int, error) {
+// sqlUpsertRun writes a run (≥ 2 rows, of a size in rowSizes) of
+// consecutive plain-value upserts into one collection with the same
+// fields as one INSERT … ON CONFLICT(id) DO UPDATE statement;
+// "field+"/"field-" become field = field + excluded.field, so the inserted
+// value is the delta. It returns how many ops it wrote (0: no such run;
+// the caller writes ops[0] on its own). The ids of a run are distinct (the
+// pipeline aggregates per chunk), as SQLite requires.
+func (s *Store) sqlUpsertRun(ctx context.Context, t *sql.Tx, ops []store.Op) (int, error) {
 	// (updates stay single statements: SQLite's UPDATE … FROM a VALUES
 	// list measured slower than one UPDATE per row)
-	if len(ops) < 2 || ops[0].Action != store.Upsert {
+	if t == nil || len(ops) < 2 || ops[0].Action != store.Upsert {
 		return 0, nil
 	}
 	first, ok := sqlFields(ops[0].Data)
@@ -150,45 +155,37 @@ func sqlUpsertRun(tx core.App, ops []store.Op) (int, error) {
 		rows = append(rows, f)
 		seen[op.ID] = true
 	}
+	rows = rows[:sizeFor(len(rows))]
 	if len(rows) < 2 {
 		return 0, nil
 	}
-	byCol := func(fs []sqlField) map[string]sqlField {
-		m := make(map[string]sqlField, len(fs))
-		for _, f := range fs {
-			m[f.col] = f
-		}
-		return m
-	}
 	cols := strings.Split(shape, ",")
 	now := types.NowDateTime().String()
-	params := dbx.Params{"now": now}
-	values := make([]string, len(rows))
+	args := make([]any, 0, len(rows)*(len(cols)+3))
 	for r, fs := range rows {
-		m := byCol(fs)
-		ph := []string{fmt.Sprintf("{:id%d}", r), "{:now}", "{:now}"}
-		params[fmt.Sprintf("id%d", r)] = ops[r].ID
-		for c, col := range cols {
-			name := fmt.Sprintf("r%dc%d", r, c)
-			params[name] = m[strings.TrimRight(col, "+")].value
-			ph = append(ph, "{:"+name+"}")
+		m := make(map[string]any, len(fs))
+		for _, f := range fs {
+			m[f.col] = f.value
 		}
-		values[r] = "(" + strings.Join(ph, ", ") + ")"
+		args = append(args, ops[r].ID, now, now)
+		for _, col := range cols {
+			args = append(args, m[strings.TrimRight(col, "+")])
+		}
 	}
 	var colSQL, set []string
 	for _, col := range cols {
-		name := strings.TrimRight(col, "+")
-		colSQL = append(colSQL, "[["+name+"]]")
+		name := quote(strings.TrimRight(col, "+"))
+		colSQL = append(colSQL, name)
 		if strings.HasSuffix(col, "+") {
-			set = append(set, fmt.Sprintf("[[%s]] = [[%s]] + excluded.[[%s]]", name, name, name))
+			set = append(set, name+" = "+name+" + excluded."+name)
 		} else {
-			set = append(set, fmt.Sprintf("[[%s]] = excluded.[[%s]]", name, name))
+			set = append(set, name+" = excluded."+name)
 		}
 	}
-	set = append(set, "[[updated]] = excluded.[[updated]]")
-	q := "INSERT INTO {{" + ops[0].Collection + "}} ([[id]], [[created]], [[updated]], " + strings.Join(colSQL, ", ") +
-		") VALUES " + strings.Join(values, ", ") + " ON CONFLICT([[id]]) DO UPDATE SET " + strings.Join(set, ", ")
-	_, err := tx.DB().NewQuery(q).Bind(params).Execute()
+	set = append(set, "`updated` = excluded.`updated`")
+	q := "INSERT INTO " + quote(ops[0].Collection) + " (`id`, `created`, `updated`, " + strings.Join(colSQL, ", ") +
+		") VALUES " + values(len(rows), len(cols)+3) + " ON CONFLICT(`id`) DO UPDATE SET " + strings.Join(set, ", ")
+	_, err := s.stmts.exec(ctx, t, q, args)
 	return len(rows), err
 }
 
