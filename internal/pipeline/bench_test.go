@@ -79,7 +79,7 @@ func benchPipeline(b *testing.B, newStore func(*pbtest.Server) store.Store) {
 		sites := pipeline.NewSites()
 		site, _ := sites.Put(website)
 		p, err := pipeline.New(pipeline.Config{Store: newStore(srv), Sites: sites, Batch: true,
-			BatchInterval: time.Second, MaxBatchSize: 1000, QueueSize: events + 1})
+			BatchInterval: time.Second, MaxBatchSize: 2000, QueueSize: events + 1})
 		if err != nil {
 			b.Fatal(err)
 		}

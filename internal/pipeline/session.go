@@ -23,8 +23,9 @@ func sessionID(visitorRecordID string, seq int) string {
 	return DeriveID("session", visitorRecordID, strconv.Itoa(seq))
 }
 
-// maxChunkOps caps the writes of one transaction.
-const maxChunkOps = 500
+// maxChunkOps caps the writes of one transaction whatever the store
+// allows (the store's MaxOps is the real bound).
+const maxChunkOps = 10000
 
 // unitOps bounds the ops one event adds to a chunk: visitor, session and
 // event creates, a session update, two dash_sum days and the breakdowns
@@ -53,8 +54,6 @@ func (w *worker) sessionize(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Small transactions: a conflict resubmits the chunk, and PocketBase
-	// holds its single writer (and its batch timeout) for the whole batch.
 	maxOps = max(min(maxOps, maxChunkOps), 2*unitOps)
 
 	c := newChunk()

@@ -20,9 +20,12 @@ import (
 )
 
 // localMaxOps bounds one transaction in embedded mode, where there is no
-// HTTP batch limit: long transactions would hold PocketBase's single
-// writer away from everyone else.
-const localMaxOps = 1000
+// HTTP batch limit. Bigger transactions write each session row once for
+// more of its events and commit less often: measured with 20 000 events
+// from 2 000 visitors, 500 ops stored 13 k events/s, 2 000 ops 16 k/s,
+// 5 000 ops 18 k/s, 10 000 ops 19 k/s. 5 000 ops hold PocketBase's single
+// writer for a few hundred milliseconds at most.
+const localMaxOps = 5000
 
 // Store is the Store of embedded mode: writes go through the in-process
 // PocketBase app (validation and record hooks included), without HTTP.

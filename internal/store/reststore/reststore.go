@@ -78,7 +78,15 @@ func batchItem(op store.Op) pbrest.BatchItem {
 }
 
 // MaxOps is the server's batch.maxRequests.
-func (s *Store) MaxOps(ctx context.Context) (int, error) { return s.pb.BatchMaxRequests(ctx) }
+func (s *Store) MaxOps(ctx context.Context) (int, error) {
+	n, err := s.pb.BatchMaxRequests(ctx)
+	// small batches: a conflict resubmits the whole batch, and PocketBase
+	// holds its single writer (and its batch timeout) for all of it
+	return min(n, restMaxOps), err
+}
+
+// restMaxOps caps one /api/batch request.
+const restMaxOps = 500
 
 // maxFilterIDs keeps `id="…" || …` filters under PocketBase's 3500
 // character filter limit.
