@@ -68,6 +68,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 			// grouped JS errors reach the dashboard within half a minute
 			JSErrorInterval: 30 * time.Second,
 			VisitorSalt:     []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(),
+			OnStored:        p.onStored(),
 		},
 		IPs:           p.ips,
 		GeoIPDatabase: p.cfg.GeoIPDatabase,
@@ -93,6 +94,38 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 			Unbind(apis.DefaultCorsMiddlewareId)
 	}
 	return nil
+}
+
+// StoredEvent is an events row Skopos stored (see Config.OnStored).
+type StoredEvent struct {
+	ID         string         // the events record id
+	Website    string         // the websites record id
+	TrackingID string         // the website's trackingId
+	Session    string         // the sessions record id
+	Type       string         // "pageView" or "custom"
+	Path       string         // the page path (server events: the request path)
+	Name       string         // the custom event's name
+	Data       map[string]any // its customData, when there was any
+	Time       time.Time      // when the event was received (UTC)
+}
+
+// onStored adapts Config.OnStored to the pipeline's callback.
+func (p *plugin) onStored() func([]pipeline.StoredEvent) {
+	if p.cfg.OnStored == nil {
+		return nil
+	}
+	return func(evs []pipeline.StoredEvent) {
+		out := make([]StoredEvent, len(evs))
+		for i, e := range evs {
+			typ := "custom"
+			if e.Kind == pipeline.PageView {
+				typ = "pageView"
+			}
+			out[i] = StoredEvent{ID: e.ID, Website: e.WebsiteID, TrackingID: e.TrackingID, Session: e.SessionID,
+				Type: typ, Path: e.Path, Name: e.Name, Data: e.Data, Time: e.Time}
+		}
+		p.cfg.OnStored(out)
+	}
 }
 
 // spoolDir is the intake log's directory; empty when it is disabled.

@@ -99,6 +99,15 @@ type Config struct {
 	// skopos package). Default none: Skopos-compatible ids.
 	VisitorSalt string
 
+	// OnStored, when set, receives the events rows Skopos stored, after
+	// each write transaction commits, in order. Skopos creates its rows
+	// with SQL, not through PocketBase's record API (several times
+	// faster), so PocketBase's record hooks (OnRecordCreate…) and realtime
+	// subscriptions do not see events, sessions and visitors: use this
+	// instead. It runs on the writer: return quickly, hand slow work off.
+	// Default none.
+	OnStored func([]StoredEvent)
+
 	// Out receives the start-up lines (demo link, trackingId, generated
 	// credentials). Default os.Stdout.
 	Out io.Writer

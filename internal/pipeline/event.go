@@ -41,6 +41,19 @@ func (k Kind) String() string {
 // engagement (pageView and custom events).
 func (k Kind) browses() bool { return k == PageView || k == Custom }
 
+// StoredEvent is an events row the writer created.
+type StoredEvent struct {
+	ID         string // events record id
+	WebsiteID  string
+	TrackingID string
+	SessionID  string
+	Kind       Kind // PageView, Custom or Server
+	Path       string
+	Name       string         // custom and server events
+	Data       map[string]any // customData, when there was any
+	Time       time.Time
+}
+
 // Event is one accepted event on its way to the store.
 type Event struct {
 	ID         string    // events record id, assigned when accepted

@@ -75,6 +75,11 @@ type Config struct {
 	// The caller opens and closes it; one Pipeline per Log.
 	Spool *spool.Log
 
+	// OnStored, when set, is called by the writer after each transaction
+	// commits, with the events rows it created, in order. It runs on the
+	// writer's goroutine: it must return quickly (hand slow work off).
+	OnStored func([]StoredEvent)
+
 	// OnFlush, when set, is called after every successful flush with its
 	// duration (metrics).
 	OnFlush func(time.Duration)

@@ -104,6 +104,19 @@ func (w *worker) committed(c *chunk) {
 		}
 	}
 	w.p.stats.jsErrors.Add(uint64(js))
+	if w.p.cfg.OnStored != nil {
+		var out []StoredEvent
+		for _, r := range c.roles {
+			if r.kind == roleEvent {
+				e := r.event
+				out = append(out, StoredEvent{ID: e.ID, WebsiteID: e.WebsiteID, TrackingID: e.TrackingID, SessionID: r.session,
+					Kind: e.Kind, Path: e.Path, Name: e.Name, Data: e.Data, Time: e.Time})
+			}
+		}
+		if len(out) > 0 {
+			w.p.cfg.OnStored(out)
+		}
+	}
 	if sp := w.p.cfg.Spool; sp != nil && c.seq > 0 {
 		sp.Checkpoint(c.seq)
 		w.storedPos = max(w.storedPos, c.seq)
