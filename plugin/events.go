@@ -68,7 +68,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 			// grouped JS errors reach the dashboard within half a minute
 			JSErrorInterval: 30 * time.Second,
 			VisitorSalt:     []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(),
-			OnStored:        p.onStored(),
+			OnStored: p.onStored(),
 		},
 		IPs:           p.ips,
 		GeoIPDatabase: p.cfg.GeoIPDatabase,
