@@ -14,7 +14,7 @@ go build -o "$BIN/skopos-load" ./cmd/skopos-load
 EMAIL=bench@example.com PASS=bench-password-1 TOKEN=bench-metrics PORT=18211
 
 for run in $(seq "$RUNS"); do
-  for mode in memory batch always off; do
+  for mode in ${MODES:-memory batch always off}; do
     D=$(mktemp -d)
     envs=(SKOPOS_ADMIN_EMAIL=$EMAIL SKOPOS_ADMIN_PASSWORD=$PASS SKOPOS_METRICS_TOKEN=$TOKEN)
     if [ "$mode" = memory ]; then envs+=(SKOPOS_SPOOL=off); else envs+=(SKOPOS_SPOOL_SYNC=$mode); fi
