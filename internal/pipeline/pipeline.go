@@ -207,10 +207,24 @@ func New(cfg Config) (*Pipeline, error) {
 func (p *Pipeline) feed() {
 	defer close(p.fed)
 	defer p.reader.Close()
+	backoff := minBackoff
 	for {
 		rec, err := p.reader.Next(p.run)
-		if err != nil {
+		switch {
+		case err == nil:
+			backoff = minBackoff
+		case p.run.Err() != nil, errors.Is(err, spool.ErrClosed):
 			return // Close, or the log closed under us
+		default:
+			// a read error (the disk): keep trying, the records are there
+			p.cfg.Logger.Error("skopos: reading the intake log failed; retrying", "error", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-p.run.Done():
+				return
+			}
+			backoff = min(2*backoff, maxBackoff)
+			continue
 		}
 		var ev Event
 		if err := json.Unmarshal(rec.Data, &ev); err != nil {
