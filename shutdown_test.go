@@ -12,6 +12,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"go.uber.org/goleak"
 )
 
@@ -52,13 +53,7 @@ func TestShutdownLeavesNothingRunningWhenPocketBaseHangs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(time.Minute)
-	for entered.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the SDK never reached PocketBase's batch endpoint")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(t, time.Minute, "the SDK to reach PocketBase's batch endpoint", func() bool { return entered.Load() > 0 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()

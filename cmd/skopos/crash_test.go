@@ -16,6 +16,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/summarytest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	_ "modernc.org/sqlite" // to read the data dir after the server stopped
 )
 
@@ -90,22 +91,17 @@ func TestKill9MidLoadLosesNothingAcknowledged(t *testing.T) {
 	again := serve(t, dir, env...)
 	pb := client(t, again.URL)
 	want := int(nAcked.Load())
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	storedCount := func() int {
 		var page struct {
 			TotalItems int `json:"totalItems"`
 		}
 		if err := pb.Do(context.Background(), http.MethodGet, "/api/collections/events/records?perPage=1", nil, &page); err != nil {
 			t.Fatal(err)
 		}
-		if page.TotalItems >= want {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("events stored after the restart: %d, acknowledged %d\nserver:\n%s", page.TotalItems, want, again.Output())
-		}
-		time.Sleep(100 * time.Millisecond)
+		return page.TotalItems
 	}
+	testwait.For(t, 3*time.Minute, fmt.Sprintf("the %d acknowledged events stored after the restart", want),
+		func() bool { return storedCount() >= want })
 	again.Stop() // a clean stop writes whatever is still in flight
 
 	db, err := dbx.Open("sqlite", filepath.Join(dir, "data.db"))

@@ -20,6 +20,7 @@ import (
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/proctest"
 	"github.com/skopos-go/skopos/internal/summarytest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -54,30 +55,9 @@ func TestExampleAppEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	port := freePort(t)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
-		"SKOPOS_SITE_ID="+site.GetString("trackingId"), "POCKETBASE_URL="+srv.URL,
-		"POCKETBASE_ADMIN_EMAIL="+srv.Email, "POCKETBASE_ADMIN_PASSWORD="+srv.Password, "PORT="+port)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	listening := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "listening") {
-				close(listening)
-			}
-		}
-	}()
-	select {
-	case <-listening:
-	case <-time.After(30 * time.Second):
-		t.Fatal("example did not start")
-	}
-	base := "http://127.0.0.1:" + port
+	ex := startExample(t, bin, "SKOPOS_SITE_ID="+site.GetString("trackingId"), "POCKETBASE_URL="+srv.URL,
+		"POCKETBASE_ADMIN_EMAIL="+srv.Email, "POCKETBASE_ADMIN_PASSWORD="+srv.Password)
+	base := ex.base
 
 	do := func(method, path, body string) int {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
@@ -101,10 +81,7 @@ func TestExampleAppEndToEnd(t *testing.T) {
 	}
 
 	start := time.Now()
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v; want 0", err)
-	}
+	ex.stop(t)
 	if d := time.Since(start); d > 11*time.Second {
 		t.Errorf("shutdown took %v", d)
 	}
@@ -238,10 +215,7 @@ func TestExampleAppWithSpoolLosesNothingWhilePocketBaseIsDown(t *testing.T) {
 		_ = app.DB().Select("count(*)").From(schema.Events).Where(dbx.HashExp{"website": site.Id}).Row(&c)
 		return c
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for count() < n && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.For(t, 2*time.Minute, "the spooled events stored", func() bool { return count() >= n })
 	again.stop(t)
 	var dup int
 	_ = app.DB().NewQuery(`SELECT COUNT(*) FROM (SELECT eventData FROM events GROUP BY eventData HAVING COUNT(*) > 1)`).Row(&dup)

@@ -70,6 +70,7 @@ type Ingest struct {
 	geo     *geo.DB
 	pick    func(host string) *pipeline.Site
 	spool   *spool.Log
+	log     *slog.Logger
 
 	closeOnce sync.Once
 }
@@ -85,7 +86,10 @@ var (
 // New opens the GeoIP database, starts the pipeline's worker and returns
 // the running Ingest. Stop it with Close.
 func New(cfg Config) (*Ingest, error) {
-	in := &Ingest{ips: cfg.IPs, pick: cfg.Pick}
+	in := &Ingest{ips: cfg.IPs, pick: cfg.Pick, log: cfg.Pipeline.Logger}
+	if in.log == nil {
+		in.log = slog.Default()
+	}
 	if in.ips == nil {
 		ips, err := clientip.New(nil)
 		if err != nil {
@@ -156,7 +160,7 @@ func (in *Ingest) release() {
 		_ = in.geo.Close()
 		if in.spool != nil {
 			if err := in.spool.Close(); err != nil {
-				slog.Default().Error("skopos: closing the intake log", "error", err)
+				in.log.Error("skopos: closing the intake log", "error", err)
 			}
 		}
 	})

@@ -9,20 +9,15 @@ import (
 
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store/storetest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 	"go.uber.org/goleak"
 )
 
-// waitFor polls cond until it holds or a generous timeout passes.
+// waitFor polls cond until it holds, within a generous minute.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(t, time.Minute, what, cond)
 }
 
 // TestCloseStopsTheWorkerWhenTheDeadlinePassesMidWrite makes the store

@@ -67,8 +67,10 @@ func (w *worker) sessionize(ctx context.Context) error {
 		// a unit is at most visitor + session + event creates, one
 		// session update and the summary rows it touches (a JS error
 		// group: its upsert and two summary rows)
-		units := c.countKind(roleEvent) + len(c.js)
-		if !c.empty() && (c.size()+3*len(c.js)+unitOps > maxOps || w.chunkUnits > 0 && units >= w.chunkUnits) {
+		// (units are counted only while a refusal is narrowed down: the
+		// count walks the chunk's ops)
+		if !c.empty() && (c.size()+3*len(c.js)+unitOps > maxOps ||
+			w.chunkUnits > 0 && c.countKind(roleEvent)+len(c.js) >= w.chunkUnits) {
 			w.finish(c, last)
 			c = newChunk()
 		}

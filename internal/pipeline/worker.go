@@ -156,8 +156,8 @@ func (w *worker) unwritten(err error) error {
 // abort ends the worker when Close canceled it mid-write.
 func (w *worker) abort(cause error) {
 	w.drainAll()
-	if w.p.cfg.Spool == nil && w.heldEvents() == 0 {
-		return
+	if sp := w.p.cfg.Spool; sp != nil && sp.Stats().Pending == 0 || sp == nil && w.heldEvents() == 0 {
+		return // nothing was left: Close succeeded
 	}
 	w.abortErr = w.unwritten(fmt.Errorf("%w (it passed while a write was in progress)", cause))
 }

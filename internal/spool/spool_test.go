@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos/internal/spool"
+	"github.com/skopos-go/skopos/internal/testwait"
 )
 
 func open(t *testing.T, dir string, opts spool.Options) *spool.Log {
@@ -129,13 +130,7 @@ func TestRestartResumesAfterTheCheckpointAndDeletesFinishedSegments(t *testing.T
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(t, time.Minute, what, cond)
 }
 
 // TestTornTailIsTruncated cuts the last segment inside a record, and

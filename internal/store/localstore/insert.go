@@ -154,6 +154,12 @@ func (s *Store) createRun(ctx context.Context, tx core.App, t *sql.Tx, ops []sto
 	}
 	cols := s.stmts.columns(col)
 	now := types.NowDateTime()
+	var autodates []string // what the autodate fields' interceptors would set
+	for _, f := range col.Fields {
+		if af, ok := f.(*core.AutodateField); ok && af.OnCreate {
+			autodates = append(autodates, af.Name)
+		}
+	}
 	rows := make([][]any, n)
 	for i, op := range ops[:n] {
 		rec := core.NewRecord(col)
@@ -161,11 +167,8 @@ func (s *Store) createRun(ctx context.Context, tx core.App, t *sql.Tx, ops []sto
 		for k, v := range op.Data {
 			rec.Set(k, v)
 		}
-		// what the autodate fields' interceptors would set
-		for _, f := range col.Fields {
-			if af, ok := f.(*core.AutodateField); ok && af.OnCreate {
-				rec.SetRaw(af.Name, now)
-			}
+		for _, name := range autodates {
+			rec.SetRaw(name, now)
 		}
 		exp, err := rec.DBExport(tx)
 		if err != nil {
