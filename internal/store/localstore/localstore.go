@@ -49,6 +49,14 @@ func NewRecordAPI(app core.App) *Store {
 
 // Apply saves ops in one transaction.
 func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
+	err := s.apply(ctx, ops, false)
+	if errors.Is(err, errPrecise) {
+		err = s.apply(ctx, ops, true)
+	}
+	return err
+}
+
+func (s *Store) apply(ctx context.Context, ops []store.Op, precise bool) error {
 	failed := -1
 	s.stmts.prepareWanted(ctx, s.app)
 	var opErr *store.OpError
@@ -59,7 +67,10 @@ func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 				return err
 			}
 			if !s.recordAPI && t != nil {
-				n, err := s.createRun(ctx, tx, t, ops[i:])
+				n, err := s.createRun(ctx, tx, t, ops[i:], precise)
+				if errors.Is(err, errPrecise) {
+					return err
+				}
 				if err != nil {
 					if oe, ok := err.(*store.OpError); ok {
 						oe.Index += i
@@ -91,8 +102,8 @@ func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 		}
 		return nil
 	})
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, errPrecise) {
+		return err
 	}
 	if opErr != nil {
 		return opErr
