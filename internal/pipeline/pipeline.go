@@ -177,8 +177,20 @@ type Pipeline struct {
 }
 
 // readAhead sizes the in-memory buffer between the intake log and the
-// worker: a few batches, so that reading never waits on the disk.
-func readAhead(batch int) int { return max(4*batch, 4096) }
+// worker: a few batches, and more than one backlog flush, so that reading
+// never waits on the disk.
+func readAhead(batch int) int { return max(4*batch, backlogBatch(batch)+batch, 4096) }
+
+// maxBacklogBatch bounds the events of one flush taken from a backlog.
+const maxBacklogBatch = 10000
+
+// backlogBatch is how many events one flush takes while a backlog waits.
+// Bigger transactions write each session row and summary row once for
+// more events and commit less often; measured with the load tool's
+// traffic (100 000 events from 10 000 visitors, 2 cores), flushes of
+// 2 000 events stored 17.6–21.2 k events/s, of 10 000 events 22.4 k/s.
+// A store's MaxOps still splits a flush into transactions.
+func backlogBatch(batch int) int { return max(batch, min(5*batch, maxBacklogBatch)) }
 
 // New starts a pipeline's worker. Stop it with Close.
 func New(cfg Config) (*Pipeline, error) {

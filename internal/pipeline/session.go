@@ -25,7 +25,7 @@ func sessionID(visitorRecordID string, seq int) string {
 
 // maxChunkOps caps the writes of one transaction whatever the store
 // allows (the store's MaxOps is the real bound).
-const maxChunkOps = 10000
+const maxChunkOps = 25000
 
 // unitOps bounds the ops one event adds to a chunk: visitor, session and
 // event creates, a session update, two dash_sum days and the breakdowns

@@ -171,11 +171,15 @@ func (w *worker) add(ev Event) {
 // drainAvailable moves what is already queued into pending, up to a batch.
 // Without Batch, "promptly" means: write whatever has arrived, so a backlog
 // under load goes out in bigger transactions (session updates and summary
-// rows coalesce) instead of in MaxBatchSize slices.
+// rows coalesce) instead of in MaxBatchSize slices. With Batch, a backlog
+// (a batch's worth still queued) is taken in flushes of up to
+// backlogBatch events, for the same reason.
 func (w *worker) drainAvailable() {
 	limit := w.p.cfg.MaxBatchSize
 	if !w.p.cfg.Batch {
 		limit = max(limit, promptDrain)
+	} else if len(w.p.queue) >= limit {
+		limit = backlogBatch(limit)
 	}
 	for len(w.pending) < limit {
 		select {

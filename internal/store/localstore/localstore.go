@@ -20,12 +20,11 @@ import (
 )
 
 // localMaxOps bounds one transaction in embedded mode, where there is no
-// HTTP batch limit. Bigger transactions write each session row once for
-// more of its events and commit less often: measured with 20 000 events
-// from 2 000 visitors, 500 ops stored 13 k events/s, 2 000 ops 16 k/s,
-// 5 000 ops 18 k/s, 10 000 ops 19 k/s. 5 000 ops hold PocketBase's single
-// writer for a few hundred milliseconds at most.
-const localMaxOps = 5000
+// HTTP batch limit: a backlog flush of 10 000 events (about 2.3 ops per
+// event with this traffic) fits in one. Bigger transactions write each
+// session row once for more of its events and commit less often; one of
+// 25 000 ops holds PocketBase's single writer for about half a second.
+const localMaxOps = 25000
 
 // Store is the Store of embedded mode: writes go through the in-process
 // PocketBase app (validation and record hooks included), without HTTP.
