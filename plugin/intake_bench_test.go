@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,15 +62,45 @@ func BenchmarkIntakeHTTP(b *testing.B) {
 	cmd.Stderr = os.Stderr
 	out := &bytes.Buffer{}
 	cmd.Stdout = out
+	// SKOPOS_INTAKE_CPUPROFILE=file profiles the measured window alone
+	// (go test's -cpuprofile would add the writer's catch-up afterwards)
+	if f := os.Getenv("SKOPOS_INTAKE_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	cpu := cpuTime()
 	err := cmd.Run()
 	used := cpuTime() - cpu
 	b.StopTimer()
+	pprof.StopCPUProfile()
+	runtime.ReadMemStats(&after)
+	if f := os.Getenv("SKOPOS_INTAKE_MEMPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer out.Close()
+		if err := pprof.Lookup("allocs").WriteTo(out, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if err != nil || !strings.Contains(out.String(), "accepted "+strconv.Itoa(n)) {
 		b.Fatalf("client: %v\n%s", err, out)
 	}
 	b.ReportMetric(float64(used.Microseconds())/float64(n), "cpu-µs/req")
+	// allocations are steadier than CPU time on a shared machine
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(n), "allocs/req")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(n), "B/req")
 }
 
 // TestIntakeClientProcess is BenchmarkIntakeHTTP's client when the

@@ -276,7 +276,7 @@ func TestCacheDefaultsAndLRU(t *testing.T) {
 	if got := New(Options{}).cache.max; got != DefaultCacheSize {
 		t.Errorf("default cache size = %d, want %d", got, DefaultCacheSize)
 	}
-	c := newLRUCache(2)
+	c := newLRUCache[bool](2)
 	c.add("a", true)
 	c.add("b", false)
 	if v, ok := c.get("a"); !ok || !v { // a becomes most recent
@@ -291,6 +291,25 @@ func TestCacheDefaultsAndLRU(t *testing.T) {
 	}
 	if c.len() != 2 {
 		t.Errorf("len = %d, want 2", c.len())
+	}
+}
+
+// TestCachedUAScoreEqualsRules: the UA verdict served from the cache is
+// the one the rules give, for browsers, crawlers, clients and oddities,
+// and it never leaks from one UA to another.
+func TestCachedUAScoreEqualsRules(t *testing.T) {
+	t.Parallel()
+	d := New(Options{CacheSize: 4}) // small: evictions happen
+	uas := []string{uaChrome131, uaFirefox, uaGooglebot, uaHeadless, uaStripe, "curl/8.5.0", uaNativeApp, "",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.0.0 Safari/537.36",
+		"x", strings.Repeat("Mozilla/5.0 ", 100)}
+	for round := range 3 {
+		for _, ua := range uas {
+			wantS, wantL := d.uaRules(ua)
+			if s, l := d.uaScore(ua); s != wantS || l != wantL {
+				t.Fatalf("round %d, %q: cached (%d, %q), rules (%d, %q)", round, ua, s, l, wantS, wantL)
+			}
+		}
 	}
 }
 

@@ -1,16 +1,21 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
+	"sync"
 
 	"github.com/skopos-go/skopos/internal/domain"
 )
 
 // MaxBodyBytes is the largest event body the Handler reads.
 const MaxBodyBytes = 64 << 10
+
+// bodyPool holds request body buffers: a beacon's body is garbage as soon
+// as it is decoded.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // Handler serves the browser endpoint for p; pick chooses the website
 // from the page host (see TrackBrowser).
@@ -34,7 +39,11 @@ func Handler(p *Pipeline, pick func(host string) *Site) http.Handler {
 			writeError(w, http.StatusRequestEntityTooLarge, "body larger than 64 KiB")
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		buf := bodyPool.Get().(*bytes.Buffer)
+		defer bodyPool.Put(buf)
+		buf.Reset()
+		_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		body := buf.Bytes() // nothing keeps it past TrackBrowser: values are copied out
 		if err != nil {
 			p.stats.received.Add(1)
 			p.stats.drop(ReasonInvalid, 1)

@@ -385,9 +385,15 @@ func (p *Pipeline) enqueue(r *http.Request, ev Event) error {
 	}
 }
 
+// recordPool holds the buffers intake log records are encoded into.
+var recordPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 // append writes ev to the intake log and returns once it is durable.
 func (p *Pipeline) append(r *http.Request, ev Event) error {
-	data, err := json.Marshal(ev)
+	bp := recordPool.Get().(*[]byte)
+	defer recordPool.Put(bp)
+	data, err := appendRecord((*bp)[:0], &ev)
+	*bp = data[:0] // Append copies the record: the buffer is ours again
 	if err != nil {
 		p.stats.drop(ReasonInvalid, 1)
 		return fmt.Errorf("%w: %w", ErrInvalidPayload, err)

@@ -183,6 +183,7 @@ type Log struct {
 	segs      []*segment // in order; the last one is written to
 	f         *os.File   // the last segment
 	cur       *batch     // records waiting for the next write
+	spare     []byte     // the buffer of the last batch written, for the next
 	nextSeq   uint64
 	durable   uint64        // last durable sequence number
 	newData   chan struct{} // closed when durable advances
@@ -377,7 +378,17 @@ func encode(buf []byte, seq uint64, t time.Time, data []byte) []byte {
 	return append(append(buf, h[:]...), data...)
 }
 
-func (l *Log) newBatch() *batch { return &batch{done: make(chan struct{})} }
+// maxSpare bounds the batch buffer kept for reuse.
+const maxSpare = 4 << 20
+
+// newBatch starts a batch in the buffer of the last one written (with
+// mu held): batches alternate between two buffers instead of growing a
+// new one for every write.
+func (l *Log) newBatch() *batch {
+	b := &batch{done: make(chan struct{}), buf: l.spare}
+	l.spare = nil
+	return b
+}
 
 // rotate starts a new segment named by the next sequence number. Called
 // with mu held, or before the writer goroutine runs.
@@ -516,6 +527,10 @@ func (l *Log) flush() {
 			}
 		}
 	}
+	if cap(b.buf) <= maxSpare {
+		l.spare = b.buf[:0]
+	}
+	b.buf = nil
 	l.mu.Unlock()
 	close(b.done)
 }
