@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"log/slog"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -94,6 +96,29 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 			Unbind(apis.DefaultCorsMiddlewareId)
 	}
 	return nil
+}
+
+// eventsFirst answers the event endpoint before PocketBase's router (see
+// Config.EventsThroughRouter); every other request goes to next. The
+// route registered on the router stays, for requests whose path the
+// router would clean into EventPath and for servers built without it.
+func eventsFirst(next, events http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != EventPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		defer func() {
+			if rec := recover(); rec != nil {
+				if rec == http.ErrAbortHandler {
+					panic(rec)
+				}
+				log.Error("skopos: event endpoint panicked", "panic", rec, "stack", string(debug.Stack()))
+				http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
+			}
+		}()
+		events.ServeHTTP(w, r)
+	})
 }
 
 // StoredEvent is an events row Skopos stored (see Config.OnStored).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,8 +19,14 @@ import (
 
 func startEmbedded(t *testing.T) *pbtest.Server {
 	t.Helper()
+	return startEmbeddedWith(t, plugin.Config{})
+}
+
+func startEmbeddedWith(t *testing.T, cfg plugin.Config) *pbtest.Server {
+	t.Helper()
+	cfg.Out = &bytes.Buffer{}
 	return pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
-		return plugin.Register(app, nil, plugin.Config{Out: &bytes.Buffer{}})
+		return plugin.Register(app, nil, cfg)
 	}})
 }
 
@@ -121,7 +128,51 @@ func TestEmbeddedEndpointSeesNewWebsitesAtOnce(t *testing.T) {
 
 func TestEmbeddedEndpointBypassesPocketBaseCORSAndLogs(t *testing.T) {
 	t.Parallel()
-	srv := startEmbedded(t)
+	for _, router := range []bool{false, true} {
+		t.Run(map[bool]string{false: "direct", true: "through-router"}[router], func(t *testing.T) {
+			t.Parallel()
+			testBypassesCORSAndLogs(t, startEmbeddedWith(t, plugin.Config{EventsThroughRouter: router}))
+		})
+	}
+}
+
+// TestEventsThroughRouterRunsGlobalMiddlewares: by default the event
+// endpoint is answered ahead of PocketBase's router, so a middleware an
+// app binds to the router does not see it; with EventsThroughRouter it
+// does. Either way the event is accepted.
+func TestEventsThroughRouterRunsGlobalMiddlewares(t *testing.T) {
+	t.Parallel()
+	for _, router := range []bool{false, true} {
+		t.Run(map[bool]string{false: "direct", true: "through-router"}[router], func(t *testing.T) {
+			t.Parallel()
+			var seen atomic.Int32
+			srv := pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
+				app.OnServe().BindFunc(func(e *core.ServeEvent) error {
+					e.Router.BindFunc(func(re *core.RequestEvent) error {
+						if re.Request.URL.Path == plugin.EventPath {
+							seen.Add(1)
+						}
+						return re.Next()
+					})
+					return e.Next()
+				})
+				return plugin.Register(app, nil, plugin.Config{Out: &bytes.Buffer{}, EventsThroughRouter: router})
+			}})
+			site := srv.AddWebsite(t, "mw.example")
+			if resp := post(t, srv, `{"type":"pageView","url":"https://mw.example/"}`, nil); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if got, want := seen.Load(), map[bool]int32{false: 0, true: 1}[router]; got != want {
+				t.Errorf("the app's router middleware saw the event request %d times, want %d", got, want)
+			}
+			waitFor(t, 5*time.Second, "event stored", func() bool {
+				return countEvents(t, srv.App(), dbx.HashExp{"website": site.Id}) == 1
+			})
+		})
+	}
+}
+
+func testBypassesCORSAndLogs(t *testing.T, srv *pbtest.Server) {
 	app := srv.App()
 	srv.AddWebsite(t, "private.example")
 
