@@ -52,8 +52,11 @@ const (
 	// appended meanwhile share the next one). Same guarantee as SyncBatch,
 	// lower latency when idle, more fsyncs under load.
 	SyncAlways
-	// SyncOff writes records to the operating system in batches without
-	// fsync: a crash of the process loses nothing acknowledged, a crash of
+	// SyncOff writes records to the operating system at once (records
+	// arriving during a write share the next one), without fsync: there
+	// is no fsync to share, so waiting for company would only add latency
+	// and, measured, CPU per record (30–40 µs per request through HTTP
+	// instead of 55–70). A crash of the process loses nothing acknowledged, a crash of
 	// the machine (power loss, kernel panic) loses what the OS had not yet
 	// written to disk, typically up to 30 seconds.
 	SyncOff
@@ -88,8 +91,8 @@ type Options struct {
 	MaxBytes int64
 	// Sync is the durability policy; default SyncBatch.
 	Sync Sync
-	// SyncInterval is the longest a record waits for its write; default
-	// 10 ms.
+	// SyncInterval is the longest a record waits for its write under
+	// SyncBatch; default 10 ms.
 	SyncInterval time.Duration
 	// SyncEvery starts a write once this many records wait; default 1000.
 	SyncEvery int
@@ -447,7 +450,7 @@ func (l *Log) Append(ctx context.Context, data []byte) error {
 	l.nextSeq++
 	l.bytes += size
 	l.appended++
-	wake := l.opts.Sync == SyncAlways || b.n >= l.opts.SyncEvery
+	wake := l.opts.Sync != SyncBatch || b.n >= l.opts.SyncEvery // see Sync
 	l.mu.Unlock()
 	if wake {
 		select {
