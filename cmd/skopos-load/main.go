@@ -40,7 +40,7 @@
 // JSON object (one line; wrapped here):
 //
 //	{"sent":20000,"accepted":20000,"rejected":0,"errors":0,"stored":20000,"lost":0,
-//	"accept_per_s":4100.5,"stored_per_s":3900.2,"p50_ms":6.1,"p99_ms":31.4}
+//	"accept_per_s":4100.5,"stored_per_s":3900.2,"p50_ms":6.1,"p99_ms":31.4,"drain_s":0.3}
 //
 // The fields:
 //
@@ -55,6 +55,9 @@
 //     / the time from the first request until the count reached its final
 //     value (0 without verification).
 //   - p50_ms, p99_ms: latency percentiles of the answered requests.
+//   - drain_s: how long after the last answer the count reached its final
+//     value (the backlog left when the burst ended; 0 without
+//     verification), within the poll interval.
 //
 // After sending, the count is polled until stored = accepted, or until it has
 // not grown for -settle.
@@ -204,6 +207,7 @@ type result struct {
 	StoredPerS float64 `json:"stored_per_s"`
 	P50ms      float64 `json:"p50_ms"`
 	P99ms      float64 `json:"p99_ms"`
+	DrainS     float64 `json:"drain_s"`
 }
 
 func main() {
@@ -260,6 +264,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if secs := reached.Sub(st.start).Seconds(); secs > 0 && stored > 0 {
 			res.StoredPerS = round(float64(stored)/secs, 1)
 		}
+		res.DrainS = round(max(reached.Sub(st.start.Add(st.elapsed)).Seconds(), 0), 3)
 	}
 	line, _ := json.Marshal(res)
 	fmt.Fprintf(stdout, "%s\n", line)

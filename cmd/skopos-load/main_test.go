@@ -67,7 +67,7 @@ func (s *server) load(t *testing.T, pb bool, args ...string) (res result, stderr
 	if err := dec.Decode(&res); err != nil {
 		t.Fatalf("final line %q: %v", last, err)
 	}
-	for _, k := range []string{"sent", "accepted", "rejected", "stored", "lost", "accept_per_s", "stored_per_s", "p50_ms", "p99_ms"} {
+	for _, k := range []string{"sent", "accepted", "rejected", "stored", "lost", "accept_per_s", "stored_per_s", "p50_ms", "p99_ms", "drain_s"} {
 		if !strings.Contains(last, `"`+k+`":`) {
 			t.Errorf("final line lacks %q: %s", k, last)
 		}
