@@ -95,7 +95,7 @@ func (c *Client) authenticate(ctx context.Context, force bool) (string, error) {
 		}
 		if now.Before(t.expiresAt) {
 			var a authAnswer
-			err := c.send(ctx, http.MethodPost, superusersRefreshPath, nil, t.value, &a)
+			err := c.send(ctx, http.MethodPost, superusersRefreshPath, nil, nil, t.value, &a)
 			if err == nil && a.Token != "" {
 				c.storeToken(a.Token)
 				c.log.DebugContext(ctx, "pbrest: superuser token renewed")
@@ -107,7 +107,7 @@ func (c *Client) authenticate(ctx context.Context, force bool) (string, error) {
 
 	var a authAnswer
 	body, _ := json.Marshal(map[string]string{"identity": c.email, "password": c.password})
-	if err := c.send(ctx, http.MethodPost, superusersAuthPath, body, "", &a); err != nil {
+	if err := c.send(ctx, http.MethodPost, superusersAuthPath, body, jsonHeader, "", &a); err != nil {
 		if !force && t.value != "" && time.Now().Before(t.expiresAt) {
 			c.log.WarnContext(ctx, "pbrest: superuser sign-in failed, using the current token until it expires", "error", err)
 			return t.value, nil
@@ -156,7 +156,7 @@ func (c *Client) tokenRejected(ctx context.Context, err error, tok string) bool 
 		return true
 	case http.StatusForbidden:
 		var a authAnswer
-		rerr := c.send(ctx, http.MethodPost, superusersRefreshPath, nil, tok, &a)
+		rerr := c.send(ctx, http.MethodPost, superusersRefreshPath, nil, nil, tok, &a)
 		if rerr == nil && a.Token != "" {
 			c.storeToken(a.Token)
 			return false
@@ -179,7 +179,7 @@ func (c *Client) verifyToken(ctx context.Context) error {
 		return err
 	}
 	var a authAnswer
-	err = c.send(ctx, http.MethodPost, superusersRefreshPath, nil, tok, &a)
+	err = c.send(ctx, http.MethodPost, superusersRefreshPath, nil, nil, tok, &a)
 	switch {
 	case err == nil && a.Token != "":
 		c.storeToken(a.Token)

@@ -140,15 +140,34 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 			return fmt.Errorf("pbrest: %s %s: encode body: %w", method, stripQuery(path), err)
 		}
 	}
+	var hdr http.Header
+	if payload != nil {
+		hdr = jsonHeader
+	}
+	return c.do(ctx, method, path, payload, hdr, out)
+}
+
+var jsonHeader = http.Header{"Content-Type": {"application/json"}}
+
+// DoRaw is Do with a body sent as is, with the given headers (for
+// instance Content-Type and Content-Encoding). body may be nil.
+func (c *Client) DoRaw(ctx context.Context, method, path string, body []byte, header http.Header, out any) error {
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("pbrest: path %q must start with /", path)
+	}
+	return c.do(ctx, method, path, body, header, out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, payload []byte, hdr http.Header, out any) error {
 	if c.email == "" {
-		return c.send(ctx, method, path, payload, "", out)
+		return c.send(ctx, method, path, payload, hdr, "", out)
 	}
 
 	tok, err := c.token(ctx)
 	if err != nil {
 		return err
 	}
-	err = c.send(ctx, method, path, payload, tok, out)
+	err = c.send(ctx, method, path, payload, hdr, tok, out)
 	if !c.tokenRejected(ctx, err, tok) {
 		return err
 	}
@@ -158,11 +177,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	if tok, err = c.token(ctx); err != nil {
 		return err
 	}
-	return c.send(ctx, method, path, payload, tok, out)
+	return c.send(ctx, method, path, payload, hdr, tok, out)
 }
 
 // send does one HTTP exchange.
-func (c *Client) send(ctx context.Context, method, path string, payload []byte, tok string, out any) error {
+func (c *Client) send(ctx context.Context, method, path string, payload []byte, hdr http.Header, tok string, out any) error {
 	p := stripQuery(path)
 	var rd io.Reader
 	if payload != nil {
@@ -173,8 +192,8 @@ func (c *Client) send(ctx context.Context, method, path string, payload []byte, 
 		return fmt.Errorf("pbrest: %s %s: %w", method, p, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", tok)

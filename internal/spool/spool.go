@@ -422,14 +422,20 @@ func (l *Log) rotate() error {
 	return nil
 }
 
-// Append adds data to the log and returns once it is durable under the
-// Sync policy (or when ctx is done: the record may then still be written).
-// It returns ErrFull when the log holds MaxBytes.
-func (l *Log) Append(ctx context.Context, data []byte) error {
-	if len(data) > MaxRecord {
-		return fmt.Errorf("spool: record of %d bytes exceeds %d", len(data), MaxRecord)
+// AppendBatch adds every record of data to the log, in order, and returns
+// once all are durable under the Sync policy: one wait for the lot. It is
+// all or nothing against MaxBytes (ErrFull appends none).
+func (l *Log) AppendBatch(ctx context.Context, data [][]byte) error {
+	var size int64
+	for _, d := range data {
+		if len(d) > MaxRecord {
+			return fmt.Errorf("spool: record of %d bytes exceeds %d", len(d), MaxRecord)
+		}
+		size += int64(headerSize + len(d))
 	}
-	size := int64(headerSize + len(data))
+	if len(data) == 0 {
+		return nil
+	}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -444,13 +450,15 @@ func (l *Log) Append(ctx context.Context, data []byte) error {
 	if b.n == 0 {
 		b.first, b.t = l.nextSeq, now
 	}
-	b.buf = encode(b.buf, l.nextSeq, now, data)
-	b.last = l.nextSeq
-	b.n++
-	l.nextSeq++
+	for _, d := range data {
+		b.buf = encode(b.buf, l.nextSeq, now, d)
+		b.last = l.nextSeq
+		b.n++
+		l.nextSeq++
+		l.appended++
+	}
 	l.bytes += size
-	l.appended++
-	wake := l.opts.Sync != SyncBatch || b.n >= l.opts.SyncEvery // see Sync
+	wake := l.opts.Sync != SyncBatch || b.n >= l.opts.SyncEvery
 	l.mu.Unlock()
 	if wake {
 		select {
@@ -464,6 +472,13 @@ func (l *Log) Append(ctx context.Context, data []byte) error {
 	case <-ctx.Done():
 		return fmt.Errorf("spool: waiting for the write: %w", ctx.Err())
 	}
+}
+
+// Append adds data to the log and returns once it is durable under the
+// Sync policy (or when ctx is done: the record may then still be written).
+// It returns ErrFull when the log holds MaxBytes.
+func (l *Log) Append(ctx context.Context, data []byte) error {
+	return l.AppendBatch(ctx, [][]byte{data})
 }
 
 // run is the writer goroutine: it writes batches, fsyncs them and keeps

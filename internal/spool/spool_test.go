@@ -250,3 +250,40 @@ func TestSyncPolicies(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendBatchIsOneWriteAllOrNothing: a batch is read back in order,
+// and a batch that does not fit the budget appends none of its records.
+func TestAppendBatchIsOneWriteAllOrNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := spool.Open(dir, spool.Options{MaxBytes: 4096, Sync: spool.SyncOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	batch := [][]byte{[]byte("a"), []byte("bb"), []byte("ccc")}
+	if err := l.AppendBatch(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	big := make([][]byte, 100)
+	for i := range big {
+		big[i] = make([]byte, 100) // 100 × (header + 100) > 4096
+	}
+	if err := l.AppendBatch(ctx, big); !errors.Is(err, spool.ErrFull) {
+		t.Fatalf("oversized batch: %v, want ErrFull", err)
+	}
+	if err := l.AppendBatch(ctx, [][]byte{[]byte("d")}); err != nil {
+		t.Fatal(err)
+	}
+	r := l.NewReader()
+	defer r.Close()
+	for _, want := range []string{"a", "bb", "ccc", "d"} {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rec, err := r.Next(rctx)
+		cancel()
+		if err != nil || string(rec.Data) != want {
+			t.Fatalf("read %q, %v; want %q", rec.Data, err, want)
+		}
+	}
+}
