@@ -67,14 +67,22 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	if err := pb.Authenticate(ctx); err != nil {
 		return nil, classify(err)
 	}
-	if err := checkSchema(ctx, pb, opts.SpoolDir != ""); err != nil {
+	route, caps, err := probeRoute(ctx, pb, opts)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := pb.BatchMaxRequests(ctx); err != nil {
-		if errors.Is(err, pbrest.ErrBatchDisabled) {
-			return nil, fmt.Errorf("%w: run `skopos schema apply` or enable it in the PocketBase settings", ErrBatchDisabled)
+	// the skopos_spool position is the batch writer's: through the
+	// ingest route the server acknowledges durability itself
+	if err := checkSchema(ctx, pb, opts.SpoolDir != "" && route == RouteBatch); err != nil {
+		return nil, err
+	}
+	if route == RouteBatch {
+		if _, err := pb.BatchMaxRequests(ctx); err != nil {
+			if errors.Is(err, pbrest.ErrBatchDisabled) {
+				return nil, fmt.Errorf("%w: run `skopos schema apply` or enable it in the PocketBase settings", ErrBatchDisabled)
+			}
+			return nil, classify(err)
 		}
-		return nil, classify(err)
 	}
 	st := reststore.New(pb)
 	website, err := st.WebsiteByTrackingID(ctx, opts.SiteID)
@@ -96,9 +104,16 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	sync, _ := spool.ParseSync(opts.SpoolSync) // validated with the options
 	c := &Client{opts: opts, pb: pb, sites: sites, site: site}
 	c.debug.Store(opts.Debug)
+	var fwd pipeline.Forwarder
+	if route == RouteIngest {
+		fwd = &forwarder{pb: pb, max: min(caps.Ingest.MaxEvents, 5000)}
+		opts.Logger.Info("skopos: events go to the Skopos server's ingest route; its writer builds sessions", "server", opts.PocketBaseURL)
+	} else {
+		opts.Logger.Info("skopos: events are written through PocketBase's batch API", "server", opts.PocketBaseURL)
+	}
 	c.in, err = ingest.New(ingest.Config{
 		Pipeline: pipeline.Config{
-			Store: st, Sites: sites,
+			Store: st, Sites: sites, Forward: fwd, Route: RouteBatch,
 			Batch: opts.Batch, BatchInterval: opts.BatchInterval, MaxBatchSize: opts.MaxBatchSize,
 			SessionTimeout: opts.SessionTimeout, JSErrorInterval: opts.JSErrorBatchInterval,
 			QueueSize: opts.QueueSize, VisitorSalt: []byte(opts.VisitorSalt),

@@ -89,6 +89,11 @@ type Options struct {
 	// Country). New sessions then get the ISO 3166-1 country ("US") and
 	// ISO 3166-2 subdivision ("US-CA"). Default none: both "Unknown".
 	GeoIPDatabase string
+	// Route is where events go: RouteAuto (default: the Skopos server's
+	// ingest route when the server is a Skopos server, else PocketBase's
+	// batch API), RouteIngest (the ingest route or an Init error) or
+	// RouteBatch. Stats().Route says which is in use.
+	Route string
 	// VisitorSalt, when set, makes visitor ids a keyed HMAC that cannot be
 	// reversed by enumerating IP addresses. Default none: the
 	// Skopos-compatible SHA-256, so existing visitors keep matching.
@@ -119,6 +124,11 @@ func (o *Options) validate() error {
 		return fmt.Errorf("%w: SettingsRefreshInterval %v must be > 0", ErrInvalidOption, o.SettingsRefreshInterval)
 	case o.SpoolMaxBytes < 0:
 		return fmt.Errorf("%w: SpoolMaxBytes %d must be >= 0", ErrInvalidOption, o.SpoolMaxBytes)
+	}
+	switch o.Route {
+	case RouteAuto, RouteIngest, RouteBatch:
+	default:
+		return fmt.Errorf("%w: Route %q: want %q, %q or empty (auto)", ErrInvalidOption, o.Route, RouteIngest, RouteBatch)
 	}
 	if _, err := spool.ParseSync(o.SpoolSync); err != nil {
 		return fmt.Errorf("%w: SpoolSync: %w", ErrInvalidOption, err)

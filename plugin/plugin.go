@@ -198,6 +198,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	if err := p.startIntake(e); err != nil {
 		return err
 	}
+	p.mountIngest(e)
 	p.mountTracker(e)
 	p.mountStats(e)
 	p.mountDashboard(e)

@@ -81,6 +81,11 @@ type Event struct {
 	ErrorMessage string
 	StackTrace   string
 
+	// Forwarded marks an event an SDK handed to this server (Ingest): its
+	// id may arrive twice (a retry after a lost answer), so the writer
+	// skips ids already stored.
+	Forwarded bool
+
 	// Seq is the event's sequence number in the intake log; 0 without one.
 	Seq uint64 `json:"-"`
 }

@@ -80,6 +80,15 @@ type Config struct {
 	// writer's goroutine: it must return quickly (hand slow work off).
 	OnStored func([]StoredEvent)
 
+	// Forward, when set, sends events to a Skopos server instead of
+	// sessionizing and storing them here: the server's single writer owns
+	// the sessions (SDK mode through the server). Store is still used for
+	// Identify.
+	Forward Forwarder
+	// Route names where events go, for Stats: "ingest" when Forward is
+	// set, else this value ("batch", "local").
+	Route string
+
 	// OnFlush, when set, is called after every successful flush with its
 	// duration (metrics).
 	OnFlush func(time.Duration)
@@ -167,6 +176,8 @@ type Pipeline struct {
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool
+	batches   batchGate  // forwarded batches (Ingest)
+	ingestMu  sync.Mutex // a forwarded batch is queued whole or not at all
 
 	ua   *useragent.Parser
 	bots *botdetect.Detector
@@ -263,6 +274,10 @@ func newParsers() (*useragent.Parser, *botdetect.Detector) {
 // Stats returns a snapshot of the counters.
 func (p *Pipeline) Stats() Stats {
 	s := p.stats.snapshot()
+	s.Route = p.cfg.Route
+	if p.cfg.Forward != nil {
+		s.Route = "ingest"
+	}
 	s.QueueDepth = len(p.queue) + int(p.w.held.Load())
 	if p.cfg.Spool != nil {
 		s.QueueDepth = int(p.cfg.Spool.Stats().Pending)

@@ -15,6 +15,10 @@ import (
 // TestRecordEncodingMatchesEncodingJSON and FuzzRecordEncoding prove that
 // json.Unmarshal reads back exactly what json.Marshal would have given.
 
+// AppendRecord appends ev as JSON to b: the intake log's record, and the
+// events of a forwarded batch (package wire).
+func AppendRecord(b []byte, ev *Event) ([]byte, error) { return appendRecord(b, ev) }
+
 // appendRecord appends ev's record to b.
 func appendRecord(b []byte, ev *Event) ([]byte, error) {
 	b = append(b, `{"ID":`...)
@@ -81,6 +85,9 @@ func appendRecord(b []byte, ev *Event) ([]byte, error) {
 	b = appendString(b, ev.ErrorMessage)
 	b = append(b, `,"StackTrace":`...)
 	b = appendString(b, ev.StackTrace)
+	if ev.Forwarded {
+		b = append(b, `,"Forwarded":true`...)
+	}
 	return append(b, '}'), nil
 }
 

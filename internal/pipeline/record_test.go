@@ -49,7 +49,7 @@ func TestRecordEncodingMatchesEncodingJSON(t *testing.T) {
 			Duration: 12.5, UTM: map[string]string{"utm_source": "news\n", "utm_medium": "\u2028mail\x00"}},
 		{Kind: JSError, ErrorMessage: "TypeError: a\tb\r\n\x01\x1f\x7f", StackTrace: "at f (app.js:1:2)\n", IP: netip.MustParseAddr("2001:db8::1")},
 		{UA: "bad \xff\xfe utf8 \xe2\x82 cut", Path: "/é😀", Duration: 1e-9},
-		{Data: map[string]any{}, UTM: map[string]string{}, Duration: 1e21},
+		{Data: map[string]any{}, UTM: map[string]string{}, Duration: 1e21, Forwarded: true},
 		{Duration: math.Inf(1)},
 		{Duration: math.NaN()},
 		{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},

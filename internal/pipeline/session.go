@@ -41,6 +41,9 @@ func (w *worker) sessionize(ctx context.Context) error {
 	if err := w.skipStored(ctx); err != nil {
 		return err
 	}
+	if err := w.skipForwardedStored(ctx); err != nil {
+		return err
+	}
 	if err := w.resolveSites(ctx); err != nil {
 		return err
 	}
@@ -124,6 +127,55 @@ func (w *worker) skipStored(ctx context.Context) error {
 	kept := w.pending[:0]
 	for _, ev := range w.pending {
 		if ev.Seq != 0 && ev.Seq <= w.storedPos {
+			w.held.Add(-1)
+			w.p.stats.replayed.Add(1)
+			continue
+		}
+		kept = append(kept, ev)
+	}
+	w.pending = kept
+	return nil
+}
+
+// skipForwardedStored drops forwarded events whose id is already stored
+// or already pending (an SDK's retry of a batch this server appended
+// before it restarted, or twice while it ran), counted as replayed. JS
+// errors have no events row: a batch retried across a restart of this
+// server counts its JS errors twice.
+func (w *worker) skipForwardedStored(ctx context.Context) error {
+	var ids []string
+	seen := map[string]bool{}
+	dup := map[int]bool{}
+	for i, ev := range w.pending {
+		if !ev.Forwarded || ev.Kind == JSError {
+			continue
+		}
+		if seen[ev.ID] {
+			dup[i] = true
+			continue
+		}
+		seen[ev.ID] = true
+		ids = append(ids, ev.ID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	stored := map[string]bool{}
+	for start := 0; start < len(ids); start += 1000 {
+		found, err := w.p.cfg.Store.Existing(ctx, schema.Events, ids[start:min(start+1000, len(ids))])
+		if err != nil {
+			return err
+		}
+		for id := range found {
+			stored[id] = true
+		}
+	}
+	if len(stored) == 0 && len(dup) == 0 {
+		return nil
+	}
+	kept := w.pending[:0]
+	for i, ev := range w.pending {
+		if dup[i] || ev.Forwarded && ev.Kind != JSError && stored[ev.ID] {
 			w.held.Add(-1)
 			w.p.stats.replayed.Add(1)
 			continue

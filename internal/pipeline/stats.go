@@ -22,13 +22,14 @@ const (
 	ReasonJSErrorsFull = "jserrors_full" // too many distinct JS errors in one flush window
 	ReasonSpoolFull    = "spool_full"    // the intake log holds its byte budget (503)
 	ReasonSpoolError   = "spool_error"   // the intake log could not write the event (503)
+	ReasonRefused      = "refused"       // the Skopos server refused a forwarded batch for good (4xx)
 )
 
 // Stats is a snapshot of the pipeline's counters.
 type Stats struct {
 	Received   uint64            // events offered to the intake
 	Accepted   uint64            // events queued for writing
-	Stored     uint64            // events rows written
+	Stored     uint64            // events rows written, or handed to a Skopos server (Route "ingest")
 	JSErrors   uint64            // JS error occurrences written (grouped into js_errors)
 	Dropped    map[string]uint64 // events not stored, by reason (includes rejected ones)
 	Retries    uint64            // store writes retried after a transient failure
@@ -40,6 +41,10 @@ type Stats struct {
 	// restart that the store already had (committed just before the
 	// crash); they are skipped, not stored twice.
 	Replayed uint64
+	// Route is where the writer sends events: "ingest" (a Skopos
+	// server's ingest route, whose writer sessionizes them), "batch"
+	// (PocketBase's batch API) or "local" (an in-process PocketBase).
+	Route string
 }
 
 type counters struct {

@@ -35,6 +35,8 @@ type worker struct {
 	// chunkUnits, when > 0, caps the events (or JS error groups) of a
 	// chunk while a refusal that named no op is being narrowed down
 	chunkUnits int
+	// fwdMax, when > 0, caps forwarded batches (the server answered 413)
+	fwdMax int
 
 	// with an intake log: the last record read, and the store's
 	// committed position (records up to it are already stored)
@@ -254,6 +256,12 @@ func (w *worker) heldEvents() int { return int(w.held.Load()) }
 // chunk in order, stopping at the first transient failure.
 func (w *worker) attempt(ctx context.Context, includeJS bool) error {
 	started := time.Now()
+	if w.p.cfg.Forward != nil {
+		if err := w.forward(ctx); err != nil {
+			return err
+		}
+		return w.flushed(started, false)
+	}
 	if err := w.prepare(ctx, includeJS); err != nil {
 		return err
 	}
@@ -280,6 +288,11 @@ func (w *worker) attempt(ctx context.Context, includeJS bool) error {
 		w.held.Add(-int64(c.nEvents()))
 	}
 	w.chunkUnits = 0
+	return w.flushed(started, includeJS)
+}
+
+// flushed ends a successful attempt.
+func (w *worker) flushed(started time.Time, includeJS bool) error {
 	if sp := w.p.cfg.Spool; sp != nil && len(w.pending) == 0 {
 		// everything read so far is stored or dropped
 		sp.Checkpoint(w.seen)
@@ -291,6 +304,38 @@ func (w *worker) attempt(ctx context.Context, includeJS bool) error {
 	if w.p.cfg.OnFlush != nil {
 		w.p.cfg.OnFlush(time.Since(started))
 	}
+	return nil
+}
+
+// forward hands pending events, in order, to the Skopos server in
+// batches; the server sessionizes them (JS errors too: they are grouped
+// there).
+func (w *worker) forward(ctx context.Context) error {
+	f := w.p.cfg.Forward
+	for len(w.pending) > 0 {
+		n := min(len(w.pending), f.MaxEvents())
+		if w.fwdMax > 0 {
+			n = min(n, w.fwdMax)
+		}
+		batch := w.pending[:n]
+		err := f.Forward(ctx, BatchID(batch), batch)
+		switch {
+		case err == nil:
+			w.p.stats.stored.Add(uint64(n))
+		case errors.Is(err, ErrBatchTooLarge) && n > 1:
+			w.fwdMax = n / 2
+			continue
+		case errors.Is(err, ErrForwardRefused) || errors.Is(err, ErrBatchTooLarge):
+			w.p.stats.drop(ReasonRefused, n)
+			w.p.stats.storeErr("permanent")
+			w.p.cfg.Logger.Error("skopos: the Skopos server refused events; dropped", "events", n, "error", err)
+		default:
+			return fmt.Errorf("%w: %w", errTransient, err)
+		}
+		w.pending = w.pending[n:]
+		w.held.Add(-int64(n))
+	}
+	w.pending = nil
 	return nil
 }
 
