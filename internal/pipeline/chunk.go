@@ -65,6 +65,8 @@ type sessionDelta struct {
 	lastActivity time.Time
 	exitPath     string
 	events       int
+	startedAt    time.Time // set when an earlier event moved the start back
+	entryPath    string
 	engaged      bool
 }
 
@@ -101,6 +103,9 @@ func (c *chunk) finalize() {
 		}
 		if d.engaged {
 			data["isEngaged"] = true
+		}
+		if !d.startedAt.IsZero() {
+			data["startedAt"], data["entryPath"] = d.startedAt, d.entryPath
 		}
 		c.add(store.Op{Action: store.Update, Collection: "sessions", ID: id, Data: data},
 			role{kind: roleSessionUpdate, visitor: d.visitor, session: id})

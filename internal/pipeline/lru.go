@@ -16,7 +16,9 @@ type sessionState struct {
 	seq          int
 	start        time.Time // first event: the summaries' day for the session
 	lastActivity time.Time
+	entryPath    string
 	exitPath     string
+	exitTime     time.Time // of the browsing event that set exitPath; zero: none yet
 	eventCount   int
 	engaged      bool
 }

@@ -276,7 +276,10 @@ func (w *worker) resolveVisitors(ctx context.Context) error {
 				return
 			}
 			s.session = &sessionState{id: last.ID, seq: last.Seq, start: last.StartedAt, lastActivity: last.LastActivity,
-				exitPath: last.ExitPath, eventCount: last.EventCount, engaged: last.Engaged}
+				entryPath: last.EntryPath, exitPath: last.ExitPath, eventCount: last.EventCount, engaged: last.Engaged}
+			if last.EventCount > 0 { // (the exact time of the exit event is not stored)
+				s.session.exitTime = last.LastActivity
+			}
 		}(states[i], vid)
 	}
 	wg.Wait()
@@ -334,7 +337,7 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 				role{kind: roleVisitor, visitor: vid})
 			vs.exists = true
 		}
-		s = &sessionState{id: sessionID(vid, seq), seq: seq, start: ev.Time, lastActivity: ev.Time, exitPath: ev.Path}
+		s = &sessionState{id: sessionID(vid, seq), seq: seq, start: ev.Time, lastActivity: ev.Time, entryPath: ev.Path, exitPath: ev.Path}
 		vs.session = s
 		data := w.newSessionData(ev, vid, seq)
 		idx := c.add(store.Op{Action: store.Create, Collection: schema.Sessions, ID: s.id, Data: data},
@@ -343,6 +346,22 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 		w.countNewSession(c, keyOf(ev.WebsiteID, s.start), data)
 	}
 	startDay := keyOf(ev.WebsiteID, s.start)
+
+	// Events of a session can arrive out of order (forwarded by several
+	// SDK instances, whose batches reach this writer in any order): the
+	// session keeps its earliest start and entry page and its latest
+	// activity and exit page whatever the order of arrival. (Not across a
+	// UTC midnight: the start then stays, as its day's summaries hold it;
+	// and a late event is joined to the session open when it arrives.)
+	startMoved := false
+	if open && ev.Time.Before(s.start) && keyOf(ev.WebsiteID, ev.Time) == startDay {
+		if ev.Path != s.entryPath {
+			c.addItem(itemKey{startDay, "entryPage", w.dims.key(startDay, "entryPage", s.entryPath)}, -1)
+			c.addItem(itemKey{startDay, "entryPage", w.dims.key(startDay, "entryPage", ev.Path)}, 1)
+		}
+		c.summaryFor(startDay).duration += int(s.start.Unix() - ev.Time.Unix())
+		s.start, s.entryPath, startMoved = ev.Time, ev.Path, true
+	}
 
 	// advance the session
 	if ev.Time.After(s.lastActivity) {
@@ -353,11 +372,13 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 	}
 	becameEngaged := false
 	if ev.Kind.browses() {
-		if ev.Path != s.exitPath {
-			c.addItem(itemKey{startDay, "exitPage", w.dims.key(startDay, "exitPage", s.exitPath)}, -1)
-			c.addItem(itemKey{startDay, "exitPage", w.dims.key(startDay, "exitPage", ev.Path)}, 1)
+		if !ev.Time.Before(s.exitTime) { // the latest browsing event so far
+			if ev.Path != s.exitPath {
+				c.addItem(itemKey{startDay, "exitPage", w.dims.key(startDay, "exitPage", s.exitPath)}, -1)
+				c.addItem(itemKey{startDay, "exitPage", w.dims.key(startDay, "exitPage", ev.Path)}, 1)
+			}
+			s.exitPath, s.exitTime = ev.Path, ev.Time
 		}
-		s.exitPath = ev.Path
 		s.eventCount++
 		if s.eventCount == 2 { // a second page view or custom event: no longer a bounce
 			c.summaryFor(startDay).bounces--
@@ -370,6 +391,7 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 	if idx, ok := c.created[s.id]; ok {
 		d := c.ops[idx].Data
 		d["lastActivity"], d["exitPath"], d["eventCount"], d["isEngaged"] = s.lastActivity, s.exitPath, s.eventCount, s.engaged
+		d["startedAt"], d["entryPath"] = s.start, s.entryPath
 	} else {
 		d := c.updates[s.id]
 		if d == nil {
@@ -379,8 +401,11 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 		}
 		d.lastActivity = s.lastActivity
 		if ev.Kind.browses() {
-			d.exitPath = ev.Path
+			d.exitPath = s.exitPath
 			d.events++
+		}
+		if startMoved {
+			d.startedAt, d.entryPath = s.start, s.entryPath
 		}
 		d.engaged = d.engaged || becameEngaged
 	}

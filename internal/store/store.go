@@ -89,6 +89,7 @@ type Session struct {
 	Seq          int
 	StartedAt    time.Time
 	LastActivity time.Time
+	EntryPath    string
 	ExitPath     string
 	EventCount   int
 	Engaged      bool

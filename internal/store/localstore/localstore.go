@@ -196,11 +196,12 @@ func (s *Store) LatestSession(ctx context.Context, visitorRecordID string) (stor
 		Seq          int            `db:"seq"`
 		StartedAt    types.DateTime `db:"startedAt"`
 		LastActivity types.DateTime `db:"lastActivity"`
+		EntryPath    string         `db:"entryPath"`
 		ExitPath     string         `db:"exitPath"`
 		EventCount   int            `db:"eventCount"`
 		IsEngaged    bool           `db:"isEngaged"`
 	}
-	err := s.app.DB().Select("id", "seq", "startedAt", "lastActivity", "exitPath", "eventCount", "isEngaged").
+	err := s.app.DB().Select("id", "seq", "startedAt", "lastActivity", "entryPath", "exitPath", "eventCount", "isEngaged").
 		From(schema.Sessions).WithContext(ctx).
 		Where(dbx.HashExp{"visitor": visitorRecordID}).OrderBy("seq DESC").Limit(1).One(&row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -209,7 +210,7 @@ func (s *Store) LatestSession(ctx context.Context, visitorRecordID string) (stor
 	if err != nil {
 		return store.Session{}, err
 	}
-	return store.Session{ID: row.ID, Seq: row.Seq, StartedAt: row.StartedAt.Time(), LastActivity: row.LastActivity.Time(), ExitPath: row.ExitPath,
+	return store.Session{ID: row.ID, Seq: row.Seq, StartedAt: row.StartedAt.Time(), LastActivity: row.LastActivity.Time(), EntryPath: row.EntryPath, ExitPath: row.ExitPath,
 		EventCount: row.EventCount, Engaged: row.IsEngaged}, nil
 }
 

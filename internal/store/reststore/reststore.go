@@ -121,6 +121,7 @@ type sessionRow struct {
 	Seq          int            `json:"seq"`
 	StartedAt    types.DateTime `json:"startedAt"`
 	LastActivity types.DateTime `json:"lastActivity"`
+	EntryPath    string         `json:"entryPath"`
 	ExitPath     string         `json:"exitPath"`
 	EventCount   int            `json:"eventCount"`
 	IsEngaged    bool           `json:"isEngaged"`
@@ -134,7 +135,7 @@ func (s *Store) LatestSession(ctx context.Context, visitorRecordID string) (stor
 		Sort:      "-seq",
 		PerPage:   1,
 		SkipTotal: true,
-		Fields:    "id,seq,startedAt,lastActivity,exitPath,eventCount,isEngaged",
+		Fields:    "id,seq,startedAt,lastActivity,entryPath,exitPath,eventCount,isEngaged",
 	}
 	if _, err := s.pb.ListRecords(ctx, schema.Sessions, q, &rows); err != nil {
 		return store.Session{}, err
@@ -143,7 +144,7 @@ func (s *Store) LatestSession(ctx context.Context, visitorRecordID string) (stor
 		return store.Session{}, store.ErrNotFound
 	}
 	r := rows[0]
-	return store.Session{ID: r.ID, Seq: r.Seq, StartedAt: r.StartedAt.Time(), LastActivity: r.LastActivity.Time(), ExitPath: r.ExitPath,
+	return store.Session{ID: r.ID, Seq: r.Seq, StartedAt: r.StartedAt.Time(), LastActivity: r.LastActivity.Time(), EntryPath: r.EntryPath, ExitPath: r.ExitPath,
 		EventCount: r.EventCount, Engaged: r.IsEngaged}, nil
 }
 

@@ -1,0 +1,224 @@
+package skopos_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos"
+	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/summarytest"
+	"github.com/skopos-go/skopos/internal/testwait"
+	"github.com/skopos-go/skopos/plugin"
+)
+
+// startSkoposServer starts PocketBase with the Skopos plugin: what
+// `skopos serve` runs.
+func startSkoposServer(t *testing.T) *pbtest.Server {
+	t.Helper()
+	return pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
+		return plugin.Register(app, nil, plugin.Config{Out: &bytes.Buffer{}})
+	}})
+}
+
+// roundRobin sends a scripted stream of one website's traffic through two
+// SDK Clients as a round-robin balancer would (each visitor's requests
+// alternate between them), restarts the first Client midway, and returns
+// how many events rows and JS error occurrences the traffic holds.
+func roundRobin(t *testing.T, srv *pbtest.Server, site *core.Record, route string) (events, jsErrors int) {
+	t.Helper()
+	ctx := context.Background()
+	opts := options(srv, site.GetString("trackingId"))
+	opts.Route = route
+	start := func() *skopos.Client {
+		c, err := skopos.Init(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Stats().Route; got != route {
+			t.Fatalf("Stats().Route = %q, want %q", got, route)
+		}
+		return c
+	}
+	clients := []*skopos.Client{start(), start()}
+	const visitors, total = 80, 1600
+	rng := rand.New(rand.NewPCG(7, 8))
+	paths := []string{"/", "/pricing", "/blog", "/blog/a", "/docs", "/signup"}
+	turns := make([]int, visitors)
+	for i := range total {
+		v := rng.IntN(visitors)
+		c := clients[turns[v]%2]
+		turns[v]++
+		ip := fmt.Sprintf("203.0.%d.%d", 113+v/200, v%200+1)
+		url := "https://" + site.GetString("domain") + paths[rng.IntN(len(paths))]
+		r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
+		r.RemoteAddr = ip + ":4000"
+		browsertest.Headers(r.Header, "")
+		var err error
+		switch k := rng.IntN(100); {
+		case k < 70:
+			events++
+			err = c.TrackAPIEvent(r, []byte(fmt.Sprintf(`{"type":"pageView","url":%q,"language":"en-GB"}`, url)))
+		case k < 85:
+			events++
+			err = c.TrackAPIEvent(r, []byte(fmt.Sprintf(`{"type":"custom","name":"cta_%d","url":%q}`, rng.IntN(3), url)))
+		case k < 93:
+			events++
+			err = c.TrackServerEvent(r, fmt.Sprintf("srv_%d", rng.IntN(2)), nil)
+		default:
+			jsErrors++
+			err = c.TrackAPIEvent(r, []byte(fmt.Sprintf(`{"type":"jsError","url":%q,"errorMessage":"E%d","stackTrace":"E\n    at f (%s/app.js:1:1)"}`, url, rng.IntN(3), url)))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == total/2 { // a new process for the first instance
+			if err := clients[0].Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			clients[0] = start()
+		}
+	}
+	for _, c := range clients {
+		if err := c.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return events, jsErrors
+}
+
+// TestRoundRobinThroughTheSkoposServerCountsLikeOneInstance: two SDK
+// instances behind round-robin routing (and one restarted midway) hand
+// their events to a Skopos server, whose writer builds the sessions:
+// every session row and every summary equals what the raw events imply.
+func TestRoundRobinThroughTheSkoposServerCountsLikeOneInstance(t *testing.T) {
+	t.Parallel()
+	srv := startSkoposServer(t)
+	site := srv.AddWebsite(t, "rr.example")
+	events, jsErrors := roundRobin(t, srv, site, skopos.RouteIngest)
+	db := srv.App().DB()
+	testwait.For(t, 30*time.Second, "the server stores every forwarded event", func() bool {
+		var n, js int
+		_ = db.NewQuery("SELECT COUNT(*) FROM events").Row(&n)
+		_ = db.NewQuery("SELECT COALESCE(SUM(count), 0) FROM js_errors").Row(&js)
+		return n == events && js == jsErrors
+	})
+	if bad := sessionDrift(t, srv); len(bad) > 0 {
+		t.Errorf("%d session rows differ from their events, e.g. %s", len(bad), strings.Join(bad[:min(5, len(bad))], "; "))
+	}
+	summarytest.Check(t, db, "after round-robin traffic through the Skopos server")
+}
+
+// TestRoundRobinThroughPlainPocketBaseDrift runs the same traffic through
+// PocketBase's batch API, where each instance sessionizes from its own
+// cache, and reports how far the sessions drift (the README quotes it).
+func TestRoundRobinThroughPlainPocketBaseDrift(t *testing.T) {
+	t.Parallel()
+	srv := pbtest.Start(t, pbtest.Options{})
+	site := srv.AddWebsite(t, "rr.example")
+	roundRobin(t, srv, site, skopos.RouteBatch)
+	bad := sessionDrift(t, srv)
+	var sessions, visitors int
+	_ = srv.App().DB().NewQuery("SELECT COUNT(*) FROM sessions").Row(&sessions)
+	_ = srv.App().DB().NewQuery("SELECT COUNT(*) FROM visitors").Row(&visitors)
+	t.Logf("plain PocketBase, round-robin over two instances: %d sessions for %d visitors (1 each expected), %d session rows differ from their events",
+		sessions, visitors, len(bad))
+}
+
+// sessionDrift compares every session row with its events rows: the
+// start and last activity are the first and last event times, the entry
+// page the first event's path, the exit page the last page view or
+// custom event's path, the count the page views and custom events
+// (server events, named srv_* here, do not count), engaged from two of
+// them; and a visitor whose events span seconds has one session.
+func sessionDrift(t *testing.T, srv *pbtest.Server) []string {
+	t.Helper()
+	db := srv.App().DB()
+	var sessions []struct {
+		ID           string `db:"id"`
+		Visitor      string `db:"visitor"`
+		StartedAt    string `db:"startedAt"`
+		LastActivity string `db:"lastActivity"`
+		EntryPath    string `db:"entryPath"`
+		ExitPath     string `db:"exitPath"`
+		EventCount   int    `db:"eventCount"`
+		IsEngaged    bool   `db:"isEngaged"`
+	}
+	if err := db.NewQuery("SELECT id, visitor, startedAt, lastActivity, entryPath, exitPath, eventCount, isEngaged FROM sessions").All(&sessions); err != nil {
+		t.Fatal(err)
+	}
+	var events []struct {
+		Session   string `db:"session"`
+		Timestamp string `db:"timestamp"`
+		Path      string `db:"path"`
+		Name      string `db:"eventName"`
+	}
+	if err := db.NewQuery("SELECT session, timestamp, path, eventName FROM events ORDER BY timestamp").All(&events); err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		first, last    string
+		entries, exits map[string]bool // paths at the first / last time (ties)
+		exitTime       string
+		count          int
+	}
+	by := map[string]*want{}
+	for _, e := range events {
+		w := by[e.Session]
+		if w == nil {
+			w = &want{first: e.Timestamp, entries: map[string]bool{}, exits: map[string]bool{}}
+			by[e.Session] = w
+		}
+		if e.Timestamp == w.first {
+			w.entries[e.Path] = true
+		}
+		w.last = e.Timestamp
+		if strings.HasPrefix(e.Name, "srv_") {
+			continue
+		}
+		w.count++
+		if e.Timestamp != w.exitTime {
+			w.exits, w.exitTime = map[string]bool{}, e.Timestamp
+		}
+		w.exits[e.Path] = true
+	}
+	var bad []string
+	perVisitor := map[string]int{}
+	for _, s := range sessions {
+		perVisitor[s.Visitor]++
+		w := by[s.ID]
+		if w == nil {
+			bad = append(bad, s.ID+": no events")
+			continue
+		}
+		exitOK := w.exits[s.ExitPath] || w.count == 0 && w.entries[s.ExitPath]
+		switch {
+		case s.StartedAt != w.first:
+			bad = append(bad, fmt.Sprintf("%s: startedAt %s, first event %s", s.ID, s.StartedAt, w.first))
+		case s.LastActivity != w.last:
+			bad = append(bad, fmt.Sprintf("%s: lastActivity %s, last event %s", s.ID, s.LastActivity, w.last))
+		case !w.entries[s.EntryPath]:
+			bad = append(bad, fmt.Sprintf("%s: entryPath %s, first event's %v", s.ID, s.EntryPath, w.entries))
+		case !exitOK:
+			bad = append(bad, fmt.Sprintf("%s: exitPath %s, last page's %v", s.ID, s.ExitPath, w.exits))
+		case s.EventCount != w.count:
+			bad = append(bad, fmt.Sprintf("%s: eventCount %d, %d events", s.ID, s.EventCount, w.count))
+		case s.IsEngaged != (w.count >= 2):
+			bad = append(bad, fmt.Sprintf("%s: isEngaged %v with %d events", s.ID, s.IsEngaged, w.count))
+		}
+	}
+	for v, n := range perVisitor {
+		if n != 1 {
+			bad = append(bad, fmt.Sprintf("visitor %s: %d sessions within seconds", v, n))
+		}
+	}
+	return bad
+}
