@@ -2,11 +2,11 @@ package pipeline
 
 import (
 	"context"
-	"strconv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 
