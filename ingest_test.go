@@ -3,11 +3,14 @@ package skopos_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,4 +224,103 @@ func sessionDrift(t *testing.T, srv *pbtest.Server) []string {
 		}
 	}
 	return bad
+}
+
+// TestInitPicksTheRoute: with RouteAuto a Skopos server gets the ingest
+// route and a plain PocketBase the batch API; asking for the ingest route
+// of a plain PocketBase, or computing visitor ids with another salt than
+// the server's, fails Init with a clear error.
+func TestInitPicksTheRoute(t *testing.T) {
+	t.Parallel()
+	skoposSrv := startSkoposServer(t)
+	plainSrv := pbtest.Start(t, pbtest.Options{})
+	s1 := skoposSrv.AddWebsite(t, "a.example")
+	s2 := plainSrv.AddWebsite(t, "b.example")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		srv   *pbtest.Server
+		site  *core.Record
+		route string
+		salt  string
+		want  string
+		err   error
+	}{
+		{"auto, Skopos server", skoposSrv, s1, skopos.RouteAuto, "", skopos.RouteIngest, nil},
+		{"auto, plain PocketBase", plainSrv, s2, skopos.RouteAuto, "", skopos.RouteBatch, nil},
+		{"batch forced, Skopos server", skoposSrv, s1, skopos.RouteBatch, "", skopos.RouteBatch, nil},
+		{"ingest, plain PocketBase", plainSrv, s2, skopos.RouteIngest, "", "", skopos.ErrNoIngest},
+		{"another salt", skoposSrv, s1, skopos.RouteAuto, "not-the-server's", "", skopos.ErrInvalidOption},
+		{"unknown route", skoposSrv, s1, "carrier-pigeon", "", "", skopos.ErrInvalidOption},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := options(tc.srv, tc.site.GetString("trackingId"))
+			opts.Route, opts.VisitorSalt = tc.route, tc.salt
+			c, err := skopos.Init(ctx, opts)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("Init: %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Shutdown(ctx)
+			if got := c.Stats().Route; got != tc.want {
+				t.Errorf("Route = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestBurstIntoSpooledSDKThroughTheServerIsKeptWhole: a 20 000-event burst
+// into one SDK app with a SpoolDir is accepted whole (no 503: the spool
+// absorbs it at disk speed) and stored whole by the Skopos server.
+func TestBurstIntoSpooledSDKThroughTheServerIsKeptWhole(t *testing.T) {
+	t.Parallel()
+	srv := startSkoposServer(t)
+	site := srv.AddWebsite(t, "burst.example")
+	opts := options(srv, site.GetString("trackingId"))
+	opts.SpoolDir = t.TempDir()
+	opts.QueueSize = 100 // far below the burst: only the spool can hold it
+	ctx := context.Background()
+	c, err := skopos.Init(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const burst, conc = 20000, 64
+	h := c.Handler()
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for g := range conc {
+		wg.Go(func() {
+			for i := g; i < burst; i += conc {
+				r := httptest.NewRequest(http.MethodPost, "/api/event",
+					strings.NewReader(fmt.Sprintf(`{"type":"pageView","url":"https://burst.example/p/%d"}`, i%40)))
+				r.RemoteAddr = fmt.Sprintf("198.18.%d.%d:1", i%2000/250, i%250+1)
+				browsertest.Headers(r.Header, "")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusNoContent {
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := refused.Load(); n != 0 {
+		t.Fatalf("%d of %d events refused", n, burst)
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 60*time.Second, "the server stores the burst", func() bool {
+		var n int
+		_ = srv.App().DB().NewQuery("SELECT COUNT(*) FROM events").Row(&n)
+		return n == burst
+	})
+	if st := c.Stats(); st.Accepted != burst || st.Stored != burst {
+		t.Errorf("stats: accepted %d, handed over %d; want %d", st.Accepted, st.Stored, burst)
+	}
 }
