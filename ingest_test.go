@@ -114,7 +114,7 @@ func TestRoundRobinThroughTheSkoposServerCountsLikeOneInstance(t *testing.T) {
 		_ = db.NewQuery("SELECT COALESCE(SUM(count), 0) FROM js_errors").Row(&js)
 		return n == events && js == jsErrors
 	})
-	if bad := sessionDrift(t, srv); len(bad) > 0 {
+	if bad := summarytest.SessionDrift(t, srv.App().DB(), func(name string) bool { return strings.HasPrefix(name, "srv_") }); len(bad) > 0 {
 		t.Errorf("%d session rows differ from their events, e.g. %s", len(bad), strings.Join(bad[:min(5, len(bad))], "; "))
 	}
 	summarytest.Check(t, db, "after round-robin traffic through the Skopos server")
@@ -128,102 +128,12 @@ func TestRoundRobinThroughPlainPocketBaseDrift(t *testing.T) {
 	srv := pbtest.Start(t, pbtest.Options{})
 	site := srv.AddWebsite(t, "rr.example")
 	roundRobin(t, srv, site, skopos.RouteBatch)
-	bad := sessionDrift(t, srv)
+	bad := summarytest.SessionDrift(t, srv.App().DB(), func(name string) bool { return strings.HasPrefix(name, "srv_") })
 	var sessions, visitors int
 	_ = srv.App().DB().NewQuery("SELECT COUNT(*) FROM sessions").Row(&sessions)
 	_ = srv.App().DB().NewQuery("SELECT COUNT(*) FROM visitors").Row(&visitors)
 	t.Logf("plain PocketBase, round-robin over two instances: %d sessions for %d visitors (1 each expected), %d session rows differ from their events",
 		sessions, visitors, len(bad))
-}
-
-// sessionDrift compares every session row with its events rows: the
-// start and last activity are the first and last event times, the entry
-// page the first event's path, the exit page the last page view or
-// custom event's path, the count the page views and custom events
-// (server events, named srv_* here, do not count), engaged from two of
-// them; and a visitor whose events span seconds has one session.
-func sessionDrift(t *testing.T, srv *pbtest.Server) []string {
-	t.Helper()
-	db := srv.App().DB()
-	var sessions []struct {
-		ID           string `db:"id"`
-		Visitor      string `db:"visitor"`
-		StartedAt    string `db:"startedAt"`
-		LastActivity string `db:"lastActivity"`
-		EntryPath    string `db:"entryPath"`
-		ExitPath     string `db:"exitPath"`
-		EventCount   int    `db:"eventCount"`
-		IsEngaged    bool   `db:"isEngaged"`
-	}
-	if err := db.NewQuery("SELECT id, visitor, startedAt, lastActivity, entryPath, exitPath, eventCount, isEngaged FROM sessions").All(&sessions); err != nil {
-		t.Fatal(err)
-	}
-	var events []struct {
-		Session   string `db:"session"`
-		Timestamp string `db:"timestamp"`
-		Path      string `db:"path"`
-		Name      string `db:"eventName"`
-	}
-	if err := db.NewQuery("SELECT session, timestamp, path, eventName FROM events ORDER BY timestamp").All(&events); err != nil {
-		t.Fatal(err)
-	}
-	type want struct {
-		first, last    string
-		entries, exits map[string]bool // paths at the first / last time (ties)
-		exitTime       string
-		count          int
-	}
-	by := map[string]*want{}
-	for _, e := range events {
-		w := by[e.Session]
-		if w == nil {
-			w = &want{first: e.Timestamp, entries: map[string]bool{}, exits: map[string]bool{}}
-			by[e.Session] = w
-		}
-		if e.Timestamp == w.first {
-			w.entries[e.Path] = true
-		}
-		w.last = e.Timestamp
-		if strings.HasPrefix(e.Name, "srv_") {
-			continue
-		}
-		w.count++
-		if e.Timestamp != w.exitTime {
-			w.exits, w.exitTime = map[string]bool{}, e.Timestamp
-		}
-		w.exits[e.Path] = true
-	}
-	var bad []string
-	perVisitor := map[string]int{}
-	for _, s := range sessions {
-		perVisitor[s.Visitor]++
-		w := by[s.ID]
-		if w == nil {
-			bad = append(bad, s.ID+": no events")
-			continue
-		}
-		exitOK := w.exits[s.ExitPath] || w.count == 0 && w.entries[s.ExitPath]
-		switch {
-		case s.StartedAt != w.first:
-			bad = append(bad, fmt.Sprintf("%s: startedAt %s, first event %s", s.ID, s.StartedAt, w.first))
-		case s.LastActivity != w.last:
-			bad = append(bad, fmt.Sprintf("%s: lastActivity %s, last event %s", s.ID, s.LastActivity, w.last))
-		case !w.entries[s.EntryPath]:
-			bad = append(bad, fmt.Sprintf("%s: entryPath %s, first event's %v", s.ID, s.EntryPath, w.entries))
-		case !exitOK:
-			bad = append(bad, fmt.Sprintf("%s: exitPath %s, last page's %v", s.ID, s.ExitPath, w.exits))
-		case s.EventCount != w.count:
-			bad = append(bad, fmt.Sprintf("%s: eventCount %d, %d events", s.ID, s.EventCount, w.count))
-		case s.IsEngaged != (w.count >= 2):
-			bad = append(bad, fmt.Sprintf("%s: isEngaged %v with %d events", s.ID, s.IsEngaged, w.count))
-		}
-	}
-	for v, n := range perVisitor {
-		if n != 1 {
-			bad = append(bad, fmt.Sprintf("visitor %s: %d sessions within seconds", v, n))
-		}
-	}
-	return bad
 }
 
 // TestInitPicksTheRoute: with RouteAuto a Skopos server gets the ingest

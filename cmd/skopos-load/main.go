@@ -110,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("skopos-load", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by run
-	fs.StringVar(&c.URL, "url", "", "event endpoint, e.g. http://127.0.0.1:8090/api/event (required)")
+	fs.StringVar(&c.URL, "url", "", "event endpoint, e.g. http://127.0.0.1:8090/api/event (required); several, comma-separated, are used round-robin per visitor (each visitor's requests alternate)")
 	fs.IntVar(&c.Events, "events", 20000, "total events to send (ignored with -duration)")
 	fs.DurationVar(&c.Duration, "duration", 0, "send until this much time has elapsed, instead of -events")
 	fs.IntVar(&c.Visitors, "visitors", 2000, "distinct visitors (IP, user agent, language)")
@@ -164,8 +164,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	case c.Domain == "" || strings.ContainsAny(c.Domain, "/?#@ "):
 		return bad("-domain must be a host name, e.g. example.com")
 	}
-	if err := checkURL("-url", c.URL); err != nil {
-		return c, err
+	for _, u := range strings.Split(c.URL, ",") {
+		if err := checkURL("-url", u); err != nil {
+			return c, err
+		}
 	}
 	if c.PBURL == "" {
 		for _, f := range []string{"pb-email", "pb-password", "site"} {

@@ -71,6 +71,7 @@ func send(ctx context.Context, cfg config, prog *progress) sendStats {
 		seed:     cfg.Seed,
 	}
 
+	urls := strings.Split(cfg.URL, ",")
 	var (
 		next     atomic.Int64
 		c        counters
@@ -102,7 +103,10 @@ func send(ctx context.Context, cfg config, prog *progress) sendStats {
 				if cfg.Duration > 0 && !time.Now().Before(deadline) {
 					break
 				}
-				d, status, err := post(ctx, client, cfg.URL, t, j)
+				// several endpoints: a visitor's n-th request goes to the
+				// n-th, round-robin (a balancer without stickiness)
+				endpoint := urls[j/len(t.visitors)%len(urls)]
+				d, status, err := post(ctx, client, endpoint, t, j)
 				switch {
 				case err != nil:
 					c.errors.Add(1)

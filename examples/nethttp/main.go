@@ -48,6 +48,9 @@ func run() error {
 		// with a spool, events accepted while PocketBase is down or still
 		// held at shutdown are sent after the next start
 		SpoolDir: os.Getenv("SKOPOS_SPOOL_DIR"),
+		// empty: the Skopos server's ingest route when POCKETBASE_URL is
+		// a Skopos server, else PocketBase's batch API
+		Route: os.Getenv("SKOPOS_ROUTE"),
 	})
 	cancel()
 	if err != nil {

@@ -4,6 +4,7 @@
 package summarytest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -195,4 +196,95 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 	if jsItems != jsTotal {
 		t.Errorf("%s: Σ jsError items = %d, Σ js_errors.count = %d", when, jsItems, jsTotal)
 	}
+}
+
+// SessionDrift compares every session row with its events rows and
+// returns the differences: the start and last activity are the first and
+// last event times, the entry page the first event's path, the exit page
+// the last page view or custom event's path, the count the page views and
+// custom events (not server events, which serverEvent recognises by
+// name: the rows do not tell them apart), engaged from two of them (the
+// traffic must not rely on customData.duration); and a visitor has one
+// session (the traffic must span less than the session timeout).
+func SessionDrift(t testing.TB, db dbx.Builder, serverEvent func(name string) bool) []string {
+	t.Helper()
+	var sessions []struct {
+		ID           string `db:"id"`
+		Visitor      string `db:"visitor"`
+		StartedAt    string `db:"startedAt"`
+		LastActivity string `db:"lastActivity"`
+		EntryPath    string `db:"entryPath"`
+		ExitPath     string `db:"exitPath"`
+		EventCount   int    `db:"eventCount"`
+		IsEngaged    bool   `db:"isEngaged"`
+	}
+	if err := db.NewQuery("SELECT id, visitor, startedAt, lastActivity, entryPath, exitPath, eventCount, isEngaged FROM sessions").All(&sessions); err != nil {
+		t.Fatal(err)
+	}
+	var events []struct {
+		Session   string `db:"session"`
+		Timestamp string `db:"timestamp"`
+		Path      string `db:"path"`
+		Name      string `db:"eventName"`
+	}
+	if err := db.NewQuery("SELECT session, timestamp, path, eventName FROM events ORDER BY timestamp").All(&events); err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		first, last    string
+		entries, exits map[string]bool // paths at the first / last time (ties)
+		exitTime       string
+		count          int
+	}
+	by := map[string]*want{}
+	for _, e := range events {
+		w := by[e.Session]
+		if w == nil {
+			w = &want{first: e.Timestamp, entries: map[string]bool{}, exits: map[string]bool{}}
+			by[e.Session] = w
+		}
+		if e.Timestamp == w.first {
+			w.entries[e.Path] = true
+		}
+		w.last = e.Timestamp
+		if serverEvent(e.Name) {
+			continue
+		}
+		w.count++
+		if e.Timestamp != w.exitTime {
+			w.exits, w.exitTime = map[string]bool{}, e.Timestamp
+		}
+		w.exits[e.Path] = true
+	}
+	var bad []string
+	perVisitor := map[string]int{}
+	for _, s := range sessions {
+		perVisitor[s.Visitor]++
+		w := by[s.ID]
+		if w == nil {
+			bad = append(bad, s.ID+": no events")
+			continue
+		}
+		exitOK := w.exits[s.ExitPath] || w.count == 0 && w.entries[s.ExitPath]
+		switch {
+		case s.StartedAt != w.first:
+			bad = append(bad, fmt.Sprintf("%s: startedAt %s, first event %s", s.ID, s.StartedAt, w.first))
+		case s.LastActivity != w.last:
+			bad = append(bad, fmt.Sprintf("%s: lastActivity %s, last event %s", s.ID, s.LastActivity, w.last))
+		case !w.entries[s.EntryPath]:
+			bad = append(bad, fmt.Sprintf("%s: entryPath %s, first event's %v", s.ID, s.EntryPath, w.entries))
+		case !exitOK:
+			bad = append(bad, fmt.Sprintf("%s: exitPath %s, last page's %v", s.ID, s.ExitPath, w.exits))
+		case s.EventCount != w.count:
+			bad = append(bad, fmt.Sprintf("%s: eventCount %d, %d events", s.ID, s.EventCount, w.count))
+		case s.IsEngaged != (w.count >= 2):
+			bad = append(bad, fmt.Sprintf("%s: isEngaged %v with %d events", s.ID, s.IsEngaged, w.count))
+		}
+	}
+	for v, n := range perVisitor {
+		if n != 1 {
+			bad = append(bad, fmt.Sprintf("visitor %s: %d sessions within seconds", v, n))
+		}
+	}
+	return bad
 }
