@@ -39,13 +39,15 @@ type Client struct {
 	closeOnce sync.Once
 }
 
-// Init connects to PocketBase, checks that it is ready for Skopos (schema,
-// batch API, the website and its domain), records the SDK version on the
-// website and starts the background writer. Stop it with Shutdown.
+// Init connects to PocketBase, picks the route (Options.Route: a Skopos
+// server's ingest route, or PocketBase's batch API), checks that the
+// server is ready for Skopos (schema, batch API for that route, the
+// website and its domain), records the SDK version on the website and
+// starts the background writer. Stop it with Shutdown.
 //
 // Its errors wrap one of ErrMissingOption, ErrInvalidOption,
 // ErrAuthFailed, ErrUnreachable, ErrSchemaMissing, ErrBatchDisabled,
-// ErrWebsiteNotFound or ErrInvalidDomain.
+// ErrNoIngest, ErrWebsiteNotFound or ErrInvalidDomain.
 func Init(ctx context.Context, opts Options) (*Client, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
