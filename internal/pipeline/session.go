@@ -137,6 +137,49 @@ func (w *worker) skipStored(ctx context.Context) error {
 	return nil
 }
 
+// refreshSessions replaces the cached sessions of vids by what the store
+// holds when another writer has moved them on (a higher seq, a later
+// activity or more events): with several SDK instances writing through
+// PocketBase's batch API, each continues the latest state, not its own
+// stale copy. Two instances flushing the same session at the same moment
+// can still both write from the same state (README). Only with a store
+// that implements store.SessionRefresher, and only when nothing of this
+// worker is unsent (the cache is then what the store has, or older).
+func (w *worker) refreshSessions(ctx context.Context, vids []string) error {
+	ref, ok := w.p.cfg.Store.(store.SessionRefresher)
+	if !ok || len(vids) == 0 || len(w.unsent) > 0 {
+		return nil
+	}
+	open, err := ref.OpenSessions(ctx, vids, w.p.cfg.Now().Add(-w.p.cfg.SessionTimeout))
+	if err != nil {
+		return err
+	}
+	for vid, last := range open {
+		vs := w.visitors.get(vid)
+		if vs == nil {
+			continue
+		}
+		vs.exists = true
+		s := vs.session
+		if s != nil && (last.Seq < s.seq || last.Seq == s.seq && !last.LastActivity.After(s.lastActivity) && last.EventCount <= s.eventCount) {
+			continue // ours is as new
+		}
+		w.p.stats.refreshed.Add(1)
+		vs.session = sessionFromStore(last)
+	}
+	return nil
+}
+
+// sessionFromStore is the state of a session read from the store.
+func sessionFromStore(last store.Session) *sessionState {
+	s := &sessionState{id: last.ID, seq: last.Seq, start: last.StartedAt, lastActivity: last.LastActivity,
+		entryPath: last.EntryPath, exitPath: last.ExitPath, eventCount: last.EventCount, engaged: last.Engaged}
+	if last.EventCount > 0 { // (the exact time of the exit event is not stored)
+		s.exitTime = last.LastActivity
+	}
+	return s
+}
+
 // skipForwardedStored drops forwarded events whose id is already stored
 // or already pending (an SDK's retry of a batch this server appended
 // before it restarted, or twice while it ran), counted as replayed. JS
@@ -230,16 +273,26 @@ func (w *worker) dropHeld(reason string, n int, attrs ...any) {
 
 // resolveVisitors loads the visitors the cache does not know: which rows
 // exist, and each existing visitor's latest session, so that a session
-// opened before a restart or by another instance is continued.
+// opened before a restart or by another instance is continued. With a
+// store other writers share, it also re-reads the open sessions of the
+// cached visitors first.
 func (w *worker) resolveVisitors(ctx context.Context) error {
-	var missing []string
+	var missing, cached []string
 	seen := map[string]bool{}
 	for _, ev := range w.pending {
 		vid := visitorRecordID(ev.WebsiteID, ev.Visitor)
-		if !seen[vid] && w.visitors.get(vid) == nil {
-			seen[vid] = true
-			missing = append(missing, vid)
+		if seen[vid] {
+			continue
 		}
+		seen[vid] = true
+		if w.visitors.get(vid) == nil {
+			missing = append(missing, vid)
+		} else {
+			cached = append(cached, vid)
+		}
+	}
+	if err := w.refreshSessions(ctx, cached); err != nil {
+		return err
 	}
 	if len(missing) == 0 {
 		return nil
@@ -275,11 +328,7 @@ func (w *worker) resolveVisitors(ctx context.Context) error {
 				mu.Unlock()
 				return
 			}
-			s.session = &sessionState{id: last.ID, seq: last.Seq, start: last.StartedAt, lastActivity: last.LastActivity,
-				entryPath: last.EntryPath, exitPath: last.ExitPath, eventCount: last.EventCount, engaged: last.Engaged}
-			if last.EventCount > 0 { // (the exact time of the exit event is not stored)
-				s.session.exitTime = last.LastActivity
-			}
+			s.session = sessionFromStore(last)
 		}(states[i], vid)
 	}
 	wg.Wait()

@@ -41,6 +41,9 @@ type Stats struct {
 	// restart that the store already had (committed just before the
 	// crash); they are skipped, not stored twice.
 	Replayed uint64
+	// Refreshed counts cached sessions replaced by a newer state another
+	// instance wrote (Route "batch").
+	Refreshed uint64
 	// Route is where the writer sends events: "ingest" (a Skopos
 	// server's ingest route, whose writer sessionizes them), "batch"
 	// (PocketBase's batch API) or "local" (an in-process PocketBase).
@@ -48,7 +51,7 @@ type Stats struct {
 }
 
 type counters struct {
-	received, accepted, stored, jsErrors, retries, conflicts, flushes, replayed atomic.Uint64
+	received, accepted, stored, jsErrors, retries, conflicts, flushes, replayed, refreshed atomic.Uint64
 
 	mu        sync.Mutex
 	dropped   map[string]uint64
@@ -77,7 +80,7 @@ func (c *counters) snapshot() Stats {
 	s := Stats{
 		Received: c.received.Load(), Accepted: c.accepted.Load(), Stored: c.stored.Load(),
 		JSErrors: c.jsErrors.Load(), Retries: c.retries.Load(), Conflicts: c.conflicts.Load(),
-		Flushes: c.flushes.Load(), Replayed: c.replayed.Load(),
+		Flushes: c.flushes.Load(), Replayed: c.replayed.Load(), Refreshed: c.refreshed.Load(),
 		Dropped: map[string]uint64{}, StoreErrs: map[string]uint64{},
 	}
 	c.mu.Lock()

@@ -108,6 +108,17 @@ type Website struct {
 	DataRetentionDays        int
 }
 
+// SessionRefresher is implemented by stores that other writers share
+// (SDK mode over PocketBase's batch API): before it sessionizes, the
+// pipeline re-reads the open sessions of the visitors it holds, so that
+// it continues another instance's latest state instead of its own stale
+// copy.
+type SessionRefresher interface {
+	// OpenSessions returns, for each of visitorRecordIDs that has one,
+	// its highest-seq session active at or after since.
+	OpenSessions(ctx context.Context, visitorRecordIDs []string, since time.Time) (map[string]Session, error)
+}
+
 // Store is the pipeline's view of PocketBase.
 type Store interface {
 	// Apply writes ops in one transaction. On failure it returns an

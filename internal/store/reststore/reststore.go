@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -118,6 +119,7 @@ func (s *Store) Existing(ctx context.Context, collection string, ids []string) (
 
 type sessionRow struct {
 	ID           string         `json:"id"`
+	Visitor      string         `json:"visitor"`
 	Seq          int            `json:"seq"`
 	StartedAt    types.DateTime `json:"startedAt"`
 	LastActivity types.DateTime `json:"lastActivity"`
@@ -125,6 +127,48 @@ type sessionRow struct {
 	ExitPath     string         `json:"exitPath"`
 	EventCount   int            `json:"eventCount"`
 	IsEngaged    bool           `json:"isEngaged"`
+}
+
+// openSessionsPerRequest bounds the visitors of one OpenSessions request
+// (the filter travels in the URL).
+const openSessionsPerRequest = 40
+
+// OpenSessions reads the visitors' open sessions, one request per 40
+// visitors.
+func (s *Store) OpenSessions(ctx context.Context, visitorRecordIDs []string, since time.Time) (map[string]store.Session, error) {
+	out := map[string]store.Session{}
+	for start := 0; start < len(visitorRecordIDs); start += openSessionsPerRequest {
+		part := visitorRecordIDs[start:min(start+openSessionsPerRequest, len(visitorRecordIDs))]
+		params := pbrest.Params{"since": since.UTC()}
+		var or []string
+		for i, vid := range part {
+			k := fmt.Sprintf("v%d", i)
+			params[k] = vid
+			or = append(or, "visitor = {:"+k+"}")
+		}
+		q := pbrest.ListQuery{
+			Filter:    pbrest.Filter("("+strings.Join(or, " || ")+") && lastActivity >= {:since}", params),
+			Sort:      "-seq",
+			PerPage:   500,
+			SkipTotal: true,
+			Fields:    "id,visitor,seq,startedAt,lastActivity,entryPath,exitPath,eventCount,isEngaged",
+		}
+		var rows []sessionRow
+		if _, err := s.pb.ListRecords(ctx, schema.Sessions, q, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if have, ok := out[r.Visitor]; !ok || r.Seq > have.Seq {
+				out[r.Visitor] = r.session()
+			}
+		}
+	}
+	return out, nil
+}
+
+func (r sessionRow) session() store.Session {
+	return store.Session{ID: r.ID, Seq: r.Seq, StartedAt: r.StartedAt.Time(), LastActivity: r.LastActivity.Time(), EntryPath: r.EntryPath, ExitPath: r.ExitPath,
+		EventCount: r.EventCount, Engaged: r.IsEngaged}
 }
 
 // LatestSession reads the visitor's highest-seq session.
@@ -143,9 +187,7 @@ func (s *Store) LatestSession(ctx context.Context, visitorRecordID string) (stor
 	if len(rows) == 0 {
 		return store.Session{}, store.ErrNotFound
 	}
-	r := rows[0]
-	return store.Session{ID: r.ID, Seq: r.Seq, StartedAt: r.StartedAt.Time(), LastActivity: r.LastActivity.Time(), EntryPath: r.EntryPath, ExitPath: r.ExitPath,
-		EventCount: r.EventCount, Engaged: r.IsEngaged}, nil
+	return rows[0].session(), nil
 }
 
 type websiteRow struct {
