@@ -124,17 +124,23 @@ func (w *worker) skipStored(ctx context.Context) error {
 		}
 		w.storedPos, w.posLoaded = pos, true
 	}
+	w.dropReplayed(func(_ int, ev *Event) bool { return ev.Seq != 0 && ev.Seq <= w.storedPos })
+	return nil
+}
+
+// dropReplayed removes the pending events skip selects: already stored,
+// counted as replayed.
+func (w *worker) dropReplayed(skip func(i int, ev *Event) bool) {
 	kept := w.pending[:0]
-	for _, ev := range w.pending {
-		if ev.Seq != 0 && ev.Seq <= w.storedPos {
+	for i := range w.pending {
+		if skip(i, &w.pending[i]) {
 			w.held.Add(-1)
 			w.p.stats.replayed.Add(1)
 			continue
 		}
-		kept = append(kept, ev)
+		kept = append(kept, w.pending[i])
 	}
 	w.pending = kept
-	return nil
 }
 
 // refreshSessions replaces the cached sessions of vids by what the store
@@ -216,16 +222,7 @@ func (w *worker) skipForwardedStored(ctx context.Context) error {
 	if len(stored) == 0 && len(dup) == 0 {
 		return nil
 	}
-	kept := w.pending[:0]
-	for i, ev := range w.pending {
-		if dup[i] || ev.Forwarded && ev.Kind != JSError && stored[ev.ID] {
-			w.held.Add(-1)
-			w.p.stats.replayed.Add(1)
-			continue
-		}
-		kept = append(kept, ev)
-	}
-	w.pending = kept
+	w.dropReplayed(func(i int, ev *Event) bool { return dup[i] || ev.Forwarded && ev.Kind != JSError && stored[ev.ID] })
 	return nil
 }
 
