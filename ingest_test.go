@@ -269,3 +269,46 @@ func TestBurstIntoSpooledSDKThroughTheServerIsKeptWhole(t *testing.T) {
 		t.Errorf("stats: accepted %d, handed over %d; want %d", st.Accepted, st.Stored, burst)
 	}
 }
+
+// TestIdentifyThroughTheSkoposServer: Identify writes the visitor through
+// PocketBase's REST API while its events go through the ingest route; the
+// server's writer then continues that visitor (same derived id) and keeps
+// what Identify set.
+func TestIdentifyThroughTheSkoposServer(t *testing.T) {
+	t.Parallel()
+	srv := startSkoposServer(t)
+	site := srv.AddWebsite(t, "id.example")
+	ctx := context.Background()
+	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
+	r.RemoteAddr = "203.0.113.50:1"
+	browsertest.Headers(r.Header, "")
+	if err := c.Identify(ctx, r, "user-42", skopos.IdentifyData{Email: "ada@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/a", "/b"} {
+		if err := c.TrackAPIEvent(r, []byte(`{"type":"pageView","url":"https://id.example`+p+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db := srv.App().DB()
+	testwait.For(t, 10*time.Second, "the events stored", func() bool {
+		var n int
+		_ = db.NewQuery("SELECT COUNT(*) FROM events").Row(&n)
+		return n == 2
+	})
+	var visitors int
+	var userID, email string
+	if err := db.NewQuery("SELECT COUNT(*), MAX(userId), MAX(email) FROM visitors").Row(&visitors, &userID, &email); err != nil {
+		t.Fatal(err)
+	}
+	if visitors != 1 || userID != "user-42" || email != "ada@example.com" {
+		t.Errorf("visitors %d, userId %q, email %q; want one visitor, user-42, ada@example.com", visitors, userID, email)
+	}
+}
