@@ -47,6 +47,14 @@ func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 	}
 	// Only a refusal of the data (400) is permanent; auth failures, a
 	// disabled batch API or an outage wait for the operator or the server.
+	// PocketBase names the request whose data it refuses; a 400 "Batch
+	// transaction failed." naming none is its batch timeout (the server
+	// stalled: the transaction may even commit later) or an interrupted
+	// request, never the data: retried, as possibly committed.
+	var pe *pbrest.Error
+	if errors.As(err, &pe) && pe.Status == http.StatusBadRequest && strings.HasPrefix(pe.Message, "Batch transaction failed") {
+		return &store.OpError{Index: -1, Err: err}
+	}
 	return &store.OpError{Index: -1, Permanent: errors.Is(err, pbrest.ErrBadRequest) && !errors.Is(err, pbrest.ErrBatchDisabled), Err: err}
 }
 

@@ -1,0 +1,67 @@
+package skopos_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos"
+	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// TestBatchTimeoutIsRetriedNotDropped: PocketBase answers "400 Batch
+// transaction failed." when a batch outlives its timeout (the server
+// stalled), naming no request. That is not a refusal of the data: the
+// event is written by a later try, never dropped.
+func TestBatchTimeoutIsRetriedNotDropped(t *testing.T) {
+	t.Parallel()
+	var creates atomic.Int32
+	srv := pbtest.Start(t, pbtest.Options{Setup: func(app core.App) error {
+		s := app.Settings()
+		s.Batch.Timeout = 1 // second
+		if err := app.Save(s); err != nil {
+			return err
+		}
+		app.OnRecordCreate(schema.Events).BindFunc(func(e *core.RecordEvent) error {
+			if creates.Add(1) == 1 {
+				time.Sleep(1500 * time.Millisecond) // the stall being simulated, past the batch timeout
+				return errors.New("stalled")
+			}
+			return e.Next()
+		})
+		return nil
+	}})
+	site := srv.AddWebsite(t, "example.com")
+	opts := options(srv, site.GetString("trackingId"))
+	opts.Route = skopos.RouteBatch
+	ctx := context.Background()
+	c, err := skopos.Init(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(ctx)
+	r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
+	r.RemoteAddr = "203.0.113.9:1"
+	browsertest.Headers(r.Header, "")
+	if err := c.TrackAPIEvent(r, []byte(`{"type":"pageView","url":"https://example.com/"}`)); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := c.FlushEvents(fctx); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	var n int
+	_ = srv.App().DB().NewQuery("SELECT COUNT(*) FROM events").Row(&n)
+	if n != 1 || st.Stored != 1 || len(st.Dropped) != 0 || st.Retries == 0 {
+		t.Fatalf("events rows %d; stats stored %d, dropped %v, retries %d; want the event stored after a retry", n, st.Stored, st.Dropped, st.Retries)
+	}
+}
