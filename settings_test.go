@@ -2,6 +2,7 @@ package skopos_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,11 +12,12 @@ import (
 	"github.com/skopos-go/skopos"
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
 
 // TestSettingsChangesApplyToTheNextEvent changes each website setting in
-// PocketBase and checks the next event obeys it (realtime, within 1 s).
+// PocketBase and checks the next event obeys it (realtime).
 func TestSettingsChangesApplyToTheNextEvent(t *testing.T) {
 	t.Parallel()
 	srv, site, c := startClient(t)
@@ -41,18 +43,15 @@ func TestSettingsChangesApplyToTheNextEvent(t *testing.T) {
 		}
 	}
 	// expectDrop sends events until one is dropped for reason (the change
-	// has arrived), failing after 1 s.
+	// has arrived over realtime, normally within milliseconds; the bound
+	// is generous for a busy machine).
 	expectDrop := func(reason, ip, url string) {
 		t.Helper()
 		before := c.Stats().Dropped[reason]
-		deadline := time.Now().Add(time.Second)
-		for c.Stats().Dropped[reason] == before {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q drop within 1 s of the settings change", reason)
-			}
+		testwait.For(t, 15*time.Second, fmt.Sprintf("a %q drop after the settings change", reason), func() bool {
 			send(ip, url)
-			time.Sleep(20 * time.Millisecond)
-		}
+			return c.Stats().Dropped[reason] > before
+		})
 	}
 
 	change("isArchived", true)
@@ -73,22 +72,19 @@ func TestSettingsChangesApplyToTheNextEvent(t *testing.T) {
 	change("domain", "example.org")
 
 	change("storeRawIp", true)
-	deadline := time.Now().Add(time.Second)
-	for {
-		send("203.0.113.99", "https://example.org/raw")
+	// each try is a new visitor: a session takes the setting when it opens
+	try := 0
+	testwait.For(t, 15*time.Second, "storeRawIp applied to a new session", func() bool {
+		try++
+		ip := fmt.Sprintf("203.0.%d.%d", 114+try/250, try%250+1)
+		send(ip, "https://example.org/raw")
 		if err := c.FlushEvents(ctx); err != nil {
 			t.Fatal(err)
 		}
 		var n int
-		_ = app.DB().Select("count(*)").From(schema.Sessions).Where(dbx.HashExp{"ipAddress": "203.0.113.99"}).Row(&n)
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("storeRawIp did not apply within 1 s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		_ = app.DB().Select("count(*)").From(schema.Sessions).Where(dbx.HashExp{"ipAddress": ip}).Row(&n)
+		return n > 0
+	})
 	var withIP int
 	_ = app.DB().Select("count(*)").From(schema.Sessions).Where(dbx.NewExp("ipAddress != ''")).Row(&withIP)
 	if withIP != 1 {
@@ -118,14 +114,10 @@ func TestSettingsAreReReadAfterMissedUpdates(t *testing.T) {
 	if _, err := app.DB().Update(schema.Websites, dbx.Params{"isArchived": true}, dbx.HashExp{"id": site.Id}).Execute(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for c.Stats().Dropped["archived"] == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("a change missed by realtime was not picked up by the periodic re-read")
-		}
+	testwait.For(t, 15*time.Second, "a change missed by realtime picked up by the periodic re-read (every 200 ms)", func() bool {
 		r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
 		browsertest.Headers(r.Header, "")
 		_ = c.TrackAPIEvent(r, []byte(`{"type":"pageView","url":"https://example.com/"}`))
-		time.Sleep(50 * time.Millisecond)
-	}
+		return c.Stats().Dropped["archived"] > 0
+	})
 }
