@@ -17,6 +17,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -26,6 +27,7 @@ import (
 	"github.com/pocketbase/pocketbase/cmd"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func main() {
@@ -57,11 +59,19 @@ func main() {
 
 	// PocketBase ignores the root command's error (an unknown command
 	// would exit 0), so resolve the command first.
-	if c, _, err := app.RootCmd.Find(os.Args[1:]); err != nil || (c == app.RootCmd && len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-")) {
+	c, rest, err := app.RootCmd.Find(os.Args[1:])
+	if err != nil || (c == app.RootCmd && len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-")) {
 		if err == nil {
 			err = fmt.Errorf("unknown command %q", os.Args[1])
 		}
 		fatal(2, err)
+	}
+	// and its flags: an unknown one (`serve --port 8080`) would be
+	// swallowed the same way
+	if !c.DisableFlagParsing {
+		if err := c.ParseFlags(rest); err != nil && !errors.Is(err, pflag.ErrHelp) {
+			fatal(2, fmt.Errorf("%s: %w", strings.TrimPrefix(c.CommandPath(), app.RootCmd.Name()+" "), err))
+		}
 	}
 	if err := app.Execute(); err != nil {
 		fatal(1, err)

@@ -191,6 +191,8 @@ func TestCommandsFailWithOneLineAndNonZeroExit(t *testing.T) {
 		{"missing domain", []string{"site", "add", "--dir", dir}, "--domain is required"},
 		{"unknown flag", []string{"site", "add", "--bogus", "--dir", dir}, "unknown flag"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"serve with an unknown flag", []string{"serve", "--bogus-flag", "--dir", dir}, "serve: unknown flag: --bogus-flag"},
+		{"serve --port", []string{"serve", "--port", "8080", "--dir", dir}, "unknown flag: --port"},
 		{"missing subcommand", []string{"site", "--dir", dir}, "missing subcommand"},
 		{"serve on a bad address", []string{"serve", "--http", "127.0.0.1:99999", "--dir", dir}, "invalid port"},
 		{"schema apply without server", []string{"schema", "apply", "--url", "http://127.0.0.1:1", "--email", "a@b.co", "--password", "x"}, "schema apply"},
