@@ -209,6 +209,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	if !p.cfg.EventsThroughRouter && e.Server != nil && e.Server.Handler != nil {
 		e.Server.Handler = eventsFirst(e.Server.Handler, p.intake.in.Handler(), e.App.Logger())
 	}
+	p.printDashboard(e)
 	if p.cfg.Demo {
 		p.printDemo(e)
 	}

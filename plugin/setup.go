@@ -42,7 +42,13 @@ func (p *plugin) ensureSuperuser(app core.App) error {
 }
 
 // printDemo prints the demo lines; the port is the one PocketBase listens on.
-func (p *plugin) printDemo(e *core.ServeEvent) {
+// printDashboard prints where the dashboard is: PocketBase's banner names
+// only its own admin UI.
+func (p *plugin) printDashboard(e *core.ServeEvent) {
+	fmt.Fprintf(p.cfg.Out, "dashboard: http://localhost:%s%s/\n", servePort(e), DashboardPath)
+}
+
+func servePort(e *core.ServeEvent) string {
 	addr := e.Server.Addr
 	if e.Listener != nil {
 		addr = e.Listener.Addr().String()
@@ -51,6 +57,11 @@ func (p *plugin) printDemo(e *core.ServeEvent) {
 	if err != nil || port == "" {
 		port = "80"
 	}
+	return port
+}
+
+func (p *plugin) printDemo(e *core.ServeEvent) {
+	port := servePort(e)
 	site, err := demoWebsite(e.App)
 	if err != nil {
 		fmt.Fprintf(p.cfg.Out, "demo website: none (%v)\n", err)

@@ -27,7 +27,7 @@ func (p *plugin) mountTracker(e *core.ServeEvent) {
 	if !p.cfg.Demo {
 		return
 	}
-	page := tracker.DemoHandler(tracker.DemoOptions{ScriptSrc: ScriptPath, Endpoint: EventPath})
+	page := tracker.DemoHandler(tracker.DemoOptions{ScriptSrc: ScriptPath, Endpoint: EventPath, DashboardURL: DashboardPath + "/"})
 	demo := func(re *core.RequestEvent) error {
 		if to, ok := demoRedirect(re.Request); ok {
 			return re.Redirect(http.StatusFound, to)

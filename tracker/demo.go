@@ -19,8 +19,11 @@ type DemoOptions struct {
 	// Endpoint is the script's data-endpoint; default "/api/event".
 	Endpoint string
 	// AdminURL is the PocketBase admin UI, where the page tells the reader
-	// to look for the data; default "/_/".
+	// to look for the raw rows; default "/_/".
 	AdminURL string
+	// DashboardURL is the Skopos dashboard, where the page tells the
+	// reader to look at the figures; default "/dashboard/".
+	DashboardURL string
 }
 
 // DemoHandler serves the demo page on GET and HEAD, for every path it is
@@ -38,6 +41,9 @@ func DemoHandler(opts DemoOptions) http.Handler {
 	}
 	if opts.AdminURL == "" {
 		opts.AdminURL = "/_/"
+	}
+	if opts.DashboardURL == "" {
+		opts.DashboardURL = "/dashboard/"
 	}
 	var buf bytes.Buffer
 	// The options are fixed, so the page is rendered once; an error here

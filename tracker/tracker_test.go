@@ -129,6 +129,7 @@ func TestDemoPageLoadsTheScriptAndQueuesAnEvent(t *testing.T) {
 		`skopos-data-from="plan:#plan; price:#price"`,
 		`history.pushState`,
 		`href="/_/"`,
+		`href="/dashboard/"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("demo page lacks %s", want)

@@ -76,6 +76,9 @@ func TestServeFirstRunSetsUpEverythingAndSecondRunChangesNothing(t *testing.T) {
 	pb := client(t, s.URL)
 
 	port := s.URL[strings.LastIndex(s.URL, ":")+1:]
+	if got := s.Line(t, "dashboard: "); got != "http://localhost:"+port+"/dashboard/" {
+		t.Errorf("dashboard line = %q", got)
+	}
 	if got := s.Line(t, "demo: "); got != "http://localhost:"+port+"/demo" {
 		t.Errorf("demo line = %q", got)
 	}
