@@ -25,6 +25,10 @@ type kpi struct {
 func makeKPI(id, label, hint string, m stats.Metric, format func(float64) string, lowerIsBetter bool) kpi {
 	k := kpi{ID: id, Label: label, Hint: hint, Value: format(m.Value), Previous: format(m.Previous)}
 	switch {
+	case m.Previous == 0 && m.Value > 0:
+		// "+100 %" would be a made-up figure: there is nothing to compare with
+		k.Trend, k.Change, k.Good = "up", "new", "neutral"
+		return k
 	case m.Change > 0:
 		k.Trend, k.Change = "up", fmt.Sprintf("+%d%%", m.Change)
 	case m.Change < 0:
