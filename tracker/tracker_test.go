@@ -3,6 +3,7 @@ package tracker_test
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -111,6 +112,55 @@ func TestHandlerServesTheScriptCacheable(t *testing.T) {
 		rec := serve(h, m, nil)
 		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
 			t.Errorf("%s: status %d, Allow %q; want 405, GET, HEAD", m, rec.Code, rec.Header().Get("Allow"))
+		}
+	}
+}
+
+// TestHandlerServesGzipWhenAccepted: a client that accepts gzip gets the
+// compressed script (about half the bytes) with its own strong ETag and
+// Vary; one that refuses it (or says nothing) gets the plain script.
+func TestHandlerServesGzipWhenAccepted(t *testing.T) {
+	h := tracker.Handler()
+	plain := serve(h, http.MethodGet, nil)
+	for _, tc := range []struct {
+		accept string
+		gzip   bool
+	}{
+		{"gzip, deflate, br, zstd", true},
+		{"br;q=1.0, gzip;q=0.8", true},
+		{"*", true},
+		{"", false},
+		{"identity", false},
+		{"gzip;q=0", false},
+		{"br", false},
+	} {
+		rec := serve(h, http.MethodGet, map[string]string{"Accept-Encoding": tc.accept})
+		if rec.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("%q: Vary %q", tc.accept, rec.Header().Get("Vary"))
+		}
+		if got := rec.Header().Get("Content-Encoding") == "gzip"; got != tc.gzip {
+			t.Errorf("%q: gzip %v, want %v", tc.accept, got, tc.gzip)
+			continue
+		}
+		if !tc.gzip {
+			if !bytes.Equal(rec.Body.Bytes(), tracker.Script()) || rec.Header().Get("ETag") != plain.Header().Get("ETag") {
+				t.Errorf("%q: not the plain script", tc.accept)
+			}
+			continue
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(rec.Body.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(zr)
+		if !bytes.Equal(body, tracker.Script()) {
+			t.Errorf("%q: the gzipped body is not the script", tc.accept)
+		}
+		if rec.Body.Len()*2 > len(body)+200 || rec.Header().Get("ETag") == plain.Header().Get("ETag") {
+			t.Errorf("%q: %d gzipped bytes for %d, ETag %q (plain %q)", tc.accept, rec.Body.Len(), len(body), rec.Header().Get("ETag"), plain.Header().Get("ETag"))
+		}
+		if rec := serve(h, http.MethodGet, map[string]string{"Accept-Encoding": tc.accept, "If-None-Match": rec.Header().Get("ETag")}); rec.Code != http.StatusNotModified {
+			t.Errorf("%q: revalidation status %d, want 304", tc.accept, rec.Code)
 		}
 	}
 }

@@ -84,6 +84,18 @@ func TestServeFirstRunSetsUpEverythingAndSecondRunChangesNothing(t *testing.T) {
 	}
 	trackingID := s.Line(t, "demo website trackingId: ")
 
+	// the browser script comes gzipped to a browser that accepts it
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/skopos.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br") // set by hand: the client then leaves the body compressed
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("/skopos.js: status %d, Content-Encoding %q; want gzip", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+		}
+	}
+
 	var cols struct {
 		Items []collection `json:"items"`
 	}
