@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	validation "github.com/go-ozzo/ozzo-validation/v4"
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/schema"
@@ -25,6 +26,9 @@ func bindWebsiteDomainHook(app core.App) {
 		if err := normalizeWebsite(e.Record, true); err != nil {
 			return err
 		}
+		if err := checkClaim(e.App, e.Record); err != nil {
+			return err
+		}
 		return e.Next()
 	})
 	app.OnRecordUpdate(schema.Websites).BindFunc(func(e *core.RecordEvent) error {
@@ -32,8 +36,71 @@ func bindWebsiteDomainHook(app core.App) {
 		if err := normalizeWebsite(e.Record, changed); err != nil {
 			return err
 		}
+		if changed || e.Record.GetString("user") != e.Record.Original().GetString("user") {
+			if err := checkClaim(e.App, e.Record); err != nil {
+				return err
+			}
+		}
 		return e.Next()
 	})
+}
+
+// checkClaim refuses a domain another website already tracks, and a
+// domain under one that another owner's website tracks: the longest
+// matching domain receives a page's events, so claiming
+// shop.victim.example would take that traffic from victim.example's
+// owner. Websites without a user (created by a superuser: the admin UI,
+// `skopos site add`, the dashboard as superuser) may claim subdomains of
+// anyone's; a superuser moves a website to another owner by changing its
+// user.
+func checkClaim(app core.App, rec *core.Record) error {
+	host := rec.GetString("domain")
+	if host == "" {
+		return nil
+	}
+	var same []string
+	err := app.RecordQuery(schema.Websites).Select("id").
+		AndWhere(dbx.HashExp{"domain": host}).AndWhere(dbx.Not(dbx.HashExp{"id": rec.Id})).Limit(1).Column(&same)
+	if err != nil {
+		return err
+	}
+	if len(same) > 0 {
+		return validation.Errors{"domain": validation.NewError("validation_domain_taken",
+			host+" is already tracked by another website; a domain can belong to one website only")}
+	}
+	owner := rec.GetString("user")
+	if owner == "" {
+		return nil
+	}
+	var parents []string
+	for rest := host; strings.Contains(rest, "."); {
+		_, rest, _ = strings.Cut(rest, ".")
+		parents = append(parents, rest)
+	}
+	if len(parents) == 0 {
+		return nil
+	}
+	var held []struct {
+		Domain string `db:"domain"`
+	}
+	err = app.RecordQuery(schema.Websites).Select("domain").
+		AndWhere(dbx.In("domain", toAny(parents)...)).AndWhere(dbx.Not(dbx.HashExp{"user": owner})).Limit(1).All(&held)
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		return validation.Errors{"domain": validation.NewError("validation_domain_claimed",
+			host+" is under "+held[0].Domain+", which another account's website tracks; ask an administrator")}
+	}
+	return nil
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // normalizeWebsite canonicalizes rec's domain. An unusable domain is an

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -188,5 +189,71 @@ func TestWebsiteLegacyUnusableDomainDoesNotBlockOtherChanges(t *testing.T) {
 	site.Set("domain", "still bad")
 	if err := app.Save(site); err == nil {
 		t.Fatal("changing to another unusable domain was accepted")
+	}
+}
+
+// TestWebsiteDomainClaims: a domain belongs to one website, and an account
+// cannot claim a domain under one another account's website tracks (the
+// longest match would take that traffic); the same owner and superusers
+// (websites without a user) may.
+func TestWebsiteDomainClaims(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	app := srv.App()
+	users, err := app.FindCollectionByNameOrId("users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newUser := func(email string) string {
+		u := core.NewRecord(users)
+		u.SetEmail(email)
+		u.SetPassword("a-long-password-1")
+		if err := app.Save(u); err != nil {
+			t.Fatal(err)
+		}
+		return u.Id
+	}
+	victim, attacker := newUser("victim@example.com"), newUser("attacker@example.com")
+	websites, _ := app.FindCollectionByNameOrId(schema.Websites)
+	save := func(owner, domain string) error {
+		rec := core.NewRecord(websites)
+		rec.Set("domain", domain)
+		rec.Set("user", owner)
+		return app.Save(rec)
+	}
+	if err := save(victim, "victim.example"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, owner, domain, refusal string
+	}{
+		{"subdomain of another account's site", attacker, "shop.victim.example", "under victim.example"},
+		{"deep subdomain", attacker, "a.b.victim.example", "under victim.example"},
+		{"the same domain", attacker, "victim.example", "already tracked"},
+		{"the same domain, www", attacker, "www.victim.example", "already tracked"},
+		{"the same domain, same owner", victim, "victim.example", "already tracked"},
+		{"own subdomain", victim, "shop.victim.example", ""},
+		{"superuser's subdomain", "", "blog.victim.example", ""},
+		{"unrelated domain", attacker, "attacker.example", ""},
+		{"a suffix that is not a parent", attacker, "notvictim.example", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := save(tc.owner, tc.domain)
+			if tc.refusal == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.refusal) {
+				t.Fatalf("got %v, want a refusal saying %q", err, tc.refusal)
+			}
+		})
+	}
+	// through the REST API the refusal is a 400 on the domain field
+	token := superuserToken(t, srv)
+	status, body := restWebsite(t, srv, token, http.MethodPost, "", map[string]any{"domain": "attacker.example", "name": "again"})
+	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body), "already tracked") {
+		t.Errorf("REST create of a taken domain: %d %v", status, body)
 	}
 }
