@@ -118,6 +118,15 @@ type Config struct {
 	// with "*" and log visitors' IPs).
 	EventsThroughRouter bool
 
+	// Signup sets who may create accounts in PocketBase's users
+	// collection on every start: "off" (superusers only: PocketBase's
+	// default lets anyone sign up, and a user may add websites), "on"
+	// (anyone; the dashboard then refuses to add websites for accounts
+	// whose email is not verified). Default "": the collection's rule is
+	// left as it is (your app's own). `skopos serve` sets "off" unless
+	// SKOPOS_SIGNUP=on.
+	Signup string
+
 	// Out receives the start-up lines (demo link, trackingId, generated
 	// credentials). Default os.Stdout.
 	Out io.Writer
@@ -141,6 +150,11 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	}
 	if cfg.QueueSize < 0 {
 		return fmt.Errorf("skopos plugin: QueueSize %d must be >= 0", cfg.QueueSize)
+	}
+	switch cfg.Signup {
+	case "", "on", "off":
+	default:
+		return fmt.Errorf("skopos plugin: Signup %q: want \"on\", \"off\" or empty", cfg.Signup)
 	}
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = 50000
@@ -193,6 +207,9 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 		return err
 	}
 	if err := p.ensureSuperuser(e.App); err != nil {
+		return err
+	}
+	if err := p.applySignup(e.App); err != nil {
 		return err
 	}
 	if err := p.startIntake(e); err != nil {

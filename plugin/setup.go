@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // ensureSuperuser creates the configured superuser, or with GenerateAdmin
@@ -69,4 +70,27 @@ func (p *plugin) printDemo(e *core.ServeEvent) {
 	}
 	fmt.Fprintf(p.cfg.Out, "demo: http://localhost:%s/demo\n", port)
 	fmt.Fprintf(p.cfg.Out, "demo website trackingId: %s\n", site.GetString("trackingId"))
+}
+
+// applySignup sets who may create accounts (Config.Signup).
+func (p *plugin) applySignup(app core.App) error {
+	if p.cfg.Signup == "" {
+		return nil
+	}
+	users, err := app.FindCollectionByNameOrId("users")
+	if err != nil {
+		return nil // no users collection: nobody can sign up anyway
+	}
+	var rule *string // nil: superusers only
+	if p.cfg.Signup == "on" {
+		rule = types.Pointer("")
+	}
+	if (users.CreateRule == nil) == (rule == nil) {
+		return nil
+	}
+	users.CreateRule = rule
+	if err := app.Save(users); err != nil {
+		return fmt.Errorf("skopos: set sign-up %s: %w", p.cfg.Signup, err)
+	}
+	return nil
 }

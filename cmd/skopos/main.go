@@ -50,6 +50,7 @@ func main() {
 		DisableSpool:   os.Getenv("SKOPOS_SPOOL") == "off",
 		SpoolSync:      os.Getenv("SKOPOS_SPOOL_SYNC"),
 		SpoolMaxBytes:  envBytes("SKOPOS_SPOOL_MAX_BYTES"),
+		Signup:         signup(),
 	})
 	if err != nil {
 		fatal(2, err)
@@ -117,6 +118,19 @@ func envBytes(name string) int64 {
 		fatal(2, fmt.Errorf("%s=%q: want a number of bytes such as 1073741824 or 1GiB", name, os.Getenv(name)))
 	}
 	return n * mult
+}
+
+// signup reads SKOPOS_SIGNUP: sign-up is off unless it says on.
+func signup() string {
+	switch v := strings.ToLower(strings.TrimSpace(os.Getenv("SKOPOS_SIGNUP"))); v {
+	case "", "off":
+		return "off"
+	case "on":
+		return "on"
+	default:
+		fatal(2, fmt.Errorf("SKOPOS_SIGNUP=%q: want on or off", v))
+		return ""
+	}
 }
 
 func splitList(s string) []string {

@@ -84,6 +84,12 @@ func TestServeFirstRunSetsUpEverythingAndSecondRunChangesNothing(t *testing.T) {
 	}
 	trackingID := s.Line(t, "demo website trackingId: ")
 
+	// anonymous sign-up is off: a stranger cannot get an account (and
+	// with it a say over websites)
+	if code := anonymousSignup(t, s.URL); code < 400 || code >= 500 {
+		t.Errorf("anonymous sign-up: status %d, want 4xx", code)
+	}
+
 	// the browser script comes gzipped to a browser that accepts it
 	req, _ := http.NewRequest(http.MethodGet, s.URL+"/skopos.js", nil)
 	req.Header.Set("Accept-Encoding", "gzip, deflate, br") // set by hand: the client then leaves the body compressed
@@ -188,10 +194,25 @@ func TestServeGeneratesASuperuserOnlyOnce(t *testing.T) {
 		t.Fatalf("generated credentials do not work: %v", err)
 	}
 	s.Stop()
-	s2 := serve(t, dir)
+	s2 := serve(t, dir, "SKOPOS_SIGNUP=on")
 	if strings.Contains(s2.Output(), "superuser created") {
 		t.Fatal("a second superuser was generated on the second run")
 	}
+	if code := anonymousSignup(t, s2.URL); code != http.StatusOK {
+		t.Errorf("anonymous sign-up with SKOPOS_SIGNUP=on: status %d, want 200", code)
+	}
+}
+
+// anonymousSignup tries to create a users account without credentials.
+func anonymousSignup(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Post(url+"/api/collections/users/records", "application/json",
+		strings.NewReader(`{"email":"stranger@example.com","password":"a-long-password-1","passwordConfirm":"a-long-password-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestCommandsFailWithOneLineAndNonZeroExit(t *testing.T) {

@@ -61,6 +61,11 @@ type Options struct {
 	// before it gets 429. Default 5.
 	LoginFailures int
 
+	// RequireVerified refuses adding websites to users whose email is not
+	// verified (superusers always may). The plugin sets it when anyone
+	// may sign up: an unverified account must not claim domains.
+	RequireVerified bool
+
 	// Now is the clock; default time.Now. Tests set it.
 	Now func() time.Time
 

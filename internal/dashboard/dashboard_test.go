@@ -390,3 +390,30 @@ func TestSitesReceivingEventsWithoutAnSDKShowTheEmbeddedEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestUnverifiedUsersCannotAddWebsitesWhenAnyoneMaySignUp: with
+// RequireVerified (the plugin sets it when sign-up is on) an account whose
+// email is not verified cannot claim a domain; once verified it can.
+func TestUnverifiedUsersCannotAddWebsitesWhenAnyoneMaySignUp(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	h := dashboard.Handler(e.app, dashboard.Options{RequireVerified: true})
+	e.handler.Store(&h)
+	u := addUser(t, e.app, "new@example.com", "a-long-password-1")
+	c := e.client(t)
+	c.mustLogin("new@example.com", "a-long-password-1")
+	form := url.Values{"name": {"Mine"}, "domain": {"mine.example"}}
+	if r := c.post("/dashboard/websites", form); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Verify your email") {
+		t.Fatalf("unverified: status %d, want 422 saying so", r.StatusCode)
+	}
+	if n := count(t, e.app, schema.Websites, nil); n != 0 {
+		t.Fatalf("%d websites after a refused add", n)
+	}
+	u.SetVerified(true)
+	if err := e.app.Save(u); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.post("/dashboard/websites", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("verified: status %d, want 303", r.StatusCode)
+	}
+}

@@ -70,6 +70,9 @@ func (s *server) addWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 	if len(f.Name) > 255 {
 		errs["name"] = "At most 255 characters."
 	}
+	if s.opts.RequireVerified && !u.super && !u.rec.Verified() {
+		errs["domain"] = "Verify your email address first: unverified accounts cannot add websites."
+	}
 	if len(errs) > 0 {
 		s.renderWebsites(w, r, u, http.StatusUnprocessableEntity, f, errs)
 		return
