@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -81,28 +80,29 @@ func (st *sessionStore) remove(token string) {
 	st.mu.Unlock()
 }
 
-// limiter counts failed logins per IP in a sliding window.
-type limiter struct {
+// limiter counts failed logins per key (client IP, or account) in a
+// sliding window.
+type limiter[K comparable] struct {
 	now    func() time.Time
 	max    int
 	window time.Duration
 
 	mu       sync.Mutex
-	failures map[netip.Addr][]time.Time
+	failures map[K][]time.Time
 }
 
-func newLimiter(now func() time.Time, max int, window time.Duration) *limiter {
-	return &limiter{now: now, max: max, window: window, failures: map[netip.Addr][]time.Time{}}
+func newLimiter[K comparable](now func() time.Time, max int, window time.Duration) *limiter[K] {
+	return &limiter[K]{now: now, max: max, window: window, failures: map[K][]time.Time{}}
 }
 
 // blocked reports whether ip used up its failures in the window.
-func (l *limiter) blocked(ip netip.Addr) bool {
+func (l *limiter[K]) blocked(ip K) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.recent(ip)) >= l.max
 }
 
-func (l *limiter) fail(ip netip.Addr) {
+func (l *limiter[K]) fail(ip K) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.failures[ip] = append(l.recent(ip), l.now())
@@ -116,7 +116,7 @@ func (l *limiter) fail(ip netip.Addr) {
 }
 
 // recent drops ip's failures older than the window; l.mu is held.
-func (l *limiter) recent(ip netip.Addr) []time.Time {
+func (l *limiter[K]) recent(ip K) []time.Time {
 	ts := l.failures[ip]
 	cut := l.now().Add(-l.window)
 	i := 0
@@ -227,7 +227,10 @@ func (s *server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	ip := s.opts.ClientIP(r)
-	if s.limiter.blocked(ip) {
+	// per IP, and per account: rotating the forwarded address (from a
+	// trusted proxy) must not buy more guesses at one password
+	account := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	if s.limiter.blocked(ip) || s.accounts.blocked(account) {
 		w.Header().Set("Retry-After", "60")
 		s.renderLoginStatus(w, r, http.StatusTooManyRequests, "Too many failed logins. Wait a minute and try again.")
 		return
@@ -241,6 +244,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	rec := s.authenticate(email, r.PostFormValue("password"))
 	if rec == nil {
 		s.limiter.fail(ip)
+		s.accounts.fail(account)
 		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Email: email, Next: safeNext(r.PostFormValue("next")),
 			Error: "Wrong email or password."})
 		return

@@ -58,7 +58,8 @@ type Options struct {
 	SessionTTL time.Duration
 
 	// LoginFailures is how many failed logins one IP may make per minute
-	// before it gets 429. Default 5.
+	// before it gets 429; one account (email) gets twice that, from any
+	// number of addresses. Default 5.
 	LoginFailures int
 
 	// RequireVerified refuses adding websites to users whose email is not
@@ -81,7 +82,8 @@ type server struct {
 	opts     Options
 	mux      *http.ServeMux
 	sessions *sessionStore
-	limiter  *limiter
+	limiter  *limiter[netip.Addr]
+	accounts *limiter[string]
 	pages    map[string]*template.Template
 	static   http.Handler
 }
@@ -114,7 +116,8 @@ func Handler(app core.App, opts Options) http.Handler {
 	s := &server{
 		app: app, opts: opts, mux: http.NewServeMux(),
 		sessions: newSessionStore(opts.Now, opts.SessionTTL),
-		limiter:  newLimiter(opts.Now, opts.LoginFailures, time.Minute),
+		limiter:  newLimiter[netip.Addr](opts.Now, opts.LoginFailures, time.Minute),
+		accounts: newLimiter[string](opts.Now, 2*opts.LoginFailures, time.Minute),
 		pages:    parseTemplates(),
 		static:   http.StripPrefix(Prefix+"/static/", http.FileServerFS(sub)),
 	}

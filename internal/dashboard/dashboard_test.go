@@ -1,9 +1,11 @@
 package dashboard_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -99,6 +101,39 @@ func TestLoginRateLimited(t *testing.T) {
 	r := c.login(pbtest.Email, pbtest.Password) // even the right password
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || sessionCookie(r) != nil {
 		t.Fatalf("6th attempt: status %d Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+}
+
+// TestLoginRateLimitedPerAccount: guesses at one account from ever new
+// forwarded addresses (a trusted proxy passes whatever the client claims)
+// are limited too: after twice the per-IP allowance the account answers
+// 429 from any address, while other accounts are not affected.
+func TestLoginRateLimitedPerAccount(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	h := dashboard.Handler(e.app, dashboard.Options{ClientIP: func(r *http.Request) netip.Addr {
+		a, _ := netip.ParseAddr(r.Header.Get("X-Forwarded-For"))
+		return a
+	}})
+	e.handler.Store(&h)
+	addUser(t, e.app, "other@example.com", "a-long-password-1")
+	c := e.client(t)
+	attempt := func(email, password, ip string) int {
+		c.get("/dashboard/login")
+		r := c.do("POST", "/dashboard/login", url.Values{"email": {email}, "password": {password}, "csrf": {c.csrf}},
+			map[string]string{"X-Forwarded-For": ip})
+		return r.StatusCode
+	}
+	for i := range 10 { // 5 per IP is the IP limit; each guess from a new IP
+		if code := attempt(pbtest.Email, "nope", fmt.Sprintf("198.51.100.%d", i+1)); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i+1, code)
+		}
+	}
+	if code := attempt(pbtest.Email, pbtest.Password, "203.0.113.77"); code != http.StatusTooManyRequests {
+		t.Fatalf("11th attempt at the account from a fresh IP: status %d, want 429", code)
+	}
+	if code := attempt("other@example.com", "a-long-password-1", "203.0.113.78"); code != http.StatusSeeOther {
+		t.Fatalf("another account: status %d, want 303", code)
 	}
 }
 
