@@ -37,6 +37,16 @@ func (p *plugin) migrations() core.MigrationsList {
 		_, err := collections.Apply(tx)
 		return err
 	}, nil, "1764115204_skopos_schema_v3.go")
+	if n := p.cfg.AuthRateLimit; n > 0 {
+		l.Register(func(tx core.App) error {
+			s := tx.Settings()
+			s.RateLimits.Enabled = true
+			// only this rule: PocketBase's other defaults would limit
+			// every /api/ route per IP, which behind a proxy is everyone
+			s.RateLimits.Rules = []core.RateLimitRule{{Label: "*:auth", MaxRequests: n, Duration: 60}}
+			return tx.Save(s)
+		}, nil, "1764115205_skopos_auth_rate_limit.go")
+	}
 	if p.cfg.Demo {
 		l.Register(func(tx core.App) error {
 			_, err := createWebsite(tx, "Demo", "localhost")

@@ -118,6 +118,16 @@ type Config struct {
 	// with "*" and log visitors' IPs).
 	EventsThroughRouter bool
 
+	// AuthRateLimit, when > 0, turns on PocketBase's rate limiter on the
+	// first start with one rule: that many requests per minute per client
+	// IP to its auth endpoints (auth-with-password of superusers and
+	// users, OTP, OAuth2). Superusers' own requests are never limited. An
+	// operator's later change (admin UI, Settings → Rate limits) is kept.
+	// Default 0: PocketBase's settings are left alone. `skopos serve`
+	// sets 5. PocketBase keys the limit by the peer address unless its
+	// own trusted-proxy headers are set (Settings → Application).
+	AuthRateLimit int
+
 	// Signup sets who may create accounts in PocketBase's users
 	// collection on every start: "off" (superusers only: PocketBase's
 	// default lets anyone sign up, and a user may add websites), "on"

@@ -51,6 +51,7 @@ func main() {
 		SpoolSync:      os.Getenv("SKOPOS_SPOOL_SYNC"),
 		SpoolMaxBytes:  envBytes("SKOPOS_SPOOL_MAX_BYTES"),
 		Signup:         signup(),
+		AuthRateLimit:  5,
 	})
 	if err != nil {
 		fatal(2, err)

@@ -335,3 +335,27 @@ func TestRetentionRunCommand(t *testing.T) {
 		t.Errorf("retention run on an empty dir printed %q", stdout)
 	}
 }
+
+// TestServeLimitsPasswordGuessing: PocketBase's auth endpoints answer 429
+// to the 6th attempt within a minute from one address.
+func TestServeLimitsPasswordGuessing(t *testing.T) {
+	t.Parallel()
+	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
+	try := func() int {
+		resp, err := http.Post(s.URL+"/api/collections/_superusers/auth-with-password", "application/json",
+			strings.NewReader(`{"identity":"`+adminEmail+`","password":"wrong-password"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 5 {
+		if code := try(); code != http.StatusBadRequest {
+			t.Fatalf("wrong password %d: status %d, want 400", i+1, code)
+		}
+	}
+	if code := try(); code != http.StatusTooManyRequests {
+		t.Fatalf("6th wrong password within a minute: status %d, want 429", code)
+	}
+}
