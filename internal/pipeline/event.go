@@ -63,8 +63,12 @@ type Event struct {
 	WebsiteID  string    // the website record id; empty until resolved
 	Visitor    string    // visitor hash (VisitorHash)
 
-	IP netip.Addr // stored only when the website has storeRawIp
+	IP netip.Addr // stored only with StoreIP
 	UA string
+	// StoreIP: the website had storeRawIp when the event was accepted,
+	// so the session it opens keeps IP (the setting at acceptance
+	// counts, not at the write a second later).
+	StoreIP bool
 
 	Path     string
 	Name     string

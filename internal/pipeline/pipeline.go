@@ -336,7 +336,7 @@ func (p *Pipeline) browserEvent(r *http.Request, body []byte, pick func(host str
 	return Event{
 		Kind: kindOf(pl.Type), TrackingID: site.TrackingID, WebsiteID: site.ID,
 		Visitor: VisitorHash(site.TrackingID, ipString(ip), ua, p.cfg.VisitorSalt),
-		IP:      ip, UA: ua,
+		IP:      ip, UA: ua, StoreIP: site.StoreRawIP,
 		Path: pl.Path, Name: pl.Name, Data: pl.CustomData, Duration: pl.Duration,
 		Referrer: pl.Referrer, Language: pl.Language, ScreenWidth: pl.ScreenWidth, ScreenHeight: pl.ScreenHeight,
 		UTM: pl.UTM, ErrorMessage: pl.ErrorMessage, StackTrace: pl.StackTrace,
@@ -378,7 +378,7 @@ func (p *Pipeline) TrackServer(r *http.Request, trackingID string, site *Site, n
 		Referrer: serverReferrer(r), ScreenWidth: -1, ScreenHeight: -1,
 	}
 	if site != nil {
-		ev.WebsiteID = site.ID
+		ev.WebsiteID, ev.StoreIP = site.ID, site.StoreRawIP
 	}
 	return p.enqueue(r, ev)
 }

@@ -40,7 +40,9 @@ func appendRecord(b []byte, ev *Event) ([]byte, error) {
 	if ev.IP.IsValid() {
 		b = ev.IP.AppendTo(b)
 	}
-	b = append(b, `","UA":`...)
+	b = append(b, `","StoreIP":`...)
+	b = strconv.AppendBool(b, ev.StoreIP)
+	b = append(b, `,"UA":`...)
 	b = appendString(b, ev.UA)
 	b = append(b, `,"Path":`...)
 	b = appendString(b, ev.Path)

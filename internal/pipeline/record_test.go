@@ -47,7 +47,7 @@ func TestRecordEncodingMatchesEncodingJSON(t *testing.T) {
 			UA: "Mozilla/5.0", Path: "/a", ScreenWidth: -1, ScreenHeight: 720, Language: "de-DE", Referrer: "https://r.example/"},
 		{Kind: Custom, Name: `sign "up" \ <b>&`, Data: map[string]any{"plan": "pro", "n": json.Number("3"), "nested": map[string]any{"k": []any{"x", true, nil}}},
 			Duration: 12.5, UTM: map[string]string{"utm_source": "news\n", "utm_medium": "\u2028mail\x00"}},
-		{Kind: JSError, ErrorMessage: "TypeError: a\tb\r\n\x01\x1f\x7f", StackTrace: "at f (app.js:1:2)\n", IP: netip.MustParseAddr("2001:db8::1")},
+		{Kind: JSError, ErrorMessage: "TypeError: a\tb\r\n\x01\x1f\x7f", StackTrace: "at f (app.js:1:2)\n", IP: netip.MustParseAddr("2001:db8::1"), StoreIP: true},
 		{UA: "bad \xff\xfe utf8 \xe2\x82 cut", Path: "/é😀", Duration: 1e-9},
 		{Data: map[string]any{}, UTM: map[string]string{}, Duration: 1e21, Forwarded: true},
 		{Duration: math.Inf(1)},

@@ -254,7 +254,9 @@ func (w *worker) resolveSites(ctx context.Context) error {
 				w.dropHeld(reason, 1, "trackingId", ev.TrackingID)
 				continue
 			}
-			ev.WebsiteID = site.ID
+			// tracked for a site the intake did not know: its setting
+			// as the writer first sees it
+			ev.WebsiteID, ev.StoreIP = site.ID, site.StoreRawIP
 		}
 		kept = append(kept, ev)
 	}
@@ -523,7 +525,7 @@ func (w *worker) newSessionData(ev *Event, vid string, seq int) map[string]any {
 	if len(ev.UTM) > 0 {
 		data["utm"] = ev.UTM
 	}
-	if site := w.p.cfg.Sites.ByID(ev.WebsiteID); site != nil && site.StoreRawIP && ev.IP.IsValid() {
+	if ev.StoreIP && ev.IP.IsValid() { // decided when the event was accepted
 		data["ipAddress"] = ev.IP.String()
 	}
 	return data
