@@ -82,6 +82,11 @@ func (p *plugin) siteCommand() *cobra.Command {
 	return site
 }
 
+// RemoteOnly is the annotation of commands that only talk to a remote
+// server: a main that runs them through cobra directly, not through
+// PocketBase's Execute, leaves no local data dir behind (`skopos` does).
+const RemoteOnly = "skopos.remoteOnly"
+
 func (p *plugin) schemaCommand() *cobra.Command {
 	group := p.command(&cobra.Command{Use: "schema", Short: "Prepare a PocketBase for the Skopos SDK"})
 	var url, email, password string
@@ -90,6 +95,8 @@ func (p *plugin) schemaCommand() *cobra.Command {
 		Use:   "apply --url URL --email EMAIL --password PASSWORD",
 		Short: "Create or update the Skopos collections and batch settings on a remote PocketBase (idempotent)",
 		Args:  cobra.NoArgs,
+		// it talks to a remote server only: no local data dir
+		Annotations: map[string]string{RemoteOnly: "true"},
 		Run: p.runE(func(cmd *cobra.Command, _ []string) error {
 			url = firstNonEmpty(url, os.Getenv("POCKETBASE_URL"))
 			email = firstNonEmpty(email, os.Getenv("POCKETBASE_ADMIN_EMAIL"))

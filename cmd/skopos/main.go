@@ -75,6 +75,13 @@ func main() {
 			fatal(2, fmt.Errorf("%s: %w", strings.TrimPrefix(c.CommandPath(), app.RootCmd.Name()+" "), err))
 		}
 	}
+	if c.Annotations[plugin.RemoteOnly] == "true" {
+		// PocketBase's Execute would create ./pb_data first
+		if err := app.RootCmd.Execute(); err != nil {
+			fatal(1, err)
+		}
+		return
+	}
 	if err := app.Execute(); err != nil {
 		fatal(1, err)
 	}

@@ -359,3 +359,17 @@ func TestServeLimitsPasswordGuessing(t *testing.T) {
 		t.Fatalf("6th wrong password within a minute: status %d, want 429", code)
 	}
 }
+
+// TestSchemaApplyLeavesNoLocalDataDir: `skopos schema apply` talks to a
+// remote PocketBase only; it must not create ./pb_data where it runs.
+func TestSchemaApplyLeavesNoLocalDataDir(t *testing.T) {
+	t.Parallel()
+	wd := t.TempDir()
+	_, stderr, code := proctest.RunIn(t, wd, binary, "schema", "apply", "--url", "http://127.0.0.1:1", "--email", "a@b.co", "--password", "x", "--timeout", "2s")
+	if code == 0 {
+		t.Fatalf("exit 0 against nothing; stderr %q", stderr)
+	}
+	if entries, _ := os.ReadDir(wd); len(entries) != 0 {
+		t.Fatalf("schema apply left %v in its working directory", entries)
+	}
+}

@@ -52,7 +52,14 @@ func FreeAddr(t testing.TB) string {
 // Run runs bin with args and returns its output and exit code.
 func Run(t testing.TB, bin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return RunIn(t, "", bin, args...)
+}
+
+// RunIn is Run with the working directory dir ("" for the test's).
+func RunIn(t testing.TB, dir, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	var o, e strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
