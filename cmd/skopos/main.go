@@ -19,6 +19,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -75,6 +76,9 @@ func main() {
 			fatal(2, fmt.Errorf("%s: %w", strings.TrimPrefix(c.CommandPath(), app.RootCmd.Name()+" "), err))
 		}
 	}
+	if c.Name() == "serve" {
+		checkListen(c)
+	}
 	if c.Annotations[plugin.RemoteOnly] == "true" {
 		// PocketBase's Execute would create ./pb_data first
 		if err := app.RootCmd.Execute(); err != nil {
@@ -84,6 +88,26 @@ func main() {
 	}
 	if err := app.Execute(); err != nil {
 		fatal(1, err)
+	}
+}
+
+// checkListen fails early, with one line, when serve's address is taken:
+// PocketBase would first create the data dir and the superuser (and print
+// a generated password) and only then fail to bind.
+func checkListen(c *cobra.Command) {
+	for _, name := range []string{"http", "https"} {
+		addr, err := c.Flags().GetString(name)
+		if err != nil || addr == "" {
+			continue
+		}
+		if !strings.Contains(addr, ":") { // a domain name: PocketBase serves it on :80/:443
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			fatal(1, fmt.Errorf("serve: cannot listen on %s: %w", addr, errors.Unwrap(err)))
+		}
+		ln.Close()
 	}
 }
 

@@ -3,9 +3,11 @@ package main_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -371,5 +373,25 @@ func TestSchemaApplyLeavesNoLocalDataDir(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(wd); len(entries) != 0 {
 		t.Fatalf("schema apply left %v in its working directory", entries)
+	}
+}
+
+// TestServeOnATakenPortFailsBeforeTouchingTheDataDir: one clean line, and
+// no data dir or superuser (with a password printed "once") created for
+// a server that never ran.
+func TestServeOnATakenPortFailsBeforeTouchingTheDataDir(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "pb")
+	stdout, stderr, code := run(t, "serve", "--http", ln.Addr().String(), "--dir", dir)
+	if code == 0 || !strings.Contains(stderr, "address already in use") || strings.Count(stderr, "skopos:") != 1 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the data dir was created (%v); stdout %q", err, stdout)
 	}
 }
