@@ -119,6 +119,7 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 			Batch: opts.Batch, BatchInterval: opts.BatchInterval, MaxBatchSize: opts.MaxBatchSize,
 			SessionTimeout: opts.SessionTimeout, JSErrorInterval: opts.JSErrorBatchInterval,
 			QueueSize: opts.QueueSize, VisitorSalt: []byte(opts.VisitorSalt),
+			RateLimit: opts.RateLimit, RateBurst: opts.RateBurst,
 			Logger: opts.Logger, Debug: &c.debug,
 		},
 		IPs:           ips,

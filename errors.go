@@ -41,6 +41,10 @@ var (
 	// could not write; the event was refused and counted. The Handler
 	// answers 503.
 	ErrSpoolFull = pipeline.ErrSpoolFull
+	// ErrRateLimited: the client address sent more browser events than
+	// Options.RateLimit allows; the event was refused and counted. The
+	// Handler answers 429 with Retry-After.
+	ErrRateLimited = pipeline.ErrRateLimited
 	// ErrClosed: the Client was shut down.
 	ErrClosed = pipeline.ErrClosed
 	// ErrInvalidIdentify: Identify's input was refused; the error names

@@ -89,6 +89,14 @@ type Options struct {
 	// Country). New sessions then get the ISO 3166-1 country ("US") and
 	// ISO 3166-2 subdivision ("US-CA"). Default none: both "Unknown".
 	GeoIPDatabase string
+	// RateLimit bounds the browser events (Handler, TrackAPIEvent) one
+	// client address may send per second, with bursts of RateBurst:
+	// beyond it they are refused (ErrRateLimited, 429) and counted as
+	// rate_limited, so that one client cannot fill the queue for every
+	// other visitor. Default 20 per second, bursts of 100 (a browser sends
+	// a few events a minute); negative turns it off.
+	RateLimit float64
+	RateBurst int
 	// Route is where events go: RouteAuto (default: the Skopos server's
 	// ingest route when the server is a Skopos server, else PocketBase's
 	// batch API), RouteIngest (the ingest route or an Init error) or

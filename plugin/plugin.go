@@ -128,6 +128,13 @@ type Config struct {
 	// own trusted-proxy headers are set (Settings → Application).
 	AuthRateLimit int
 
+	// RateLimit and RateBurst bound the events one client address may
+	// send to the event endpoint (per second, token bucket), as
+	// skopos.Options.RateLimit: default 20 per second, bursts of 100;
+	// negative turns it off. `skopos serve`: SKOPOS_RATE_LIMIT.
+	RateLimit float64
+	RateBurst int
+
 	// Signup sets who may create accounts in PocketBase's users
 	// collection on every start: "off" (superusers only: PocketBase's
 	// default lets anyone sign up, and a user may add websites), "on"

@@ -53,6 +53,7 @@ func main() {
 		SpoolMaxBytes:  envBytes("SKOPOS_SPOOL_MAX_BYTES"),
 		Signup:         signup(),
 		AuthRateLimit:  5,
+		RateLimit:      envRate("SKOPOS_RATE_LIMIT"),
 	})
 	if err != nil {
 		fatal(2, err)
@@ -150,6 +151,23 @@ func envBytes(name string) int64 {
 		fatal(2, fmt.Errorf("%s=%q: want a number of bytes such as 1073741824 or 1GiB", name, os.Getenv(name)))
 	}
 	return n * mult
+}
+
+// envRate reads events per second per client address; "off" turns the
+// limit off, empty keeps the default.
+func envRate(name string) float64 {
+	v := strings.TrimSpace(os.Getenv(name))
+	switch v {
+	case "":
+		return 0
+	case "off":
+		return -1
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		fatal(2, fmt.Errorf("%s=%q: want events per second per client address (e.g. 20) or off", name, v))
+	}
+	return f
 }
 
 // signup reads SKOPOS_SIGNUP: sign-up is off unless it says on.

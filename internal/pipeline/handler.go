@@ -60,6 +60,9 @@ func Handler(p *Pipeline, pick func(host string) *Site) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 		case errors.Is(err, ErrInvalidPayload):
 			writeError(w, http.StatusBadRequest, err.Error())
+		case errors.Is(err, ErrRateLimited):
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusTooManyRequests, "too many events from this address")
 		case errors.Is(err, ErrQueueFull), errors.Is(err, ErrSpoolFull), errors.Is(err, ErrClosed):
 			w.Header().Set("Retry-After", "5")
 			writeError(w, http.StatusServiceUnavailable, "busy, retry later")

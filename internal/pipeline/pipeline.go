@@ -36,6 +36,9 @@ var (
 	ErrQueueFull      = errors.New("skopos: queue full")
 	ErrClosed         = errors.New("skopos: client closed")
 	ErrSpoolFull      = errors.New("skopos: intake log full")
+	// ErrRateLimited: the client sent more browser events than its
+	// per-address budget (Config.RateLimit); the Handler answers 429.
+	ErrRateLimited = errors.New("skopos: too many events from this client")
 )
 
 // Config configures a Pipeline. Zero durations and sizes take the defaults
@@ -79,6 +82,13 @@ type Config struct {
 	// commits, with the events rows it created, in order. It runs on the
 	// writer's goroutine: it must return quickly (hand slow work off).
 	OnStored func([]StoredEvent)
+
+	// RateLimit bounds the browser events one client address may send
+	// per second (token bucket; RateBurst is its size): beyond it they are
+	// refused (429) and counted as rate_limited. Zero means
+	// DefaultRateLimit and DefaultRateBurst; negative turns it off.
+	RateLimit float64
+	RateBurst int
 
 	// Forward, when set, sends events to a Skopos server instead of
 	// sessionizing and storing them here: the server's single writer owns
@@ -130,6 +140,12 @@ func (c *Config) defaultsNoStore() error {
 	if c.MaxDimensionKeys == 0 {
 		c.MaxDimensionKeys = 1000
 	}
+	if c.RateLimit == 0 {
+		c.RateLimit = DefaultRateLimit
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = max(DefaultRateBurst, int(c.RateLimit))
+	}
 	switch {
 	case c.BatchInterval < 0, c.SessionTimeout < 0, c.JSErrorInterval < 0:
 		return errors.New("pipeline: durations must be > 0")
@@ -177,6 +193,7 @@ type Pipeline struct {
 	closeErr  error
 	closed    atomic.Bool
 	batches   batchGate  // forwarded batches (Ingest)
+	limiter   *ipLimiter // browser events per client address; nil: off
 	ingestMu  sync.Mutex // a forwarded batch is queued whole or not at all
 
 	ua   *useragent.Parser
@@ -216,6 +233,9 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	p.run, p.cancelRun = context.WithCancelCause(context.Background())
 	p.ua, p.bots = newParsers()
+	if cfg.RateLimit > 0 {
+		p.limiter = newIPLimiter(cfg.RateLimit, cfg.RateBurst)
+	}
 	p.w = newWorker(p)
 	if cfg.Spool != nil {
 		p.reader = cfg.Spool.NewReader()
@@ -302,6 +322,10 @@ func (p *Pipeline) TrackBrowser(r *http.Request, body []byte, pick func(host str
 		p.stats.drop(ReasonInvalid, 1)
 		p.debug("payload rejected", "error", err)
 		return err
+	case reason == ReasonRateLimited:
+		p.stats.drop(reason, 1)
+		p.debug("client over its event budget", "site", ev.TrackingID)
+		return ErrRateLimited
 	case reason != "":
 		return p.filtered(reason, "site", ev.TrackingID)
 	}
@@ -326,6 +350,9 @@ func (p *Pipeline) browserEvent(r *http.Request, body []byte, pick func(host str
 		return ev, reason, nil
 	}
 	ip := p.cfg.IPs.IP(r)
+	if p.limiter != nil && !p.limiter.allow(ip, p.cfg.Now()) {
+		return ev, ReasonRateLimited, nil
+	}
 	if reason := admit(site, ip); reason != "" {
 		return ev, reason, nil
 	}

@@ -23,6 +23,7 @@ const (
 	ReasonSpoolFull    = "spool_full"    // the intake log holds its byte budget (503)
 	ReasonSpoolError   = "spool_error"   // the intake log could not write the event (503)
 	ReasonRefused      = "refused"       // the Skopos server refused a forwarded batch for good (4xx)
+	ReasonRateLimited  = "rate_limited"  // the client address sent more than its budget (429)
 )
 
 // Stats is a snapshot of the pipeline's counters.
