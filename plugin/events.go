@@ -70,7 +70,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 			// grouped JS errors reach the dashboard within half a minute
 			JSErrorInterval: 30 * time.Second,
 			VisitorSalt:     []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(),
-			RateLimit:       p.cfg.RateLimit, RateBurst: p.cfg.RateBurst,
+			RateLimit: p.cfg.RateLimit, RateBurst: p.cfg.RateBurst,
 			OnStored: p.onStored(),
 		},
 		IPs:           p.ips,
