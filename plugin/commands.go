@@ -54,14 +54,23 @@ func (p *plugin) command(c *cobra.Command) *cobra.Command {
 
 func (p *plugin) siteCommand() *cobra.Command {
 	site := p.command(&cobra.Command{Use: "site", Short: "Manage Skopos websites"})
-	var dom, name string
+	var dom, name, url, email, password string
 	add := p.command(&cobra.Command{
-		Use:   "add --domain DOMAIN [--name NAME]",
-		Short: "Add a website and print its trackingId (works with the server running or not)",
+		Use:   "add --domain DOMAIN [--name NAME] [--url URL --email EMAIL --password PASSWORD]",
+		Short: "Add a website and print its trackingId: in the local data dir (with the server running or not), or on a remote PocketBase with --url",
 		Args:  cobra.NoArgs,
+		// with --url (or POCKETBASE_URL) it talks to that server only
+		Annotations: map[string]string{RemoteOnly: "url"},
 		Run: p.runE(func(cmd *cobra.Command, _ []string) error {
 			if strings.TrimSpace(dom) == "" {
 				return errors.New("--domain is required")
+			}
+			if url = firstNonEmpty(url, os.Getenv("POCKETBASE_URL")); url != "" {
+				ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+				defer cancel()
+				return addRemoteWebsite(ctx, cmd.OutOrStdout(), url,
+					firstNonEmpty(email, os.Getenv("POCKETBASE_ADMIN_EMAIL")), firstNonEmpty(password, os.Getenv("POCKETBASE_ADMIN_PASSWORD")),
+					strings.TrimSpace(name), dom)
 			}
 			if err := p.migrate(p.app); err != nil {
 				return err
@@ -78,14 +87,31 @@ func (p *plugin) siteCommand() *cobra.Command {
 	})
 	add.Flags().StringVar(&dom, "domain", "", "the website's domain, e.g. example.com (subdomains are included)")
 	add.Flags().StringVar(&name, "name", "", "display name (default: the domain)")
+	add.Flags().StringVar(&url, "url", "", "a remote PocketBase (env POCKETBASE_URL) instead of the local data dir")
+	add.Flags().StringVar(&email, "email", "", "its superuser email (env POCKETBASE_ADMIN_EMAIL)")
+	add.Flags().StringVar(&password, "password", "", "its superuser password (env POCKETBASE_ADMIN_PASSWORD)")
 	site.AddCommand(add)
 	return site
 }
 
 // RemoteOnly is the annotation of commands that only talk to a remote
-// server: a main that runs them through cobra directly, not through
-// PocketBase's Execute, leaves no local data dir behind (`skopos` does).
+// server ("true"), or do when their --url flag or POCKETBASE_URL is set
+// ("url"): a main that runs them through cobra directly, not through
+// PocketBase's Execute, leaves no local data dir behind (`skopos` does,
+// see IsRemote).
 const RemoteOnly = "skopos.remoteOnly"
+
+// IsRemote reports whether c, with its flags parsed, will only talk to a
+// remote server (RemoteOnly).
+func IsRemote(c *cobra.Command) bool {
+	switch c.Annotations[RemoteOnly] {
+	case "true":
+		return true
+	case "url":
+		return c.Flags().Changed("url") || os.Getenv("POCKETBASE_URL") != ""
+	}
+	return false
+}
 
 func (p *plugin) schemaCommand() *cobra.Command {
 	group := p.command(&cobra.Command{Use: "schema", Short: "Prepare a PocketBase for the Skopos SDK"})

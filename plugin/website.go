@@ -1,13 +1,16 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/domain"
+	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -50,4 +53,34 @@ func demoWebsite(app core.App) (*core.Record, error) {
 		return nil, fmt.Errorf("no website with domain %q", demoDomain)
 	}
 	return recs[0], nil
+}
+
+// addRemoteWebsite creates a website on a remote PocketBase (a Skopos
+// server, or a plain one prepared with `skopos schema apply`) over its
+// REST API and prints its trackingId. The domain is normalized here too:
+// a plain PocketBase has no Skopos hook to do it.
+func addRemoteWebsite(ctx context.Context, out io.Writer, url, email, password, name, dom string) error {
+	host, err := domain.Normalize(dom)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		name = host
+	}
+	pb, err := pbrest.New(pbrest.Config{URL: url, Email: email, Password: password})
+	if err != nil {
+		return err
+	}
+	defer pb.CloseIdleConnections()
+	var rec struct {
+		Name       string `json:"name"`
+		Domain     string `json:"domain"`
+		TrackingID string `json:"trackingId"`
+	}
+	if err := pb.CreateRecord(ctx, schema.Websites, map[string]any{"name": name, "domain": host, "ipBlacklist": []string{}}, &rec); err != nil {
+		return fmt.Errorf("add website on %s: %w", url, err)
+	}
+	fmt.Fprintf(out, "website %q added for domain %s\n", rec.Name, rec.Domain)
+	fmt.Fprintln(out, rec.TrackingID)
+	return nil
 }

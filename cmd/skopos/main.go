@@ -80,7 +80,7 @@ func main() {
 	if c.Name() == "serve" {
 		checkListen(c)
 	}
-	if c.Annotations[plugin.RemoteOnly] == "true" {
+	if plugin.IsRemote(c) {
 		// PocketBase's Execute would create ./pb_data first
 		if err := app.RootCmd.Execute(); err != nil {
 			fatal(1, err)

@@ -395,3 +395,33 @@ func TestServeOnATakenPortFailsBeforeTouchingTheDataDir(t *testing.T) {
 		t.Errorf("the data dir was created (%v); stdout %q", err, stdout)
 	}
 }
+
+// TestSiteAddOnARemoteServer: `skopos site add --url` creates the website
+// on that server (SDK-mode users have no local data dir) and prints its
+// trackingId, leaving nothing where it runs.
+func TestSiteAddOnARemoteServer(t *testing.T) {
+	t.Parallel()
+	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
+	wd := t.TempDir()
+	stdout, stderr, code := proctest.RunIn(t, wd, binary, "site", "add", "--domain", "https://www.Remote.example/x",
+		"--url", s.URL, "--email", adminEmail, "--password", adminPassword)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	trackingID := lastLine(stdout)
+	var site struct {
+		Domain string `json:"domain"`
+	}
+	if err := client(t, s.URL).FirstRecord(context.Background(), "websites", "trackingId = '"+trackingID+"'", &site); err != nil || site.Domain != "remote.example" {
+		t.Fatalf("the server has %+v (%v) for trackingId %q", site, err, trackingID)
+	}
+	if entries, _ := os.ReadDir(wd); len(entries) != 0 {
+		t.Errorf("site add --url left %v in its working directory", entries)
+	}
+	// a refusal comes back as one line
+	_, stderr, code = proctest.RunIn(t, wd, binary, "site", "add", "--domain", "remote.example",
+		"--url", s.URL, "--email", adminEmail, "--password", adminPassword)
+	if code == 0 || !strings.Contains(lastLine(stderr), "already tracked") {
+		t.Errorf("the same domain again: exit %d, %q", code, stderr)
+	}
+}
