@@ -29,6 +29,12 @@ func (p *plugin) mountDashboard(e *core.ServeEvent) {
 		st, _ := p.intake.in.SpoolStats()
 		return st.Oldest
 	}
+	opts.RecentDrops = func(trackingID string) map[string]int64 {
+		if p.intake == nil {
+			return nil
+		}
+		return p.intake.in.Pipeline().RecentDrops(trackingID)
+	}
 	h := apis.WrapStdHandler(dashboard.Handler(e.App, opts))
 	for _, path := range []string{DashboardPath, DashboardPath + "/{rest...}"} {
 		e.Router.Any(path, h).

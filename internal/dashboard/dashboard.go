@@ -62,6 +62,11 @@ type Options struct {
 	// number of addresses. Default 5.
 	LoginFailures int
 
+	// RecentDrops returns, by reason, the events of a website (by
+	// trackingId) the intake filtered in the last hour; the website's
+	// page shows them. Nil: not shown.
+	RecentDrops func(trackingID string) map[string]int64
+
 	// RequireVerified refuses adding websites to users whose email is not
 	// verified (superusers always may). The plugin sets it when anyone
 	// may sign up: an unverified account must not claim domains.

@@ -452,3 +452,30 @@ func TestUnverifiedUsersCannotAddWebsitesWhenAnyoneMaySignUp(t *testing.T) {
 		t.Fatalf("verified: status %d, want 303", r.StatusCode)
 	}
 }
+
+// TestWebsitePageShowsWhyEventsWereNotStored: the website page lists the
+// last hour's filtered events by reason, most first, so a user can see
+// why their curl or headless-browser tests are missing.
+func TestWebsitePageShowsWhyEventsWereNotStored(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	site := addSite(t, e.app, "Shop", "shop.example", "")
+	tid := site.GetString("trackingId")
+	h := dashboard.Handler(e.app, dashboard.Options{RecentDrops: func(trackingID string) map[string]int64 {
+		if trackingID != tid {
+			return nil
+		}
+		return map[string]int64{"domain": 3, "bot": 12, "blacklist": 0}
+	}})
+	e.handler.Store(&h)
+	c := e.client(t)
+	c.mustLogin(pbtest.Email, pbtest.Password)
+	r := c.get("/dashboard/websites/" + site.Id)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	want := "Not stored in the last hour: <b>bot</b> 12 <b>domain</b> 3."
+	if !strings.Contains(r.body, want) || strings.Contains(r.body, "<b>blacklist</b>") {
+		t.Errorf("the page does not say %q", want)
+	}
+}

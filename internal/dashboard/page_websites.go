@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,6 +122,8 @@ func fieldErrors(err error) map[string]string {
 }
 
 type websiteData struct {
+	Drops     []dropCount
+	DropsHint string
 	Site      siteView
 	Form      websiteForm
 	Errors    map[string]string
@@ -164,7 +167,37 @@ func (s *server) renderWebsite(w http.ResponseWriter, r *http.Request, u *user, 
 		Snippet:   fmt.Sprintf(`<script defer src="%s%s" data-endpoint="%s%s"></script>`, o, s.opts.ScriptPath, o, s.opts.EventPath),
 		ActionURL: websiteURL(site.Id, ""), ArchURL: websiteURL(site.Id, "archive"), DeleteURL: websiteURL(site.Id, "delete"),
 	}
+	d.Drops = s.recentDrops(site.GetString("trackingId"))
+	if len(d.Drops) > 0 {
+		d.DropsHint = "Test traffic from curl, scripts or headless browsers counts as bot; events from pages outside the domain as domain."
+	}
 	s.render(w, status, "website", pageFor(u, "Settings · "+site.GetString("name"), "websites", d))
+}
+
+type dropCount struct {
+	Reason string
+	Count  int64
+}
+
+// recentDrops lists the website's events filtered in the last hour, most
+// first.
+func (s *server) recentDrops(trackingID string) []dropCount {
+	if s.opts.RecentDrops == nil {
+		return nil
+	}
+	var out []dropCount
+	for reason, n := range s.opts.RecentDrops(trackingID) {
+		if n > 0 {
+			out = append(out, dropCount{reason, n})
+		}
+	}
+	slices.SortFunc(out, func(a, b dropCount) int {
+		if a.Count != b.Count {
+			return int(b.Count - a.Count)
+		}
+		return strings.Compare(a.Reason, b.Reason)
+	})
+	return out
 }
 
 func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user) {

@@ -194,6 +194,7 @@ type Pipeline struct {
 	closed    atomic.Bool
 	batches   batchGate  // forwarded batches (Ingest)
 	limiter   *ipLimiter // browser events per client address; nil: off
+	recent    recentDrops
 	ingestMu  sync.Mutex // a forwarded batch is queued whole or not at all
 
 	ua   *useragent.Parser
@@ -324,10 +325,11 @@ func (p *Pipeline) TrackBrowser(r *http.Request, body []byte, pick func(host str
 		return err
 	case reason == ReasonRateLimited:
 		p.stats.drop(reason, 1)
+		p.recent.add(ev.TrackingID, reason, p.cfg.Now())
 		p.debug("client over its event budget", "site", ev.TrackingID)
 		return ErrRateLimited
 	case reason != "":
-		return p.filtered(reason, "site", ev.TrackingID)
+		return p.filtered(reason, ev.TrackingID)
 	}
 	return p.enqueue(r, ev)
 }
@@ -388,14 +390,14 @@ func (p *Pipeline) TrackServer(r *http.Request, trackingID string, site *Site, n
 	ip := p.cfg.IPs.IP(r)
 	if site != nil {
 		if reason := admit(site, ip); reason != "" {
-			return p.filtered(reason, "site", site.TrackingID)
+			return p.filtered(reason, site.TrackingID)
 		}
 	}
 	ua := r.UserAgent()
 	// server events: no header heuristics, HTTP clients and webhooks are
 	// legitimate; known crawlers and scanners are not
 	if p.bots.IsBotServer(ua) {
-		return p.filtered(ReasonBot, "trackingId", trackingID, "ua", ua)
+		return p.filtered(ReasonBot, trackingID, "ua", ua)
 	}
 	ev := Event{
 		Kind: Server, TrackingID: trackingID,
@@ -467,9 +469,10 @@ func (p *Pipeline) append(r *http.Request, ev Event) error {
 	return fmt.Errorf("%w: %w", ErrSpoolFull, err)
 }
 
-func (p *Pipeline) filtered(reason string, attrs ...any) error {
+func (p *Pipeline) filtered(reason, trackingID string, attrs ...any) error {
 	p.stats.drop(reason, 1)
-	p.debug("event filtered", append([]any{"reason", reason}, attrs...)...)
+	p.recent.add(trackingID, reason, p.cfg.Now())
+	p.debug("event filtered", append([]any{"reason", reason, "site", trackingID}, attrs...)...)
 	return nil
 }
 

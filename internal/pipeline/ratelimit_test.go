@@ -65,3 +65,29 @@ func TestBrowserEventsAreLimitedPerClientAddress(t *testing.T) {
 		}
 	})
 }
+
+// TestRecentDropsCountTheLastHourPerWebsite: filtered events are counted
+// per website and reason for an hour, then forgotten.
+func TestRecentDropsCountTheLastHourPerWebsite(t *testing.T) {
+	t.Parallel()
+	forEachStoreKind(t, "local", func(t *testing.T, e *env) {
+		clk := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+		in := e.start(t, pipeline.Config{Now: clk.Now, Batch: true, BatchInterval: time.Hour})
+		in.browse(t, "203.0.113.1", "curl/8.5.0", `{"type":"pageView","url":"https://example.com/"}`)
+		in.browse(t, "203.0.113.1", "curl/8.5.0", `{"type":"pageView","url":"https://example.com/"}`)
+		clk.Set(clk.Now().Add(30 * time.Minute))
+		in.browse(t, "203.0.113.1", chromeUA, `{"type":"pageView","url":"https://elsewhere.example/"}`)
+		in.browse(t, "203.0.113.1", chromeUA, `{"type":"pageView","url":"https://example.com/"}`) // stored: not counted
+		got := in.p.RecentDrops(in.site.TrackingID)
+		if got[pipeline.ReasonBot] != 2 || got[pipeline.ReasonDomain] != 1 || len(got) != 2 {
+			t.Fatalf("after 30 minutes: %v; want bot 2, domain 1", got)
+		}
+		clk.Set(clk.Now().Add(31 * time.Minute)) // the bot drops are over an hour old
+		if got := in.p.RecentDrops(in.site.TrackingID); got[pipeline.ReasonBot] != 0 || got[pipeline.ReasonDomain] != 1 {
+			t.Fatalf("after 61 minutes: %v; want only domain 1", got)
+		}
+		if got := in.p.RecentDrops("someone-else"); len(got) != 0 {
+			t.Fatalf("another website: %v", got)
+		}
+	})
+}
