@@ -15,6 +15,8 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/skopos-go/skopos/internal/geo"
+	"github.com/skopos-go/skopos/internal/geo/countrydb"
 	"github.com/skopos-go/skopos/internal/ingest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store/localstore"
@@ -61,6 +63,18 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	if err := in.reload(); err != nil {
 		return err
 	}
+	geoPath := p.cfg.GeoIPDatabase
+	var bundled *geo.DB
+	switch geoPath {
+	case "off":
+		geoPath = ""
+	case "":
+		db, err := countrydb.Open()
+		if err != nil { // cannot happen with the embedded file; not worth failing over
+			e.App.Logger().Error("skopos: the bundled country database does not open; countries are Unknown", "error", err)
+		}
+		bundled = db
+	}
 	var err error
 	in.in, err = ingest.New(ingest.Config{
 		Pipeline: pipeline.Config{
@@ -74,7 +88,8 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 			OnStored: p.onStored(),
 		},
 		IPs:           p.ips,
-		GeoIPDatabase: p.cfg.GeoIPDatabase,
+		GeoIPDatabase: geoPath,
+		GeoDB:         bundled,
 		SpoolDir:      p.spoolDir(e.App),
 		SpoolMaxBytes: p.cfg.SpoolMaxBytes,
 		SpoolSync:     p.sync,

@@ -213,3 +213,26 @@ func testBypassesCORSAndLogs(t *testing.T, srv *pbtest.Server) {
 	}
 	waitFor(t, 2*time.Second, "event stored", func() bool { return countEvents(t, app, nil) == 1 })
 }
+
+// TestBundledCountryDatabaseIsTheDefault: with no GeoIPDatabase, sessions
+// get their country from the bundled database; "off" turns it off.
+func TestBundledCountryDatabaseIsTheDefault(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ geo, want string }{{"", "US"}, {"off", "Unknown"}} {
+		t.Run("GeoIPDatabase="+tc.geo, func(t *testing.T) {
+			t.Parallel()
+			srv := startEmbeddedWith(t, plugin.Config{GeoIPDatabase: tc.geo})
+			srv.AddWebsite(t, "geo.example")
+			if resp := post(t, srv, `{"type":"pageView","url":"https://geo.example/"}`, map[string]string{"X-Forwarded-For": "8.8.8.8"}); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			var country string
+			waitFor(t, 10*time.Second, "the session stored", func() bool {
+				return srv.App().DB().NewQuery("SELECT country FROM sessions").Row(&country) == nil
+			})
+			if country != tc.want {
+				t.Errorf("country %q, want %q", country, tc.want)
+			}
+		})
+	}
+}

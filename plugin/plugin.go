@@ -59,8 +59,10 @@ type Config struct {
 	// are believed. Default: loopback, link-local and private ranges.
 	TrustedProxies []string
 
-	// GeoIPDatabase is the path of a MaxMind or DB-IP .mmdb file giving
-	// new sessions their country and state. Default none ("Unknown").
+	// GeoIPDatabase is the path of a MaxMind or DB-IP .mmdb file (or an
+	// ip-location-db country one) giving new sessions their country and
+	// state. Default: the bundled country database (internal/geo/countrydb:
+	// countries only, NRO data under CC BY 4.0); "off": none ("Unknown").
 	GeoIPDatabase string
 
 	// SpoolDir is the intake log's directory: the event endpoint answers

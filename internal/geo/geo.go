@@ -38,6 +38,7 @@ import (
 	"net/netip"
 
 	"github.com/oschwald/geoip2-golang/v2"
+	"github.com/oschwald/maxminddb-golang/v2"
 )
 
 // Unknown is the country or state reported when it cannot be determined.
@@ -48,7 +49,8 @@ const Unknown = "Unknown"
 // A nil *DB is valid: its Lookup reports [Unknown] for everything, so callers
 // can hold a nil DB when no database is configured.
 type DB struct {
-	r *geoip2.Reader
+	r   *geoip2.Reader
+	raw *maxminddb.Reader // a country-code database (ip-location-db's format)
 }
 
 // Open opens path (a GeoLite2-City/GeoIP2-City, GeoLite2-Country or DB-IP
@@ -57,6 +59,17 @@ type DB struct {
 // The file is memory-mapped; call [DB.Close] when done with it.
 func Open(path string) (*DB, error) {
 	r, err := geoip2.Open(path)
+	var unsupported geoip2.UnknownDatabaseTypeError
+	if errors.As(err, &unsupported) {
+		if r != nil {
+			_ = r.Close()
+		}
+		raw, rerr := maxminddb.Open(path)
+		if rerr != nil {
+			return nil, fmt.Errorf("geo: open %s: %w", path, rerr)
+		}
+		return countryCodeDB(path, raw)
+	}
 	if err != nil {
 		if r != nil {
 			// geoip2 returns an open reader along with an error for
@@ -81,10 +94,67 @@ func Open(path string) (*DB, error) {
 	return &DB{r: r}, nil
 }
 
+// OpenBytes opens an .mmdb held in memory (name is for errors): a
+// MaxMind/DB-IP City or Country database, or a country-code one as the
+// ip-location-db project publishes ({"country_code": "US"} per network).
+func OpenBytes(name string, b []byte) (*DB, error) {
+	r, err := geoip2.OpenBytes(b)
+	var unsupported geoip2.UnknownDatabaseTypeError
+	if errors.As(err, &unsupported) {
+		raw, rerr := maxminddb.OpenBytes(b)
+		if rerr != nil {
+			return nil, fmt.Errorf("geo: open %s: %w", name, rerr)
+		}
+		return countryCodeDB(name, raw)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("geo: open %s: %w", name, err)
+	}
+	return &DB{r: r}, nil
+}
+
+// countryCodeDB accepts raw when its records carry a country_code.
+func countryCodeDB(name string, raw *maxminddb.Reader) (*DB, error) {
+	var rec struct {
+		CountryCode string `maxminddb:"country_code"`
+	}
+	// a network every country database places (Google's public DNS)
+	if err := raw.Lookup(netip.MustParseAddr("8.8.8.8")).Decode(&rec); err != nil || rec.CountryCode == "" {
+		typ := raw.Metadata.DatabaseType
+		_ = raw.Close()
+		return nil, fmt.Errorf("geo: open %s: %s database has no country data", name, typ)
+	}
+	return &DB{raw: raw}, nil
+}
+
+// reserved are ranges no visitor comes from (documentation, benchmarking,
+// shared address space): country-code databases built from registry data
+// file them under the registry's region (MaxMind's have no record).
+var reserved = []netip.Prefix{
+	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("2001:db8::/32"),
+}
+
+func notRouted(ip netip.Addr) bool {
+	for _, p := range reserved {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
 // Close releases the database. Lookup must not be called after Close.
 // Closing a nil *DB is a no-op.
 func (db *DB) Close() error {
-	if db == nil || db.r == nil {
+	if db == nil {
+		return nil
+	}
+	if db.raw != nil {
+		return db.raw.Close()
+	}
+	if db.r == nil {
 		return nil
 	}
 	return db.r.Close()
@@ -96,12 +166,24 @@ func (db *DB) Close() error {
 // country-only database, nil *DB) are "Unknown".
 func (db *DB) Lookup(ip netip.Addr) (country, state string) {
 	country, state = Unknown, Unknown
-	if db == nil || db.r == nil {
+	if db == nil || db.r == nil && db.raw == nil {
 		return
 	}
 	ip = ip.Unmap().WithZone("")
 	if !ip.IsValid() || ip.IsUnspecified() || ip.IsLoopback() || ip.IsPrivate() ||
 		ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() {
+		return
+	}
+	if db.raw != nil { // country only
+		if notRouted(ip) {
+			return
+		}
+		var rec struct {
+			CountryCode string `maxminddb:"country_code"`
+		}
+		if err := db.raw.Lookup(ip).Decode(&rec); err == nil && len(rec.CountryCode) == 2 {
+			country = rec.CountryCode
+		}
 		return
 	}
 	rec, err := db.r.City(ip)

@@ -38,6 +38,9 @@ type Config struct {
 	// GeoIPDatabase is the path of a MaxMind or DB-IP .mmdb file; empty
 	// leaves country and state "Unknown". New opens it and Close closes it.
 	GeoIPDatabase string
+	// GeoDB is an open database used when GeoIPDatabase is empty (the
+	// server's bundled one); New takes it over, Close closes it.
+	GeoDB *geo.DB
 
 	// MetricLabels are constant labels on every metric (the SDK labels
 	// its metrics with its site). Default none.
@@ -100,7 +103,9 @@ func New(cfg Config) (*Ingest, error) {
 	if in.pick == nil {
 		in.pick = func(string) *pipeline.Site { return nil }
 	}
+	in.geo = cfg.GeoDB
 	if cfg.GeoIPDatabase != "" {
+		_ = cfg.GeoDB.Close()
 		db, err := geo.Open(cfg.GeoIPDatabase)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrGeoIP, err)
