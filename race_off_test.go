@@ -1,0 +1,5 @@
+//go:build !race
+
+package skopos_test
+
+const raceEnabled = false
