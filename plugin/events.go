@@ -78,7 +78,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	var err error
 	in.in, err = ingest.New(ingest.Config{
 		Pipeline: pipeline.Config{
-			Store: localstore.New(e.App), Sites: in.sites,
+			Store: localstore.New(e.App), Sites: in.sites, Route: "local",
 			// embedded events are queryable within about a second
 			Batch: true, BatchInterval: time.Second, MaxBatchSize: 2000, QueueSize: p.cfg.QueueSize,
 			// grouped JS errors reach the dashboard within half a minute
