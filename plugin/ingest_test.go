@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -165,4 +166,28 @@ func TestIngestRefusesBadBatchesClearly(t *testing.T) {
 		})
 	}
 	testwait.For(t, 20*time.Second, "the accepted batch stored", func() bool { return countRows(t, srv, "events") == wire.MaxEvents })
+}
+
+// TestIngestKeepsTheSDKsStoreIPDecision: storeRawIp is decided when the
+// SDK accepted the event; the server's current setting does not override
+// it.
+func TestIngestKeepsTheSDKsStoreIPDecision(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	site := srv.AddWebsite(t, "ip.example") // storeRawIp off
+	evs := forwardedEvents(site.GetString("trackingId"), 2)
+	evs[0].IP, evs[0].StoreIP = netip.MustParseAddr("198.51.100.1"), true
+	evs[1].IP, evs[1].StoreIP = netip.MustParseAddr("198.51.100.2"), false
+	evs[1].Visitor = pipeline.VisitorHash("x", "198.51.100.2", "UA", nil) // another visitor: another session
+	if status, ans := postIngest(t, srv, superuserToken(t, srv), encodeBatch(t, "ip", evs), "gzip"); status != http.StatusOK {
+		t.Fatalf("%d %s", status, ans)
+	}
+	testwait.For(t, 10*time.Second, "both sessions stored", func() bool { return countRows(t, srv, "sessions") == 2 })
+	var ips []string
+	if err := srv.App().DB().NewQuery("SELECT ipAddress FROM sessions WHERE ipAddress != ''").Column(&ips); err != nil {
+		t.Fatal(err)
+	}
+	if len(ips) != 1 || ips[0] != "198.51.100.1" {
+		t.Fatalf("stored IPs %v, want only the one the SDK accepted with storeRawIp on", ips)
+	}
 }

@@ -254,9 +254,13 @@ func (w *worker) resolveSites(ctx context.Context) error {
 				w.dropHeld(reason, 1, "trackingId", ev.TrackingID)
 				continue
 			}
-			// tracked for a site the intake did not know: its setting
-			// as the writer first sees it
-			ev.WebsiteID, ev.StoreIP = site.ID, site.StoreRawIP
+			ev.WebsiteID = site.ID
+			if !ev.Forwarded {
+				// tracked for a site the intake did not know: its
+				// setting as the writer first sees it (a forwarded
+				// event carries the SDK's decision at acceptance)
+				ev.StoreIP = site.StoreRawIP
+			}
 		}
 		kept = append(kept, ev)
 	}
