@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/skopos-go/skopos"
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -23,6 +25,10 @@ import (
 func TestBatchTimeoutIsRetriedNotDropped(t *testing.T) {
 	t.Parallel()
 	var creates atomic.Int32
+	release := make(chan struct{}) // the stall lasts until the client has seen the timeout
+	var releaseOnce sync.Once
+	unstall := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unstall) // a failing test must not leave the server's transaction hanging
 	srv := pbtest.Start(t, pbtest.Options{Setup: func(app core.App) error {
 		s := app.Settings()
 		s.Batch.Timeout = 1 // second
@@ -31,7 +37,7 @@ func TestBatchTimeoutIsRetriedNotDropped(t *testing.T) {
 		}
 		app.OnRecordCreate(schema.Events).BindFunc(func(e *core.RecordEvent) error {
 			if creates.Add(1) == 1 {
-				time.Sleep(1500 * time.Millisecond) // the stall being simulated, past the batch timeout
+				<-release
 				return errors.New("stalled")
 			}
 			return e.Next()
@@ -53,6 +59,10 @@ func TestBatchTimeoutIsRetriedNotDropped(t *testing.T) {
 	if err := c.TrackAPIEvent(r, []byte(`{"type":"pageView","url":"https://example.com/"}`)); err != nil {
 		t.Fatal(err)
 	}
+	// the writer's first try outlives the batch timeout: PocketBase
+	// answers 400 naming no request, and the client schedules a retry
+	testwait.For(t, 30*time.Second, "the timed-out batch retried", func() bool { return c.Stats().Retries > 0 })
+	unstall() // the stalled transaction ends, rolled back
 	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := c.FlushEvents(fctx); err != nil {

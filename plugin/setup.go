@@ -85,7 +85,7 @@ func (p *plugin) applySignup(app core.App) error {
 	if p.cfg.Signup == "on" {
 		rule = types.Pointer("")
 	}
-	if (users.CreateRule == nil) == (rule == nil) {
+	if users.CreateRule == nil && rule == nil || users.CreateRule != nil && rule != nil && *users.CreateRule == *rule {
 		return nil
 	}
 	users.CreateRule = rule

@@ -133,7 +133,7 @@ func (p *Pipeline) ingest(ctx context.Context, evs []Event) error {
 	}
 	recs := make([][]byte, len(evs))
 	for i := range evs {
-		b, err := appendRecord(nil, &evs[i])
+		b, err := AppendRecord(nil, &evs[i])
 		if err != nil {
 			p.stats.drop(ReasonInvalid, int(n))
 			return &InvalidEventError{Index: i, Reason: err.Error()}

@@ -436,7 +436,7 @@ var recordPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return 
 func (p *Pipeline) append(r *http.Request, ev Event) error {
 	bp := recordPool.Get().(*[]byte)
 	defer recordPool.Put(bp)
-	data, err := appendRecord((*bp)[:0], &ev)
+	data, err := AppendRecord((*bp)[:0], &ev)
 	*bp = data[:0] // Append copies the record: the buffer is ours again
 	if err != nil {
 		p.stats.drop(ReasonInvalid, 1)

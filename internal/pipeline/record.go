@@ -15,12 +15,9 @@ import (
 // TestRecordEncodingMatchesEncodingJSON and FuzzRecordEncoding prove that
 // json.Unmarshal reads back exactly what json.Marshal would have given.
 
-// AppendRecord appends ev as JSON to b: the intake log's record, and the
-// events of a forwarded batch (package wire).
-func AppendRecord(b []byte, ev *Event) ([]byte, error) { return appendRecord(b, ev) }
-
-// appendRecord appends ev's record to b.
-func appendRecord(b []byte, ev *Event) ([]byte, error) {
+// AppendRecord appends ev as JSON to b: the intake log's record, and an
+// event of a forwarded batch (package wire).
+func AppendRecord(b []byte, ev *Event) ([]byte, error) {
 	b = append(b, `{"ID":`...)
 	b = appendString(b, ev.ID)
 	b = append(b, `,"Kind":`...)

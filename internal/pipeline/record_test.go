@@ -18,14 +18,14 @@ func decodeRecord(t testing.TB, data []byte) Event {
 	return ev
 }
 
-// checkRecord: what the feeder reads back from appendRecord's bytes is
+// checkRecord: what the feeder reads back from AppendRecord's bytes is
 // what it would read from encoding/json's.
 func checkRecord(t testing.TB, ev Event) {
 	t.Helper()
 	want, err := json.Marshal(ev)
-	got, gerr := appendRecord(nil, &ev)
+	got, gerr := AppendRecord(nil, &ev)
 	if (err == nil) != (gerr == nil) {
-		t.Fatalf("encoding/json error %v, appendRecord error %v", err, gerr)
+		t.Fatalf("encoding/json error %v, AppendRecord error %v", err, gerr)
 	}
 	if err != nil {
 		return
@@ -34,7 +34,7 @@ func checkRecord(t testing.TB, ev Event) {
 		t.Fatalf("not JSON: %s", got)
 	}
 	if w, g := decodeRecord(t, want), decodeRecord(t, got); !reflect.DeepEqual(w, g) {
-		t.Fatalf("read back differently:\nencoding/json %+v\nappendRecord  %+v\n%s", w, g, got)
+		t.Fatalf("read back differently:\nencoding/json %+v\nAppendRecord  %+v\n%s", w, g, got)
 	}
 }
 
@@ -82,11 +82,11 @@ func BenchmarkRecordEncoding(b *testing.B) {
 		UA:   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 		Path: "/pricing", Referrer: "https://news.example.org/item?id=1", Language: "en-GB", ScreenWidth: 1536, ScreenHeight: 864,
 		UTM: map[string]string{"utm_source": "news"}}
-	b.Run("appendRecord", func(b *testing.B) {
+	b.Run("AppendRecord", func(b *testing.B) {
 		b.ReportAllocs()
 		buf := make([]byte, 0, 512)
 		for b.Loop() {
-			if _, err := appendRecord(buf[:0], &ev); err != nil {
+			if _, err := AppendRecord(buf[:0], &ev); err != nil {
 				b.Fatal(err)
 			}
 		}
