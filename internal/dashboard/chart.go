@@ -75,10 +75,23 @@ func buildChart(series []stats.Point, unit string) chart {
 		fmt.Fprintf(&pv, "%s,%s ", f(x(i)), f(y(p.PageViews)))
 		fmt.Fprintf(&vis, "%s,%s ", f(x(i)), f(y(p.Visitors)))
 	}
+	if n == 1 {
+		// one point (today in its first hour) would draw no line at all:
+		// draw its level across the chart
+		p := series[0]
+		pv.Reset()
+		vis.Reset()
+		fmt.Fprintf(&pv, "%[3]s,%[1]s %[2]s,%[1]s", f(y(p.PageViews)), f(chartW), f(0))
+		fmt.Fprintf(&vis, "%[3]s,%[1]s %[2]s,%[1]s", f(y(p.Visitors)), f(chartW), f(0))
+	}
 	c.PVLine = strings.TrimSpace(pv.String())
 	c.VisLine = strings.TrimSpace(vis.String())
-	c.Area = "M" + f(x(0)) + "," + f(chartH) + " L" + strings.ReplaceAll(c.PVLine, " ", " L") +
-		" L" + f(x(n-1)) + "," + f(chartH) + " Z"
+	first, last := x(0), x(n-1)
+	if n == 1 {
+		first, last = 0, chartW
+	}
+	c.Area = "M" + f(first) + "," + f(chartH) + " L" + strings.ReplaceAll(c.PVLine, " ", " L") +
+		" L" + f(last) + "," + f(chartH) + " Z"
 	step := chartW / float64(max(n-1, 1))
 	for i, p := range series {
 		left := x(i) - step/2
