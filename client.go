@@ -16,6 +16,7 @@ import (
 	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/store/reststore"
+	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -37,6 +38,9 @@ type Client struct {
 	in        *ingest.Ingest
 	settings  *settingsSync
 	closeOnce sync.Once
+	// stopVisitors ends the refresh of daily visitor salts
+	stopVisitors context.CancelFunc
+	visitorsDone chan struct{}
 }
 
 // Init connects to PocketBase, picks the route (Options.Route: a Skopos
@@ -73,9 +77,24 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	mode, err := visitorMode(opts, caps)
+	if err != nil {
+		return nil, err
+	}
 	// the skopos_spool position is the batch writer's: through the
 	// ingest route the server acknowledges durability itself
-	if err := checkSchema(ctx, pb, opts.SpoolDir != "" && route == RouteBatch); err != nil {
+	spooled := opts.SpoolDir != "" && route == RouteBatch
+	secrets := mode == visitorid.Daily || (mode == visitorid.Salted && opts.VisitorSalt == "")
+	if err := checkSchema(ctx, pb, spooled, secrets); err != nil {
+		return nil, err
+	}
+	visitors, err := visitorid.New(ctx, visitorid.Config{
+		Mode: mode, Salt: opts.VisitorSalt, Secrets: reststore.NewSecrets(pb), Logger: opts.Logger,
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	if err := checkVisitors(visitors, caps); err != nil {
 		return nil, err
 	}
 	if route == RouteBatch {
@@ -105,6 +124,13 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 
 	sync, _ := spool.ParseSync(opts.SpoolSync) // validated with the options
 	c := &Client{opts: opts, pb: pb, sites: sites, site: site}
+	var visitorsCtx context.Context
+	visitorsCtx, c.stopVisitors = context.WithCancel(context.Background())
+	defer func() {
+		if !started {
+			c.stopVisitors()
+		}
+	}()
 	c.debug.Store(opts.Debug)
 	var fwd pipeline.Forwarder
 	if route == RouteIngest {
@@ -118,7 +144,7 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 			Store: st, Sites: sites, Forward: fwd, Route: RouteBatch,
 			Batch: opts.Batch, BatchInterval: opts.BatchInterval, MaxBatchSize: opts.MaxBatchSize,
 			SessionTimeout: opts.SessionTimeout, JSErrorInterval: opts.JSErrorBatchInterval,
-			QueueSize: opts.QueueSize, VisitorSalt: []byte(opts.VisitorSalt),
+			QueueSize: opts.QueueSize, Visitors: visitors,
 			RateLimit: opts.RateLimit, RateBurst: opts.RateBurst,
 			Logger: opts.Logger, Debug: &c.debug,
 		},
@@ -143,11 +169,16 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	}
 	c.pipe = c.in.Pipeline()
 	c.startSettingsSync(st)
+	c.visitorsDone = make(chan struct{})
+	go func() {
+		defer close(c.visitorsDone)
+		visitors.Run(visitorsCtx)
+	}()
 	started = true
 	return c, nil
 }
 
-func checkSchema(ctx context.Context, pb *pbrest.Client, spooled bool) error {
+func checkSchema(ctx context.Context, pb *pbrest.Client, spooled, secrets bool) error {
 	var list struct {
 		Items []struct {
 			Name string `json:"name"`
@@ -163,6 +194,9 @@ func checkSchema(ctx context.Context, pb *pbrest.Client, spooled bool) error {
 	for _, name := range schema.All() {
 		if name == schema.Spools && !spooled {
 			continue // only the spool's writer needs it
+		}
+		if name == schema.Secrets && !secrets {
+			continue // compatible ids and an explicit salt need no stored one
 		}
 		if !slices.Contains(have, name) {
 			return fmt.Errorf("%w: collection %q not found; run `skopos schema apply`", ErrSchemaMissing, name)
@@ -204,6 +238,8 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	err := c.in.Close(ctx)
 	c.closeOnce.Do(func() {
 		c.settings.stop()
+		c.stopVisitors()
+		<-c.visitorsDone
 		c.pb.CloseIdleConnections()
 	})
 	return err

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/skopos-go/skopos/internal/wire"
 	"github.com/skopos-go/skopos/pbrest"
 )
@@ -60,12 +61,30 @@ func probeRoute(ctx context.Context, pb *pbrest.Client, opts Options) (string, *
 		opts.Logger.Warn("skopos: the Skopos server does not read this SDK's ingest format; writing through PocketBase's batch API", "server_versions", c.Ingest.Versions, "sdk_version", wire.Version)
 		return RouteBatch, nil, nil
 	}
-	mine := pipeline.VisitorHash(wire.ProbeVisitor[0], wire.ProbeVisitor[1], wire.ProbeVisitor[2], []byte(opts.VisitorSalt))
-	if c.VisitorCheck != mine {
-		return "", nil, fmt.Errorf("%w: VisitorSalt: the Skopos server computes visitor ids with a different salt; "+
-			"set the same salt on both (Options.VisitorSalt, SKOPOS_VISITOR_SALT), or Route: RouteBatch", ErrInvalidOption)
-	}
 	return RouteIngest, &c, nil
+}
+
+// visitorMode decides the visitor id mode: an explicit one, else the
+// Skopos server's (its writer and this SDK must agree), else salted.
+func visitorMode(opts Options, caps *wire.Capabilities) (visitorid.Mode, error) {
+	if caps == nil || caps.VisitorIDs == "" {
+		return visitorid.ParseMode(opts.VisitorIDs)
+	}
+	if opts.VisitorIDs != "" && opts.VisitorIDs != caps.VisitorIDs {
+		return "", fmt.Errorf("%w: VisitorIDs %q: the Skopos server computes visitor ids in %q mode; "+
+			"leave VisitorIDs empty to follow it, or use Route: RouteBatch", ErrInvalidOption, opts.VisitorIDs, caps.VisitorIDs)
+	}
+	return visitorid.Mode(caps.VisitorIDs), nil
+}
+
+// checkVisitors compares this SDK's visitor ids with the server's.
+func checkVisitors(h *visitorid.Hasher, caps *wire.Capabilities) error {
+	if caps == nil || h.Mode() == visitorid.Daily || h.Check() == caps.VisitorCheck {
+		return nil
+	}
+	return fmt.Errorf("%w: VisitorSalt: the Skopos server computes visitor ids with a different salt; "+
+		"leave VisitorSalt empty to share the server's installation salt, set the same one on both "+
+		"(Options.VisitorSalt, SKOPOS_VISITOR_SALT), or use Route: RouteBatch", ErrInvalidOption)
 }
 
 // forwarder ships batches to the Skopos server (pipeline.Forwarder).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos/internal/spool"
+	"github.com/skopos-go/skopos/internal/visitorid"
 )
 
 // Options configure a Client. The zero value of every optional field
@@ -102,11 +103,40 @@ type Options struct {
 	// batch API), RouteIngest (the ingest route or an Init error) or
 	// RouteBatch. Stats().Route says which is in use.
 	Route string
-	// VisitorSalt, when set, makes visitor ids a keyed HMAC that cannot be
-	// reversed by enumerating IP addresses. Default none: the
-	// Skopos-compatible SHA-256, so existing visitors keep matching.
+	// VisitorIDs is how cookieless visitor ids (a hash of the website, the
+	// client's IP address and user agent) are keyed:
+	//
+	//   - VisitorIDsSalted: HMAC keyed by a secret installation salt,
+	//     generated on the installation's first start and kept in
+	//     PocketBase's skopos_secrets collection (superuser-only), shared
+	//     by every instance. Ids cannot be reversed into IP addresses by
+	//     anyone who reads them without the salt; returning visitors are
+	//     recognised for as long as their address and browser stay the
+	//     same.
+	//   - VisitorIDsDaily: HMAC keyed by a random salt of the UTC day,
+	//     deleted after two days: visitors are counted per day, nobody
+	//     returns from one day to the next, and once the salt is deleted
+	//     not even the database's owner can link or reverse the ids.
+	//   - VisitorIDsCompatible: the Skopos Node SDK's unsalted SHA-256, so
+	//     that visitors it recorded keep matching; reversible into IP
+	//     addresses by anyone who reads the ids.
+	//
+	// Default "": the Skopos server's mode when events go through its
+	// ingest route (a different explicit mode is an Init error), else
+	// VisitorIDsSalted.
+	VisitorIDs string
+	// VisitorSalt, when set, is the salted mode's key instead of the
+	// installation salt (for ids that must match another system's).
+	// Default none.
 	VisitorSalt string
 }
+
+// Visitor id modes (Options.VisitorIDs).
+const (
+	VisitorIDsSalted     = string(visitorid.Salted)
+	VisitorIDsDaily      = string(visitorid.Daily)
+	VisitorIDsCompatible = string(visitorid.Compatible)
+)
 
 func (o *Options) validate() error {
 	o.SiteID = strings.TrimSpace(o.SiteID)
@@ -137,6 +167,16 @@ func (o *Options) validate() error {
 	case RouteAuto, RouteIngest, RouteBatch:
 	default:
 		return fmt.Errorf("%w: Route %q: want %q, %q or empty (auto)", ErrInvalidOption, o.Route, RouteIngest, RouteBatch)
+	}
+	if o.VisitorIDs != "" {
+		m, err := visitorid.ParseMode(o.VisitorIDs)
+		if err != nil {
+			return fmt.Errorf("%w: VisitorIDs: %w", ErrInvalidOption, err)
+		}
+		o.VisitorIDs = string(m)
+	}
+	if o.VisitorSalt != "" && o.VisitorIDs != "" && o.VisitorIDs != VisitorIDsSalted {
+		return fmt.Errorf("%w: VisitorSalt is the key of VisitorIDs %q, not of %q", ErrInvalidOption, VisitorIDsSalted, o.VisitorIDs)
 	}
 	if _, err := spool.ParseSync(o.SpoolSync); err != nil {
 		return fmt.Errorf("%w: SpoolSync: %w", ErrInvalidOption, err)

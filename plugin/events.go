@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/skopos-go/skopos/internal/ingest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store/localstore"
+	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -75,7 +77,19 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 		}
 		bundled = db
 	}
-	var err error
+	visitors, err := visitorid.New(context.Background(), visitorid.Config{
+		Mode: visitorid.Mode(p.cfg.VisitorIDs), Salt: p.cfg.VisitorSalt,
+		Secrets: localstore.NewSecrets(e.App), Logger: e.App.Logger(),
+	})
+	if err != nil {
+		return fmt.Errorf("skopos: %w", err)
+	}
+	p.visitors = visitors
+	go func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { <-p.stop; cancel() }()
+		visitors.Run(ctx)
+	}()
 	in.in, err = ingest.New(ingest.Config{
 		Pipeline: pipeline.Config{
 			Store: localstore.New(e.App), Sites: in.sites, Route: "local",
@@ -83,7 +97,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 			Batch: true, BatchInterval: time.Second, MaxBatchSize: 2000, QueueSize: p.cfg.QueueSize,
 			// grouped JS errors reach the dashboard within half a minute
 			JSErrorInterval: 30 * time.Second,
-			VisitorSalt:     []byte(p.cfg.VisitorSalt), Logger: e.App.Logger(),
+			Visitors:        visitors, Logger: e.App.Logger(),
 			RateLimit: p.cfg.RateLimit, RateBurst: p.cfg.RateBurst,
 			OnStored: p.onStored(),
 		},
@@ -243,6 +257,7 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 		return e.Next()
 	})
 	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+		p.stopOnce.Do(func() { close(p.stop) })
 		if p.intake != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err := p.intake.in.Close(ctx)

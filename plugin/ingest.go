@@ -16,13 +16,13 @@ import (
 // intake log and this server's writer sessionizes them. Superusers only,
 // as the SDK's PocketBase access is.
 func (p *plugin) mountIngest(e *core.ServeEvent) {
-	check := pipeline.VisitorHash(wire.ProbeVisitor[0], wire.ProbeVisitor[1], wire.ProbeVisitor[2], []byte(p.cfg.VisitorSalt))
+	check, mode := p.visitors.Check(), string(p.visitors.Mode())
 	e.Router.GET(wire.CapabilitiesPath, func(re *core.RequestEvent) error {
 		var c wire.Capabilities
 		c.Ingest.Versions = []int{wire.Version}
 		c.Ingest.MaxEvents = wire.MaxEvents
 		c.Ingest.MaxBodyBytes = wire.MaxBodyBytes
-		c.VisitorCheck = check
+		c.VisitorCheck, c.VisitorIDs = check, mode
 		return re.JSON(http.StatusOK, c)
 	}).Bind(apis.RequireSuperuserAuth())
 

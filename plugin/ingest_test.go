@@ -15,6 +15,7 @@ import (
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/testwait"
+	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/skopos-go/skopos/internal/wire"
 )
 
@@ -23,7 +24,7 @@ func forwardedEvents(trackingID string, n int) []pipeline.Event {
 	evs := make([]pipeline.Event, n)
 	for i := range evs {
 		evs[i] = pipeline.Event{ID: pipeline.NewID(), Kind: pipeline.PageView, Time: now.Add(time.Duration(i) * time.Millisecond),
-			TrackingID: trackingID, Visitor: pipeline.VisitorHash(trackingID, fmt.Sprintf("198.51.100.%d", i%50+1), "UA", nil),
+			TrackingID: trackingID, Visitor: visitorid.Hash(trackingID, fmt.Sprintf("198.51.100.%d", i%50+1), "UA", nil),
 			UA: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", Path: fmt.Sprintf("/p/%d", i%7),
 			ScreenWidth: -1, ScreenHeight: -1}
 	}
@@ -178,7 +179,7 @@ func TestIngestKeepsTheSDKsStoreIPDecision(t *testing.T) {
 	evs := forwardedEvents(site.GetString("trackingId"), 2)
 	evs[0].IP, evs[0].StoreIP = netip.MustParseAddr("198.51.100.1"), true
 	evs[1].IP, evs[1].StoreIP = netip.MustParseAddr("198.51.100.2"), false
-	evs[1].Visitor = pipeline.VisitorHash("x", "198.51.100.2", "UA", nil) // another visitor: another session
+	evs[1].Visitor = visitorid.Hash("x", "198.51.100.2", "UA", nil) // another visitor: another session
 	if status, ans := postIngest(t, srv, superuserToken(t, srv), encodeBatch(t, "ip", evs), "gzip"); status != http.StatusOK {
 		t.Fatalf("%d %s", status, ans)
 	}

@@ -37,6 +37,11 @@ func (p *plugin) migrations() core.MigrationsList {
 		_, err := collections.Apply(tx)
 		return err
 	}, nil, "1764115204_skopos_schema_v3.go")
+	// v4: skopos_secrets, the visitor id salts
+	l.Register(func(tx core.App) error {
+		_, err := collections.Apply(tx)
+		return err
+	}, nil, "1764115206_skopos_schema_v4.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -23,10 +23,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/spool"
+	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/spf13/cobra"
 )
 
@@ -97,8 +99,16 @@ type Config struct {
 	// none: no /metrics.
 	MetricsToken string
 
-	// VisitorSalt, when set, makes visitor ids a keyed HMAC (see the
-	// skopos package). Default none: Skopos-compatible ids.
+	// VisitorIDs is how cookieless visitor ids are keyed (the
+	// skopos.Options field of the same name): "salted" (default: a
+	// secret installation salt generated on the first start and kept in
+	// skopos_secrets, superuser-only), "daily" (a random salt per UTC
+	// day, deleted after two days: visitors counted per day) or
+	// "compatible" (the Skopos Node SDK's unsalted hash, to continue its
+	// data). `skopos serve`: SKOPOS_VISITOR_IDS.
+	VisitorIDs string
+	// VisitorSalt, when set, is the salted mode's key instead of the
+	// generated installation salt. Default none.
 	VisitorSalt string
 
 	// OnStored, when set, receives the events rows Skopos stored, after
@@ -175,6 +185,14 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	default:
 		return fmt.Errorf("skopos plugin: Signup %q: want \"on\", \"off\" or empty", cfg.Signup)
 	}
+	mode, err := visitorid.ParseMode(cfg.VisitorIDs)
+	if err != nil {
+		return fmt.Errorf("skopos plugin: VisitorIDs: %w", err)
+	}
+	if cfg.VisitorSalt != "" && mode != visitorid.Salted {
+		return fmt.Errorf("skopos plugin: VisitorSalt is the key of the %q VisitorIDs mode, not of %q", visitorid.Salted, mode)
+	}
+	cfg.VisitorIDs = string(mode)
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = 50000
 	}
@@ -200,7 +218,7 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("skopos plugin: TrustedProxies: %w", err)
 	}
-	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync}
+	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, stop: make(chan struct{})}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
 	bindWebsiteDomainHook(app)
@@ -217,6 +235,10 @@ type plugin struct {
 	ips    *clientip.Resolver
 	sync   spool.Sync
 	intake *intake // set when the server starts
+	// visitors computes visitor ids (set when the server starts)
+	visitors *visitorid.Hasher
+	stop     chan struct{} // closed at terminate: background work ends
+	stopOnce sync.Once
 }
 
 // onServe runs before PocketBase starts listening: PocketBase has applied

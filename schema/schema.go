@@ -22,6 +22,10 @@ const (
 	// transaction as that data: a record replayed after a crash is
 	// recognised as already stored and is not counted twice.
 	Spools = "skopos_spool"
+	// Secrets holds the installation's secrets by name (visitor id
+	// salts); superuser-only, like every Skopos collection without
+	// owner rules.
+	Secrets = "skopos_secrets"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -34,8 +38,8 @@ const (
 var Names = []string{Websites, Visitors, Sessions, Events, JSErrors, DashSum, DashSumItems}
 
 // All lists every Skopos collection: Names, then the writer's own
-// bookkeeping (Spools).
-func All() []string { return append(append([]string(nil), Names...), Spools) }
+// bookkeeping (Spools) and the installation's secrets.
+func All() []string { return append(append([]string(nil), Names...), Spools, Secrets) }
 
 // EventTypes are the values events.type accepts (the Skopos select values).
 var EventTypes = []string{"pageView", "custom", "click", "form_submission", "revenue"}

@@ -44,6 +44,7 @@ func main() {
 		GenerateAdmin:  true,
 		Demo:           true,
 		GeoIPDatabase:  os.Getenv("SKOPOS_GEOIP_DB"),
+		VisitorIDs:     os.Getenv("SKOPOS_VISITOR_IDS"),
 		VisitorSalt:    os.Getenv("SKOPOS_VISITOR_SALT"),
 		TrustedProxies: splitList(os.Getenv("SKOPOS_TRUSTED_PROXIES")),
 		MetricsToken:   os.Getenv("SKOPOS_METRICS_TOKEN"),

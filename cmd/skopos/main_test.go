@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/proctest"
+	"github.com/skopos-go/skopos/internal/testwait"
+	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -171,15 +175,72 @@ func TestServeFirstRunSetsUpEverythingAndSecondRunChangesNothing(t *testing.T) {
 		t.Errorf("added site = %+v, want Shop on example.com", added)
 	}
 
+	// visitor ids are keyed by the installation salt generated on this
+	// first start (superuser-only), not the reversible unsalted hash
+	visitor := pageViewVisitor(t, s.URL, pb)
+	var secret struct{ Value string }
+	if err := pb.FirstRecord(ctx, schema.Secrets, pbrest.Filter("name = {:n}", pbrest.Params{"n": visitorid.SaltName}), &secret); err != nil {
+		t.Fatalf("installation salt: %v", err)
+	}
+	salt, _ := hex.DecodeString(secret.Value)
+	if len(salt) != 32 || visitor != visitorid.Hash(trackingID, "127.0.0.1", browserUA, salt) {
+		t.Errorf("visitorId %s is not keyed by the installation salt %q", visitor, secret.Value)
+	}
+	if resp, err := http.Get(s.URL + "/api/collections/" + schema.Secrets + "/records"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("anonymous read of %s: %d, want 403", schema.Secrets, resp.StatusCode)
+	}
+
 	s.Stop()
 	s2 := serve(t, dir, env...)
 	if got := s2.Line(t, "demo website trackingId: "); got != trackingID {
 		t.Errorf("second run printed trackingId %s, first %s", got, trackingID)
 	}
+	if again := pageViewVisitor(t, s2.URL, client(t, s2.URL)); again != visitor {
+		t.Errorf("the same visitor after a restart has id %s, before %s: the salt did not persist", again, visitor)
+	}
 	sites = nil
 	if _, err := client(t, s2.URL).ListRecords(ctx, schema.Websites, pbrest.ListQuery{}, &sites); err != nil || len(sites) != 2 {
 		t.Fatalf("websites after second run = %d, %v; want 2 (demo + added)", len(sites), err)
 	}
+}
+
+const browserUA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+// pageViewVisitor sends a browser page view to the demo website of the
+// server at url and returns the visitorId of the newest session.
+func pageViewVisitor(t *testing.T, url string, pb *pbrest.Client) string {
+	t.Helper()
+	since := time.Now().UTC().Add(-time.Second)
+	page := "http://localhost:" + url[strings.LastIndex(url, ":")+1:] // the demo website's domain
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/event", strings.NewReader(`{"type":"pageView","url":"`+page+`/pricing"}`))
+	browsertest.Headers(req.Header, browserUA)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", page)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("page view: status %d", resp.StatusCode)
+	}
+	var rows []struct {
+		Expand struct {
+			Visitor struct {
+				VisitorID string `json:"visitorId"`
+			} `json:"visitor"`
+		} `json:"expand"`
+	}
+	testwait.For(t, 15*time.Second, "the page view's session stored", func() bool {
+		_, err := pb.ListRecords(context.Background(), schema.Sessions, pbrest.ListQuery{
+			Filter: pbrest.Filter("lastActivity >= {:t}", pbrest.Params{"t": since}), Sort: "-lastActivity", PerPage: 1,
+			Expand: "visitor",
+		}, &rows)
+		return err == nil && len(rows) == 1 && rows[0].Expand.Visitor.VisitorID != ""
+	})
+	return rows[0].Expand.Visitor.VisitorID
 }
 
 func TestServeGeneratesASuperuserOnlyOnce(t *testing.T) {

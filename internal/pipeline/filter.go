@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/skopos-go/skopos/internal/validate"
+	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -61,4 +62,12 @@ func serverReferrer(r *http.Request) string {
 		return ""
 	}
 	return validate.Truncate(u.Scheme+"://"+u.Host+u.EscapedPath(), schema.MaxReferrer)
+}
+
+// visitorID is the visitor id of a request received now.
+func (p *Pipeline) visitorID(trackingID string, ip netip.Addr, ua string) string {
+	if p.cfg.Visitors == nil {
+		return visitorid.Hash(trackingID, ipString(ip), ua, nil)
+	}
+	return p.cfg.Visitors.ID(trackingID, ipString(ip), ua, p.cfg.Now())
 }

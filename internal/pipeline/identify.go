@@ -63,7 +63,7 @@ func (p *Pipeline) Identify(ctx context.Context, r *http.Request, site *Site, us
 		p.debug("identify skipped", "reason", reason, "site", site.TrackingID)
 		return nil
 	}
-	visitor := VisitorHash(site.TrackingID, ipString(ip), r.UserAgent(), p.cfg.VisitorSalt)
+	visitor := p.visitorID(site.TrackingID, ip, r.UserAgent())
 	data["website"], data["visitorId"] = site.ID, visitor
 	op := store.Op{Action: store.Upsert, Collection: schema.Visitors, ID: visitorRecordID(site.ID, visitor), Data: data}
 	if err := p.cfg.Store.Apply(ctx, []store.Op{op}); err != nil {

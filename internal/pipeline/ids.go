@@ -1,12 +1,11 @@
 package pipeline
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
-	"hash"
+
+	"github.com/skopos-go/skopos/internal/visitorid"
 )
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -40,7 +39,7 @@ func NewID() string {
 // creation fails on the primary key instead of making a duplicate.
 func DeriveID(parts ...string) string {
 	h := sha256.New()
-	writeFields(h, parts...)
+	visitorid.WriteFields(h, parts...)
 	sum := h.Sum(nil)
 	var out [IDLength]byte
 	// 15 base-36 digits from the first 10 bytes (80 bits ≥ 36^15 ≈ 2^77.5)
@@ -55,37 +54,4 @@ func DeriveID(parts ...string) string {
 		lo = cur / 36
 	}
 	return string(out[:])
-}
-
-// writeFields writes length-prefixed fields, so that no two different
-// field lists produce the same bytes (the Node SDK's "a-b"+"c" vs
-// "a"+"b-c" collision gave two visitors one id).
-func writeFields(h hash.Hash, parts ...string) {
-	var n [4]byte
-	for _, p := range parts {
-		binary.BigEndian.PutUint32(n[:], uint32(len(p)))
-		h.Write(n[:])
-		h.Write([]byte(p))
-	}
-}
-
-// VisitorHash identifies a visitor without cookies. Without salt it is the
-// Skopos-compatible lowercase hex SHA-256 of "<trackingId>-<ip>-<ua>"
-// ("unknown" for a missing ip or ua), so existing Skopos visitors keep
-// matching. With salt it is HMAC-SHA256 keyed by salt over the
-// length-prefixed fields: not reversible by enumerating the IPv4 space.
-func VisitorHash(trackingID, ip, ua string, salt []byte) string {
-	if ip == "" {
-		ip = "unknown"
-	}
-	if ua == "" {
-		ua = "unknown"
-	}
-	if len(salt) == 0 {
-		sum := sha256.Sum256([]byte(trackingID + "-" + ip + "-" + ua))
-		return hex.EncodeToString(sum[:])
-	}
-	m := hmac.New(sha256.New, salt)
-	writeFields(m, trackingID, ip, ua)
-	return hex.EncodeToString(m.Sum(nil))
 }

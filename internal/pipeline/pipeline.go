@@ -28,6 +28,7 @@ import (
 	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/validate"
+	"github.com/skopos-go/skopos/internal/visitorid"
 )
 
 // Errors returned by the intake; the skopos package exports the same values.
@@ -55,7 +56,9 @@ type Config struct {
 	SessionTimeout  time.Duration // default 30m
 	JSErrorInterval time.Duration // default 5m
 	QueueSize       int           // default 10000
-	VisitorSalt     []byte
+	// Visitors computes visitor ids; nil: the Skopos-compatible unsalted
+	// hash (visitorid.Compatible).
+	Visitors *visitorid.Hasher
 	// Geo gives new sessions their country and state; nil = "Unknown".
 	// The lookup happens only when a session is created.
 	Geo *geo.DB
@@ -364,7 +367,7 @@ func (p *Pipeline) browserEvent(r *http.Request, body []byte, pick func(host str
 	}
 	return Event{
 		Kind: kindOf(pl.Type), TrackingID: site.TrackingID, WebsiteID: site.ID,
-		Visitor: VisitorHash(site.TrackingID, ipString(ip), ua, p.cfg.VisitorSalt),
+		Visitor: p.visitorID(site.TrackingID, ip, ua),
 		IP:      ip, UA: ua, StoreIP: site.StoreRawIP,
 		Path: pl.Path, Name: pl.Name, Data: pl.CustomData, Duration: pl.Duration,
 		Referrer: pl.Referrer, Language: pl.Language, ScreenWidth: pl.ScreenWidth, ScreenHeight: pl.ScreenHeight,
@@ -401,7 +404,7 @@ func (p *Pipeline) TrackServer(r *http.Request, trackingID string, site *Site, n
 	}
 	ev := Event{
 		Kind: Server, TrackingID: trackingID,
-		Visitor: VisitorHash(trackingID, ipString(ip), ua, p.cfg.VisitorSalt),
+		Visitor: p.visitorID(trackingID, ip, ua),
 		IP:      ip, UA: ua,
 		Path: serverPath(r), Name: cleanName, Data: cleanData,
 		Referrer: serverReferrer(r), ScreenWidth: -1, ScreenHeight: -1,

@@ -37,11 +37,6 @@ const (
 	MaxDecodedBytes  = 64 << 20
 )
 
-// ProbeVisitor is the input whose visitor id a server reports in
-// Capabilities.VisitorCheck, so that an SDK can tell whether it computes
-// visitor ids exactly as the server does (the same VisitorSalt).
-var ProbeVisitor = [3]string{"skopos-probe", "192.0.2.1", "Skopos visitor id probe"}
-
 // Capabilities is the server's answer to the probe.
 type Capabilities struct {
 	Ingest struct {
@@ -49,8 +44,10 @@ type Capabilities struct {
 		MaxEvents    int   `json:"maxEvents"`
 		MaxBodyBytes int   `json:"maxBodyBytes"`
 	} `json:"ingest"`
-	// VisitorCheck is pipeline.VisitorHash(ProbeVisitor...) under the
-	// server's salt.
+	// VisitorIDs is the server's visitor id mode (visitorid.Mode) and
+	// VisitorCheck its visitorid.Hasher.Check: an SDK that sends events
+	// through the server must compute the same ids.
+	VisitorIDs   string `json:"visitorIds"`
 	VisitorCheck string `json:"visitorCheck"`
 }
 

@@ -145,6 +145,12 @@ func Definition(name string, resolve IDResolver) (*core.Collection, error) {
 	case schema.Spools:
 		// superuser-only (no API rules): it is the writer's bookkeeping
 		b.fields(&core.NumberField{Name: "seq", OnlyInt: true, Min: types.Pointer(0.0)})
+	case schema.Secrets:
+		// superuser-only (no API rules): an owner who could read the
+		// visitor salt could reverse visitor ids into IP addresses
+		b.text("name", 100, true)
+		b.text("value", 200, true)
+		b.index("name", true, "name")
 	default:
 		return nil, fmt.Errorf("schema: unknown collection %q", name)
 	}
