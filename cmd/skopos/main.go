@@ -9,8 +9,9 @@
 // migrate, --dev, ...). Environment: SKOPOS_ADMIN_EMAIL and
 // SKOPOS_ADMIN_PASSWORD name the superuser created on the first start
 // (without them one is generated and its password printed once);
-// SKOPOS_GEOIP_DB is a .mmdb file for country/state; SKOPOS_VISITOR_SALT
-// makes visitor ids keyed; SKOPOS_TRUSTED_PROXIES (comma-separated CIDRs)
+// SKOPOS_GEOIP_DB is a .mmdb file for country/state; SKOPOS_VISITOR_IDS
+// is salted (default), daily or compatible, and SKOPOS_VISITOR_SALT the
+// salted mode's own key; SKOPOS_TRUSTED_PROXIES (comma-separated CIDRs)
 // replaces the default trusted proxies (loopback, link-local, private);
 // SKOPOS_METRICS_TOKEN serves Prometheus metrics at /metrics behind that
 // bearer token.
