@@ -2,8 +2,10 @@ package visitorid
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"encoding/hex"
 	"testing"
+	"time"
 )
 
 func TestHashIsSeedCompatibleWithoutSalt(t *testing.T) {
@@ -38,6 +40,16 @@ func BenchmarkHash(b *testing.B) {
 			Hash("abcdefghijklmno", "203.0.113.9", ua, nil)
 		}
 	})
+	b.Run("salted", func(b *testing.B) {
+		b.ReportAllocs()
+		h, err := New(b.Context(), Config{Salt: "a-secret-salt"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			h.ID("abcdefghijklmno", "203.0.113.9", ua, time.Time{})
+		}
+	})
 	b.Run("hmac", func(b *testing.B) {
 		b.ReportAllocs()
 		salt := []byte("a-secret-salt")
@@ -45,4 +57,33 @@ func BenchmarkHash(b *testing.B) {
 			Hash("abcdefghijklmno", "203.0.113.9", ua, salt)
 		}
 	})
+}
+
+// TestPooledIDsEqualHash: the pooled HMAC states give the same ids as a
+// fresh HMAC, from many goroutines at once.
+func TestPooledIDsEqualHash(t *testing.T) {
+	t.Parallel()
+	h, err := New(t.Context(), Config{Salt: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan bool)
+	for g := range 8 {
+		go func() {
+			ok := true
+			for i := range 200 {
+				ip := fmt.Sprintf("10.%d.0.%d", g, i)
+				ok = ok && h.ID("site", ip, "ua", time.Time{}) == Hash("site", ip, "ua", []byte("k"))
+			}
+			done <- ok
+		}()
+	}
+	for range 8 {
+		if !<-done {
+			t.Fatal("a pooled id differs from Hash")
+		}
+	}
+	if h.ID("site", "", "", time.Time{}) != Hash("site", "", "", []byte("k")) {
+		t.Fatal("missing ip/ua differ")
+	}
 }

@@ -24,6 +24,7 @@
 package visitorid
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -102,13 +103,13 @@ type Config struct {
 // Hasher computes visitor ids. It is safe for concurrent use.
 type Hasher struct {
 	mode    Mode
-	salt    []byte
+	salt    *keyed
 	secrets Secrets
 	log     *slog.Logger
 	now     func() time.Time
 
 	mu   sync.RWMutex
-	days map[string][]byte // Daily: the keys of the days around today
+	days map[string]*keyed // Daily: the keys of the days around today
 	// local: days whose key this instance made up while the store was
 	// unreachable, to be stored (or replaced by the stored one) later
 	local map[string]bool
@@ -119,7 +120,7 @@ type Hasher struct {
 // in Daily mode it reads or creates the keys of today and tomorrow.
 func New(ctx context.Context, cfg Config) (*Hasher, error) {
 	h := &Hasher{mode: cfg.Mode, secrets: cfg.Secrets, log: cfg.Logger, now: cfg.Now,
-		days: map[string][]byte{}, local: map[string]bool{}}
+		days: map[string]*keyed{}, local: map[string]bool{}}
 	if h.mode == "" {
 		h.mode = Salted
 	}
@@ -137,7 +138,7 @@ func New(ctx context.Context, cfg Config) (*Hasher, error) {
 		return h, nil
 	case Salted:
 		if cfg.Salt != "" {
-			h.salt = []byte(cfg.Salt)
+			h.salt = newKeyed([]byte(cfg.Salt))
 			return h, nil
 		}
 		if cfg.Secrets == nil {
@@ -147,9 +148,11 @@ func New(ctx context.Context, cfg Config) (*Hasher, error) {
 		if err != nil {
 			return nil, fmt.Errorf("visitor ids: installation salt: %w", err)
 		}
-		if h.salt, err = decodeSalt(v); err != nil {
+		salt, err := decodeSalt(v)
+		if err != nil {
 			return nil, fmt.Errorf("visitor ids: installation salt: %w", err)
 		}
+		h.salt = newKeyed(salt)
 		return h, nil
 	case Daily:
 		if cfg.Salt != "" {
@@ -176,9 +179,38 @@ func (h *Hasher) ID(trackingID, ip, ua string, t time.Time) string {
 	case Compatible:
 		return Hash(trackingID, ip, ua, nil)
 	case Daily:
-		return Hash(trackingID, ip, ua, h.dayKey(t.UTC().Format(time.DateOnly)))
+		return h.dayKey(t.UTC().Format(time.DateOnly)).id(trackingID, ip, ua)
 	}
-	return Hash(trackingID, ip, ua, h.salt)
+	return h.salt.id(trackingID, ip, ua)
+}
+
+// keyed computes HMAC ids with one key, reusing keyed HMAC states: a new
+// one per id cost as much as four unsalted hashes.
+type keyed struct {
+	key  []byte
+	pool sync.Pool
+}
+
+func newKeyed(key []byte) *keyed {
+	k := &keyed{key: key}
+	k.pool.New = func() any { return hmac.New(sha256.New, key) }
+	return k
+}
+
+func (k *keyed) id(trackingID, ip, ua string) string {
+	if ip == "" {
+		ip = "unknown"
+	}
+	if ua == "" {
+		ua = "unknown"
+	}
+	m := k.pool.Get().(hash.Hash)
+	m.Reset()
+	WriteFields(m, trackingID, ip, ua)
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	k.pool.Put(m)
+	return hex.EncodeToString(sum[:])
 }
 
 // Check is the id of a fixed probe visitor, which a server reports so that
@@ -197,7 +229,7 @@ var ProbeVisitor = [3]string{"skopos-probe", "192.0.2.1", "Skopos visitor id pro
 // dayKey returns the key of day, making one up (and remembering to store
 // it) when the store could not be reached in time: ids are never left
 // unkeyed and no event waits for PocketBase.
-func (h *Hasher) dayKey(day string) []byte {
+func (h *Hasher) dayKey(day string) *keyed {
 	h.mu.RLock()
 	k := h.days[day]
 	h.mu.RUnlock()
@@ -207,7 +239,7 @@ func (h *Hasher) dayKey(day string) []byte {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if k = h.days[day]; k == nil {
-		k = mustDecode(newSalt())
+		k = newKeyed(mustDecode(newSalt()))
 		h.days[day], h.local[day] = k, true
 		h.log.Warn("skopos: the day's visitor salt could not be read from PocketBase in time; "+
 			"this instance uses its own until it can (visitors seen meanwhile by several instances may count twice)", "day", day)
@@ -258,7 +290,7 @@ func (h *Hasher) Refresh(ctx context.Context) error {
 		}
 		offer := newSalt()
 		if local {
-			offer = hex.EncodeToString(k)
+			offer = hex.EncodeToString(k.key)
 		}
 		v, err := h.secrets.GetOrCreate(ctx, DayPrefix+day, offer)
 		if err != nil {
@@ -269,7 +301,9 @@ func (h *Hasher) Refresh(ctx context.Context) error {
 			return fmt.Errorf("visitor ids: salt of %s: %w", day, err)
 		}
 		h.mu.Lock()
-		h.days[day] = key
+		if k == nil || !bytes.Equal(k.key, key) {
+			h.days[day] = newKeyed(key)
+		}
 		delete(h.local, day)
 		h.mu.Unlock()
 	}
