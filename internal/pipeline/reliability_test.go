@@ -212,7 +212,9 @@ func TestShutdownWithPocketBaseGoneReportsWhatWasNotWritten(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "42 events not written") {
 		t.Fatalf("Close = %v; want an error saying 42 events not written", err)
 	}
-	if d := time.Since(start); d > 4*time.Second {
+	// bounded by the deadline, not by the retries (which would go on for
+	// as long as PocketBase is gone); the margin is for a busy machine
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("Close took %v with a 2s deadline", d)
 	}
 	if st := in.p.Stats(); st.Dropped[pipeline.ReasonUnwritten] != 42 {

@@ -33,8 +33,8 @@ func TestSummariesEqualTheRawRowsAfterEveryFlush(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		events, visitors := 5000, 600
 		start := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
-		if raceEnabled { // half the traffic, starting later: it still crosses midnight
-			events, start = 2500, time.Date(2026, 11, 25, 22, 30, 0, 0, time.UTC)
+		if raceEnabled { // less traffic, starting later: it still crosses midnight
+			events, start = 1500, time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
 		}
 		app := e.app()
 		sites := []store.Website{e.site, localstore.WebsiteFromRecord(e.srv.AddWebsite(t, "two.example")), localstore.WebsiteFromRecord(e.srv.AddWebsite(t, "three.example"))}
