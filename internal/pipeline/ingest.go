@@ -91,6 +91,9 @@ func (p *Pipeline) Ingest(ctx context.Context, batchID string, evs []Event) (dup
 			return false, &InvalidEventError{Index: i, Reason: reason}
 		}
 		evs[i].Forwarded, evs[i].WebsiteID, evs[i].Seq = true, "", 0
+		// as stored (PocketBase keeps milliseconds), so that durations
+		// computed here equal those computed from the rows later
+		evs[i].Time = evs[i].Time.UTC().Truncate(time.Millisecond)
 	}
 	for {
 		wait, first := p.batches.start(batchID)

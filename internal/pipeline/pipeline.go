@@ -20,7 +20,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	useragent "github.com/medama-io/go-useragent"
 	"github.com/skopos-go/skopos/internal/botdetect"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/domain"
@@ -200,7 +199,6 @@ type Pipeline struct {
 	recent    recentDrops
 	ingestMu  sync.Mutex // a forwarded batch is queued whole or not at all
 
-	ua   *useragent.Parser
 	bots *botdetect.Detector
 	w    worker // owned by the worker goroutine
 
@@ -236,7 +234,7 @@ func New(cfg Config) (*Pipeline, error) {
 		done:  make(chan struct{}),
 	}
 	p.run, p.cancelRun = context.WithCancelCause(context.Background())
-	p.ua, p.bots = newParsers()
+	p.bots = newBots()
 	if cfg.RateLimit > 0 {
 		p.limiter = newIPLimiter(cfg.RateLimit, cfg.RateBurst)
 	}
@@ -289,11 +287,9 @@ func (p *Pipeline) feed() {
 	}
 }
 
-// newParsers builds the user-agent parser, shared with the bot detector.
-func newParsers() (*useragent.Parser, *botdetect.Detector) {
-	ua := useragent.NewParser()
-	return ua, botdetect.New(botdetect.Options{Parser: ua})
-}
+// newBots builds the bot detector. (Browser, OS and device names come
+// from package uaname, per new session.)
+func newBots() *botdetect.Detector { return botdetect.New(botdetect.Options{}) }
 
 // Stats returns a snapshot of the counters.
 func (p *Pipeline) Stats() Stats {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/internal/store"
+	"github.com/skopos-go/skopos/internal/uaname"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -411,15 +413,14 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 			c.addItem(itemKey{startDay, "entryPage", w.dims.key(startDay, "entryPage", s.entryPath)}, -1)
 			c.addItem(itemKey{startDay, "entryPage", w.dims.key(startDay, "entryPage", ev.Path)}, 1)
 		}
-		c.summaryFor(startDay).duration += int(s.start.Unix() - ev.Time.Unix())
+		c.summaryFor(startDay).duration += Seconds(s.lastActivity.Sub(ev.Time)) - Seconds(s.lastActivity.Sub(s.start))
 		s.start, s.entryPath, startMoved = ev.Time, ev.Path, true
 	}
 
 	// advance the session
 	if ev.Time.After(s.lastActivity) {
-		// whole seconds, so that the deltas add up to
-		// floor(lastActivity) - floor(startedAt) exactly
-		c.summaryFor(startDay).duration += int(ev.Time.Unix() - s.lastActivity.Unix())
+		// the deltas add up to the session's duration rounded once
+		c.summaryFor(startDay).duration += Seconds(ev.Time.Sub(s.start)) - Seconds(s.lastActivity.Sub(s.start))
 		s.lastActivity = ev.Time
 	}
 	becameEngaged := false
@@ -503,19 +504,10 @@ func (w *worker) countNewSession(c *chunk, day dayKey, data map[string]any) {
 }
 
 func (w *worker) newSessionData(ev *Event, vid string, seq int) map[string]any {
-	ua := w.p.ua.Parse(ev.UA)
-	device := "desktop"
-	switch {
-	case ua.IsTablet():
-		device = "tablet"
-	case ua.IsMobile():
-		device = "mobile"
-	case ua.IsTV():
-		device = "smarttv"
-	}
+	ua := uaname.Parse(ev.UA)
 	data := map[string]any{
 		"website": ev.WebsiteID, "visitor": vid, "seq": seq, "isNewVisitor": seq == 1,
-		"browser": string(ua.Browser()), "os": string(ua.OS()), "device": device,
+		"browser": ua.Browser, "os": ua.OS, "device": ua.Device,
 		"language": ev.Language, "entryPath": ev.Path, "exitPath": ev.Path, "referrer": ev.Referrer,
 		"lastActivity": ev.Time, "startedAt": ev.Time,
 	}
@@ -533,4 +525,16 @@ func (w *worker) newSessionData(ev *Event, vid string, seq int) map[string]any {
 		data["ipAddress"] = ev.IP.String()
 	}
 	return data
+}
+
+// Seconds is a session's duration as the summaries count it: its elapsed
+// time (millisecond timestamps) rounded to the nearest whole second, half
+// up, once per session; a day's durationSeconds is the sum over its
+// sessions. (Before, the difference of whole clock seconds: a 1.646 s
+// session counted 1 or 2 depending on where the clock's second ticked.)
+func Seconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int((d + 500*time.Millisecond) / time.Second)
 }

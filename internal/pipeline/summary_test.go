@@ -11,6 +11,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/store/localstore"
 	"github.com/skopos-go/skopos/internal/summarytest"
@@ -187,6 +188,84 @@ func TestBreakdownKeysAreCappedPerDay(t *testing.T) {
 		}
 		if strings.Join(got, " ") != want {
 			t.Errorf("page breakdown = %v, want %s", got, want)
+		}
+	})
+}
+
+// TestSessionDurationIsRoundedOncePerSession: a session's duration is its
+// elapsed milliseconds rounded to the nearest second (half up), whatever
+// the sub-second time it started at; the day's durationSeconds is the sum
+// of those, and the stats API's raw-row path (today) gives the same sum.
+func TestSessionDurationIsRoundedOncePerSession(t *testing.T) {
+	t.Parallel()
+	forEachStoreKind(t, "local", func(t *testing.T, e *env) {
+		base := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+		clk := &clock{t: base}
+		in := e.start(t, pipeline.Config{Now: clk.Now, Batch: true, BatchInterval: time.Hour, MaxBatchSize: 100000})
+		want := 0
+		for i, tc := range []struct {
+			offset, length time.Duration
+			seconds        int
+		}{
+			// 1.646 s counted as 2, 1 and 2 by the clock-second difference
+			{0, 1646 * time.Millisecond, 2},
+			{400 * time.Millisecond, 1646 * time.Millisecond, 2},
+			{999 * time.Millisecond, 1646 * time.Millisecond, 2},
+			{700 * time.Millisecond, 1600 * time.Millisecond, 2},
+			{100 * time.Millisecond, 1499 * time.Millisecond, 1},
+			{600 * time.Millisecond, 1500 * time.Millisecond, 2}, // half up
+			{900 * time.Millisecond, 499 * time.Millisecond, 0},
+			{300 * time.Millisecond, 0, 0}, // one event
+		} {
+			ip := fmt.Sprintf("198.51.100.%d", i+1)
+			start := base.Add(time.Duration(i)*time.Minute + tc.offset)
+			clk.Set(start)
+			in.browse(t, ip, chromeUA, pageView("/a"))
+			if tc.length > 0 {
+				clk.Set(start.Add(tc.length))
+				in.browse(t, ip, chromeUA, pageView("/b"))
+			}
+			want += tc.seconds
+			if got := pipeline.Seconds(tc.length); got != tc.seconds {
+				t.Errorf("Seconds(%v) = %d, want %d", tc.length, got, tc.seconds)
+			}
+		}
+		flush(t, in.p)
+		app := e.app()
+		var stored int
+		if err := app.DB().NewQuery("SELECT durationSeconds FROM dash_sum").Row(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored != want {
+			t.Errorf("durationSeconds = %d, want %d (each session rounded once)", stored, want)
+		}
+		checkSummaries(t, app, "durations")
+
+		// the stats API's raw-row path: four 1.646 s sessions starting early
+		// in their second (each counted 1 by the clock-second difference)
+		// average 2 s
+		w := localstore.WebsiteFromRecord(e.srv.AddWebsite(t, "two.example"))
+		_, _ = inSites(in).Put(w)
+		for i := range 4 {
+			ip := fmt.Sprintf("198.51.100.%d", 50+i)
+			start := base.Add(time.Duration(20+i)*time.Minute + time.Duration(i)*100*time.Millisecond)
+			clk.Set(start)
+			in.browseSite(t, ip, chromeUA, `{"type":"pageView","url":"https://two.example/a"}`, w)
+			clk.Set(start.Add(1646 * time.Millisecond))
+			in.browseSite(t, ip, chromeUA, `{"type":"pageView","url":"https://two.example/b"}`, w)
+		}
+		flush(t, in.p)
+		now := base.Add(time.Hour)
+		p, err := stats.ParsePeriod("today", "", "", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := stats.Query(context.Background(), app, w.ID, p, 10, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.AvgDuration.Value; got != 2 {
+			t.Errorf("stats (raw rows) average duration %v, want 2", got)
 		}
 	})
 }

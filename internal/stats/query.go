@@ -131,7 +131,7 @@ func (q querier) totals(p Period) (totals, error) {
 			return t, fmt.Errorf("stats: page views: %w", err)
 		}
 		err = q.db.NewQuery(`SELECT COUNT(*), SUM(isNewVisitor), SUM(NOT isNewVisitor), SUM(isEngaged), SUM(eventCount <= 1),
-			SUM(CAST(strftime('%s', lastActivity) AS INTEGER) - CAST(strftime('%s', startedAt) AS INTEGER))
+			SUM(MAX(0, CAST(ROUND((julianday(lastActivity) - julianday(startedAt)) * 86400000) AS INTEGER) + 500) / 1000)
 			FROM sessions WHERE website = {:w} AND startedAt >= {:from} AND startedAt < {:to}`).
 			WithContext(q.ctx).Bind(q.params(p.From, p.To)).
 			Row(&row.Visitors, &row.NewVisitors, &row.Returning, &row.Engaged, &row.Bounces, &row.Duration)

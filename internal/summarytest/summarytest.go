@@ -98,7 +98,10 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 		if s.EventCount <= 1 {
 			d.bounces++
 		}
-		d.duration += int(parsePB(t, s.LastActivity).Unix() - start.Unix())
+		// each session's elapsed milliseconds rounded to seconds, half up
+		if ms := parsePB(t, s.LastActivity).Sub(start).Milliseconds(); ms > 0 {
+			d.duration += int((ms + 500) / 1000)
+		}
 		for dim, key := range map[string]string{"entryPage": s.EntryPath, "exitPage": s.ExitPath, "referrer": refKey(s.Referrer),
 			"device": unknown(s.Device), "browser": unknown(s.Browser), "os": unknown(s.OS), "language": unknown(s.Language), "country": unknown(s.Country)} {
 			wantItem[itemKey{k.website, k.date, dim, key}]++
