@@ -2,8 +2,8 @@ package visitorid
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 )
