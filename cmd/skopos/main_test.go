@@ -486,3 +486,85 @@ func TestSiteAddOnARemoteServer(t *testing.T) {
 		t.Errorf("the same domain again: exit %d, %q", code, stderr)
 	}
 }
+
+// TestServeStoresReferenceNamesAndRoundedDurations: black-box, a page
+// view from an Android tablet and one from the Google app on iOS are
+// stored as tablet and GSA; a session of about 1.6 s is counted as its
+// elapsed time rounded once (2 s), not as a difference of clock seconds.
+func TestServeStoresReferenceNamesAndRoundedDurations(t *testing.T) {
+	t.Parallel()
+	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
+	pb := client(t, s.URL)
+	ctx := context.Background()
+	page := "http://localhost:" + s.URL[strings.LastIndex(s.URL, ":")+1:]
+	send := func(ip, ua, path string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/event", strings.NewReader(`{"type":"pageView","url":"`+page+path+`"}`))
+		browsertest.Headers(req.Header, ua)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", page)
+		// distinct visitors from one machine: the server trusts a
+		// loopback proxy's X-Forwarded-For
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("page view: status %d", resp.StatusCode)
+		}
+	}
+	const (
+		tablet = "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+		gsa    = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) GSA/321.0.645817380 Mobile/15E148 Safari/604.1"
+	)
+	send("198.51.100.1", tablet, "/tablet")
+	send("198.51.100.2", gsa, "/gsa")
+	// a session of 1.6 s: the time between its two page views is the
+	// thing under test, so this waits for it to pass
+	send("198.51.100.3", browserUA, "/one")
+	time.Sleep(1600 * time.Millisecond)
+	send("198.51.100.3", browserUA, "/two")
+
+	type session struct {
+		Browser, Device, EntryPath string
+		StartedAt                  string `json:"startedAt"`
+		LastActivity               string `json:"lastActivity"`
+		EventCount                 int    `json:"eventCount"`
+	}
+	var rows []session
+	testwait.For(t, 15*time.Second, "the three sessions stored", func() bool {
+		rows = nil
+		_, err := pb.ListRecords(ctx, schema.Sessions, pbrest.ListQuery{Sort: "-eventCount", PerPage: 10}, &rows)
+		return err == nil && len(rows) == 3 && rows[0].EventCount == 2
+	})
+	byPath := map[string]session{}
+	for _, r := range rows {
+		byPath[r.EntryPath] = r
+	}
+	if r := byPath["/tablet"]; r.Device != "tablet" || r.Browser != "Chrome" {
+		t.Errorf("Android tablet stored as %s / %s, want Chrome / tablet", r.Browser, r.Device)
+	}
+	if r := byPath["/gsa"]; r.Browser != "GSA" || r.Device != "mobile" {
+		t.Errorf("Google app on iOS stored as %s / %s, want GSA / mobile", r.Browser, r.Device)
+	}
+	one := byPath["/one"]
+	start, err1 := time.Parse("2006-01-02 15:04:05.000Z", one.StartedAt)
+	last, err2 := time.Parse("2006-01-02 15:04:05.000Z", one.LastActivity)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("session times %q %q", one.StartedAt, one.LastActivity)
+	}
+	elapsed := last.Sub(start)
+	want := int((elapsed + 500*time.Millisecond) / time.Second)
+	var sums []struct {
+		DurationSeconds int `json:"durationSeconds"`
+	}
+	if _, err := pb.ListRecords(ctx, schema.DashSum, pbrest.ListQuery{}, &sums); err != nil || len(sums) != 1 {
+		t.Fatalf("dash_sum rows %v, %v; want one day", sums, err)
+	}
+	t.Logf("session of %v stored with durationSeconds %d", elapsed, sums[0].DurationSeconds)
+	if sums[0].DurationSeconds != want || (elapsed < 1700*time.Millisecond && want != 2) {
+		t.Errorf("durationSeconds = %d for a session of %v, want %d", sums[0].DurationSeconds, elapsed, want)
+	}
+}
