@@ -16,14 +16,16 @@ type corpusRow struct {
 	Device  string `json:"device"`
 }
 
-func loadCorpus(t testing.TB) []corpusRow {
+func loadCorpus(t testing.TB) []corpusRow { return load(t, "testdata/browsers.json") }
+
+func load(t testing.TB, name string) []corpusRow {
 	t.Helper()
-	b, err := os.ReadFile("testdata/browsers.json")
+	data, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var rows []corpusRow
-	if err := json.Unmarshal(b, &rows); err != nil {
+	if err := json.Unmarshal(data, &rows); err != nil {
 		t.Fatal(err)
 	}
 	return rows
@@ -115,15 +117,7 @@ func TestNamedCases(t *testing.T) {
 // named exactly as ua-parser-js names them.
 func TestHandWrittenFormatsAgree(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile("testdata/formats.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []corpusRow
-	if err := json.Unmarshal(b, &rows); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range rows {
+	for _, r := range load(t, "testdata/formats.json") {
 		want := Names{r.Browser, r.OS, r.Device}
 		if got := Parse(r.UA); got != want {
 			t.Errorf("Parse(%q)\n = %+v, want %+v", r.UA, got, want)
