@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/skopos-go/skopos/internal/botdetect"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/ingest"
 	"github.com/skopos-go/skopos/internal/pipeline"
@@ -59,6 +60,10 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	ips, err := clientip.New(opts.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("%w: TrustedProxies: %w", ErrInvalidOption, err)
+	}
+	bots, err := botdetect.CompilePatterns(opts.BotPatterns)
+	if err != nil {
+		return nil, fmt.Errorf("%w: BotPatterns: %w", ErrInvalidOption, err)
 	}
 	pb, err := pbrest.New(pbrest.Config{URL: opts.PocketBaseURL, Email: opts.AdminEmail, Password: opts.AdminPassword, Logger: opts.Logger})
 	if err != nil {
@@ -145,7 +150,7 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 			Batch: opts.Batch, BatchInterval: opts.BatchInterval, MaxBatchSize: opts.MaxBatchSize,
 			SessionTimeout: opts.SessionTimeout, JSErrorInterval: opts.JSErrorBatchInterval,
 			QueueSize: opts.QueueSize, Visitors: visitors,
-			RateLimit: opts.RateLimit, RateBurst: opts.RateBurst,
+			RateLimit: opts.RateLimit, RateBurst: opts.RateBurst, BotPatterns: bots,
 			Logger: opts.Logger, Debug: &c.debug,
 		},
 		IPs:           ips,

@@ -98,6 +98,12 @@ type Options struct {
 	// a few events a minute); negative turns it off.
 	RateLimit float64
 	RateBurst int
+	// BotPatterns are user-agent patterns treated as bots on top of the
+	// built-in lists (crawlerdetect, isbot's list, the scoring rules): one
+	// case-insensitive regular expression per entry, in the syntax of the
+	// isbot list. An invalid one fails Init with ErrInvalidOption naming
+	// it. Default none.
+	BotPatterns []string
 	// Route is where events go: RouteAuto (default: the Skopos server's
 	// ingest route when the server is a Skopos server, else PocketBase's
 	// batch API), RouteIngest (the ingest route or an Init error) or

@@ -26,6 +26,7 @@ import (
 	"sync"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/botdetect"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/visitorid"
@@ -147,6 +148,14 @@ type Config struct {
 	RateLimit float64
 	RateBurst int
 
+	// BotPatterns are user-agent patterns treated as bots on top of the
+	// built-in lists, one per entry in the syntax of the isbot list
+	// (case-insensitive regular expressions; see the botdetect package),
+	// so a maintained list can be extended without a code change.
+	// `skopos serve` reads them from the file SKOPOS_BOT_PATTERNS names
+	// (one per line, # comments). Default none.
+	BotPatterns []string
+
 	// Signup sets who may create accounts in PocketBase's users
 	// collection on every start: "off" (superusers only: PocketBase's
 	// default lets anyone sign up, and a user may add websites), "on"
@@ -193,6 +202,10 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 		return fmt.Errorf("skopos plugin: VisitorSalt is the key of the %q VisitorIDs mode, not of %q", visitorid.Salted, mode)
 	}
 	cfg.VisitorIDs = string(mode)
+	bots, err := botdetect.CompilePatterns(cfg.BotPatterns)
+	if err != nil {
+		return fmt.Errorf("skopos plugin: BotPatterns: %w", err)
+	}
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = 50000
 	}
@@ -218,7 +231,7 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("skopos plugin: TrustedProxies: %w", err)
 	}
-	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, stop: make(chan struct{})}
+	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots, stop: make(chan struct{})}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
 	bindWebsiteDomainHook(app)
@@ -234,7 +247,8 @@ type plugin struct {
 	cfg    Config
 	ips    *clientip.Resolver
 	sync   spool.Sync
-	intake *intake // set when the server starts
+	intake *intake             // set when the server starts
+	bots   *botdetect.Patterns // Config.BotPatterns, compiled
 	// visitors computes visitor ids (set when the server starts)
 	visitors *visitorid.Hasher
 	stop     chan struct{} // closed at terminate: background work ends

@@ -14,7 +14,7 @@
 // salted mode's own key; SKOPOS_TRUSTED_PROXIES (comma-separated CIDRs)
 // replaces the default trusted proxies (loopback, link-local, private);
 // SKOPOS_METRICS_TOKEN serves Prometheus metrics at /metrics behind that
-// bearer token.
+// bearer token; SKOPOS_BOT_PATTERNS names a file of extra bot patterns.
 package main
 
 import (
@@ -56,6 +56,7 @@ func main() {
 		Signup:         signup(),
 		AuthRateLimit:  5,
 		RateLimit:      envRate("SKOPOS_RATE_LIMIT"),
+		BotPatterns:    envLines("SKOPOS_BOT_PATTERNS"),
 	})
 	if err != nil {
 		fatal(2, err)
@@ -183,6 +184,20 @@ func signup() string {
 		fatal(2, fmt.Errorf("SKOPOS_SIGNUP=%q: want on or off", v))
 		return ""
 	}
+}
+
+// envLines reads the lines of the file the variable name names (none when
+// unset); an unreadable file is a start-up error.
+func envLines(name string) []string {
+	path := strings.TrimSpace(os.Getenv(name))
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fatal(2, fmt.Errorf("%s: %w", name, err))
+	}
+	return strings.Split(string(b), "\n")
 }
 
 func splitList(s string) []string {

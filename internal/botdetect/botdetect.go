@@ -84,6 +84,10 @@ var (
 	osTokenRE = regexp.MustCompile(`(?i)\b(?:Darwin|CFNetwork|Android|iPhone|iPad|iPod|iOS|iPadOS|Windows|Win(?:32|64)|` +
 		`Macintosh|Mac ?OS|Linux|CrOS|Ubuntu|Debian|Fedora|FreeBSD|OpenBSD|NetBSD|Tizen|webOS|KaiOS|HarmonyOS)\b`)
 
+	// Browsers whose names the crawler list mistakes for its crawlers
+	// (Cốc Cốc's browser for its coccocbot): removed before that lookup.
+	misflagged = regexp.MustCompile(`CocCocBrowser/[\d.]+`)
+
 	// Tokens of HTTP client libraries and webhook senders that the crawler
 	// list names but that are legitimate callers of server-side events.
 	serverClientRE = regexp.MustCompile(`(?i)\b(?:curl|wget|python-requests|python-urllib|python-httpx|httpx|aiohttp|` +
@@ -108,12 +112,16 @@ type Options struct {
 	// Parser is an optional shared user-agent parser; nil means
 	// useragent.NewParser().
 	Parser *useragent.Parser
+	// Extra are patterns to treat as bots in addition to the built-in
+	// lists (browser requests and server events alike). Default none.
+	Extra *Patterns
 }
 
 // Detector scores requests for bot likelihood. Create it with New; it is safe
 // for concurrent use.
 type Detector struct {
 	parser  *useragent.Parser
+	extra   *Patterns
 	cache   *lruCache[bool]      // crawler list
 	uaCache *lruCache[uaVerdict] // uaScore
 }
@@ -133,7 +141,7 @@ func New(opts Options) *Detector {
 	if p == nil {
 		p = useragent.NewParser()
 	}
-	return &Detector{parser: p, cache: newLRUCache[bool](size), uaCache: newLRUCache[uaVerdict](size)}
+	return &Detector{parser: p, extra: opts.Extra, cache: newLRUCache[bool](size), uaCache: newLRUCache[uaVerdict](size)}
 }
 
 // Score is the bot score (0..100) of a browser request with user agent ua and
@@ -175,7 +183,7 @@ func (d *Detector) IsBotServer(ua string) bool {
 	if serverClientRE.MatchString(ua) {
 		rest = serverClientRE.ReplaceAllString(ua, "")
 	}
-	return containsAny(strings.ToLower(rest), automationTokens[:]) || d.isCrawler(rest)
+	return containsAny(strings.ToLower(rest), automationTokens[:]) || d.isCrawler(rest) || d.extra.match(ua)
 }
 
 // uaScore applies the UA-based rules and returns the score and the
@@ -198,7 +206,7 @@ func (d *Detector) uaScore(ua string) (int, string) {
 
 // uaRules applies the UA-based rules to ua.
 func (d *Detector) uaRules(ua string) (int, string) {
-	if ua != "" && (bareTokenRE.MatchString(ua) || d.isCrawler(ua)) {
+	if ua != "" && (bareTokenRE.MatchString(ua) || d.isCrawler(misflagged.ReplaceAllString(ua, "")) || isbotPatterns.match(ua) || d.extra.match(ua)) {
 		return maxScore, ""
 	}
 	n := len(ua)

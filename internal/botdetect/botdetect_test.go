@@ -169,9 +169,10 @@ func TestRules(t *testing.T) {
 		{"edge mentions edge", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.102 Safari/537.36 Edge/18.19041", beacon(pageURL, []string{"Sec-Fetch-Site"}), 15 + 25},
 		{"firefox 68", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:68.0) Gecko/20100101 Firefox/68.0", full, 25},
 		{"safari 11", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_13_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/11.1.2 Safari/605.1.15", full, 25},
-		{"unknown multi-word ua", "some unknown agent string here", full, 40},
+		{"unknown multi-word ua (isbot's list)", "some unknown agent string here", full, 100},
+		{"no browser, no OS", "Mozilla/5.0 (Plan9; Glenda) Acme/4.0 Rio/2.1 Extra/3", full, 40},
 		{"long UA is not cached but scored", strings.Repeat("Mozilla/5.0 (Windows NT 10.0) ", 50), full, 40},
-		{"monitor token (list A)", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) MyMonitor", full, 70},
+		{"monitor token (list A and isbot's list)", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) MyMonitor", full, 100},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

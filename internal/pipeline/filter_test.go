@@ -61,7 +61,7 @@ func BenchmarkIntake(b *testing.B) {
 	if err := p.cfg.defaultsNoStore(); err != nil {
 		b.Fatal(err)
 	}
-	p.bots = newBots()
+	p.bots = newBots(nil)
 	body := []byte(`{"type":"pageView","url":"https://www.example.com/pricing?utm_source=news","referrer":"https://news.example.org/item?id=1","screenWidth":1536,"screenHeight":864,"language":"en-GB"}`)
 	r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
 	r.RemoteAddr = "127.0.0.1:5555"

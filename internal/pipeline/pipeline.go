@@ -91,6 +91,9 @@ type Config struct {
 	// DefaultRateLimit and DefaultRateBurst; negative turns it off.
 	RateLimit float64
 	RateBurst int
+	// BotPatterns are extra user-agent patterns treated as bots (an
+	// operator's list, see botdetect.CompilePatterns). Default none.
+	BotPatterns *botdetect.Patterns
 
 	// Forward, when set, sends events to a Skopos server instead of
 	// sessionizing and storing them here: the server's single writer owns
@@ -234,7 +237,7 @@ func New(cfg Config) (*Pipeline, error) {
 		done:  make(chan struct{}),
 	}
 	p.run, p.cancelRun = context.WithCancelCause(context.Background())
-	p.bots = newBots()
+	p.bots = newBots(cfg.BotPatterns)
 	if cfg.RateLimit > 0 {
 		p.limiter = newIPLimiter(cfg.RateLimit, cfg.RateBurst)
 	}
@@ -289,7 +292,9 @@ func (p *Pipeline) feed() {
 
 // newBots builds the bot detector. (Browser, OS and device names come
 // from package uaname, per new session.)
-func newBots() *botdetect.Detector { return botdetect.New(botdetect.Options{}) }
+func newBots(extra *botdetect.Patterns) *botdetect.Detector {
+	return botdetect.New(botdetect.Options{Extra: extra})
+}
 
 // Stats returns a snapshot of the counters.
 func (p *Pipeline) Stats() Stats {
