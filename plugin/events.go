@@ -97,7 +97,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 			Batch: true, BatchInterval: time.Second, MaxBatchSize: 2000, QueueSize: p.cfg.QueueSize,
 			// grouped JS errors reach the dashboard within half a minute
 			JSErrorInterval: 30 * time.Second,
-			Visitors:        visitors, Logger: e.App.Logger(),
+			Visitors:        visitors, Logger: e.App.Logger(), BotPatterns: p.bots,
 			RateLimit: p.cfg.RateLimit, RateBurst: p.cfg.RateBurst,
 			OnStored: p.onStored(),
 		},

@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -566,5 +567,61 @@ func TestServeStoresReferenceNamesAndRoundedDurations(t *testing.T) {
 	t.Logf("session of %v stored with durationSeconds %d", elapsed, sums[0].DurationSeconds)
 	if sums[0].DurationSeconds != want || (elapsed < 1700*time.Millisecond && want != 2) {
 		t.Errorf("durationSeconds = %d for a session of %v, want %d", sums[0].DurationSeconds, elapsed, want)
+	}
+}
+
+// TestServeReadsExtraBotPatterns: black-box, SKOPOS_BOT_PATTERNS names a
+// file of patterns that make more user agents bots without a code change;
+// a pattern that does not compile stops the start with one line naming it.
+func TestServeReadsExtraBotPatterns(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	patterns := filepath.Join(dir, "bots.txt")
+	if err := os.WriteFile(patterns, []byte("# our own uptime checker\nZorgWidget/\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, filepath.Join(dir, "pb"), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword,
+		"SKOPOS_BOT_PATTERNS="+patterns)
+	pb := client(t, s.URL)
+	page := "http://localhost:" + s.URL[strings.LastIndex(s.URL, ":")+1:]
+	send := func(ip, ua, path string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/event", strings.NewReader(`{"type":"pageView","url":"`+page+path+`"}`))
+		browsertest.Headers(req.Header, ua)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", page)
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	send("198.51.100.1", browserUA+" ZorgWidget/1.0", "/checked")
+	send("198.51.100.2", browserUA, "/marker")
+	var rows []struct {
+		EntryPath string `json:"entryPath"`
+	}
+	testwait.For(t, 15*time.Second, "the marker's session stored", func() bool {
+		rows = nil
+		_, err := pb.ListRecords(context.Background(), schema.Sessions, pbrest.ListQuery{}, &rows)
+		return err == nil && len(rows) > 0
+	})
+	// both were accepted before the writer's next flush: once the marker
+	// is stored, the other would be too
+	if len(rows) != 1 || rows[0].EntryPath != "/marker" {
+		t.Errorf("sessions %+v, want only /marker (ZorgWidget is a bot by the patterns file)", rows)
+	}
+
+	bad := filepath.Join(dir, "bad.txt")
+	if err := os.WriteFile(bad, []byte("fine\nzorg(\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "serve", "--http", "127.0.0.1:0", "--dir", filepath.Join(dir, "pb2"))
+	cmd.Env = append(os.Environ(), "SKOPOS_BOT_PATTERNS="+bad)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "zorg(") || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+		t.Errorf("serve with a bad pattern: %v, output %q; want exit 2 and one line naming the pattern", err, out)
 	}
 }
