@@ -37,6 +37,8 @@ const (
 	ptsNoFetchSite    = 15
 	ptsConnClose      = 10
 	ptsReferer        = 30
+	ptsNavigation     = 40
+	ptsHintsMismatch  = 30
 
 	minUALen       = 10  // shorter (or missing) UA: ptsShortUA
 	maxUALen       = 512 // longer UA: ptsLongUA
@@ -300,6 +302,14 @@ func headerScore(lowerUA string, h http.Header) int {
 	if enc != "" && strings.EqualFold(headerValue(h, "Connection"), "close") {
 		s += ptsConnClose
 	}
+	// a beacon or fetch is never a navigation: a client that sends a page
+	// load's headers to the event endpoint is replaying them
+	if strings.EqualFold(headerValue(h, "Sec-Fetch-Mode"), "navigate") || strings.EqualFold(headerValue(h, "Sec-Fetch-Dest"), "document") {
+		s += ptsNavigation
+	}
+	if hintsContradictUA(lowerUA, h) {
+		s += ptsHintsMismatch
+	}
 	ref := headerValue(h, "Referer")
 	if ref == "" {
 		ref = headerValue(h, "Referrer")
@@ -308,6 +318,39 @@ func headerScore(lowerUA string, h http.Header) int {
 		s += ptsReferer
 	}
 	return s
+}
+
+// hintsContradictUA reports whether the user-agent client hints, which
+// only Chromium browsers send, contradict the user agent: hints from a
+// non-Chromium UA, or a platform hint naming another system than the UA.
+// A user-agent switcher extension changes the UA and not the hints, so
+// this alone never makes a bot (ptsHintsMismatch < Threshold).
+func hintsContradictUA(lowerUA string, h http.Header) bool {
+	brands := headerValue(h, "Sec-Ch-Ua")
+	platform := strings.Trim(headerValue(h, "Sec-Ch-Ua-Platform"), `"`)
+	if brands == "" && platform == "" {
+		return false
+	}
+	chromium := strings.Contains(lowerUA, "chrome/") || strings.Contains(lowerUA, "crios/") || strings.Contains(lowerUA, "edg")
+	if !chromium {
+		return true
+	}
+	var want string
+	switch {
+	case strings.Contains(lowerUA, "android"):
+		want = "android"
+	case strings.Contains(lowerUA, "windows"):
+		want = "windows"
+	case strings.Contains(lowerUA, "cros"):
+		want = "chrome os"
+	case strings.Contains(lowerUA, "macintosh"):
+		want = "macos"
+	case strings.Contains(lowerUA, "linux"):
+		want = "linux"
+	default:
+		return false
+	}
+	return platform != "" && !strings.EqualFold(platform, want)
 }
 
 // headerValue returns the values of the canonical header key joined with

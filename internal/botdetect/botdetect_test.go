@@ -71,8 +71,15 @@ func TestReferenceVectors(t *testing.T) {
 		{"no accept-language", uaChrome131, beacon(pageURL, []string{"Accept-Language"}), 60, false},
 		{"no accept-language, robot page", uaChrome131, beacon(robotPageURL, []string{"Accept-Language"}), 90, true},
 		{"x-webdriver header", uaChrome131, beacon(pageURL, nil, "X-Webdriver", "1"), 80, true},
-		// 0.16.1 semantics: 60, not a bot (0.19+ returns 100 here).
-		{"sec-ch-ua-platform headless", uaChrome131, beacon(pageURL, nil, "Sec-Ch-Ua-Platform", `"Headless"`), 60, false},
+		// 0.16.1: 60, not a bot (0.19+ returns 100 here); here the
+		// platform hint also contradicts the Windows UA (+30): a bot
+		{"sec-ch-ua-platform headless", uaChrome131, beacon(pageURL, nil, "Sec-Ch-Ua-Platform", `"Headless"`), 90, true},
+		// client hints and fetch metadata (not in the Node SDK)
+		{"consistent client hints", uaChrome131, beacon(pageURL, nil, "Sec-Ch-Ua", `"Chromium";v="131", "Google Chrome";v="131"`, "Sec-Ch-Ua-Platform", `"Windows"`), 0, false},
+		{"platform hint contradicts the UA", uaChrome131, beacon(pageURL, nil, "Sec-Ch-Ua-Platform", `"macOS"`), 30, false},
+		{"client hints from a Firefox UA", uaFirefox, beacon(pageURL, nil, "Sec-Ch-Ua", `"Chromium";v="131"`), 30, false},
+		{"a navigation's headers on a beacon", uaChrome131, beacon(pageURL, nil, "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document"), 40, false},
+		{"navigation headers and no language", uaChrome131, beacon(pageURL, []string{"Accept-Language"}, "Sec-Fetch-Mode", "navigate"), 100, true},
 		{"chrome 79", uaChrome79, beacon(pageURL, nil), 25, false},
 		{"firefox 133 without sec-fetch-site", uaFirefox, beacon(pageURL, []string{"Sec-Fetch-Site"}), 0, false},
 		{"googlebot", uaGooglebot, beacon(pageURL, nil), 100, true},
