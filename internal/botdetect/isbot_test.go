@@ -1,6 +1,7 @@
 package botdetect
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -75,5 +76,49 @@ func TestExtraPatterns(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("CompilePatterns(%q) = %v, want an error naming it", bad, err)
 		}
+	}
+}
+
+// TestSplitMatchingEqualsPatternByPattern: the literal prefilters and the
+// grouping give the same verdict as trying every pattern on its own, on
+// every user agent of the corpus.
+func TestSplitMatchingEqualsPatternByPattern(t *testing.T) {
+	t.Parallel()
+	type one struct {
+		re   *regexp.Regexp
+		look *lookPattern
+	}
+	var all []one
+	for _, p := range strings.Split(strings.TrimSpace(isbotList), "\n") {
+		if strings.Contains(p, "(?<!") || strings.Contains(p, "(?!") {
+			lp, err := parseLook(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, one{look: &lp})
+			continue
+		}
+		all = append(all, one{re: regexp.MustCompile("(?i)" + p)})
+	}
+	var uas []string
+	for _, f := range []string{"testdata/crawlers.txt", "testdata/monitors.tsv", "testdata/browsers.txt"} {
+		uas = append(uas, readLines(t, f)...)
+	}
+	differ := 0
+	for _, ua := range uas {
+		want := false
+		for _, o := range all {
+			if (o.re != nil && o.re.MatchString(ua)) || (o.look != nil && o.look.match(ua)) {
+				want = true
+				break
+			}
+		}
+		if got := isbotPatterns.match(ua); got != want {
+			differ++
+			t.Errorf("match(%q) = %v, pattern by pattern %v", ua, got, want)
+		}
+	}
+	if differ == 0 {
+		t.Logf("%d user agents, same verdicts", len(uas))
 	}
 }
