@@ -81,7 +81,7 @@ func TestStatsAPIEqualsRawCounts(t *testing.T) {
 		}
 		post(t, srv, body, map[string]string{"X-Forwarded-For": ip})
 	}
-	waitFor(t, 5*time.Second, "120 events stored", func() bool { return countEvents(t, app, nil) == 120 })
+	waitFor(t, 15*time.Second, "120 events stored", func() bool { return countEvents(t, app, nil) == 120 })
 
 	pb, _ := pbrest.New(pbrest.Config{URL: srv.URL, Email: srv.Email, Password: srv.Password})
 	if err := pb.Authenticate(context.Background()); err != nil {
