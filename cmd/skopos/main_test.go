@@ -209,16 +209,20 @@ func TestServeFirstRunSetsUpEverythingAndSecondRunChangesNothing(t *testing.T) {
 
 const browserUA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
-// pageViewVisitor sends a browser page view to the demo website of the
-// server at url and returns the visitorId of the newest session.
-func pageViewVisitor(t *testing.T, url string, pb *pbrest.Client) string {
+// sendPageView sends a browser beacon's page view of path on the demo
+// website (localhost) of the server at url, from the visitor address ip
+// (the server trusts a loopback proxy's X-Forwarded-For, so one machine
+// can be many visitors), and requires a 2xx answer.
+func sendPageView(t *testing.T, url, ip, ua, path string) {
 	t.Helper()
-	since := time.Now().UTC().Add(-time.Second)
 	page := "http://localhost:" + url[strings.LastIndex(url, ":")+1:] // the demo website's domain
-	req, _ := http.NewRequest(http.MethodPost, url+"/api/event", strings.NewReader(`{"type":"pageView","url":"`+page+`/pricing"}`))
-	browsertest.Headers(req.Header, browserUA)
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/event", strings.NewReader(`{"type":"pageView","url":"`+page+path+`"}`))
+	browsertest.Headers(req.Header, ua)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", page)
+	if ip != "" {
+		req.Header.Set("X-Forwarded-For", ip)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +231,14 @@ func pageViewVisitor(t *testing.T, url string, pb *pbrest.Client) string {
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("page view: status %d", resp.StatusCode)
 	}
+}
+
+// pageViewVisitor sends a browser page view to the demo website of the
+// server at url and returns the visitorId of the newest session.
+func pageViewVisitor(t *testing.T, url string, pb *pbrest.Client) string {
+	t.Helper()
+	since := time.Now().UTC().Add(-time.Second)
+	sendPageView(t, url, "", browserUA, "/pricing")
 	var rows []struct {
 		Expand struct {
 			Visitor struct {
@@ -497,25 +509,7 @@ func TestServeStoresReferenceNamesAndRoundedDurations(t *testing.T) {
 	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
 	pb := client(t, s.URL)
 	ctx := context.Background()
-	page := "http://localhost:" + s.URL[strings.LastIndex(s.URL, ":")+1:]
-	send := func(ip, ua, path string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/event", strings.NewReader(`{"type":"pageView","url":"`+page+path+`"}`))
-		browsertest.Headers(req.Header, ua)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Origin", page)
-		// distinct visitors from one machine: the server trusts a
-		// loopback proxy's X-Forwarded-For
-		req.Header.Set("X-Forwarded-For", ip)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			t.Fatalf("page view: status %d", resp.StatusCode)
-		}
-	}
+	send := func(ip, ua, path string) { t.Helper(); sendPageView(t, s.URL, ip, ua, path) }
 	const (
 		tablet = "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 		gsa    = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) GSA/321.0.645817380 Mobile/15E148 Safari/604.1"
@@ -583,20 +577,7 @@ func TestServeReadsExtraBotPatterns(t *testing.T) {
 	s := serve(t, filepath.Join(dir, "pb"), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword,
 		"SKOPOS_BOT_PATTERNS="+patterns)
 	pb := client(t, s.URL)
-	page := "http://localhost:" + s.URL[strings.LastIndex(s.URL, ":")+1:]
-	send := func(ip, ua, path string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/event", strings.NewReader(`{"type":"pageView","url":"`+page+path+`"}`))
-		browsertest.Headers(req.Header, ua)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Origin", page)
-		req.Header.Set("X-Forwarded-For", ip)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	}
+	send := func(ip, ua, path string) { t.Helper(); sendPageView(t, s.URL, ip, ua, path) }
 	send("198.51.100.1", browserUA+" ZorgWidget/1.0", "/checked")
 	send("198.51.100.2", browserUA, "/marker")
 	var rows []struct {

@@ -3,7 +3,6 @@ package botdetect
 import (
 	_ "embed"
 	"fmt"
-	"os"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -254,19 +253,6 @@ func CompilePatterns(lines []string) (*Patterns, error) {
 		}
 	}
 	return &Patterns{set: set, n: n}, nil
-}
-
-// ReadPatterns reads and compiles a patterns file (see CompilePatterns).
-func ReadPatterns(path string) (*Patterns, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("bot patterns: %w", err)
-	}
-	p, err := CompilePatterns(strings.Split(string(b), "\n"))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
 }
 
 // Len is the number of patterns.
