@@ -58,11 +58,13 @@ var (
 		"headlesschrome", "puppeteer", "phantomjs", "selenium", "playwright",
 		"crawler", "crawlbot", "spider", "scraper", "monitor", "archiver", "screenshot", "validator", "lighthouse",
 		"ahrefsbot", "semrushbot", "mj12bot", "petalbot", "yandexbot", "bingbot", "googlebot", "baiduspider", "dotbot", "applebot",
-		"facebookexternalhit", "slackbot", "discordbot", "twitterbot", "linkedinbot", "whatsapp", "telegrambot",
+		"facebookexternalhit", "slackbot", "discordbot", "twitterbot", "linkedinbot", "telegrambot",
 	}
-	// List B: HTTP client libraries, at the start of the UA.
+	// List B: HTTP client libraries, at the start of the UA. WhatsApp's
+	// link-preview fetcher is "WhatsApp/2.x …" (here rather than in list
+	// A: WhatsApp's in-app browser carries "WhatsApp/" after a browser UA).
 	httpClientPrefixes = [...]string{
-		"curl/", "wget/", "python-requests/", "go-http-client/", "java/", "okhttp/",
+		"whatsapp/", "curl/", "wget/", "python-requests/", "go-http-client/", "java/", "okhttp/",
 		"apache-httpclient/", "axios/", "node-fetch/", "got/", "postman",
 	}
 	// List C: security scanners, anywhere in the UA.
@@ -86,9 +88,11 @@ var (
 	osTokenRE = regexp.MustCompile(`(?i)\b(?:Darwin|CFNetwork|Android|iPhone|iPad|iPod|iOS|iPadOS|Windows|Win(?:32|64)|` +
 		`Macintosh|Mac ?OS|Linux|CrOS|Ubuntu|Debian|Fedora|FreeBSD|OpenBSD|NetBSD|Tizen|webOS|KaiOS|HarmonyOS)\b`)
 
-	// Browsers whose names the crawler list mistakes for its crawlers
-	// (Cốc Cốc's browser for its coccocbot): removed before that lookup.
-	misflagged = regexp.MustCompile(`CocCocBrowser/[\d.]+`)
+	// Browsers whose names the crawler list mistakes for its crawlers:
+	// Cốc Cốc's browser (for its coccocbot) and WhatsApp's in-app browser,
+	// whose token follows a browser UA (the preview fetcher's UA starts
+	// with it): removed before that lookup.
+	misflagged = regexp.MustCompile(`CocCocBrowser/[\d.]+| WhatsApp/[\d.]+`)
 
 	// Tokens of HTTP client libraries and webhook senders that the crawler
 	// list names but that are legitimate callers of server-side events.

@@ -1,6 +1,7 @@
 package botdetect
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
@@ -83,5 +84,27 @@ func TestCorpusRecallAndFalsePositives(t *testing.T) {
 		t.Errorf("false positives %.2f %% > %.1f %%:\n  %s", 100*fp, 100*maxFalsePositive, strings.Join(flagged, "\n  "))
 	} else if len(flagged) > 0 {
 		t.Logf("browsers flagged:\n  %s", strings.Join(flagged, "\n  "))
+	}
+}
+
+// TestBrowserFormatsAreNotBots: the hand-written browser formats of the
+// names corpus (in-app browsers, tablets, TVs, consoles) all pass.
+func TestBrowserFormatsAreNotBots(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../uaname/testdata/formats.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []struct {
+		UA string `json:"ua"`
+	}
+	if err := json.Unmarshal(b, &rows); err != nil {
+		t.Fatal(err)
+	}
+	d := New(Options{})
+	for _, r := range rows {
+		if s := d.Score(r.UA, beaconHeaders()); s >= Threshold {
+			t.Errorf("Score(%q) = %d: a browser made a bot", r.UA, s)
+		}
 	}
 }

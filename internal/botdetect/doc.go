@@ -14,8 +14,9 @@
 //   - The UA is on one of the maintained lists: score 100, nothing else is
 //     looked at. The lists are the crawler list of
 //     github.com/x-way/crawlerdetect (a Go port of JayBizzle/Crawler-Detect;
-//     "CocCocBrowser/…", the Cốc Cốc browser, is removed from the UA before
-//     this lookup, as the list mistakes it for the coccoc crawler), the
+//     "CocCocBrowser/…", the Cốc Cốc browser, and " WhatsApp/…" after a
+//     browser UA, WhatsApp's in-app browser, are removed from the UA before
+//     this lookup, as the list mistakes them for crawlers), the
 //     pattern list of the npm package isbot (data/isbot.txt, public domain;
 //     its few JavaScript lookarounds, which Go's regexp lacks, are read by
 //     this package: a leading negative lookbehind of plain strings and a
@@ -33,9 +34,12 @@
 //   - The UA is longer than 512 bytes: +40.
 //   - Automation tools, generic crawler words and named crawlers / link
 //     preview bots anywhere in the UA (HeadlessChrome, Puppeteer, Selenium,
-//     Crawler, Spider, Googlebot, Slackbot, WhatsApp, ...): +70.
-//   - The UA starts with an HTTP client library (curl/, wget/,
-//     python-requests/, Go-http-client/, Java/, okhttp/, axios/, ...): +60.
+//     Crawler, Spider, Googlebot, Slackbot, ...): +70.
+//   - The UA starts with an HTTP client library or WhatsApp's link-preview
+//     fetcher (curl/, wget/, python-requests/, Go-http-client/, Java/,
+//     okhttp/, axios/, WhatsApp/, ...): +60. (The Node SDK had WhatsApp
+//     in the +70 list, anywhere in the UA, which made WhatsApp's in-app
+//     browser a bot.)
 //   - A security scanner anywhere in the UA (sqlmap, nikto, nuclei, ...): +90.
 //   - Neither a browser nor an operating system can be recognized and the UA
 //     is longer than 20 bytes: +40.

@@ -129,3 +129,17 @@ func TestSplitMatchingEqualsPatternByPattern(t *testing.T) {
 		t.Logf("%d user agents, same verdicts", len(uas))
 	}
 }
+
+// TestWhatsAppBrowserIsNotItsPreviewFetcher: WhatsApp's in-app browser
+// is a person; its link-preview fetcher is a bot.
+func TestWhatsAppBrowserIsNotItsPreviewFetcher(t *testing.T) {
+	t.Parallel()
+	d := New(Options{})
+	const inApp = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 WhatsApp/2.24.12.78"
+	if d.IsBot(inApp, beaconHeaders()) {
+		t.Errorf("WhatsApp's in-app browser scored %d", d.Score(inApp, beaconHeaders()))
+	}
+	if !d.IsBot("WhatsApp/2.23.18.78 i", beaconHeaders()) {
+		t.Error("WhatsApp's preview fetcher is not a bot")
+	}
+}
