@@ -15,6 +15,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,6 +128,10 @@ func (s *Server) start(addr string) error {
 	if err != nil {
 		return err
 	}
+	if err := seed(s.Dir, s.opts.Plain); err != nil {
+		ln.Close()
+		return err
+	}
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: s.Dir, EncryptionEnv: "pbtest_unused_env"})
 	if err := s.prepare(app); err != nil {
 		ln.Close()
@@ -188,6 +195,85 @@ func (s *Server) prepare(app *core.BaseApp) error {
 		return s.opts.Setup(app)
 	}
 	return nil
+}
+
+// templates are data dirs already prepared (PocketBase's migrations, the
+// superuser, for a non-plain server the Skopos schema and batch
+// settings), made once per test binary and kept in memory: under the race
+// detector preparing one costs about a second of CPU, and the suite
+// starts a couple of hundred servers. A fresh data dir gets a copy; the
+// preparation then finds nothing left to do (it still runs, so a
+// Restart, or a Dir reused by a test, is prepared as before).
+var templates struct {
+	mu    sync.Mutex
+	files map[bool]map[string][]byte // by Options.Plain: file name → bytes
+}
+
+// seed copies the template into dir when dir holds no database yet.
+func seed(dir string, plain bool) error {
+	if _, err := os.Stat(filepath.Join(dir, "data.db")); err == nil {
+		return nil
+	}
+	templates.mu.Lock()
+	defer templates.mu.Unlock()
+	files, ok := templates.files[plain]
+	if !ok {
+		var err error
+		if files, err = makeTemplate(plain); err != nil {
+			return fmt.Errorf("pbtest: template: %w", err)
+		}
+		if templates.files == nil {
+			templates.files = map[bool]map[string][]byte{}
+		}
+		templates.files[plain] = files
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func makeTemplate(plain bool) (map[string][]byte, error) {
+	dir, err := os.MkdirTemp("", "pbtest-template-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, EncryptionEnv: "pbtest_unused_env"})
+	s := &Server{Email: Email, Password: Password, opts: Options{Plain: plain}}
+	err = s.prepare(app)
+	if rerr := app.ResetBootstrapState(); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for _, e := range entries {
+		// the databases (their WAL is checkpointed at close); PocketBase's
+		// other entries (storage, backups) are empty directories
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".db") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		files[e.Name()] = b
+	}
+	if len(files) == 0 {
+		return nil, errors.New("no database files")
+	}
+	return files, nil
 }
 
 func ensureSuperuser(app core.App, email, password string) error {
