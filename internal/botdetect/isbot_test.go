@@ -143,3 +143,20 @@ func TestWhatsAppBrowserIsNotItsPreviewFetcher(t *testing.T) {
 		t.Error("WhatsApp's preview fetcher is not a bot")
 	}
 }
+
+// FuzzCompilePatterns: an operator's patterns file is input like any
+// other: whatever a line holds, compiling it either fails with an error or
+// gives patterns that match without panicking.
+func FuzzCompilePatterns(f *testing.F) {
+	for _, seed := range []string{"zorg/", `(?<! cu)bots?(?:\b|_)`, `java(?!;)`, `(?<!a|b)c(?!d)`, "(?<!", "(?!", `\`, "[", "^$", "(?<!x)"} {
+		f.Add(seed, uaChrome131)
+	}
+	f.Fuzz(func(t *testing.T, pattern, ua string) {
+		p, err := CompilePatterns([]string{pattern})
+		if err != nil {
+			return
+		}
+		_ = p.match(ua)
+		_ = p.Len()
+	})
+}
