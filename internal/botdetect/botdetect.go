@@ -56,6 +56,7 @@ var (
 	// "crawler" and "crawlbot" are the Node SDK's Crawl(er|bot).
 	automationTokens = [...]string{
 		"headlesschrome", "puppeteer", "phantomjs", "selenium", "playwright",
+		"(unknown;", // QtWebKit's default platform, the mark of PhantomJS-style headless fetchers
 		"crawler", "crawlbot", "spider", "scraper", "monitor", "archiver", "screenshot", "validator", "lighthouse",
 		"ahrefsbot", "semrushbot", "mj12bot", "petalbot", "yandexbot", "bingbot", "googlebot", "baiduspider", "dotbot", "applebot",
 		"facebookexternalhit", "slackbot", "discordbot", "twitterbot", "linkedinbot", "telegrambot",
