@@ -133,44 +133,48 @@ func browser(ua, os, dev string) string {
 	return ""
 }
 
+// systems are the operating systems by their tokens, in order: the
+// first match names it (Xbox and Windows Phone say Windows too, HarmonyOS
+// says Android, Chrome OS and Android say Linux).
+var systems = []struct {
+	tokens []string
+	name   string
+}{
+	{[]string{"Xbox"}, "Xbox"},
+	{[]string{"PlayStation"}, "PlayStation"},
+	{[]string{"Windows Phone"}, "Windows Phone"},
+	{[]string{"Windows"}, "Windows"},
+	{[]string{"iPhone", "iPad", "iPod"}, "iOS"},
+	{[]string{"HarmonyOS"}, "HarmonyOS"},
+	{[]string{"Android"}, "Android"},
+	{[]string{"Tizen"}, "Tizen"},
+	{[]string{"Web0S", "webOS"}, "webOS"},
+	{[]string{"CrOS"}, "Chrome OS"},
+	{[]string{"Macintosh", "Mac OS X"}, "macOS"},
+	{[]string{"Ubuntu"}, "Ubuntu"},
+	{[]string{"Fedora"}, "Fedora"},
+	{[]string{"Debian"}, "Debian"},
+	{[]string{"FreeBSD"}, "FreeBSD"},
+	{[]string{"OpenBSD"}, "OpenBSD"},
+	{[]string{"Linux", "X11"}, "Linux"},
+}
+
 func osName(ua string) string {
-	switch {
-	case strings.Contains(ua, "Xbox"):
-		return "Xbox"
-	case strings.Contains(ua, "PlayStation"):
-		return "PlayStation"
-	case strings.Contains(ua, "Windows Phone"):
-		return "Windows Phone"
-	case strings.Contains(ua, "Windows"):
-		return "Windows"
-	case strings.Contains(ua, "iPhone"), strings.Contains(ua, "iPad"), strings.Contains(ua, "iPod"):
-		return "iOS"
-	case strings.Contains(ua, "HarmonyOS"):
-		return "HarmonyOS"
-	case strings.Contains(ua, "Android"):
-		return "Android"
-	case strings.Contains(ua, "Tizen"):
-		return "Tizen"
-	case strings.Contains(ua, "Web0S"), strings.Contains(ua, "webOS"):
-		return "webOS"
-	case strings.Contains(ua, "CrOS"):
-		return "Chrome OS"
-	case strings.Contains(ua, "Macintosh"), strings.Contains(ua, "Mac OS X"):
-		return "macOS"
-	case strings.Contains(ua, "Ubuntu"):
-		return "Ubuntu"
-	case strings.Contains(ua, "Fedora"):
-		return "Fedora"
-	case strings.Contains(ua, "Debian"):
-		return "Debian"
-	case strings.Contains(ua, "FreeBSD"):
-		return "FreeBSD"
-	case strings.Contains(ua, "OpenBSD"):
-		return "OpenBSD"
-	case strings.Contains(ua, "Linux"), strings.Contains(ua, "X11"):
-		return "Linux"
+	for _, s := range systems {
+		if containsAny(ua, s.tokens) {
+			return s.name
+		}
 	}
 	return ""
+}
+
+func containsAny(s string, tokens []string) bool {
+	for _, t := range tokens {
+		if strings.Contains(s, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // tvs and consoles are recognised by these tokens.
@@ -183,20 +187,13 @@ var (
 )
 
 func device(ua, os string) string {
-	for _, t := range tvs {
-		if strings.Contains(ua, t) {
-			return SmartTV
-		}
-	}
-	for _, t := range consoles {
-		if strings.Contains(ua, t) {
-			return Console
-		}
-	}
-	for _, t := range tablets {
-		if strings.Contains(ua, t) {
-			return Tablet
-		}
+	switch {
+	case containsAny(ua, tvs):
+		return SmartTV
+	case containsAny(ua, consoles):
+		return Console
+	case containsAny(ua, tablets):
+		return Tablet
 	}
 	switch os {
 	case "iOS":
