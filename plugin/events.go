@@ -85,11 +85,9 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 		return fmt.Errorf("skopos: %w", err)
 	}
 	p.visitors = visitors
-	go func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() { <-p.stop; cancel() }()
-		visitors.Run(ctx)
-	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopVisitors = cancel
+	go visitors.Run(ctx) // daily salts; returns at once in the other modes
 	in.in, err = ingest.New(ingest.Config{
 		Pipeline: pipeline.Config{
 			Store: localstore.New(e.App), Sites: in.sites, Route: "local",
@@ -257,7 +255,9 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 		return e.Next()
 	})
 	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
-		p.stopOnce.Do(func() { close(p.stop) })
+		if p.stopVisitors != nil {
+			p.stopVisitors()
+		}
 		if p.intake != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err := p.intake.in.Close(ctx)

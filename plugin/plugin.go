@@ -19,11 +19,11 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sync"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/botdetect"
@@ -231,7 +231,7 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("skopos plugin: TrustedProxies: %w", err)
 	}
-	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots, stop: make(chan struct{})}
+	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
 	bindWebsiteDomainHook(app)
@@ -251,8 +251,8 @@ type plugin struct {
 	bots   *botdetect.Patterns // Config.BotPatterns, compiled
 	// visitors computes visitor ids (set when the server starts)
 	visitors *visitorid.Hasher
-	stop     chan struct{} // closed at terminate: background work ends
-	stopOnce sync.Once
+	// stopVisitors ends the refresh of daily salts (at terminate)
+	stopVisitors context.CancelFunc
 }
 
 // onServe runs before PocketBase starts listening: PocketBase has applied

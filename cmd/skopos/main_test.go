@@ -514,14 +514,6 @@ func TestServeStoresReferenceNamesAndRoundedDurations(t *testing.T) {
 		tablet = "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 		gsa    = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) GSA/321.0.645817380 Mobile/15E148 Safari/604.1"
 	)
-	send("198.51.100.1", tablet, "/tablet")
-	send("198.51.100.2", gsa, "/gsa")
-	// a session of 1.6 s: the time between its two page views is the
-	// thing under test, so this waits for it to pass
-	send("198.51.100.3", browserUA, "/one")
-	time.Sleep(1600 * time.Millisecond)
-	send("198.51.100.3", browserUA, "/two")
-
 	type session struct {
 		Browser, Device, EntryPath string
 		StartedAt                  string `json:"startedAt"`
@@ -529,10 +521,31 @@ func TestServeStoresReferenceNamesAndRoundedDurations(t *testing.T) {
 		EventCount                 int    `json:"eventCount"`
 	}
 	var rows []session
-	testwait.For(t, 15*time.Second, "the three sessions stored", func() bool {
+	list := func() bool {
 		rows = nil
 		_, err := pb.ListRecords(ctx, schema.Sessions, pbrest.ListQuery{Sort: "-eventCount", PerPage: 10}, &rows)
-		return err == nil && len(rows) == 3 && rows[0].EventCount == 2
+		return err == nil
+	}
+	const pbTime = "2006-01-02 15:04:05.000Z"
+	send("198.51.100.1", tablet, "/tablet")
+	send("198.51.100.2", gsa, "/gsa")
+	// a session of 1.6 s: its second page view goes once the server's
+	// clock, as the stored start shows, is 1.6 s past the first
+	send("198.51.100.3", browserUA, "/one")
+	testwait.For(t, 15*time.Second, "the first page view stored and 1.6 s past", func() bool {
+		if !list() {
+			return false
+		}
+		for _, r := range rows {
+			if start, err := time.Parse(pbTime, r.StartedAt); err == nil && r.EntryPath == "/one" {
+				return time.Since(start) >= 1600*time.Millisecond
+			}
+		}
+		return false
+	})
+	send("198.51.100.3", browserUA, "/two")
+	testwait.For(t, 15*time.Second, "the three sessions stored", func() bool {
+		return list() && len(rows) == 3 && rows[0].EventCount == 2
 	})
 	byPath := map[string]session{}
 	for _, r := range rows {
@@ -545,8 +558,8 @@ func TestServeStoresReferenceNamesAndRoundedDurations(t *testing.T) {
 		t.Errorf("Google app on iOS stored as %s / %s, want GSA / mobile", r.Browser, r.Device)
 	}
 	one := byPath["/one"]
-	start, err1 := time.Parse("2006-01-02 15:04:05.000Z", one.StartedAt)
-	last, err2 := time.Parse("2006-01-02 15:04:05.000Z", one.LastActivity)
+	start, err1 := time.Parse(pbTime, one.StartedAt)
+	last, err2 := time.Parse(pbTime, one.LastActivity)
 	if err1 != nil || err2 != nil {
 		t.Fatalf("session times %q %q", one.StartedAt, one.LastActivity)
 	}

@@ -28,6 +28,7 @@ type patternSet struct {
 	literal  []litPattern
 	rest     *regexp.Regexp // nil when none
 	looks    []lookPattern
+	n        int // patterns compiled
 }
 
 // litPattern is a pattern that cannot match unless the lower-cased UA
@@ -58,6 +59,7 @@ func compilePatterns(patterns []string) (*patternSet, error) {
 		if p == "" || strings.HasPrefix(p, "#") {
 			continue
 		}
+		ps.n++
 		if strings.Contains(p, "(?<!") || strings.Contains(p, "(?!") || strings.Contains(p, "(?=") || strings.Contains(p, "(?<=") {
 			lp, err := parseLook(p)
 			if err != nil {
@@ -230,10 +232,7 @@ var isbotPatterns = func() *patternSet {
 
 // Patterns is a compiled list of extra bot patterns (Options.Extra): an
 // operator's additions, read from a file, with no code change.
-type Patterns struct {
-	set *patternSet
-	n   int
-}
+type Patterns struct{ set *patternSet }
 
 // CompilePatterns compiles lines: one pattern per line, in the syntax of
 // the isbot list (regular expressions matched ignoring case; a leading
@@ -245,14 +244,7 @@ func CompilePatterns(lines []string) (*Patterns, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := len(set.looks)
-	for _, l := range lines {
-		l = strings.TrimSpace(l)
-		if l != "" && !strings.HasPrefix(l, "#") && !strings.Contains(l, "(?<!") && !strings.Contains(l, "(?!") {
-			n++
-		}
-	}
-	return &Patterns{set: set, n: n}, nil
+	return &Patterns{set: set}, nil
 }
 
 // Len is the number of patterns.
@@ -260,7 +252,7 @@ func (p *Patterns) Len() int {
 	if p == nil {
 		return 0
 	}
-	return p.n
+	return p.set.n
 }
 
 func (p *Patterns) match(ua string) bool { return p != nil && p.set.match(ua) }

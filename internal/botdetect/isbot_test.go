@@ -21,7 +21,7 @@ func TestIsbotListCompiles(t *testing.T) {
 			looks++
 		}
 	}
-	if len(lines) < 150 || len(ps.looks) != looks {
+	if len(lines) < 150 || len(ps.looks) != looks || ps.n != len(lines) {
 		t.Fatalf("%d patterns, %d with lookarounds, %d of those compiled", len(lines), looks, len(ps.looks))
 	}
 }

@@ -87,3 +87,20 @@ func TestPooledIDsEqualHash(t *testing.T) {
 		t.Fatal("missing ip/ua differ")
 	}
 }
+
+// TestDayNumberIsTheUTCDate: the day number ids are keyed by names the
+// same UTC date as formatting the time would, on both sides of midnight.
+func TestDayNumberIsTheUTCDate(t *testing.T) {
+	t.Parallel()
+	paris := time.FixedZone("CET", 3600)
+	for _, tm := range []time.Time{
+		time.Date(2026, 3, 10, 23, 59, 59, 999e6, time.UTC),
+		time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 3, 11, 0, 30, 0, 0, paris), // 23:30 UTC the day before
+		time.Date(1969, 12, 31, 12, 0, 0, 0, time.UTC),
+	} {
+		if got, want := dayName(dayNumber(tm)), tm.UTC().Format(time.DateOnly); got != want {
+			t.Errorf("dayName(dayNumber(%v)) = %s, want %s", tm, got, want)
+		}
+	}
+}

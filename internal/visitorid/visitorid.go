@@ -109,10 +109,7 @@ type Hasher struct {
 	now     func() time.Time
 
 	mu   sync.RWMutex
-	days map[string]*keyed // Daily: the keys of the days around today
-	// local: days whose key this instance made up while the store was
-	// unreachable, to be stored (or replaced by the stored one) later
-	local map[string]bool
+	days map[int64]*keyed // Daily: the keys of the days around today, by day number
 }
 
 // New returns a Hasher for cfg. In Salted mode without cfg.Salt it reads
@@ -120,7 +117,7 @@ type Hasher struct {
 // in Daily mode it reads or creates the keys of today and tomorrow.
 func New(ctx context.Context, cfg Config) (*Hasher, error) {
 	h := &Hasher{mode: cfg.Mode, secrets: cfg.Secrets, log: cfg.Logger, now: cfg.Now,
-		days: map[string]*keyed{}, local: map[string]bool{}}
+		days: map[int64]*keyed{}}
 	if h.mode == "" {
 		h.mode = Salted
 	}
@@ -179,7 +176,7 @@ func (h *Hasher) ID(trackingID, ip, ua string, t time.Time) string {
 	case Compatible:
 		return Hash(trackingID, ip, ua, nil)
 	case Daily:
-		return h.dayKey(t.UTC().Format(time.DateOnly)).id(trackingID, ip, ua)
+		return h.dayKey(dayNumber(t)).id(trackingID, ip, ua)
 	}
 	return h.salt.id(trackingID, ip, ua)
 }
@@ -189,6 +186,10 @@ func (h *Hasher) ID(trackingID, ip, ua string, t time.Time) string {
 type keyed struct {
 	key  []byte
 	pool sync.Pool
+	// local: a day key this instance made up while the store was
+	// unreachable, to be stored (or replaced by the stored one) later;
+	// guarded by Hasher.mu
+	local bool
 }
 
 func newKeyed(key []byte) *keyed {
@@ -229,7 +230,7 @@ var ProbeVisitor = [3]string{"skopos-probe", "192.0.2.1", "Skopos visitor id pro
 // dayKey returns the key of day, making one up (and remembering to store
 // it) when the store could not be reached in time: ids are never left
 // unkeyed and no event waits for PocketBase.
-func (h *Hasher) dayKey(day string) *keyed {
+func (h *Hasher) dayKey(day int64) *keyed {
 	h.mu.RLock()
 	k := h.days[day]
 	h.mu.RUnlock()
@@ -240,9 +241,10 @@ func (h *Hasher) dayKey(day string) *keyed {
 	defer h.mu.Unlock()
 	if k = h.days[day]; k == nil {
 		k = newKeyed(mustDecode(newSalt()))
-		h.days[day], h.local[day] = k, true
+		k.local = true
+		h.days[day] = k
 		h.log.Warn("skopos: the day's visitor salt could not be read from PocketBase in time; "+
-			"this instance uses its own until it can (visitors seen meanwhile by several instances may count twice)", "day", day)
+			"this instance uses its own until it can (visitors seen meanwhile by several instances may count twice)", "day", dayName(day))
 	}
 	return k
 }
@@ -278,12 +280,12 @@ func (h *Hasher) Refresh(ctx context.Context) error {
 	if h.mode != Daily {
 		return nil
 	}
-	now := h.now().UTC()
-	today := now.Format(time.DateOnly)
-	keep := now.AddDate(0, 0, -1).Format(time.DateOnly)
-	for _, day := range []string{today, now.AddDate(0, 0, 1).Format(time.DateOnly)} {
+	today := dayNumber(h.now())
+	keep := dayName(today - 1) // yesterday's is kept, older ones go
+	for _, day := range []int64{today, today + 1} {
 		h.mu.RLock()
-		k, local := h.days[day], h.local[day]
+		k := h.days[day]
+		local := k != nil && k.local
 		h.mu.RUnlock()
 		if k != nil && !local {
 			continue
@@ -292,26 +294,26 @@ func (h *Hasher) Refresh(ctx context.Context) error {
 		if local {
 			offer = hex.EncodeToString(k.key)
 		}
-		v, err := h.secrets.GetOrCreate(ctx, DayPrefix+day, offer)
+		v, err := h.secrets.GetOrCreate(ctx, DayPrefix+dayName(day), offer)
 		if err != nil {
-			return fmt.Errorf("visitor ids: salt of %s: %w", day, err)
+			return fmt.Errorf("visitor ids: salt of %s: %w", dayName(day), err)
 		}
 		key, err := decodeSalt(v)
 		if err != nil {
-			return fmt.Errorf("visitor ids: salt of %s: %w", day, err)
+			return fmt.Errorf("visitor ids: salt of %s: %w", dayName(day), err)
 		}
 		h.mu.Lock()
 		if k == nil || !bytes.Equal(k.key, key) {
 			h.days[day] = newKeyed(key)
+		} else {
+			k.local = false
 		}
-		delete(h.local, day)
 		h.mu.Unlock()
 	}
 	h.mu.Lock()
 	for day := range h.days {
-		if day < keep {
+		if day < today-1 {
 			delete(h.days, day)
-			delete(h.local, day)
 		}
 	}
 	h.mu.Unlock()
@@ -330,6 +332,20 @@ func (h *Hasher) Refresh(ctx context.Context) error {
 	}
 	return nil
 }
+
+// dayNumber is t's UTC day as days since 1970-01-01: no formatting per
+// event.
+func dayNumber(t time.Time) int64 {
+	sec := t.Unix()
+	d := sec / 86400
+	if sec < 0 && sec%86400 != 0 {
+		d--
+	}
+	return d
+}
+
+// dayName is the UTC date of day number d, as day salts are named.
+func dayName(d int64) string { return time.Unix(d*86400, 0).UTC().Format(time.DateOnly) }
 
 // Hash identifies a visitor without cookies. Without salt it is the
 // Skopos-compatible lowercase hex SHA-256 of "<trackingId>-<ip>-<ua>"

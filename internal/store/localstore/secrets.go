@@ -22,6 +22,7 @@ func NewSecrets(app core.App) Secrets { return Secrets{app: app} }
 // none; the unique index on name makes a second creator re-read the first
 // one's value.
 func (s Secrets) GetOrCreate(ctx context.Context, name, value string) (string, error) {
+	var saveErr error
 	for range 2 {
 		r, err := s.app.FindFirstRecordByFilter(schema.Secrets, "name = {:n}", dbx.Params{"n": name})
 		if err == nil {
@@ -37,11 +38,11 @@ func (s Secrets) GetOrCreate(ctx context.Context, name, value string) (string, e
 		r = core.NewRecord(col)
 		r.Set("name", name)
 		r.Set("value", value)
-		if err := s.app.SaveWithContext(ctx, r); err == nil {
+		if saveErr = s.app.SaveWithContext(ctx, r); saveErr == nil {
 			return value, nil
 		}
 	}
-	return "", fmt.Errorf("skopos_secrets: neither read nor created %q", name)
+	return "", fmt.Errorf("skopos_secrets: neither read nor created %q: %w", name, saveErr)
 }
 
 // Names lists the names that start with prefix.

@@ -33,6 +33,7 @@ func (s Secrets) find(ctx context.Context, name string) (secretRow, error) {
 // none; when another instance created it first (the unique index refuses
 // the second), its value is read back.
 func (s Secrets) GetOrCreate(ctx context.Context, name, value string) (string, error) {
+	var createErr error
 	for range 2 {
 		row, err := s.find(ctx, name)
 		if err == nil {
@@ -41,15 +42,15 @@ func (s Secrets) GetOrCreate(ctx context.Context, name, value string) (string, e
 		if !errors.Is(err, pbrest.ErrNotFound) {
 			return "", err
 		}
-		err = s.pb.CreateRecord(ctx, schema.Secrets, map[string]string{"name": name, "value": value}, nil)
-		if err == nil {
+		createErr = s.pb.CreateRecord(ctx, schema.Secrets, map[string]string{"name": name, "value": value}, nil)
+		if createErr == nil {
 			return value, nil
 		}
-		if !errors.Is(err, pbrest.ErrBadRequest) {
-			return "", err
+		if !errors.Is(createErr, pbrest.ErrBadRequest) {
+			return "", createErr
 		}
 	}
-	return "", fmt.Errorf("skopos_secrets: neither read nor created %q", name)
+	return "", fmt.Errorf("skopos_secrets: neither read nor created %q: %w", name, createErr)
 }
 
 // Names lists the names that start with prefix (at most 500: day salts
