@@ -186,17 +186,40 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 func checkSchema(ctx context.Context, pb *pbrest.Client, spooled, secrets bool) error {
 	var list struct {
 		Items []struct {
-			Name string `json:"name"`
+			Name   string `json:"name"`
+			Fields []struct {
+				Name   string   `json:"name"`
+				Values []string `json:"values"`
+			} `json:"fields"`
 		} `json:"items"`
 	}
-	if err := pb.Do(ctx, http.MethodGet, "/api/collections?fields=name&perPage=1000&skipTotal=1", nil, &list); err != nil {
+	if err := pb.Do(ctx, http.MethodGet, "/api/collections?fields=name,fields&perPage=1000&skipTotal=1", nil, &list); err != nil {
 		return classify(err)
 	}
 	var have []string
 	for _, it := range list.Items {
 		have = append(have, it.Name)
+		if it.Name != schema.DashSumItems {
+			continue
+		}
+		// the summaries' dimensions are a select: a schema from before a
+		// dimension was added would refuse every batch that counts it
+		for _, f := range it.Fields {
+			if f.Name != "dimension" {
+				continue
+			}
+			for _, d := range schema.Dimensions {
+				if !slices.Contains(f.Values, d) {
+					return fmt.Errorf("%w: %s.dimension lacks %q (an older schema); run `skopos schema apply`",
+						ErrSchemaMissing, schema.DashSumItems, d)
+				}
+			}
+		}
 	}
 	for _, name := range schema.All() {
+		if slices.Contains(schema.Analysis, name) {
+			continue // read by the stats API, never written by the SDK
+		}
 		if name == schema.Spools && !spooled {
 			continue // only the spool's writer needs it
 		}

@@ -42,6 +42,12 @@ func (p *plugin) migrations() core.MigrationsList {
 		_, err := collections.Apply(tx)
 		return err
 	}, nil, "1764115206_skopos_schema_v4.go")
+	// v5: hourly summaries, campaign dimensions, websites.timezone,
+	// goals and funnels, event indexes for filters
+	l.Register(func(tx core.App) error {
+		_, err := collections.Apply(tx)
+		return err
+	}, nil, "1764115207_skopos_schema_v5.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

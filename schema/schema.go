@@ -26,6 +26,12 @@ const (
 	// salts); superuser-only, like every Skopos collection without
 	// owner rules.
 	Secrets = "skopos_secrets"
+	// Goals and Funnels hold what the site's owner wants to measure:
+	// conversions (a page pattern or a custom event) and ordered steps.
+	// Owners manage their own sites' goals and funnels through the REST
+	// API (the collections' rules) and the dashboard.
+	Goals   = "goals"
+	Funnels = "funnels"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -37,9 +43,15 @@ const (
 // collections its relations point to).
 var Names = []string{Websites, Visitors, Sessions, Events, JSErrors, DashSum, DashSumItems}
 
-// All lists every Skopos collection: Names, then the writer's own
-// bookkeeping (Spools) and the installation's secrets.
-func All() []string { return append(append([]string(nil), Names...), Spools, Secrets) }
+// Analysis lists the collections the stats API reads besides the data:
+// the owners' goals and funnels. Writers (the SDK) never need them.
+var Analysis = []string{Goals, Funnels}
+
+// All lists every Skopos collection: Names, the writer's own bookkeeping
+// (Spools), the installation's secrets, then Analysis.
+func All() []string {
+	return append(append(append([]string(nil), Names...), Spools, Secrets), Analysis...)
+}
 
 // EventTypes are the values events.type accepts (the Skopos select values).
 var EventTypes = []string{"pageView", "custom", "click", "form_submission", "revenue"}
@@ -48,7 +60,25 @@ var EventTypes = []string{"pageView", "custom", "click", "form_submission", "rev
 var Dimensions = []string{
 	"page", "entryPage", "exitPage", "referrer", "device", "browser", "os",
 	"language", "country", "customEvent", "jsError",
+	"utm_source", "utm_medium", "utm_campaign",
 }
+
+// UTMDimensions are the campaign dimensions: a session with that utm_*
+// query parameter on its entry page counts under its value; sessions
+// without it are not listed.
+var UTMDimensions = []string{"utm_source", "utm_medium", "utm_campaign"}
+
+// GoalTypes are the values goals.type accepts: a page path pattern or a
+// custom event name.
+var GoalTypes = []string{"page", "event"}
+
+// Limits of goals and funnels.
+const (
+	MaxGoalMatch    = 512 // a goal's or step's match (path pattern or event name)
+	MinFunnelSteps  = 2
+	MaxFunnelSteps  = 8
+	MaxTimezoneName = 64
+)
 
 // Stored-length limits: each text field's max is at least what the
 // pipeline stores in it after validation and truncation, so that no value

@@ -54,8 +54,8 @@ type chunk struct {
 	jsOrder []string
 
 	// summary deltas, aggregated per chunk, written when finalized
-	sums      map[dayKey]*sumDelta
-	sumOrder  []dayKey
+	sums      map[sumKey]*sumDelta
+	sumOrder  []sumKey
 	items     map[itemKey]int
 	itemOrder []itemKey
 }

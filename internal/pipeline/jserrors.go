@@ -21,7 +21,7 @@ type jsAgg struct {
 	stack     string
 	url       string
 	count     int
-	days      map[int64]int // occurrences per UTC day, for the summaries
+	hours     map[int64]int // occurrences per UTC hour (unix seconds), for the summaries
 	lastSeen  time.Time
 	refused   bool    // the store refused the group; its occurrences were dropped
 	events    []Event // with an intake log: its occurrences, to rebuild a chunk
@@ -37,8 +37,8 @@ func (w *worker) restoreJSError(a *jsAgg) {
 		return
 	}
 	cur.count += a.count
-	for d, n := range a.days {
-		cur.days[d] += n
+	for h, n := range a.hours {
+		cur.hours[h] += n
 	}
 	if a.lastSeen.After(cur.lastSeen) {
 		cur.lastSeen = a.lastSeen
@@ -115,7 +115,7 @@ func (w *worker) jsSession(ev *Event) string {
 
 func newJSAgg(ev *Event, hash string) *jsAgg {
 	return &jsAgg{websiteID: ev.WebsiteID, hash: hash, message: ev.ErrorMessage, stack: ev.StackTrace, url: ev.Path,
-		days: map[int64]int{}}
+		hours: map[int64]int{}}
 }
 
 // record counts one occurrence.
@@ -124,7 +124,7 @@ func (a *jsAgg) record(ev *Event, session string) {
 		a.session = session
 	}
 	a.count++
-	a.days[dayOf(ev.Time).Unix()]++
+	a.hours[hourOf(ev.Time).Unix()]++
 	if ev.Time.After(a.lastSeen) {
 		a.lastSeen = ev.Time
 	}
@@ -176,8 +176,8 @@ func (w *worker) addJSOps(c *chunk, a *jsAgg) {
 	}
 	c.add(store.Op{Action: store.Upsert, Collection: schema.JSErrors, ID: DeriveID("jserror", a.websiteID, a.hash), Data: data},
 		role{kind: roleJSError, count: a.count, js: a})
-	for day, n := range a.days {
-		k := dayKey{a.websiteID, day}
+	for hour, n := range a.hours {
+		k := sumKey{a.websiteID, hour}
 		c.summaryFor(k).jsErrors += n
 		c.addItem(itemKey{k, "jsError", w.dims.key(k, "jsError", a.message)}, n)
 	}
@@ -190,8 +190,8 @@ func (w *worker) addJSOps(c *chunk, a *jsAgg) {
 // jsError breakdown by message), in the same transaction.
 func (w *worker) jsErrorChunks(ctx context.Context, maxOps int) ([]*chunk, error) {
 	for _, a := range w.jsErrs {
-		for day := range a.days {
-			if k := (dayKey{a.websiteID, day}); !w.dims.loaded(k) {
+		for hour := range a.hours {
+			if k := (sumKey{a.websiteID, hour}); !w.dims.loaded(k) {
 				if err := w.dims.load(ctx, w.p.cfg.Store, k); err != nil {
 					return nil, err
 				}
@@ -202,7 +202,7 @@ func (w *worker) jsErrorChunks(ctx context.Context, maxOps int) ([]*chunk, error
 	var out []*chunk
 	c := newChunk()
 	for key, a := range w.jsErrs {
-		if (c.size()+1+2*len(a.days) > maxOps || w.chunkUnits > 0 && c.countKind(roleJSError) >= w.chunkUnits) && len(c.ops) > 0 {
+		if (c.size()+1+2*len(a.hours) > maxOps || w.chunkUnits > 0 && c.countKind(roleJSError) >= w.chunkUnits) && len(c.ops) > 0 {
 			c.finalize()
 			out, c = append(out, c), newChunk()
 		}

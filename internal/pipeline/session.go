@@ -350,7 +350,7 @@ func (w *worker) resolveVisitors(ctx context.Context) error {
 // events may touch (their own day and their open session's start day).
 func (w *worker) loadDays(ctx context.Context) error {
 	for _, ev := range w.pending {
-		keys := []dayKey{keyOf(ev.WebsiteID, ev.Time)}
+		keys := []sumKey{keyOf(ev.WebsiteID, ev.Time)}
 		if vs := w.visitors.get(visitorRecordID(ev.WebsiteID, ev.Visitor)); vs != nil && vs.session != nil {
 			keys = append(keys, keyOf(ev.WebsiteID, vs.session.start))
 		}
@@ -399,46 +399,46 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 		c.created[s.id] = idx
 		w.countNewSession(c, keyOf(ev.WebsiteID, s.start), data)
 	}
-	startDay := keyOf(ev.WebsiteID, s.start)
+	startHour := keyOf(ev.WebsiteID, s.start)
 
 	// Events of a session can arrive out of order (forwarded by several
 	// SDK instances, whose batches reach this writer in any order): the
 	// session keeps its earliest start and entry page and its latest
 	// activity and exit page whatever the order of arrival. (Not across a
-	// UTC midnight: the start then stays, as its day's summaries hold it;
-	// and a late event is joined to the session open when it arrives.)
+	// UTC hour: the start then stays, as its hour's summaries hold it; and
+	// a late event is joined to the session open when it arrives.)
 	startMoved := false
-	if open && ev.Time.Before(s.start) && keyOf(ev.WebsiteID, ev.Time) == startDay {
+	if open && ev.Time.Before(s.start) && keyOf(ev.WebsiteID, ev.Time) == startHour {
 		if ev.Path != s.entryPath {
-			c.addItem(itemKey{startDay, "entryPage", w.dims.key(startDay, "entryPage", s.entryPath)}, -1)
-			c.addItem(itemKey{startDay, "entryPage", w.dims.key(startDay, "entryPage", ev.Path)}, 1)
+			c.addItem(itemKey{startHour, "entryPage", w.dims.key(startHour, "entryPage", s.entryPath)}, -1)
+			c.addItem(itemKey{startHour, "entryPage", w.dims.key(startHour, "entryPage", ev.Path)}, 1)
 		}
-		c.summaryFor(startDay).duration += Seconds(s.lastActivity.Sub(ev.Time)) - Seconds(s.lastActivity.Sub(s.start))
+		c.summaryFor(startHour).duration += Seconds(s.lastActivity.Sub(ev.Time)) - Seconds(s.lastActivity.Sub(s.start))
 		s.start, s.entryPath, startMoved = ev.Time, ev.Path, true
 	}
 
 	// advance the session
 	if ev.Time.After(s.lastActivity) {
 		// the deltas add up to the session's duration rounded once
-		c.summaryFor(startDay).duration += Seconds(ev.Time.Sub(s.start)) - Seconds(s.lastActivity.Sub(s.start))
+		c.summaryFor(startHour).duration += Seconds(ev.Time.Sub(s.start)) - Seconds(s.lastActivity.Sub(s.start))
 		s.lastActivity = ev.Time
 	}
 	becameEngaged := false
 	if ev.Kind.browses() {
 		if !ev.Time.Before(s.exitTime) { // the latest browsing event so far
 			if ev.Path != s.exitPath {
-				c.addItem(itemKey{startDay, "exitPage", w.dims.key(startDay, "exitPage", s.exitPath)}, -1)
-				c.addItem(itemKey{startDay, "exitPage", w.dims.key(startDay, "exitPage", ev.Path)}, 1)
+				c.addItem(itemKey{startHour, "exitPage", w.dims.key(startHour, "exitPage", s.exitPath)}, -1)
+				c.addItem(itemKey{startHour, "exitPage", w.dims.key(startHour, "exitPage", ev.Path)}, 1)
 			}
 			s.exitPath, s.exitTime = ev.Path, ev.Time
 		}
 		s.eventCount++
 		if s.eventCount == 2 { // a second page view or custom event: no longer a bounce
-			c.summaryFor(startDay).bounces--
+			c.summaryFor(startHour).bounces--
 		}
 		if !s.engaged && (s.eventCount >= 2 || ev.Duration > 10) {
 			s.engaged, becameEngaged = true, true
-			c.summaryFor(startDay).engaged++
+			c.summaryFor(startHour).engaged++
 		}
 	}
 	if idx, ok := c.created[s.id]; ok {
@@ -466,13 +466,13 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 	data := map[string]any{
 		"session": s.id, "website": ev.WebsiteID, "type": "pageView", "path": ev.Path, "timestamp": ev.Time,
 	}
-	evDay := keyOf(ev.WebsiteID, ev.Time)
+	evHour := keyOf(ev.WebsiteID, ev.Time)
 	if ev.Kind == PageView {
-		c.summaryFor(evDay).pageViews++
-		c.addItem(itemKey{evDay, "page", w.dims.key(evDay, "page", ev.Path)}, 1)
+		c.summaryFor(evHour).pageViews++
+		c.addItem(itemKey{evHour, "page", w.dims.key(evHour, "page", ev.Path)}, 1)
 	} else {
 		data["type"], data["eventName"] = "custom", ev.Name
-		c.addItem(itemKey{evDay, "customEvent", w.dims.key(evDay, "customEvent", ev.Name)}, 1)
+		c.addItem(itemKey{evHour, "customEvent", w.dims.key(evHour, "customEvent", ev.Name)}, 1)
 	}
 	if len(ev.Data) > 0 {
 		data["eventData"] = ev.Data
@@ -481,10 +481,10 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 		role{kind: roleEvent, visitor: vid, session: s.id, event: ev})
 }
 
-// countNewSession adds a new session's counters to its start day:
+// countNewSession adds a new session's counters to its start hour:
 // a visitor (new or returning), a bounce until its second page view or
 // custom event, and its breakdowns.
-func (w *worker) countNewSession(c *chunk, day dayKey, data map[string]any) {
+func (w *worker) countNewSession(c *chunk, day sumKey, data map[string]any) {
 	sum := c.summaryFor(day)
 	sum.visitors++
 	sum.bounces++
@@ -500,6 +500,14 @@ func (w *worker) countNewSession(c *chunk, day dayKey, data map[string]any) {
 		"language": orUnknown(str("language")), "country": orUnknown(str("country")),
 	} {
 		c.addItem(itemKey{day, dim, w.dims.key(day, dim, value)}, 1)
+	}
+	// campaigns: only the sessions that came with the parameter
+	if utm, _ := data["utm"].(map[string]string); utm != nil {
+		for _, dim := range schema.UTMDimensions {
+			if v := utm[dim]; v != "" {
+				c.addItem(itemKey{day, dim, w.dims.key(day, dim, v)}, 1)
+			}
+		}
 	}
 }
 

@@ -9,10 +9,14 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
-// Daily summaries (dash_sum, dash_sum_items) are written as deltas in the
-// same transaction as the events and sessions they come from, so they
-// always equal the raw rows: session counters on the session's start day
-// (UTC), event counters on the event's day.
+// Summaries (dash_sum, dash_sum_items) are hourly: one row per website
+// and UTC hour (date = the hour's start), written as deltas in the same
+// transaction as the events and sessions they come from, so they always
+// equal the raw rows: session counters on the session's start hour, event
+// counters on the event's hour. Hours in UTC serve every time zone whose
+// offset is whole hours (the stats API sums them into the site's local
+// days at query time), so a site's time zone can change without
+// rewriting anything. The breakdown key cap stays per UTC day.
 
 // OtherKey collects the breakdown keys of a day beyond its cap.
 const OtherKey = "(other)"
@@ -21,21 +25,23 @@ const OtherKey = "(other)"
 // error messages), in UTF-16 units.
 const maxKeyLen = 500
 
-// dayOf is the UTC midnight of t.
-func dayOf(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
+// hourOf is the start of t's UTC hour.
+func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
 
-type dayKey struct {
+// sumKey names one summary row: a website's UTC hour.
+type sumKey struct {
 	website string
-	day     int64 // unix seconds of UTC midnight
+	hour    int64 // unix seconds of the hour's start
 }
 
-func keyOf(website string, t time.Time) dayKey { return dayKey{website, dayOf(t).Unix()} }
+// day is the key of the UTC day the hour is in, which the breakdown key
+// cap counts by.
+func (k sumKey) day() sumKey { return sumKey{k.website, k.hour - k.hour%86400} }
+
+func keyOf(website string, t time.Time) sumKey { return sumKey{website, hourOf(t).Unix()} }
 
 type itemKey struct {
-	dayKey
+	sumKey
 	dim, key string
 }
 
@@ -45,10 +51,10 @@ type sumDelta struct {
 	engaged, bounces, duration, jsErrors                int
 }
 
-// summaryFor returns the chunk's delta of a website's day.
-func (c *chunk) summaryFor(k dayKey) *sumDelta {
+// summaryFor returns the chunk's delta of a website's hour.
+func (c *chunk) summaryFor(k sumKey) *sumDelta {
 	if c.sums == nil {
-		c.sums = map[dayKey]*sumDelta{}
+		c.sums = map[sumKey]*sumDelta{}
 		c.items = map[itemKey]int{}
 	}
 	d := c.sums[k]
@@ -62,7 +68,7 @@ func (c *chunk) summaryFor(k dayKey) *sumDelta {
 
 func (c *chunk) addItem(k itemKey, n int) {
 	if c.items == nil {
-		c.summaryFor(k.dayKey) // allocates the maps and registers the day
+		c.summaryFor(k.sumKey) // allocates the maps and registers the day
 	}
 	if _, ok := c.items[k]; !ok {
 		c.itemOrder = append(c.itemOrder, k)
@@ -76,8 +82,8 @@ func (c *chunk) summaryOps() []store.Op {
 	var ops []store.Op
 	for _, k := range c.sumOrder {
 		d := c.sums[k]
-		day := time.Unix(k.day, 0).UTC()
-		data := map[string]any{"website": k.website, "date": day}
+		hour := time.Unix(k.hour, 0).UTC()
+		data := map[string]any{"website": k.website, "date": hour}
 		for name, v := range map[string]int{
 			"pageViews": d.pageViews, "visitors": d.visitors, "newVisitors": d.newVisitors,
 			"returningVisitors": d.returningVisitors, "engagedSessions": d.engaged, "bounces": d.bounces,
@@ -86,20 +92,31 @@ func (c *chunk) summaryOps() []store.Op {
 			addModifier(data, name, v)
 		}
 		ops = append(ops, store.Op{Action: store.Upsert, Collection: schema.DashSum,
-			ID: DeriveID("dash_sum", k.website, day.Format(time.DateOnly)), Data: data})
+			ID: DeriveID("dash_sum", k.website, sumIDTime(hour)), Data: data})
 	}
 	for _, k := range c.itemOrder {
 		n := c.items[k]
 		if n == 0 {
 			continue
 		}
-		day := time.Unix(k.day, 0).UTC()
-		data := map[string]any{"website": k.website, "date": day, "dimension": k.dim, "key": k.key}
+		hour := time.Unix(k.hour, 0).UTC()
+		data := map[string]any{"website": k.website, "date": hour, "dimension": k.dim, "key": k.key}
 		addModifier(data, "count", n)
 		ops = append(ops, store.Op{Action: store.Upsert, Collection: schema.DashSumItems,
-			ID: DeriveID("dash_sum_items", k.website, day.Format(time.DateOnly), k.dim, k.key), Data: data})
+			ID: DeriveID("dash_sum_items", k.website, sumIDTime(hour), k.dim, k.key), Data: data})
 	}
 	return ops
+}
+
+// sumIDTime is the time part of a summary row's derived id: the date
+// alone for hour 0, which is the id the daily rows of earlier versions
+// had, so that an hour-0 row and a migrated daily row are the same row;
+// the date and hour otherwise.
+func sumIDTime(hour time.Time) string {
+	if hour.Hour() == 0 {
+		return hour.Format(time.DateOnly)
+	}
+	return hour.Format("2006-01-02T15")
 }
 
 func addModifier(data map[string]any, field string, v int) {
@@ -120,27 +137,28 @@ func (c *chunk) summaryOpsCount() int { return len(c.sumOrder) + len(c.itemOrder
 // other instances); bounded to the most recent days.
 type dimKeys struct {
 	max  int
-	days map[dayKey]map[string]map[string]bool
+	days map[sumKey]map[string]map[string]bool
 }
 
 const dimKeysDays = 512 // website-days kept in memory
 
 func newDimKeys(max int) *dimKeys {
-	return &dimKeys{max: max, days: map[dayKey]map[string]map[string]bool{}}
+	return &dimKeys{max: max, days: map[sumKey]map[string]map[string]bool{}}
 }
 
-func (d *dimKeys) loaded(k dayKey) bool { _, ok := d.days[k]; return ok }
+func (d *dimKeys) loaded(k sumKey) bool { _, ok := d.days[k.day()]; return ok }
 
-func (d *dimKeys) load(ctx context.Context, st store.Store, k dayKey) error {
-	got, err := st.DimensionKeys(ctx, k.website, time.Unix(k.day, 0).UTC())
+func (d *dimKeys) load(ctx context.Context, st store.Store, k sumKey) error {
+	k = k.day()
+	got, err := st.DimensionKeys(ctx, k.website, time.Unix(k.hour, 0).UTC())
 	if err != nil {
 		return err
 	}
 	if len(d.days) >= dimKeysDays { // forget the oldest day
-		var oldest dayKey
+		var oldest sumKey
 		first := true
 		for dk := range d.days {
-			if first || dk.day < oldest.day {
+			if first || dk.hour < oldest.hour {
 				oldest, first = dk, false
 			}
 		}
@@ -160,8 +178,9 @@ func (d *dimKeys) load(ctx context.Context, st store.Store, k dayKey) error {
 
 // key maps a breakdown value to the key stored for it: capped in length,
 // and OtherKey once the day's dimension is full.
-func (d *dimKeys) key(k dayKey, dim, value string) string {
+func (d *dimKeys) key(k sumKey, dim, value string) string {
 	value = validate.Truncate(value, maxKeyLen)
+	k = k.day()
 	dims := d.days[k]
 	if dims == nil { // not loaded (cannot happen: sessionize loads first)
 		dims = map[string]map[string]bool{}

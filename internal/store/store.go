@@ -139,8 +139,9 @@ type Store interface {
 	// SpoolPosition returns the seq stored in the skopos_spool record with
 	// id, 0 when there is none.
 	SpoolPosition(ctx context.Context, id string) (uint64, error)
-	// DimensionKeys returns, for each dimension, the dash_sum_items keys
-	// stored for the website on day (UTC midnight).
+	// DimensionKeys returns, for each dimension, the distinct
+	// dash_sum_items keys stored for the website in the hours of day (UTC
+	// midnight).
 	DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error)
 }
 

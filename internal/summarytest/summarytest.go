@@ -1,9 +1,10 @@
-// Package summarytest checks, for tests, that the daily summaries
+// Package summarytest checks, for tests, that the hourly summaries
 // (dash_sum, dash_sum_items) equal what the raw rows (events, sessions,
 // js_errors) say, computed independently of the pipeline's own code.
 package summarytest
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 	"github.com/pocketbase/dbx"
 )
 
-// expected daily summaries, computed independently from the raw rows
+// expected hourly summaries, computed independently from the raw rows
 type daySum struct {
 	pageViews, visitors, newVisitors, returningVisitors, engaged, bounces, duration, jsErrors int
 }
@@ -20,7 +21,8 @@ type daySum struct {
 type sumKey struct{ website, date string }
 type itemKey struct{ website, date, dim, key string }
 
-func pbDay(t time.Time) string { return t.UTC().Format("2006-01-02") + " 00:00:00.000Z" }
+// pbHour is the summary row date of t: the start of its UTC hour.
+func pbHour(t time.Time) string { return t.UTC().Format("2006-01-02 15") + ":00:00.000Z" }
 
 func parsePB(t testing.TB, s string) time.Time {
 	t.Helper()
@@ -76,15 +78,16 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 		IsNewVisitor bool   `db:"isNewVisitor"`
 		IsEngaged    bool   `db:"isEngaged"`
 		EventCount   int    `db:"eventCount"`
+		UTM          string `db:"utm"`
 	}
 	err := db.NewQuery(`SELECT website, startedAt, lastActivity, entryPath, exitPath, referrer, device, browser, os,
-		language, country, isNewVisitor, isEngaged, eventCount FROM sessions`).All(&sessions)
+		language, country, isNewVisitor, isEngaged, eventCount, COALESCE(utm, '') AS utm FROM sessions`).All(&sessions)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range sessions {
 		start := parsePB(t, s.StartedAt)
-		k := sumKey{s.Website, pbDay(start)}
+		k := sumKey{s.Website, pbHour(start)}
 		d := sum(k)
 		d.visitors++
 		if s.IsNewVisitor {
@@ -106,6 +109,17 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 			"device": unknown(s.Device), "browser": unknown(s.Browser), "os": unknown(s.OS), "language": unknown(s.Language), "country": unknown(s.Country)} {
 			wantItem[itemKey{k.website, k.date, dim, key}]++
 		}
+		var utm map[string]any
+		if s.UTM != "" && s.UTM != "null" {
+			if err := json.Unmarshal([]byte(s.UTM), &utm); err != nil {
+				t.Fatalf("sessions.utm %q: %v", s.UTM, err)
+			}
+		}
+		for _, dim := range []string{"utm_source", "utm_medium", "utm_campaign"} {
+			if v, _ := utm[dim].(string); v != "" {
+				wantItem[itemKey{k.website, k.date, dim, v}]++
+			}
+		}
 	}
 	var events []struct {
 		Website   string `db:"website"`
@@ -118,7 +132,7 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 		t.Fatal(err)
 	}
 	for _, e := range events {
-		k := sumKey{e.Website, pbDay(parsePB(t, e.Timestamp))}
+		k := sumKey{e.Website, pbHour(parsePB(t, e.Timestamp))}
 		if e.Type == "pageView" {
 			sum(k).pageViews++
 			wantItem[itemKey{k.website, k.date, "page", e.Path}]++

@@ -41,11 +41,21 @@ func Merge(existing, desired *core.Collection) (bool, error) {
 			existing.Indexes = append(existing.Indexes, idx)
 		}
 	}
+	for _, name := range retiredIndexes[existing.Name] {
+		existing.RemoveIndex(name)
+	}
 	after, err := json.Marshal(existing)
 	if err != nil {
 		return false, err
 	}
 	return !bytes.Equal(before, after), nil
+}
+
+// retiredIndexes are indexes earlier Skopos versions created that a later
+// index replaced: each costs every insert, so applying removes them.
+var retiredIndexes = map[string][]string{
+	// replaced by (website, eventName, timestamp)
+	schema.Events: {schema.IndexName(schema.Events, "type_eventName")},
 }
 
 func cloneField(f core.Field) (core.Field, error) {

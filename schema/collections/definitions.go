@@ -63,6 +63,10 @@ func Definition(name string, resolve IDResolver) (*core.Collection, error) {
 		b.json("ipBlacklist", 1<<16)
 		b.fields(&core.NumberField{Name: "dataRetentionDays", OnlyInt: true, Min: types.Pointer(0.0)})
 		b.relation("user", schema.Users)
+		// new: the IANA time zone the site's days are counted in ("" is
+		// UTC); summaries are hourly in UTC, so changing it applies to
+		// all history at once
+		b.text("timezone", schema.MaxTimezoneName, false)
 		b.index("trackingId", true, "trackingId")
 	case schema.Visitors:
 		b.relation("website", schema.Websites)
@@ -115,7 +119,10 @@ func Definition(name string, resolve IDResolver) (*core.Collection, error) {
 		b.fields(&core.DateField{Name: "timestamp"})
 		b.index("session_timestamp", false, "session, timestamp")
 		b.index("website_timestamp", false, "website, timestamp")
-		b.index("type_eventName", false, "type, eventName")
+		// filtered stats, goals and funnels select events by page or
+		// by custom event name within a period
+		b.index("website_path_timestamp", false, "website, path, timestamp")
+		b.index("website_eventName_timestamp", false, "website, eventName, timestamp")
 	case schema.JSErrors:
 		b.relation("website", schema.Websites)
 		b.relation("session", schema.Sessions)
@@ -151,6 +158,21 @@ func Definition(name string, resolve IDResolver) (*core.Collection, error) {
 		b.text("name", 100, true)
 		b.text("value", 200, true)
 		b.index("name", true, "name")
+	case schema.Goals:
+		b.relation("website", schema.Websites)
+		b.text("name", 255, true)
+		b.fields(&core.SelectField{Name: "type", MaxSelect: 1, Values: schema.GoalTypes, Required: true})
+		b.text("match", schema.MaxGoalMatch, true)
+		b.text("propertyKey", 255, false)
+		b.text("propertyValue", 255, false)
+		b.index("website_name", true, "website, name")
+		b.ownerRules()
+	case schema.Funnels:
+		b.relation("website", schema.Websites)
+		b.text("name", 255, true)
+		b.json("steps", 1<<14)
+		b.index("website_name", true, "website, name")
+		b.ownerRules()
 	default:
 		return nil, fmt.Errorf("schema: unknown collection %q", name)
 	}
@@ -193,6 +215,20 @@ func (b *builder) relation(name, target string) {
 		b.err = fmt.Errorf("schema: %s.%s: resolve %q: %w", b.c.Name, name, target, err)
 	}
 	b.fields(&core.RelationField{Name: name, CollectionId: id, MaxSelect: 1})
+}
+
+// ownerRules lets a users record list, read, create, change and delete
+// the records of the websites it owns (websites.user); superusers pass
+// every rule anyway. A record cannot be moved to a website of another
+// owner: the update rule checks the new website too. The rules are set
+// when Skopos creates the collection; rules an operator changed later are
+// kept.
+func (b *builder) ownerRules() {
+	own := "@request.auth.collectionName = 'users' && website.user = @request.auth.id"
+	create := "@request.auth.collectionName = 'users' && @request.body.website.user = @request.auth.id"
+	update := own + " && (@request.body.website:isset = false || @request.body.website.user = @request.auth.id)"
+	b.c.ListRule, b.c.ViewRule, b.c.DeleteRule = &own, &own, &own
+	b.c.CreateRule, b.c.UpdateRule = &create, &update
 }
 
 func (b *builder) index(suffix string, unique bool, columns string) {

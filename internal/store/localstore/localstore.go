@@ -262,14 +262,17 @@ func (s *Store) SpoolPosition(ctx context.Context, id string) (uint64, error) {
 	return uint64(max(seq, 0)), nil
 }
 
-// DimensionKeys lists the dash_sum_items keys of a website's day.
+// DimensionKeys lists the distinct dash_sum_items keys of a website's UTC
+// day (its hourly rows).
 func (s *Store) DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error) {
 	var rows []struct {
 		Dimension string `db:"dimension"`
 		Key       string `db:"key"`
 	}
-	err := s.app.DB().Select("dimension", "key").From(schema.DashSumItems).WithContext(ctx).
-		Where(dbx.HashExp{"website": websiteID, "date": day.UTC().Format(types.DefaultDateLayout)}).
+	err := s.app.DB().Select("dimension", "key").Distinct(true).From(schema.DashSumItems).WithContext(ctx).
+		Where(dbx.HashExp{"website": websiteID}).
+		AndWhere(dbx.NewExp("date >= {:from} AND date < {:to}", dbx.Params{
+			"from": day.UTC().Format(types.DefaultDateLayout), "to": day.UTC().AddDate(0, 0, 1).Format(types.DefaultDateLayout)})).
 		All(&rows)
 	out := map[string][]string{}
 	for _, r := range rows {

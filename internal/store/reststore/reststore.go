@@ -261,11 +261,13 @@ func (s *Store) SpoolPosition(ctx context.Context, id string) (uint64, error) {
 	return uint64(max(row.Seq, 0)), nil
 }
 
-// DimensionKeys lists the dash_sum_items keys of a website's day, a page
-// of at most 500 per request.
+// DimensionKeys lists the distinct dash_sum_items keys of a website's UTC
+// day (its hourly rows), a page of at most 500 rows per request.
 func (s *Store) DimensionKeys(ctx context.Context, websiteID string, day time.Time) (map[string][]string, error) {
 	out := map[string][]string{}
-	filter := pbrest.Filter("website = {:w} && date = {:d}", pbrest.Params{"w": websiteID, "d": day.UTC()})
+	seen := map[[2]string]bool{}
+	filter := pbrest.Filter("website = {:w} && date >= {:d} && date < {:e}",
+		pbrest.Params{"w": websiteID, "d": day.UTC(), "e": day.UTC().AddDate(0, 0, 1)})
 	for page := 1; ; page++ {
 		var rows []struct {
 			Dimension string `json:"dimension"`
@@ -277,7 +279,10 @@ func (s *Store) DimensionKeys(ctx context.Context, websiteID string, day time.Ti
 			return nil, err
 		}
 		for _, r := range rows {
-			out[r.Dimension] = append(out[r.Dimension], r.Key)
+			if k := [2]string{r.Dimension, r.Key}; !seen[k] {
+				seen[k] = true
+				out[r.Dimension] = append(out[r.Dimension], r.Key)
+			}
 		}
 		if len(rows) < 500 {
 			return out, nil
