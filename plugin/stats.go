@@ -14,49 +14,112 @@ import (
 
 // StatsPath serves the stats API:
 //
-//	GET /api/skopos/stats?site=<trackingId>&period=7d[&top=10]
+//	GET /api/skopos/stats?site=<trackingId>&period=7d[&top=10][&filter=country:DE&filter=page:!/admin]
 //	GET /api/skopos/stats?site=<trackingId>&from=2026-11-01&to=2026-11-26
 //
 // with a PocketBase auth token in Authorization: a superuser, or a users
-// record that owns the website (access.CanView). See the README for the JSON.
+// record that owns the website (access.CanView). Days are the website's
+// local days (websites.timezone). See the README for the JSON.
 const StatsPath = "/api/skopos/stats"
 
+// PropertiesPath breaks a custom event down by its properties:
+//
+//	GET /api/skopos/stats/properties?site=<trackingId>&period=7d&event=<name>[&filter=...]
+const PropertiesPath = "/api/skopos/stats/properties"
+
+// FunnelPath computes a funnel:
+//
+//	GET /api/skopos/funnel?site=<trackingId>&funnel=<id>&period=7d[&filter=...]
+const FunnelPath = "/api/skopos/funnel"
+
 func (p *plugin) mountStats(e *core.ServeEvent) {
-	e.Router.GET(StatsPath, statsHandler(time.Now))
+	e.Router.GET(StatsPath, statsHandler(time.Now, handleStats))
+	e.Router.GET(PropertiesPath, statsHandler(time.Now, handleProperties))
+	e.Router.GET(FunnelPath, statsHandler(time.Now, handleFunnel))
 }
 
-// statsHandler answers StatsPath with now as the clock: read once per
-// request, so the period and the active users agree on the present.
-func statsHandler(clock func() time.Time) func(*core.RequestEvent) error {
-	return func(e *core.RequestEvent) error { return handleStats(e, clock()) }
+// statsHandler answers with now as the clock: read once per request, so
+// the period and the active users agree on the present.
+func statsHandler(clock func() time.Time, h func(*core.RequestEvent, *core.Record, stats.Request) error) func(*core.RequestEvent) error {
+	return func(e *core.RequestEvent) error {
+		site, req, err := statsRequest(e, clock())
+		if err != nil {
+			return err
+		}
+		return h(e, site, req)
+	}
 }
 
-func handleStats(e *core.RequestEvent, now time.Time) error {
+// statsRequest reads what every stats route shares: the caller may see
+// the site, the period in its time zone, the filters and top.
+func statsRequest(e *core.RequestEvent, now time.Time) (*core.Record, stats.Request, error) {
 	if e.Auth == nil {
-		return e.UnauthorizedError("A superuser or users auth token is required.", nil)
+		return nil, stats.Request{}, e.UnauthorizedError("A superuser or users auth token is required.", nil)
 	}
 	q := e.Request.URL.Query()
 	site, err := e.App.FindFirstRecordByData(schema.Websites, "trackingId", q.Get("site"))
 	if err != nil || !access.CanView(e.Auth, site) {
 		// not-owned sites look exactly like unknown ones
-		return e.NotFoundError("Website not found.", nil)
+		return nil, stats.Request{}, e.NotFoundError("Website not found.", nil)
 	}
-	period, err := stats.ParsePeriod(q.Get("period"), q.Get("from"), q.Get("to"), now)
+	period, err := stats.ParsePeriodIn(q.Get("period"), q.Get("from"), q.Get("to"), now, stats.SiteLocation(site))
 	if err != nil {
-		return e.BadRequestError(err.Error(), nil)
+		return nil, stats.Request{}, e.BadRequestError(err.Error(), nil)
+	}
+	filters, err := stats.ParseFilters(q["filter"])
+	if err != nil {
+		return nil, stats.Request{}, e.BadRequestError(err.Error(), nil)
 	}
 	top := 10
 	if v := q.Get("top"); v != "" {
 		if top, err = strconv.Atoi(v); err != nil || top < 1 || top > 100 {
-			return e.BadRequestError("top must be 1..100", nil)
+			return nil, stats.Request{}, e.BadRequestError("top must be 1..100", nil)
 		}
 	}
-	r, err := stats.Query(e.Request.Context(), e.App, site.Id, period, top, now)
-	if errors.Is(err, stats.ErrSiteNotFound) {
+	return site, stats.Request{Period: period, Filters: filters, Top: top, Now: now}, nil
+}
+
+// queryError maps the stats package's errors onto API answers.
+func queryError(e *core.RequestEvent, err error) error {
+	switch {
+	case errors.Is(err, stats.ErrSiteNotFound):
 		return e.NotFoundError("Website not found.", nil)
+	case errors.Is(err, stats.ErrFunnelNotFound):
+		return e.NotFoundError("Funnel not found.", nil)
+	case errors.Is(err, stats.ErrBadFilter):
+		return e.BadRequestError(err.Error(), nil)
 	}
+	return e.InternalServerError("", err)
+}
+
+func handleStats(e *core.RequestEvent, site *core.Record, req stats.Request) error {
+	r, err := stats.Query(e.Request.Context(), e.App, site.Id, req)
 	if err != nil {
-		return e.InternalServerError("", err)
+		return queryError(e, err)
+	}
+	return e.JSON(http.StatusOK, r)
+}
+
+func handleProperties(e *core.RequestEvent, site *core.Record, req stats.Request) error {
+	name := e.Request.URL.Query().Get("event")
+	if name == "" {
+		return e.BadRequestError("event (a custom event name) is required", nil)
+	}
+	props, err := stats.Properties(e.Request.Context(), e.App, site.Id, name, req)
+	if err != nil {
+		return queryError(e, err)
+	}
+	return e.JSON(http.StatusOK, props)
+}
+
+func handleFunnel(e *core.RequestEvent, site *core.Record, req stats.Request) error {
+	id := e.Request.URL.Query().Get("funnel")
+	if id == "" {
+		return e.BadRequestError("funnel (a funnels record id) is required", nil)
+	}
+	r, err := stats.Funnel(e.Request.Context(), e.App, site.Id, id, req)
+	if err != nil {
+		return queryError(e, err)
 	}
 	return e.JSON(http.StatusOK, r)
 }

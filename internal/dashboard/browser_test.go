@@ -162,7 +162,7 @@ func query(t *testing.T, app core.App, siteID, period string) *stats.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := stats.Query(context.Background(), app, siteID, p, 10, now)
+	r, err := stats.Query(context.Background(), app, siteID, stats.Request{Period: p, Top: 10, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

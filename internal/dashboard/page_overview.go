@@ -20,11 +20,11 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	now := s.opts.Now()
-	today, _ := stats.ParsePeriod("today", "", "", now)
 	rows := make([]overviewRow, 0, len(sites))
 	for _, site := range sites {
 		row := overviewRow{siteView: s.viewSite(site)}
-		rep, err := stats.Query(r.Context(), s.app, site.Id, today, 1, now)
+		today, _ := stats.ParsePeriodIn("today", "", "", now, stats.SiteLocation(site))
+		rep, err := stats.Query(r.Context(), s.app, site.Id, stats.Request{Period: today, Top: 1, Now: now})
 		if err != nil {
 			s.app.Logger().Error("skopos dashboard: overview stats", "website", site.Id, "error", err)
 			row.Err = true

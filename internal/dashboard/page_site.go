@@ -103,7 +103,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 	if !ok {
 		return
 	}
-	rep, err := stats.Query(r.Context(), s.app, site.Id, p, topN, s.opts.Now())
+	rep, err := stats.Query(r.Context(), s.app, site.Id, stats.Request{Period: p, Top: topN, Now: s.opts.Now()})
 	if err != nil {
 		if errors.Is(err, stats.ErrBadPeriod) {
 			s.fail(w, r, u, http.StatusBadRequest, badPeriod(err))
@@ -126,8 +126,10 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 			makeKPI("engagementRate", "Engagement rate", "Share of sessions that engaged", rep.EngagementRate, percent, false),
 			makeKPI("bounceRate", "Bounce rate", "Share of sessions with at most one page view or event", rep.BounceRate, percent, true),
 			makeKPI("avgDuration", "Avg. duration", "Average session duration", rep.AvgDuration, formatDuration, false),
-			makeKPI("jsErrors", "JS errors", "", rep.JSErrors, count, true),
 		},
+	}
+	if rep.JSErrors != nil {
+		d.KPIs = append(d.KPIs, makeKPI("jsErrors", "JS errors", "", *rep.JSErrors, count, true))
 	}
 	for _, def := range cardDefs {
 		items := rep.Top[def.dim]

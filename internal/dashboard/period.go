@@ -7,17 +7,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pocketbase/pocketbase/core"
+
 	"github.com/skopos-go/skopos/internal/stats"
 )
 
-// period reads ?period= (default 7d) or ?from=&to= (custom).
-func (s *server) period(r *http.Request) (stats.Period, error) {
+// period reads ?period= (default 7d) or ?from=&to= (custom), in the
+// site's time zone.
+func (s *server) period(r *http.Request, site *core.Record) (stats.Period, error) {
 	q := r.URL.Query()
 	name := q.Get("period")
 	if name == "" && q.Get("from") == "" && q.Get("to") == "" {
 		name = "7d"
 	}
-	return stats.ParsePeriod(name, q.Get("from"), q.Get("to"), s.opts.Now())
+	return stats.ParsePeriodIn(name, q.Get("from"), q.Get("to"), s.opts.Now(), stats.SiteLocation(site))
 }
 
 // periodQuery is the query that selects p again, for links.

@@ -28,7 +28,7 @@ func (s *server) siteAndPeriod(w http.ResponseWriter, r *http.Request, u *user) 
 		s.notFound(w, r, u)
 		return nil, stats.Period{}, false
 	}
-	p, err := s.period(r)
+	p, err := s.period(r, site)
 	if err != nil {
 		s.fail(w, r, u, http.StatusBadRequest, badPeriod(err))
 		return nil, stats.Period{}, false

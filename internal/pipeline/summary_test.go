@@ -260,7 +260,7 @@ func TestSessionDurationIsRoundedOncePerSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := stats.Query(context.Background(), app, w.ID, p, 10, now)
+		rep, err := stats.Query(context.Background(), app, w.ID, stats.Request{Period: p, Top: 10, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,7 +44,7 @@ func BenchmarkQuery30Days(b *testing.B) {
 	_ = app.DB().NewQuery("SELECT COUNT(*) FROM events").Row(&events)
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := stats.Query(context.Background(), app, site.Id, p, 10, now)
+		r, err := stats.Query(context.Background(), app, site.Id, stats.Request{Period: p, Top: 10, Now: now})
 		if err != nil || int(r.PageViews.Value) != n {
 			b.Fatalf("page views %v of %d: %v", r.PageViews.Value, n, err)
 		}

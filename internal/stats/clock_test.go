@@ -69,7 +69,7 @@ func TestQueriesUseTheGivenClock(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := stats.Query(ctx, app, site.Id, today, 10, tt.now)
+			r, err := stats.Query(ctx, app, site.Id, stats.Request{Period: today, Top: 10, Now: tt.now})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,51 +1,104 @@
 // Package stats answers the dashboard's questions about one website: the
 // KPIs of a period with the previous period and the change, a time series,
-// the top keys of every breakdown and the active users; and the rows behind
-// the dashboard's drill-downs (event payloads, JS error groups, sessions and
-// their timelines).
+// the top keys of every breakdown, goal conversions, funnels, custom event
+// properties and the active users; and the rows behind the dashboard's
+// drill-downs (event payloads, JS error groups, sessions and their
+// timelines). Every figure can be filtered (Filter).
 //
 // Nothing here reads the wall clock: every function that depends on the
 // present takes it as now, so callers (and tests) decide what "now" is.
 //
-// Day-based periods read the daily summaries (dash_sum, dash_sum_items),
-// so a 30-day view costs the same with 10 thousand or 10 million events;
-// "today", "24h" and hourly series read raw rows through the
-// (website, timestamp) and (website, startedAt) indexes.
+// Days are the website's local days (websites.timezone). The summaries
+// (dash_sum, dash_sum_items) are hourly in UTC, so an unfiltered period
+// whose every boundary falls on a whole UTC hour (any zone with a
+// whole-hour offset, DST included) is summed from them: a 30-day view
+// costs the same with 10 thousand or 10 million events. Filtered figures,
+// "today", "24h" and zones with half-hour offsets read raw rows through
+// the (website, timestamp), (website, path, timestamp), (website,
+// eventName, timestamp) and (website, startedAt) indexes.
 package stats
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	// zone data inside the binary: a container without /usr/share/zoneinfo
+	// still knows every site's time zone
+	_ "time/tzdata"
 )
 
 // ErrBadPeriod is returned for an unknown period name or bad dates.
 var ErrBadPeriod = errors.New("stats: bad period")
 
-// Period is a half-open UTC time range [From, To).
+// ErrBadTimezone is returned for a time zone name that is not an IANA zone.
+var ErrBadTimezone = errors.New("stats: bad time zone")
+
+// Location returns the IANA time zone name ("" and "UTC" are UTC).
+// "Local" is refused: it would mean the server's zone, which changes with
+// the machine.
+func Location(name string) (*time.Location, error) {
+	if name == "" || name == "UTC" {
+		return time.UTC, nil
+	}
+	if name == "Local" || strings.TrimSpace(name) != name {
+		return nil, fmt.Errorf("%w: %q", ErrBadTimezone, name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q", ErrBadTimezone, name)
+	}
+	return loc, nil
+}
+
+// Period is a half-open time range [From, To) with the previous period of
+// the same length, in the website's time zone.
 type Period struct {
 	Name     string    `json:"name"` // today, 24h, 7d, 30d, 12mo or custom
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
+	Timezone string    `json:"timezone"` // IANA name the days are counted in
 	Hourly   bool      `json:"hourly"`   // series by hour (≤ 2 days), else by day
-	FromRaw  bool      `json:"-"`        // read raw rows instead of summaries
+	FromRaw  bool      `json:"-"`        // "today" and "24h": raw rows up to now
 	Previous *Period   `json:"previous"` // the same length just before
+
+	loc *time.Location
 }
 
-// ParsePeriod reads a period name ("today", "24h", "7d", "30d", "12mo") or,
-// when name is empty or "custom", the inclusive UTC dates from and to
-// ("2026-11-01"). Days are UTC days.
+// Location is the time zone the period's days are counted in.
+func (p Period) Location() *time.Location {
+	if p.loc == nil {
+		return time.UTC
+	}
+	return p.loc
+}
+
+// ParsePeriod is ParsePeriodIn with UTC days.
 func ParsePeriod(name, from, to string, now time.Time) (Period, error) {
-	now = now.UTC()
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	return ParsePeriodIn(name, from, to, now, time.UTC)
+}
+
+// ParsePeriodIn reads a period name ("today", "24h", "7d", "30d",
+// "12mo") or, when name is empty or "custom", the inclusive dates from
+// and to ("2026-11-01"), with days in loc: "today" starts at loc's
+// midnight, a day on which DST starts or ends has 23 or 25 hours, and the
+// previous period of a day range is the same number of local days before.
+func ParsePeriodIn(name, from, to string, now time.Time, loc *time.Location) (Period, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	now = now.In(loc)
+	y, m, d := now.Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	var p Period
 	switch name {
 	case "today":
 		p = Period{Name: name, From: today, To: now, Hourly: true, FromRaw: true}
-		p.Previous = &Period{From: today.AddDate(0, 0, -1), To: now.AddDate(0, 0, -1)}
+		p.Previous = &Period{From: today.AddDate(0, 0, -1), To: now.AddDate(0, 0, -1), FromRaw: true}
 	case "24h":
 		p = Period{Name: name, From: now.Add(-24 * time.Hour), To: now, Hourly: true, FromRaw: true}
-		p.Previous = &Period{From: now.Add(-48 * time.Hour), To: now.Add(-24 * time.Hour)}
+		p.Previous = &Period{From: now.Add(-48 * time.Hour), To: now.Add(-24 * time.Hour), FromRaw: true}
 	case "7d", "30d":
 		days := 7
 		if name == "30d" {
@@ -55,8 +108,8 @@ func ParsePeriod(name, from, to string, now time.Time) (Period, error) {
 	case "12mo":
 		p = daysPeriod(name, today.AddDate(0, -12, 1), today.AddDate(0, 0, 1))
 	case "", "custom":
-		f, err1 := time.Parse(time.DateOnly, from)
-		t, err2 := time.Parse(time.DateOnly, to)
+		f, err1 := time.ParseInLocation(time.DateOnly, from, loc)
+		t, err2 := time.ParseInLocation(time.DateOnly, to, loc)
 		if err1 != nil || err2 != nil || t.Before(f) || t.Sub(f) > 5*366*24*time.Hour {
 			return Period{}, fmt.Errorf("%w: from and to must be dates (YYYY-MM-DD), from ≤ to, at most 5 years", ErrBadPeriod)
 		}
@@ -64,13 +117,64 @@ func ParsePeriod(name, from, to string, now time.Time) (Period, error) {
 	default:
 		return Period{}, fmt.Errorf("%w: %q (use today, 24h, 7d, 30d, 12mo, or from/to dates)", ErrBadPeriod, name)
 	}
-	p.Previous.Name = p.Name
+	p.loc, p.Previous.loc = loc, loc
+	p.Timezone, p.Previous.Timezone = loc.String(), loc.String()
+	p.Previous.Name, p.Previous.Hourly = p.Name, p.Hourly
 	return p, nil
 }
 
-// days_ is a period of whole days with the previous one of equal length.
+// daysPeriod is a period of whole local days with the previous one of
+// equal length (in days, not hours: the days may differ by a DST hour).
 func daysPeriod(name string, from, to time.Time) Period {
-	n := int(to.Sub(from).Hours()/24 + 0.5)
+	n := 0
+	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
+		n++
+	}
 	return Period{Name: name, From: from, To: to, Hourly: n <= 2,
 		Previous: &Period{From: from.AddDate(0, 0, -n), To: from}}
+}
+
+// Buckets returns the start of every step of the period's series (local
+// hours or local days) followed by the period's end: step i is
+// [b[i], b[i+1]).
+func (p Period) Buckets() []time.Time {
+	var out []time.Time
+	if p.Hourly {
+		// whole hours of real time from the local midnight (a DST day
+		// has 23 or 25); "24h" starts at the current hour
+		t := p.From
+		if p.Name == "24h" {
+			t = t.Truncate(time.Hour)
+		}
+		for ; t.Before(p.To); t = t.Add(time.Hour) {
+			out = append(out, t)
+		}
+	} else {
+		for t := p.From; t.Before(p.To); t = t.AddDate(0, 0, 1) {
+			out = append(out, t)
+		}
+	}
+	return append(out, p.To)
+}
+
+// onUTCHours reports whether every instant falls on a whole UTC hour, so
+// that hourly summary rows add up to the ranges they bound.
+func onUTCHours(ts ...time.Time) bool {
+	for _, t := range ts {
+		if !t.Equal(t.Truncate(time.Hour)) {
+			return false
+		}
+	}
+	return true
+}
+
+// SiteLocation is the time zone of a websites record (its timezone
+// field); UTC when it is empty or not a zone (the record hooks refuse
+// those, so only data written around them can have one).
+func SiteLocation(site interface{ GetString(string) string }) *time.Location {
+	loc, err := Location(site.GetString("timezone"))
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }

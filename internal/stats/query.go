@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/domain"
+	"github.com/skopos-go/skopos/internal/goal"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -21,16 +23,26 @@ const pbLayout = "2006-01-02 15:04:05.000Z"
 
 func ts(t time.Time) string { return t.UTC().Format(pbLayout) }
 
+// Request is what a report is asked for.
+type Request struct {
+	Period  Period
+	Filters []Filter
+	// Top is how many keys each breakdown lists (default 10).
+	Top int
+	// Now is the clock the active users are counted by; pass the instant
+	// the period was parsed with.
+	Now time.Time
+}
+
 type totals struct {
 	pageViews, visitors, newVisitors, returning, engaged, bounces, duration, jsErrors float64
 }
 
-// Query builds the report of one website for period p, with topN keys
-// per breakdown (default 10). now is the clock the active users are
-// counted by; pass the same instant p was parsed with.
-func Query(ctx context.Context, app core.App, websiteID string, p Period, topN int, now time.Time) (*Report, error) {
-	if topN <= 0 {
-		topN = 10
+// Query builds the report of one website.
+func Query(ctx context.Context, app core.App, websiteID string, req Request) (*Report, error) {
+	p := req.Period
+	if req.Top <= 0 {
+		req.Top = 10
 	}
 	site, err := app.FindRecordById(schema.Websites, websiteID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -39,7 +51,10 @@ func Query(ctx context.Context, app core.App, websiteID string, p Period, topN i
 	if err != nil {
 		return nil, err
 	}
-	q := querier{ctx: ctx, db: app.DB(), site: websiteID}
+	q, err := newQuerier(ctx, app, websiteID, p, req.Filters)
+	if err != nil {
+		return nil, err
+	}
 	cur, err := q.totals(p)
 	if err != nil {
 		return nil, err
@@ -49,8 +64,9 @@ func Query(ctx context.Context, app core.App, websiteID string, p Period, topN i
 		return nil, err
 	}
 	r := &Report{
-		Site:   Site{ID: site.Id, Name: site.GetString("name"), Domain: site.GetString("domain"), TrackingID: site.GetString("trackingId")},
-		Period: p,
+		Site:    Site{ID: site.Id, Name: site.GetString("name"), Domain: site.GetString("domain"), TrackingID: site.GetString("trackingId")},
+		Period:  p,
+		Filters: append([]Filter{}, req.Filters...),
 
 		PageViews:         metric(cur.pageViews, prev.pageViews),
 		Visitors:          metric(cur.visitors, prev.visitors),
@@ -59,7 +75,10 @@ func Query(ctx context.Context, app core.App, websiteID string, p Period, topN i
 		EngagementRate:    metric(pct(cur.engaged, cur.visitors), pct(prev.engaged, prev.visitors)),
 		BounceRate:        metric(pct(cur.bounces, cur.visitors), pct(prev.bounces, prev.visitors)),
 		AvgDuration:       metric(ratio(cur.duration, cur.visitors), ratio(prev.duration, prev.visitors)),
-		JSErrors:          metric(cur.jsErrors, prev.jsErrors),
+	}
+	if !q.filtered() {
+		m := metric(cur.jsErrors, prev.jsErrors)
+		r.JSErrors = &m
 	}
 	if r.Series, err = q.series(p); err != nil {
 		return nil, err
@@ -68,10 +87,13 @@ func Query(ctx context.Context, app core.App, websiteID string, p Period, topN i
 	if p.Hourly {
 		r.SeriesUnit = "hour"
 	}
-	if r.Top, err = q.top(p, topN); err != nil {
+	if r.Top, err = q.top(p, req.Top); err != nil {
 		return nil, err
 	}
-	r.ActiveUsers, err = ActiveUsers(ctx, q.db, websiteID, now)
+	if r.Goals, err = q.goals(p, cur.visitors); err != nil {
+		return nil, err
+	}
+	r.ActiveUsers, err = ActiveUsers(ctx, q.db, websiteID, req.Now)
 	return r, err
 }
 
@@ -92,197 +114,419 @@ func ratio(a, b float64) float64 {
 
 type querier struct {
 	ctx  context.Context
+	app  core.App
 	db   dbx.Builder
 	site string
+	c    *conds
+	// the goals of the site by name, for goal filters and conversions
+	goalSpecs []goal.Spec
 }
 
-func (q querier) params(from, to time.Time) dbx.Params {
-	return dbx.Params{"w": q.site, "from": ts(from), "to": ts(to)}
-}
-
-// dayRange widens [from, to) to whole UTC days, for summary rows.
-func dayRange(from, to time.Time) (time.Time, time.Time) {
-	f := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
-	t := time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, time.UTC)
-	if t.Before(to) {
-		t = t.AddDate(0, 0, 1)
+// newQuerier turns the filters into SQL conditions. Conditions that Go
+// must decide (referrer hosts, page patterns with "*") are resolved into
+// the stored values they match over the period and its previous one.
+func newQuerier(ctx context.Context, app core.App, site string, p Period, filters []Filter) (*querier, error) {
+	q := &querier{ctx: ctx, app: app, db: app.DB(), site: site, c: newConds()}
+	span := Period{From: p.Previous.From, To: p.To}
+	recs, err := app.FindAllRecords(schema.Goals, dbx.HashExp{"website": site})
+	if err != nil {
+		return nil, fmt.Errorf("stats: goals: %w", err)
 	}
-	return f, t
+	sort.Slice(recs, func(i, j int) bool { return recs[i].GetString("name") < recs[j].GetString("name") })
+	for _, r := range recs {
+		q.goalSpecs = append(q.goalSpecs, specOf(r))
+	}
+	for _, f := range filters {
+		c := q.c
+		switch {
+		case f.Dim == "page":
+			v := c.param(f.Value)
+			neg := f.Not
+			c.ev = append(c.ev, func(a string) string { return not(neg, a+".path = "+v) })
+		case f.Dim == "event":
+			v := c.param(f.Value)
+			neg := f.Not
+			c.ev = append(c.ev, func(a string) string {
+				return not(neg, fmt.Sprintf("%[1]s.type = 'custom' AND %[1]s.eventName = %[2]s", a, v))
+			})
+		case f.Dim == "goal":
+			g, ok := q.goal(f.Value)
+			if !ok {
+				return nil, fmt.Errorf("%w: no goal named %q", ErrBadFilter, f.Value)
+			}
+			cond, err := c.goalCond(g, q.resolvePaths(span))
+			if err != nil {
+				return nil, err
+			}
+			neg := f.Not
+			c.ev = append(c.ev, func(a string) string { return not(neg, cond(a)) })
+		case f.Dim == "referrer":
+			raws, err := q.resolveReferrers(span, f.Value)
+			if err != nil {
+				return nil, err
+			}
+			c.sess = append(c.sess, not(f.Not, "s.referrer IN (SELECT value FROM json_each("+c.param(jsonList(raws))+"))"))
+		case strings.HasPrefix(f.Dim, "utm_"):
+			c.sess = append(c.sess, not(f.Not, fmt.Sprintf("COALESCE(json_extract(s.utm, '$.%s'), '') = %s", f.Dim, c.param(f.Value))))
+		default:
+			col, ok := sessionColumn[f.Dim]
+			if !ok {
+				return nil, fmt.Errorf("%w: unknown dimension %q", ErrBadFilter, f.Dim)
+			}
+			expr := "s." + col + " = " + c.param(f.Value)
+			if col != "entryPath" && col != "exitPath" {
+				// breakdowns list sessions without a value as Unknown
+				expr = "COALESCE(NULLIF(s." + col + ", ''), 'Unknown') = " + c.param(f.Value)
+			}
+			c.sess = append(c.sess, not(f.Not, expr))
+		}
+	}
+	return q, nil
 }
 
-func (q querier) totals(p Period) (totals, error) {
-	var t totals
+func specOf(r *core.Record) goal.Spec {
+	return goal.Spec{Name: r.GetString("name"), Type: r.GetString("type"), Match: r.GetString("match"),
+		PropertyKey: r.GetString("propertyKey"), PropertyValue: r.GetString("propertyValue")}
+}
+
+func (q *querier) goal(name string) (goal.Spec, bool) {
+	for _, g := range q.goalSpecs {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return goal.Spec{}, false
+}
+
+func (q *querier) filtered() bool { return len(q.c.sess) > 0 || len(q.c.ev) > 0 }
+
+// resolvePaths lists the page paths with prefix that pattern matches
+// among the page views of span (through the (website, path, timestamp)
+// index).
+func (q *querier) resolvePaths(span Period) func(string, *goal.Pattern) ([]string, error) {
+	return func(prefix string, pat *goal.Pattern) ([]string, error) {
+		var paths []string
+		err := q.db.NewQuery(`SELECT DISTINCT path FROM events WHERE website = {:w} AND path >= {:lo} AND path < {:hi}
+			AND timestamp >= {:from} AND timestamp < {:to}`).
+			Bind(dbx.Params{"w": q.site, "lo": prefix, "hi": upper(prefix), "from": ts(span.From), "to": ts(span.To)}).
+			WithContext(q.ctx).Column(&paths)
+		if err != nil {
+			return nil, fmt.Errorf("stats: goal paths: %w", err)
+		}
+		out := paths[:0]
+		for _, p := range paths {
+			if pat.Match(p) {
+				out = append(out, p)
+			}
+		}
+		return out, nil
+	}
+}
+
+// resolveReferrers lists the stored referrers whose breakdown key is key
+// among the sessions active in span.
+func (q *querier) resolveReferrers(span Period, key string) ([]string, error) {
+	var refs []string
+	err := q.db.NewQuery(`SELECT DISTINCT referrer FROM sessions WHERE website = {:w} AND lastActivity >= {:from} AND startedAt < {:to}`).
+		Bind(dbx.Params{"w": q.site, "from": ts(span.From), "to": ts(span.To)}).WithContext(q.ctx).Column(&refs)
+	if err != nil {
+		return nil, fmt.Errorf("stats: referrers: %w", err)
+	}
+	out := refs[:0]
+	for _, r := range refs {
+		if domain.ReferrerKey(r) == key {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// useSummaries reports whether the figures of p can be summed from the
+// hourly summaries: no filter, not a "to the second" period, and every
+// boundary on a whole UTC hour.
+func (q *querier) useSummaries(p Period) bool {
+	if q.filtered() || p.FromRaw {
+		return false
+	}
+	return onUTCHours(p.Buckets()...) && onUTCHours(p.From, p.To)
+}
+
+// params returns the query's parameters: the filters', the site and the
+// window.
+func (q *querier) params(p Period, extra dbx.Params) dbx.Params {
+	out := dbx.Params{"w": q.site, "from": ts(p.From), "to": ts(p.To)}
+	for k, v := range q.c.params {
+		out[k] = v
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return out
+}
+
+// evConds are the event filters for alias a, each preceded by AND.
+func (q *querier) evConds(a string) string {
+	var b strings.Builder
+	for _, f := range q.c.ev {
+		b.WriteString(" AND " + f(a))
+	}
+	return b.String()
+}
+
+func (q *querier) sessConds() string {
+	var b strings.Builder
+	for _, s := range q.c.sess {
+		b.WriteString(" AND " + s)
+	}
+	return b.String()
+}
+
+// hasEvent is, when there are event filters, the condition that session s
+// has at least one selected event in the window.
+func (q *querier) hasEvent() string {
+	if len(q.c.ev) == 0 {
+		return ""
+	}
+	return ` AND s.id IN (SELECT e2.session FROM events e2 WHERE e2.website = {:w} AND e2.timestamp >= {:from}
+		AND e2.timestamp < {:to}` + q.evConds("e2") + `)`
+}
+
+// sessionsFrom selects the sessions that count in the window: started in
+// it, matching the session filters and, with event filters, having a
+// selected event in it.
+func (q *querier) sessionsFrom() string {
+	return ` FROM sessions s WHERE s.website = {:w} AND s.startedAt >= {:from} AND s.startedAt < {:to}` + q.sessConds() + q.hasEvent()
+}
+
+// eventsFrom selects the events of the window that match the event
+// filters and whose session matches the session filters.
+func (q *querier) eventsFrom() string {
+	join := ""
+	if len(q.c.sess) > 0 {
+		join = " JOIN sessions s ON s.id = e.session"
+	}
+	return ` FROM events e` + join + ` WHERE e.website = {:w} AND e.timestamp >= {:from} AND e.timestamp < {:to}` +
+		q.evConds("e") + q.sessConds()
+}
+
+// durationSum is the sum of the sessions' durations, each rounded to the
+// second once, as the summaries count them.
+const durationSum = `SUM(MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday(s.startedAt)) * 86400000) AS INTEGER) + 500) / 1000)`
+
+func (q *querier) totals(p Period) (totals, error) {
 	var row struct {
 		PageViews, Visitors, NewVisitors, Returning, Engaged, Bounces, Duration, JSErrors sql.NullFloat64
 	}
-	if !p.FromRaw {
-		err := q.db.NewQuery(`SELECT SUM(pageViews) AS a, SUM(visitors) AS b, SUM(newVisitors) AS c, SUM(returningVisitors) AS d,
-			SUM(engagedSessions) AS e, SUM(bounces) AS f, SUM(durationSeconds) AS g, SUM(jsErrors) AS h
+	if q.useSummaries(p) {
+		err := q.db.NewQuery(`SELECT SUM(pageViews), SUM(visitors), SUM(newVisitors), SUM(returningVisitors),
+			SUM(engagedSessions), SUM(bounces), SUM(durationSeconds), SUM(jsErrors)
 			FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
-			WithContext(q.ctx).Bind(q.params(p.From, p.To)).
+			WithContext(q.ctx).Bind(q.params(p, nil)).
 			Row(&row.PageViews, &row.Visitors, &row.NewVisitors, &row.Returning, &row.Engaged, &row.Bounces, &row.Duration, &row.JSErrors)
 		if err != nil {
-			return t, fmt.Errorf("stats: summaries: %w", err)
+			return totals{}, fmt.Errorf("stats: summaries: %w", err)
 		}
 	} else {
-		err := q.db.NewQuery(`SELECT COUNT(*) FROM events WHERE website = {:w} AND timestamp >= {:from} AND timestamp < {:to} AND type = 'pageView'`).
-			WithContext(q.ctx).Bind(q.params(p.From, p.To)).Row(&row.PageViews)
+		err := q.db.NewQuery(`SELECT COUNT(*)` + q.eventsFrom() + ` AND e.type = 'pageView'`).
+			WithContext(q.ctx).Bind(q.params(p, nil)).Row(&row.PageViews)
 		if err != nil {
-			return t, fmt.Errorf("stats: page views: %w", err)
+			return totals{}, fmt.Errorf("stats: page views: %w", err)
 		}
-		err = q.db.NewQuery(`SELECT COUNT(*), SUM(isNewVisitor), SUM(NOT isNewVisitor), SUM(isEngaged), SUM(eventCount <= 1),
-			SUM(MAX(0, CAST(ROUND((julianday(lastActivity) - julianday(startedAt)) * 86400000) AS INTEGER) + 500) / 1000)
-			FROM sessions WHERE website = {:w} AND startedAt >= {:from} AND startedAt < {:to}`).
-			WithContext(q.ctx).Bind(q.params(p.From, p.To)).
+		err = q.db.NewQuery(`SELECT COUNT(*), SUM(s.isNewVisitor), SUM(NOT s.isNewVisitor), SUM(s.isEngaged), SUM(s.eventCount <= 1), `+
+			durationSum+q.sessionsFrom()).
+			WithContext(q.ctx).Bind(q.params(p, nil)).
 			Row(&row.Visitors, &row.NewVisitors, &row.Returning, &row.Engaged, &row.Bounces, &row.Duration)
 		if err != nil {
-			return t, fmt.Errorf("stats: sessions: %w", err)
+			return totals{}, fmt.Errorf("stats: sessions: %w", err)
 		}
-		// JS errors are counted per UTC day only (js_errors holds lifetime
-		// counts): the days the window touches
-		f, to := dayRange(p.From, p.To)
-		err = q.db.NewQuery(`SELECT SUM(jsErrors) FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
-			WithContext(q.ctx).Bind(q.params(f, to)).Row(&row.JSErrors)
-		if err != nil {
-			return t, fmt.Errorf("stats: js errors: %w", err)
+		if !q.filtered() {
+			// JS errors are counted per hour only (js_errors holds
+			// lifetime counts): the hours the window touches
+			err = q.db.NewQuery(`SELECT SUM(jsErrors) FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
+				WithContext(q.ctx).Bind(q.params(hours(p), nil)).Row(&row.JSErrors)
+			if err != nil {
+				return totals{}, fmt.Errorf("stats: js errors: %w", err)
+			}
 		}
 	}
 	return totals{row.PageViews.Float64, row.Visitors.Float64, row.NewVisitors.Float64, row.Returning.Float64,
 		row.Engaged.Float64, row.Bounces.Float64, row.Duration.Float64, row.JSErrors.Float64}, nil
 }
 
-// series returns one point per hour (raw rows) or per day (summaries),
-// every step present.
-func (q querier) series(p Period) ([]Point, error) {
-	step, width := 24*time.Hour, 10
-	start := time.Date(p.From.Year(), p.From.Month(), p.From.Day(), 0, 0, 0, 0, time.UTC)
-	if p.Hourly {
-		step, width = time.Hour, 13
-		start = p.From.UTC().Truncate(time.Hour)
+// hours widens p to whole UTC hours, for summary rows.
+func hours(p Period) Period {
+	to := p.To.Truncate(time.Hour)
+	if to.Before(p.To) {
+		to = to.Add(time.Hour)
 	}
-	points := map[string]*Point{}
-	var out []Point
-	for t := start; t.Before(p.To); t = t.Add(step) {
-		out = append(out, Point{Time: t})
+	return Period{From: p.From.Truncate(time.Hour), To: to}
+}
+
+// quarterKey groups a stored date by UTC quarter hour ("2026-11-30 01:2"
+// is 01:30–01:45): every time zone's hours start on one.
+func quarterKey(col string) string {
+	return `substr(` + col + `, 1, 14) || (CAST(substr(` + col + `, 15, 2) AS INTEGER) / 15)`
+}
+
+func parseQuarter(k string) (time.Time, bool) {
+	if len(k) != 15 {
+		return time.Time{}, false
 	}
+	t, err := time.Parse("2006-01-02 15:", k[:14])
+	if err != nil || k[14] < '0' || k[14] > '3' {
+		return time.Time{}, false
+	}
+	return t.Add(time.Duration(k[14]-'0') * 15 * time.Minute), true
+}
+
+// series returns one point per local hour or day of p, every step
+// present.
+func (q *querier) series(p Period) ([]Point, error) {
+	bounds := p.Buckets()
+	out := make([]Point, len(bounds)-1)
 	for i := range out {
-		points[ts(out[i].Time)[:width]] = &out[i]
+		out[i].Time = bounds[i].In(p.Location())
 	}
-	type bucket struct {
+	// bucket returns the point t falls in, nil outside the period
+	bucket := func(t time.Time) *Point {
+		i := sort.Search(len(bounds), func(i int) bool { return bounds[i].After(t) }) - 1
+		if i < 0 || i >= len(out) {
+			return nil
+		}
+		return &out[i]
+	}
+	type row struct {
 		Key string `db:"k"`
 		N   int    `db:"n"`
 	}
-	var rows []bucket
-	if p.Hourly {
-		err := q.db.NewQuery(fmt.Sprintf(`SELECT substr(timestamp, 1, %d) AS k, COUNT(*) AS n FROM events
-			WHERE website = {:w} AND timestamp >= {:from} AND timestamp < {:to} AND type = 'pageView' GROUP BY k`, width)).
-			WithContext(q.ctx).Bind(q.params(p.From, p.To)).All(&rows)
+	if q.useSummaries(p) {
+		var hoursRows []struct {
+			Date      string `db:"date"`
+			PageViews int    `db:"pageViews"`
+			Visitors  int    `db:"visitors"`
+		}
+		err := q.db.NewQuery(`SELECT date, pageViews, visitors FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
+			WithContext(q.ctx).Bind(q.params(p, nil)).All(&hoursRows)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range rows {
-			if pt := points[r.Key]; pt != nil {
-				pt.PageViews = r.N
+		for _, h := range hoursRows {
+			t, err := time.Parse(pbLayout, h.Date)
+			if err != nil {
+				return nil, fmt.Errorf("stats: summary date %q: %w", h.Date, err)
 			}
-		}
-		rows = nil
-		err = q.db.NewQuery(fmt.Sprintf(`SELECT substr(startedAt, 1, %d) AS k, COUNT(*) AS n FROM sessions
-			WHERE website = {:w} AND startedAt >= {:from} AND startedAt < {:to} GROUP BY k`, width)).
-			WithContext(q.ctx).Bind(q.params(p.From, p.To)).All(&rows)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			if pt := points[r.Key]; pt != nil {
-				pt.Visitors = r.N
+			if pt := bucket(t); pt != nil {
+				pt.PageViews += h.PageViews
+				pt.Visitors += h.Visitors
 			}
 		}
 		return out, nil
 	}
-	var days []struct {
-		Date      string `db:"date"`
-		PageViews int    `db:"pageViews"`
-		Visitors  int    `db:"visitors"`
-	}
-	err := q.db.NewQuery(`SELECT date, pageViews, visitors FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
-		WithContext(q.ctx).Bind(q.params(p.From, p.To)).All(&days)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range days {
-		if pt := points[d.Date[:width]]; pt != nil {
-			pt.PageViews, pt.Visitors = d.PageViews, d.Visitors
+	for _, part := range []struct {
+		sql string
+		add func(*Point, int)
+	}{
+		{`SELECT ` + quarterKey("e.timestamp") + ` AS k, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY k`,
+			func(pt *Point, n int) { pt.PageViews += n }},
+		{`SELECT ` + quarterKey("s.startedAt") + ` AS k, COUNT(*) AS n` + q.sessionsFrom() + ` GROUP BY k`,
+			func(pt *Point, n int) { pt.Visitors += n }},
+	} {
+		var rows []row
+		if err := q.db.NewQuery(part.sql).WithContext(q.ctx).Bind(q.params(p, nil)).All(&rows); err != nil {
+			return nil, fmt.Errorf("stats: series: %w", err)
+		}
+		for _, r := range rows {
+			if t, ok := parseQuarter(r.Key); ok {
+				if pt := bucket(t); pt != nil {
+					part.add(pt, r.N)
+				}
+			}
 		}
 	}
 	return out, nil
 }
 
+type dimRow struct {
+	Dim   string `db:"dim"`
+	Key   string `db:"key"`
+	Count int    `db:"n"`
+}
+
 // top returns the topN keys of every dimension.
-func (q querier) top(p Period, n int) (map[string][]Item, error) {
+func (q *querier) top(p Period, n int) (map[string][]Item, error) {
 	out := map[string][]Item{}
 	for _, d := range schema.Dimensions {
 		out[d] = []Item{}
 	}
-	type row struct {
-		Dim   string `db:"dim"`
-		Key   string `db:"key"`
-		Count int    `db:"n"`
-	}
-	add := func(rows []row) {
+	add := func(rows []dimRow) {
 		for _, r := range rows {
 			out[r.Dim] = append(out[r.Dim], Item{Key: r.Key, Count: r.Count})
 		}
 	}
-	if !p.FromRaw {
-		var rows []row
+	if q.useSummaries(p) {
+		var rows []dimRow
 		err := q.db.NewQuery(`SELECT dim, key, n FROM (
 				SELECT dimension AS dim, key, SUM(count) AS n,
 					ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(count) DESC, key) AS rn
 				FROM dash_sum_items WHERE website = {:w} AND date >= {:from} AND date < {:to}
 				GROUP BY dimension, key HAVING SUM(count) > 0)
 			WHERE rn <= {:n} ORDER BY dim, n DESC, key`).
-			WithContext(q.ctx).Bind(dbx.Params{"w": q.site, "from": ts(p.From), "to": ts(p.To), "n": n}).All(&rows)
+			WithContext(q.ctx).Bind(q.params(p, dbx.Params{"n": n})).All(&rows)
 		add(rows)
 		return out, err
 	}
-	// raw rows: events for pages and custom events, sessions started in
-	// the window for the session dimensions
-	params := q.params(p.From, p.To)
-	params["n"] = n
-	var rows []row
-	err := q.db.NewQuery(`SELECT dim, key, n FROM (
-			SELECT CASE type WHEN 'pageView' THEN 'page' ELSE 'customEvent' END AS dim,
-				CASE type WHEN 'pageView' THEN path ELSE eventName END AS key, COUNT(*) AS n,
-				ROW_NUMBER() OVER (PARTITION BY type = 'pageView' ORDER BY COUNT(*) DESC) AS rn
-			FROM events WHERE website = {:w} AND timestamp >= {:from} AND timestamp < {:to}
-			GROUP BY dim, key)
-		WHERE rn <= {:n}`).WithContext(q.ctx).Bind(params).All(&rows)
-	if err != nil {
-		return nil, err
+	// raw rows: events for pages and custom events, the sessions that
+	// count for the session dimensions
+	params := q.params(p, dbx.Params{"n": n})
+	for dim, sel := range map[string]string{
+		"page":        `SELECT 'page' AS dim, e.path AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'pageView'`,
+		"customEvent": `SELECT 'customEvent' AS dim, e.eventName AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'custom'`,
+	} {
+		var rows []dimRow
+		if err := q.db.NewQuery(sel + ` GROUP BY key ORDER BY n DESC, key LIMIT {:n}`).WithContext(q.ctx).Bind(params).All(&rows); err != nil {
+			return nil, fmt.Errorf("stats: top %s: %w", dim, err)
+		}
+		add(rows)
 	}
-	add(rows)
-	for dim, col := range map[string]string{"entryPage": "entryPath", "exitPage": "exitPath", "device": "device",
-		"browser": "browser", "os": "os", "language": "language", "country": "country", "referrer": "referrer"} {
-		var kv []row
-		err := q.db.NewQuery(`SELECT '` + dim + `' AS dim, [[` + col + `]] AS key, COUNT(*) AS n FROM sessions
-			WHERE website = {:w} AND startedAt >= {:from} AND startedAt < {:to} GROUP BY key`).
-			WithContext(q.ctx).Bind(params).All(&kv)
-		if err != nil {
-			return nil, err
-		}
-		merged := map[string]int{}
-		for _, r := range kv {
-			key := r.Key
-			switch {
-			case dim == "referrer":
-				key = domain.ReferrerKey(key)
-			case key == "" && dim != "entryPage" && dim != "exitPage":
-				key = "Unknown"
+	// one pass over the sessions for every session dimension
+	cols := []struct{ dim, expr string }{
+		{"entryPage", "s.entryPath"}, {"exitPage", "s.exitPath"}, {"referrer", "s.referrer"}, {"device", "s.device"},
+		{"browser", "s.browser"}, {"os", "s.os"}, {"language", "s.language"}, {"country", "s.country"},
+		{"utm_source", "json_extract(s.utm, '$.utm_source')"}, {"utm_medium", "json_extract(s.utm, '$.utm_medium')"},
+		{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"},
+	}
+	var sel, union []string
+	for i, c := range cols {
+		sel = append(sel, fmt.Sprintf("COALESCE(%s, '') AS c%d", c.expr, i))
+		union = append(union, fmt.Sprintf("SELECT '%s' AS dim, c%d AS key, COUNT(*) AS n FROM sel GROUP BY c%d", c.dim, i, i))
+	}
+	var rows []dimRow
+	err := q.db.NewQuery(`WITH sel AS MATERIALIZED (SELECT ` + strings.Join(sel, ", ") + q.sessionsFrom() + `) ` +
+		strings.Join(union, " UNION ALL ")).WithContext(q.ctx).Bind(params).All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("stats: top of sessions: %w", err)
+	}
+	merged := map[string]map[string]int{}
+	for _, r := range rows {
+		key := r.Key
+		switch {
+		case r.Dim == "referrer":
+			key = domain.ReferrerKey(key)
+		case strings.HasPrefix(r.Dim, "utm_"):
+			if key == "" {
+				continue // campaigns list the sessions that came with one
 			}
-			merged[key] += r.Count
+		case key == "" && r.Dim != "entryPage" && r.Dim != "exitPage":
+			key = "Unknown"
 		}
-		items := make([]Item, 0, len(merged))
-		for k, c := range merged {
+		if merged[r.Dim] == nil {
+			merged[r.Dim] = map[string]int{}
+		}
+		merged[r.Dim][key] += r.Count
+	}
+	for dim, keys := range merged {
+		items := make([]Item, 0, len(keys))
+		for k, c := range keys {
 			items = append(items, Item{Key: k, Count: c})
 		}
 		sort.Slice(items, func(i, j int) bool {
@@ -293,12 +537,15 @@ func (q querier) top(p Period, n int) (map[string][]Item, error) {
 		})
 		out[dim] = items[:min(n, len(items))]
 	}
-	f, to := dayRange(p.From, p.To)
-	var js []row
+	if q.filtered() {
+		delete(out, "jsError") // error groups are not linked to sessions
+		return out, nil
+	}
+	var js []dimRow
 	err = q.db.NewQuery(`SELECT 'jsError' AS dim, key, SUM(count) AS n FROM dash_sum_items
 		WHERE website = {:w} AND date >= {:from} AND date < {:to} AND dimension = 'jsError'
 		GROUP BY key HAVING n > 0 ORDER BY n DESC, key LIMIT {:n}`).
-		WithContext(q.ctx).Bind(dbx.Params{"w": q.site, "from": ts(f), "to": ts(to), "n": n}).All(&js)
+		WithContext(q.ctx).Bind(q.params(hours(p), dbx.Params{"n": n})).All(&js)
 	add(js)
 	return out, err
 }

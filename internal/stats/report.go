@@ -36,6 +36,8 @@ type Site struct {
 type Report struct {
 	Site   Site   `json:"site"`
 	Period Period `json:"period"`
+	// Filters are the filters every figure honors.
+	Filters []Filter `json:"filters"`
 
 	PageViews         Metric `json:"pageViews"`
 	Visitors          Metric `json:"visitors"` // sessions started (the Skopos definition)
@@ -44,15 +46,22 @@ type Report struct {
 	EngagementRate    Metric `json:"engagementRate"` // % of sessions engaged
 	BounceRate        Metric `json:"bounceRate"`     // % of sessions with ≤ 1 page view or custom event
 	AvgDuration       Metric `json:"avgDurationSeconds"`
-	JSErrors          Metric `json:"jsErrors"`
+	// JSErrors is nil when filters apply: JS errors are stored as
+	// groups with lifetime counts, not linked to the sessions a filter
+	// selects.
+	JSErrors *Metric `json:"jsErrors"`
 
 	SeriesUnit string  `json:"seriesUnit"` // "hour" or "day"
 	Series     []Point `json:"series"`
 
 	// Top holds, per dash_sum_items dimension (page, entryPage, exitPage,
 	// referrer, device, browser, os, language, country, customEvent,
-	// jsError), the keys with the highest counts.
+	// jsError, utm_source, utm_medium, utm_campaign), the keys with the
+	// highest counts. jsError is absent when filters apply.
 	Top map[string][]Item `json:"top"`
+
+	// Goals are the website's goals (by name) with their conversions.
+	Goals []GoalResult `json:"goals"`
 
 	ActiveUsers int `json:"activeUsers"` // distinct visitors active in the last 5 minutes
 }

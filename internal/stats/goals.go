@@ -1,0 +1,234 @@
+package stats
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/goal"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// ErrFunnelNotFound is returned for a funnel id that is unknown or belongs
+// to another website.
+var ErrFunnelNotFound = errors.New("stats: funnel not found")
+
+func jsonList(v []string) string {
+	if v == nil {
+		v = []string{}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// GoalResult is one goal's conversions in the period.
+type GoalResult struct {
+	Name string `json:"name"`
+	// Visitors counts the sessions that count in the period (started in
+	// it, matching the filters) with at least one event of the goal.
+	Visitors int `json:"visitors"`
+	// Events counts the goal's events in the period whose session matches
+	// the filters.
+	Events int `json:"events"`
+	// ConversionRate is Visitors / the period's visitors, in percent with
+	// one decimal.
+	ConversionRate float64 `json:"conversionRate"`
+}
+
+// goals computes every goal of the site for p; visitors is the period's
+// visitor figure with the same filters.
+func (q *querier) goals(p Period, visitors float64) ([]GoalResult, error) {
+	out := []GoalResult{}
+	span := Period{From: p.Previous.From, To: p.To}
+	for _, g := range q.goalSpecs {
+		cond, err := q.c.goalCond(g, q.resolvePaths(span))
+		if err != nil {
+			return nil, err
+		}
+		r := GoalResult{Name: g.Name}
+		err = q.db.NewQuery(`SELECT COUNT(*)` + q.sessionsFrom() + ` AND s.id IN (SELECT e3.session FROM events e3
+			WHERE e3.website = {:w} AND e3.timestamp >= {:from} AND e3.timestamp < {:to} AND ` + cond("e3") + `)`).
+			WithContext(q.ctx).Bind(q.params(p, nil)).Row(&r.Visitors)
+		if err != nil {
+			return nil, fmt.Errorf("stats: goal %q: %w", g.Name, err)
+		}
+		join := ""
+		if len(q.c.sess) > 0 {
+			join = " JOIN sessions s ON s.id = e.session"
+		}
+		owner := ""
+		if len(q.c.ev) > 0 {
+			owner = ` AND e.session IN (SELECT e2.session FROM events e2 WHERE e2.website = {:w} AND e2.timestamp >= {:from}
+				AND e2.timestamp < {:to}` + q.evConds("e2") + `)`
+		}
+		err = q.db.NewQuery(`SELECT COUNT(*) FROM events e` + join + ` WHERE e.website = {:w} AND e.timestamp >= {:from}
+			AND e.timestamp < {:to} AND ` + cond("e") + q.sessConds() + owner).
+			WithContext(q.ctx).Bind(q.params(p, nil)).Row(&r.Events)
+		if err != nil {
+			return nil, fmt.Errorf("stats: goal %q events: %w", g.Name, err)
+		}
+		r.ConversionRate = pct(float64(r.Visitors), visitors)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// FunnelStep is one step's figures.
+type FunnelStep struct {
+	Name string `json:"name"`
+	// Visitors counts the sessions that reached this step after every
+	// step before it, in order.
+	Visitors int `json:"visitors"`
+	// ConversionRate is Visitors / the first step's visitors, in percent.
+	ConversionRate float64 `json:"conversionRate"`
+	// DropOff is how many of the previous step's visitors did not reach
+	// this one (0 for the first step); DropOffRate the same in percent of
+	// the previous step's.
+	DropOff     int     `json:"dropOff"`
+	DropOffRate float64 `json:"dropOffRate"`
+}
+
+// FunnelReport is a funnel's figures in a period.
+type FunnelReport struct {
+	ID      string       `json:"id"`
+	Name    string       `json:"name"`
+	Period  Period       `json:"period"`
+	Filters []Filter     `json:"filters"`
+	Steps   []FunnelStep `json:"steps"`
+	// Sessions counts the sessions of the period (with the filters),
+	// against which Visitors of the first step can be read.
+	Sessions int `json:"sessions"`
+}
+
+// Funnel computes a funnel of the website: a session that counts in the
+// period (started in it, matching the filters) reaches step n when its
+// events in the period match steps 1..n in that order (one event per
+// step, in time order).
+func Funnel(ctx context.Context, app core.App, websiteID, funnelID string, req Request) (*FunnelReport, error) {
+	rec, err := app.FindRecordById(schema.Funnels, funnelID)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && rec.GetString("website") != websiteID {
+		return nil, ErrFunnelNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	steps, err := goal.ParseSteps([]byte(rec.GetString("steps")))
+	if err != nil {
+		return nil, fmt.Errorf("stats: funnel %s: %w", funnelID, err)
+	}
+	p := req.Period
+	q, err := newQuerier(ctx, app, websiteID, p, req.Filters)
+	if err != nil {
+		return nil, err
+	}
+	span := Period{From: p.Previous.From, To: p.To}
+	var flags, anyStep []string
+	for i, st := range steps {
+		cond, err := q.c.goalCond(st, q.resolvePaths(span))
+		if err != nil {
+			return nil, err
+		}
+		flags = append(flags, fmt.Sprintf("(%s) AS m%d", cond("e"), i))
+		anyStep = append(anyStep, "("+cond("e")+")")
+	}
+	rep := &FunnelReport{ID: rec.Id, Name: rec.GetString("name"), Period: p, Filters: append([]Filter{}, req.Filters...)}
+	if err := q.db.NewQuery(`SELECT COUNT(*)` + q.sessionsFrom()).WithContext(ctx).Bind(q.params(p, nil)).Row(&rep.Sessions); err != nil {
+		return nil, fmt.Errorf("stats: funnel sessions: %w", err)
+	}
+	rows, err := q.db.NewQuery(`SELECT e.session, ` + strings.Join(flags, ", ") + ` FROM events e
+		JOIN sessions s ON s.id = e.session AND s.startedAt >= {:from} AND s.startedAt < {:to}
+		WHERE e.website = {:w} AND e.timestamp >= {:from} AND e.timestamp < {:to} AND (` + strings.Join(anyStep, " OR ") + `)` +
+		q.sessConds() + q.hasEvent() + ` ORDER BY e.session, e.timestamp, e.id`).
+		WithContext(ctx).Bind(q.params(p, nil)).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("stats: funnel: %w", err)
+	}
+	defer rows.Close()
+	reached := make([]int, len(steps))
+	var cur string
+	next := 0 // the step the current session waits for
+	match := make([]bool, len(steps))
+	var session string
+	dest := make([]any, len(steps)+1)
+	dest[0] = &session
+	for i := range match {
+		dest[i+1] = &match[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("stats: funnel: %w", err)
+		}
+		if session != cur {
+			cur, next = session, 0
+		}
+		if next < len(steps) && match[next] {
+			reached[next]++
+			next++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stats: funnel: %w", err)
+	}
+	for i, st := range steps {
+		fs := FunnelStep{Name: st.Name, Visitors: reached[i], ConversionRate: pct(float64(reached[i]), float64(reached[0]))}
+		if i > 0 {
+			fs.DropOff = reached[i-1] - reached[i]
+			fs.DropOffRate = pct(float64(fs.DropOff), float64(reached[i-1]))
+		}
+		rep.Steps = append(rep.Steps, fs)
+	}
+	return rep, nil
+}
+
+// PropertyValue is one value of a custom event property and how many of
+// the events had it.
+type PropertyValue struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+// Properties breaks the custom event name of the period down by its
+// properties: for each property key, its top values (at most req.Top,
+// default 10) with how many events had them, honoring the filters.
+// Values are compared as text (true, 12, "pro"; objects as JSON).
+func Properties(ctx context.Context, app core.App, websiteID, name string, req Request) (map[string][]PropertyValue, error) {
+	p := req.Period
+	if req.Top <= 0 {
+		req.Top = 10
+	}
+	q, err := newQuerier(ctx, app, websiteID, p, req.Filters)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Key   string `db:"k"`
+		Value string `db:"v"`
+		N     int    `db:"n"`
+	}
+	err = q.db.NewQuery(`SELECT j.key AS k, ` + textValue + ` AS v, COUNT(*) AS n FROM (SELECT e.eventData AS d` + q.eventsFrom() +
+		` AND e.type = 'custom' AND e.eventName = {:name} AND json_type(e.eventData) = 'object') x, json_each(x.d) j` +
+		` GROUP BY k, v`).Bind(q.params(p, dbx.Params{"name": name})).WithContext(ctx).All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("stats: properties: %w", err)
+	}
+	out := map[string][]PropertyValue{}
+	for _, r := range rows {
+		out[r.Key] = append(out[r.Key], PropertyValue{Value: r.Value, Count: r.N})
+	}
+	for k, vs := range out {
+		sort.Slice(vs, func(i, j int) bool {
+			if vs[i].Count != vs[j].Count {
+				return vs[i].Count > vs[j].Count
+			}
+			return vs[i].Value < vs[j].Value
+		})
+		out[k] = vs[:min(len(vs), req.Top)]
+	}
+	return out, nil
+}
