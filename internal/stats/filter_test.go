@@ -1,0 +1,129 @@
+package stats_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/schema"
+)
+
+func TestParseFilter(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		want stats.Filter
+		err  bool
+	}{
+		{in: "country:DE", want: stats.Filter{Dim: "country", Value: "DE"}},
+		{in: "page:!/admin", want: stats.Filter{Dim: "page", Value: "/admin", Not: true}},
+		{in: "utm_campaign:a:b", want: stats.Filter{Dim: "utm_campaign", Value: "a:b"}},
+		{in: "entryPage:", want: stats.Filter{Dim: "entryPage", Value: ""}},
+		{in: "goal:Sign up", want: stats.Filter{Dim: "goal", Value: "Sign up"}},
+		{in: "planet:Mars", err: true},
+		{in: "country", err: true},
+		{in: "", err: true},
+	} {
+		got, err := stats.ParseFilter(tt.in)
+		if tt.err {
+			if !errors.Is(err, stats.ErrBadFilter) {
+				t.Errorf("%q: err %v, want ErrBadFilter", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%q = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+		if err == nil && got.String() != tt.in {
+			t.Errorf("%q: String() = %q", tt.in, got.String())
+		}
+	}
+	_, err := stats.ParseFilter("planet:Mars")
+	if err == nil || !strings.Contains(err.Error(), `"planet"`) {
+		t.Errorf("unknown dimension error %v does not name it", err)
+	}
+}
+
+// Every filter dimension, negated or not, every goal type and a funnel
+// run against a real store (the figures themselves are checked against
+// raw rows in the analysis tests).
+func TestEveryFilterRuns(t *testing.T) {
+	t.Parallel()
+	app := pbtest.Start(t, pbtest.Options{}).App()
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	site, sess := pastSession(t, app, now)
+	dt := func(t time.Time) types.DateTime { d, _ := types.ParseDateTime(t); return d }
+	save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom",
+		"eventName": "signup", "path": "/then", "eventData": map[string]any{"plan": "pro", "seats": 3, "trial": true},
+		"timestamp": dt(now.Add(-30 * time.Second))})
+	save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": "Then", "type": "page", "match": "/th*"})
+	save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": "Docs", "type": "page", "match": "/docs/**"})
+	save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": "Pro", "type": "event", "match": "signup",
+		"propertyKey": "plan", "propertyValue": "pro"})
+	f := save(t, app, schema.Funnels, map[string]any{"website": site.Id, "name": "F",
+		"steps": []map[string]any{{"name": "a", "type": "page", "match": "/then"}, {"name": "b", "type": "event", "match": "signup"}}})
+	ctx := context.Background()
+	for _, zone := range []string{"UTC", "America/New_York", "Asia/Kolkata"} {
+		loc, err := stats.Location(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, period := range []string{"today", "7d"} {
+			p, err := stats.ParsePeriodIn(period, "", "", now, loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, dim := range append(stats.FilterDimensions, "") {
+				var filters []stats.Filter
+				if dim != "" {
+					v := "x"
+					if dim == "goal" {
+						v = "Then"
+					}
+					filters = []stats.Filter{{Dim: dim, Value: v}, {Dim: dim, Value: v, Not: true}}
+				}
+				req := stats.Request{Period: p, Filters: filters, Now: now}
+				if _, err := stats.Query(ctx, app, site.Id, req); err != nil {
+					t.Fatalf("%s %s filter %s: %v", zone, period, dim, err)
+				}
+				if _, err := stats.Properties(ctx, app, site.Id, "signup", req); err != nil {
+					t.Fatalf("%s %s filter %s: properties: %v", zone, period, dim, err)
+				}
+				if _, err := stats.Funnel(ctx, app, site.Id, f.Id, req); err != nil {
+					t.Fatalf("%s %s filter %s: funnel: %v", zone, period, dim, err)
+				}
+			}
+			r, err := stats.Query(ctx, app, site.Id, stats.Request{Period: p, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Goals) != 3 || r.Goals[2].Name != "Then" || r.Goals[2].Visitors != 1 || r.Goals[1].Visitors != 1 || r.Goals[0].Visitors != 0 {
+				t.Errorf("%s %s: goals %+v", zone, period, r.Goals)
+			}
+			props, err := stats.Properties(ctx, app, site.Id, "signup", stats.Request{Period: p, Now: now})
+			if err != nil || len(props["plan"]) != 1 || props["plan"][0].Value != "pro" || props["seats"][0].Value != "3" || props["trial"][0].Value != "true" {
+				t.Errorf("%s %s: properties %+v, %v", zone, period, props, err)
+			}
+			fr, err := stats.Funnel(ctx, app, site.Id, f.Id, stats.Request{Period: p, Now: now})
+			if err != nil || fr.Steps[0].Visitors != 1 || fr.Steps[1].Visitors != 1 {
+				t.Errorf("%s %s: funnel %+v, %v", zone, period, fr, err)
+			}
+		}
+	}
+	if _, err := stats.Query(ctx, app, site.Id, stats.Request{Period: mustPeriod(t, now), Filters: []stats.Filter{{Dim: "goal", Value: "nope"}}, Now: now}); !errors.Is(err, stats.ErrBadFilter) {
+		t.Errorf("unknown goal: %v", err)
+	}
+}
+
+func mustPeriod(t *testing.T, now time.Time) stats.Period {
+	p, err := stats.ParsePeriod("7d", "", "", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
