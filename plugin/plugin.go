@@ -235,6 +235,7 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
 	bindWebsiteDomainHook(app)
+	bindGoalHooks(app)
 	p.scheduleRetention(app)
 	if rootCmd != nil {
 		rootCmd.AddCommand(p.siteCommand(), p.schemaCommand(), p.retentionCommand())

@@ -43,34 +43,62 @@ type Spec struct {
 	PropertyValue string `json:"propertyValue,omitempty"`
 }
 
-// Validate reports the first problem of s, wrapping ErrInvalid.
+// FieldError is a validation error of one field of a Spec; every error
+// Validate returns is one. It wraps ErrInvalid.
+type FieldError struct {
+	// Field is the field's JSON name: name, type, match, propertyKey or
+	// propertyValue (also the goals collection's field names).
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func invalid(field, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)}
+}
+
+// Validate reports the first problem of s as a *FieldError wrapping
+// ErrInvalid.
 func (s Spec) Validate() error {
 	switch {
 	case strings.TrimSpace(s.Name) == "":
-		return fmt.Errorf("%w: a name is required", ErrInvalid)
+		return invalid("name", "a name is required")
 	case utf8.RuneCountInString(s.Name) > 255:
-		return fmt.Errorf("%w: name longer than 255 characters", ErrInvalid)
+		return invalid("name", "name longer than 255 characters")
 	case s.Match == "":
-		return fmt.Errorf("%w: %q: match is required", ErrInvalid, s.Name)
+		return invalid("match", "%q: match is required", s.Name)
 	case utf8.RuneCountInString(s.Match) > schema.MaxGoalMatch:
-		return fmt.Errorf("%w: %q: match longer than %d characters", ErrInvalid, s.Name, schema.MaxGoalMatch)
-	case utf8.RuneCountInString(s.PropertyKey) > 255 || utf8.RuneCountInString(s.PropertyValue) > 255:
-		return fmt.Errorf("%w: %q: property key and value are at most 255 characters", ErrInvalid, s.Name)
+		return invalid("match", "%q: match longer than %d characters", s.Name, schema.MaxGoalMatch)
+	case utf8.RuneCountInString(s.PropertyKey) > 255:
+		return invalid("propertyKey", "%q: property key longer than 255 characters", s.Name)
+	case utf8.RuneCountInString(s.PropertyValue) > 255:
+		return invalid("propertyValue", "%q: property value longer than 255 characters", s.Name)
 	}
 	switch s.Type {
 	case Page:
 		if s.PropertyKey != "" || s.PropertyValue != "" {
-			return fmt.Errorf("%w: %q: a page goal has no property", ErrInvalid, s.Name)
+			field := "propertyKey"
+			if s.PropertyKey == "" {
+				field = "propertyValue"
+			}
+			return invalid(field, "%q: a page goal has no property", s.Name)
 		}
-		_, err := CompilePattern(s.Match)
-		return err
+		if _, err := CompilePattern(s.Match); err != nil {
+			return &FieldError{Field: "match", Err: err}
+		}
+		return nil
 	case Event:
-		if (s.PropertyKey == "") != (s.PropertyValue == "") {
-			return fmt.Errorf("%w: %q: propertyKey and propertyValue go together", ErrInvalid, s.Name)
+		switch {
+		case s.PropertyKey != "" && s.PropertyValue == "":
+			return invalid("propertyValue", "%q: propertyKey %q needs a propertyValue", s.Name, s.PropertyKey)
+		case s.PropertyKey == "" && s.PropertyValue != "":
+			return invalid("propertyKey", "%q: propertyValue needs a propertyKey", s.Name)
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: %q: type must be %q or %q, not %q", ErrInvalid, s.Name, Page, Event, s.Type)
+	return invalid("type", "%q: type must be %q or %q, not %q", s.Name, Page, Event, s.Type)
 }
 
 // Pattern is a compiled page path pattern.
@@ -83,6 +111,9 @@ func CompilePattern(p string) (*Pattern, error) {
 	if !strings.HasPrefix(p, "/") {
 		return nil, fmt.Errorf("%w: page pattern %q must start with /", ErrInvalid, p)
 	}
+	if !utf8.ValidString(p) {
+		return nil, fmt.Errorf("%w: page pattern %q is not valid UTF-8", ErrInvalid, p)
+	}
 	body, rest := p, ""
 	if strings.HasSuffix(p, "/**") {
 		body, rest = strings.TrimSuffix(p, "/**"), `(?:/.*)?`
@@ -91,7 +122,9 @@ func CompilePattern(p string) (*Pattern, error) {
 		return nil, fmt.Errorf("%w: page pattern %q: ** only as the last segment (/**)", ErrInvalid, p)
 	}
 	var b strings.Builder
-	b.WriteString(`^`)
+	// s: "/**" matches anything below, newlines included (a path is
+	// stored as the page sent it)
+	b.WriteString(`(?s)^`)
 	for i, part := range strings.Split(body, "*") {
 		if i > 0 {
 			b.WriteString(`[^/]*`)
