@@ -86,7 +86,7 @@ func queryError(e *core.RequestEvent, err error) error {
 		return e.NotFoundError("Website not found.", nil)
 	case errors.Is(err, stats.ErrFunnelNotFound):
 		return e.NotFoundError("Funnel not found.", nil)
-	case errors.Is(err, stats.ErrBadFilter):
+	case errors.Is(err, stats.ErrBadFilter), errors.Is(err, stats.ErrBadFunnel):
 		return e.BadRequestError(err.Error(), nil)
 	}
 	return e.InternalServerError("", err)

@@ -19,6 +19,10 @@ import (
 // to another website.
 var ErrFunnelNotFound = errors.New("stats: funnel not found")
 
+// ErrBadFunnel is returned for a stored funnel whose steps are not valid
+// (saved around the record hooks that check them).
+var ErrBadFunnel = errors.New("stats: funnel steps are not valid")
+
 func jsonList(v []string) string {
 	if v == nil {
 		v = []string{}
@@ -120,7 +124,7 @@ func Funnel(ctx context.Context, app core.App, websiteID, funnelID string, req R
 	}
 	steps, err := goal.ParseSteps([]byte(rec.GetString("steps")))
 	if err != nil {
-		return nil, fmt.Errorf("stats: funnel %s: %w", funnelID, err)
+		return nil, fmt.Errorf("%w: funnel %s: %w", ErrBadFunnel, funnelID, err)
 	}
 	p := req.Period
 	q, err := newQuerier(ctx, app, websiteID, p, req.Filters)

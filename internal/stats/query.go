@@ -134,7 +134,11 @@ func newQuerier(ctx context.Context, app core.App, site string, p Period, filter
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].GetString("name") < recs[j].GetString("name") })
 	for _, r := range recs {
-		q.goalSpecs = append(q.goalSpecs, specOf(r))
+		// a goal saved around the record hooks (a plain PocketBase) that
+		// is not valid is left out rather than failing the report
+		if g := specOf(r); g.Validate() == nil {
+			q.goalSpecs = append(q.goalSpecs, g)
+		}
 	}
 	for _, f := range filters {
 		c := q.c
