@@ -345,7 +345,8 @@ func (q *querier) totals(p Period) (totals, error) {
 		}
 		if !q.filtered() {
 			// JS errors are counted per hour only (js_errors holds
-			// lifetime counts): the hours the window touches
+			// lifetime counts): the hours the window touches; a
+			// half-hour zone's day counts the whole hours it touches
 			err = q.db.NewQuery(`SELECT SUM(jsErrors) FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
 				WithContext(q.ctx).Bind(q.params(hours(p), nil)).Row(&row.JSErrors)
 			if err != nil {
@@ -456,41 +457,124 @@ type dimRow struct {
 	Count int    `db:"n"`
 }
 
-// top returns the topN keys of every dimension.
+// counts accumulates breakdown counts by dimension and key.
+type counts map[string]map[string]int
+
+func (c counts) add(dim, key string, n int) {
+	if c[dim] == nil {
+		c[dim] = map[string]int{}
+	}
+	c[dim][key] += n
+}
+
+// utcDay is the UTC midnight of t, or of the next day when up and t is
+// not a midnight.
+func utcDay(t time.Time, up bool) time.Time {
+	d := t.UTC().Truncate(24 * time.Hour)
+	if up && d.Before(t) {
+		d = d.Add(24 * time.Hour)
+	}
+	return d
+}
+
+// top returns the topN keys of every dimension. The breakdown summaries
+// are daily (UTC): the whole UTC days inside the period are read from
+// them and the partial days at its ends (a site in another time zone)
+// from the raw rows.
 func (q *querier) top(p Period, n int) (map[string][]Item, error) {
+	c := counts{}
+	if q.useSummaries(p) {
+		d0, d1 := utcDay(p.From, true), utcDay(p.To, false)
+		var edges []Period
+		if !d0.Before(d1) { // no whole UTC day inside
+			edges = append(edges, p)
+		} else {
+			if p.From.Before(d0) {
+				edges = append(edges, Period{From: p.From, To: d0})
+			}
+			if d1.Before(p.To) {
+				edges = append(edges, Period{From: d1, To: p.To})
+			}
+			limit := ""
+			if len(edges) == 0 {
+				// the summaries alone decide the ranking
+				limit = " WHERE rn <= {:n}"
+			}
+			var rows []dimRow
+			err := q.db.NewQuery(`SELECT dim, key, n FROM (
+					SELECT dimension AS dim, key, SUM(count) AS n,
+						ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(count) DESC, key) AS rn
+					FROM dash_sum_items WHERE website = {:w} AND date >= {:from} AND date < {:to} AND dimension != 'jsError'
+					GROUP BY dimension, key HAVING SUM(count) > 0)` + limit).
+				WithContext(q.ctx).Bind(q.params(Period{From: d0, To: d1}, dbx.Params{"n": n})).All(&rows)
+			if err != nil {
+				return nil, fmt.Errorf("stats: top: %w", err)
+			}
+			for _, r := range rows {
+				c.add(r.Dim, r.Key, r.Count)
+			}
+		}
+		for _, e := range edges {
+			if err := q.rawTop(e, 0, c); err != nil {
+				return nil, err
+			}
+		}
+	} else if err := q.rawTop(p, n, c); err != nil {
+		return nil, err
+	}
 	out := map[string][]Item{}
 	for _, d := range schema.Dimensions {
-		out[d] = []Item{}
-	}
-	add := func(rows []dimRow) {
-		for _, r := range rows {
-			out[r.Dim] = append(out[r.Dim], Item{Key: r.Key, Count: r.Count})
+		items := make([]Item, 0, len(c[d]))
+		for k, n := range c[d] {
+			if n > 0 {
+				items = append(items, Item{Key: k, Count: n})
+			}
 		}
+		sort.Slice(items, func(i, j int) bool {
+			if items[i].Count != items[j].Count {
+				return items[i].Count > items[j].Count
+			}
+			return items[i].Key < items[j].Key
+		})
+		out[d] = items[:min(n, len(items))]
 	}
-	if q.useSummaries(p) {
-		var rows []dimRow
-		err := q.db.NewQuery(`SELECT dim, key, n FROM (
-				SELECT dimension AS dim, key, SUM(count) AS n,
-					ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(count) DESC, key) AS rn
-				FROM dash_sum_items WHERE website = {:w} AND date >= {:from} AND date < {:to}
-				GROUP BY dimension, key HAVING SUM(count) > 0)
-			WHERE rn <= {:n} ORDER BY dim, n DESC, key`).
-			WithContext(q.ctx).Bind(q.params(p, dbx.Params{"n": n})).All(&rows)
-		add(rows)
-		return out, err
+	if q.filtered() {
+		delete(out, "jsError") // error groups are not linked to sessions
+		return out, nil
 	}
-	// raw rows: events for pages and custom events, the sessions that
-	// count for the session dimensions
-	params := q.params(p, dbx.Params{"n": n})
-	for dim, sel := range map[string]string{
-		"page":        `SELECT 'page' AS dim, e.path AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'pageView'`,
-		"customEvent": `SELECT 'customEvent' AS dim, e.eventName AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'custom'`,
+	// JS errors by message are counted per UTC day: the days p touches
+	var js []dimRow
+	err := q.db.NewQuery(`SELECT 'jsError' AS dim, key, SUM(count) AS n FROM dash_sum_items
+		WHERE website = {:w} AND date >= {:from} AND date < {:to} AND dimension = 'jsError'
+		GROUP BY key HAVING n > 0 ORDER BY n DESC, key LIMIT {:n}`).
+		WithContext(q.ctx).Bind(q.params(Period{From: utcDay(p.From, false), To: utcDay(p.To, true)}, dbx.Params{"n": n})).All(&js)
+	for _, r := range js {
+		out["jsError"] = append(out["jsError"], Item{Key: r.Key, Count: r.Count})
+	}
+	return out, err
+}
+
+// rawTop adds the breakdown counts of p from the raw rows to c: events
+// for pages and custom events, the sessions that count for the session
+// dimensions. With limit > 0 pages and custom events are cut to the
+// limit (the raw rows alone decide the ranking).
+func (q *querier) rawTop(p Period, limit int, c counts) error {
+	params := q.params(p, dbx.Params{"n": limit})
+	cut := ""
+	if limit > 0 {
+		cut = " ORDER BY n DESC, key LIMIT {:n}"
+	}
+	for _, sel := range []string{
+		`SELECT 'page' AS dim, e.path AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY key`,
+		`SELECT 'customEvent' AS dim, e.eventName AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'custom' GROUP BY key`,
 	} {
 		var rows []dimRow
-		if err := q.db.NewQuery(sel + ` GROUP BY key ORDER BY n DESC, key LIMIT {:n}`).WithContext(q.ctx).Bind(params).All(&rows); err != nil {
-			return nil, fmt.Errorf("stats: top %s: %w", dim, err)
+		if err := q.db.NewQuery(sel + cut).WithContext(q.ctx).Bind(params).All(&rows); err != nil {
+			return fmt.Errorf("stats: top of events: %w", err)
 		}
-		add(rows)
+		for _, r := range rows {
+			c.add(r.Dim, r.Key, r.Count)
+		}
 	}
 	// one pass over the sessions for every session dimension
 	cols := []struct{ dim, expr string }{
@@ -500,17 +584,16 @@ func (q *querier) top(p Period, n int) (map[string][]Item, error) {
 		{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"},
 	}
 	var sel, union []string
-	for i, c := range cols {
-		sel = append(sel, fmt.Sprintf("COALESCE(%s, '') AS c%d", c.expr, i))
-		union = append(union, fmt.Sprintf("SELECT '%s' AS dim, c%d AS key, COUNT(*) AS n FROM sel GROUP BY c%d", c.dim, i, i))
+	for i, col := range cols {
+		sel = append(sel, fmt.Sprintf("COALESCE(%s, '') AS c%d", col.expr, i))
+		union = append(union, fmt.Sprintf("SELECT '%s' AS dim, c%d AS key, COUNT(*) AS n FROM sel GROUP BY c%d", col.dim, i, i))
 	}
 	var rows []dimRow
 	err := q.db.NewQuery(`WITH sel AS MATERIALIZED (SELECT ` + strings.Join(sel, ", ") + q.sessionsFrom() + `) ` +
 		strings.Join(union, " UNION ALL ")).WithContext(q.ctx).Bind(params).All(&rows)
 	if err != nil {
-		return nil, fmt.Errorf("stats: top of sessions: %w", err)
+		return fmt.Errorf("stats: top of sessions: %w", err)
 	}
-	merged := map[string]map[string]int{}
 	for _, r := range rows {
 		key := r.Key
 		switch {
@@ -523,33 +606,7 @@ func (q *querier) top(p Period, n int) (map[string][]Item, error) {
 		case key == "" && r.Dim != "entryPage" && r.Dim != "exitPage":
 			key = "Unknown"
 		}
-		if merged[r.Dim] == nil {
-			merged[r.Dim] = map[string]int{}
-		}
-		merged[r.Dim][key] += r.Count
+		c.add(r.Dim, key, r.Count)
 	}
-	for dim, keys := range merged {
-		items := make([]Item, 0, len(keys))
-		for k, c := range keys {
-			items = append(items, Item{Key: k, Count: c})
-		}
-		sort.Slice(items, func(i, j int) bool {
-			if items[i].Count != items[j].Count {
-				return items[i].Count > items[j].Count
-			}
-			return items[i].Key < items[j].Key
-		})
-		out[dim] = items[:min(n, len(items))]
-	}
-	if q.filtered() {
-		delete(out, "jsError") // error groups are not linked to sessions
-		return out, nil
-	}
-	var js []dimRow
-	err = q.db.NewQuery(`SELECT 'jsError' AS dim, key, SUM(count) AS n FROM dash_sum_items
-		WHERE website = {:w} AND date >= {:from} AND date < {:to} AND dimension = 'jsError'
-		GROUP BY key HAVING n > 0 ORDER BY n DESC, key LIMIT {:n}`).
-		WithContext(q.ctx).Bind(q.params(hours(p), dbx.Params{"n": n})).All(&js)
-	add(js)
-	return out, err
+	return nil
 }

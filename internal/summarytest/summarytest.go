@@ -1,5 +1,5 @@
-// Package summarytest checks, for tests, that the hourly summaries
-// (dash_sum, dash_sum_items) equal what the raw rows (events, sessions,
+// Package summarytest checks, for tests, that the summaries (dash_sum
+// hourly, dash_sum_items daily) equal what the raw rows (events, sessions,
 // js_errors) say, computed independently of the pipeline's own code.
 package summarytest
 
@@ -21,8 +21,11 @@ type daySum struct {
 type sumKey struct{ website, date string }
 type itemKey struct{ website, date, dim, key string }
 
-// pbHour is the summary row date of t: the start of its UTC hour.
+// pbHour is the dash_sum row date of t: the start of its UTC hour.
 func pbHour(t time.Time) string { return t.UTC().Format("2006-01-02 15") + ":00:00.000Z" }
+
+// pbDay is the dash_sum_items row date of t: its UTC midnight.
+func pbDay(t time.Time) string { return t.UTC().Format("2006-01-02") + " 00:00:00.000Z" }
 
 func parsePB(t testing.TB, s string) time.Time {
 	t.Helper()
@@ -88,6 +91,7 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 	for _, s := range sessions {
 		start := parsePB(t, s.StartedAt)
 		k := sumKey{s.Website, pbHour(start)}
+		day := pbDay(start)
 		d := sum(k)
 		d.visitors++
 		if s.IsNewVisitor {
@@ -107,7 +111,7 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 		}
 		for dim, key := range map[string]string{"entryPage": s.EntryPath, "exitPage": s.ExitPath, "referrer": refKey(s.Referrer),
 			"device": unknown(s.Device), "browser": unknown(s.Browser), "os": unknown(s.OS), "language": unknown(s.Language), "country": unknown(s.Country)} {
-			wantItem[itemKey{k.website, k.date, dim, key}]++
+			wantItem[itemKey{k.website, day, dim, key}]++
 		}
 		var utm map[string]any
 		if s.UTM != "" && s.UTM != "null" {
@@ -117,7 +121,7 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 		}
 		for _, dim := range []string{"utm_source", "utm_medium", "utm_campaign"} {
 			if v, _ := utm[dim].(string); v != "" {
-				wantItem[itemKey{k.website, k.date, dim, v}]++
+				wantItem[itemKey{k.website, day, dim, v}]++
 			}
 		}
 	}
@@ -132,12 +136,13 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 		t.Fatal(err)
 	}
 	for _, e := range events {
-		k := sumKey{e.Website, pbHour(parsePB(t, e.Timestamp))}
+		at := parsePB(t, e.Timestamp)
+		k := sumKey{e.Website, pbHour(at)}
 		if e.Type == "pageView" {
 			sum(k).pageViews++
-			wantItem[itemKey{k.website, k.date, "page", e.Path}]++
+			wantItem[itemKey{k.website, pbDay(at), "page", e.Path}]++
 		} else {
-			wantItem[itemKey{k.website, k.date, "customEvent", e.EventName}]++
+			wantItem[itemKey{k.website, pbDay(at), "customEvent", e.EventName}]++
 		}
 	}
 	var jsTotal int
