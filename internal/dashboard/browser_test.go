@@ -287,7 +287,7 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 
 	// custom event drill-down: distinct payloads of "signup"
-	run(t, ctx, "drill-down", chromedp.Click(css(`#card-customEvent a`)),
+	run(t, ctx, "drill-down", chromedp.Click(css(`#card-customEvent a.detail`)),
 		until(`location.pathname.endsWith("/events") && document.readyState === "complete" && !!document.getElementById("payloads")`))
 	rows := eval[int](t, ctx, `document.querySelectorAll("#payloads tbody tr").length`)
 	var distinct int

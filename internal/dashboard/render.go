@@ -26,13 +26,14 @@ var funcs = template.FuncMap{
 	"num":      formatInt,
 	"duration": formatDuration,
 	"when":     formatTime,
+	"percent":  percent,
 }
 
 func parseTemplates() map[string]*template.Template {
 	out := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
 		out[name] = template.Must(template.New("layout.html").Funcs(funcs).
-			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+			ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html"))
 	}
 	return out
 }
