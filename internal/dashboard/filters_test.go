@@ -93,7 +93,7 @@ func TestSiteFilters(t *testing.T) {
 		`href="` + attr(base+"?filter=utm_medium%3Acpc&period=7d") + `">cpc</a>`,
 		`href="` + attr(base+"?filter=utm_campaign%3Alaunch&period=7d") + `">launch</a>`,
 		`href="` + attr(base+"/events?name=signup&period=7d") + `"`, // the drill-down stays
-		`id="card-campaigns"`, `id="card-goals"`,
+		`id="card-campaigns"`, `id="goals-link"`, `id="funnels-link"`,
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("site page lacks %s", want)

@@ -115,6 +115,8 @@ type sitePageData struct {
 	KPIs        []kpi
 	Chart       chart
 	Goals       []goalRow
+	GoalsURL    string
+	FunnelsURL  string
 	Cards       []card
 	ActiveUsers int
 	LiveURL     string
@@ -159,6 +161,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 		Site: s.viewSite(site), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), ActiveUsers: rep.ActiveUsers,
 		// the sessions list cannot filter: it gets the period only
 		LiveURL: sitePath(site.Id, "live", nil), SessionsURL: sitePath(site.Id, "sessions", pq),
+		GoalsURL: sitePath(site.Id, "goals", pq), FunnelsURL: sitePath(site.Id, "funnels", vq),
 		FormAction: siteURL(site.Id, nil),
 		Chart:      buildChart(rep.Series, rep.SeriesUnit),
 		KPIs: []kpi{
