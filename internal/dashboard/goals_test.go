@@ -35,6 +35,8 @@ func TestGoalsAndFunnelsPages(t *testing.T) {
 	c := e.client(t)
 	c.mustLogin("ada@example.com", "ada-password-123")
 	base := "/dashboard/sites/" + site.Id
+	bc := e.client(t) // bob, another owner
+	bc.mustLogin("bob@example.com", "bob-password-123")
 	nGoals := func() int { return count(t, e.app, schema.Goals, dbx.HashExp{"website": site.Id}) }
 	nFunnels := func() int { return count(t, e.app, schema.Funnels, dbx.HashExp{"website": site.Id}) }
 
@@ -107,8 +109,6 @@ func TestGoalsAndFunnelsPages(t *testing.T) {
 		}
 
 		// another owner's goals and site are not there
-		bc := e.client(t)
-		bc.mustLogin("bob@example.com", "bob-password-123")
 		for _, p := range []string{base + "/goals", base + "/goals/" + goalID + "/delete"} {
 			if r := bc.get(p); r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusMethodNotAllowed {
 				t.Errorf("bob GET %s: %d", p, r.StatusCode)
@@ -236,8 +236,6 @@ func TestGoalsAndFunnelsPages(t *testing.T) {
 		}
 
 		// another owner gets 404 everywhere
-		bc := e.client(t)
-		bc.mustLogin("bob@example.com", "bob-password-123")
 		for _, p := range []string{base + "/funnels", base + "/funnels/" + fid} {
 			if r := bc.get(p); r.StatusCode != http.StatusNotFound {
 				t.Errorf("bob GET %s: %d, want 404", p, r.StatusCode)
