@@ -287,7 +287,7 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 
 	// custom event drill-down: distinct payloads of "signup"
-	run(t, ctx, "drill-down", chromedp.Click(css(`#card-customEvent a`)),
+	run(t, ctx, "drill-down", chromedp.Click(css(`#card-customEvent a.detail`)),
 		until(`location.pathname.endsWith("/events") && document.readyState === "complete" && !!document.getElementById("payloads")`))
 	rows := eval[int](t, ctx, `document.querySelectorAll("#payloads tbody tr").length`)
 	var distinct int
@@ -429,6 +429,10 @@ func TestBrowserXSS(t *testing.T) {
 		}
 	}
 
+	// goals, a funnel, campaigns and event properties made of hostile
+	// values, and the pages (filter chips included) that show them
+	analysis := seedHostileAnalysis(t, e.app, site)
+
 	ctx := tab(t)
 	var mu sync.Mutex
 	var dialogs []string
@@ -456,17 +460,35 @@ func TestBrowserXSS(t *testing.T) {
 		pages = append(pages, "/sites/"+site.Id+"/events?period=today&name="+urlQuery(h),
 			"/sites/"+site.Id+"/errors?period=today&message="+urlQuery(h))
 	}
+	mustShow := map[string][]string{}
+	for _, p := range analysis {
+		pages = append(pages, p.path)
+		mustShow[p.path] = p.shows
+	}
 	// follow every link the site page offers (drill-downs built from
-	// hostile keys included)
+	// hostile keys included); of the filter links (one per key), one of
+	// each dimension
 	visit(t, ctx, base+"/sites/"+site.Id+"?period=7d", ".kpis")
 	links := eval[[]string](t, ctx, `[...document.querySelectorAll("a[href]")].map(a => a.getAttribute("href"))`)
+	filtered := map[string]bool{}
 	for _, l := range links {
 		if !strings.HasPrefix(l, "/dashboard/") && l != "#main" {
 			t.Errorf("link outside the dashboard: %q", l)
 		}
-		if strings.HasPrefix(l, "/dashboard/sites/") {
-			pages = append(pages, strings.TrimPrefix(l, "/dashboard"))
+		if !strings.HasPrefix(l, "/dashboard/sites/") {
+			continue
 		}
+		if u, err := url.Parse(l); err == nil && len(u.Query()["filter"]) == 1 {
+			dim, v, _ := strings.Cut(u.Query().Get("filter"), ":")
+			if filtered[dim] || !strings.ContainsAny(v, "<>") {
+				continue
+			}
+			filtered[dim] = true
+		}
+		pages = append(pages, strings.TrimPrefix(l, "/dashboard"))
+	}
+	if len(filtered) < 10 {
+		t.Errorf("filter links with hostile values of only %d dimensions: %v", len(filtered), filtered)
 	}
 	if len(links) < 10 {
 		t.Errorf("only %d links on the site page", len(links))
@@ -492,6 +514,11 @@ func TestBrowserXSS(t *testing.T) {
 		for _, h := range hostile {
 			if strings.Contains(res.Text, h) {
 				shown[h] = true
+			}
+		}
+		for _, h := range mustShow[p] {
+			if !strings.Contains(res.Text, h) {
+				t.Errorf("%s does not show %q as text", p, h)
 			}
 		}
 	}

@@ -51,7 +51,7 @@ func buildChart(series []stats.Point, unit string) chart {
 	c.MaxValue = top
 	c.YLabels = []string{formatInt(top), formatInt(top / 2), "0"}
 	label := func(i int) string {
-		t := series[i].Time.UTC()
+		t := series[i].Time // in the website's time zone
 		if unit == "hour" {
 			return t.Format("Jan 2 15:00")
 		}

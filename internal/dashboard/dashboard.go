@@ -1,7 +1,8 @@
 // Package dashboard is Skopos' web UI, served under /dashboard by the
 // embedded server: login with a PocketBase superuser or a users record, an
 // overview of the websites, per-site reports (KPIs, chart, breakdowns,
-// drill-downs, sessions, live visitors) and the websites page to add, edit,
+// filters, goal conversions, drill-downs, sessions, live visitors), the
+// goals and funnels of each site, and the websites page to add, edit,
 // archive and delete sites.
 //
 // Everything is server-rendered with html/template plus one small script;
@@ -147,6 +148,13 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/errors", s.authed(s.errorDrill))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions", s.authed(s.sessionList))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions/{sid}", s.authed(s.sessionTimeline))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/goals", s.authed(s.goals))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals", s.authed(s.addGoal))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals/{gid}/delete", s.authed(s.deleteGoal))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels", s.authed(s.funnels))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels", s.authed(s.addFunnel))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels/{fid}", s.authed(s.funnelView))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels/{fid}/delete", s.authed(s.deleteFunnel))
 
 	m.HandleFunc("GET "+Prefix+"/websites", s.authed(s.websites))
 	m.HandleFunc("POST "+Prefix+"/websites", s.authed(s.addWebsite))

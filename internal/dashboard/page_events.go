@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 
 	"github.com/skopos-go/skopos/internal/stats"
 )
@@ -11,31 +13,80 @@ type payloadRow struct {
 	Count int
 }
 
+// propertyTable is one property key of a custom event with its top values.
+type propertyTable struct {
+	Key    string
+	Values []propertyValue
+}
+
+type propertyValue struct {
+	Value string
+	Count int
+	Share string
+}
+
 type eventsData struct {
-	Site    siteView
-	Period  periodView
-	Name    string
-	Rows    []payloadRow
-	Total   int
-	BackURL string
-	Limited bool
+	Site       siteView
+	Period     periodView
+	Filters    filterView
+	Name       string
+	Properties []propertyTable
+	Rows       []payloadRow
+	Total      int
+	BackURL    string
+	Limited    bool
 }
 
 // payloadLimit bounds the distinct payloads listed.
 const payloadLimit = 200
+
+// propertyValues is how many values each property lists.
+const propertyValues = 10
 
 func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, u *user) {
 	site, p, ok := s.siteAndPeriod(w, r, u)
 	if !ok {
 		return
 	}
+	fs, err := requestFilters(r)
+	if err != nil {
+		s.fail(w, r, u, http.StatusBadRequest, badFilter(err))
+		return
+	}
 	name := r.URL.Query().Get("name")
+	props, err := stats.Properties(r.Context(), s.app, site.Id, name, stats.Request{Period: p, Filters: fs, Top: propertyValues})
+	if err != nil {
+		if msg, ok := isBadRequest(err); ok {
+			s.fail(w, r, u, http.StatusBadRequest, msg)
+			return
+		}
+		s.internal(w, r, u, err)
+		return
+	}
 	rows, err := stats.EventPayloads(r.Context(), s.app.DB(), site.Id, name, p, payloadLimit+1)
 	if err != nil {
 		s.internal(w, r, u, err)
 		return
 	}
-	d := eventsData{Site: s.viewSite(site), Period: viewPeriod(p), Name: name, BackURL: siteURL(site.Id, periodQuery(p))}
+	self := func(q url.Values) string { return sitePath(site.Id, "events", with(q, "name", name)) }
+	d := eventsData{Site: s.viewSite(site), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), Name: name,
+		BackURL: siteURL(site.Id, viewQuery(p, fs))}
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		t := propertyTable{Key: k}
+		top := 0
+		for _, v := range props[k] {
+			top = max(top, v.Count)
+		}
+		for _, v := range props[k] {
+			t.Values = append(t.Values, propertyValue{Value: v.Value, Count: v.Count, Share: share(v.Count, top)})
+		}
+		d.Properties = append(d.Properties, t)
+	}
 	if len(rows) > payloadLimit {
 		rows, d.Limited = rows[:payloadLimit], true
 	}

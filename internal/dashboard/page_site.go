@@ -1,9 +1,9 @@
 package dashboard
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/skopos-go/skopos/internal/stats"
@@ -47,31 +47,53 @@ func makeKPI(id, label, hint string, m stats.Metric, format func(float64) string
 	return k
 }
 
+// card is one report card: one table, or several (campaigns).
 type card struct {
-	ID, Title, KeyLabel string
-	Items               []cardItem
+	ID, Title string
+	Tables    []cardTable
+	Note      string // shown instead of the tables
+}
+
+type cardTable struct {
+	ID, Caption, KeyLabel string // Caption only when a card has several tables
+	Items                 []cardItem
 }
 
 type cardItem struct {
 	Key   string
 	Count int
 	Share string // bar width 0–100 (an SVG attribute: CSP forbids inline styles)
-	Href  string
+	Href  string // the key's link: a filter, or the JS error drill-down
+	// DetailHref is the custom event drill-down (payloads, properties).
+	DetailHref string
 }
 
-var cardDefs = []struct{ dim, title, keyLabel string }{
-	{"page", "Pages", "Page"},
-	{"entryPage", "Entry pages", "Page"},
-	{"exitPage", "Exit pages", "Page"},
-	{"referrer", "Referrers", "Referrer"},
-	{"country", "Countries", "Country"},
-	{"device", "Devices", "Device"},
-	{"browser", "Browsers", "Browser"},
-	{"os", "Operating systems", "OS"},
-	{"language", "Languages", "Language"},
-	{"customEvent", "Custom events", "Event"},
-	{"jsError", "JS errors", "Message"},
+// cardDefs are the report cards in page order; filter is the filter
+// dimension a key of the card selects ("" for none: JS errors are not
+// linked to sessions).
+var cardDefs = []struct {
+	id, title string
+	tables    []tableDef
+}{
+	{"page", "Pages", []tableDef{{"page", "", "Page", "page"}}},
+	{"entryPage", "Entry pages", []tableDef{{"entryPage", "", "Page", "entryPage"}}},
+	{"exitPage", "Exit pages", []tableDef{{"exitPage", "", "Page", "exitPage"}}},
+	{"referrer", "Referrers", []tableDef{{"referrer", "", "Referrer", "referrer"}}},
+	{"campaigns", "Campaigns", []tableDef{
+		{"utm_source", "Source", "utm_source", "utm_source"},
+		{"utm_medium", "Medium", "utm_medium", "utm_medium"},
+		{"utm_campaign", "Campaign", "utm_campaign", "utm_campaign"},
+	}},
+	{"country", "Countries", []tableDef{{"country", "", "Country", "country"}}},
+	{"device", "Devices", []tableDef{{"device", "", "Device", "device"}}},
+	{"browser", "Browsers", []tableDef{{"browser", "", "Browser", "browser"}}},
+	{"os", "Operating systems", []tableDef{{"os", "", "OS", "os"}}},
+	{"language", "Languages", []tableDef{{"language", "", "Language", "language"}}},
+	{"customEvent", "Custom events", []tableDef{{"customEvent", "", "Event", "event"}}},
+	{"jsError", "JS errors", []tableDef{{"jsError", "", "Message", ""}}},
 }
+
+type tableDef struct{ dim, caption, keyLabel, filter string }
 
 // otherKey is the summaries' bucket for keys beyond the per-day cap.
 const otherKey = "(other)"
@@ -89,8 +111,12 @@ func emptyKeyLabel(dim string) string {
 type sitePageData struct {
 	Site        siteView
 	Period      periodView
+	Filters     filterView
 	KPIs        []kpi
 	Chart       chart
+	Goals       []goalRow
+	GoalsURL    string
+	FunnelsURL  string
 	Cards       []card
 	ActiveUsers int
 	LiveURL     string
@@ -98,24 +124,44 @@ type sitePageData struct {
 	FormAction  string
 }
 
+// goalRow is a goal's line in the site page's Goals card.
+type goalRow struct {
+	Name     string
+	Visitors int
+	Rate     string
+	Share    string
+	Href     string // filters by the goal
+}
+
 func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 	site, p, ok := s.siteAndPeriod(w, r, u)
 	if !ok {
 		return
 	}
-	rep, err := stats.Query(r.Context(), s.app, site.Id, stats.Request{Period: p, Top: topN, Now: s.opts.Now()})
+	fs, err := requestFilters(r)
 	if err != nil {
-		if errors.Is(err, stats.ErrBadPeriod) {
-			s.fail(w, r, u, http.StatusBadRequest, badPeriod(err))
+		s.fail(w, r, u, http.StatusBadRequest, badFilter(err))
+		return
+	}
+	rep, err := stats.Query(r.Context(), s.app, site.Id, stats.Request{Period: p, Filters: fs, Top: topN, Now: s.opts.Now()})
+	if err != nil {
+		if msg, ok := isBadRequest(err); ok {
+			s.fail(w, r, u, http.StatusBadRequest, msg)
 			return
 		}
 		s.internal(w, r, u, err)
 		return
 	}
 	pq := periodQuery(p)
+	vq := viewQuery(p, fs)
+	self := func(q url.Values) string { return siteURL(site.Id, q) }
+	// filterURL is this page with f added (in place of f's dimension)
+	filterURL := func(f stats.Filter) string { return self(viewQuery(p, withFilter(fs, f))) }
 	d := sitePageData{
-		Site: s.viewSite(site), Period: viewPeriod(p), ActiveUsers: rep.ActiveUsers,
+		Site: s.viewSite(site), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), ActiveUsers: rep.ActiveUsers,
+		// the sessions list cannot filter: it gets the period only
 		LiveURL: sitePath(site.Id, "live", nil), SessionsURL: sitePath(site.Id, "sessions", pq),
+		GoalsURL: sitePath(site.Id, "goals", pq), FunnelsURL: sitePath(site.Id, "funnels", vq),
 		FormAction: siteURL(site.Id, nil),
 		Chart:      buildChart(rep.Series, rep.SeriesUnit),
 		KPIs: []kpi{
@@ -131,32 +177,56 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 	if rep.JSErrors != nil {
 		d.KPIs = append(d.KPIs, makeKPI("jsErrors", "JS errors", "", *rep.JSErrors, count, true))
 	}
+	topGoal := 0
+	for _, g := range rep.Goals {
+		topGoal = max(topGoal, g.Visitors)
+	}
+	for _, g := range rep.Goals {
+		d.Goals = append(d.Goals, goalRow{Name: g.Name, Visitors: g.Visitors, Rate: percent(g.ConversionRate),
+			Share: share(g.Visitors, topGoal), Href: filterURL(stats.Filter{Dim: "goal", Value: g.Name})})
+	}
 	for _, def := range cardDefs {
-		items := rep.Top[def.dim]
-		c := card{ID: def.dim, Title: def.title, KeyLabel: def.keyLabel}
-		top := 0
-		for _, it := range items {
-			top = max(top, it.Count)
+		c := card{ID: def.id, Title: def.title}
+		if def.id == "jsError" && rep.JSErrors == nil {
+			c.Note = "JS errors are not linked to sessions, so they are not shown with filters."
 		}
-		for _, it := range items {
-			ci := cardItem{Key: it.Key, Count: it.Count, Share: "0"}
-			if top > 0 {
-				ci.Share = strconv.Itoa(max(1, it.Count*100/top))
+		for _, td := range def.tables {
+			t := cardTable{ID: td.dim, Caption: td.caption, KeyLabel: td.keyLabel}
+			items := rep.Top[td.dim]
+			top := 0
+			for _, it := range items {
+				top = max(top, it.Count)
 			}
-			if it.Key == "" {
-				ci.Key = emptyKeyLabel(def.dim)
-			}
-			if it.Key != otherKey {
-				switch def.dim {
-				case "customEvent":
-					ci.Href = sitePath(site.Id, "events", with(pq, "name", it.Key))
-				case "jsError":
-					ci.Href = sitePath(site.Id, "errors", with(pq, "message", it.Key))
+			for _, it := range items {
+				ci := cardItem{Key: it.Key, Count: it.Count, Share: share(it.Count, top)}
+				if it.Key == "" {
+					ci.Key = emptyKeyLabel(td.dim)
 				}
+				if it.Key != otherKey {
+					switch {
+					case td.dim == "jsError":
+						ci.Href = sitePath(site.Id, "errors", with(pq, "message", it.Key))
+					case td.filter != "":
+						ci.Href = filterURL(stats.Filter{Dim: td.filter, Value: it.Key})
+					}
+					if td.dim == "customEvent" {
+						ci.DetailHref = sitePath(site.Id, "events", with(vq, "name", it.Key))
+					}
+				}
+				t.Items = append(t.Items, ci)
 			}
-			c.Items = append(c.Items, ci)
+			c.Tables = append(c.Tables, t)
 		}
 		d.Cards = append(d.Cards, c)
 	}
 	s.render(w, http.StatusOK, "site", pageFor(u, site.GetString("name"), "", d))
+}
+
+// share is a bar's width in percent of the largest, at least 1 for any
+// count above 0.
+func share(n, top int) string {
+	if top <= 0 || n <= 0 {
+		return "0"
+	}
+	return strconv.Itoa(max(1, n*100/top))
 }

@@ -15,8 +15,26 @@ import (
 	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
+
+// commonZones are the time zone field's suggestions; any IANA name is
+// accepted.
+var commonZones = []string{
+	"UTC",
+	"America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Phoenix", "America/Chicago",
+	"America/New_York", "America/Toronto", "America/Mexico_City", "America/Bogota", "America/Lima",
+	"America/Santiago", "America/Sao_Paulo", "America/Argentina/Buenos_Aires", "America/St_Johns",
+	"Atlantic/Reykjavik", "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Madrid", "Europe/Paris",
+	"Europe/Brussels", "Europe/Amsterdam", "Europe/Berlin", "Europe/Zurich", "Europe/Rome", "Europe/Vienna",
+	"Europe/Stockholm", "Europe/Warsaw", "Europe/Prague", "Europe/Athens", "Europe/Helsinki", "Europe/Kyiv",
+	"Europe/Istanbul", "Europe/Moscow", "Africa/Casablanca", "Africa/Lagos", "Africa/Cairo", "Africa/Nairobi",
+	"Africa/Johannesburg", "Asia/Jerusalem", "Asia/Dubai", "Asia/Tehran", "Asia/Karachi", "Asia/Kolkata",
+	"Asia/Kathmandu", "Asia/Dhaka", "Asia/Bangkok", "Asia/Jakarta", "Asia/Singapore", "Asia/Shanghai",
+	"Asia/Hong_Kong", "Asia/Taipei", "Asia/Manila", "Asia/Seoul", "Asia/Tokyo", "Australia/Perth",
+	"Australia/Adelaide", "Australia/Brisbane", "Australia/Sydney", "Pacific/Auckland", "Pacific/Honolulu",
+}
 
 type websitesData struct {
 	Sites  []siteView
@@ -36,6 +54,7 @@ const behindAfter = time.Minute
 // comes back with what the user entered.
 type websiteForm struct {
 	Name, Domain, IPBlacklist, RetentionDays string
+	Timezone                                 string // IANA name, "" for UTC
 	DisableLocalhost, StoreRawIP             bool
 }
 
@@ -134,6 +153,7 @@ type websiteData struct {
 	ActionURL string
 	ArchURL   string
 	DeleteURL string
+	Zones     []string // suggestions for the time zone field
 }
 
 func (s *server) editWebsite(w http.ResponseWriter, r *http.Request, u *user) {
@@ -156,6 +176,7 @@ func formOf(rec *core.Record) websiteForm {
 	return websiteForm{
 		Name: rec.GetString("name"), Domain: rec.GetString("domain"), IPBlacklist: strings.Join(ips, "\n"),
 		RetentionDays:    strconv.Itoa(rec.GetInt("dataRetentionDays")),
+		Timezone:         rec.GetString("timezone"),
 		DisableLocalhost: rec.GetBool("disableLocalhostTracking"), StoreRawIP: rec.GetBool("storeRawIp"),
 	}
 }
@@ -167,6 +188,7 @@ func (s *server) renderWebsite(w http.ResponseWriter, r *http.Request, u *user, 
 		Site: s.viewSite(site), Form: f, Errors: errs, Created: created, Saved: saved,
 		Snippet:   fmt.Sprintf(`<script defer src="%s%s" data-endpoint="%s%s"></script>`, o, s.opts.ScriptPath, o, s.opts.EventPath),
 		ActionURL: websiteURL(site.Id, ""), ArchURL: websiteURL(site.Id, "archive"), DeleteURL: websiteURL(site.Id, "delete"),
+		Zones: commonZones,
 	}
 	d.Drops = s.recentDrops(site.GetString("trackingId"))
 	if len(d.Drops) > 0 {
@@ -208,8 +230,12 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 		Name: strings.TrimSpace(r.PostFormValue("name")), Domain: strings.TrimSpace(r.PostFormValue("domain")),
 		IPBlacklist: r.PostFormValue("ipBlacklist"), RetentionDays: strings.TrimSpace(r.PostFormValue("dataRetentionDays")),
 		DisableLocalhost: r.PostFormValue("disableLocalhostTracking") != "", StoreRawIP: r.PostFormValue("storeRawIp") != "",
+		Timezone: strings.TrimSpace(r.PostFormValue("timezone")),
 	}
 	errs := map[string]string{}
+	if _, err := stats.Location(f.Timezone); err != nil {
+		errs["timezone"] = "Not a time zone: use an IANA name such as Europe/Berlin or America/New_York, or leave it empty for UTC."
+	}
 	if f.Name == "" || len(f.Name) > 255 {
 		errs["name"] = "Enter a name of at most 255 characters."
 	}
@@ -235,6 +261,7 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 	site.Set("disableLocalhostTracking", f.DisableLocalhost)
 	site.Set("storeRawIp", f.StoreRawIP)
 	site.Set("dataRetentionDays", days)
+	site.Set("timezone", f.Timezone)
 	if err := s.app.Save(site); err != nil {
 		if errs := fieldErrors(err); errs != nil {
 			// the page header shows the website as stored, not as typed
@@ -332,7 +359,7 @@ func (s *server) deleteWebsite(w http.ResponseWriter, r *http.Request, u *user) 
 	}
 	err := s.app.RunInTransaction(func(tx core.App) error {
 		for _, table := range []string{schema.Events, schema.JSErrors, schema.Sessions, schema.Visitors,
-			schema.DashSumItems, schema.DashSum} {
+			schema.DashSumItems, schema.DashSum, schema.Goals, schema.Funnels} {
 			if _, err := tx.DB().Delete(table, dbx.HashExp{"website": site.Id}).Execute(); err != nil {
 				return fmt.Errorf("delete %s: %w", table, err)
 			}

@@ -43,8 +43,9 @@ func with(q url.Values, k, v string) url.Values {
 
 type periodView struct {
 	Name, Label, From, To string
-	Options               []periodOption
-	Query                 string // encoded, for the JSON endpoint
+	// Zone is the time zone the days are counted in (the website's).
+	Zone    string
+	Options []periodOption
 }
 
 type periodOption struct {
@@ -58,9 +59,9 @@ var periodNames = []struct{ value, label string }{
 }
 
 func viewPeriod(p stats.Period) periodView {
-	v := periodView{Name: p.Name, From: p.From.UTC().Format(time.DateOnly)}
-	last := p.To.Add(-time.Nanosecond).UTC()
-	v.To = last.Format(time.DateOnly)
+	loc := p.Location()
+	from, last := p.From.In(loc), p.To.Add(-time.Nanosecond).In(loc)
+	v := periodView{Name: p.Name, From: from.Format(time.DateOnly), To: last.Format(time.DateOnly), Zone: loc.String()}
 	for _, o := range periodNames {
 		v.Options = append(v.Options, periodOption{o.value, o.label, o.value == p.Name})
 		if o.value == p.Name {
@@ -68,9 +69,9 @@ func viewPeriod(p stats.Period) periodView {
 		}
 	}
 	if p.Hourly && p.Name != "custom" {
-		v.Label += " (" + p.From.UTC().Format("Jan 2 15:04") + " – " + p.To.UTC().Format("Jan 2 15:04") + " UTC)"
+		v.Label += " (" + from.Format("Jan 2 15:04") + " – " + p.To.In(loc).Format("Jan 2 15:04") + ")"
 	} else {
-		v.Label += " (" + p.From.UTC().Format("Jan 2, 2006") + " – " + last.Format("Jan 2, 2006") + ", UTC days)"
+		v.Label += " (" + from.Format("Jan 2, 2006") + " – " + last.Format("Jan 2, 2006") + ")"
 	}
 	return v
 }

@@ -18,7 +18,7 @@ type page struct {
 }
 
 var pageNames = []string{"login", "error", "overview", "site", "events", "errors", "sessions", "session",
-	"websites", "website", "delete"}
+	"websites", "website", "delete", "goals", "funnels", "funnel"}
 
 // funcs format numbers for display; they return plain strings, which
 // html/template escapes like any other value.
@@ -26,13 +26,14 @@ var funcs = template.FuncMap{
 	"num":      formatInt,
 	"duration": formatDuration,
 	"when":     formatTime,
+	"percent":  percent,
 }
 
 func parseTemplates() map[string]*template.Template {
 	out := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
 		out[name] = template.Must(template.New("layout.html").Funcs(funcs).
-			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+			ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html"))
 	}
 	return out
 }

@@ -1,0 +1,217 @@
+package dashboard
+
+import (
+	"database/sql"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/goal"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// goalForm is the new-goal form as typed.
+type goalForm struct {
+	Name, Type, Match, PropertyKey, PropertyValue string
+}
+
+type goalDef struct {
+	goal.Spec
+	FilterURL string // the site page filtered by the goal
+	DeleteURL string
+}
+
+type goalsData struct {
+	Site       siteView
+	Goals      []goalDef
+	Form       goalForm
+	Error      string
+	Created    bool
+	Deleted    bool
+	ActionURL  string
+	BackURL    string
+	FunnelsURL string
+}
+
+func (s *server) goals(w http.ResponseWriter, r *http.Request, u *user) {
+	site := s.siteFor(r, u)
+	if site == nil {
+		s.notFound(w, r, u)
+		return
+	}
+	q := r.URL.Query()
+	s.renderGoals(w, r, u, site, http.StatusOK, goalForm{Type: goal.Event}, "", q.Get("created") == "1", q.Get("deleted") == "1")
+}
+
+// navQuery is the period (and filters) the page was opened with, kept in
+// its links back to the site; a bad one is dropped rather than refused,
+// as these pages do not show figures.
+func (s *server) navQuery(r *http.Request, site *core.Record, filters bool) url.Values {
+	p, err := s.period(r, site)
+	if err != nil {
+		return nil
+	}
+	fs, err := requestFilters(r)
+	if err != nil || !filters {
+		fs = nil
+	}
+	return viewQuery(p, fs)
+}
+
+func (s *server) renderGoals(w http.ResponseWriter, r *http.Request, u *user, site *core.Record, status int,
+	f goalForm, msg string, created, deleted bool) {
+	recs, err := s.app.FindAllRecords(schema.Goals, dbx.HashExp{"website": site.Id})
+	if err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
+	sortByName(recs)
+	pq := s.navQuery(r, site, false)
+	d := goalsData{Site: s.viewSite(site), Form: f, Error: msg, Created: created, Deleted: deleted,
+		ActionURL: sitePath(site.Id, "goals", pq), BackURL: siteURL(site.Id, pq), FunnelsURL: sitePath(site.Id, "funnels", pq)}
+	for _, rec := range recs {
+		spec := specOf(rec)
+		d.Goals = append(d.Goals, goalDef{Spec: spec,
+			FilterURL: siteURL(site.Id, with(pq, "filter", "goal:"+spec.Name)),
+			DeleteURL: sitePath(site.Id, "goals/"+url.PathEscape(rec.Id)+"/delete", pq)})
+	}
+	s.render(w, status, "goals", pageFor(u, "Goals · "+site.GetString("name"), "", d))
+}
+
+func specOf(rec *core.Record) goal.Spec {
+	return goal.Spec{Name: rec.GetString("name"), Type: rec.GetString("type"), Match: rec.GetString("match"),
+		PropertyKey: rec.GetString("propertyKey"), PropertyValue: rec.GetString("propertyValue")}
+}
+
+func sortByName(recs []*core.Record) {
+	sort.SliceStable(recs, func(i, j int) bool {
+		return strings.ToLower(recs[i].GetString("name")) < strings.ToLower(recs[j].GetString("name"))
+	})
+}
+
+func (s *server) addGoal(w http.ResponseWriter, r *http.Request, u *user) {
+	site := s.siteFor(r, u)
+	if site == nil {
+		s.notFound(w, r, u)
+		return
+	}
+	f := goalForm{
+		Name: strings.TrimSpace(r.PostFormValue("name")), Type: r.PostFormValue("type"),
+		Match:       strings.TrimSpace(r.PostFormValue("match")),
+		PropertyKey: strings.TrimSpace(r.PostFormValue("propertyKey")), PropertyValue: strings.TrimSpace(r.PostFormValue("propertyValue")),
+	}
+	spec := goal.Spec{Name: f.Name, Type: f.Type, Match: f.Match, PropertyKey: f.PropertyKey, PropertyValue: f.PropertyValue}
+	if err := spec.Validate(); err != nil {
+		s.renderGoals(w, r, u, site, http.StatusUnprocessableEntity, f, invalidMessage(err), false, false)
+		return
+	}
+	if taken, err := s.nameTaken(schema.Goals, site.Id, f.Name); err != nil {
+		s.internal(w, r, u, err)
+		return
+	} else if taken {
+		s.renderGoals(w, r, u, site, http.StatusUnprocessableEntity, f, "This website already has a goal with that name.", false, false)
+		return
+	}
+	col, err := s.app.FindCollectionByNameOrId(schema.Goals)
+	if err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
+	rec := core.NewRecord(col)
+	rec.Set("website", site.Id)
+	rec.Set("name", spec.Name)
+	rec.Set("type", spec.Type)
+	rec.Set("match", spec.Match)
+	rec.Set("propertyKey", spec.PropertyKey)
+	rec.Set("propertyValue", spec.PropertyValue)
+	if err := s.app.Save(rec); err != nil {
+		if msg := saveError(err); msg != "" {
+			s.renderGoals(w, r, u, site, http.StatusUnprocessableEntity, f, msg, false, false)
+			return
+		}
+		s.internal(w, r, u, err)
+		return
+	}
+	http.Redirect(w, r, sitePath(site.Id, "goals", with(s.navQuery(r, site, false), "created", "1")), http.StatusSeeOther)
+}
+
+func (s *server) deleteGoal(w http.ResponseWriter, r *http.Request, u *user) {
+	site := s.siteFor(r, u)
+	rec := s.analysisRecord(site, schema.Goals, r.PathValue("gid"))
+	if rec == nil {
+		s.notFound(w, r, u)
+		return
+	}
+	if err := s.app.Delete(rec); err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
+	http.Redirect(w, r, sitePath(site.Id, "goals", with(s.navQuery(r, site, false), "deleted", "1")), http.StatusSeeOther)
+}
+
+// analysisRecord loads a goal or funnel of site (nil when site is nil,
+// or the record is unknown or another site's).
+func (s *server) analysisRecord(site *core.Record, collection, id string) *core.Record {
+	if site == nil {
+		return nil
+	}
+	rec, err := s.app.FindRecordById(collection, id)
+	if err != nil || rec.GetString("website") != site.Id {
+		return nil
+	}
+	return rec
+}
+
+// nameTaken reports whether the site has a goal (or funnel) named name;
+// the collections' unique (website, name) index would refuse it.
+func (s *server) nameTaken(collection, siteID, name string) (bool, error) {
+	_, err := s.app.FindFirstRecordByFilter(collection, "website = {:w} && name = {:n}", dbx.Params{"w": siteID, "n": name})
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// invalidMessage is a goal or funnel definition error as a sentence.
+func invalidMessage(err error) string {
+	msg := strings.ReplaceAll(err.Error(), goal.ErrInvalid.Error()+": ", "")
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
+}
+
+// saveError is the message of a save the record's rules or hooks refused
+// ("" when err is not such a refusal).
+func saveError(err error) string {
+	if errs := fieldErrors(err); errs != nil {
+		fields := make([]string, 0, len(errs))
+		for f := range errs {
+			fields = append(fields, f)
+		}
+		slices.Sort(fields)
+		var b strings.Builder
+		for _, f := range fields {
+			if b.Len() > 0 {
+				b.WriteString(" ")
+			}
+			b.WriteString(f + ": " + errs[f])
+		}
+		return b.String()
+	}
+	if errors.Is(err, goal.ErrInvalid) {
+		return invalidMessage(err)
+	}
+	if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return "That name is taken: names are unique per website."
+	}
+	return ""
+}
