@@ -58,6 +58,7 @@ func TestQueriesUseTheGivenClock(t *testing.T) {
 		active, rows int
 	}{
 		{"clock at the data", past, 1, 1},
+		{"clock before the data", past.Add(-20 * time.Minute), 0, 0},
 		{"wall clock", time.Now(), 0, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,13 +13,16 @@ import (
 const activeWindow = 5 * time.Minute
 
 // ActiveUsers counts the distinct visitors whose session was active in the
-// 5 minutes before now. It is one indexed count (website, lastActivity),
-// cheap enough for the dashboard's live counter, which every open tab polls.
+// 5 minutes before now (its last activity not before them, its start not
+// after now: with a clock in the past, later sessions do not count). It is
+// one indexed count (website, lastActivity), cheap enough for the
+// dashboard's live counter, which every open tab polls.
 func ActiveUsers(ctx context.Context, db dbx.Builder, websiteID string, now time.Time) (int, error) {
 	var n int
 	err := db.Select("COUNT(DISTINCT visitor)").From(schema.Sessions).
 		Where(dbx.HashExp{"website": websiteID}).
-		AndWhere(dbx.NewExp("lastActivity >= {:since}", dbx.Params{"since": ts(now.Add(-activeWindow))})).
+		AndWhere(dbx.NewExp("lastActivity >= {:since} AND startedAt <= {:now}",
+			dbx.Params{"since": ts(now.Add(-activeWindow)), "now": ts(now)})).
 		WithContext(ctx).Row(&n)
 	return n, err
 }

@@ -141,10 +141,12 @@ func (p Period) Buckets() []time.Time {
 	var out []time.Time
 	if p.Hourly {
 		// whole hours of real time from the local midnight (a DST day
-		// has 23 or 25); "24h" starts at the current hour
+		// has 23 or 25); "24h" starts at the local hour it starts in
+		// (in India at :30 UTC, in Nepal at :45)
 		t := p.From
 		if p.Name == "24h" {
-			t = t.Truncate(time.Hour)
+			l := t.In(p.Location())
+			t = t.Add(-time.Duration(l.Minute())*time.Minute - time.Duration(l.Second())*time.Second - time.Duration(l.Nanosecond()))
 		}
 		for ; t.Before(p.To); t = t.Add(time.Hour) {
 			out = append(out, t)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -97,12 +98,15 @@ func Query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 	return r, err
 }
 
-// pct is a rounded percentage with one decimal.
+// pct is a rounded percentage with one decimal, half up. part and whole
+// are counts: computed in integers, so that 201 of 400 is 50.3 (in
+// floating point 201/400*1000 is 502.4999…).
 func pct(part, whole float64) float64 {
 	if whole == 0 {
 		return 0
 	}
-	return float64(int(part/whole*1000+0.5)) / 10
+	p, w := int64(math.Round(part)), int64(math.Round(whole))
+	return float64((2000*p+w)/(2*w)) / 10
 }
 
 func ratio(a, b float64) float64 {

@@ -1,6 +1,9 @@
 package stats
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Metric is one KPI of the period with the previous period's value and
 // the change in percent, rounded: 100 when the previous value is 0 and the
@@ -67,17 +70,21 @@ type Report struct {
 }
 
 func change(cur, prev float64) int {
+	// The figures are whole numbers or rates with one decimal: computed in
+	// exact tenths, a change of exactly x.5 % rounds away from zero as it
+	// reads (in floating point 72.4 against 80 is -9.4999… %, not -9.5 %).
+	c, p := int64(math.Round(cur*10)), int64(math.Round(prev*10))
 	switch {
-	case prev == 0 && cur == 0:
+	case p == 0 && c == 0:
 		return 0
-	case prev == 0:
+	case p == 0:
 		return 100
 	}
-	d := (cur - prev) / prev * 100
-	if d < 0 {
-		return -int(-d + 0.5)
+	num, den := (c-p)*100, p
+	if num < 0 {
+		return -int((-2*num + den) / (2 * den))
 	}
-	return int(d + 0.5)
+	return int((2*num + den) / (2 * den))
 }
 
 func metric(cur, prev float64) Metric {
