@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/hourly"
+	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/schema/collections"
 )
 
@@ -48,6 +50,13 @@ func (p *plugin) migrations() core.MigrationsList {
 		_, err := collections.Apply(tx)
 		return err
 	}, nil, "1764115207_skopos_schema_v5.go")
+	// v5 data: the daily summaries of earlier versions become hourly,
+	// rebuilt from the raw rows where those still match them
+	// (internal/hourly); the pipeline's key cap is its default
+	l.Register(func(tx core.App) error {
+		_, err := hourly.Migrate(tx, pipeline.DefaultMaxDimensionKeys)
+		return err
+	}, nil, "1764115208_skopos_hourly_summaries.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -69,7 +69,7 @@ type Config struct {
 	MaxJSErrors int
 	// MaxDimensionKeys bounds the keys of one breakdown dimension of one
 	// website's day in dash_sum_items; the rest are counted under
-	// "(other)". Default 1000.
+	// "(other)". Default DefaultMaxDimensionKeys.
 	MaxDimensionKeys int
 
 	// Spool, when set, is the intake log: an event is accepted only once
@@ -143,7 +143,7 @@ func (c *Config) defaultsNoStore() error {
 		c.MaxJSErrors = 1000
 	}
 	if c.MaxDimensionKeys == 0 {
-		c.MaxDimensionKeys = 1000
+		c.MaxDimensionKeys = DefaultMaxDimensionKeys
 	}
 	if c.RateLimit == 0 {
 		c.RateLimit = DefaultRateLimit

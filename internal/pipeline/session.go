@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/uaname"
 	"github.com/skopos-go/skopos/schema"
@@ -494,12 +493,8 @@ func (w *worker) countNewSession(c *chunk, day sumKey, data map[string]any) {
 		sum.returningVisitors++
 	}
 	str := func(k string) string { s, _ := data[k].(string); return s }
-	for dim, value := range map[string]string{
-		"entryPage": str("entryPath"), "exitPage": str("exitPath"), "referrer": domain.ReferrerKey(str("referrer")),
-		"device": orUnknown(str("device")), "browser": orUnknown(str("browser")), "os": orUnknown(str("os")),
-		"language": orUnknown(str("language")), "country": orUnknown(str("country")),
-	} {
-		c.addItem(itemKey{day, dim, w.dims.key(day, dim, value)}, 1)
+	for _, d := range SessionDimensions {
+		c.addItem(itemKey{day, d.Dim, w.dims.key(day, d.Dim, SessionValue(d.Dim, str(d.Column)))}, 1)
 	}
 	// campaigns: only the sessions that came with the parameter
 	if utm, _ := data["utm"].(map[string]string); utm != nil {

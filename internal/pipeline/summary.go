@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/validate"
 	"github.com/skopos-go/skopos/schema"
@@ -25,6 +26,9 @@ import (
 
 // OtherKey collects the breakdown keys of a day beyond its cap.
 const OtherKey = "(other)"
+
+// DefaultMaxDimensionKeys is Config.MaxDimensionKeys's default.
+const DefaultMaxDimensionKeys = 1000
 
 // maxKeyLen caps breakdown keys (paths, referrer hosts, event names,
 // error messages), in UTF-16 units.
@@ -100,7 +104,7 @@ func (c *chunk) summaryOps() []store.Op {
 			addModifier(data, name, v)
 		}
 		ops = append(ops, store.Op{Action: store.Upsert, Collection: schema.DashSum,
-			ID: DeriveID("dash_sum", k.website, sumIDTime(hour)), Data: data})
+			ID: SumID(k.website, hour), Data: data})
 	}
 	for _, k := range c.itemOrder {
 		n := c.items[k]
@@ -111,9 +115,21 @@ func (c *chunk) summaryOps() []store.Op {
 		data := map[string]any{"website": k.website, "date": day, "dimension": k.dim, "key": k.key}
 		addModifier(data, "count", n)
 		ops = append(ops, store.Op{Action: store.Upsert, Collection: schema.DashSumItems,
-			ID: DeriveID("dash_sum_items", k.website, day.Format(time.DateOnly), k.dim, k.key), Data: data})
+			ID: SumItemID(k.website, day, k.dim, k.key), Data: data})
 	}
 	return ops
+}
+
+// SumID is the id of a website's dash_sum row of a UTC hour (hour is
+// the hour's start).
+func SumID(website string, hour time.Time) string {
+	return DeriveID("dash_sum", website, sumIDTime(hour))
+}
+
+// SumItemID is the id of a website's dash_sum_items row of a UTC day
+// (day is its midnight: the id is the one earlier versions gave it).
+func SumItemID(website string, hour time.Time, dim, key string) string {
+	return DeriveID("dash_sum_items", website, sumIDTime(hour), dim, key)
 }
 
 // sumIDTime is the time part of a summary row's derived id: the date
@@ -121,6 +137,7 @@ func (c *chunk) summaryOps() []store.Op {
 // had, so that an hour-0 row and a migrated daily row are the same row;
 // the date and hour otherwise.
 func sumIDTime(hour time.Time) string {
+	hour = hour.UTC()
 	if hour.Hour() == 0 {
 		return hour.Format(time.DateOnly)
 	}
@@ -187,7 +204,7 @@ func (d *dimKeys) load(ctx context.Context, st store.Store, k sumKey) error {
 // key maps a breakdown value to the key stored for it: capped in length,
 // and OtherKey once the day's dimension is full.
 func (d *dimKeys) key(k sumKey, dim, value string) string {
-	value = validate.Truncate(value, maxKeyLen)
+	value = SummaryKey(value)
 	k = k.day()
 	dims := d.days[k]
 	if dims == nil { // not loaded (cannot happen: sessionize loads first)
@@ -209,9 +226,33 @@ func (d *dimKeys) key(k sumKey, dim, value string) string {
 	return value
 }
 
-func orUnknown(s string) string {
-	if s == "" {
+// SummaryKey is the breakdown key stored for a value (before the day's
+// cap): the value capped in length.
+func SummaryKey(value string) string { return validate.Truncate(value, maxKeyLen) }
+
+// SessionDimensions are the breakdowns every session counts on its start
+// hour, each with the sessions column its value comes from (SessionValue
+// maps the column's value). Sessions with utm parameters also count
+// under schema.UTMDimensions.
+var SessionDimensions = []struct{ Dim, Column string }{
+	{"entryPage", "entryPath"}, {"exitPage", "exitPath"}, {"referrer", "referrer"},
+	{"device", "device"}, {"browser", "browser"}, {"os", "os"},
+	{"language", "language"}, {"country", "country"},
+}
+
+// SessionValue is the breakdown value of a session column's value in
+// one of the SessionDimensions: the referrer's host ("Direct" without
+// one); "Unknown" for a device, browser, os, language or country the
+// session does not have; the path as it is for the entry and exit pages.
+func SessionValue(dim, value string) string {
+	switch dim {
+	case "referrer":
+		return domain.ReferrerKey(value)
+	case "entryPage", "exitPage":
+		return value
+	}
+	if value == "" {
 		return "Unknown"
 	}
-	return s
+	return value
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package hourly_test
+
+const raceEnabled = false
