@@ -172,14 +172,26 @@ func (s *Store) Existing(ctx context.Context, collection string, ids []string) (
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var found []string
-	err := s.app.RecordQuery(collection).WithContext(ctx).Select("id").
-		AndWhere(dbx.In("id", toAny(ids)...)).Column(&found)
-	for _, id := range found {
-		out[id] = true
+	// SQLite binds at most 32 766 variables per statement: a backlog
+	// flush can bring more new visitors than that
+	for len(ids) > 0 {
+		n := min(len(ids), existingPerQuery)
+		var found []string
+		err := s.app.RecordQuery(collection).WithContext(ctx).Select("id").
+			AndWhere(dbx.In("id", toAny(ids[:n])...)).Column(&found)
+		if err != nil {
+			return out, err
+		}
+		for _, id := range found {
+			out[id] = true
+		}
+		ids = ids[n:]
 	}
-	return out, err
+	return out, nil
 }
+
+// existingPerQuery bounds the ids of one Existing query.
+const existingPerQuery = 10000
 
 func toAny(ss []string) []any {
 	out := make([]any, len(ss))

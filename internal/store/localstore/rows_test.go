@@ -208,3 +208,29 @@ func dump(t *testing.T, app core.App, table string) map[string]map[string]string
 	}
 	return out
 }
+
+// A backlog can bring more new ids than SQLite binds in one statement
+// (32 766): Existing asks in parts.
+func TestExistingTakesMoreIDsThanOneStatementBinds(t *testing.T) {
+	t.Parallel()
+	app := pbtest.Start(t, pbtest.Options{}).App()
+	st := localstore.New(app)
+	col, err := app.FindCollectionByNameOrId(schema.Websites)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := core.NewRecord(col)
+	site.Load(map[string]any{"name": "many", "domain": "many.example"})
+	if err := app.Save(site); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 40000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("x%014d", i)
+	}
+	ids[39999] = site.Id
+	got, err := st.Existing(context.Background(), schema.Websites, ids)
+	if err != nil || len(got) != 1 || !got[site.Id] {
+		t.Fatalf("Existing of 40 000 ids = %v, %v; want only the website", got, err)
+	}
+}
