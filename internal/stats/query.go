@@ -55,8 +55,22 @@ func Query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 	if err != nil {
 		return nil, err
 	}
-	cur, err := q.totals(p)
-	if err != nil {
+	var (
+		cur    totals
+		series []Point
+		top    map[string][]Item
+	)
+	if q.useSummaries(p) {
+		if cur, err = q.totals(p); err != nil {
+			return nil, err
+		}
+		if series, err = q.series(p); err != nil {
+			return nil, err
+		}
+		if top, err = q.top(p, req.Top); err != nil {
+			return nil, err
+		}
+	} else if cur, series, top, err = q.raw(p, req.Top); err != nil {
 		return nil, err
 	}
 	prev, err := q.totals(*p.Previous)
@@ -80,15 +94,10 @@ func Query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 		m := metric(cur.jsErrors, prev.jsErrors)
 		r.JSErrors = &m
 	}
-	if r.Series, err = q.series(p); err != nil {
-		return nil, err
-	}
+	r.Series, r.Top = series, top
 	r.SeriesUnit = "day"
 	if p.Hourly {
 		r.SeriesUnit = "hour"
-	}
-	if r.Top, err = q.top(p, req.Top); err != nil {
-		return nil, err
 	}
 	if r.Goals, err = q.goals(p, cur.visitors); err != nil {
 		return nil, err
@@ -379,68 +388,45 @@ func parseQuarter(k string) (time.Time, bool) {
 	return t.Add(time.Duration(k[14]-'0') * 15 * time.Minute), true
 }
 
-// series returns one point per local hour or day of p, every step
-// present.
-func (q *querier) series(p Period) ([]Point, error) {
+// newSeries returns the points of p's series (every local hour or day,
+// each present) and the function that finds the point an instant falls
+// in (nil outside the period).
+func newSeries(p Period) ([]Point, func(time.Time) *Point) {
 	bounds := p.Buckets()
 	out := make([]Point, len(bounds)-1)
 	for i := range out {
 		out[i].Time = bounds[i].In(p.Location())
 	}
-	// bucket returns the point t falls in, nil outside the period
-	bucket := func(t time.Time) *Point {
+	return out, func(t time.Time) *Point {
 		i := sort.Search(len(bounds), func(i int) bool { return bounds[i].After(t) }) - 1
 		if i < 0 || i >= len(out) {
 			return nil
 		}
 		return &out[i]
 	}
-	type row struct {
-		Key string `db:"k"`
-		N   int    `db:"n"`
+}
+
+// series sums p's series from the hourly summaries.
+func (q *querier) series(p Period) ([]Point, error) {
+	out, bucket := newSeries(p)
+	var hoursRows []struct {
+		Date      string `db:"date"`
+		PageViews int    `db:"pageViews"`
+		Visitors  int    `db:"visitors"`
 	}
-	if q.useSummaries(p) {
-		var hoursRows []struct {
-			Date      string `db:"date"`
-			PageViews int    `db:"pageViews"`
-			Visitors  int    `db:"visitors"`
-		}
-		err := q.db.NewQuery(`SELECT date, pageViews, visitors FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
-			WithContext(q.ctx).Bind(q.params(p, nil)).All(&hoursRows)
+	err := q.db.NewQuery(`SELECT date, pageViews, visitors FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
+		WithContext(q.ctx).Bind(q.params(p, nil)).All(&hoursRows)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hoursRows {
+		t, err := time.Parse(pbLayout, h.Date)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("stats: summary date %q: %w", h.Date, err)
 		}
-		for _, h := range hoursRows {
-			t, err := time.Parse(pbLayout, h.Date)
-			if err != nil {
-				return nil, fmt.Errorf("stats: summary date %q: %w", h.Date, err)
-			}
-			if pt := bucket(t); pt != nil {
-				pt.PageViews += h.PageViews
-				pt.Visitors += h.Visitors
-			}
-		}
-		return out, nil
-	}
-	for _, part := range []struct {
-		sql string
-		add func(*Point, int)
-	}{
-		{`SELECT ` + quarterKey("e.timestamp") + ` AS k, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY k`,
-			func(pt *Point, n int) { pt.PageViews += n }},
-		{`SELECT ` + quarterKey("s.startedAt") + ` AS k, COUNT(*) AS n` + q.sessionsFrom() + ` GROUP BY k`,
-			func(pt *Point, n int) { pt.Visitors += n }},
-	} {
-		var rows []row
-		if err := q.db.NewQuery(part.sql).WithContext(q.ctx).Bind(q.params(p, nil)).All(&rows); err != nil {
-			return nil, fmt.Errorf("stats: series: %w", err)
-		}
-		for _, r := range rows {
-			if t, ok := parseQuarter(r.Key); ok {
-				if pt := bucket(t); pt != nil {
-					part.add(pt, r.N)
-				}
-			}
+		if pt := bucket(t); pt != nil {
+			pt.PageViews += h.PageViews
+			pt.Visitors += h.Visitors
 		}
 	}
 	return out, nil
@@ -452,64 +438,114 @@ type dimRow struct {
 	Count int    `db:"n"`
 }
 
-// top returns the topN keys of every dimension.
-func (q *querier) top(p Period, n int) (map[string][]Item, error) {
+// emptyTop is a breakdown map with every dimension present.
+func emptyTop() map[string][]Item {
 	out := map[string][]Item{}
 	for _, d := range schema.Dimensions {
 		out[d] = []Item{}
 	}
-	add := func(rows []dimRow) {
-		for _, r := range rows {
-			out[r.Dim] = append(out[r.Dim], Item{Key: r.Key, Count: r.Count})
-		}
-	}
-	if q.useSummaries(p) {
-		var rows []dimRow
-		err := q.db.NewQuery(`SELECT dim, key, n FROM (
-				SELECT dimension AS dim, key, SUM(count) AS n,
-					ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(count) DESC, key) AS rn
-				FROM dash_sum_items WHERE website = {:w} AND date >= {:from} AND date < {:to}
-				GROUP BY dimension, key HAVING SUM(count) > 0)
-			WHERE rn <= {:n} ORDER BY dim, n DESC, key`).
-			WithContext(q.ctx).Bind(q.params(p, dbx.Params{"n": n})).All(&rows)
-		add(rows)
-		return out, err
-	}
-	// raw rows: events for pages and custom events, the sessions that
-	// count for the session dimensions
-	params := q.params(p, dbx.Params{"n": n})
-	for dim, sel := range map[string]string{
-		"page":        `SELECT 'page' AS dim, e.path AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'pageView'`,
-		"customEvent": `SELECT 'customEvent' AS dim, e.eventName AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'custom'`,
-	} {
-		var rows []dimRow
-		if err := q.db.NewQuery(sel + ` GROUP BY key ORDER BY n DESC, key LIMIT {:n}`).WithContext(q.ctx).Bind(params).All(&rows); err != nil {
-			return nil, fmt.Errorf("stats: top %s: %w", dim, err)
-		}
-		add(rows)
-	}
-	// one pass over the sessions for every session dimension
-	cols := []struct{ dim, expr string }{
-		{"entryPage", "s.entryPath"}, {"exitPage", "s.exitPath"}, {"referrer", "s.referrer"}, {"device", "s.device"},
-		{"browser", "s.browser"}, {"os", "s.os"}, {"language", "s.language"}, {"country", "s.country"},
-		{"utm_source", "json_extract(s.utm, '$.utm_source')"}, {"utm_medium", "json_extract(s.utm, '$.utm_medium')"},
-		{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"},
-	}
-	var sel, union []string
-	for i, c := range cols {
-		sel = append(sel, fmt.Sprintf("COALESCE(%s, '') AS c%d", c.expr, i))
-		union = append(union, fmt.Sprintf("SELECT '%s' AS dim, c%d AS key, COUNT(*) AS n FROM sel GROUP BY c%d", c.dim, i, i))
-	}
+	return out
+}
+
+// top sums the topN keys of every dimension from the hourly summaries.
+func (q *querier) top(p Period, n int) (map[string][]Item, error) {
+	out := emptyTop()
 	var rows []dimRow
-	err := q.db.NewQuery(`WITH sel AS MATERIALIZED (SELECT ` + strings.Join(sel, ", ") + q.sessionsFrom() + `) ` +
-		strings.Join(union, " UNION ALL ")).WithContext(q.ctx).Bind(params).All(&rows)
+	err := q.db.NewQuery(`SELECT dim, key, n FROM (
+			SELECT dimension AS dim, key, SUM(count) AS n,
+				ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(count) DESC, key) AS rn
+			FROM dash_sum_items WHERE website = {:w} AND date >= {:from} AND date < {:to}
+			GROUP BY dimension, key HAVING SUM(count) > 0)
+		WHERE rn <= {:n} ORDER BY dim, n DESC, key`).
+		WithContext(q.ctx).Bind(q.params(p, dbx.Params{"n": n})).All(&rows)
+	for _, r := range rows {
+		out[r.Dim] = append(out[r.Dim], Item{Key: r.Key, Count: r.Count})
+	}
+	return out, err
+}
+
+// sessionDims are the session dimensions the breakdowns list, with
+// the expressions that read them.
+var sessionDims = []struct{ dim, expr string }{
+	{"entryPage", "s.entryPath"}, {"exitPage", "s.exitPath"}, {"referrer", "s.referrer"}, {"device", "s.device"},
+	{"browser", "s.browser"}, {"os", "s.os"}, {"language", "s.language"}, {"country", "s.country"},
+	{"utm_source", "json_extract(s.utm, '$.utm_source')"}, {"utm_medium", "json_extract(s.utm, '$.utm_medium')"},
+	{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"},
+}
+
+// raw computes p's totals, series and breakdowns from the raw rows, in
+// two statements: one pass over the selected events (page views per
+// quarter hour, the top pages and custom events) and one over the
+// sessions that count (their counters, starts per quarter hour and
+// every session dimension). Each selects its rows once (a materialized
+// CTE) and aggregates them several ways.
+func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, error) {
+	var tot totals
+	series, bucket := newSeries(p)
+	out := emptyTop()
+	params := q.params(p, dbx.Params{"n": n})
+
+	var evRows []dimRow
+	err := q.db.NewQuery(`WITH sel AS MATERIALIZED (SELECT ` + quarterKey("e.timestamp") + ` AS q, e.type AS t, e.path AS path,
+			e.eventName AS name` + q.eventsFrom() + ` AND e.type IN ('pageView', 'custom'))
+		SELECT 'series' AS dim, q AS key, COUNT(*) AS n FROM sel WHERE t = 'pageView' GROUP BY q
+		UNION ALL SELECT * FROM (SELECT 'page', path, COUNT(*) AS c FROM sel WHERE t = 'pageView' GROUP BY path ORDER BY c DESC, path LIMIT {:n})
+		UNION ALL SELECT * FROM (SELECT 'customEvent', name, COUNT(*) AS c FROM sel WHERE t = 'custom' GROUP BY name ORDER BY c DESC, name LIMIT {:n})`).
+		WithContext(q.ctx).Bind(params).All(&evRows)
 	if err != nil {
-		return nil, fmt.Errorf("stats: top of sessions: %w", err)
+		return tot, nil, nil, fmt.Errorf("stats: events: %w", err)
+	}
+	for _, r := range evRows {
+		if r.Dim != "series" {
+			out[r.Dim] = append(out[r.Dim], Item{Key: r.Key, Count: r.Count})
+			continue
+		}
+		// every page view of the window counts in the total; the series
+		// places it by its quarter hour
+		tot.pageViews += float64(r.Count)
+		if t, ok := parseQuarter(r.Key); ok {
+			if pt := bucket(t); pt != nil {
+				pt.PageViews += r.Count
+			}
+		}
+	}
+
+	sel := []string{quarterKey("s.startedAt") + " AS q", "s.isNewVisitor AS nv", "s.isEngaged AS en", "s.eventCount <= 1 AS bo",
+		"MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday(s.startedAt)) * 86400000) AS INTEGER) + 500) / 1000 AS du"}
+	union := []string{`SELECT 'total' AS dim, '' AS key, COUNT(*) AS n, SUM(nv) AS nv, SUM(NOT nv) AS rv, SUM(en) AS en, SUM(bo) AS bo, SUM(du) AS du FROM sel`,
+		`SELECT 'series', q, COUNT(*), 0, 0, 0, 0, 0 FROM sel GROUP BY q`}
+	for i, c := range sessionDims {
+		sel = append(sel, fmt.Sprintf("COALESCE(%s, '') AS c%d", c.expr, i))
+		union = append(union, fmt.Sprintf("SELECT '%s', c%d, COUNT(*), 0, 0, 0, 0, 0 FROM sel GROUP BY c%d", c.dim, i, i))
+	}
+	var sessRows []struct {
+		dimRow
+		New       sql.NullFloat64 `db:"nv"`
+		Returning sql.NullFloat64 `db:"rv"`
+		Engaged   sql.NullFloat64 `db:"en"`
+		Bounces   sql.NullFloat64 `db:"bo"`
+		Duration  sql.NullFloat64 `db:"du"`
+	}
+	err = q.db.NewQuery(`WITH sel AS MATERIALIZED (SELECT ` + strings.Join(sel, ", ") + q.sessionsFrom() + `) ` +
+		strings.Join(union, " UNION ALL ")).WithContext(q.ctx).Bind(params).All(&sessRows)
+	if err != nil {
+		return tot, nil, nil, fmt.Errorf("stats: sessions: %w", err)
 	}
 	merged := map[string]map[string]int{}
-	for _, r := range rows {
+	for _, r := range sessRows {
 		key := r.Key
 		switch {
+		case r.Dim == "total":
+			tot.visitors, tot.newVisitors, tot.returning = float64(r.Count), r.New.Float64, r.Returning.Float64
+			tot.engaged, tot.bounces, tot.duration = r.Engaged.Float64, r.Bounces.Float64, r.Duration.Float64
+			continue
+		case r.Dim == "series":
+			if t, ok := parseQuarter(r.Key); ok {
+				if pt := bucket(t); pt != nil {
+					pt.Visitors += r.Count
+				}
+			}
+			continue
 		case r.Dim == "referrer":
 			key = domain.ReferrerKey(key)
 		case strings.HasPrefix(r.Dim, "utm_"):
@@ -537,15 +573,27 @@ func (q *querier) top(p Period, n int) (map[string][]Item, error) {
 		})
 		out[dim] = items[:min(n, len(items))]
 	}
+
 	if q.filtered() {
 		delete(out, "jsError") // error groups are not linked to sessions
-		return out, nil
+		return tot, series, out, nil
 	}
+	// JS errors are counted per hour only (js_errors holds lifetime
+	// counts): the hours the window touches
+	var jsTotal sql.NullFloat64
+	err = q.db.NewQuery(`SELECT SUM(jsErrors) FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
+		WithContext(q.ctx).Bind(q.params(hours(p), nil)).Row(&jsTotal)
+	if err != nil {
+		return tot, nil, nil, fmt.Errorf("stats: js errors: %w", err)
+	}
+	tot.jsErrors = jsTotal.Float64
 	var js []dimRow
 	err = q.db.NewQuery(`SELECT 'jsError' AS dim, key, SUM(count) AS n FROM dash_sum_items
 		WHERE website = {:w} AND date >= {:from} AND date < {:to} AND dimension = 'jsError'
 		GROUP BY key HAVING n > 0 ORDER BY n DESC, key LIMIT {:n}`).
 		WithContext(q.ctx).Bind(q.params(hours(p), dbx.Params{"n": n})).All(&js)
-	add(js)
-	return out, err
+	for _, r := range js {
+		out[r.Dim] = append(out[r.Dim], Item{Key: r.Key, Count: r.Count})
+	}
+	return tot, series, out, err
 }
