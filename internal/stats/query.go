@@ -473,25 +473,34 @@ var sessionDims = []struct{ dim, expr string }{
 	{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"},
 }
 
-// raw computes p's totals, series and breakdowns from the raw rows, in
-// two statements: one pass over the selected events (page views per
-// quarter hour, the top pages and custom events) and one over the
-// sessions that count (their counters, starts per quarter hour and
-// every session dimension). Each selects its rows once (a materialized
-// CTE) and aggregates them several ways.
+// raw computes p's totals, series and breakdowns from the raw rows in
+// two statements. The events: page views per quarter hour (the total and
+// the series) and the top pages and custom events (ranked per type);
+// with session filters, which join every event to its session, the
+// events are selected and joined once (materialized), else each part
+// reads them through the index itself (writing them to a temporary table
+// costs more than a second index scan). The sessions that count: their
+// counters, starts per quarter hour and dimensions are summed here in one
+// pass over their rows (a GROUP BY per dimension in SQLite sorts the
+// sessions a dozen times).
 func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, error) {
 	var tot totals
 	series, bucket := newSeries(p)
 	out := emptyTop()
 	params := q.params(p, dbx.Params{"n": n})
 
+	hint := "NOT MATERIALIZED"
+	if len(q.c.sess) > 0 {
+		hint = "MATERIALIZED"
+	}
 	var evRows []dimRow
-	err := q.db.NewQuery(`WITH sel AS MATERIALIZED (SELECT ` + quarterKey("e.timestamp") + ` AS q, e.type AS t, e.path AS path,
-			e.eventName AS name` + q.eventsFrom() + ` AND e.type IN ('pageView', 'custom'))
+	err := q.db.NewQuery(`WITH sel AS ` + hint + ` (SELECT ` + quarterKey("e.timestamp") + ` AS q, e.type AS t,
+			CASE e.type WHEN 'custom' THEN e.eventName ELSE e.path END AS k` + q.eventsFrom() + ` AND e.type IN ('pageView', 'custom'))
 		SELECT 'series' AS dim, q AS key, COUNT(*) AS n FROM sel WHERE t = 'pageView' GROUP BY q
-		UNION ALL SELECT * FROM (SELECT 'page', path, COUNT(*) AS c FROM sel WHERE t = 'pageView' GROUP BY path ORDER BY c DESC, path LIMIT {:n})
-		UNION ALL SELECT * FROM (SELECT 'customEvent', name, COUNT(*) AS c FROM sel WHERE t = 'custom' GROUP BY name ORDER BY c DESC, name LIMIT {:n})`).
-		WithContext(q.ctx).Bind(params).All(&evRows)
+		UNION ALL SELECT dim, key, n FROM (
+			SELECT dim, key, n, ROW_NUMBER() OVER (PARTITION BY dim ORDER BY n DESC, key) AS rn FROM (
+				SELECT CASE t WHEN 'custom' THEN 'customEvent' ELSE 'page' END AS dim, k AS key, COUNT(*) AS n FROM sel GROUP BY t, k))
+		WHERE rn <= {:n}`).WithContext(q.ctx).Bind(params).All(&evRows)
 	if err != nil {
 		return tot, nil, nil, fmt.Errorf("stats: events: %w", err)
 	}
@@ -509,58 +518,79 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 			}
 		}
 	}
+	for _, items := range out { // ranked per type, in any order
+		sort.Slice(items, func(i, j int) bool {
+			if items[i].Count != items[j].Count {
+				return items[i].Count > items[j].Count
+			}
+			return items[i].Key < items[j].Key
+		})
+	}
 
-	sel := []string{quarterKey("s.startedAt") + " AS q", "s.isNewVisitor AS nv", "s.isEngaged AS en", "s.eventCount <= 1 AS bo",
-		"MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday(s.startedAt)) * 86400000) AS INTEGER) + 500) / 1000 AS du"}
-	union := []string{`SELECT 'total' AS dim, '' AS key, COUNT(*) AS n, SUM(nv) AS nv, SUM(NOT nv) AS rv, SUM(en) AS en, SUM(bo) AS bo, SUM(du) AS du FROM sel`,
-		`SELECT 'series', q, COUNT(*), 0, 0, 0, 0, 0 FROM sel GROUP BY q`}
-	for i, c := range sessionDims {
-		sel = append(sel, fmt.Sprintf("COALESCE(%s, '') AS c%d", c.expr, i))
-		union = append(union, fmt.Sprintf("SELECT '%s', c%d, COUNT(*), 0, 0, 0, 0, 0 FROM sel GROUP BY c%d", c.dim, i, i))
+	cols := []string{quarterKey("s.startedAt"), "s.isNewVisitor", "s.isEngaged", "s.eventCount <= 1",
+		"MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday(s.startedAt)) * 86400000) AS INTEGER) + 500) / 1000"}
+	for _, c := range sessionDims {
+		cols = append(cols, "COALESCE("+c.expr+", '')")
 	}
-	var sessRows []struct {
-		dimRow
-		New       sql.NullFloat64 `db:"nv"`
-		Returning sql.NullFloat64 `db:"rv"`
-		Engaged   sql.NullFloat64 `db:"en"`
-		Bounces   sql.NullFloat64 `db:"bo"`
-		Duration  sql.NullFloat64 `db:"du"`
-	}
-	err = q.db.NewQuery(`WITH sel AS MATERIALIZED (SELECT ` + strings.Join(sel, ", ") + q.sessionsFrom() + `) ` +
-		strings.Join(union, " UNION ALL ")).WithContext(q.ctx).Bind(params).All(&sessRows)
+	rows, err := q.db.NewQuery(`SELECT ` + strings.Join(cols, ", ") + q.sessionsFrom()).WithContext(q.ctx).Bind(params).Rows()
 	if err != nil {
 		return tot, nil, nil, fmt.Errorf("stats: sessions: %w", err)
 	}
-	merged := map[string]map[string]int{}
-	for _, r := range sessRows {
-		key := r.Key
-		switch {
-		case r.Dim == "total":
-			tot.visitors, tot.newVisitors, tot.returning = float64(r.Count), r.New.Float64, r.Returning.Float64
-			tot.engaged, tot.bounces, tot.duration = r.Engaged.Float64, r.Bounces.Float64, r.Duration.Float64
-			continue
-		case r.Dim == "series":
-			if t, ok := parseQuarter(r.Key); ok {
-				if pt := bucket(t); pt != nil {
-					pt.Visitors += r.Count
-				}
-			}
-			continue
-		case r.Dim == "referrer":
-			key = domain.ReferrerKey(key)
-		case strings.HasPrefix(r.Dim, "utm_"):
-			if key == "" {
-				continue // campaigns list the sessions that came with one
-			}
-		case key == "" && r.Dim != "entryPage" && r.Dim != "exitPage":
-			key = "Unknown"
-		}
-		if merged[r.Dim] == nil {
-			merged[r.Dim] = map[string]int{}
-		}
-		merged[r.Dim][key] += r.Count
+	defer rows.Close()
+	var (
+		quarter                      string
+		isNew, engaged, bounce, secs int64
+		dims                         = make([]string, len(sessionDims))
+		dest                         = []any{&quarter, &isNew, &engaged, &bounce, &secs}
+		counts                       = make([]map[string]int, len(sessionDims))
+		lastQuarter                  string
+		lastPoint                    *Point
+	)
+	for i := range dims {
+		dest = append(dest, &dims[i])
+		counts[i] = map[string]int{}
 	}
-	for dim, keys := range merged {
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return tot, nil, nil, fmt.Errorf("stats: sessions: %w", err)
+		}
+		tot.visitors++
+		tot.newVisitors += float64(isNew)
+		tot.returning += float64(1 - isNew)
+		tot.engaged += float64(engaged)
+		tot.bounces += float64(bounce)
+		tot.duration += float64(secs)
+		if quarter != lastQuarter || lastPoint == nil {
+			lastQuarter, lastPoint = quarter, nil
+			if t, ok := parseQuarter(quarter); ok {
+				lastPoint = bucket(t)
+			}
+		}
+		if lastPoint != nil {
+			lastPoint.Visitors++
+		}
+		for i, v := range dims {
+			counts[i][v]++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return tot, nil, nil, fmt.Errorf("stats: sessions: %w", err)
+	}
+	for i, c := range sessionDims {
+		keys := map[string]int{}
+		for key, count := range counts[i] {
+			switch {
+			case c.dim == "referrer":
+				key = domain.ReferrerKey(key)
+			case strings.HasPrefix(c.dim, "utm_"):
+				if key == "" {
+					continue // campaigns list the sessions that came with one
+				}
+			case key == "" && c.dim != "entryPage" && c.dim != "exitPage":
+				key = "Unknown"
+			}
+			keys[key] += count
+		}
 		items := make([]Item, 0, len(keys))
 		for k, c := range keys {
 			items = append(items, Item{Key: k, Count: c})
@@ -571,7 +601,7 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 			}
 			return items[i].Key < items[j].Key
 		})
-		out[dim] = items[:min(n, len(items))]
+		out[c.dim] = items[:min(n, len(items))]
 	}
 
 	if q.filtered() {
