@@ -80,8 +80,6 @@ func isFilterDim(d string) bool {
 	return false
 }
 
-func (f Filter) onEvents() bool { return f.Dim == "page" || f.Dim == "event" || f.Dim == "goal" }
-
 // sessionColumn is the sessions column of a plain session dimension.
 var sessionColumn = map[string]string{
 	"entryPage": "entryPath", "exitPage": "exitPath", "country": "country", "device": "device",
