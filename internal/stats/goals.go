@@ -145,8 +145,11 @@ func Funnel(ctx context.Context, app core.App, websiteID, funnelID string, req R
 		}
 		window := `e.website = {:w} AND e.timestamp >= {:from} AND e.timestamp < {:to} AND (` + cond("e") + `)`
 		if i == 0 {
-			ctes = append(ctes, `s0 AS MATERIALIZED (SELECT session, k FROM (SELECT e.session AS session, MIN(e.timestamp || e.id) AS k
-				FROM events e WHERE `+window+` GROUP BY e.session) WHERE session IN (SELECT s.id`+q.sessionsFrom()+`))`)
+			// a session that counts: checked once per session that
+			// matched (a lookup by id), not per event
+			ctes = append(ctes, `s0 AS MATERIALIZED (SELECT g.session AS session, g.k AS k FROM (SELECT e.session AS session,
+				MIN(e.timestamp || e.id) AS k FROM events e WHERE `+window+` GROUP BY e.session) g
+				WHERE EXISTS (SELECT 1`+q.sessionsFrom()+` AND s.id = g.session))`)
 		} else {
 			ctes = append(ctes, fmt.Sprintf(`s%[1]d AS MATERIALIZED (SELECT e.session AS session, MIN(e.timestamp || e.id) AS k
 				FROM events e JOIN s%[2]d prev ON prev.session = e.session WHERE %[3]s AND e.timestamp || e.id > prev.k GROUP BY e.session)`,
