@@ -6,61 +6,344 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
 
-// BenchmarkQuery30Days measures the stats of a 30-day period over a
-// database holding SKOPOS_BENCH_EVENTS events (default 20 000; the figure in
-// BENCHMARKS.md uses 1 000 000), spread over the 30 days, 500 paths, one
-// session per 10 events, and the daily summaries derived from them.
-func BenchmarkQuery30Days(b *testing.B) {
-	n := 20000
-	if v, err := strconv.Atoi(os.Getenv("SKOPOS_BENCH_EVENTS")); err == nil && v > 0 {
-		n = v
-	}
-	srv := pbtest.Start(b, pbtest.Options{})
-	app := srv.App()
-	col, _ := app.FindCollectionByNameOrId(schema.Websites)
-	site := core.NewRecord(col)
-	site.Load(map[string]any{"name": "bench", "domain": "bench.example"})
-	if err := app.Save(site); err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now().UTC()
-	start := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -29)
-	fill(b, app, site.Id, n, start, 30*24*time.Hour)
+// The benchmarks of this file share one database, built once per test
+// binary: SKOPOS_BENCH_EVENTS events (default 20 000; the figures in
+// BENCHMARKS.md use 1 000 000) spread evenly over the last
+// SKOPOS_BENCH_DAYS UTC days (default 30: the previous period of a 30-day
+// query is empty; 60 with twice the events is a site with steady traffic),
+// one session per 10 consecutive events (sessions of 8 countries with a
+// skewed share, 7 device/browser/OS mixes, 4 languages, 6 referrers, 1
+// in 10 from a campaign), 500 paths of which "/" takes 15 % and /pricing
+// 5 % of the page views, 2 % of the events a custom "signup" with
+// {"plan":"pro"} (a third) or {"plan":"free"}, and the summaries
+// (dash_sum hourly, dash_sum_items daily, UTC) computed from those rows as
+// the pipeline keeps them.
+var fixture struct {
+	once   sync.Once
+	err    error
+	dir    string
+	site   string
+	now    time.Time // the clock every period is read with
+	events int
+	built  time.Duration
+}
 
-	p, err := stats.ParsePeriod("30d", "", "", now)
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixture.dir != "" {
+		_ = os.RemoveAll(fixture.dir)
+	}
+	os.Exit(code)
+}
+
+func benchEvents() int { return envInt("SKOPOS_BENCH_EVENTS", 20000) }
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// benchApp starts a PocketBase on the shared fixture (building it on the
+// first call) and returns the app and the website id. The server stops
+// when b ends; the data dir stays for the next benchmark.
+func benchApp(b *testing.B) (core.App, string) {
+	b.Helper()
+	fixture.once.Do(func() {
+		start := time.Now()
+		fixture.dir, fixture.err = os.MkdirTemp("", "skopos-stats-bench-")
+		if fixture.err != nil {
+			return
+		}
+		srv := pbtest.Start(b, pbtest.Options{Dir: fixture.dir})
+		defer srv.Stop()
+		app := srv.App()
+		col, err := app.FindCollectionByNameOrId(schema.Websites)
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		site := core.NewRecord(col)
+		site.Load(map[string]any{"name": "bench", "domain": "bench.example"})
+		if fixture.err = app.Save(site); fixture.err != nil {
+			return
+		}
+		fixture.site = site.Id
+		fixture.now = time.Now().UTC()
+		days := envInt("SKOPOS_BENCH_DAYS", 30)
+		from := time.Date(fixture.now.Year(), fixture.now.Month(), fixture.now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1-days)
+		fixture.events = benchEvents()
+		if fixture.err = fill(app, site.Id, fixture.events, from, time.Duration(days)*24*time.Hour); fixture.err != nil {
+			return
+		}
+		fixture.built = time.Since(start)
+		b.Logf("fixture of %d events built in %v", fixture.events, fixture.built.Round(time.Millisecond))
+	})
+	if fixture.err != nil {
+		b.Fatalf("fixture: %v", fixture.err)
+	}
+	return pbtest.Start(b, pbtest.Options{Dir: fixture.dir}).App(), fixture.site
+}
+
+func period30d(b *testing.B) stats.Period {
+	b.Helper()
+	p, err := stats.ParsePeriod("30d", "", "", fixture.now)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var events int
-	_ = app.DB().NewQuery("SELECT COUNT(*) FROM events").Row(&events)
-	b.ReportAllocs()
-	for b.Loop() {
-		r, err := stats.Query(context.Background(), app, site.Id, stats.Request{Period: p, Top: 10, Now: now})
-		if err != nil || int(r.PageViews.Value) != n {
-			b.Fatalf("page views %v of %d: %v", r.PageViews.Value, n, err)
-		}
-	}
-	b.ReportMetric(float64(events), "events") // after the loop: b.Loop resets reported metrics
+	return p
 }
 
-// fill inserts n events, n/10 sessions and the summaries computed from
-// them with SQL (millions of rows in seconds, not through the pipeline).
-func fill(b *testing.B, app core.App, site string, n int, from time.Time, span time.Duration) {
+// count runs a COUNT query of events e (and sessions s) in p, written
+// with {:from} and {:to}: what a figure must be, from the rows.
+func count(b *testing.B, app core.App, p stats.Period, q string) int {
+	b.Helper()
+	var n int
+	err := app.DB().NewQuery(q).Bind(dbx.Params{"from": p.From.UTC().Format(pbTime), "to": p.To.UTC().Format(pbTime)}).Row(&n)
+	if err != nil || n == 0 {
+		b.Fatalf("%s: %d, %v", q, n, err)
+	}
+	return n
+}
+
+const pbTime = "2006-01-02 15:04:05.000Z"
+
+// reportFixture adds the fixture's size to the results (after the loop:
+// b.Loop resets reported metrics).
+func reportFixture(b *testing.B) {
+	b.ReportMetric(float64(fixture.events), "events")
+}
+
+// BenchmarkQuery30Days measures the stats of a 30-day period without
+// filters: summed from the hourly summaries (720 dash_sum rows and the
+// hours' breakdown rows).
+func BenchmarkQuery30Days(b *testing.B) {
+	app, site := benchApp(b)
+	p := period30d(b)
+	want := count(b, app, p, `SELECT COUNT(*) FROM events e WHERE e.type = 'pageView' AND e.timestamp >= {:from} AND e.timestamp < {:to}`)
+	ctx := context.Background()
+	run := func() {
+		r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Top: 10, Now: fixture.now})
+		if err != nil || int(r.PageViews.Value) != want {
+			b.Fatalf("page views %v of %d: %v", r.PageViews.Value, want, err)
+		}
+	}
+	run() // warm the connection's page cache, as a running server's is
+	b.ReportAllocs()
+	for b.Loop() {
+		run()
+	}
+	reportFixture(b)
+}
+
+// BenchmarkFilteredQuery30Days measures the stats of a 30-day period
+// filtered on a page (an event filter: /pricing, 5 % of the page views)
+// and a country (a session filter: DE, 20 % of the sessions), the issue's
+// case, and each of the two alone: every figure from raw rows.
+func BenchmarkFilteredQuery30Days(b *testing.B) {
+	app, site := benchApp(b)
+	p := period30d(b)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		filters []stats.Filter
+		want    string // the filters on the rows, to count the page views
+	}{
+		{"page+country", []stats.Filter{{Dim: "page", Value: "/pricing"}, {Dim: "country", Value: "DE"}},
+			`e.path = '/pricing' AND s.country = 'DE'`},
+		{"page", []stats.Filter{{Dim: "page", Value: "/pricing"}}, `e.path = '/pricing'`},
+		{"country", []stats.Filter{{Dim: "country", Value: "DE"}}, `s.country = 'DE'`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			want := count(b, app, p, `SELECT COUNT(*) FROM events e JOIN sessions s ON s.id = e.session
+				WHERE e.type = 'pageView' AND e.timestamp >= {:from} AND e.timestamp < {:to} AND `+tc.want)
+			run := func() {
+				r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Filters: tc.filters, Top: 10, Now: fixture.now})
+				if err != nil || int(r.PageViews.Value) != want {
+					b.Fatalf("filtered page views %v, want %d: %v", r.PageViews.Value, want, err)
+				}
+			}
+			run()
+			b.ReportAllocs()
+			for b.Loop() {
+				run()
+			}
+			reportFixture(b)
+		})
+	}
+}
+
+// BenchmarkGoalConversion30Days measures an unfiltered 30-day Query with
+// no goal, with one page goal (/pricing), with one event goal (signup
+// with plan = pro) and with both: the difference to "none" is what the
+// goals cost (each reads raw rows).
+func BenchmarkGoalConversion30Days(b *testing.B) {
+	app, site := benchApp(b)
+	p := period30d(b)
+	ctx := context.Background()
+	page := map[string]any{"website": site, "name": "Pricing", "type": "page", "match": "/pricing"}
+	event := map[string]any{"website": site, "name": "Pro signup", "type": "event", "match": "signup",
+		"propertyKey": "plan", "propertyValue": "pro"}
+	for _, tc := range []struct {
+		name  string
+		goals []map[string]any
+	}{
+		{"none", nil}, {"page", []map[string]any{page}}, {"event", []map[string]any{event}}, {"both", []map[string]any{page, event}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var recs []*core.Record
+			for _, g := range tc.goals {
+				recs = append(recs, saveRecord(b, app, schema.Goals, g))
+			}
+			defer func() {
+				for _, r := range recs {
+					if err := app.Delete(r); err != nil {
+						b.Error(err)
+					}
+				}
+			}()
+			run := func() {
+				r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Top: 10, Now: fixture.now})
+				if err != nil || len(r.Goals) != len(tc.goals) {
+					b.Fatalf("goals %+v: %v", r.Goals, err)
+				}
+				for _, g := range r.Goals {
+					if g.Visitors == 0 {
+						b.Fatalf("goal %q converted nobody", g.Name)
+					}
+				}
+			}
+			run()
+			b.ReportAllocs()
+			for b.Loop() {
+				run()
+			}
+			reportFixture(b)
+		})
+	}
+}
+
+// BenchmarkFunnel3Steps30Days measures a 3-step funnel over 30 days:
+// page "/", then page /pricing, then the custom event signup.
+func BenchmarkFunnel3Steps30Days(b *testing.B) {
+	app, site := benchApp(b)
+	p := period30d(b)
+	f := saveRecord(b, app, schema.Funnels, map[string]any{"website": site, "name": "Signup",
+		"steps": []map[string]any{{"name": "Home", "type": "page", "match": "/"},
+			{"name": "Pricing", "type": "page", "match": "/pricing"}, {"name": "Signed up", "type": "event", "match": "signup"}}})
+	defer func() { _ = app.Delete(f) }()
+	ctx := context.Background()
+	run := func() {
+		r, err := stats.Funnel(ctx, app, site, f.Id, stats.Request{Period: p, Now: fixture.now})
+		if err != nil || len(r.Steps) != 3 || r.Steps[2].Visitors == 0 {
+			b.Fatalf("funnel %+v: %v", r, err)
+		}
+	}
+	run()
+	b.ReportAllocs()
+	for b.Loop() {
+		run()
+	}
+	reportFixture(b)
+}
+
+func saveRecord(b *testing.B, app core.App, collection string, fields map[string]any) *core.Record {
+	b.Helper()
+	col, err := app.FindCollectionByNameOrId(collection)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	rec.Load(fields)
+	if err := app.Save(rec); err != nil {
+		b.Fatalf("save %s: %v", collection, err)
+	}
+	return rec
+}
+
+// mix is splitmix64's finalizer: a well-spread pseudo-random number for
+// i, the same on every run.
+func mix(i uint64) uint64 {
+	i += 0x9e3779b97f4a7c15
+	i = (i ^ (i >> 30)) * 0xbf58476d1ce4e5b9
+	i = (i ^ (i >> 27)) * 0x94d049bb133111eb
+	return i ^ (i >> 31)
+}
+
+// pick returns the value whose cumulative weight (of 100) h%100 falls
+// under.
+func pick[T any](h uint64, choices []T, weights []int) T {
+	r, acc := int(h%100), 0
+	for i, w := range weights {
+		if acc += w; r < acc {
+			return choices[i]
+		}
+	}
+	return choices[len(choices)-1]
+}
+
+type benchUA struct{ browser, os, device string }
+
+var (
+	benchCountries      = []string{"US", "DE", "GB", "FR", "IN", "BR", "JP", "Unknown"}
+	benchCountryWeights = []int{35, 20, 12, 10, 8, 6, 4, 5}
+	benchUAs            = []benchUA{{"Chrome", "Windows", "desktop"}, {"Firefox", "Windows", "desktop"}, {"Safari", "macOS", "desktop"},
+		{"Edge", "Windows", "desktop"}, {"Mobile Safari", "iOS", "mobile"}, {"Mobile Chrome", "Android", "mobile"}, {"Chrome", "Android", "tablet"}}
+	benchUAWeights      = []int{30, 8, 10, 7, 20, 20, 5}
+	benchLanguages      = []string{"en-US", "de-DE", "fr-FR", ""}
+	benchLanguageWeight = []int{55, 20, 10, 15}
+	benchReferrers      = []string{"", "https://www.google.com/", "https://news.ycombinator.com/item", "https://www.bing.com/search",
+		"https://github.com/skopos-go/skopos", "https://t.co/x"}
+	benchReferrerWeights = []int{40, 30, 10, 8, 7, 5}
+)
+
+// benchPath is the path of event i: "/" 15 %, /pricing 5 %, else one of
+// /p0 … /p497.
+func benchPath(i int) string {
+	h := mix(uint64(i) ^ 0xa5a5)
+	switch r := h % 100; {
+	case r < 15:
+		return "/"
+	case r < 20:
+		return "/pricing"
+	}
+	return "/p" + strconv.Itoa(int(h/100%498))
+}
+
+// fill inserts n events, n/10 sessions and the hourly summaries computed
+// from them with SQL (a million rows in seconds, not through the
+// pipeline).
+func fill(app core.App, site string, n int, from time.Time, span time.Duration) error {
 	const layout = "2006-01-02 15:04:05.000Z"
-	err := app.RunInTransaction(func(tx core.App) error {
+	at := func(i int) time.Time { return from.Add(time.Duration(int64(span) / int64(n) * int64(i))) }
+	return app.RunInTransaction(func(tx core.App) error {
 		db := tx.DB()
 		exec := func(q string) error { _, err := db.NewQuery(q).Execute(); return err }
-		sessions := max(n/10, 1)
 		var sb strings.Builder
+		rows := 0
+		// add appends one row of VALUES, inserting every 500
+		add := func(prefix, format string, args ...any) error {
+			fmt.Fprintf(&sb, format+",", args...)
+			if rows++; rows%500 != 0 {
+				return nil
+			}
+			err := exec(prefix + strings.TrimSuffix(sb.String(), ","))
+			sb.Reset()
+			return err
+		}
 		flush := func(prefix string) error {
 			if sb.Len() == 0 {
 				return nil
@@ -69,43 +352,95 @@ func fill(b *testing.B, app core.App, site string, n int, from time.Time, span t
 			sb.Reset()
 			return err
 		}
-		for i := range sessions {
-			t := from.Add(time.Duration(int64(span) / int64(sessions) * int64(i))).Format(layout)
-			fmt.Fprintf(&sb, "('s%014d','%s','v%014d',%d,'%s','%s','/p%d','/p%d',10,1,%d,'Chrome','desktop','%s','%s'),",
-				i, site, i%(sessions/2+1), i/(sessions/2+1)+1, t, t, i%500, (i+7)%500, boolInt(i%3 == 0), t, t)
-			if i%500 == 499 {
-				if err := flush(`INSERT INTO sessions (id, website, visitor, seq, startedAt, lastActivity, entryPath, exitPath, eventCount, isEngaged, isNewVisitor, browser, device, created, updated) VALUES `); err != nil {
-					return err
-				}
+		const sessIns = `INSERT INTO sessions (id, website, visitor, seq, startedAt, lastActivity, entryPath, exitPath, eventCount,
+			isEngaged, isNewVisitor, browser, os, device, language, country, referrer, utm, created, updated) VALUES `
+		sessions := max(n/10, 1)
+		visitors := sessions/2 + 1
+		for s := range sessions {
+			first, last := 10*s, min(10*s+9, n-1)
+			h := mix(uint64(s))
+			ua := pick(h>>8, benchUAs, benchUAWeights)
+			utm := "NULL"
+			if h%10 == 0 {
+				utm = fmt.Sprintf(`'{"utm_source":"newsletter","utm_medium":"email","utm_campaign":"c%d"}'`, h>>40%5)
+			}
+			start := at(first).Format(layout)
+			err := add(sessIns, "('s%014d','%s','v%014d',%d,'%s','%s','%s','%s',%d,%d,%d,'%s','%s','%s','%s','%s','%s',%s,'%s','%s')",
+				s, site, s%visitors, s/visitors+1, start, at(last).Format(layout), benchPath(first), benchPath(last), last-first+1,
+				boolInt(last > first), boolInt(s < visitors), ua.browser, ua.os, ua.device,
+				pick(h>>16, benchLanguages, benchLanguageWeight), pick(h>>24, benchCountries, benchCountryWeights),
+				pick(h>>32, benchReferrers, benchReferrerWeights), utm, start, start)
+			if err != nil {
+				return err
 			}
 		}
-		if err := flush(`INSERT INTO sessions (id, website, visitor, seq, startedAt, lastActivity, entryPath, exitPath, eventCount, isEngaged, isNewVisitor, browser, device, created, updated) VALUES `); err != nil {
+		if err := flush(sessIns); err != nil {
 			return err
 		}
+		const evIns = `INSERT INTO events (id, session, website, type, path, eventName, eventData, timestamp, created, updated) VALUES `
+		rows = 0
 		for i := range n {
-			t := from.Add(time.Duration(int64(span) / int64(n) * int64(i))).Format(layout)
-			fmt.Fprintf(&sb, "('e%014d','s%014d','%s','pageView','/p%d','%s','%s','%s'),", i, i/10, site, i%500, t, t, t)
-			if i%500 == 499 {
-				if err := flush(`INSERT INTO events (id, session, website, type, path, timestamp, created, updated) VALUES `); err != nil {
-					return err
+			t := at(i).Format(layout)
+			typ, name, data := "pageView", "", "NULL"
+			if h := mix(uint64(i) ^ 0x5a5a); h%50 == 0 {
+				typ, name, data = "custom", "signup", `'{"plan":"free"}'`
+				if h/50%3 == 0 {
+					data = `'{"plan":"pro"}'`
 				}
 			}
+			if err := add(evIns, "('e%014d','s%014d','%s','%s','%s','%s',%s,'%s','%s','%s')",
+				i, i/10, site, typ, benchPath(i), name, data, t, t, t); err != nil {
+				return err
+			}
 		}
-		if err := flush(`INSERT INTO events (id, session, website, type, path, timestamp, created, updated) VALUES `); err != nil {
+		if err := flush(evIns); err != nil {
 			return err
 		}
-		// summaries from the raw rows, as the pipeline keeps them
-		return exec(`INSERT INTO dash_sum (id, website, date, pageViews, visitors, newVisitors, returningVisitors, engagedSessions, bounces, durationSeconds, jsErrors, created, updated)
-			SELECT 'd' || d, '` + site + `', d || ' 00:00:00.000Z', COALESCE(pv, 0), COALESCE(v, 0), COALESCE(nv, 0), COALESCE(v - nv, 0), COALESCE(en, 0), 0, 0, 0, '', '' FROM
-			(SELECT substr(timestamp, 1, 10) AS d, COUNT(*) AS pv FROM events GROUP BY d) LEFT JOIN
-			(SELECT substr(startedAt, 1, 10) AS sd, COUNT(*) AS v, SUM(isNewVisitor) AS nv, SUM(isEngaged) AS en FROM sessions GROUP BY sd) ON sd = d;
-			INSERT INTO dash_sum_items (id, website, date, dimension, key, count, created, updated)
-			SELECT 'i' || substr(timestamp, 1, 10) || path, '` + site + `', substr(timestamp, 1, 10) || ' 00:00:00.000Z', 'page', path, COUNT(*), '', ''
-			FROM events GROUP BY substr(timestamp, 1, 10), path;`)
+		// the summaries, hourly in UTC (date = the hour's start), as the
+		// pipeline keeps them: event counters by the event's hour,
+		// session counters and breakdowns by the session's start hour
+		var refKey strings.Builder
+		refKey.WriteString("CASE referrer")
+		for _, r := range benchReferrers {
+			fmt.Fprintf(&refKey, " WHEN '%s' THEN '%s'", r, domain.ReferrerKey(r))
+		}
+		refKey.WriteString(" END")
+		hour := func(col string) string { return "substr(" + col + ", 1, 13) || ':00:00.000Z'" }
+		day := func(col string) string { return "substr(" + col + ", 1, 10) || ' 00:00:00.000Z'" }
+		p := dbx.Params{"w": site}
+		for _, q := range []string{
+			`INSERT INTO dash_sum (id, website, date, pageViews, visitors, newVisitors, returningVisitors, engagedSessions, bounces,
+				durationSeconds, jsErrors, created, updated)
+			SELECT 'd' || hex(randomblob(7)), {:w}, h, COALESCE(pv, 0), COALESCE(v, 0), COALESCE(nv, 0), COALESCE(v - nv, 0),
+				COALESCE(en, 0), COALESCE(bo, 0), COALESCE(du, 0), 0, '', ''
+			FROM (SELECT ` + hour("timestamp") + ` AS h FROM events UNION SELECT ` + hour("startedAt") + ` FROM sessions)
+			LEFT JOIN (SELECT ` + hour("timestamp") + ` AS eh, COUNT(*) AS pv FROM events WHERE type = 'pageView' GROUP BY eh) ON eh = h
+			LEFT JOIN (SELECT ` + hour("startedAt") + ` AS sh, COUNT(*) AS v, SUM(isNewVisitor) AS nv, SUM(isEngaged) AS en,
+					SUM(eventCount <= 1) AS bo,
+					SUM(MAX(0, CAST(ROUND((julianday(lastActivity) - julianday(startedAt)) * 86400000) AS INTEGER) + 500) / 1000) AS du
+				FROM sessions GROUP BY sh) ON sh = h`,
+			`INSERT INTO dash_sum_items (id, website, date, dimension, key, count, created, updated)
+			SELECT 'i' || hex(randomblob(7)), {:w}, h, dim, key, n, '', '' FROM (
+				SELECT ` + day("timestamp") + ` AS h, 'page' AS dim, path AS key, COUNT(*) AS n FROM events WHERE type = 'pageView' GROUP BY h, key
+				UNION ALL SELECT ` + day("timestamp") + `, 'customEvent', eventName, COUNT(*) FROM events WHERE type = 'custom' GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'entryPage', entryPath, COUNT(*) FROM sessions GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'exitPage', exitPath, COUNT(*) FROM sessions GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'referrer', ` + refKey.String() + `, COUNT(*) FROM sessions GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'device', device, COUNT(*) FROM sessions GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'browser', browser, COUNT(*) FROM sessions GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'os', os, COUNT(*) FROM sessions GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'language', COALESCE(NULLIF(language, ''), 'Unknown'), COUNT(*) FROM sessions GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'country', country, COUNT(*) FROM sessions GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'utm_source', json_extract(utm, '$.utm_source'), COUNT(*) FROM sessions WHERE utm IS NOT NULL GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'utm_medium', json_extract(utm, '$.utm_medium'), COUNT(*) FROM sessions WHERE utm IS NOT NULL GROUP BY 1, 3
+				UNION ALL SELECT ` + day("startedAt") + `, 'utm_campaign', json_extract(utm, '$.utm_campaign'), COUNT(*) FROM sessions WHERE utm IS NOT NULL GROUP BY 1, 3)`,
+		} {
+			if _, err := db.NewQuery(q).Bind(p).Execute(); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
 }
 
 func boolInt(v bool) int {

@@ -132,51 +132,43 @@ func Funnel(ctx context.Context, app core.App, websiteID, funnelID string, req R
 		return nil, err
 	}
 	span := Period{From: p.Previous.From, To: p.To}
-	var flags, anyStep []string
+	rep := &FunnelReport{ID: rec.Id, Name: rec.GetString("name"), Period: p, Filters: append([]Filter{}, req.Filters...)}
+	if err := q.db.NewQuery(`SELECT COUNT(*)` + q.sessionsFrom()).WithContext(ctx).Bind(q.params(p, nil)).Row(&rep.Sessions); err != nil {
+		return nil, fmt.Errorf("stats: funnel sessions: %w", err)
+	}
+	// Step i is reached at the first event (in time order, ties by id:
+	// the key timestamp || id) after step i-1's that matches it; the
+	// sessions that count reach step 0 at their first match. Each step
+	// reads its own matching events (through the page or event name
+	// indexes) and keeps one key per session.
+	var ctes, counts []string
 	for i, st := range steps {
 		cond, err := q.c.goalCond(st, q.resolvePaths(span))
 		if err != nil {
 			return nil, err
 		}
-		flags = append(flags, fmt.Sprintf("(%s) AS m%d", cond("e"), i))
-		anyStep = append(anyStep, "("+cond("e")+")")
+		window := `e.website = {:w} AND e.timestamp >= {:from} AND e.timestamp < {:to} AND (` + cond("e") + `)`
+		if i == 0 {
+			// a session that counts: checked once per session that
+			// matched (a lookup by id), not per event
+			ctes = append(ctes, `s0 AS MATERIALIZED (SELECT g.session AS session, g.k AS k FROM (SELECT e.session AS session,
+				MIN(e.timestamp || e.id) AS k FROM events e WHERE `+window+` GROUP BY e.session) g
+				WHERE EXISTS (SELECT 1`+q.sessionsFrom()+` AND s.id = g.session))`)
+		} else {
+			ctes = append(ctes, fmt.Sprintf(`s%[1]d AS MATERIALIZED (SELECT e.session AS session, MIN(e.timestamp || e.id) AS k
+				FROM events e JOIN s%[2]d prev ON prev.session = e.session WHERE %[3]s AND e.timestamp || e.id > prev.k GROUP BY e.session)`,
+				i, i-1, window))
+		}
+		counts = append(counts, fmt.Sprintf("(SELECT COUNT(*) FROM s%d)", i))
 	}
-	rep := &FunnelReport{ID: rec.Id, Name: rec.GetString("name"), Period: p, Filters: append([]Filter{}, req.Filters...)}
-	if err := q.db.NewQuery(`SELECT COUNT(*)` + q.sessionsFrom()).WithContext(ctx).Bind(q.params(p, nil)).Row(&rep.Sessions); err != nil {
-		return nil, fmt.Errorf("stats: funnel sessions: %w", err)
-	}
-	rows, err := q.db.NewQuery(`SELECT e.session, ` + strings.Join(flags, ", ") + ` FROM events e
-		JOIN sessions s ON s.id = e.session AND s.startedAt >= {:from} AND s.startedAt < {:to}
-		WHERE e.website = {:w} AND e.timestamp >= {:from} AND e.timestamp < {:to} AND (` + strings.Join(anyStep, " OR ") + `)` +
-		q.sessConds() + q.hasEvent() + ` ORDER BY e.session, e.timestamp, e.id`).
-		WithContext(ctx).Bind(q.params(p, nil)).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("stats: funnel: %w", err)
-	}
-	defer rows.Close()
 	reached := make([]int, len(steps))
-	var cur string
-	next := 0 // the step the current session waits for
-	match := make([]bool, len(steps))
-	var session string
-	dest := make([]any, len(steps)+1)
-	dest[0] = &session
-	for i := range match {
-		dest[i+1] = &match[i]
+	dest := make([]any, len(steps))
+	for i := range reached {
+		dest[i] = &reached[i]
 	}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("stats: funnel: %w", err)
-		}
-		if session != cur {
-			cur, next = session, 0
-		}
-		if next < len(steps) && match[next] {
-			reached[next]++
-			next++
-		}
-	}
-	if err := rows.Err(); err != nil {
+	err = q.db.NewQuery(`WITH ` + strings.Join(ctes, ", ") + ` SELECT ` + strings.Join(counts, ", ")).
+		WithContext(ctx).Bind(q.params(p, nil)).Row(dest...)
+	if err != nil {
 		return nil, fmt.Errorf("stats: funnel: %w", err)
 	}
 	for i, st := range steps {

@@ -56,8 +56,22 @@ func Query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 	if err != nil {
 		return nil, err
 	}
-	cur, err := q.totals(p)
-	if err != nil {
+	var (
+		cur    totals
+		series []Point
+		top    map[string][]Item
+	)
+	if q.useSummaries(p) {
+		if cur, err = q.totals(p); err != nil {
+			return nil, err
+		}
+		if series, err = q.series(p); err != nil {
+			return nil, err
+		}
+		if top, err = q.top(p, req.Top); err != nil {
+			return nil, err
+		}
+	} else if cur, series, top, err = q.raw(p, req.Top); err != nil {
 		return nil, err
 	}
 	prev, err := q.totals(*p.Previous)
@@ -81,15 +95,10 @@ func Query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 		m := metric(cur.jsErrors, prev.jsErrors)
 		r.JSErrors = &m
 	}
-	if r.Series, err = q.series(p); err != nil {
-		return nil, err
-	}
+	r.Series, r.Top = series, top
 	r.SeriesUnit = "day"
 	if p.Hourly {
 		r.SeriesUnit = "hour"
-	}
-	if r.Top, err = q.top(p, req.Top); err != nil {
-		return nil, err
 	}
 	if r.Goals, err = q.goals(p, cur.visitors); err != nil {
 		return nil, err
@@ -388,68 +397,45 @@ func parseQuarter(k string) (time.Time, bool) {
 	return t.Add(time.Duration(k[14]-'0') * 15 * time.Minute), true
 }
 
-// series returns one point per local hour or day of p, every step
-// present.
-func (q *querier) series(p Period) ([]Point, error) {
+// newSeries returns the points of p's series (every local hour or day,
+// each present) and the function that finds the point an instant falls
+// in (nil outside the period).
+func newSeries(p Period) ([]Point, func(time.Time) *Point) {
 	bounds := p.Buckets()
 	out := make([]Point, len(bounds)-1)
 	for i := range out {
 		out[i].Time = bounds[i].In(p.Location())
 	}
-	// bucket returns the point t falls in, nil outside the period
-	bucket := func(t time.Time) *Point {
+	return out, func(t time.Time) *Point {
 		i := sort.Search(len(bounds), func(i int) bool { return bounds[i].After(t) }) - 1
 		if i < 0 || i >= len(out) {
 			return nil
 		}
 		return &out[i]
 	}
-	type row struct {
-		Key string `db:"k"`
-		N   int    `db:"n"`
+}
+
+// series sums p's series from the hourly summaries.
+func (q *querier) series(p Period) ([]Point, error) {
+	out, bucket := newSeries(p)
+	var hoursRows []struct {
+		Date      string `db:"date"`
+		PageViews int    `db:"pageViews"`
+		Visitors  int    `db:"visitors"`
 	}
-	if q.useSummaries(p) {
-		var hoursRows []struct {
-			Date      string `db:"date"`
-			PageViews int    `db:"pageViews"`
-			Visitors  int    `db:"visitors"`
-		}
-		err := q.db.NewQuery(`SELECT date, pageViews, visitors FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
-			WithContext(q.ctx).Bind(q.params(p, nil)).All(&hoursRows)
+	err := q.db.NewQuery(`SELECT date, pageViews, visitors FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
+		WithContext(q.ctx).Bind(q.params(p, nil)).All(&hoursRows)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hoursRows {
+		t, err := time.Parse(pbLayout, h.Date)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("stats: summary date %q: %w", h.Date, err)
 		}
-		for _, h := range hoursRows {
-			t, err := time.Parse(pbLayout, h.Date)
-			if err != nil {
-				return nil, fmt.Errorf("stats: summary date %q: %w", h.Date, err)
-			}
-			if pt := bucket(t); pt != nil {
-				pt.PageViews += h.PageViews
-				pt.Visitors += h.Visitors
-			}
-		}
-		return out, nil
-	}
-	for _, part := range []struct {
-		sql string
-		add func(*Point, int)
-	}{
-		{`SELECT ` + quarterKey("e.timestamp") + ` AS k, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY k`,
-			func(pt *Point, n int) { pt.PageViews += n }},
-		{`SELECT ` + quarterKey("s.startedAt") + ` AS k, COUNT(*) AS n` + q.sessionsFrom() + ` GROUP BY k`,
-			func(pt *Point, n int) { pt.Visitors += n }},
-	} {
-		var rows []row
-		if err := q.db.NewQuery(part.sql).WithContext(q.ctx).Bind(q.params(p, nil)).All(&rows); err != nil {
-			return nil, fmt.Errorf("stats: series: %w", err)
-		}
-		for _, r := range rows {
-			if t, ok := parseQuarter(r.Key); ok {
-				if pt := bucket(t); pt != nil {
-					part.add(pt, r.N)
-				}
-			}
+		if pt := bucket(t); pt != nil {
+			pt.PageViews += h.PageViews
+			pt.Visitors += h.Visitors
 		}
 	}
 	return out, nil
@@ -459,6 +445,15 @@ type dimRow struct {
 	Dim   string `db:"dim"`
 	Key   string `db:"key"`
 	Count int    `db:"n"`
+}
+
+// emptyTop is a breakdown map with every dimension present.
+func emptyTop() map[string][]Item {
+	out := map[string][]Item{}
+	for _, d := range schema.Dimensions {
+		out[d] = []Item{}
+	}
+	return out
 }
 
 // counts accumulates breakdown counts by dimension and key.
@@ -519,12 +514,18 @@ func (q *querier) top(p Period, n int) (map[string][]Item, error) {
 			}
 		}
 		for _, e := range edges {
-			if err := q.rawTop(e, 0, c); err != nil {
+			_, _, items, err := q.raw(e, 0)
+			if err != nil {
 				return nil, err
 			}
+			for dim, list := range items {
+				for _, it := range list {
+					c.add(dim, it.Key, it.Count)
+				}
+			}
 		}
-	} else if err := q.rawTop(p, n, c); err != nil {
-		return nil, err
+	} else {
+		return nil, errors.New("stats: top from summaries of a period they do not serve")
 	}
 	out := map[string][]Item{}
 	for _, d := range schema.Dimensions {
@@ -542,75 +543,187 @@ func (q *querier) top(p Period, n int) (map[string][]Item, error) {
 		})
 		out[d] = items[:min(n, len(items))]
 	}
+	return out, q.jsErrorTop(p, n, out)
+}
+
+// jsErrorTop sets out["jsError"]: JS errors by message are counted per
+// UTC day, so over the UTC days p touches; none under filters (error
+// groups are not linked to sessions).
+func (q *querier) jsErrorTop(p Period, n int, out map[string][]Item) error {
 	if q.filtered() {
-		delete(out, "jsError") // error groups are not linked to sessions
-		return out, nil
+		delete(out, "jsError")
+		return nil
 	}
-	// JS errors by message are counted per UTC day: the days p touches
 	var js []dimRow
 	err := q.db.NewQuery(`SELECT 'jsError' AS dim, key, SUM(count) AS n FROM dash_sum_items
 		WHERE website = {:w} AND date >= {:from} AND date < {:to} AND dimension = 'jsError'
 		GROUP BY key HAVING n > 0 ORDER BY n DESC, key LIMIT {:n}`).
 		WithContext(q.ctx).Bind(q.params(Period{From: utcDay(p.From, false), To: utcDay(p.To, true)}, dbx.Params{"n": n})).All(&js)
+	out["jsError"] = []Item{}
 	for _, r := range js {
 		out["jsError"] = append(out["jsError"], Item{Key: r.Key, Count: r.Count})
 	}
-	return out, err
+	return err
 }
 
-// rawTop adds the breakdown counts of p from the raw rows to c: events
-// for pages and custom events, the sessions that count for the session
-// dimensions. With limit > 0 pages and custom events are cut to the
-// limit (the raw rows alone decide the ranking).
-func (q *querier) rawTop(p Period, limit int, c counts) error {
-	params := q.params(p, dbx.Params{"n": limit})
-	cut := ""
-	if limit > 0 {
-		cut = " ORDER BY n DESC, key LIMIT {:n}"
+// sessionDims are the session dimensions the breakdowns list, with
+// the expressions that read them.
+var sessionDims = []struct{ dim, expr string }{
+	{"entryPage", "s.entryPath"}, {"exitPage", "s.exitPath"}, {"referrer", "s.referrer"}, {"device", "s.device"},
+	{"browser", "s.browser"}, {"os", "s.os"}, {"language", "s.language"}, {"country", "s.country"},
+	{"utm_source", "json_extract(s.utm, '$.utm_source')"}, {"utm_medium", "json_extract(s.utm, '$.utm_medium')"},
+	{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"},
+}
+
+// raw computes p's totals, series and breakdowns from the raw rows in
+// two statements. The events: page views per quarter hour (the total and
+// the series) and the top pages and custom events (ranked per type);
+// with session filters, which join every event to its session, the
+// events are selected and joined once (materialized), else each part
+// reads them through the index itself (writing them to a temporary table
+// costs more than a second index scan). The sessions that count: their
+// counters, starts per quarter hour and dimensions are summed here in one
+// pass over their rows (a GROUP BY per dimension in SQLite sorts the
+// sessions a dozen times).
+func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, error) {
+	var tot totals
+	series, bucket := newSeries(p)
+	out := emptyTop()
+	params := q.params(p, dbx.Params{"n": n})
+
+	hint := "NOT MATERIALIZED"
+	if len(q.c.sess) > 0 {
+		hint = "MATERIALIZED"
 	}
-	for _, sel := range []string{
-		`SELECT 'page' AS dim, e.path AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY key`,
-		`SELECT 'customEvent' AS dim, e.eventName AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'custom' GROUP BY key`,
-	} {
-		var rows []dimRow
-		if err := q.db.NewQuery(sel + cut).WithContext(q.ctx).Bind(params).All(&rows); err != nil {
-			return fmt.Errorf("stats: top of events: %w", err)
-		}
-		for _, r := range rows {
-			c.add(r.Dim, r.Key, r.Count)
-		}
-	}
-	// one pass over the sessions for every session dimension
-	cols := []struct{ dim, expr string }{
-		{"entryPage", "s.entryPath"}, {"exitPage", "s.exitPath"}, {"referrer", "s.referrer"}, {"device", "s.device"},
-		{"browser", "s.browser"}, {"os", "s.os"}, {"language", "s.language"}, {"country", "s.country"},
-		{"utm_source", "json_extract(s.utm, '$.utm_source')"}, {"utm_medium", "json_extract(s.utm, '$.utm_medium')"},
-		{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"},
-	}
-	var sel, union []string
-	for i, col := range cols {
-		sel = append(sel, fmt.Sprintf("COALESCE(%s, '') AS c%d", col.expr, i))
-		union = append(union, fmt.Sprintf("SELECT '%s' AS dim, c%d AS key, COUNT(*) AS n FROM sel GROUP BY c%d", col.dim, i, i))
-	}
-	var rows []dimRow
-	err := q.db.NewQuery(`WITH sel AS MATERIALIZED (SELECT ` + strings.Join(sel, ", ") + q.sessionsFrom() + `) ` +
-		strings.Join(union, " UNION ALL ")).WithContext(q.ctx).Bind(params).All(&rows)
+	var evRows []dimRow
+	err := q.db.NewQuery(`WITH sel AS ` + hint + ` (SELECT ` + quarterKey("e.timestamp") + ` AS q, e.type AS t,
+			CASE e.type WHEN 'custom' THEN e.eventName ELSE e.path END AS k` + q.eventsFrom() + ` AND e.type IN ('pageView', 'custom'))
+		SELECT 'series' AS dim, q AS key, COUNT(*) AS n FROM sel WHERE t = 'pageView' GROUP BY q
+		UNION ALL SELECT dim, key, n FROM (
+			SELECT dim, key, n, ROW_NUMBER() OVER (PARTITION BY dim ORDER BY n DESC, key) AS rn FROM (
+				SELECT CASE t WHEN 'custom' THEN 'customEvent' ELSE 'page' END AS dim, k AS key, COUNT(*) AS n FROM sel GROUP BY t, k))
+		WHERE {:n} <= 0 OR rn <= {:n}`).WithContext(q.ctx).Bind(params).All(&evRows)
 	if err != nil {
-		return fmt.Errorf("stats: top of sessions: %w", err)
+		return tot, nil, nil, fmt.Errorf("stats: events: %w", err)
 	}
-	for _, r := range rows {
-		key := r.Key
-		switch {
-		case r.Dim == "referrer":
-			key = domain.ReferrerKey(key)
-		case strings.HasPrefix(r.Dim, "utm_"):
-			if key == "" {
-				continue // campaigns list the sessions that came with one
-			}
-		case key == "" && r.Dim != "entryPage" && r.Dim != "exitPage":
-			key = "Unknown"
+	for _, r := range evRows {
+		if r.Dim != "series" {
+			out[r.Dim] = append(out[r.Dim], Item{Key: r.Key, Count: r.Count})
+			continue
 		}
-		c.add(r.Dim, key, r.Count)
+		// every page view of the window counts in the total; the series
+		// places it by its quarter hour
+		tot.pageViews += float64(r.Count)
+		if t, ok := parseQuarter(r.Key); ok {
+			if pt := bucket(t); pt != nil {
+				pt.PageViews += r.Count
+			}
+		}
 	}
-	return nil
+	for _, items := range out { // ranked per type, in any order
+		sort.Slice(items, func(i, j int) bool {
+			if items[i].Count != items[j].Count {
+				return items[i].Count > items[j].Count
+			}
+			return items[i].Key < items[j].Key
+		})
+	}
+
+	cols := []string{quarterKey("s.startedAt"), "s.isNewVisitor", "s.isEngaged", "s.eventCount <= 1",
+		"MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday(s.startedAt)) * 86400000) AS INTEGER) + 500) / 1000"}
+	for _, c := range sessionDims {
+		cols = append(cols, "COALESCE("+c.expr+", '')")
+	}
+	rows, err := q.db.NewQuery(`SELECT ` + strings.Join(cols, ", ") + q.sessionsFrom()).WithContext(q.ctx).Bind(params).Rows()
+	if err != nil {
+		return tot, nil, nil, fmt.Errorf("stats: sessions: %w", err)
+	}
+	defer rows.Close()
+	var (
+		quarter                      string
+		isNew, engaged, bounce, secs int64
+		dims                         = make([]string, len(sessionDims))
+		dest                         = []any{&quarter, &isNew, &engaged, &bounce, &secs}
+		counts                       = make([]map[string]int, len(sessionDims))
+		lastQuarter                  string
+		lastPoint                    *Point
+	)
+	for i := range dims {
+		dest = append(dest, &dims[i])
+		counts[i] = map[string]int{}
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return tot, nil, nil, fmt.Errorf("stats: sessions: %w", err)
+		}
+		tot.visitors++
+		tot.newVisitors += float64(isNew)
+		tot.returning += float64(1 - isNew)
+		tot.engaged += float64(engaged)
+		tot.bounces += float64(bounce)
+		tot.duration += float64(secs)
+		if quarter != lastQuarter || lastPoint == nil {
+			lastQuarter, lastPoint = quarter, nil
+			if t, ok := parseQuarter(quarter); ok {
+				lastPoint = bucket(t)
+			}
+		}
+		if lastPoint != nil {
+			lastPoint.Visitors++
+		}
+		for i, v := range dims {
+			counts[i][v]++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return tot, nil, nil, fmt.Errorf("stats: sessions: %w", err)
+	}
+	for i, c := range sessionDims {
+		keys := map[string]int{}
+		for key, count := range counts[i] {
+			switch {
+			case c.dim == "referrer":
+				key = domain.ReferrerKey(key)
+			case strings.HasPrefix(c.dim, "utm_"):
+				if key == "" {
+					continue // campaigns list the sessions that came with one
+				}
+			case key == "" && c.dim != "entryPage" && c.dim != "exitPage":
+				key = "Unknown"
+			}
+			keys[key] += count
+		}
+		items := make([]Item, 0, len(keys))
+		for k, c := range keys {
+			items = append(items, Item{Key: k, Count: c})
+		}
+		sort.Slice(items, func(i, j int) bool {
+			if items[i].Count != items[j].Count {
+				return items[i].Count > items[j].Count
+			}
+			return items[i].Key < items[j].Key
+		})
+		if n > 0 {
+			items = items[:min(n, len(items))]
+		}
+		out[c.dim] = items
+	}
+
+	if q.filtered() {
+		delete(out, "jsError") // error groups are not linked to sessions
+		return tot, series, out, nil
+	}
+	// JS errors are counted per hour only (js_errors holds lifetime
+	// counts): the hours the window touches
+	var jsTotal sql.NullFloat64
+	err = q.db.NewQuery(`SELECT SUM(jsErrors) FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
+		WithContext(q.ctx).Bind(q.params(hours(p), nil)).Row(&jsTotal)
+	if err != nil {
+		return tot, nil, nil, fmt.Errorf("stats: js errors: %w", err)
+	}
+	tot.jsErrors = jsTotal.Float64
+	if n <= 0 {
+		return tot, series, out, nil // a part of a period: its caller counts them
+	}
+	return tot, series, out, q.jsErrorTop(p, n, out)
 }

@@ -120,9 +120,11 @@ func Definition(name string, resolve IDResolver) (*core.Collection, error) {
 		b.index("session_timestamp", false, "session, timestamp")
 		b.index("website_timestamp", false, "website, timestamp")
 		// filtered stats, goals and funnels select events by page or
-		// by custom event name within a period
-		b.index("website_path_timestamp", false, "website, path, timestamp")
-		b.index("website_eventName_timestamp", false, "website, eventName, timestamp")
+		// by custom event name within a period; type, session and id
+		// make the indexes covering for them (no lookup of the event's
+		// row: a page's views are spread over every page of the table)
+		b.index("website_path_timestamp", false, "website, path, timestamp, type, session, id")
+		b.index("website_eventName_timestamp", false, "website, eventName, timestamp, type, session, id")
 	case schema.JSErrors:
 		b.relation("website", schema.Websites)
 		b.relation("session", schema.Sessions)
