@@ -132,21 +132,35 @@ func reportFixture(b *testing.B) {
 // hours' breakdown rows).
 func BenchmarkQuery30Days(b *testing.B) {
 	app, site := benchApp(b)
-	p := period30d(b)
-	want := count(b, app, p, `SELECT COUNT(*) FROM events e WHERE e.type = 'pageView' AND e.timestamp >= {:from} AND e.timestamp < {:to}`)
 	ctx := context.Background()
-	run := func() {
-		r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Top: 10, Now: fixture.now})
-		if err != nil || int(r.PageViews.Value) != want {
-			b.Fatalf("page views %v of %d: %v", r.PageViews.Value, want, err)
-		}
+	// UTC: whole UTC days, all from the summaries; New York: the 30 local
+	// days' whole UTC days from the summaries and the two partial days at
+	// the ends (19 and 5 hours) from raw rows
+	for _, zone := range []string{"UTC", "America/New_York"} {
+		b.Run(strings.ReplaceAll(zone, "/", "_"), func(b *testing.B) {
+			loc, err := stats.Location(zone)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := stats.ParsePeriodIn("30d", "", "", fixture.now, loc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			want := count(b, app, p, `SELECT COUNT(*) FROM events e WHERE e.type = 'pageView' AND e.timestamp >= {:from} AND e.timestamp < {:to}`)
+			run := func() {
+				r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Top: 10, Now: fixture.now})
+				if err != nil || int(r.PageViews.Value) != want {
+					b.Fatalf("page views %v of %d: %v", r.PageViews.Value, want, err)
+				}
+			}
+			run() // warm the connection's page cache, as a running server's is
+			b.ReportAllocs()
+			for b.Loop() {
+				run()
+			}
+			reportFixture(b)
+		})
 	}
-	run() // warm the connection's page cache, as a running server's is
-	b.ReportAllocs()
-	for b.Loop() {
-		run()
-	}
-	reportFixture(b)
 }
 
 // BenchmarkFilteredQuery30Days measures the stats of a 30-day period
