@@ -25,8 +25,9 @@
 // by one background worker through PocketBase's batch API, one transaction
 // per chunk, with retries. Every event that is not stored is counted by
 // reason in Stats and in the Prometheus Collector. Sessions continue across
-// restarts and several instances, and daily summaries (dash_sum,
-// dash_sum_items) are written in the same transactions as the events.
+// restarts and several instances, and the summaries (dash_sum hourly,
+// dash_sum_items daily) are written in the same transactions as the
+// events.
 //
 // Website settings (domain, IP blacklist, localhost tracking, archived,
 // storeRawIp) follow PocketBase realtime updates.

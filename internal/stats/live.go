@@ -27,7 +27,7 @@ func ActiveUsers(ctx context.Context, db dbx.Builder, websiteID string, now time
 	return n, err
 }
 
-// HasDataSince reports whether the website has a daily summary on or after
+// HasDataSince reports whether the website has a summary row on or after
 // the UTC day of since, that is whether events reached it since then.
 func HasDataSince(ctx context.Context, db dbx.Builder, websiteID string, since time.Time) (bool, error) {
 	var n int
