@@ -32,10 +32,11 @@ func checkSummaries(t *testing.T, app core.App, when string) {
 func TestSummariesEqualTheRawRowsAfterEveryFlush(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
-		events, visitors := 5000, 600
+		events, visitors, flushEvery := 5000, 600, 500
 		start := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
 		if raceEnabled { // less traffic, starting later: it still crosses midnight
-			events, start = 1500, time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
+			events, visitors, start = 900, 300, time.Date(2026, 11, 25, 23, 25, 0, 0, time.UTC)
+			flushEvery = 300 // still three flush rounds before the last
 		}
 		app := e.app()
 		sites := []store.Website{e.site, localstore.WebsiteFromRecord(e.srv.AddWebsite(t, "two.example")), localstore.WebsiteFromRecord(e.srv.AddWebsite(t, "three.example"))}
@@ -77,7 +78,7 @@ func TestSummariesEqualTheRawRowsAfterEveryFlush(t *testing.T) {
 			default:
 				in.browseSite(t, ip, chromeUA, fmt.Sprintf(`{"type":"jsError","url":%q,"errorMessage":"E%d","stackTrace":"E\n    at f (https://%s/app.js:1:%d)"}`, url, rng.IntN(5), host, rng.IntN(3)), site)
 			}
-			if i%500 == 499 {
+			if i%flushEvery == flushEvery-1 {
 				for _, in := range []*instance{a, b} {
 					flush(t, in.p)
 					flushes++
@@ -101,8 +102,8 @@ func TestSummariesEqualTheRawRowsAfterEveryFlush(t *testing.T) {
 		}
 		var nv int
 		_ = app.DB().NewQuery("SELECT COUNT(*) FROM visitors").Row(&nv)
-		if nv < 500 {
-			t.Errorf("visitors = %d, want >= 500", nv)
+		if nv < visitors*5/6 { // most of the pool came, so sessions and returns mix
+			t.Errorf("visitors = %d, want >= %d", nv, visitors*5/6)
 		}
 	})
 }
