@@ -174,6 +174,9 @@ func (s *Server) prepare(app *core.BaseApp) error {
 	if err := app.RunAllMigrations(); err != nil {
 		return err
 	}
+	if err := cheapPasswords(app); err != nil {
+		return err
+	}
 	if err := ensureSuperuser(app, s.Email, s.Password); err != nil {
 		return err
 	}
@@ -193,6 +196,33 @@ func (s *Server) prepare(app *core.BaseApp) error {
 	}
 	if s.opts.Setup != nil {
 		return s.opts.Setup(app)
+	}
+	return nil
+}
+
+// testBcryptCost is bcrypt's minimum cost. PocketBase hashes passwords at
+// cost 10, about a second per login under the race detector: tests that
+// log in a dozen times (rate limits) spent most of their time in bcrypt.
+// What the tests check (who may log in, how often) does not depend on the
+// cost, which is a parameter of the hash stored with it.
+const testBcryptCost = 4
+
+// cheapPasswords sets the password fields of the superusers and users
+// collections to testBcryptCost.
+func cheapPasswords(app core.App) error {
+	for _, name := range []string{core.CollectionNameSuperusers, "users"} {
+		col, err := app.FindCollectionByNameOrId(name)
+		if err != nil {
+			continue // a plain PocketBase without users
+		}
+		f, ok := col.Fields.GetByName("password").(*core.PasswordField)
+		if !ok || f.Cost == testBcryptCost {
+			continue
+		}
+		f.Cost = testBcryptCost
+		if err := app.Save(col); err != nil {
+			return fmt.Errorf("pbtest: password cost of %s: %w", name, err)
+		}
 	}
 	return nil
 }
