@@ -58,9 +58,9 @@ func roundRobin(t *testing.T, srv *pbtest.Server, site *core.Record, route strin
 	visitors, total := 80, 1600
 	switch {
 	case paced && raceEnabled: // one request at a time is slow under the race detector
-		total = 400
-	case raceEnabled: // still every visitor's requests on both instances, ten each
-		total = 800
+		total = 240
+	case raceEnabled: // still every visitor's requests on both instances, six each
+		total = 480
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	paths := []string{"/", "/pricing", "/blog", "/blog/a", "/docs", "/signup"}
