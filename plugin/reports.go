@@ -12,6 +12,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/mailer"
 	"github.com/skopos-go/skopos/internal/stats"
@@ -60,7 +61,8 @@ func ReportPeriod(frequency string, now time.Time, loc *time.Location) (from, to
 // the site's owner (websites.user) through PocketBase's mailer; a site
 // without an owner has no recipient and nothing is sent. lastReport is
 // written after the mail is sent, so a failed send is tried again on the
-// next run and a restart never sends a report twice.
+// next run and a restart never sends a report twice. Two runs at the same
+// time (the server's job and `skopos reports send`) may both send one.
 //
 // It returns ErrSMTPDisabled, sending nothing, when PocketBase's SMTP
 // settings are not enabled.
@@ -110,8 +112,9 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 			errs = append(errs, fmt.Errorf("website %s: sending the report: %w", site.Id, err))
 			continue
 		}
-		site.Set("lastReport", key)
-		if err := app.SaveNoValidate(site); err != nil {
+		// only this column: a whole-record save would undo an edit made
+		// to the website while the report was being sent
+		if _, err := app.DB().Update(schema.Websites, dbx.Params{"lastReport": key}, dbx.HashExp{"id": site.Id}).Execute(); err != nil {
 			errs = append(errs, fmt.Errorf("website %s: recording the report sent: %w", site.Id, err))
 			continue
 		}

@@ -321,4 +321,15 @@ func TestEmailReports(t *testing.T) {
 		t.Errorf("a second message to %v", m.to)
 	default:
 	}
+
+	// the server sends them from an hourly job
+	var expr string
+	for _, j := range app.Cron().Jobs() {
+		if j.Id() == "skoposReports" {
+			expr = j.Expression()
+		}
+	}
+	if expr != "7 * * * *" {
+		t.Errorf("reports job %q, want hourly at minute 7", expr)
+	}
 }
