@@ -57,12 +57,13 @@ func ReportPeriod(frequency string, now time.Time, loc *time.Location) (from, to
 // SendReports sends every due email report at now: for each website with
 // reportFrequency weekly or monthly (and not archived), the report of the
 // last whole week (Monday to Sunday) or calendar month in the site's time
-// zone, unless websites.lastReport says it was sent. The report goes to
-// the site's owner (websites.user) through PocketBase's mailer; a site
-// without an owner has no recipient and nothing is sent. lastReport is
-// written after the mail is sent, so a failed send is tried again on the
-// next run and a restart never sends a report twice. Two runs at the same
-// time (the server's job and `skopos reports send`) may both send one.
+// zone, unless websites.lastReport says it was sent. The reports go to
+// the sites' owners (websites.user) through PocketBase's mailer, one
+// email per owner with a section per website; a site without an owner
+// has no recipient and nothing is sent. lastReport is written after the
+// mail is sent, so a failed send is tried again on the next run and a
+// restart never sends a report twice. Two runs at the same time (the
+// server's job and `skopos reports send`) may both send one.
 //
 // It returns ErrSMTPDisabled, sending nothing, when PocketBase's SMTP
 // settings are not enabled.
@@ -73,11 +74,19 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 		return res, ErrSMTPDisabled
 	}
 	sites, err := app.FindRecordsByFilter(schema.Websites,
-		"(reportFrequency = 'weekly' || reportFrequency = 'monthly') && isArchived = false", "", 0, 0)
+		"(reportFrequency = 'weekly' || reportFrequency = 'monthly') && isArchived = false", "created,id", 0, 0)
 	if err != nil {
 		return res, err
 	}
-	var errs []error
+	type due struct {
+		site, key string
+		section   reportSection
+	}
+	var (
+		errs   []error
+		owners []*core.Record // in the order of their first due site
+		byUser = map[string][]due{}
+	)
 	for _, site := range sites {
 		loc := stats.SiteLocation(site)
 		freq := site.GetString("reportFrequency")
@@ -101,7 +110,17 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 			errs = append(errs, fmt.Errorf("website %s: %w", site.Id, err))
 			continue
 		}
-		msg, err := reportMessage(rep, freq, from, to)
+		if byUser[owner.Id] == nil {
+			owners = append(owners, owner)
+		}
+		byUser[owner.Id] = append(byUser[owner.Id], due{site.Id, key, sectionOf(rep, freq, from, to)})
+	}
+	for _, owner := range owners {
+		var sections []reportSection
+		for _, d := range byUser[owner.Id] {
+			sections = append(sections, d.section)
+		}
+		msg, err := reportMessage(sections)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -109,16 +128,18 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 		msg.From = mail.Address{Name: settings.Meta.SenderName, Address: settings.Meta.SenderAddress}
 		msg.To = []mail.Address{{Address: owner.Email()}}
 		if err := app.NewMailClient().Send(msg); err != nil {
-			errs = append(errs, fmt.Errorf("website %s: sending the report: %w", site.Id, err))
+			errs = append(errs, fmt.Errorf("user %s: sending the report: %w", owner.Id, err))
 			continue
 		}
-		// only this column: a whole-record save would undo an edit made
-		// to the website while the report was being sent
-		if _, err := app.DB().Update(schema.Websites, dbx.Params{"lastReport": key}, dbx.HashExp{"id": site.Id}).Execute(); err != nil {
-			errs = append(errs, fmt.Errorf("website %s: recording the report sent: %w", site.Id, err))
-			continue
+		for _, d := range byUser[owner.Id] {
+			// only this column: a whole-record save would undo an edit
+			// made to the website while the report was being sent
+			if _, err := app.DB().Update(schema.Websites, dbx.Params{"lastReport": d.key}, dbx.HashExp{"id": d.site}).Execute(); err != nil {
+				errs = append(errs, fmt.Errorf("website %s: recording the report sent: %w", d.site, err))
+				continue
+			}
+			res.Sent = append(res.Sent, d.site+" "+d.key)
 		}
-		res.Sent = append(res.Sent, site.Id+" "+key)
 	}
 	if len(errs) > 0 {
 		return res, fmt.Errorf("skopos: email reports: %w", errors.Join(errs...))
@@ -134,13 +155,14 @@ type reportKPI struct {
 	Change                int
 }
 
-type reportData struct {
+// reportSection is one website's part of a report email.
+type reportSection struct {
 	Site, Domain, Frequency, From, To string
 	KPIs                              []reportKPI
 	Pages                             []stats.Item
 }
 
-func reportMessage(r *stats.Report, freq, from, to string) (*mailer.Message, error) {
+func sectionOf(r *stats.Report, freq, from, to string) reportSection {
 	num := func(v float64) string { return fmt.Sprintf("%.0f", v) }
 	rate := func(v float64) string { return fmt.Sprintf("%.1f %%", v) }
 	dur := func(v float64) string { return (time.Duration(v) * time.Second).String() }
@@ -151,7 +173,7 @@ func reportMessage(r *stats.Report, freq, from, to string) (*mailer.Message, err
 	if name == "" {
 		name = r.Site.Domain
 	}
-	d := reportData{Site: name, Domain: r.Site.Domain, Frequency: freq, From: from, To: to,
+	return reportSection{Site: name, Domain: r.Site.Domain, Frequency: freq, From: from, To: to,
 		KPIs: []reportKPI{
 			kpi("Page views", r.PageViews, num),
 			kpi("Visitors", r.Visitors, num),
@@ -160,30 +182,46 @@ func reportMessage(r *stats.Report, freq, from, to string) (*mailer.Message, err
 		},
 		Pages: r.Top["page"],
 	}
+}
+
+func reportMessage(sections []reportSection) (*mailer.Message, error) {
 	var text, html bytes.Buffer
-	if err := reportText.Execute(&text, d); err != nil {
+	if err := reportText.Execute(&text, sections); err != nil {
 		return nil, err
 	}
-	if err := reportHTML.Execute(&html, d); err != nil {
+	if err := reportHTML.Execute(&html, sections); err != nil {
 		return nil, err
+	}
+	first := sections[0]
+	subject := fmt.Sprintf("Skopos %s report for %s: %s to %s", first.Frequency, first.Site, first.From, first.To)
+	if len(sections) > 1 {
+		names := make([]string, len(sections))
+		for i, s := range sections {
+			names[i] = s.Site
+		}
+		subject = fmt.Sprintf("Skopos reports for %d websites: %s", len(sections), strings.Join(names, ", "))
 	}
 	// the subject is a header: no line breaks from a stored name
-	subject := strings.Join(strings.Fields(fmt.Sprintf("Skopos %s report for %s: %s to %s", freq, name, from, to)), " ")
+	subject = strings.Join(strings.Fields(subject), " ")
 	return &mailer.Message{Subject: subject, Text: text.String(), HTML: html.String()}, nil
 }
 
-var reportText = texttemplate.Must(texttemplate.New("text").Parse(`{{.Site}} ({{.Domain}}), {{.Frequency}} report: {{.From}} to {{.To}}
+var reportText = texttemplate.Must(texttemplate.New("text").Parse(`{{range $i, $s := .}}{{if $i}}
+
+----
+
+{{end}}{{.Site}} ({{.Domain}}), {{.Frequency}} report: {{.From}} to {{.To}}
 
 {{range .KPIs}}{{.Name}}: {{.Value}} ({{printf "%+d" .Change}} % vs {{.Previous}})
 {{end}}
 Top pages:
 {{range .Pages}}{{.Count}}	{{.Key}}
 {{else}}(none)
-{{end}}`))
+{{end}}{{end}}`))
 
 var reportHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
 <html><body style="font-family:sans-serif">
-<h1>{{.Site}}</h1>
+{{range .}}<h1>{{.Site}}</h1>
 <p>{{.Domain}}, {{.Frequency}} report: {{.From}} to {{.To}}</p>
 <table>
 {{range .KPIs}}<tr><th align="left">{{.Name}}</th><td>{{.Value}}</td><td>{{printf "%+d" .Change}} % vs {{.Previous}}</td></tr>
@@ -192,7 +230,7 @@ var reportHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype htm
 {{if .Pages}}<table>
 {{range .Pages}}<tr><td align="right">{{.Count}}</td><td>{{.Key}}</td></tr>
 {{end}}</table>{{else}}<p>(none)</p>{{end}}
-</body></html>
+{{end}}</body></html>
 `))
 
 // reportsSchedule runs the reports job hourly, at minute 7 (off the hour,

@@ -181,6 +181,20 @@ func TestEmailReports(t *testing.T) {
 	if err := app.Save(site); err != nil {
 		t.Fatal(err)
 	}
+	blog := srv.AddWebsite(t, "blog.example") // the same owner's, no traffic: one email for both
+	blog.Set("name", "Blog")
+	blog.Set("reportFrequency", "weekly")
+	blog.Set("user", owner.Id)
+	if err := app.Save(blog); err != nil {
+		t.Fatal(err)
+	}
+	archived := srv.AddWebsite(t, "archived.example") // archived: no report
+	archived.Set("reportFrequency", "weekly")
+	archived.Set("user", owner.Id)
+	archived.Set("isArchived", true)
+	if err := app.Save(archived); err != nil {
+		t.Fatal(err)
+	}
 	orphan := srv.AddWebsite(t, "orphan.example") // no owner: nobody to send to
 	orphan.Set("reportFrequency", "monthly")
 	if err := app.Save(orphan); err != nil {
@@ -258,7 +272,7 @@ func TestEmailReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Sent) != 1 || res.Sent[0] != site.Id+" weekly 2026-11-16" || res.NoRecipient != 1 {
+	if len(res.Sent) != 2 || res.Sent[0] != site.Id+" weekly 2026-11-16" || res.Sent[1] != blog.Id+" weekly 2026-11-16" || res.NoRecipient != 1 {
 		t.Fatalf("first run: %+v", res)
 	}
 	var msg received
@@ -273,7 +287,7 @@ func TestEmailReports(t *testing.T) {
 	hdr, text, html := bodies(t, msg.data)
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	subject, _ := new(mime.WordDecoder).DecodeHeader(hdr.Get("Subject"))
-	if want := "Skopos weekly report for Shop & <Co>: 2026-11-16 to 2026-11-22"; subject != want {
+	if want := "Skopos reports for 2 websites: Shop & <Co>, Blog"; subject != want {
 		t.Errorf("subject %q, want %q", subject, want)
 	}
 
@@ -291,6 +305,8 @@ func TestEmailReports(t *testing.T) {
 		fmt.Sprintf("Bounce rate: %.1f %% (%+d %% vs %.1f %%)", want.BounceRate.Value, want.BounceRate.Change, want.BounceRate.Previous),
 		fmt.Sprintf("Avg. duration: %s (%+d %% vs %s)", time.Duration(want.AvgDuration.Value)*time.Second, want.AvgDuration.Change, time.Duration(want.AvgDuration.Previous)*time.Second),
 		"2\t/\n", "1\t/pricing\n", "1\t" + script + "\n",
+		"Shop & <Co> (shop.example), weekly report: 2026-11-16 to 2026-11-22\n",
+		"Blog (blog.example), weekly report: 2026-11-16 to 2026-11-22\n\nPage views: 0 (+0 % vs 0)\n",
 	} {
 		if !strings.Contains(text, line) {
 			t.Errorf("text body lacks %q:\n%s", line, text)
