@@ -1,6 +1,7 @@
 // Package plugin registers Skopos in a PocketBase app: the Skopos schema (as
 // migrations), the batch API settings it needs, a first-run superuser and
-// demo website, and the `site add`, `schema apply` and `retention run` commands.
+// demo website, the hourly email reports job, and the `site add`, `schema
+// apply`, `retention run` and `reports send` commands.
 //
 // It is what the `skopos` binary runs, and you can register it in your own
 // PocketBase app the same way as PocketBase's plugins:
@@ -237,8 +238,9 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	bindWebsiteDomainHook(app)
 	bindGoalHooks(app)
 	p.scheduleRetention(app)
+	p.scheduleReports(app)
 	if rootCmd != nil {
-		rootCmd.AddCommand(p.siteCommand(), p.schemaCommand(), p.retentionCommand())
+		rootCmd.AddCommand(p.siteCommand(), p.schemaCommand(), p.retentionCommand(), p.reportsCommand())
 	}
 	return nil
 }

@@ -72,6 +72,10 @@ var UTMDimensions = []string{"utm_source", "utm_medium", "utm_campaign"}
 // custom event name.
 var GoalTypes = []string{"page", "event"}
 
+// ReportFrequencies are the values websites.reportFrequency accepts: how
+// often the site's owner gets an email report (empty is "none").
+var ReportFrequencies = []string{"none", "weekly", "monthly"}
+
 // Limits of goals and funnels.
 const (
 	MaxGoalMatch    = 512 // a goal's or step's match (path pattern or event name)

@@ -309,6 +309,8 @@ func TestCommandsFailWithOneLineAndNonZeroExit(t *testing.T) {
 		{"serve on a bad address", []string{"serve", "--http", "127.0.0.1:99999", "--dir", dir}, "invalid port"},
 		{"schema apply without server", []string{"schema", "apply", "--url", "http://127.0.0.1:1", "--email", "a@b.co", "--password", "x"}, "schema apply"},
 		{"schema apply without flags", []string{"schema", "apply"}, "required"},
+		{"reports send with a bad --now", []string{"reports", "send", "--now", "monday", "--dir", dir}, "--now"},
+		{"reports send without SMTP", []string{"reports", "send", "--dir", t.TempDir()}, "SMTP is not enabled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

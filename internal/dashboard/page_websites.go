@@ -55,6 +55,7 @@ const behindAfter = time.Minute
 type websiteForm struct {
 	Name, Domain, IPBlacklist, RetentionDays string
 	Timezone                                 string // IANA name, "" for UTC
+	ReportFrequency                          string // none, weekly or monthly
 	DisableLocalhost, StoreRawIP             bool
 }
 
@@ -154,6 +155,14 @@ type websiteData struct {
 	ArchURL   string
 	DeleteURL string
 	Zones     []string // suggestions for the time zone field
+	// ReportFrequencies are the email report select's options.
+	ReportFrequencies []string
+	// SMTPOff: PocketBase's SMTP settings are off, so no email report
+	// is sent.
+	SMTPOff bool
+	// NoOwner: the website belongs to no user, so its email reports have
+	// no recipient.
+	NoOwner bool
 }
 
 func (s *server) editWebsite(w http.ResponseWriter, r *http.Request, u *user) {
@@ -177,6 +186,7 @@ func formOf(rec *core.Record) websiteForm {
 		Name: rec.GetString("name"), Domain: rec.GetString("domain"), IPBlacklist: strings.Join(ips, "\n"),
 		RetentionDays:    strconv.Itoa(rec.GetInt("dataRetentionDays")),
 		Timezone:         rec.GetString("timezone"),
+		ReportFrequency:  cmp.Or(rec.GetString("reportFrequency"), "none"),
 		DisableLocalhost: rec.GetBool("disableLocalhostTracking"), StoreRawIP: rec.GetBool("storeRawIp"),
 	}
 }
@@ -188,7 +198,8 @@ func (s *server) renderWebsite(w http.ResponseWriter, r *http.Request, u *user, 
 		Site: s.viewSite(site), Form: f, Errors: errs, Created: created, Saved: saved,
 		Snippet:   fmt.Sprintf(`<script defer src="%s%s" data-endpoint="%s%s"></script>`, o, s.opts.ScriptPath, o, s.opts.EventPath),
 		ActionURL: websiteURL(site.Id, ""), ArchURL: websiteURL(site.Id, "archive"), DeleteURL: websiteURL(site.Id, "delete"),
-		Zones: commonZones,
+		Zones: commonZones, ReportFrequencies: schema.ReportFrequencies,
+		SMTPOff: !s.app.Settings().SMTP.Enabled, NoOwner: site.GetString("user") == "",
 	}
 	d.Drops = s.recentDrops(site.GetString("trackingId"))
 	if len(d.Drops) > 0 {
@@ -230,9 +241,13 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 		Name: strings.TrimSpace(r.PostFormValue("name")), Domain: strings.TrimSpace(r.PostFormValue("domain")),
 		IPBlacklist: r.PostFormValue("ipBlacklist"), RetentionDays: strings.TrimSpace(r.PostFormValue("dataRetentionDays")),
 		DisableLocalhost: r.PostFormValue("disableLocalhostTracking") != "", StoreRawIP: r.PostFormValue("storeRawIp") != "",
-		Timezone: strings.TrimSpace(r.PostFormValue("timezone")),
+		Timezone:        strings.TrimSpace(r.PostFormValue("timezone")),
+		ReportFrequency: cmp.Or(r.PostFormValue("reportFrequency"), "none"),
 	}
 	errs := map[string]string{}
+	if !slices.Contains(schema.ReportFrequencies, f.ReportFrequency) {
+		errs["reportFrequency"] = "Choose none, weekly or monthly."
+	}
 	if _, err := stats.Location(f.Timezone); err != nil {
 		errs["timezone"] = "Not a time zone: use an IANA name such as Europe/Berlin or America/New_York, or leave it empty for UTC."
 	}
@@ -262,6 +277,7 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 	site.Set("storeRawIp", f.StoreRawIP)
 	site.Set("dataRetentionDays", days)
 	site.Set("timezone", f.Timezone)
+	site.Set("reportFrequency", f.ReportFrequency)
 	if err := s.app.Save(site); err != nil {
 		if errs := fieldErrors(err); errs != nil {
 			// the page header shows the website as stored, not as typed

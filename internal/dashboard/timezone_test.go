@@ -10,7 +10,9 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
-func TestWebsiteTimezone(t *testing.T) {
+// TestWebsiteTimezoneAndEmailReport: the settings page's time zone and
+// email report fields (one server for both: each costs a start).
+func TestWebsiteTimezoneAndEmailReport(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	site := addSite(t, e.app, "Shop", "shop.example", "")
@@ -60,5 +62,41 @@ func TestWebsiteTimezone(t *testing.T) {
 				t.Errorf("site page does not show the zone %s next to the period", tt.want)
 			}
 		}
+	}
+
+	// the email report select: stored, refused when unknown, and a
+	// notice while SMTP is off and for a website without an owner
+	page := func() string { return c.get("/dashboard/websites/" + site.Id).body }
+	smtpOff := "Reports will not be sent until SMTP is configured in PocketBase's settings"
+	if b := page(); !strings.Contains(b, `<option value="none" selected>none</option>`) ||
+		!strings.Contains(b, smtpOff) || !strings.Contains(b, "This website has no owner, so nobody gets its reports.") {
+		t.Fatalf("settings page lacks the email report select or its notices:\n%s", b)
+	}
+	for _, tt := range []struct {
+		freq, want string
+		status     int
+	}{
+		{"weekly", "weekly", http.StatusSeeOther},
+		{"daily", "weekly", http.StatusUnprocessableEntity},
+		{"monthly", "monthly", http.StatusSeeOther},
+		{"", "none", http.StatusSeeOther}, // a form without it: none
+	} {
+		f := form("")
+		f.Set("reportFrequency", tt.freq)
+		if r := c.post("/dashboard/websites/"+site.Id, f); r.StatusCode != tt.status {
+			t.Errorf("report %q: %d, want %d", tt.freq, r.StatusCode, tt.status)
+		}
+		rec, _ := e.app.FindRecordById(schema.Websites, site.Id)
+		if got := rec.GetString("reportFrequency"); got != tt.want {
+			t.Errorf("after %q the report is %q, want %q", tt.freq, got, tt.want)
+		}
+	}
+	s := e.app.Settings()
+	s.SMTP.Enabled, s.SMTP.Host, s.SMTP.Port = true, "127.0.0.1", 25
+	if err := e.app.Save(s); err != nil {
+		t.Fatal(err)
+	}
+	if b := page(); strings.Contains(b, smtpOff) {
+		t.Errorf("the SMTP notice shows with SMTP enabled")
 	}
 }

@@ -67,6 +67,11 @@ func Definition(name string, resolve IDResolver) (*core.Collection, error) {
 		// UTC); summaries are hourly in UTC, so changing it applies to
 		// all history at once
 		b.text("timezone", schema.MaxTimezoneName, false)
+		// new: email reports to the owner (none, weekly or monthly; empty
+		// is none) and the last report period sent ("weekly 2026-11-16"),
+		// so that a restart never sends one twice
+		b.fields(&core.SelectField{Name: "reportFrequency", MaxSelect: 1, Values: schema.ReportFrequencies})
+		b.text("lastReport", 64, false)
 		b.index("trackingId", true, "trackingId")
 	case schema.Visitors:
 		b.relation("website", schema.Websites)

@@ -1,0 +1,293 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"net/mail"
+	"strings"
+	"sync/atomic"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/mailer"
+	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/schema"
+	"github.com/spf13/cobra"
+)
+
+// ErrSMTPDisabled is returned by SendReports when PocketBase's SMTP
+// settings are off: no report is sent until SMTP is configured.
+var ErrSMTPDisabled = errors.New("skopos: email reports: SMTP is not enabled in PocketBase's settings")
+
+// ReportsResult says what a SendReports run did.
+type ReportsResult struct {
+	// Sent are the reports sent, as "<website id> <period>".
+	Sent []string
+	// NoRecipient counts the due reports of websites without an owner
+	// (or whose owner has no email): nobody gets those.
+	NoRecipient int
+}
+
+// ReportPeriod returns the last whole period of a report frequency
+// ("weekly" or "monthly") that has ended at now in loc: the previous
+// Monday to Sunday, or the previous calendar month, as inclusive dates
+// (YYYY-MM-DD). ok is false for any other frequency.
+func ReportPeriod(frequency string, now time.Time, loc *time.Location) (from, to string, ok bool) {
+	y, m, d := now.In(loc).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	var start, end time.Time
+	switch frequency {
+	case "weekly":
+		monday := today.AddDate(0, 0, -((int(today.Weekday()) + 6) % 7))
+		start, end = monday.AddDate(0, 0, -7), monday.AddDate(0, 0, -1)
+	case "monthly":
+		first := time.Date(y, m, 1, 0, 0, 0, 0, loc)
+		start, end = first.AddDate(0, -1, 0), first.AddDate(0, 0, -1)
+	default:
+		return "", "", false
+	}
+	return start.Format(time.DateOnly), end.Format(time.DateOnly), true
+}
+
+// SendReports sends every due email report at now: for each website with
+// reportFrequency weekly or monthly (and not archived), the report of the
+// last whole week (Monday to Sunday) or calendar month in the site's time
+// zone, unless websites.lastReport says it was sent. The reports go to
+// the sites' owners (websites.user) through PocketBase's mailer, one
+// email per owner with a section per website; a site without an owner
+// has no recipient and nothing is sent. lastReport is written after the
+// mail is sent, so a failed send is tried again on the next run and a
+// restart never sends a report twice. Two runs at the same time (the
+// server's job and `skopos reports send`) may both send one.
+//
+// It returns ErrSMTPDisabled, sending nothing, when PocketBase's SMTP
+// settings are not enabled.
+func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResult, error) {
+	var res ReportsResult
+	settings := app.Settings()
+	if !settings.SMTP.Enabled {
+		return res, ErrSMTPDisabled
+	}
+	sites, err := app.FindRecordsByFilter(schema.Websites,
+		"(reportFrequency = 'weekly' || reportFrequency = 'monthly') && isArchived = false", "created,id", 0, 0)
+	if err != nil {
+		return res, err
+	}
+	type due struct {
+		site, key string
+		section   reportSection
+	}
+	var (
+		errs   []error
+		owners []*core.Record // in the order of their first due site
+		byUser = map[string][]due{}
+	)
+	for _, site := range sites {
+		loc := stats.SiteLocation(site)
+		freq := site.GetString("reportFrequency")
+		from, to, _ := ReportPeriod(freq, now, loc)
+		key := freq + " " + from
+		if site.GetString("lastReport") == key {
+			continue
+		}
+		owner, _ := app.FindRecordById(schema.Users, site.GetString("user"))
+		if owner == nil || owner.Email() == "" {
+			res.NoRecipient++
+			continue
+		}
+		period, err := stats.ParsePeriodIn("custom", from, to, now, loc)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rep, err := stats.Query(ctx, app, site.Id, stats.Request{Period: period, Top: reportTopPages, Now: now})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("website %s: %w", site.Id, err))
+			continue
+		}
+		if byUser[owner.Id] == nil {
+			owners = append(owners, owner)
+		}
+		byUser[owner.Id] = append(byUser[owner.Id], due{site.Id, key, sectionOf(rep, freq, from, to)})
+	}
+	for _, owner := range owners {
+		var sections []reportSection
+		for _, d := range byUser[owner.Id] {
+			sections = append(sections, d.section)
+		}
+		msg, err := reportMessage(sections)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		msg.From = mail.Address{Name: settings.Meta.SenderName, Address: settings.Meta.SenderAddress}
+		msg.To = []mail.Address{{Address: owner.Email()}}
+		if err := app.NewMailClient().Send(msg); err != nil {
+			errs = append(errs, fmt.Errorf("user %s: sending the report: %w", owner.Id, err))
+			continue
+		}
+		for _, d := range byUser[owner.Id] {
+			// only this column: a whole-record save would undo an edit
+			// made to the website while the report was being sent
+			if _, err := app.DB().Update(schema.Websites, dbx.Params{"lastReport": d.key}, dbx.HashExp{"id": d.site}).Execute(); err != nil {
+				errs = append(errs, fmt.Errorf("website %s: recording the report sent: %w", d.site, err))
+				continue
+			}
+			res.Sent = append(res.Sent, d.site+" "+d.key)
+		}
+	}
+	if len(errs) > 0 {
+		return res, fmt.Errorf("skopos: email reports: %w", errors.Join(errs...))
+	}
+	return res, nil
+}
+
+// reportTopPages is how many top pages a report lists.
+const reportTopPages = 10
+
+type reportKPI struct {
+	Name, Value, Previous string
+	Change                int
+}
+
+// reportSection is one website's part of a report email.
+type reportSection struct {
+	Site, Domain, Frequency, From, To string
+	KPIs                              []reportKPI
+	Pages                             []stats.Item
+}
+
+func sectionOf(r *stats.Report, freq, from, to string) reportSection {
+	num := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+	rate := func(v float64) string { return fmt.Sprintf("%.1f %%", v) }
+	dur := func(v float64) string { return (time.Duration(v) * time.Second).String() }
+	kpi := func(name string, m stats.Metric, f func(float64) string) reportKPI {
+		return reportKPI{Name: name, Value: f(m.Value), Previous: f(m.Previous), Change: m.Change}
+	}
+	name := r.Site.Name
+	if name == "" {
+		name = r.Site.Domain
+	}
+	return reportSection{Site: name, Domain: r.Site.Domain, Frequency: freq, From: from, To: to,
+		KPIs: []reportKPI{
+			kpi("Page views", r.PageViews, num),
+			kpi("Visitors", r.Visitors, num),
+			kpi("Bounce rate", r.BounceRate, rate),
+			kpi("Avg. duration", r.AvgDuration, dur),
+		},
+		Pages: r.Top["page"],
+	}
+}
+
+func reportMessage(sections []reportSection) (*mailer.Message, error) {
+	var text, html bytes.Buffer
+	if err := reportText.Execute(&text, sections); err != nil {
+		return nil, err
+	}
+	if err := reportHTML.Execute(&html, sections); err != nil {
+		return nil, err
+	}
+	first := sections[0]
+	subject := fmt.Sprintf("Skopos %s report for %s: %s to %s", first.Frequency, first.Site, first.From, first.To)
+	if len(sections) > 1 {
+		names := make([]string, len(sections))
+		for i, s := range sections {
+			names[i] = s.Site
+		}
+		subject = fmt.Sprintf("Skopos reports for %d websites: %s", len(sections), strings.Join(names, ", "))
+	}
+	// the subject is a header: no line breaks from a stored name
+	subject = strings.Join(strings.Fields(subject), " ")
+	return &mailer.Message{Subject: subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+var reportText = texttemplate.Must(texttemplate.New("text").Parse(`{{range $i, $s := .}}{{if $i}}
+
+----
+
+{{end}}{{.Site}} ({{.Domain}}), {{.Frequency}} report: {{.From}} to {{.To}}
+
+{{range .KPIs}}{{.Name}}: {{.Value}} ({{printf "%+d" .Change}} % vs {{.Previous}})
+{{end}}
+Top pages:
+{{range .Pages}}{{.Count}}	{{.Key}}
+{{else}}(none)
+{{end}}{{end}}`))
+
+var reportHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
+<html><body style="font-family:sans-serif">
+{{range .}}<h1>{{.Site}}</h1>
+<p>{{.Domain}}, {{.Frequency}} report: {{.From}} to {{.To}}</p>
+<table>
+{{range .KPIs}}<tr><th align="left">{{.Name}}</th><td>{{.Value}}</td><td>{{printf "%+d" .Change}} % vs {{.Previous}}</td></tr>
+{{end}}</table>
+<h2>Top pages</h2>
+{{if .Pages}}<table>
+{{range .Pages}}<tr><td align="right">{{.Count}}</td><td>{{.Key}}</td></tr>
+{{end}}</table>{{else}}<p>(none)</p>{{end}}
+{{end}}</body></html>
+`))
+
+// reportsSchedule runs the reports job hourly, at minute 7 (off the hour,
+// when other jobs run): a report is due from the first run after its
+// period ends in the site's time zone.
+const reportsSchedule = "7 * * * *"
+
+func (p *plugin) scheduleReports(app core.App) {
+	var smtpOffLogged atomic.Bool
+	app.Cron().MustAdd("skoposReports", reportsSchedule, func() {
+		res, err := SendReports(context.Background(), app, time.Now())
+		if errors.Is(err, ErrSMTPDisabled) {
+			if !smtpOffLogged.Swap(true) { // once per process, not hourly
+				app.Logger().Info("skopos: email reports are not sent: SMTP is not enabled in PocketBase's settings")
+			}
+			return
+		}
+		smtpOffLogged.Store(false)
+		if err != nil {
+			app.Logger().Error("skopos: email reports failed", "error", err)
+		}
+		if len(res.Sent) > 0 || res.NoRecipient > 0 {
+			app.Logger().Info("skopos: email reports", "sent", res.Sent, "noRecipient", res.NoRecipient)
+		}
+	})
+}
+
+func (p *plugin) reportsCommand() *cobra.Command {
+	group := p.command(&cobra.Command{Use: "reports", Short: "Email reports of websites to their owners"})
+	var now string
+	send := p.command(&cobra.Command{
+		Use:   "send [--now TIME]",
+		Short: "Send the due email reports now (they are also sent hourly while the server runs)",
+		Args:  cobra.NoArgs,
+		Run: p.runE(func(cmd *cobra.Command, _ []string) error {
+			at := time.Now()
+			if now != "" {
+				t, err := time.Parse(time.RFC3339, now)
+				if err != nil {
+					return fmt.Errorf("--now: %w", err)
+				}
+				at = t
+			}
+			if err := p.migrate(p.app); err != nil {
+				return err
+			}
+			res, err := SendReports(cmd.Context(), p.app, at)
+			for _, s := range res.Sent {
+				fmt.Fprintf(cmd.OutOrStdout(), "sent %s\n", s)
+			}
+			if res.NoRecipient > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "%d due report(s) of websites without an owner email: not sent\n", res.NoRecipient)
+			}
+			return err
+		}),
+	})
+	send.Flags().StringVar(&now, "now", "", "the time to send as of (RFC 3339, e.g. 2026-11-30T09:00:00Z)")
+	group.AddCommand(send)
+	return group
+}
