@@ -53,6 +53,9 @@ type Stored struct {
 	Time      time.Time
 }
 
+// pbLayout is how PocketBase stores dates.
+const pbLayout = "2006-01-02 15:04:05.000Z"
+
 // Defaults of a Hub.
 const (
 	// SubscriberBuffer is how many events wait for one slow stream before
@@ -271,12 +274,26 @@ type Count struct {
 
 // Snapshot is a stream's first event ("event: snapshot"): the visitors
 // active in the 5 minutes before now (stats.ActiveUsers), the pages they
-// are on (their sessions' latest page) and where they came from.
+// are on (their sessions' latest page) and where they came from, in all
+// (Pages, Referrers: the top 20) and one by one (Visitors: the latest
+// 500), so that a client can move them as their next events arrive.
 type Snapshot struct {
-	ActiveVisitors int     `json:"activeVisitors"`
-	Pages          []Count `json:"pages"`
-	Referrers      []Count `json:"referrers"`
+	ActiveVisitors int       `json:"activeVisitors"`
+	Pages          []Count   `json:"pages"`
+	Referrers      []Count   `json:"referrers"`
+	Visitors       []Visitor `json:"visitors"`
 }
+
+// Visitor is an active visitor of a snapshot.
+type Visitor struct {
+	Visitor      string    `json:"visitor"` // as in Event
+	Path         string    `json:"path"`
+	Referrer     string    `json:"referrer"`
+	LastActivity time.Time `json:"lastActivity"`
+}
+
+// snapshotVisitors bounds Snapshot.Visitors.
+const snapshotVisitors = 500
 
 // TakeSnapshot reads a website's snapshot at now.
 func TakeSnapshot(ctx context.Context, db dbx.Builder, websiteID string, now time.Time) (Snapshot, error) {
@@ -286,20 +303,37 @@ func TakeSnapshot(ctx context.Context, db dbx.Builder, websiteID string, now tim
 		return s, err
 	}
 	s.ActiveVisitors = n
+	active := dbx.NewExp("lastActivity >= {:since} AND startedAt <= {:now}",
+		dbx.Params{"since": now.Add(-5 * time.Minute).UTC().Format(pbLayout), "now": now.UTC().Format(pbLayout)})
 	group := func(col string) ([]Count, error) {
 		out := []Count{}
 		err := db.Select(col+" AS key", "COUNT(DISTINCT visitor) AS visitors").From(schema.Sessions).
-			Where(dbx.HashExp{"website": websiteID}).
-			AndWhere(dbx.NewExp("lastActivity >= {:since} AND startedAt <= {:now}",
-				dbx.Params{"since": now.Add(-5 * time.Minute).UTC().Format("2006-01-02 15:04:05.000Z"),
-					"now": now.UTC().Format("2006-01-02 15:04:05.000Z")})).
+			Where(dbx.HashExp{"website": websiteID}).AndWhere(active).
 			GroupBy(col).OrderBy("visitors DESC", "key").Limit(20).WithContext(ctx).All(&out)
 		return out, err
 	}
 	if s.Pages, err = group("exitPath"); err != nil {
 		return s, err
 	}
-	s.Referrers, err = group("referrer")
+	if s.Referrers, err = group("referrer"); err != nil {
+		return s, err
+	}
+	// SQLite takes the bare columns from the row of MAX(): each visitor's
+	// latest session
+	var rows []struct {
+		Visitor  string `db:"visitor"`
+		Path     string `db:"exitPath"`
+		Referrer string `db:"referrer"`
+		Last     string `db:"last"`
+	}
+	err = db.Select("visitor", "exitPath", "referrer", "MAX(lastActivity) AS last").From(schema.Sessions).
+		Where(dbx.HashExp{"website": websiteID}).AndWhere(active).
+		GroupBy("visitor").OrderBy("last DESC").Limit(snapshotVisitors).WithContext(ctx).All(&rows)
+	s.Visitors = make([]Visitor, 0, len(rows))
+	for _, r := range rows {
+		t, _ := time.Parse(pbLayout, r.Last)
+		s.Visitors = append(s.Visitors, Visitor{Visitor: ShortHash(r.Visitor), Path: r.Path, Referrer: r.Referrer, LastActivity: t})
+	}
 	return s, err
 }
 
