@@ -156,4 +156,19 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 		len(snap.Pages) != 1 || snap.Pages[0].Key != "/pricing" || len(snap.Referrers) != 1 {
 		t.Errorf("snapshot %+v", snap)
 	}
+
+	// server shutdown ends the open streams
+	stopped := time.Now()
+	srv.Stop()
+	for _, c := range []<-chan sseMsg{ch, own, again} {
+		select {
+		case _, open := <-c:
+			for open {
+				_, open = <-c
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a live stream outlived the server")
+		}
+	}
+	t.Logf("streams ended %v after the shutdown began", time.Since(stopped))
 }
