@@ -340,10 +340,10 @@ func TakeSnapshot(ctx context.Context, db dbx.Builder, websiteID string, now tim
 // Serve streams a website's live events to w as Server-Sent Events until
 // the client goes, the request's context ends (server shutdown) or the
 // hub closes. The caller has checked access. The first event is the
-// snapshot ("event: snapshot"); each stored event is one "data:" line of
-// JSON (Event); lost events are announced by a comment and an
-// "event: dropped" with {"dropped": n}; idle streams get a comment every
-// heartbeat.
+// snapshot ("event: snapshot", TakeSnapshot at now); each stored event is
+// one "data:" line of JSON (Event); lost events are announced by a comment
+// and an "event: dropped" with {"dropped": n}; idle streams get a comment
+// every heartbeat.
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, db dbx.Builder, websiteID string, now time.Time) {
 	sub := h.Subscribe(websiteID) // before the snapshot: nothing falls between
 	defer sub.Close()
@@ -352,6 +352,11 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, db dbx.Builder, webs
 		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
 		return
 	}
+	h.stream(w, r, sub, snap)
+}
+
+// stream is Serve after the snapshot was read.
+func (h *Hub) stream(w http.ResponseWriter, r *http.Request, sub *Sub, snap any) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // the server's write timeout would cut the stream
 	hd := w.Header()
@@ -376,6 +381,15 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, db dbx.Builder, webs
 	}
 	tick := time.NewTicker(h.heartbeat)
 	defer tick.Stop()
+	// dropped tells the client how many events it lost since last time
+	dropped := func() bool {
+		if n := sub.Dropped(); n > 0 {
+			if _, err := fmt.Fprintf(w, ": dropped %d events\n", n); err != nil || !send("dropped", map[string]int64{"dropped": n}) {
+				return false
+			}
+		}
+		return true
+	}
 	for {
 		select {
 		case <-r.Context().Done():
@@ -383,16 +397,14 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, db dbx.Builder, webs
 		case <-sub.Done():
 			return
 		case <-tick.C:
+			if !dropped() {
+				return
+			}
 			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil || rc.Flush() != nil {
 				return
 			}
 		case e := <-sub.C:
-			if n := sub.Dropped(); n > 0 {
-				if _, err := fmt.Fprintf(w, ": dropped %d events\n", n); err != nil || !send("dropped", map[string]int64{"dropped": n}) {
-					return
-				}
-			}
-			if !send("", e) {
+			if !dropped() || !send("", e) {
 				return
 			}
 			// drain what is already waiting, then flush once

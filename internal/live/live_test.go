@@ -1,7 +1,12 @@
 package live
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +78,68 @@ func TestCloseEndsSubscribers(t *testing.T) {
 	s.Close()
 	if h.Watched("site1") {
 		t.Error("closed subscriber still watched")
+	}
+}
+
+// The stream over real HTTP: the snapshot first, a subscriber that lost
+// events is told how many before the ones it kept, and an idle stream
+// gets heartbeat comments.
+func TestStreamTellsDropsAndSendsHeartbeats(t *testing.T) {
+	t.Parallel()
+	h := NewHub(func() dbx.Builder { return nil }, Options{Buffer: 4, Heartbeat: 100 * time.Millisecond})
+	defer h.Close()
+	sub := h.Subscribe("site1")
+	for i := range 10 {
+		h.Publish([]Stored{{WebsiteID: "site1", Type: "pageView", Path: fmt.Sprintf("/p%d", i), Time: time.Now()}})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(sub.C) < 4 || sub.dropped.Load() < 6 { // the hub's goroutine delivers them
+		if time.Now().After(deadline) {
+			t.Fatalf("buffer %d, dropped %d", len(sub.C), sub.dropped.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer sub.Close()
+		h.stream(w, r, sub, Snapshot{ActiveVisitors: 3})
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var got []string
+	for sc.Scan() {
+		if l := sc.Text(); l != "" {
+			got = append(got, l)
+			if l == ": heartbeat" {
+				break
+			}
+		}
+	}
+	want := []string{
+		"event: snapshot", `data: {"activeVisitors":3,"pages":null,"referrers":null,"visitors":null}`,
+		": dropped 6 events", "event: dropped", `data: {"dropped":6}`,
+	}
+	if len(got) < len(want)+5 {
+		t.Fatalf("stream %q", got)
+	}
+	for i, w := range want {
+		if got[i] != w {
+			t.Errorf("line %d: %q, want %q", i, got[i], w)
+		}
+	}
+	for i := range 4 { // the four it kept, in order
+		if l := got[len(want)+i]; !strings.HasPrefix(l, "data: ") || !strings.Contains(l, fmt.Sprintf(`"path":"/p%d"`, i)) {
+			t.Errorf("event %d: %q", i, l)
+		}
+	}
+	if last := got[len(got)-1]; last != ": heartbeat" {
+		t.Errorf("no heartbeat: %q", got)
 	}
 }
