@@ -1,7 +1,8 @@
 // Package dashboard is Skopos' web UI, served under /dashboard by the
 // embedded server: login with a PocketBase superuser or a users record, an
 // overview of the websites, per-site reports (KPIs, chart, breakdowns,
-// filters, goal conversions, drill-downs, sessions, live visitors), the
+// filters, goal conversions, drill-downs, sessions, live visitors and a
+// live view of events as they are stored), the
 // goals and funnels of each site, and the websites page to add, edit,
 // archive and delete sites.
 //
