@@ -18,7 +18,7 @@ const DashboardPath = dashboard.Prefix
 // its activity logger would copy every admin request (with IP and user
 // agent) into _logs; the dashboard needs neither.
 func (p *plugin) mountDashboard(e *core.ServeEvent) {
-	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath, RequireVerified: p.cfg.Signup == "on"}
+	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath, RequireVerified: p.cfg.Signup == "on", Live: p.live}
 	// Login attempts are rate-limited by the client IP as the event
 	// endpoint sees it (behind a trusted proxy, the forwarded address).
 	opts.ClientIP = func(r *http.Request) netip.Addr { return p.ips.IP(r) }

@@ -162,12 +162,13 @@ type StoredEvent struct {
 	Time       time.Time      // when the event was received (UTC)
 }
 
-// onStored adapts Config.OnStored to the pipeline's callback.
+// onStored is the pipeline's callback: the live hub, then Config.OnStored.
 func (p *plugin) onStored() func([]pipeline.StoredEvent) {
-	if p.cfg.OnStored == nil {
-		return nil
-	}
 	return func(evs []pipeline.StoredEvent) {
+		p.publishLive(evs)
+		if p.cfg.OnStored == nil {
+			return
+		}
 		out := make([]StoredEvent, len(evs))
 		for i, e := range evs {
 			typ := "custom"
@@ -269,6 +270,9 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 			case err != nil:
 				e.App.Logger().Error("skopos: events lost at shutdown", "error", err)
 			}
+		}
+		if p.live != nil {
+			p.live.Close() // after the intake: its last events were published
 		}
 		return e.Next()
 	})

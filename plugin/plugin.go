@@ -15,7 +15,7 @@
 // On `serve` it mounts the browser event endpoint (POST /api/event) for
 // every website, choosing the website by the page's host; the browser
 // script (/skopos.js); the demo page (/demo, with Config.Demo); the stats
-// API (/api/skopos/stats); the dashboard (/dashboard); and, with
+// API (/api/skopos/stats) and its live stream (/api/skopos/live); the dashboard (/dashboard); and, with
 // Config.MetricsToken, Prometheus metrics (/metrics). Retention runs daily.
 package plugin
 
@@ -29,6 +29,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/botdetect"
 	"github.com/skopos-go/skopos/internal/clientip"
+	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/spf13/cobra"
@@ -256,6 +257,9 @@ type plugin struct {
 	visitors *visitorid.Hasher
 	// stopVisitors ends the refresh of daily salts (at terminate)
 	stopVisitors context.CancelFunc
+	// live fans stored events out to live streams (set when the server
+	// starts)
+	live *live.Hub
 }
 
 // onServe runs before PocketBase starts listening: PocketBase has applied
@@ -270,12 +274,14 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	if err := p.applySignup(e.App); err != nil {
 		return err
 	}
+	p.startLive(e.App)
 	if err := p.startIntake(e); err != nil {
 		return err
 	}
 	p.mountIngest(e)
 	p.mountTracker(e)
 	p.mountStats(e)
+	p.mountLive(e)
 	p.mountDashboard(e)
 	if err := e.Next(); err != nil {
 		return err

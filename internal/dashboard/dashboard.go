@@ -1,7 +1,8 @@
 // Package dashboard is Skopos' web UI, served under /dashboard by the
 // embedded server: login with a PocketBase superuser or a users record, an
 // overview of the websites, per-site reports (KPIs, chart, breakdowns,
-// filters, goal conversions, drill-downs, sessions, live visitors), the
+// filters, goal conversions, drill-downs, sessions, live visitors and a
+// live view of events as they are stored), the
 // goals and funnels of each site, and the websites page to add, edit,
 // archive and delete sites.
 //
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/live"
 )
 
 // Prefix is the path every dashboard route lives under.
@@ -72,6 +74,10 @@ type Options struct {
 	// verified (superusers always may). The plugin sets it when anyone
 	// may sign up: an unverified account must not claim domains.
 	RequireVerified bool
+
+	// Live streams stored events to the live view (/sites/{id}/realtime).
+	// Nil: no live view.
+	Live *live.Hub
 
 	// Now is the clock; default time.Now. Tests set it.
 	Now func() time.Time
@@ -144,6 +150,8 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/{$}", s.authed(s.overview))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}", s.authed(s.sitePage))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/live", s.authed(s.live))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/realtime", s.authed(s.realtime))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/live/stream", s.authed(s.liveStream))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/events", s.authed(s.eventDrill))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/errors", s.authed(s.errorDrill))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions", s.authed(s.sessionList))

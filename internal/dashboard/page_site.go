@@ -120,6 +120,7 @@ type sitePageData struct {
 	Cards       []card
 	ActiveUsers int
 	LiveURL     string
+	RealtimeURL string // the live view; empty without one
 	SessionsURL string
 	FormAction  string
 }
@@ -160,7 +161,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 	d := sitePageData{
 		Site: s.viewSite(site), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), ActiveUsers: rep.ActiveUsers,
 		// the sessions list cannot filter: it gets the period only
-		LiveURL: sitePath(site.Id, "live", nil), SessionsURL: sitePath(site.Id, "sessions", pq),
+		LiveURL: sitePath(site.Id, "live", nil), RealtimeURL: s.realtimeURL(site.Id), SessionsURL: sitePath(site.Id, "sessions", pq),
 		GoalsURL: sitePath(site.Id, "goals", pq), FunnelsURL: sitePath(site.Id, "funnels", vq),
 		FormAction: siteURL(site.Id, nil),
 		Chart:      buildChart(rep.Series, rep.SeriesUnit),

@@ -18,7 +18,7 @@ type page struct {
 }
 
 var pageNames = []string{"login", "error", "overview", "site", "events", "errors", "sessions", "session",
-	"websites", "website", "delete", "goals", "funnels", "funnel"}
+	"websites", "website", "delete", "goals", "funnels", "funnel", "realtime"}
 
 // funcs format numbers for display; they return plain strings, which
 // html/template escapes like any other value.

@@ -41,6 +41,107 @@
     document.addEventListener("visibilitychange", poll);
   }
 
+  // Live view: an EventSource on the site's stream. Everything from the
+  // stream is set with textContent (paths and referrers come from
+  // visitors' browsers).
+  var rt = document.getElementById("realtime");
+  if (rt && rt.dataset.stream && window.EventSource) {
+    var status = document.getElementById("live-status");
+    var activeEl = document.getElementById("live-active");
+    var pagesEl = document.getElementById("live-pages");
+    var refsEl = document.getElementById("live-referrers");
+    var eventsEl = document.getElementById("live-events");
+    var maxRows = 100;
+    // visitor -> {path, referrer, seen}: who is active and where; extra:
+    // the active visitors the snapshot counted but did not list
+    var visitors = {};
+    var extra = 0;
+    var fillList = function (ul, field) {
+      var m = {};
+      Object.keys(visitors).forEach(function (v) {
+        var k = visitors[v][field] || "";
+        m[k] = (m[k] || 0) + 1;
+      });
+      var counts = Object.keys(m).map(function (k) { return { key: k, n: m[k] }; })
+        .sort(function (a, b) { return b.n - a.n || (a.key < b.key ? -1 : 1); }).slice(0, 20);
+      ul.textContent = "";
+      if (!counts.length) {
+        var li = document.createElement("li");
+        li.className = "muted";
+        li.textContent = "Nobody right now";
+        ul.appendChild(li);
+        return;
+      }
+      counts.forEach(function (c) {
+        var li = document.createElement("li");
+        var k = document.createElement("span");
+        k.className = "val";
+        k.textContent = c.key || (field === "referrer" ? "(direct)" : "/");
+        var n = document.createElement("span");
+        n.textContent = c.n.toLocaleString("en-US");
+        li.appendChild(k);
+        li.appendChild(n);
+        ul.appendChild(li);
+      });
+    };
+    var redraw = function () {
+      var now = Date.now();
+      Object.keys(visitors).forEach(function (v) {
+        if (now - visitors[v].seen > 5 * 60 * 1000) delete visitors[v];
+      });
+      activeEl.textContent = (extra + Object.keys(visitors).length).toLocaleString("en-US");
+      fillList(pagesEl, "path");
+      fillList(refsEl, "referrer");
+    };
+    var cell = function (tr, text) {
+      var td = document.createElement("td");
+      td.textContent = text;
+      tr.appendChild(td);
+      return td;
+    };
+    var src = new EventSource(rt.dataset.stream);
+    src.addEventListener("open", function () { status.textContent = "Connected: new events appear as they are stored."; });
+    src.addEventListener("error", function () { status.textContent = "Reconnecting…"; });
+    src.addEventListener("snapshot", function (m) {
+      var d = JSON.parse(m.data);
+      // a (re)connection starts over from the server's view
+      visitors = {};
+      (d.visitors || []).forEach(function (v) {
+        visitors[v.visitor] = { path: v.path, referrer: v.referrer, seen: Date.parse(v.lastActivity) };
+      });
+      extra = Math.max(0, d.activeVisitors - (d.visitors || []).length);
+      redraw();
+    });
+    src.addEventListener("dropped", function (m) {
+      var d = JSON.parse(m.data);
+      status.textContent = d.dropped + " events were skipped (the page could not keep up).";
+    });
+    src.addEventListener("message", function (m) {
+      var e = JSON.parse(m.data);
+      if (e.visitor) {
+        var v = visitors[e.visitor];
+        visitors[e.visitor] = {
+          path: e.type === "pageView" || !v ? e.path : v.path,
+          referrer: e.referrer, seen: Date.now()
+        };
+      }
+      var tr = document.createElement("tr");
+      tr.className = "fresh";
+      cell(tr, new Date(e.time).toLocaleTimeString());
+      cell(tr, e.type === "pageView" ? "Page view" : e.eventName || e.type);
+      cell(tr, e.path).className = "val";
+      cell(tr, e.visitor);
+      cell(tr, e.country);
+      cell(tr, e.device);
+      cell(tr, e.browser);
+      cell(tr, e.referrer || "(direct)").className = "val";
+      eventsEl.insertBefore(tr, eventsEl.firstChild);
+      while (eventsEl.rows.length > maxRows) eventsEl.deleteRow(-1);
+      redraw();
+    });
+    setInterval(redraw, 30000);
+  }
+
   // Copy buttons for the snippet and tracking id.
   document.querySelectorAll("button.copy").forEach(function (btn) {
     btn.addEventListener("click", function () {

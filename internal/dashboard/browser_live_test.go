@@ -1,0 +1,85 @@
+package dashboard_test
+
+import (
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/pbtest"
+)
+
+// The live view, as the plugin mounts it (its hub is the plugin's): the
+// page is loaded, then an event goes through the real endpoint and shows
+// up without a reload; a hostile path is shown as text.
+func TestBrowserLiveView(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	site := addSite(t, e.app, "Live shop", "live.example", "")
+
+	ctx := tab(t)
+	var mu sync.Mutex
+	var dialogs []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			mu.Lock()
+			dialogs = append(dialogs, d.Message)
+			mu.Unlock()
+			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "viewport", chromedp.EmulateViewport(1280, 900))
+	browserLogin(t, ctx, e.srv.URL, pbtest.Email, pbtest.Password)
+	// the site page links to it
+	visit(t, ctx, e.srv.URL+"/dashboard/sites/"+site.Id, "#realtime-link")
+	run(t, ctx, "open the live view", chromedp.Click(css("#realtime-link")),
+		until(`!!document.getElementById("realtime")`))
+	// connected, and the snapshot (nobody yet) is shown
+	run(t, ctx, "snapshot", until(`document.getElementById("live-status").textContent.startsWith("Connected") &&
+		document.getElementById("live-active").textContent === "0"`))
+	loaded := eval[float64](t, ctx, `performance.timeOrigin`)
+
+	// the endpoint stores a page URL's path escaped as the browser sent
+	// it; a custom event's name arrives as it is
+	const hostile = `<img src=x onerror=alert(1)>`
+	const hostilePath = `/%3Cimg%20src=x%20onerror=alert%281%29%3E`
+	sent := time.Now()
+	e.beacon(t, `{"type":"pageView","url":"https://live.example/`+hostile+`","referrer":"https://news.example/"}`,
+		"198.51.100.21", browsertest.Chrome)
+	run(t, ctx, "event shown", until(`document.querySelectorAll("#live-events tr").length === 1`))
+	t.Logf("event shown in the live view %v after it was sent", time.Since(sent))
+	if got := text(t, ctx, "#live-events tr td:nth-child(3)"); got != hostilePath {
+		t.Errorf("path shown as %q, want %q", got, hostilePath)
+	}
+	if got := text(t, ctx, "#live-pages li .val"); got != hostilePath {
+		t.Errorf("current page %q, want %q", got, hostilePath)
+	}
+	e.beacon(t, `{"type":"custom","name":"`+hostile+`","url":"https://live.example/"}`, "198.51.100.21", browsertest.Chrome)
+	run(t, ctx, "custom event shown", until(`document.querySelectorAll("#live-events tr").length === 2`))
+	if got := text(t, ctx, "#live-events tr:first-child td:nth-child(2)"); got != hostile {
+		t.Errorf("event name shown as %q, want %q", got, hostile)
+	}
+	if got := text(t, ctx, "#live-active"); got != "1" {
+		t.Errorf("active visitors %q, want 1", got)
+	}
+	if got := text(t, ctx, "#live-referrers li .val"); got == "" || got == "(direct)" {
+		t.Errorf("referrer %q", got)
+	}
+	screenshot(t, ctx, "live-desktop")
+	if n := eval[float64](t, ctx, `document.querySelectorAll("#realtime img").length`); n != 0 {
+		t.Errorf("%v img elements in the live view: a path was parsed as HTML", n)
+	}
+	if again := eval[float64](t, ctx, `performance.timeOrigin`); again != loaded {
+		t.Errorf("the page reloaded (%s → %s)", strconv.FormatFloat(loaded, 'f', -1, 64), strconv.FormatFloat(again, 'f', -1, 64))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dialogs) > 0 {
+		t.Errorf("script ran: dialogs %q", dialogs)
+	}
+}

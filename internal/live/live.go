@@ -1,0 +1,426 @@
+// Package live pushes a website's events to open Server-Sent Events
+// streams as the writer stores them (the stats API's /api/skopos/live and
+// the dashboard's live page).
+//
+// A Hub belongs to one server (one plugin instance): the writer hands it
+// every stored batch (Publish, which never blocks), one goroutine of the
+// hub adds the sessions' country, device, browser and referrer and fans
+// the events out to the subscribers of their website, each with a bounded
+// buffer. A subscriber that does not keep up loses events, and its stream
+// says how many; it never slows the writer or the other subscribers.
+package live
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// Event is one stored event as a live stream sends it (a "data:" line of
+// JSON).
+type Event struct {
+	Time      time.Time `json:"time"`
+	Type      string    `json:"type"` // "pageView", "custom" or "server"
+	Path      string    `json:"path"`
+	EventName string    `json:"eventName,omitempty"`
+	Country   string    `json:"country"`
+	Device    string    `json:"device"`
+	Browser   string    `json:"browser"`
+	Referrer  string    `json:"referrer"`
+	// Visitor is a short hash of the visitor record: stable within the
+	// stream, not the stored id.
+	Visitor string `json:"visitor"`
+	Session string `json:"session"`
+}
+
+// Stored is what the writer reports of a stored event (see Hub.Publish).
+type Stored struct {
+	WebsiteID string
+	SessionID string
+	Type      string
+	Path      string
+	Name      string
+	Time      time.Time
+}
+
+// pbLayout is how PocketBase stores dates.
+const pbLayout = "2006-01-02 15:04:05.000Z"
+
+// Defaults of a Hub.
+const (
+	// SubscriberBuffer is how many events wait for one slow stream before
+	// it loses the next ones.
+	SubscriberBuffer = 256
+	// queueBatches bounds the batches waiting for the hub's goroutine.
+	queueBatches = 1024
+	// Heartbeat is how often an idle stream sends a comment, so that
+	// proxies keep it open.
+	Heartbeat = 15 * time.Second
+)
+
+// Hub fans stored events out to the subscribers of their website.
+type Hub struct {
+	db        func() dbx.Builder
+	buffer    int
+	heartbeat time.Duration
+
+	mu     sync.Mutex
+	subs   map[string]map[*Sub]struct{} // by websites record id
+	closed bool
+
+	in   chan []Stored
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Options tune a Hub; zero values are the defaults above.
+type Options struct {
+	Buffer    int           // per-subscriber buffer (SubscriberBuffer)
+	Heartbeat time.Duration // idle comment interval (Heartbeat)
+}
+
+// NewHub starts a hub reading sessions through db (the app's DB, read
+// when a batch arrives). Close stops it.
+func NewHub(db func() dbx.Builder, opts Options) *Hub {
+	if opts.Buffer <= 0 {
+		opts.Buffer = SubscriberBuffer
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = Heartbeat
+	}
+	h := &Hub{db: db, buffer: opts.Buffer, heartbeat: opts.Heartbeat,
+		subs: map[string]map[*Sub]struct{}{}, in: make(chan []Stored, queueBatches), done: make(chan struct{})}
+	h.wg.Add(1)
+	go h.run()
+	return h
+}
+
+// Sub is one subscriber: C carries its website's events.
+type Sub struct {
+	C       <-chan Event
+	c       chan Event
+	site    string
+	dropped atomic.Int64
+	hub     *Hub
+}
+
+// Dropped returns and resets how many events the subscriber lost since
+// the last call because its buffer was full.
+func (s *Sub) Dropped() int64 { return s.dropped.Swap(0) }
+
+// Done is closed when the hub closes.
+func (s *Sub) Done() <-chan struct{} { return s.hub.done }
+
+// Close unsubscribes.
+func (s *Sub) Close() {
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m := h.subs[s.site]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(h.subs, s.site)
+		}
+	}
+}
+
+// Subscribe adds a subscriber to the events of a website (its record id).
+func (h *Hub) Subscribe(websiteID string) *Sub {
+	c := make(chan Event, h.buffer)
+	s := &Sub{C: c, c: c, site: websiteID, hub: h}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs[websiteID] == nil {
+		h.subs[websiteID] = map[*Sub]struct{}{}
+	}
+	h.subs[websiteID][s] = struct{}{}
+	return s
+}
+
+// Watched reports whether the website has a subscriber, so that the
+// writer's callback builds nothing for the others.
+func (h *Hub) Watched(websiteID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[websiteID]) > 0
+}
+
+// Publish hands stored events to the hub. It never blocks: when the
+// hub's queue is full, the subscribers of those websites are told they
+// lost them.
+func (h *Hub) Publish(evs []Stored) {
+	if len(evs) == 0 {
+		return
+	}
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		return
+	}
+	select {
+	case h.in <- evs:
+	default:
+		h.mu.Lock()
+		for _, e := range evs {
+			for s := range h.subs[e.WebsiteID] {
+				s.dropped.Add(1)
+			}
+		}
+		h.mu.Unlock()
+	}
+}
+
+// Close ends every stream and stops the hub. Publish after Close does
+// nothing.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	close(h.done)
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+func (h *Hub) run() {
+	defer h.wg.Done()
+	for {
+		select {
+		case <-h.done:
+			return
+		case evs := <-h.in:
+			h.deliver(evs)
+		}
+	}
+}
+
+// sessionInfo is what a live event takes from its session.
+type sessionInfo struct {
+	ID       string `db:"id"`
+	Visitor  string `db:"visitor"`
+	Country  string `db:"country"`
+	Device   string `db:"device"`
+	Browser  string `db:"browser"`
+	Referrer string `db:"referrer"`
+}
+
+func (h *Hub) deliver(evs []Stored) {
+	ids := make([]any, 0, len(evs))
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if e.SessionID != "" && !seen[e.SessionID] {
+			seen[e.SessionID] = true
+			ids = append(ids, e.SessionID)
+		}
+	}
+	info := map[string]sessionInfo{}
+	if len(ids) > 0 {
+		var rows []sessionInfo
+		err := h.db().Select("id", "visitor", "country", "device", "browser", "referrer").From(schema.Sessions).
+			Where(dbx.In("id", ids...)).All(&rows)
+		if err == nil {
+			for _, r := range rows {
+				info[r.ID] = r
+			}
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range evs {
+		subs := h.subs[e.WebsiteID]
+		if len(subs) == 0 {
+			continue
+		}
+		si := info[e.SessionID]
+		out := Event{Time: e.Time, Type: e.Type, Path: e.Path, EventName: e.Name, Country: si.Country,
+			Device: si.Device, Browser: si.Browser, Referrer: si.Referrer, Visitor: ShortHash(si.Visitor), Session: e.SessionID}
+		for s := range subs {
+			select {
+			case s.c <- out:
+			default:
+				s.dropped.Add(1)
+			}
+		}
+	}
+}
+
+// ShortHash is the first 12 hex digits of id's SHA-256; "" for "".
+func ShortHash(id string) string {
+	if id == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:6])
+}
+
+// Count is one key of a snapshot with its distinct visitors.
+type Count struct {
+	Key      string `json:"key"`
+	Visitors int    `json:"visitors"`
+}
+
+// Snapshot is a stream's first event ("event: snapshot"): the visitors
+// active in the 5 minutes before now (stats.ActiveUsers), the pages they
+// are on (their sessions' latest page) and where they came from, in all
+// (Pages, Referrers: the top 20) and one by one (Visitors: the latest
+// 500), so that a client can move them as their next events arrive.
+type Snapshot struct {
+	ActiveVisitors int       `json:"activeVisitors"`
+	Pages          []Count   `json:"pages"`
+	Referrers      []Count   `json:"referrers"`
+	Visitors       []Visitor `json:"visitors"`
+}
+
+// Visitor is an active visitor of a snapshot.
+type Visitor struct {
+	Visitor      string    `json:"visitor"` // as in Event
+	Path         string    `json:"path"`
+	Referrer     string    `json:"referrer"`
+	LastActivity time.Time `json:"lastActivity"`
+}
+
+// snapshotVisitors bounds Snapshot.Visitors.
+const snapshotVisitors = 500
+
+// TakeSnapshot reads a website's snapshot at now.
+func TakeSnapshot(ctx context.Context, db dbx.Builder, websiteID string, now time.Time) (Snapshot, error) {
+	var s Snapshot
+	n, err := stats.ActiveUsers(ctx, db, websiteID, now)
+	if err != nil {
+		return s, err
+	}
+	s.ActiveVisitors = n
+	active := dbx.NewExp("lastActivity >= {:since} AND startedAt <= {:now}",
+		dbx.Params{"since": now.Add(-5 * time.Minute).UTC().Format(pbLayout), "now": now.UTC().Format(pbLayout)})
+	group := func(col string) ([]Count, error) {
+		out := []Count{}
+		err := db.Select(col+" AS key", "COUNT(DISTINCT visitor) AS visitors").From(schema.Sessions).
+			Where(dbx.HashExp{"website": websiteID}).AndWhere(active).
+			GroupBy(col).OrderBy("visitors DESC", "key").Limit(20).WithContext(ctx).All(&out)
+		return out, err
+	}
+	if s.Pages, err = group("exitPath"); err != nil {
+		return s, err
+	}
+	if s.Referrers, err = group("referrer"); err != nil {
+		return s, err
+	}
+	// SQLite takes the bare columns from the row of MAX(): each visitor's
+	// latest session
+	var rows []struct {
+		Visitor  string `db:"visitor"`
+		Path     string `db:"exitPath"`
+		Referrer string `db:"referrer"`
+		Last     string `db:"last"`
+	}
+	err = db.Select("visitor", "exitPath", "referrer", "MAX(lastActivity) AS last").From(schema.Sessions).
+		Where(dbx.HashExp{"website": websiteID}).AndWhere(active).
+		GroupBy("visitor").OrderBy("last DESC").Limit(snapshotVisitors).WithContext(ctx).All(&rows)
+	s.Visitors = make([]Visitor, 0, len(rows))
+	for _, r := range rows {
+		t, _ := time.Parse(pbLayout, r.Last)
+		s.Visitors = append(s.Visitors, Visitor{Visitor: ShortHash(r.Visitor), Path: r.Path, Referrer: r.Referrer, LastActivity: t})
+	}
+	return s, err
+}
+
+// Serve streams a website's live events to w as Server-Sent Events until
+// the client goes, the request's context ends (server shutdown) or the
+// hub closes. The caller has checked access. The first event is the
+// snapshot ("event: snapshot", TakeSnapshot at now); each stored event is
+// one "data:" line of JSON (Event); lost events are announced by a comment
+// and an "event: dropped" with {"dropped": n}; idle streams get a comment
+// every heartbeat.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, db dbx.Builder, websiteID string, now time.Time) {
+	sub := h.Subscribe(websiteID) // before the snapshot: nothing falls between
+	defer sub.Close()
+	snap, err := TakeSnapshot(r.Context(), db, websiteID, now)
+	if err != nil {
+		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+		return
+	}
+	h.stream(w, r, sub, snap)
+}
+
+// stream is Serve after the snapshot was read.
+func (h *Hub) stream(w http.ResponseWriter, r *http.Request, sub *Sub, snap any) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // the server's write timeout would cut the stream
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(event string, v any) bool {
+		b, _ := json.Marshal(v)
+		if event != "" {
+			if _, err := fmt.Fprintf(w, "event: %s\n", event); err != nil {
+				return false
+			}
+		}
+		if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
+			return false
+		}
+		return true
+	}
+	if !send("snapshot", snap) || rc.Flush() != nil {
+		return
+	}
+	tick := time.NewTicker(h.heartbeat)
+	defer tick.Stop()
+	// dropped tells the client how many events it lost since last time
+	dropped := func() bool {
+		if n := sub.Dropped(); n > 0 {
+			if _, err := fmt.Fprintf(w, ": dropped %d events\n", n); err != nil || !send("dropped", map[string]int64{"dropped": n}) {
+				return false
+			}
+		}
+		return true
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-sub.Done():
+			return
+		case <-tick.C:
+			if !dropped() {
+				return
+			}
+			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		case e := <-sub.C:
+			if !dropped() || !send("", e) {
+				return
+			}
+			// drain what is already waiting, then flush once
+			for more := true; more; {
+				select {
+				case e := <-sub.C:
+					if !send("", e) {
+						return
+					}
+				default:
+					more = false
+				}
+			}
+			if rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}
