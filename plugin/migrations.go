@@ -57,6 +57,11 @@ func (p *plugin) migrations() core.MigrationsList {
 		_, err := hourly.Migrate(tx, pipeline.DefaultMaxDimensionKeys)
 		return err
 	}, nil, "1764115208_skopos_hourly_summaries.go")
+	// v6: skopos_api_keys, the stats API keys
+	l.Register(func(tx core.App) error {
+		_, err := collections.Apply(tx)
+		return err
+	}, nil, "1764115209_skopos_schema_v6.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()
