@@ -14,7 +14,7 @@
 // On `serve` it mounts the browser event endpoint (POST /api/event) for
 // every website, choosing the website by the page's host; the browser
 // script (/skopos.js); the demo page (/demo, with Config.Demo); the stats
-// API (/api/skopos/stats); the dashboard (/dashboard); and, with
+// API (/api/skopos/stats) and its keys (/api/skopos/keys); the dashboard (/dashboard); and, with
 // Config.MetricsToken, Prometheus metrics (/metrics). Retention runs daily.
 package plugin
 
@@ -274,6 +274,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountIngest(e)
 	p.mountTracker(e)
 	p.mountStats(e)
+	p.mountKeys(e)
 	p.mountDashboard(e)
 	if err := e.Next(); err != nil {
 		return err
