@@ -14,8 +14,9 @@
 // On `serve` it mounts the browser event endpoint (POST /api/event) for
 // every website, choosing the website by the page's host; the browser
 // script (/skopos.js); the demo page (/demo, with Config.Demo); the stats
-// API (/api/skopos/stats) and its keys (/api/skopos/keys); the dashboard (/dashboard); and, with
-// Config.MetricsToken, Prometheus metrics (/metrics). Retention runs daily.
+// API (/api/skopos/stats) and its API keys (/api/skopos/keys); the
+// dashboard (/dashboard); and, with Config.MetricsToken, Prometheus
+// metrics (/metrics). Retention runs daily.
 package plugin
 
 import (
