@@ -140,6 +140,12 @@ type Config struct {
 	// Default 0: PocketBase's settings are left alone. `skopos serve`
 	// sets 5. PocketBase keys the limit by the peer address unless its
 	// own trusted-proxy headers are set (Settings → Application).
+	//
+	// The same number bounds failed stats API keys (KeysPath) per
+	// minute per client address (as the event endpoint sees it, so
+	// TrustedProxies apply), counted in the process's memory: beyond it
+	// every key from that address is refused (429) until the minute's
+	// window frees up; PocketBase tokens are not affected.
 	AuthRateLimit int
 
 	// RateLimit and RateBurst bound the events one client address may
