@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"slices"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -34,11 +35,14 @@ func (p *plugin) startLive(app core.App) {
 
 func (p *plugin) mountLive(e *core.ServeEvent) {
 	e.Router.GET(LivePath, func(re *core.RequestEvent) error {
-		if re.Auth == nil {
-			return re.UnauthorizedError("A superuser or users auth token is required.", nil)
+		// the stats API's callers: an auth token, or an API key within
+		// its sites
+		auth, scope, err := p.keyAuth.caller(re, time.Now())
+		if err != nil {
+			return err
 		}
 		site, err := re.App.FindFirstRecordByData(schema.Websites, "trackingId", re.Request.URL.Query().Get("site"))
-		if err != nil || !access.CanView(re.Auth, site) {
+		if err != nil || !access.CanView(auth, site) || (scope != nil && !slices.Contains(scope, site.GetString("trackingId"))) {
 			return re.NotFoundError("Website not found.", nil)
 		}
 		p.live.Serve(re.Response, re.Request, re.App.DB(), site.Id, time.Now())

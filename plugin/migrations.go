@@ -57,7 +57,8 @@ func (p *plugin) migrations() core.MigrationsList {
 		_, err := hourly.Migrate(tx, pipeline.DefaultMaxDimensionKeys)
 		return err
 	}, nil, "1764115208_skopos_hourly_summaries.go")
-	// v6: websites.reportFrequency and lastReport (email reports)
+	// v6: websites.reportFrequency and lastReport (email reports),
+	// skopos_api_keys (the stats API keys)
 	l.Register(func(tx core.App) error {
 		_, err := collections.Apply(tx)
 		return err

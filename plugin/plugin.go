@@ -15,8 +15,10 @@
 // On `serve` it mounts the browser event endpoint (POST /api/event) for
 // every website, choosing the website by the page's host; the browser
 // script (/skopos.js); the demo page (/demo, with Config.Demo); the stats
-// API (/api/skopos/stats) and its live stream (/api/skopos/live); the dashboard (/dashboard); and, with
-// Config.MetricsToken, Prometheus metrics (/metrics). Retention runs daily.
+// API (/api/skopos/stats), its live stream (/api/skopos/live) and its API
+// keys (/api/skopos/keys); the dashboard (/dashboard); and, with
+// Config.MetricsToken, Prometheus metrics (/metrics). Retention runs
+// daily.
 package plugin
 
 import (
@@ -141,6 +143,12 @@ type Config struct {
 	// Default 0: PocketBase's settings are left alone. `skopos serve`
 	// sets 5. PocketBase keys the limit by the peer address unless its
 	// own trusted-proxy headers are set (Settings → Application).
+	//
+	// The same number bounds failed stats API keys (KeysPath) per
+	// minute per client address (as the event endpoint sees it, so
+	// TrustedProxies apply), counted in the process's memory: beyond it
+	// every key from that address is refused (429) until the minute's
+	// window frees up; PocketBase tokens are not affected.
 	AuthRateLimit int
 
 	// RateLimit and RateBurst bound the events one client address may
@@ -247,12 +255,13 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 }
 
 type plugin struct {
-	app    core.App
-	cfg    Config
-	ips    *clientip.Resolver
-	sync   spool.Sync
-	intake *intake             // set when the server starts
-	bots   *botdetect.Patterns // Config.BotPatterns, compiled
+	app     core.App
+	cfg     Config
+	keyAuth *keyAuth // who may read the stats API and the live stream
+	ips     *clientip.Resolver
+	sync    spool.Sync
+	intake  *intake             // set when the server starts
+	bots    *botdetect.Patterns // Config.BotPatterns, compiled
 	// visitors computes visitor ids (set when the server starts)
 	visitors *visitorid.Hasher
 	// stopVisitors ends the refresh of daily salts (at terminate)
@@ -282,6 +291,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountTracker(e)
 	p.mountStats(e)
 	p.mountLive(e)
+	p.mountKeys(e)
 	p.mountDashboard(e)
 	if err := e.Next(); err != nil {
 		return err

@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,8 +19,10 @@ import (
 //	GET /api/skopos/stats?site=<trackingId>&from=2026-11-01&to=2026-11-26
 //
 // with a PocketBase auth token in Authorization: a superuser, or a users
-// record that owns the website (access.CanView). Days are the website's
-// local days (websites.timezone). See the README for the JSON.
+// record that owns the website (access.CanView); or with an API key
+// ("Authorization: Bearer sk_…", see KeysPath), which reads as its owner
+// within the key's sites. Days are the website's local days
+// (websites.timezone). See the README for the JSON.
 const StatsPath = "/api/skopos/stats"
 
 // PropertiesPath breaks a custom event down by its properties:
@@ -33,16 +36,22 @@ const PropertiesPath = "/api/skopos/stats/properties"
 const FunnelPath = "/api/skopos/funnel"
 
 func (p *plugin) mountStats(e *core.ServeEvent) {
-	e.Router.GET(StatsPath, statsHandler(time.Now, handleStats))
-	e.Router.GET(PropertiesPath, statsHandler(time.Now, handleProperties))
-	e.Router.GET(FunnelPath, statsHandler(time.Now, handleFunnel))
+	keys := &keyAuth{clientIP: p.ips.IP}
+	if p.cfg.AuthRateLimit > 0 {
+		// failed API keys count like failed logins
+		keys.fails = newFailCounter(p.cfg.AuthRateLimit)
+	}
+	p.keyAuth = keys // the live stream reads with the same callers
+	e.Router.GET(StatsPath, statsHandler(time.Now, keys, handleStats))
+	e.Router.GET(PropertiesPath, statsHandler(time.Now, keys, handleProperties))
+	e.Router.GET(FunnelPath, statsHandler(time.Now, keys, handleFunnel))
 }
 
 // statsHandler answers with now as the clock: read once per request, so
 // the period and the active users agree on the present.
-func statsHandler(clock func() time.Time, h func(*core.RequestEvent, *core.Record, stats.Request) error) func(*core.RequestEvent) error {
+func statsHandler(clock func() time.Time, keys *keyAuth, h func(*core.RequestEvent, *core.Record, stats.Request) error) func(*core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
-		site, req, err := statsRequest(e, clock())
+		site, req, err := statsRequest(e, keys, clock())
 		if err != nil {
 			return err
 		}
@@ -51,14 +60,16 @@ func statsHandler(clock func() time.Time, h func(*core.RequestEvent, *core.Recor
 }
 
 // statsRequest reads what every stats route shares: the caller may see
-// the site, the period in its time zone, the filters and top.
-func statsRequest(e *core.RequestEvent, now time.Time) (*core.Record, stats.Request, error) {
-	if e.Auth == nil {
-		return nil, stats.Request{}, e.UnauthorizedError("A superuser or users auth token is required.", nil)
+// the site (as the authenticated record, or within an API key's scope),
+// the period in its time zone, the filters and top.
+func statsRequest(e *core.RequestEvent, keys *keyAuth, now time.Time) (*core.Record, stats.Request, error) {
+	auth, scope, err := keys.caller(e, now)
+	if err != nil {
+		return nil, stats.Request{}, err
 	}
 	q := e.Request.URL.Query()
 	site, err := e.App.FindFirstRecordByData(schema.Websites, "trackingId", q.Get("site"))
-	if err != nil || !access.CanView(e.Auth, site) {
+	if err != nil || !access.CanView(auth, site) || (scope != nil && !slices.Contains(scope, site.GetString("trackingId"))) {
 		// not-owned sites look exactly like unknown ones
 		return nil, stats.Request{}, e.NotFoundError("Website not found.", nil)
 	}

@@ -32,6 +32,11 @@ const (
 	// API (the collections' rules) and the dashboard.
 	Goals   = "goals"
 	Funnels = "funnels"
+	// APIKeys holds the stats API keys: the SHA-256 hash of each key
+	// (never the key), its owner (a users or a _superusers record), name,
+	// site scope, expiry and last use. Superuser-only (no API rules): keys
+	// are managed through /api/skopos/keys.
+	APIKeys = "skopos_api_keys"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -47,11 +52,19 @@ var Names = []string{Websites, Visitors, Sessions, Events, JSErrors, DashSum, Da
 // the owners' goals and funnels. Writers (the SDK) never need them.
 var Analysis = []string{Goals, Funnels}
 
+// Server lists the collections only the Skopos server reads and writes
+// (never the SDK): the stats API keys.
+var Server = []string{APIKeys}
+
 // All lists every Skopos collection: Names, the writer's own bookkeeping
-// (Spools), the installation's secrets, then Analysis.
+// (Spools), the installation's secrets, Analysis, then Server.
 func All() []string {
-	return append(append(append([]string(nil), Names...), Spools, Secrets), Analysis...)
+	return append(append(append(append([]string(nil), Names...), Spools, Secrets), Analysis...), Server...)
 }
+
+// Superusers is PocketBase's superusers auth collection, which
+// skopos_api_keys.superuser points to.
+const Superusers = "_superusers"
 
 // EventTypes are the values events.type accepts (the Skopos select values).
 var EventTypes = []string{"pageView", "custom", "click", "form_submission", "revenue"}
@@ -82,6 +95,8 @@ const (
 	MinFunnelSteps  = 2
 	MaxFunnelSteps  = 8
 	MaxTimezoneName = 64
+	// MaxAPIKeyName is the longest name of an API key.
+	MaxAPIKeyName = 255
 )
 
 // Stored-length limits: each text field's max is at least what the

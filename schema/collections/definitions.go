@@ -180,6 +180,22 @@ func Definition(name string, resolve IDResolver) (*core.Collection, error) {
 		b.json("steps", 1<<14)
 		b.index("website_name", true, "website, name")
 		b.ownerRules()
+	case schema.APIKeys:
+		// superuser-only (no API rules): managed through
+		// /api/skopos/keys; the owner is a users or a superuser record
+		// (exactly one of the two relations is set)
+		b.relation("user", schema.Users)
+		b.relation("superuser", schema.Superusers)
+		b.text("name", schema.MaxAPIKeyName, true)
+		// hex SHA-256 of the key; the key itself is never stored
+		b.fields(&core.TextField{Name: "hash", Required: true, Min: 64, Max: 64})
+		// trackingIds the key may read; null: every site its owner sees
+		b.json("sites", 1<<16)
+		b.fields(&core.DateField{Name: "expires"})
+		b.fields(&core.DateField{Name: "lastUsed"})
+		b.index("hash", true, "hash")
+		b.index("user", false, "user")
+		b.index("superuser", false, "superuser")
 	default:
 		return nil, fmt.Errorf("schema: unknown collection %q", name)
 	}
