@@ -274,6 +274,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountIngest(e)
 	p.mountTracker(e)
 	p.mountStats(e)
+	p.mountExport(e)
 	p.mountDashboard(e)
 	if err := e.Next(); err != nil {
 		return err
