@@ -84,7 +84,13 @@ func Serve(w http.ResponseWriter, r *http.Request, app core.App, site *core.Reco
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	rc := http.NewResponseController(w)
-	flush := func() { _ = rc.Flush() } // a writer that cannot flush buffers: still correct
+	flush := func() {
+		// a long export must outlive the server's WriteTimeout (5 minutes
+		// in PocketBase): each page gets a minute from now instead
+		_ = rc.SetWriteDeadline(time.Now().Add(time.Minute))
+		_ = rc.Flush() // a writer that cannot flush buffers: still correct
+	}
+	flush()
 	if err := Write(r.Context(), app, w, flush, site.Id, kind, req); err != nil {
 		return fmt.Errorf("export %s of %s: %w", kind, site.Id, err)
 	}
@@ -159,11 +165,16 @@ func rfc3339(s string) string {
 }
 
 // keyset reads the rows of q page by page in (time, id) order. q selects
-// the key columns first (time, id) and has {:w}, {:from}, {:to}, {:t},
-// {:id} and {:n} placeholders; row scans one row and returns its key.
+// the key columns first (time, id) and has {:w}, {:lo}, {:to}, {:t},
+// {:id} and {:n} placeholders: {:lo} is the one lower bound of the time
+// (the period's start, then the last time written), so that the index
+// range starts at the page, not at the period (two lower bounds would let
+// SQLite pick the period's and scan every earlier page again); row scans
+// one row and returns its key.
 func keyset(ctx context.Context, app core.App, w *writer, q string, site string, p stats.Period,
 	row func(*dbx.Rows) (t, id string, err error)) error {
-	params := dbx.Params{"w": site, "from": dbTime(p.From), "to": dbTime(p.To), "t": "", "id": "", "n": PageSize}
+	from := dbTime(p.From)
+	params := dbx.Params{"w": site, "lo": from, "to": dbTime(p.To), "t": "", "id": "", "n": PageSize}
 	for {
 		rows, err := app.DB().NewQuery(q).Bind(params).WithContext(ctx).Rows()
 		if err != nil {
@@ -176,7 +187,7 @@ func keyset(ctx context.Context, app core.App, w *writer, q string, site string,
 				rows.Close()
 				return err
 			}
-			params["t"], params["id"] = t, id
+			params["t"], params["id"], params["lo"] = t, id, max(from, t)
 			n++
 		}
 		err = rows.Err()
@@ -205,8 +216,8 @@ func writeEvents(ctx context.Context, app core.App, w *writer, site string, p st
 	// (timestamp, id) written
 	const q = `SELECT e.timestamp, e.id, e.type, e.path, e.eventName, COALESCE(e.eventData, ''), e.session, COALESCE(s.visitor, '')
 		FROM events e LEFT JOIN sessions s ON s.id = e.session
-		WHERE e.website = {:w} AND e.timestamp >= {:from} AND e.timestamp < {:to}
-			AND e.timestamp >= {:t} AND NOT (e.timestamp = {:t} AND e.id <= {:id})
+		WHERE e.website = {:w} AND e.timestamp >= {:lo} AND e.timestamp < {:to}
+			AND NOT (e.timestamp = {:t} AND e.id <= {:id})
 		ORDER BY e.timestamp, e.id LIMIT {:n}`
 	var c [8]sql.NullString
 	return keyset(ctx, app, w, q, site, p, func(rows *dbx.Rows) (string, string, error) {
@@ -239,8 +250,8 @@ func writeSessions(ctx context.Context, app core.App, w *writer, site string, p 
 			COALESCE(json_extract(utm, '$.utm_campaign'), ''), COALESCE(json_extract(utm, '$.utm_term'), ''),
 			COALESCE(json_extract(utm, '$.utm_content'), ''), eventCount, isEngaged, isNewVisitor
 		FROM sessions
-		WHERE website = {:w} AND startedAt >= {:from} AND startedAt < {:to}
-			AND startedAt >= {:t} AND NOT (startedAt = {:t} AND id <= {:id})
+		WHERE website = {:w} AND startedAt >= {:lo} AND startedAt < {:to}
+			AND NOT (startedAt = {:t} AND id <= {:id})
 		ORDER BY startedAt, id LIMIT {:n}`
 	var c [17]sql.NullString
 	var count, engaged, isNew sql.NullInt64
