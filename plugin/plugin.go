@@ -292,6 +292,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountStats(e)
 	p.mountLive(e)
 	p.mountKeys(e)
+	p.mountExport(e)
 	p.mountDashboard(e)
 	if err := e.Next(); err != nil {
 		return err

@@ -330,6 +330,8 @@ func TestServeAnalysisFiguresEqualRawRows(t *testing.T) {
 	now := time.Now().UTC()
 	period := url.Values{"site": {trackingID}, "from": {now.AddDate(0, 0, -1).Format(time.DateOnly)},
 		"to": {now.AddDate(0, 0, 1).Format(time.DateOnly)}}
+	// the events CSV of the period holds exactly the stored events
+	checkEventsExport(t, s.URL, period, d.events)
 	with := func(extra url.Values) url.Values {
 		q := url.Values{}
 		for k, v := range period {

@@ -155,6 +155,7 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/events", s.authed(s.eventDrill))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/errors", s.authed(s.errorDrill))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions", s.authed(s.sessionList))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/export", s.authed(s.exportCSV))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions/{sid}", s.authed(s.sessionTimeline))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/goals", s.authed(s.goals))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals", s.authed(s.addGoal))

@@ -123,6 +123,7 @@ type sitePageData struct {
 	RealtimeURL string // the live view; empty without one
 	SessionsURL string
 	FormAction  string
+	Exports     []exportLink
 }
 
 // goalRow is a goal's line in the site page's Goals card.
@@ -163,8 +164,8 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 		// the sessions list cannot filter: it gets the period only
 		LiveURL: sitePath(site.Id, "live", nil), RealtimeURL: s.realtimeURL(site.Id), SessionsURL: sitePath(site.Id, "sessions", pq),
 		GoalsURL: sitePath(site.Id, "goals", pq), FunnelsURL: sitePath(site.Id, "funnels", vq),
-		FormAction: siteURL(site.Id, nil),
-		Chart:      buildChart(rep.Series, rep.SeriesUnit),
+		FormAction: siteURL(site.Id, nil), Exports: exportLinks(site.Id, p, fs),
+		Chart: buildChart(rep.Series, rep.SeriesUnit),
 		KPIs: []kpi{
 			makeKPI("pageViews", "Page views", "", rep.PageViews, count, false),
 			makeKPI("visitors", "Visitors", "Sessions started in the period", rep.Visitors, count, false),

@@ -1,0 +1,50 @@
+package dashboard
+
+import (
+	"net/http"
+
+	"github.com/skopos-go/skopos/internal/export"
+	"github.com/skopos-go/skopos/internal/stats"
+)
+
+// exportLink is one entry of the site page's Export menu.
+type exportLink struct {
+	Kind, Label, Href string
+}
+
+// exportLinks are the CSV downloads of the site page's period: events and
+// sessions unfiltered (as the sessions list), the daily summary with the
+// page's filters.
+func exportLinks(siteID string, p stats.Period, fs []stats.Filter) []exportLink {
+	pq, vq := periodQuery(p), viewQuery(p, fs)
+	return []exportLink{
+		{"events", "Events (CSV)", sitePath(siteID, "export", with(pq, "kind", "events"))},
+		{"sessions", "Sessions (CSV)", sitePath(siteID, "export", with(pq, "kind", "sessions"))},
+		{"summary", "Daily summary (CSV)", sitePath(siteID, "export", with(vq, "kind", "summary"))},
+	}
+}
+
+// exportCSV streams the CSV export of a site (package export) to a
+// logged-in user who may see it; the period and filters are the site
+// page's query parameters.
+func (s *server) exportCSV(w http.ResponseWriter, r *http.Request, u *user) {
+	site, p, ok := s.siteAndPeriod(w, r, u)
+	if !ok {
+		return
+	}
+	kind, err := export.ParseKind(r.URL.Query().Get("kind"))
+	if err != nil {
+		s.fail(w, r, u, http.StatusBadRequest, "Unknown export: choose events, sessions or summary.")
+		return
+	}
+	fs, err := requestFilters(r)
+	if err != nil {
+		s.fail(w, r, u, http.StatusBadRequest, badFilter(err))
+		return
+	}
+	req := stats.Request{Period: p, Filters: fs, Top: 1, Now: s.opts.Now()}
+	if err := export.Serve(w, r, s.app, site, kind, req); err != nil {
+		// the status line is sent: the download is cut short
+		s.app.Logger().Error("dashboard: export failed", "error", err)
+	}
+}
