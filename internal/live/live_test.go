@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/testwait"
 )
 
 // A subscriber that reads nothing fills its buffer and then loses events,
@@ -92,13 +93,10 @@ func TestStreamTellsDropsAndSendsHeartbeats(t *testing.T) {
 	for i := range 10 {
 		h.Publish([]Stored{{WebsiteID: "site1", Type: "pageView", Path: fmt.Sprintf("/p%d", i), Time: time.Now()}})
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(sub.C) < 4 || sub.dropped.Load() < 6 { // the hub's goroutine delivers them
-		if time.Now().After(deadline) {
-			t.Fatalf("buffer %d, dropped %d", len(sub.C), sub.dropped.Load())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	// the hub's goroutine delivers them
+	testwait.For(t, 15*time.Second, "4 events buffered and 6 dropped", func() bool {
+		return len(sub.C) >= 4 && sub.dropped.Load() >= 6
+	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer sub.Close()
 		h.stream(w, r, sub, Snapshot{ActiveVisitors: 3})
