@@ -328,7 +328,11 @@ func (q *querier) eventsFrom() string {
 
 // durationSum is the sum of the sessions' durations, each rounded to the
 // second once, as the summaries count them.
-const durationSum = `SUM(MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday(s.startedAt)) * 86400000) AS INTEGER) + 500) / 1000)`
+const durationSum = `SUM(` + sessionSeconds + `)`
+
+// sessionSeconds is one session's duration as the summaries count it:
+// its elapsed milliseconds rounded to the second, half up (pipeline.Seconds).
+const sessionSeconds = `MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday(s.startedAt)) * 86400000) AS INTEGER) + 500) / 1000`
 
 func (q *querier) totals(p Period) (totals, error) {
 	var row struct {
@@ -456,6 +460,16 @@ func emptyTop() map[string][]Item {
 	return out
 }
 
+// sortItems orders a breakdown: highest count first, then by key.
+func sortItems(items []Item) {
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].Count != items[j].Count {
+			return items[i].Count > items[j].Count
+		}
+		return items[i].Key < items[j].Key
+	})
+}
+
 // counts accumulates breakdown counts by dimension and key.
 type counts map[string]map[string]int
 
@@ -476,56 +490,52 @@ func utcDay(t time.Time, up bool) time.Time {
 	return d
 }
 
-// top returns the topN keys of every dimension. The breakdown summaries
-// are daily (UTC): the whole UTC days inside the period are read from
-// them and the partial days at its ends (a site in another time zone)
-// from the raw rows.
+// top returns the topN keys of every dimension of a period the summaries
+// serve (useSummaries). The breakdown summaries are daily (UTC): the whole
+// UTC days inside the period are read from them and the partial days at
+// its ends (a site in another time zone) from the raw rows.
 func (q *querier) top(p Period, n int) (map[string][]Item, error) {
 	c := counts{}
-	if q.useSummaries(p) {
-		d0, d1 := utcDay(p.From, true), utcDay(p.To, false)
-		var edges []Period
-		if !d0.Before(d1) { // no whole UTC day inside
-			edges = append(edges, p)
-		} else {
-			if p.From.Before(d0) {
-				edges = append(edges, Period{From: p.From, To: d0})
-			}
-			if d1.Before(p.To) {
-				edges = append(edges, Period{From: d1, To: p.To})
-			}
-			limit := ""
-			if len(edges) == 0 {
-				// the summaries alone decide the ranking
-				limit = " WHERE rn <= {:n}"
-			}
-			var rows []dimRow
-			err := q.db.NewQuery(`SELECT dim, key, n FROM (
-					SELECT dimension AS dim, key, SUM(count) AS n,
-						ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(count) DESC, key) AS rn
-					FROM dash_sum_items WHERE website = {:w} AND date >= {:from} AND date < {:to} AND dimension != 'jsError'
-					GROUP BY dimension, key HAVING SUM(count) > 0)` + limit).
-				WithContext(q.ctx).Bind(q.params(Period{From: d0, To: d1}, dbx.Params{"n": n})).All(&rows)
-			if err != nil {
-				return nil, fmt.Errorf("stats: top: %w", err)
-			}
-			for _, r := range rows {
-				c.add(r.Dim, r.Key, r.Count)
-			}
-		}
-		for _, e := range edges {
-			_, _, items, err := q.raw(e, 0)
-			if err != nil {
-				return nil, err
-			}
-			for dim, list := range items {
-				for _, it := range list {
-					c.add(dim, it.Key, it.Count)
-				}
-			}
-		}
+	d0, d1 := utcDay(p.From, true), utcDay(p.To, false)
+	var edges []Period
+	if !d0.Before(d1) { // no whole UTC day inside
+		edges = append(edges, p)
 	} else {
-		return nil, errors.New("stats: top from summaries of a period they do not serve")
+		if p.From.Before(d0) {
+			edges = append(edges, Period{From: p.From, To: d0})
+		}
+		if d1.Before(p.To) {
+			edges = append(edges, Period{From: d1, To: p.To})
+		}
+		limit := ""
+		if len(edges) == 0 {
+			// the summaries alone decide the ranking
+			limit = " WHERE rn <= {:n}"
+		}
+		var rows []dimRow
+		err := q.db.NewQuery(`SELECT dim, key, n FROM (
+				SELECT dimension AS dim, key, SUM(count) AS n,
+					ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(count) DESC, key) AS rn
+				FROM dash_sum_items WHERE website = {:w} AND date >= {:from} AND date < {:to} AND dimension != 'jsError'
+				GROUP BY dimension, key HAVING SUM(count) > 0)` + limit).
+			WithContext(q.ctx).Bind(q.params(Period{From: d0, To: d1}, dbx.Params{"n": n})).All(&rows)
+		if err != nil {
+			return nil, fmt.Errorf("stats: top: %w", err)
+		}
+		for _, r := range rows {
+			c.add(r.Dim, r.Key, r.Count)
+		}
+	}
+	for _, e := range edges {
+		_, _, items, err := q.raw(e, 0)
+		if err != nil {
+			return nil, err
+		}
+		for dim, list := range items {
+			for _, it := range list {
+				c.add(dim, it.Key, it.Count)
+			}
+		}
 	}
 	out := map[string][]Item{}
 	for _, d := range schema.Dimensions {
@@ -535,12 +545,7 @@ func (q *querier) top(p Period, n int) (map[string][]Item, error) {
 				items = append(items, Item{Key: k, Count: n})
 			}
 		}
-		sort.Slice(items, func(i, j int) bool {
-			if items[i].Count != items[j].Count {
-				return items[i].Count > items[j].Count
-			}
-			return items[i].Key < items[j].Key
-		})
+		sortItems(items)
 		out[d] = items[:min(n, len(items))]
 	}
 	return out, q.jsErrorTop(p, n, out)
@@ -621,16 +626,11 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 		}
 	}
 	for _, items := range out { // ranked per type, in any order
-		sort.Slice(items, func(i, j int) bool {
-			if items[i].Count != items[j].Count {
-				return items[i].Count > items[j].Count
-			}
-			return items[i].Key < items[j].Key
-		})
+		sortItems(items)
 	}
 
 	cols := []string{quarterKey("s.startedAt"), "s.isNewVisitor", "s.isEngaged", "s.eventCount <= 1",
-		"MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday(s.startedAt)) * 86400000) AS INTEGER) + 500) / 1000"}
+		sessionSeconds}
 	for _, c := range sessionDims {
 		cols = append(cols, "COALESCE("+c.expr+", '')")
 	}
@@ -697,12 +697,7 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 		for k, c := range keys {
 			items = append(items, Item{Key: k, Count: c})
 		}
-		sort.Slice(items, func(i, j int) bool {
-			if items[i].Count != items[j].Count {
-				return items[i].Count > items[j].Count
-			}
-			return items[i].Key < items[j].Key
-		})
+		sortItems(items)
 		if n > 0 {
 			items = items[:min(n, len(items))]
 		}
