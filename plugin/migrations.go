@@ -63,6 +63,11 @@ func (p *plugin) migrations() core.MigrationsList {
 		_, err := collections.Apply(tx)
 		return err
 	}, nil, "1764115209_skopos_schema_v6.go")
+	// v7: skopos_shares (shared links)
+	l.Register(func(tx core.App) error {
+		_, err := collections.Apply(tx)
+		return err
+	}, nil, "1764115210_skopos_schema_v7.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -37,6 +37,12 @@ const (
 	// site scope, expiry and last use. Superuser-only (no API rules): keys
 	// are managed through /api/skopos/keys.
 	APIKeys = "skopos_api_keys"
+	// Shares holds the shared links: read-only access to one website's
+	// reports without an account. The SHA-256 hash of each token (never
+	// the token), an optional bcrypt password hash, expiry and last use.
+	// Superuser-only (no API rules): managed through /api/skopos/shares
+	// and the dashboard.
+	Shares = "skopos_shares"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -53,8 +59,8 @@ var Names = []string{Websites, Visitors, Sessions, Events, JSErrors, DashSum, Da
 var Analysis = []string{Goals, Funnels}
 
 // Server lists the collections only the Skopos server reads and writes
-// (never the SDK): the stats API keys.
-var Server = []string{APIKeys}
+// (never the SDK): the stats API keys and the shared links.
+var Server = []string{APIKeys, Shares}
 
 // All lists every Skopos collection: Names, the writer's own bookkeeping
 // (Spools), the installation's secrets, Analysis, then Server.
@@ -97,6 +103,11 @@ const (
 	MaxTimezoneName = 64
 	// MaxAPIKeyName is the longest name of an API key.
 	MaxAPIKeyName = 255
+	// MaxShareName is the longest label of a shared link.
+	MaxShareName = 255
+	// MaxSharePassword is the longest shared-link password in bytes:
+	// bcrypt reads no further.
+	MaxSharePassword = 72
 )
 
 // Stored-length limits: each text field's max is at least what the

@@ -80,58 +80,6 @@ func (st *sessionStore) remove(token string) {
 	st.mu.Unlock()
 }
 
-// limiter counts failed logins per key (client IP, or account) in a
-// sliding window.
-type limiter[K comparable] struct {
-	now    func() time.Time
-	max    int
-	window time.Duration
-
-	mu       sync.Mutex
-	failures map[K][]time.Time
-}
-
-func newLimiter[K comparable](now func() time.Time, max int, window time.Duration) *limiter[K] {
-	return &limiter[K]{now: now, max: max, window: window, failures: map[K][]time.Time{}}
-}
-
-// blocked reports whether ip used up its failures in the window.
-func (l *limiter[K]) blocked(ip K) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.recent(ip)) >= l.max
-}
-
-func (l *limiter[K]) fail(ip K) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.failures[ip] = append(l.recent(ip), l.now())
-	if len(l.failures) > 10000 { // bound memory under a distributed attack
-		for k := range l.failures {
-			if len(l.recent(k)) == 0 {
-				delete(l.failures, k)
-			}
-		}
-	}
-}
-
-// recent drops ip's failures older than the window; l.mu is held.
-func (l *limiter[K]) recent(ip K) []time.Time {
-	ts := l.failures[ip]
-	cut := l.now().Add(-l.window)
-	i := 0
-	for i < len(ts) && !ts[i].After(cut) {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.failures, ip)
-		return nil
-	}
-	l.failures[ip] = ts
-	return ts
-}
-
 // user is the logged-in account of a request.
 type user struct {
 	rec   *core.Record
@@ -230,7 +178,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	// per IP, and per account: rotating the forwarded address (from a
 	// trusted proxy) must not buy more guesses at one password
 	account := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
-	if s.limiter.blocked(ip) || s.accounts.blocked(account) {
+	if s.limiter.Blocked(ip) || s.accounts.Blocked(account) {
 		w.Header().Set("Retry-After", "60")
 		s.renderLoginStatus(w, r, http.StatusTooManyRequests, "Too many failed logins. Wait a minute and try again.")
 		return
@@ -243,8 +191,8 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	rec := s.authenticate(email, r.PostFormValue("password"))
 	if rec == nil {
-		s.limiter.fail(ip)
-		s.accounts.fail(account)
+		s.limiter.Add(ip)
+		s.accounts.Add(account)
 		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Email: email, Next: safeNext(r.PostFormValue("next")),
 			Error: "Wrong email or password."})
 		return

@@ -27,6 +27,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/live"
+	"github.com/skopos-go/skopos/internal/window"
 )
 
 // Prefix is the path every dashboard route lives under.
@@ -94,8 +95,8 @@ type server struct {
 	opts     Options
 	mux      *http.ServeMux
 	sessions *sessionStore
-	limiter  *limiter[netip.Addr]
-	accounts *limiter[string]
+	limiter  *window.Limiter[netip.Addr] // failed logins per client address
+	accounts *window.Limiter[string]     // failed logins per account
 	pages    map[string]*template.Template
 	static   http.Handler
 }
@@ -128,8 +129,8 @@ func Handler(app core.App, opts Options) http.Handler {
 	s := &server{
 		app: app, opts: opts, mux: http.NewServeMux(),
 		sessions: newSessionStore(opts.Now, opts.SessionTTL),
-		limiter:  newLimiter[netip.Addr](opts.Now, opts.LoginFailures, time.Minute),
-		accounts: newLimiter[string](opts.Now, 2*opts.LoginFailures, time.Minute),
+		limiter:  window.New[netip.Addr](opts.Now, opts.LoginFailures, time.Minute),
+		accounts: window.New[string](opts.Now, 2*opts.LoginFailures, time.Minute),
 		pages:    parseTemplates(),
 		static:   http.StripPrefix(Prefix+"/static/", http.FileServerFS(sub)),
 	}

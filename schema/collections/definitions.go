@@ -196,6 +196,19 @@ func Definition(name string, resolve IDResolver) (*core.Collection, error) {
 		b.index("hash", true, "hash")
 		b.index("user", false, "user")
 		b.index("superuser", false, "superuser")
+	case schema.Shares:
+		// superuser-only (no API rules): managed through
+		// /api/skopos/shares by whoever may see the website
+		b.relation("website", schema.Websites)
+		b.text("name", schema.MaxShareName, false)
+		// hex SHA-256 of the token; the token itself is never stored
+		b.fields(&core.TextField{Name: "hash", Required: true, Min: 64, Max: 64})
+		// bcrypt hash of the optional password; empty: none
+		b.fields(&core.TextField{Name: "password", Max: 100, Hidden: true})
+		b.fields(&core.DateField{Name: "expires"})
+		b.fields(&core.DateField{Name: "lastUsed"})
+		b.index("hash", true, "hash")
+		b.index("website", false, "website")
 	default:
 		return nil, fmt.Errorf("schema: unknown collection %q", name)
 	}
