@@ -8,17 +8,24 @@ import (
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/dashboard"
+	"github.com/skopos-go/skopos/internal/share"
 )
 
 // DashboardPath is where the embedded server serves the web UI.
 const DashboardPath = dashboard.Prefix
 
-// mountDashboard serves the web UI under /dashboard. PocketBase's CORS
+// SharePath is where shared links open: SharePath + "/" + token shows a
+// website's reports read-only, without an account (see SharesPath).
+const SharePath = share.PathPrefix
+
+// mountDashboard serves the web UI under /dashboard, and shared links'
+// read-only pages under /share. PocketBase's CORS
 // middleware would let any origin read dashboard responses with "*", and
 // its activity logger would copy every admin request (with IP and user
 // agent) into _logs; the dashboard needs neither.
 func (p *plugin) mountDashboard(e *core.ServeEvent) {
-	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath, RequireVerified: p.cfg.Signup == "on", Live: p.live}
+	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath, RequireVerified: p.cfg.Signup == "on",
+		Live: p.live, Shares: p.shares}
 	// Login attempts are rate-limited by the client IP as the event
 	// endpoint sees it (behind a trusted proxy, the forwarded address).
 	opts.ClientIP = func(r *http.Request) netip.Addr { return p.ips.IP(r) }
@@ -36,7 +43,7 @@ func (p *plugin) mountDashboard(e *core.ServeEvent) {
 		return p.intake.in.Pipeline().RecentDrops(trackingID)
 	}
 	h := apis.WrapStdHandler(dashboard.Handler(e.App, opts))
-	for _, path := range []string{DashboardPath, DashboardPath + "/{rest...}"} {
+	for _, path := range []string{DashboardPath, DashboardPath + "/{rest...}", SharePath + "/{rest...}"} {
 		e.Router.Any(path, h).
 			Unbind(apis.DefaultCorsMiddlewareId, apis.DefaultActivityLoggerMiddlewareId)
 	}

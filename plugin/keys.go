@@ -20,6 +20,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -50,6 +51,9 @@ const lastUsedEvery = time.Minute
 type keyAuth struct {
 	clientIP func(*http.Request) netip.Addr
 	fails    *failCounter // nil: failed attempts are not limited
+	// shares opens the shared links of "?share=<token>" requests; nil:
+	// the route does not take them
+	shares *share.Guard
 }
 
 func (p *plugin) mountKeys(e *core.ServeEvent) {

@@ -1,15 +1,12 @@
 package plugin
 
 import (
-	"slices"
 	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/pipeline"
-	"github.com/skopos-go/skopos/schema"
 )
 
 // LivePath streams a website's events as they are stored, as Server-Sent
@@ -37,13 +34,9 @@ func (p *plugin) mountLive(e *core.ServeEvent) {
 	e.Router.GET(LivePath, func(re *core.RequestEvent) error {
 		// the stats API's callers: an auth token, or an API key within
 		// its sites
-		auth, scope, err := p.keyAuth.caller(re, time.Now())
+		site, err := p.keyAuth.site(re, time.Now())
 		if err != nil {
 			return err
-		}
-		site, err := re.App.FindFirstRecordByData(schema.Websites, "trackingId", re.Request.URL.Query().Get("site"))
-		if err != nil || !access.CanView(auth, site) || (scope != nil && !slices.Contains(scope, site.GetString("trackingId"))) {
-			return re.NotFoundError("Website not found.", nil)
 		}
 		p.live.Serve(re.Response, re.Request, re.App.DB(), site.Id, time.Now())
 		return nil

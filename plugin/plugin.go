@@ -32,6 +32,7 @@ import (
 	"github.com/skopos-go/skopos/internal/botdetect"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/live"
+	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/spf13/cobra"
@@ -269,6 +270,9 @@ type plugin struct {
 	// live fans stored events out to live streams (set when the server
 	// starts)
 	live *live.Hub
+	// shares opens shared links for the stats API and the dashboard's
+	// shared pages, under one set of per-client limits
+	shares *share.Guard
 }
 
 // onServe runs before PocketBase starts listening: PocketBase has applied
@@ -284,6 +288,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 		return err
 	}
 	p.startLive(e.App)
+	p.shares = share.NewGuard(share.Limits{Failures: p.cfg.AuthRateLimit})
 	if err := p.startIntake(e); err != nil {
 		return err
 	}
@@ -293,6 +298,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountLive(e)
 	p.mountKeys(e)
 	p.mountExport(e)
+	p.mountShares(e)
 	p.mountDashboard(e)
 	if err := e.Next(); err != nil {
 		return err

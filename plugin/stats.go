@@ -41,10 +41,14 @@ func (p *plugin) mountStats(e *core.ServeEvent) {
 		// failed API keys count like failed logins
 		keys.fails = newFailCounter(p.cfg.AuthRateLimit)
 	}
-	p.keyAuth = keys // the live stream reads with the same callers
-	e.Router.GET(StatsPath, statsHandler(time.Now, keys, handleStats))
-	e.Router.GET(PropertiesPath, statsHandler(time.Now, keys, handleProperties))
-	e.Router.GET(FunnelPath, statsHandler(time.Now, keys, handleFunnel))
+	p.keyAuth = keys // the live stream and the export read with the same callers
+	// the aggregate routes also read through shared links (one Guard with
+	// the dashboard's shared pages: one limit per client)
+	shared := *keys
+	shared.shares = p.shares
+	e.Router.GET(StatsPath, statsHandler(time.Now, &shared, handleStats))
+	e.Router.GET(PropertiesPath, statsHandler(time.Now, &shared, handleProperties))
+	e.Router.GET(FunnelPath, statsHandler(time.Now, &shared, handleFunnel))
 }
 
 // statsHandler answers with now as the clock: read once per request, so
@@ -59,19 +63,13 @@ func statsHandler(clock func() time.Time, keys *keyAuth, h func(*core.RequestEve
 	}
 }
 
-// statsRequest reads what every stats route shares: the caller may see
-// the site (as the authenticated record, or within an API key's scope),
-// the period in its time zone, the filters and top.
+// statsRequest reads what every stats route shares: the site the caller
+// may read, the period in its time zone, the filters and top.
 func statsRequest(e *core.RequestEvent, keys *keyAuth, now time.Time) (*core.Record, stats.Request, error) {
-	auth, scope, err := keys.caller(e, now)
+	q := e.Request.URL.Query()
+	site, err := keys.site(e, now)
 	if err != nil {
 		return nil, stats.Request{}, err
-	}
-	q := e.Request.URL.Query()
-	site, err := e.App.FindFirstRecordByData(schema.Websites, "trackingId", q.Get("site"))
-	if err != nil || !access.CanView(auth, site) || (scope != nil && !slices.Contains(scope, site.GetString("trackingId"))) {
-		// not-owned sites look exactly like unknown ones
-		return nil, stats.Request{}, e.NotFoundError("Website not found.", nil)
 	}
 	period, err := stats.ParsePeriodIn(q.Get("period"), q.Get("from"), q.Get("to"), now, stats.SiteLocation(site))
 	if err != nil {
@@ -88,6 +86,34 @@ func statsRequest(e *core.RequestEvent, keys *keyAuth, now time.Time) (*core.Rec
 		}
 	}
 	return site, stats.Request{Period: period, Filters: filters, Top: top, Now: now}, nil
+}
+
+// site returns the website a read route answers for: the one of a shared
+// link (share=<token>, when the route takes them; site=, if given too,
+// must name it), or site= if the caller (an auth token, or an API key
+// within its sites) may see it. Not-owned sites look exactly like
+// unknown ones.
+func (k *keyAuth) site(e *core.RequestEvent, now time.Time) (*core.Record, error) {
+	q := e.Request.URL.Query()
+	if token := q.Get("share"); token != "" && k.shares != nil {
+		site, err := k.openShare(e, token)
+		if err != nil {
+			return nil, err
+		}
+		if id := q.Get("site"); id != "" && id != site.GetString("trackingId") {
+			return nil, e.NotFoundError("Website not found.", nil)
+		}
+		return site, nil
+	}
+	auth, scope, err := k.caller(e, now)
+	if err != nil {
+		return nil, err
+	}
+	site, err := e.App.FindFirstRecordByData(schema.Websites, "trackingId", q.Get("site"))
+	if err != nil || !access.CanView(auth, site) || (scope != nil && !slices.Contains(scope, site.GetString("trackingId"))) {
+		return nil, e.NotFoundError("Website not found.", nil)
+	}
+	return site, nil
 }
 
 // queryError maps the stats package's errors onto API answers.

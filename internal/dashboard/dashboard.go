@@ -27,6 +27,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/live"
+	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/window"
 )
 
@@ -80,6 +81,11 @@ type Options struct {
 	// Nil: no live view.
 	Live *live.Hub
 
+	// Shares opens shared links (share.PathPrefix pages), with the
+	// per-client limits it shares with the stats API. Nil: shared links
+	// answer 404.
+	Shares *share.Guard
+
 	// Now is the clock; default time.Now. Tests set it.
 	Now func() time.Time
 
@@ -101,8 +107,8 @@ type server struct {
 	static   http.Handler
 }
 
-// Handler returns the dashboard. Mount it for Prefix and every path under
-// it; it answers 404 for anything else.
+// Handler returns the dashboard. Mount it for Prefix, share.PathPrefix
+// and every path under them; it answers 404 for anything else.
 func Handler(app core.App, opts Options) http.Handler {
 	if opts.ScriptPath == "" {
 		opts.ScriptPath = "/skopos.js"
@@ -149,12 +155,12 @@ func (s *server) routes() {
 	m.HandleFunc("POST "+Prefix+"/logout", s.authed(s.logout))
 
 	m.HandleFunc("GET "+Prefix+"/{$}", s.authed(s.overview))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}", s.authed(s.sitePage))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}", s.authed(s.forSite(s.sitePage)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/live", s.authed(s.live))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/realtime", s.authed(s.realtime))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/live/stream", s.authed(s.liveStream))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/events", s.authed(s.eventDrill))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/errors", s.authed(s.errorDrill))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/events", s.authed(s.forSite(s.eventDrill)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/errors", s.authed(s.forSite(s.errorDrill)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions", s.authed(s.sessionList))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/export", s.authed(s.exportCSV))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions/{sid}", s.authed(s.sessionTimeline))
@@ -165,6 +171,16 @@ func (s *server) routes() {
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels", s.authed(s.addFunnel))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels/{fid}", s.authed(s.funnelView))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels/{fid}/delete", s.authed(s.deleteFunnel))
+
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/shares", s.authed(s.shares))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares", s.authed(s.addShare))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares/{sid}/revoke", s.authed(s.revokeShare))
+
+	// a shared link's read-only reports (share.PathPrefix)
+	m.HandleFunc("GET "+share.PathPrefix+"/{token}", s.shared(s.sitePage))
+	m.HandleFunc("POST "+share.PathPrefix+"/{token}", s.unlockShare)
+	m.HandleFunc("GET "+share.PathPrefix+"/{token}/events", s.shared(s.eventDrill))
+	m.HandleFunc("GET "+share.PathPrefix+"/{token}/errors", s.shared(s.errorDrill))
 
 	m.HandleFunc("GET "+Prefix+"/websites", s.authed(s.websites))
 	m.HandleFunc("POST "+Prefix+"/websites", s.authed(s.addWebsite))

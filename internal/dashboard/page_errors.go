@@ -16,8 +16,9 @@ type errorsData struct {
 // errorGroupLimit bounds the groups (stacks) shown for one message.
 const errorGroupLimit = 20
 
-func (s *server) errorDrill(w http.ResponseWriter, r *http.Request, u *user) {
-	site, p, ok := s.siteAndPeriod(w, r, u)
+func (s *server) errorDrill(w http.ResponseWriter, r *http.Request, rd *reader) {
+	site, u := rd.site, rd.u
+	p, ok := s.readPeriod(w, r, rd)
 	if !ok {
 		return
 	}
@@ -27,6 +28,6 @@ func (s *server) errorDrill(w http.ResponseWriter, r *http.Request, u *user) {
 		s.internal(w, r, u, err)
 		return
 	}
-	d := errorsData{Site: s.viewSite(site), Message: msg, Rows: rows, BackURL: siteURL(site.Id, periodQuery(p))}
-	s.render(w, http.StatusOK, "errors", pageFor(u, "JS error · "+site.GetString("name"), "", d))
+	d := errorsData{Site: s.readerSite(rd), Message: msg, Rows: rows, BackURL: rd.url("", periodQuery(p))}
+	s.render(w, http.StatusOK, "errors", rd.page("JS error · "+site.GetString("name"), d))
 }

@@ -43,8 +43,9 @@ const payloadLimit = 200
 // propertyValues is how many values each property lists.
 const propertyValues = 10
 
-func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, u *user) {
-	site, p, ok := s.siteAndPeriod(w, r, u)
+func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, rd *reader) {
+	site, u := rd.site, rd.u
+	p, ok := s.readPeriod(w, r, rd)
 	if !ok {
 		return
 	}
@@ -68,9 +69,9 @@ func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, u *user) {
 		s.internal(w, r, u, err)
 		return
 	}
-	self := func(q url.Values) string { return sitePath(site.Id, "events", with(q, "name", name)) }
-	d := eventsData{Site: s.viewSite(site), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), Name: name,
-		BackURL: siteURL(site.Id, viewQuery(p, fs))}
+	self := func(q url.Values) string { return rd.url("events", with(q, "name", name)) }
+	d := eventsData{Site: s.readerSite(rd), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), Name: name,
+		BackURL: rd.url("", viewQuery(p, fs))}
 	keys := make([]string, 0, len(props))
 	for k := range props {
 		keys = append(keys, k)
@@ -83,7 +84,7 @@ func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, u *user) {
 			top = max(top, v.Count)
 		}
 		for _, v := range props[k] {
-			t.Values = append(t.Values, propertyValue{Value: v.Value, Count: v.Count, Share: share(v.Count, top)})
+			t.Values = append(t.Values, propertyValue{Value: v.Value, Count: v.Count, Share: barWidth(v.Count, top)})
 		}
 		d.Properties = append(d.Properties, t)
 	}
@@ -94,5 +95,5 @@ func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, u *user) {
 		d.Rows = append(d.Rows, payloadRow{Data: prettyJSON(row.Data), Count: row.Count})
 		d.Total += row.Count
 	}
-	s.render(w, http.StatusOK, "events", pageFor(u, name+" · "+site.GetString("name"), "", d))
+	s.render(w, http.StatusOK, "events", rd.page(name+" · "+site.GetString("name"), d))
 }

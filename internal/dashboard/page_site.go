@@ -122,6 +122,7 @@ type sitePageData struct {
 	LiveURL     string
 	RealtimeURL string // the live view; empty without one
 	SessionsURL string
+	SharesURL   string // the site's shared links; empty through one
 	FormAction  string
 	Exports     []exportLink
 }
@@ -135,8 +136,9 @@ type goalRow struct {
 	Href     string // filters by the goal
 }
 
-func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
-	site, p, ok := s.siteAndPeriod(w, r, u)
+func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
+	site, u := rd.site, rd.u
+	p, ok := s.readPeriod(w, r, rd)
 	if !ok {
 		return
 	}
@@ -156,16 +158,12 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	pq := periodQuery(p)
 	vq := viewQuery(p, fs)
-	self := func(q url.Values) string { return siteURL(site.Id, q) }
+	self := func(q url.Values) string { return rd.url("", q) }
 	// filterURL is this page with f added (in place of f's dimension)
 	filterURL := func(f stats.Filter) string { return self(viewQuery(p, withFilter(fs, f))) }
 	d := sitePageData{
-		Site: s.viewSite(site), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), ActiveUsers: rep.ActiveUsers,
-		// the sessions list cannot filter: it gets the period only
-		LiveURL: sitePath(site.Id, "live", nil), RealtimeURL: s.realtimeURL(site.Id), SessionsURL: sitePath(site.Id, "sessions", pq),
-		GoalsURL: sitePath(site.Id, "goals", pq), FunnelsURL: sitePath(site.Id, "funnels", vq),
-		FormAction: siteURL(site.Id, nil), Exports: exportLinks(site.Id, p, fs),
-		Chart: buildChart(rep.Series, rep.SeriesUnit),
+		Site: s.readerSite(rd), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), ActiveUsers: rep.ActiveUsers,
+		FormAction: rd.url("", nil), Chart: buildChart(rep.Series, rep.SeriesUnit),
 		KPIs: []kpi{
 			makeKPI("pageViews", "Page views", "", rep.PageViews, count, false),
 			makeKPI("visitors", "Visitors", "Sessions started in the period", rep.Visitors, count, false),
@@ -176,6 +174,15 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 			makeKPI("avgDuration", "Avg. duration", "Average session duration", rep.AvgDuration, formatDuration, false),
 		},
 	}
+	if !rd.shared() {
+		// what a shared link does not reach: people's sessions, the live
+		// stream of events, management and raw exports
+		d.LiveURL, d.RealtimeURL = sitePath(site.Id, "live", nil), s.realtimeURL(site.Id)
+		// the sessions list cannot filter: it gets the period only
+		d.SessionsURL, d.GoalsURL, d.FunnelsURL = sitePath(site.Id, "sessions", pq), sitePath(site.Id, "goals", pq), sitePath(site.Id, "funnels", vq)
+		d.Exports = exportLinks(site.Id, p, fs)
+		d.SharesURL = sitePath(site.Id, "shares", nil)
+	}
 	if rep.JSErrors != nil {
 		d.KPIs = append(d.KPIs, makeKPI("jsErrors", "JS errors", "", *rep.JSErrors, count, true))
 	}
@@ -185,7 +192,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	for _, g := range rep.Goals {
 		d.Goals = append(d.Goals, goalRow{Name: g.Name, Visitors: g.Visitors, Rate: percent(g.ConversionRate),
-			Share: share(g.Visitors, topGoal), Href: filterURL(stats.Filter{Dim: "goal", Value: g.Name})})
+			Share: barWidth(g.Visitors, topGoal), Href: filterURL(stats.Filter{Dim: "goal", Value: g.Name})})
 	}
 	for _, def := range cardDefs {
 		c := card{ID: def.id, Title: def.title}
@@ -200,19 +207,19 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 				top = max(top, it.Count)
 			}
 			for _, it := range items {
-				ci := cardItem{Key: it.Key, Count: it.Count, Share: share(it.Count, top)}
+				ci := cardItem{Key: it.Key, Count: it.Count, Share: barWidth(it.Count, top)}
 				if it.Key == "" {
 					ci.Key = emptyKeyLabel(td.dim)
 				}
 				if it.Key != otherKey {
 					switch {
 					case td.dim == "jsError":
-						ci.Href = sitePath(site.Id, "errors", with(pq, "message", it.Key))
+						ci.Href = rd.url("errors", with(pq, "message", it.Key))
 					case td.filter != "":
 						ci.Href = filterURL(stats.Filter{Dim: td.filter, Value: it.Key})
 					}
 					if td.dim == "customEvent" {
-						ci.DetailHref = sitePath(site.Id, "events", with(vq, "name", it.Key))
+						ci.DetailHref = rd.url("events", with(vq, "name", it.Key))
 					}
 				}
 				t.Items = append(t.Items, ci)
@@ -221,12 +228,12 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		d.Cards = append(d.Cards, c)
 	}
-	s.render(w, http.StatusOK, "site", pageFor(u, site.GetString("name"), "", d))
+	s.render(w, http.StatusOK, "site", rd.page(site.GetString("name"), d))
 }
 
-// share is a bar's width in percent of the largest, at least 1 for any
+// barWidth is a bar's width in percent of the largest, at least 1 for any
 // count above 0.
-func share(n, top int) string {
+func barWidth(n, top int) string {
 	if top <= 0 || n <= 0 {
 		return "0"
 	}

@@ -375,7 +375,7 @@ func (s *server) deleteWebsite(w http.ResponseWriter, r *http.Request, u *user) 
 	}
 	err := s.app.RunInTransaction(func(tx core.App) error {
 		for _, table := range []string{schema.Events, schema.JSErrors, schema.Sessions, schema.Visitors,
-			schema.DashSumItems, schema.DashSum, schema.Goals, schema.Funnels} {
+			schema.DashSumItems, schema.DashSum, schema.Goals, schema.Funnels, schema.Shares} {
 			if _, err := tx.DB().Delete(table, dbx.HashExp{"website": site.Id}).Execute(); err != nil {
 				return fmt.Errorf("delete %s: %w", table, err)
 			}

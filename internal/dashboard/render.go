@@ -14,11 +14,14 @@ type page struct {
 	Super bool
 	CSRF  string
 	Nav   string // overview, websites: the active menu entry
-	Data  any
+	// Shared marks a page seen through a shared link: no account, no
+	// menu, read-only.
+	Shared bool
+	Data   any
 }
 
 var pageNames = []string{"login", "error", "overview", "site", "events", "errors", "sessions", "session",
-	"websites", "website", "delete", "goals", "funnels", "funnel", "realtime"}
+	"websites", "website", "delete", "goals", "funnels", "funnel", "realtime", "shares", "share-password"}
 
 // funcs format numbers for display; they return plain strings, which
 // html/template escapes like any other value.

@@ -1,0 +1,158 @@
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clientip"
+	"github.com/skopos-go/skopos/internal/share"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// SharesPath manages shared links: read-only access to one website's
+// reports without an account. The caller is a PocketBase auth token of a
+// superuser or a users record, who must be able to see the website (an
+// API key cannot manage links):
+//
+//	POST   /api/skopos/shares            {"site": trackingId, "name"?, "password"?, "expires"?: RFC 3339} → {"id", "token", "url"}
+//	GET    /api/skopos/shares[?site=…]   → [{"id", "site", "siteName", "name", "hasPassword", "expires", "created", "lastUsed", "expired"}]
+//	DELETE /api/skopos/shares/<token|id> revokes a link
+//
+// The token is answered once, when the link is created; only its SHA-256
+// is stored. The link's read-only dashboard is at /share/<token>, and
+// the stats API (StatsPath, PropertiesPath, FunnelPath) answers
+// "?share=<token>" without any other auth, with the password, if the link
+// has one, in the X-Skopos-Share-Password header. A revoked, expired or
+// unknown token is 404. See the README ("Shared links").
+const SharesPath = "/api/skopos/shares"
+
+// SharePasswordHeader carries a shared link's password on stats API
+// calls (never in the URL, which proxies and logs keep).
+const SharePasswordHeader = "X-Skopos-Share-Password"
+
+func (p *plugin) mountShares(e *core.ServeEvent) {
+	e.Router.POST(SharesPath, p.createShare)
+	e.Router.GET(SharesPath, listShares)
+	e.Router.DELETE(SharesPath+"/{ref}", revokeShare)
+}
+
+// shareOwner returns the caller of a shares route: a PocketBase
+// superuser or users record.
+func shareOwner(e *core.RequestEvent) (*core.Record, error) {
+	if e.Auth == nil || !(e.Auth.IsSuperuser() || e.Auth.Collection().Name == schema.Users) {
+		return nil, e.UnauthorizedError("A superuser or users auth token is required.", nil)
+	}
+	return e.Auth, nil
+}
+
+type shareInput struct {
+	Site     string `json:"site"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Expires  string `json:"expires"`
+}
+
+func (p *plugin) createShare(e *core.RequestEvent) error {
+	auth, err := shareOwner(e)
+	if err != nil {
+		return err
+	}
+	var in shareInput
+	if err := json.NewDecoder(http.MaxBytesReader(e.Response, e.Request.Body, 1<<16)).Decode(&in); err != nil {
+		return e.BadRequestError("The body must be a JSON object {site, name?, password?, expires?}.", err)
+	}
+	site, err := e.App.FindFirstRecordByData(schema.Websites, "trackingId", in.Site)
+	if err != nil {
+		return e.NotFoundError("Website not found.", nil)
+	}
+	si := share.Input{Name: in.Name, Password: in.Password}
+	if in.Expires != "" {
+		if si.Expires, err = time.Parse(time.RFC3339, in.Expires); err != nil {
+			return e.BadRequestError("expires must be an RFC 3339 time", err)
+		}
+	}
+	token, rec, err := share.Create(e.App, auth, site, si, time.Now())
+	switch {
+	case errors.Is(err, share.ErrNotFound):
+		return e.NotFoundError("Website not found.", nil)
+	case errors.Is(err, share.ErrInvalid):
+		return e.BadRequestError(strings.TrimPrefix(err.Error(), share.ErrInvalid.Error()+": "), nil)
+	case err != nil:
+		return e.InternalServerError("", err)
+	}
+	return e.JSON(http.StatusCreated, map[string]string{"id": rec.Id, "token": token,
+		"url": p.origin(e.Request) + share.PathPrefix + "/" + token})
+}
+
+// origin is the scheme and host the client used: https directly or
+// through a trusted proxy that says so.
+func (p *plugin) origin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || (p.ips.Trusted(clientip.ParseIP(r.RemoteAddr)) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func listShares(e *core.RequestEvent) error {
+	auth, err := shareOwner(e)
+	if err != nil {
+		return err
+	}
+	var site *core.Record
+	if id := e.Request.URL.Query().Get("site"); id != "" {
+		if site, err = e.App.FindFirstRecordByData(schema.Websites, "trackingId", id); err != nil {
+			return e.NotFoundError("Website not found.", nil)
+		}
+	}
+	out, err := share.List(e.App, auth, site, time.Now())
+	switch {
+	case errors.Is(err, share.ErrNotFound):
+		return e.NotFoundError("Website not found.", nil)
+	case err != nil:
+		return e.InternalServerError("", err)
+	}
+	return e.JSON(http.StatusOK, out)
+}
+
+func revokeShare(e *core.RequestEvent) error {
+	auth, err := shareOwner(e)
+	if err != nil {
+		return err
+	}
+	switch err := share.Revoke(e.App, auth, e.Request.PathValue("ref")); {
+	case errors.Is(err, share.ErrNotFound):
+		// someone else's link looks exactly like an unknown one
+		return e.NotFoundError("Shared link not found.", nil)
+	case err != nil:
+		return e.InternalServerError("", err)
+	}
+	return e.NoContent(http.StatusNoContent)
+}
+
+// openShare resolves the share=<token> of a stats request into the
+// website it shows.
+func (k *keyAuth) openShare(e *core.RequestEvent, token string) (*core.Record, error) {
+	ip := k.clientIP(e.Request)
+	l, err := k.shares.Open(e.App, token, ip)
+	if err == nil {
+		err = k.shares.CheckPassword(l, e.Request.Header.Get(SharePasswordHeader), ip)
+	}
+	switch {
+	case errors.Is(err, share.ErrNotFound):
+		return nil, e.NotFoundError("Website not found.", nil)
+	case errors.Is(err, share.ErrRateLimited):
+		e.Response.Header().Set("Retry-After", "60")
+		return nil, e.TooManyRequestsError("Too many requests through shared links, try again later.", nil)
+	case errors.Is(err, share.ErrPassword):
+		return nil, e.UnauthorizedError(fmt.Sprintf("This shared link needs its password in the %s header.", SharePasswordHeader), nil)
+	case err != nil:
+		return nil, e.InternalServerError("", err)
+	}
+	return l.Site, nil
+}
