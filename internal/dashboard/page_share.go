@@ -83,14 +83,30 @@ const shareGone = "This shared link does not exist, was revoked or has expired."
 type sharePasswordData struct {
 	Error     string
 	ActionURL string
+	Next      string // the page asked for, opened after the password
 }
 
 func (s *server) renderSharePassword(w http.ResponseWriter, r *http.Request, l *share.Link, status int, msg string) {
 	token := rand.Text()
 	http.SetCookie(w, &http.Cookie{Name: shareFormCookie, Value: token, Path: sharePath(l),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r), MaxAge: 3600})
+	next := r.URL.RequestURI()
+	if r.Method == http.MethodPost {
+		next = r.PostFormValue("next")
+	}
 	s.render(w, status, "share-password", &page{Title: "Password required", Shared: true, CSRF: token,
-		Data: sharePasswordData{Error: msg, ActionURL: sharePath(l)}})
+		Data: sharePasswordData{Error: msg, ActionURL: sharePath(l), Next: shareNext(l, next)}})
+}
+
+// shareNext keeps the page to open after the password within the link
+// (no open redirect, not even to another link).
+func shareNext(l *share.Link, next string) string {
+	base := sharePath(l)
+	rest, ok := strings.CutPrefix(next, base)
+	if !ok || (rest != "" && rest[0] != '/' && rest[0] != '?') || strings.ContainsAny(next, "\\\r\n") || strings.Contains(next, "//") {
+		return base
+	}
+	return next
 }
 
 // sharePath is the link's site page (and its cookies' path).
@@ -121,7 +137,7 @@ func (s *server) unlockShare(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: isHTTPS(r), MaxAge: int(share.CookieTTL / time.Second)})
 	http.SetCookie(w, &http.Cookie{Name: shareFormCookie, Value: "", Path: sharePath(l), MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
-	http.Redirect(w, r, sharePath(l), http.StatusSeeOther)
+	http.Redirect(w, r, shareNext(l, r.PostFormValue("next")), http.StatusSeeOther)
 }
 
 // shareForm is the new-link form as typed (never the password).

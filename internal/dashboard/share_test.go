@@ -155,9 +155,24 @@ func TestSharedLinkPages(t *testing.T) {
 	if r := anon.post(locked, url.Values{"password": {strings.Repeat("p", schema.MaxSharePassword)}, "csrf": {"forged"}}); r.StatusCode != http.StatusForbidden {
 		t.Errorf("password form without its CSRF token: %d", r.StatusCode)
 	}
-	anon.get(locked) // a fresh form token
+	// the form comes back to the page asked for, never elsewhere
+	for _, tc := range []struct{ next, want string }{
+		{"https://evil.example/", locked},
+		{"//evil.example" + locked, locked},
+		{locked + "x/events", locked}, // another link's prefix
+		{locked + "/events?period=today&name=signup", locked + "/events?period=today&name=signup"},
+	} {
+		fresh := e.client(t) // not unlocked yet
+		fresh.base = e.srv.URL
+		fresh.get(locked)
+		r := fresh.post(locked, url.Values{"password": {strings.Repeat("p", schema.MaxSharePassword)}, "next": {tc.next}})
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != tc.want {
+			t.Errorf("right password, next %q: %d → %q, want 303 → %q", tc.next, r.StatusCode, r.Header.Get("Location"), tc.want)
+		}
+	}
+	anon.get(locked)
 	if r := anon.post(locked, url.Values{"password": {strings.Repeat("p", schema.MaxSharePassword)}}); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("right password: %d\n%s", r.StatusCode, r.body)
+		t.Fatalf("right password: %d", r.StatusCode)
 	}
 	if r := anon.get(locked + "?period=today"); r.StatusCode != http.StatusOK || !equalMaps(kpis(r.body), kpis(sitePage.body)) {
 		t.Errorf("password link after the password: %d", r.StatusCode)
