@@ -213,4 +213,3 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
-
