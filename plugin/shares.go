@@ -31,6 +31,11 @@ import (
 // unknown token is 404. See the README ("Shared links").
 const SharesPath = "/api/skopos/shares"
 
+// ShareHeader carries a shared link's token on stats API calls in place
+// of "?share=": URLs end up in logs (PocketBase's request log among
+// them), headers do not.
+const ShareHeader = "X-Skopos-Share"
+
 // SharePasswordHeader carries a shared link's password on stats API
 // calls (never in the URL, which proxies and logs keep).
 const SharePasswordHeader = "X-Skopos-Share-Password"

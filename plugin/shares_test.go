@@ -154,6 +154,7 @@ func TestSharedLinks(t *testing.T) {
 	}{
 		{"open link", srv.URL + plugin.StatsPath + q + "&share=" + open, nil, http.StatusOK, owner},
 		{"open link, site named", statsURL + tid(site) + "&share=" + open, nil, http.StatusOK, owner},
+		{"token in the header", srv.URL + plugin.StatsPath + q, map[string]string{plugin.ShareHeader: open}, http.StatusOK, owner},
 		{"properties", srv.URL + plugin.PropertiesPath + "?period=7d&event=signup&share=" + open, nil, http.StatusOK, ownerProps},
 		{"password link with it", srv.URL + plugin.StatsPath + q + "&share=" + locked, pw, http.StatusOK, owner},
 		{"password link without it", srv.URL + plugin.StatsPath + q + "&share=" + locked, nil, http.StatusUnauthorized, ""},

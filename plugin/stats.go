@@ -89,13 +89,17 @@ func statsRequest(e *core.RequestEvent, keys *keyAuth, now time.Time) (*core.Rec
 }
 
 // site returns the website a read route answers for: the one of a shared
-// link (share=<token>, when the route takes them; site=, if given too,
+// link (share=<token> or the ShareHeader, when the route takes them; site=, if given too,
 // must name it), or site= if the caller (an auth token, or an API key
 // within its sites) may see it. Not-owned sites look exactly like
 // unknown ones.
 func (k *keyAuth) site(e *core.RequestEvent, now time.Time) (*core.Record, error) {
 	q := e.Request.URL.Query()
-	if token := q.Get("share"); token != "" && k.shares != nil {
+	token := q.Get("share")
+	if token == "" {
+		token = e.Request.Header.Get(ShareHeader)
+	}
+	if token != "" && k.shares != nil {
 		site, err := k.openShare(e, token)
 		if err != nil {
 			return nil, err
