@@ -75,8 +75,10 @@ type Options struct {
 	// may sign up: an unverified account must not claim domains.
 	RequireVerified bool
 
-	// Live streams stored events to the live view (/sites/{id}/realtime).
-	// Nil: no live view.
+	// Live streams stored events to the live view (/sites/{id}/realtime)
+	// and the active-visitor counts to the "active now" counters of the
+	// overview and the site page. Nil: no live view, and the counters show
+	// the figure of the page load.
 	Live *live.Hub
 
 	// Now is the clock; default time.Now. Tests set it.
@@ -148,6 +150,7 @@ func (s *server) routes() {
 	m.HandleFunc("POST "+Prefix+"/logout", s.authed(s.logout))
 
 	m.HandleFunc("GET "+Prefix+"/{$}", s.authed(s.overview))
+	m.HandleFunc("GET "+activePath, s.authed(s.activeStream))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}", s.authed(s.sitePage))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/live", s.authed(s.live))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/realtime", s.authed(s.realtime))

@@ -2,9 +2,15 @@ package dashboard
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 
+	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/schema"
 )
 
 type realtimeData struct {
@@ -35,6 +41,58 @@ func (s *server) liveStream(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	s.opts.Live.Serve(w, r, s.app.DB(), site.Id, s.opts.Now())
+}
+
+// activePath streams the "active now" counters of the sites named by its
+// site parameters (record ids): GET /dashboard/live/active?site=a&site=b.
+const activePath = Prefix + "/live/active"
+
+// activeStream streams the active-visitor counts of the requested sites
+// (live.Hub.ServeActive) to the overview's and site page's "active now"
+// counters, with the dashboard's session as auth. One site the user may
+// not see (or that does not exist) makes the whole request 404, as every
+// other route of a site: a page only asks for the sites it shows, so a
+// partial answer would hide a bug. No site, or more than
+// live.MaxActiveSites distinct ones, is 400, before any of them is read.
+func (s *server) activeStream(w http.ResponseWriter, r *http.Request, u *user) {
+	if s.opts.Live == nil {
+		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
+		return
+	}
+	ids := slices.Compact(slices.Sorted(slices.Values(r.URL.Query()["site"])))
+	if len(ids) == 0 || len(ids) > live.MaxActiveSites {
+		http.Error(w, fmt.Sprintf(`{"error":"1 to %d sites per stream"}`, live.MaxActiveSites), http.StatusBadRequest)
+		return
+	}
+	for _, id := range ids {
+		rec, err := s.app.FindRecordById(schema.Websites, id)
+		if err != nil || !access.CanView(u.rec, rec) {
+			http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
+			return
+		}
+	}
+	s.serveActive(w, r, ids)
+}
+
+// serveActive streams the active-visitor counts of websites (record ids)
+// the caller has already authorised, with the dashboard's clock; 404
+// without a live hub. Pages other than the logged-in ones (a shared
+// link's) call it with their own checks.
+func (s *server) serveActive(w http.ResponseWriter, r *http.Request, websiteIDs []string) {
+	if s.opts.Live == nil {
+		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
+		return
+	}
+	s.opts.Live.ServeActive(w, r, s.app.DB(), websiteIDs, s.opts.Now)
+}
+
+// activeURL is the stream of the sites' "active now" counters (at most
+// live.MaxActiveSites of them); "" when the dashboard has no live hub.
+func (s *server) activeURL(ids []string) string {
+	if s.opts.Live == nil || len(ids) == 0 {
+		return ""
+	}
+	return withQuery(activePath, url.Values{"site": ids[:min(len(ids), live.MaxActiveSites)]})
 }
 
 // live answers the active-users counter's poll with stats.ActiveUsers, the
