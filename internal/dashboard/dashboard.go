@@ -152,7 +152,6 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/{$}", s.authed(s.overview))
 	m.HandleFunc("GET "+activePath, s.authed(s.activeStream))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}", s.authed(s.sitePage))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/live", s.authed(s.live))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/realtime", s.authed(s.realtime))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/live/stream", s.authed(s.liveStream))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/events", s.authed(s.eventDrill))

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/live"
-	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -93,25 +91,6 @@ func (s *server) activeURL(ids []string) string {
 		return ""
 	}
 	return withQuery(activePath, url.Values{"site": ids[:min(len(ids), live.MaxActiveSites)]})
-}
-
-// live answers the active-users counter's poll with stats.ActiveUsers, the
-// count stats.Report.ActiveUsers also uses, rather than a whole report:
-// every open tab asks every 10 seconds.
-func (s *server) live(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
-		return
-	}
-	n, err := stats.ActiveUsers(r.Context(), s.app.DB(), site.Id, s.opts.Now())
-	if err != nil {
-		s.app.Logger().Error("skopos dashboard: live", "error", err)
-		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]int{"activeUsers": n})
 }
 
 // realtimeURL is the site's live view; "" when the dashboard has none.

@@ -119,7 +119,7 @@ type sitePageData struct {
 	FunnelsURL  string
 	Cards       []card
 	ActiveUsers int
-	LiveURL     string
+	ActiveURL   string // the stream of the "active now" counter; empty without one
 	RealtimeURL string // the live view; empty without one
 	SessionsURL string
 	FormAction  string
@@ -162,7 +162,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, u *user) {
 	d := sitePageData{
 		Site: s.viewSite(site), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), ActiveUsers: rep.ActiveUsers,
 		// the sessions list cannot filter: it gets the period only
-		LiveURL: sitePath(site.Id, "live", nil), RealtimeURL: s.realtimeURL(site.Id), SessionsURL: sitePath(site.Id, "sessions", pq),
+		ActiveURL: s.activeURL([]string{site.Id}), RealtimeURL: s.realtimeURL(site.Id), SessionsURL: sitePath(site.Id, "sessions", pq),
 		GoalsURL: sitePath(site.Id, "goals", pq), FunnelsURL: sitePath(site.Id, "funnels", vq),
 		FormAction: siteURL(site.Id, nil), Exports: exportLinks(site.Id, p, fs),
 		Chart: buildChart(rep.Series, rep.SeriesUnit),
