@@ -90,12 +90,13 @@ type user struct {
 func (u *user) email() string { return u.rec.Email() }
 
 // authed runs h for a logged-in user; others go to the login page (or get
-// 401 for the JSON endpoint). POSTs must carry the session's CSRF token.
+// 401 for a POST, and for the streams under /dashboard/live/, which are
+// not pages). POSTs must carry the session's CSRF token.
 func (s *server) authed(h func(http.ResponseWriter, *http.Request, *user)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		u := s.currentUser(r)
 		if u == nil {
-			if r.Method != http.MethodGet || strings.HasSuffix(r.URL.Path, "/live") {
+			if r.Method != http.MethodGet || strings.HasPrefix(r.URL.Path, Prefix+"/live/") {
 				http.Error(w, "login required", http.StatusUnauthorized)
 				return
 			}

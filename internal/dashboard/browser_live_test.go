@@ -83,3 +83,60 @@ func TestBrowserLiveView(t *testing.T) {
 		t.Errorf("script ran: dialogs %q", dialogs)
 	}
 }
+
+// The "active now" counters, as the plugin mounts the dashboard (its
+// hub gets the writer's events): on the site page and on the overview, a
+// visit after the page loaded changes the number without a reload, as
+// the stats report counts it. The overview opens one stream for all its
+// cards.
+func TestBrowserActiveNow(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	shop := addSite(t, e.app, "Active shop", "active-shop.example", "")
+	blog := addSite(t, e.app, "Active blog", "active-blog.example", "")
+
+	ctx := tab(t)
+	run(t, ctx, "viewport", chromedp.EmulateViewport(1280, 900))
+	browserLogin(t, ctx, e.srv.URL, pbtest.Email, pbtest.Password)
+	sameLoad := func(loaded float64) {
+		t.Helper()
+		if again := eval[float64](t, ctx, `performance.timeOrigin`); again != loaded {
+			t.Errorf("the page reloaded (%s → %s)", strconv.FormatFloat(loaded, 'f', -1, 64), strconv.FormatFloat(again, 'f', -1, 64))
+		}
+	}
+
+	// the site page: connected (the first counts arrived, so the server
+	// has subscribed), then a visit
+	visit(t, ctx, e.srv.URL+"/dashboard/sites/"+shop.Id, "#active-users")
+	run(t, ctx, "site page connected", until(`document.getElementById("active-users").dataset.connected === "1" &&
+		document.getElementById("active-users").textContent === "0"`))
+	loaded := eval[float64](t, ctx, `performance.timeOrigin`)
+	sent := time.Now()
+	e.beacon(t, `{"type":"pageView","url":"https://active-shop.example/"}`, "198.51.100.31", browsertest.Chrome)
+	run(t, ctx, "site page counter", until(`document.getElementById("active-users").textContent === "1"`))
+	t.Logf("site page's counter changed %v after the visit was sent", time.Since(sent))
+	sameLoad(loaded)
+	if n := query(t, e.app, shop.Id, "today").ActiveUsers; n != 1 {
+		t.Errorf("the report counts %d active, the counter 1", n)
+	}
+
+	// the overview: one stream for both cards
+	visit(t, ctx, e.srv.URL+"/dashboard/", "#sites")
+	shopDD := `document.querySelector('#sites dd[data-active="` + shop.Id + `"]').textContent`
+	blogDD := `document.querySelector('#sites dd[data-active="` + blog.Id + `"]').textContent`
+	run(t, ctx, "overview connected", until(`document.getElementById("sites").dataset.connected === "1" && `+
+		shopDD+` === "1" && `+blogDD+` === "0"`))
+	if n := eval[float64](t, ctx, `document.querySelectorAll("[data-stream]").length`); n != 1 {
+		t.Errorf("%v streams on the overview, want 1", n)
+	}
+	loaded = eval[float64](t, ctx, `performance.timeOrigin`)
+	sent = time.Now()
+	e.beacon(t, `{"type":"pageView","url":"https://active-blog.example/"}`, "198.51.100.32", browsertest.Chrome)
+	run(t, ctx, "overview counter", until(blogDD+` === "1"`))
+	t.Logf("overview's counter changed %v after the visit was sent", time.Since(sent))
+	if got := eval[string](t, ctx, shopDD); got != "1" {
+		t.Errorf("the shop's counter %q, want 1", got)
+	}
+	sameLoad(loaded)
+	screenshot(t, ctx, "overview-active")
+}

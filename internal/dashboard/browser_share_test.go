@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -74,6 +76,14 @@ func TestBrowserSharedLink(t *testing.T) {
 	loc := get(t, ctx, "location", chromedp.Location())
 	if !strings.Contains(loc, link+"?") || !strings.Contains(loc, "filter=browser%3AFirefox") {
 		t.Errorf("after picking 30d: %s, want the link with the filter", loc)
+	}
+	// "active now" is pushed through the link too
+	run(t, ctx, "counter connected", until(`document.getElementById("active-users").dataset.connected === "1"`))
+	before := text(t, ctx, "#active-users")
+	e.beacon(t, `{"type":"pageView","url":"https://shared-browser.example/new"}`, "198.51.100.77", browsertest.Chrome)
+	run(t, ctx, "counter pushed", until(`document.getElementById("active-users").textContent !== `+strconv.Quote(before)))
+	if got, want := text(t, ctx, "#active-users"), num(float64(report(t, e.app, site.Id, "today").ActiveUsers)); got != want {
+		t.Errorf("active now %s through the link, report says %s", got, want)
 	}
 	if n := eval[float64](t, ctx, `document.querySelectorAll("img").length`); n != 0 {
 		t.Errorf("%v img elements: the website name was parsed as HTML", n)

@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/dashboard"
+	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -19,7 +21,9 @@ func TestDashboardUsesItsClock(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	past := time.Date(2021, 3, 4, 12, 0, 0, 0, time.UTC)
-	h := dashboard.Handler(e.app, dashboard.Options{Now: func() time.Time { return past }})
+	hub := live.NewHub(func() dbx.Builder { return e.app.DB() }, live.Options{})
+	t.Cleanup(hub.Close)
+	h := dashboard.Handler(e.app, dashboard.Options{Now: func() time.Time { return past }, Live: hub})
 	e.handler.Store(&h)
 
 	dt := func(t time.Time) types.DateTime { d, _ := types.ParseDateTime(t); return d }
@@ -49,7 +53,6 @@ func TestDashboardUsesItsClock(t *testing.T) {
 	tests := []struct {
 		path, want string
 	}{
-		{"/dashboard/sites/" + site.Id + "/live", `{"activeUsers":1}`},
 		{"/dashboard/sites/" + site.Id + "?period=today", `<span id="active-users"`},
 		{"/dashboard/sites/" + site.Id + "/sessions?period=today", "/dashboard/sites/" + site.Id + "/sessions/" + sess.Id},
 		{"/dashboard/sites/" + site.Id + "/sessions/" + sess.Id, "/then"},
@@ -62,5 +65,10 @@ func TestDashboardUsesItsClock(t *testing.T) {
 	}
 	if r := c.get("/dashboard/sites/" + site.Id + "?period=today"); !strings.Contains(r.body, ">1</span> active now") {
 		t.Errorf("site page does not show the past session as active:\n%s", r.body)
+	}
+	if st, ch := c.openActive("/dashboard/live/active?site=" + site.Id); st != http.StatusOK {
+		t.Errorf("active now stream: %d", st)
+	} else if m := nextCounts(t, ch); m[site.Id] != 1 {
+		t.Errorf("active now stream: %v, want the past session active", m)
 	}
 }

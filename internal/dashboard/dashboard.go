@@ -77,8 +77,10 @@ type Options struct {
 	// may sign up: an unverified account must not claim domains.
 	RequireVerified bool
 
-	// Live streams stored events to the live view (/sites/{id}/realtime).
-	// Nil: no live view.
+	// Live streams stored events to the live view (/sites/{id}/realtime)
+	// and the active-visitor counts to the "active now" counters of the
+	// overview and the site page. Nil: no live view, and the counters show
+	// the figure of the page load.
 	Live *live.Hub
 
 	// Shares opens shared links (share.PathPrefix pages), with the
@@ -155,8 +157,8 @@ func (s *server) routes() {
 	m.HandleFunc("POST "+Prefix+"/logout", s.authed(s.logout))
 
 	m.HandleFunc("GET "+Prefix+"/{$}", s.authed(s.overview))
+	m.HandleFunc("GET "+activePath, s.authed(s.activeStream))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}", s.authed(s.forSite(s.sitePage)))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/live", s.authed(s.live))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/realtime", s.authed(s.realtime))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/live/stream", s.authed(s.liveStream))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/events", s.authed(s.forSite(s.eventDrill)))
@@ -181,6 +183,9 @@ func (s *server) routes() {
 	m.HandleFunc("POST "+share.PathPrefix+"/{token}", s.unlockShare)
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/events", s.shared(s.eventDrill))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/errors", s.shared(s.errorDrill))
+	m.HandleFunc("GET "+share.PathPrefix+"/{token}/active", s.shared(func(w http.ResponseWriter, r *http.Request, rd *reader) {
+		s.serveActive(w, r, []string{rd.site.Id})
+	}))
 
 	m.HandleFunc("GET "+Prefix+"/websites", s.authed(s.websites))
 	m.HandleFunc("POST "+Prefix+"/websites", s.authed(s.addWebsite))

@@ -237,7 +237,8 @@ func TestUsersSeeOnlyTheirSites(t *testing.T) {
 	if r := c.get("/dashboard/websites"); strings.Contains(r.body, "bob.example") || !strings.Contains(r.body, "ada.example") {
 		t.Fatalf("ada's websites page:\n%s", r.body)
 	}
-	for _, p := range []string{"/dashboard/sites/" + bobs.Id, "/dashboard/sites/" + bobs.Id + "/live",
+	// the "active now" stream: TestActiveStream
+	for _, p := range []string{"/dashboard/sites/" + bobs.Id,
 		"/dashboard/sites/" + bobs.Id + "/sessions", "/dashboard/sites/" + bobs.Id + "/events?name=x",
 		"/dashboard/websites/" + bobs.Id, "/dashboard/websites/" + bobs.Id + "/delete", "/dashboard/sites/nosuchsite"} {
 		if r := c.get(p); r.StatusCode != http.StatusNotFound {

@@ -1,10 +1,14 @@
 package dashboard
 
 import (
-	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 
-	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/live"
+	"github.com/skopos-go/skopos/schema"
 )
 
 type realtimeData struct {
@@ -37,23 +41,56 @@ func (s *server) liveStream(w http.ResponseWriter, r *http.Request, u *user) {
 	s.opts.Live.Serve(w, r, s.app.DB(), site.Id, s.opts.Now())
 }
 
-// live answers the active-users counter's poll with stats.ActiveUsers, the
-// count stats.Report.ActiveUsers also uses, rather than a whole report:
-// every open tab asks every 10 seconds.
-func (s *server) live(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
+// activePath streams the "active now" counters of the sites named by its
+// site parameters (record ids): GET /dashboard/live/active?site=a&site=b.
+const activePath = Prefix + "/live/active"
+
+// activeStream streams the active-visitor counts of the requested sites
+// (live.Hub.ServeActive) to the overview's and site page's "active now"
+// counters, with the dashboard's session as auth. One site the user may
+// not see (or that does not exist) makes the whole request 404, as every
+// other route of a site: a page only asks for the sites it shows, so a
+// partial answer would hide a bug. No site, or more than
+// live.MaxActiveSites distinct ones, is 400, before any of them is read.
+func (s *server) activeStream(w http.ResponseWriter, r *http.Request, u *user) {
+	if s.opts.Live == nil {
 		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 		return
 	}
-	n, err := stats.ActiveUsers(r.Context(), s.app.DB(), site.Id, s.opts.Now())
-	if err != nil {
-		s.app.Logger().Error("skopos dashboard: live", "error", err)
-		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+	ids := slices.Compact(slices.Sorted(slices.Values(r.URL.Query()["site"])))
+	if len(ids) == 0 || len(ids) > live.MaxActiveSites {
+		http.Error(w, fmt.Sprintf(`{"error":"1 to %d sites per stream"}`, live.MaxActiveSites), http.StatusBadRequest)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]int{"activeUsers": n})
+	for _, id := range ids {
+		rec, err := s.app.FindRecordById(schema.Websites, id)
+		if err != nil || !access.CanView(u.rec, rec) {
+			http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
+			return
+		}
+	}
+	s.serveActive(w, r, ids)
+}
+
+// serveActive streams the active-visitor counts of websites (record ids)
+// the caller has already authorised, with the dashboard's clock; 404
+// without a live hub. Pages other than the logged-in ones (a shared
+// link's) call it with their own checks.
+func (s *server) serveActive(w http.ResponseWriter, r *http.Request, websiteIDs []string) {
+	if s.opts.Live == nil {
+		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
+		return
+	}
+	s.opts.Live.ServeActive(w, r, s.app.DB(), websiteIDs, s.opts.Now)
+}
+
+// activeURL is the stream of the sites' "active now" counters (at most
+// live.MaxActiveSites of them); "" when the dashboard has no live hub.
+func (s *server) activeURL(ids []string) string {
+	if s.opts.Live == nil || len(ids) == 0 {
+		return ""
+	}
+	return withQuery(activePath, url.Values{"site": ids[:min(len(ids), live.MaxActiveSites)]})
 }
 
 // realtimeURL is the site's live view; "" when the dashboard has none.

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 
+	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/stats"
 )
 
@@ -11,6 +12,17 @@ type overviewRow struct {
 	PageViews, Visitors int
 	ActiveUsers         int
 	Err                 bool
+	// Live: the card's "active now" is in ActiveURL's stream.
+	Live bool
+}
+
+type overviewData struct {
+	Sites []overviewRow
+	// ActiveURL is the one stream of every card's "active now" (a stream
+	// per card would use up the browser's connections to the host): the
+	// first live.MaxActiveSites cards with figures; empty without a live
+	// hub. Cards beyond keep the figure of the page load.
+	ActiveURL string
 }
 
 func (s *server) overview(w http.ResponseWriter, r *http.Request, u *user) {
@@ -21,6 +33,7 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	now := s.opts.Now()
 	rows := make([]overviewRow, 0, len(sites))
+	var streamed []string
 	for _, site := range sites {
 		row := overviewRow{siteView: s.viewSite(site)}
 		today, _ := stats.ParsePeriodIn("today", "", "", now, stats.SiteLocation(site))
@@ -31,8 +44,13 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, u *user) {
 		} else {
 			row.PageViews, row.Visitors = int(rep.PageViews.Value), int(rep.Visitors.Value)
 			row.ActiveUsers = rep.ActiveUsers
+			if s.opts.Live != nil && len(streamed) < live.MaxActiveSites {
+				row.Live = true
+				streamed = append(streamed, site.Id)
+			}
 		}
 		rows = append(rows, row)
 	}
-	s.render(w, http.StatusOK, "overview", pageFor(u, "Overview", "overview", rows))
+	d := overviewData{Sites: rows, ActiveURL: s.activeURL(streamed)}
+	s.render(w, http.StatusOK, "overview", pageFor(u, "Overview", "overview", d))
 }

@@ -119,7 +119,7 @@ type sitePageData struct {
 	FunnelsURL  string
 	Cards       []card
 	ActiveUsers int
-	LiveURL     string
+	ActiveURL   string // the stream of the "active now" counter; empty without one
 	RealtimeURL string // the live view; empty without one
 	SessionsURL string
 	SharesURL   string // the site's shared links; empty through one
@@ -174,10 +174,15 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			makeKPI("avgDuration", "Avg. duration", "Average session duration", rep.AvgDuration, formatDuration, false),
 		},
 	}
-	if !rd.shared() {
+	if rd.shared() {
+		// the counter's stream through the link (counts only)
+		if s.opts.Live != nil {
+			d.ActiveURL = rd.url("active", nil)
+		}
+	} else {
 		// what a shared link does not reach: people's sessions, the live
 		// stream of events, management and raw exports
-		d.LiveURL, d.RealtimeURL = sitePath(site.Id, "live", nil), s.realtimeURL(site.Id)
+		d.ActiveURL, d.RealtimeURL = s.activeURL([]string{site.Id}), s.realtimeURL(site.Id)
 		// the sessions list cannot filter: it gets the period only
 		d.SessionsURL, d.GoalsURL, d.FunnelsURL = sitePath(site.Id, "sessions", pq), sitePath(site.Id, "goals", pq), sitePath(site.Id, "funnels", vq)
 		d.Exports = exportLinks(site.Id, p, fs)

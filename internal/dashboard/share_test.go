@@ -149,6 +149,9 @@ func TestSharedLinkPages(t *testing.T) {
 		strings.Contains(r.body, `id="kpi-`) {
 		t.Fatalf("password link before the password: %d", r.StatusCode)
 	}
+	if r := anon.get(locked + "/active"); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("active-now stream before the password: %d, want 401", r.StatusCode)
+	}
 	if r := anon.post(locked, url.Values{"password": {"wrong"}}); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong password: %d", r.StatusCode)
 	}

@@ -1,6 +1,8 @@
 // Package live pushes a website's events to open Server-Sent Events
 // streams as the writer stores them (the stats API's /api/skopos/live and
-// the dashboard's live page).
+// the dashboard's live page), and the active-visitor counts of several
+// websites, recounted when their events arrive (ServeActive: the
+// dashboard's "active now" counters).
 //
 // A Hub belongs to one server (one plugin instance): the writer hands it
 // every stored batch (Publish, which never blocks), one goroutine of the
@@ -16,6 +18,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -41,6 +44,9 @@ type Event struct {
 	// stream, not the stored id.
 	Visitor string `json:"visitor"`
 	Session string `json:"session"`
+	// WebsiteID is the website's record id: a subscriber of several
+	// websites (SubscribeMany) tells them apart by it. Not sent.
+	WebsiteID string `json:"-"`
 }
 
 // Stored is what the writer reports of a stored event (see Hub.Publish).
@@ -66,6 +72,18 @@ const (
 	// Heartbeat is how often an idle stream sends a comment, so that
 	// proxies keep it open.
 	Heartbeat = 15 * time.Second
+	// Recount is how often an active-visitors stream (ServeActive) reads
+	// the counts of all its websites: visitors leave the 5-minute window
+	// without an event saying so.
+	Recount = 30 * time.Second
+	// ActiveEvery is how often at most an active-visitors stream reads the
+	// counts of the websites that had events: a burst of events costs one
+	// query per website and second, not one per event.
+	ActiveEvery = time.Second
+	// MaxActiveSites bounds the websites of one active-visitors stream:
+	// each is one query per Recount (and per ActiveEvery while it has
+	// events), and all their ids are in the stream's URL.
+	MaxActiveSites = 100
 )
 
 // Hub fans stored events out to the subscribers of their website.
@@ -73,6 +91,8 @@ type Hub struct {
 	db        func() dbx.Builder
 	buffer    int
 	heartbeat time.Duration
+	recount   time.Duration
+	log       *slog.Logger
 
 	mu     sync.Mutex
 	subs   map[string]map[*Sub]struct{} // by websites record id
@@ -87,6 +107,10 @@ type Hub struct {
 type Options struct {
 	Buffer    int           // per-subscriber buffer (SubscriberBuffer)
 	Heartbeat time.Duration // idle comment interval (Heartbeat)
+	Recount   time.Duration // active-visitors recount interval (Recount)
+	// Logger gets the errors of active-visitors streams' queries (the
+	// app's logger). Nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // NewHub starts a hub reading sessions through db (the app's DB, read
@@ -98,18 +122,24 @@ func NewHub(db func() dbx.Builder, opts Options) *Hub {
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = Heartbeat
 	}
-	h := &Hub{db: db, buffer: opts.Buffer, heartbeat: opts.Heartbeat,
+	if opts.Recount <= 0 {
+		opts.Recount = Recount
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &Hub{db: db, buffer: opts.Buffer, heartbeat: opts.Heartbeat, recount: opts.Recount, log: opts.Logger,
 		subs: map[string]map[*Sub]struct{}{}, in: make(chan []Stored, queueBatches), done: make(chan struct{})}
 	h.wg.Add(1)
 	go h.run()
 	return h
 }
 
-// Sub is one subscriber: C carries its website's events.
+// Sub is one subscriber: C carries its websites' events.
 type Sub struct {
 	C       <-chan Event
 	c       chan Event
-	site    string
+	sites   []string // distinct
 	dropped atomic.Int64
 	hub     *Hub
 }
@@ -126,25 +156,50 @@ func (s *Sub) Close() {
 	h := s.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if m := h.subs[s.site]; m != nil {
-		delete(m, s)
-		if len(m) == 0 {
-			delete(h.subs, s.site)
+	for _, site := range s.sites {
+		if m := h.subs[site]; m != nil {
+			delete(m, s)
+			if len(m) == 0 {
+				delete(h.subs, site)
+			}
 		}
 	}
 }
 
 // Subscribe adds a subscriber to the events of a website (its record id).
 func (h *Hub) Subscribe(websiteID string) *Sub {
+	return h.SubscribeMany([]string{websiteID})
+}
+
+// SubscribeMany adds one subscriber to the events of several websites
+// (record ids; repeats count once), with one buffer for all: a page
+// showing many websites holds one subscription, not one per website.
+// Event.WebsiteID says whose an event is.
+func (h *Hub) SubscribeMany(websiteIDs []string) *Sub {
 	c := make(chan Event, h.buffer)
-	s := &Sub{C: c, c: c, site: websiteID, hub: h}
+	s := &Sub{C: c, c: c, sites: distinct(websiteIDs), hub: h}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.subs[websiteID] == nil {
-		h.subs[websiteID] = map[*Sub]struct{}{}
+	for _, site := range s.sites {
+		if h.subs[site] == nil {
+			h.subs[site] = map[*Sub]struct{}{}
+		}
+		h.subs[site][s] = struct{}{}
 	}
-	h.subs[websiteID][s] = struct{}{}
 	return s
+}
+
+// distinct is ids without repeats, in their first order.
+func distinct(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Watched reports whether the website has a subscriber, so that the
@@ -246,7 +301,8 @@ func (h *Hub) deliver(evs []Stored) {
 		}
 		si := info[e.SessionID]
 		out := Event{Time: e.Time, Type: e.Type, Path: e.Path, EventName: e.Name, Country: si.Country,
-			Device: si.Device, Browser: si.Browser, Referrer: si.Referrer, Visitor: ShortHash(si.Visitor), Session: e.SessionID}
+			Device: si.Device, Browser: si.Browser, Referrer: si.Referrer, Visitor: ShortHash(si.Visitor), Session: e.SessionID,
+			WebsiteID: e.WebsiteID}
 		for s := range subs {
 			select {
 			case s.c <- out:
@@ -355,8 +411,25 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, db dbx.Builder, webs
 	h.stream(w, r, sub, snap)
 }
 
-// stream is Serve after the snapshot was read.
+// stream is Serve after the snapshot was read: each event is a "data:"
+// line, and lost events are announced.
 func (h *Hub) stream(w http.ResponseWriter, r *http.Request, sub *Sub, snap any) {
+	h.pump(w, r, sub, "snapshot", snap, hooks{
+		dropped: func(c *conn, n int64) bool {
+			return c.comment("dropped %d events", n) && c.send("dropped", map[string]int64{"dropped": n})
+		},
+		event: func(c *conn, e Event) bool { return c.send("", e) },
+	})
+}
+
+// conn is an open Server-Sent Events response.
+type conn struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+// openSSE answers 200 with an event stream.
+func openSSE(w http.ResponseWriter) *conn {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // the server's write timeout would cut the stream
 	hd := w.Header()
@@ -364,29 +437,62 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, sub *Sub, snap any)
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	send := func(event string, v any) bool {
-		b, _ := json.Marshal(v)
-		if event != "" {
-			if _, err := fmt.Fprintf(w, "event: %s\n", event); err != nil {
-				return false
-			}
-		}
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
+	return &conn{w: w, rc: rc}
+}
+
+// send writes one message: v as JSON, with an event type unless event
+// is "". False when the client is gone.
+func (c *conn) send(event string, v any) bool {
+	b, _ := json.Marshal(v)
+	if event != "" {
+		if _, err := fmt.Fprintf(c.w, "event: %s\n", event); err != nil {
 			return false
 		}
-		return true
 	}
-	if !send("snapshot", snap) || rc.Flush() != nil {
+	_, err := fmt.Fprintf(c.w, "data: %s\n\n", b)
+	return err == nil
+}
+
+// comment writes a comment line (clients ignore it).
+func (c *conn) comment(format string, args ...any) bool {
+	_, err := fmt.Fprintf(c.w, ": "+format+"\n", args...)
+	return err == nil
+}
+
+func (c *conn) flush() bool { return c.rc.Flush() == nil }
+
+// hooks are what a stream does besides the plumbing pump shares (the
+// first message, heartbeats, flushing, the end). Each returns false when
+// the stream must end (the client is gone).
+type hooks struct {
+	// dropped: the subscriber lost n events since the last call; checked
+	// before each event and each heartbeat.
+	dropped func(c *conn, n int64) bool
+	// event handles one event of the subscription; pump flushes after
+	// the ones already waiting were handled.
+	event func(c *conn, e Event) bool
+	// batch, if set, runs after the waiting events were handled.
+	batch func(c *conn) bool
+	// wake, if set, is the stream's own timer; onWake runs when it fires.
+	wake   <-chan time.Time
+	onWake func(c *conn) bool
+}
+
+// pump answers with an event stream: first (the event type) with v, then
+// whatever hk makes of the subscription's events and its timer, and a
+// comment every heartbeat, until the client goes, the request's context
+// ends (server shutdown) or the hub closes. There is no write deadline:
+// the server's write timeout would cut the stream.
+func (h *Hub) pump(w http.ResponseWriter, r *http.Request, sub *Sub, first string, v any, hk hooks) {
+	c := openSSE(w)
+	if !c.send(first, v) || !c.flush() {
 		return
 	}
 	tick := time.NewTicker(h.heartbeat)
 	defer tick.Stop()
-	// dropped tells the client how many events it lost since last time
 	dropped := func() bool {
 		if n := sub.Dropped(); n > 0 {
-			if _, err := fmt.Fprintf(w, ": dropped %d events\n", n); err != nil || !send("dropped", map[string]int64{"dropped": n}) {
-				return false
-			}
+			return hk.dropped(c, n)
 		}
 		return true
 	}
@@ -397,28 +503,32 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, sub *Sub, snap any)
 		case <-sub.Done():
 			return
 		case <-tick.C:
-			if !dropped() {
+			if !dropped() || !c.comment("heartbeat\n") || !c.flush() {
 				return
 			}
-			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil || rc.Flush() != nil {
+		case <-hk.wake:
+			if !hk.onWake(c) || !c.flush() {
 				return
 			}
 		case e := <-sub.C:
-			if !dropped() || !send("", e) {
+			if !dropped() || !hk.event(c, e) {
 				return
 			}
-			// drain what is already waiting, then flush once
+			// handle what is already waiting, then flush once
 			for more := true; more; {
 				select {
 				case e := <-sub.C:
-					if !send("", e) {
+					if !hk.event(c, e) {
 						return
 					}
 				default:
 					more = false
 				}
 			}
-			if rc.Flush() != nil {
+			if hk.batch != nil && !hk.batch(c) {
+				return
+			}
+			if !c.flush() {
 				return
 			}
 		}

@@ -23,22 +23,39 @@
     });
   }
 
-  // Live visitors: poll the counter every 10 s without reloading.
-  var live = document.getElementById("active-users");
-  if (live && live.dataset.src) {
-    var poll = function () {
-      if (document.hidden) return;
-      fetch(live.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (d) {
-          if (d && typeof d.activeUsers === "number") {
-            live.textContent = d.activeUsers.toLocaleString("en-US");
-          }
-        })
-        .catch(function () {});
-    };
-    setInterval(poll, 10000);
-    document.addEventListener("visibilitychange", poll);
+  // "Active now" counters (the site page's one, the overview's one per
+  // card): ONE EventSource per page, named by the element with
+  // data-stream; each "active" event maps site record ids to counts (all
+  // of them first, then the ones that changed), set on the elements
+  // whose data-active is that id. On an error the counters are marked
+  // stale; EventSource reconnects by itself and the server then sends
+  // every count again. data-connected on the stream's element says the
+  // counters are fed (set on the first counts: the server subscribes
+  // before it reads them).
+  var activeStream = document.querySelector("#active-users[data-stream], #sites[data-stream]");
+  if (activeStream && window.EventSource) {
+    var counters = {};
+    document.querySelectorAll("[data-active]").forEach(function (el) { counters[el.dataset.active] = el; });
+    var activeSrc = new EventSource(activeStream.dataset.stream);
+    activeSrc.addEventListener("active", function (m) {
+      var d = JSON.parse(m.data);
+      activeStream.dataset.connected = "1";
+      Object.keys(d).forEach(function (id) {
+        var el = counters[id];
+        if (el && typeof d[id] === "number") {
+          el.textContent = d[id].toLocaleString("en-US");
+          el.classList.remove("stale");
+          el.removeAttribute("title");
+        }
+      });
+    });
+    activeSrc.addEventListener("error", function () {
+      delete activeStream.dataset.connected;
+      Object.keys(counters).forEach(function (id) {
+        counters[id].classList.add("stale");
+        counters[id].title = "Not up to date: the live connection is interrupted";
+      });
+    });
   }
 
   // Live view: an EventSource on the site's stream. Everything from the

@@ -1,0 +1,132 @@
+package dashboard_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/testwait"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// activeCounts is one "event: active" of the "active now" stream: counts
+// by website record id.
+type activeCounts map[string]int
+
+// openActive opens the "active now" stream at path with c's login. It
+// returns the status and, for 200, the stream's messages on a channel
+// that closes with the stream (when the test ends at the latest).
+func (c *client) openActive(path string) (int, <-chan activeCounts) {
+	c.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c.t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	// c.hc's timeout would cut the stream; same cookies
+	hc := &http.Client{Jar: c.hc.Jar, CheckRedirect: c.hc.CheckRedirect}
+	r, err := hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if r.StatusCode != http.StatusOK {
+		r.Body.Close()
+		return r.StatusCode, nil
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "text/event-stream" {
+		c.t.Errorf("Content-Type %q", ct)
+	}
+	ch := make(chan activeCounts, 64)
+	go func() {
+		defer close(ch)
+		defer r.Body.Close()
+		sc := bufio.NewScanner(r.Body)
+		event := ""
+		for sc.Scan() {
+			switch l := sc.Text(); {
+			case strings.HasPrefix(l, "event: "):
+				event = strings.TrimPrefix(l, "event: ")
+			case strings.HasPrefix(l, "data: ") && event == "active":
+				var m activeCounts
+				_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &m)
+				ch <- m
+			}
+		}
+	}()
+	return r.StatusCode, ch
+}
+
+// nextCounts waits for the stream's next message; the bound is for a
+// busy machine, not the latency promised.
+func nextCounts(t *testing.T, ch <-chan activeCounts) activeCounts {
+	t.Helper()
+	select {
+	case m, ok := <-ch:
+		if !ok {
+			t.Fatal("the stream ended")
+		}
+		return m
+	case <-time.After(15 * time.Second):
+		t.Fatal("no counts within 15s")
+	}
+	return nil
+}
+
+// The "active now" stream as the plugin mounts the dashboard (its hub
+// gets the writer's events): it needs a login (401: it is not a page),
+// serves only the user's sites (one other is a 404 for the whole
+// request), starts with every site's count (stats.ActiveUsers, the
+// report's figure) and pushes a site's change when a beacon is stored.
+func TestActiveStream(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	ada := addUser(t, e.app, "ada@example.com", "ada-password-123")
+	bob := addUser(t, e.app, "bob@example.com", "bob-password-123")
+	blog := addSite(t, e.app, "Ada's blog", "ada.example", ada.Id)
+	shop := addSite(t, e.app, "Ada's shop", "shop.example", ada.Id)
+	bobs := addSite(t, e.app, "Bob's shop", "bob.example", bob.Id)
+	for i := range 2 {
+		e.beacon(t, `{"type":"pageView","url":"https://ada.example/"}`, fmt.Sprintf("198.51.100.%d", i+1), browsertest.Chrome)
+	}
+	testwait.For(t, 15*time.Second, "2 events stored", func() bool {
+		return count(t, e.app, schema.Events, dbx.HashExp{"website": blog.Id}) == 2
+	})
+
+	c := e.client(t)
+	c.base = e.srv.URL // the plugin's mount, with its hub
+	path := "/dashboard/live/active?site=" + blog.Id + "&site=" + shop.Id
+	if st, _ := c.openActive(path); st != http.StatusUnauthorized {
+		t.Errorf("without a login: %d, want 401", st)
+	}
+	c.mustLogin("ada@example.com", "ada-password-123")
+	for q, want := range map[string]int{
+		"?site=" + bobs.Id:                      http.StatusNotFound,
+		"?site=" + blog.Id + "&site=" + bobs.Id: http.StatusNotFound,
+		"?site=nosuchsite":                      http.StatusNotFound,
+		"":                                      http.StatusBadRequest,
+	} {
+		if st, _ := c.openActive("/dashboard/live/active" + q); st != want {
+			t.Errorf("GET /dashboard/live/active%s: %d, want %d", q, st, want)
+		}
+	}
+
+	st, ch := c.openActive(path)
+	if st != http.StatusOK {
+		t.Fatalf("own sites: %d", st)
+	}
+	report, err := stats.ActiveUsers(context.Background(), e.app.DB(), blog.Id, time.Now())
+	if m := nextCounts(t, ch); err != nil || len(m) != 2 || m[blog.Id] != 2 || m[blog.Id] != report || m[shop.Id] != 0 {
+		t.Fatalf("first counts %v; want blog 2 (stats.ActiveUsers %d, %v), shop 0", m, report, err)
+	}
+	e.beacon(t, `{"type":"pageView","url":"https://shop.example/"}`, "198.51.100.9", browsertest.Chrome)
+	if m := nextCounts(t, ch); len(m) != 1 || m[shop.Id] != 1 {
+		t.Fatalf("after a visit of the shop: %v, want only the shop's 1", m)
+	}
+}
