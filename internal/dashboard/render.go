@@ -13,12 +13,12 @@ type page struct {
 	User  string // email of the logged-in account, "" on the login page
 	Super bool
 	CSRF  string
-	Nav   string // overview, websites: the active menu entry
+	Nav   string // overview, websites, keys: the active menu entry
 	Data  any
 }
 
 var pageNames = []string{"login", "error", "overview", "site", "events", "errors", "sessions", "session",
-	"websites", "website", "delete", "goals", "funnels", "funnel", "realtime"}
+	"websites", "website", "delete", "goals", "funnels", "funnel", "realtime", "keys"}
 
 // funcs format numbers for display; they return plain strings, which
 // html/template escapes like any other value.
