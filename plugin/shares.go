@@ -46,15 +46,6 @@ func (p *plugin) mountShares(e *core.ServeEvent) {
 	e.Router.DELETE(SharesPath+"/{ref}", revokeShare)
 }
 
-// shareOwner returns the caller of a shares route: a PocketBase
-// superuser or users record.
-func shareOwner(e *core.RequestEvent) (*core.Record, error) {
-	if e.Auth == nil || !(e.Auth.IsSuperuser() || e.Auth.Collection().Name == schema.Users) {
-		return nil, e.UnauthorizedError("A superuser or users auth token is required.", nil)
-	}
-	return e.Auth, nil
-}
-
 type shareInput struct {
 	Site     string `json:"site"`
 	Name     string `json:"name"`
@@ -63,7 +54,7 @@ type shareInput struct {
 }
 
 func (p *plugin) createShare(e *core.RequestEvent) error {
-	auth, err := shareOwner(e)
+	auth, err := keyOwner(e)
 	if err != nil {
 		return err
 	}
@@ -105,7 +96,7 @@ func (p *plugin) origin(r *http.Request) string {
 }
 
 func listShares(e *core.RequestEvent) error {
-	auth, err := shareOwner(e)
+	auth, err := keyOwner(e)
 	if err != nil {
 		return err
 	}
@@ -126,7 +117,7 @@ func listShares(e *core.RequestEvent) error {
 }
 
 func revokeShare(e *core.RequestEvent) error {
-	auth, err := shareOwner(e)
+	auth, err := keyOwner(e)
 	if err != nil {
 		return err
 	}

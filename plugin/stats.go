@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/window"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -39,7 +41,7 @@ func (p *plugin) mountStats(e *core.ServeEvent) {
 	keys := &keyAuth{clientIP: p.ips.IP}
 	if p.cfg.AuthRateLimit > 0 {
 		// failed API keys count like failed logins
-		keys.fails = newFailCounter(p.cfg.AuthRateLimit)
+		keys.fails = window.New[netip.Addr](time.Now, p.cfg.AuthRateLimit, time.Minute)
 	}
 	p.keyAuth = keys // the live stream and the export read with the same callers
 	// the aggregate routes also read through shared links (one Guard with

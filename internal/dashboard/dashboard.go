@@ -3,8 +3,9 @@
 // overview of the websites, per-site reports (KPIs, chart, breakdowns,
 // filters, goal conversions, drill-downs, sessions, live visitors and a
 // live view of events as they are stored), the
-// goals and funnels of each site, and the websites page to add, edit,
-// archive and delete sites.
+// goals and funnels of each site, the websites page to add, edit,
+// archive and delete sites, and the API keys page to create and revoke
+// the account's stats API keys.
 //
 // Everything is server-rendered with html/template plus one small script;
 // every asset is embedded. Every value shown came from untrusted browsers,
@@ -194,6 +195,10 @@ func (s *server) routes() {
 	m.HandleFunc("POST "+Prefix+"/websites/{id}/archive", s.authed(s.archiveWebsite))
 	m.HandleFunc("GET "+Prefix+"/websites/{id}/delete", s.authed(s.confirmDelete))
 	m.HandleFunc("POST "+Prefix+"/websites/{id}/delete", s.authed(s.deleteWebsite))
+
+	m.HandleFunc("GET "+Prefix+"/keys", s.authed(s.keys))
+	m.HandleFunc("POST "+Prefix+"/keys", s.authed(s.createKey))
+	m.HandleFunc("POST "+Prefix+"/keys/{kid}/revoke", s.authed(s.revokeKey))
 }
 
 // ServeHTTP sets the security headers every dashboard response carries,
