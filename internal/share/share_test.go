@@ -1,0 +1,148 @@
+package share_test
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/share"
+	"github.com/skopos-go/skopos/schema"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func save(t *testing.T, app core.App, collection string, set map[string]any) *core.Record {
+	t.Helper()
+	col, err := app.FindCollectionByNameOrId(collection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	for k, v := range set {
+		rec.Set(k, v)
+	}
+	if col.IsAuth() {
+		rec.SetRaw("password", &core.PasswordFieldValue{Hash: "unusable"})
+	}
+	if err := app.Save(rec); err != nil {
+		t.Fatalf("save %s: %v", collection, err)
+	}
+	return rec
+}
+
+// TestGuard: a link opens with its token only; the password cookie is
+// bound to the link, its password and its lifetime; failures and reads
+// are limited per address, each address on its own.
+func TestGuard(t *testing.T) {
+	t.Parallel()
+	app := pbtest.Start(t, pbtest.Options{}).App()
+	ada := save(t, app, schema.Users, map[string]any{"email": "ada@share.test"})
+	site := save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.share.test", "user": ada.Id})
+	c := &clock{t: time.Now()}
+	g := share.NewGuard(share.Limits{Reads: 20, Failures: 3, Now: c.now})
+	ip := netip.MustParseAddr("198.51.100.1")
+	other := netip.MustParseAddr("198.51.100.2")
+
+	open, _, err := share.Create(app, ada, site, share.Input{}, c.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked, _, err := share.Create(app, ada, site, share.Input{Password: "s3cret"}, c.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := g.Open(app, open, ip)
+	if err != nil || l.Site.Id != site.Id || l.HasPassword() || !g.Unlocked(l, "") {
+		t.Fatalf("open link: %v %+v", err, l)
+	}
+	ll, err := g.Open(app, locked, ip)
+	if err != nil || !ll.HasPassword() || g.Unlocked(ll, "") {
+		t.Fatalf("password link: %v", err)
+	}
+	if err := g.CheckPassword(ll, "s3cret", ip); err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	cookie := g.Cookie(ll)
+	for _, tc := range []struct {
+		name, cookie string
+		want         bool
+	}{
+		{"its cookie", cookie, true},
+		{"tampered expiry", "9" + cookie, false},
+		{"tampered signature", cookie[:len(cookie)-2] + "xx", false},
+		{"no dot", strings.ReplaceAll(cookie, ".", ""), false},
+		{"empty", "", false},
+	} {
+		if got := g.Unlocked(ll, tc.cookie); got != tc.want {
+			t.Errorf("%s: unlocked %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// another guard (a restarted server) has another key
+	if share.NewGuard(share.Limits{Now: c.now}).Unlocked(ll, cookie) {
+		t.Error("a cookie of another server's guard unlocks")
+	}
+	// a new password ends the cookie
+	ll.Record.Set("password", "$2a$04$changedchangedchangedchangedchangedchangedchangedchang")
+	if g.Unlocked(ll, cookie) {
+		t.Error("the cookie outlived a password change")
+	}
+	ll, _ = g.Open(app, locked, ip)
+	c.add(share.CookieTTL)
+	if g.Unlocked(ll, cookie) {
+		t.Error("the cookie outlived its TTL")
+	}
+
+	// failures: 3 per address; then even the right answers wait
+	if err := g.CheckPassword(ll, "wrong", ip); !errors.Is(err, share.ErrPassword) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := g.CheckPassword(ll, "", ip); !errors.Is(err, share.ErrPassword) {
+		t.Fatalf("no password: %v", err)
+	}
+	if _, err := g.Open(app, "no-such-token", ip); !errors.Is(err, share.ErrNotFound) {
+		t.Fatalf("unknown token: %v", err)
+	}
+	if _, err := g.Open(app, strings.Repeat("x", 101), ip); !errors.Is(err, share.ErrNotFound) {
+		t.Fatalf("long token: %v", err)
+	}
+	if _, err := g.Open(app, open, ip); !errors.Is(err, share.ErrRateLimited) {
+		t.Fatalf("after 3 failures (the empty password is not one): %v", err)
+	}
+	if err := g.CheckPassword(ll, "s3cret", ip); !errors.Is(err, share.ErrRateLimited) {
+		t.Fatalf("right password after 3 failures: %v", err)
+	}
+	if _, err := g.Open(app, open, other); err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+	c.add(time.Minute)
+	if _, err := g.Open(app, open, ip); err != nil {
+		t.Fatalf("a minute later: %v", err)
+	}
+
+	// reads: 20 a minute per address (other's earlier read left the
+	// window with the minute above)
+	n := 0
+	for ; n < 30; n++ {
+		if _, err := g.Open(app, open, other); errors.Is(err, share.ErrRateLimited) {
+			break
+		}
+	}
+	if n != 20 {
+		t.Errorf("%d reads allowed in a minute, want 20", n)
+	}
+}
