@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -199,22 +200,11 @@ func TestBrowserFiltersGoalsFunnelsAndTimezone(t *testing.T) {
 			}
 			return out
 		}
-		same := func(a, b map[string]int) bool {
-			if len(a) != len(b) {
-				return false
-			}
-			for k, v := range a {
-				if b[k] != v {
-					return false
-				}
-			}
-			return true
-		}
 		visit(t, ctx, base+"?period=7d", ".chart-table")
-		if got, want := shownDays(), days(time.UTC); !same(got, want) {
+		if got, want := shownDays(), days(time.UTC); !maps.Equal(got, want) {
 			t.Fatalf("UTC days: shown %v, want %v", got, want)
 		}
-		if same(days(time.UTC), days(loc)) {
+		if maps.Equal(days(time.UTC), days(loc)) {
 			t.Fatalf("%s has the same days as UTC for %v", zone, days(loc))
 		}
 		visit(t, ctx, e.dash.URL+"/dashboard/websites/"+site.Id, "#timezone")
@@ -226,7 +216,7 @@ func TestBrowserFiltersGoalsFunnelsAndTimezone(t *testing.T) {
 		if got := text(t, ctx, "#period-zone"); got != zone {
 			t.Errorf("zone next to the period: %q, want %s", got, zone)
 		}
-		if got, want := shownDays(), days(loc); !same(got, want) {
+		if got, want := shownDays(), days(loc); !maps.Equal(got, want) {
 			t.Errorf("%s days: shown %v, want %v", zone, got, want)
 		}
 	})

@@ -2,11 +2,9 @@ package dashboard_test
 
 import (
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
@@ -21,18 +19,7 @@ func TestBrowserLiveView(t *testing.T) {
 	site := addSite(t, e.app, "Live shop", "live.example", "")
 
 	ctx := tab(t)
-	var mu sync.Mutex
-	var dialogs []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
-			mu.Lock()
-			dialogs = append(dialogs, d.Message)
-			mu.Unlock()
-			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	noDialogs(t, ctx)
 	run(t, ctx, "viewport", chromedp.EmulateViewport(1280, 900))
 	browserLogin(t, ctx, e.srv.URL, pbtest.Email, pbtest.Password)
 	// the site page links to it
@@ -76,11 +63,6 @@ func TestBrowserLiveView(t *testing.T) {
 	}
 	if again := eval[float64](t, ctx, `performance.timeOrigin`); again != loaded {
 		t.Errorf("the page reloaded (%s → %s)", strconv.FormatFloat(loaded, 'f', -1, 64), strconv.FormatFloat(again, 'f', -1, 64))
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(dialogs) > 0 {
-		t.Errorf("script ran: dialogs %q", dialogs)
 	}
 }
 

@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -112,7 +113,7 @@ func TestSharedLinkPages(t *testing.T) {
 	if shared.StatusCode != http.StatusOK {
 		t.Fatalf("shared page: %d\n%s", shared.StatusCode, shared.body)
 	}
-	if got, want := kpis(shared.body), kpis(sitePage.body); len(want) < 7 || !equalMaps(got, want) {
+	if got, want := kpis(shared.body), kpis(sitePage.body); len(want) < 7 || !maps.Equal(got, want) {
 		t.Errorf("shared KPIs %v, owner's %v", got, want)
 	}
 	if shared.Header.Get("X-Robots-Tag") == "" || !strings.Contains(shared.Header.Get("Cache-Control"), "no-store") {
@@ -177,7 +178,7 @@ func TestSharedLinkPages(t *testing.T) {
 	if r := anon.post(locked, url.Values{"password": {strings.Repeat("p", schema.MaxSharePassword)}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("right password: %d", r.StatusCode)
 	}
-	if r := anon.get(locked + "?period=today"); r.StatusCode != http.StatusOK || !equalMaps(kpis(r.body), kpis(sitePage.body)) {
+	if r := anon.get(locked + "?period=today"); r.StatusCode != http.StatusOK || !maps.Equal(kpis(r.body), kpis(sitePage.body)) {
 		t.Errorf("password link after the password: %d", r.StatusCode)
 	}
 	stranger := e.client(t)
@@ -203,16 +204,4 @@ func TestSharedLinkPages(t *testing.T) {
 	if r := anon.get("/share/" + strings.Repeat("x", 43)); r.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown token: %d", r.StatusCode)
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
