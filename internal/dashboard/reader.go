@@ -47,7 +47,7 @@ func (rd *reader) page(title string, data any) *page {
 	return &page{Title: title, Shared: true, Data: data}
 }
 
-// view is the website as the reader's pages show it: no settings link
+// readerSite is the website as the reader's pages show it: no settings link
 // through a shared link.
 func (s *server) readerSite(rd *reader) siteView {
 	v := s.viewSite(rd.site)
