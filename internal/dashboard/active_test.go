@@ -105,6 +105,11 @@ func TestActiveStream(t *testing.T) {
 	if st, _ := c.openActive(path); st != http.StatusUnauthorized {
 		t.Errorf("without a login: %d, want 401", st)
 	}
+	// the live view's event stream too: a redirect to a login page is no
+	// answer for an EventSource
+	if st := c.get("/dashboard/sites/" + blog.Id + "/live/stream").StatusCode; st != http.StatusUnauthorized {
+		t.Errorf("live view stream without a login: %d, want 401", st)
+	}
 	c.mustLogin("ada@example.com", "ada-password-123")
 	for q, want := range map[string]int{
 		"?site=" + bobs.Id:                      http.StatusNotFound,

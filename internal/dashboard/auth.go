@@ -90,13 +90,14 @@ type user struct {
 func (u *user) email() string { return u.rec.Email() }
 
 // authed runs h for a logged-in user; others go to the login page (or get
-// 401 for a POST, and for the streams under /dashboard/live/, which are
-// not pages). POSTs must carry the session's CSRF token.
+// 401 for a POST, and for the event streams, under /dashboard/live/ and a
+// site's live/stream, which are not pages). POSTs must carry the
+// session's CSRF token.
 func (s *server) authed(h func(http.ResponseWriter, *http.Request, *user)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		u := s.currentUser(r)
 		if u == nil {
-			if r.Method != http.MethodGet || strings.HasPrefix(r.URL.Path, Prefix+"/live/") {
+			if r.Method != http.MethodGet || strings.HasPrefix(r.URL.Path, Prefix+"/live/") || strings.HasSuffix(r.URL.Path, "/stream") {
 				http.Error(w, "login required", http.StatusUnauthorized)
 				return
 			}

@@ -172,7 +172,7 @@ func (s *server) routes() {
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals/{gid}/delete", s.authed(s.deleteGoal))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels", s.authed(s.funnels))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels", s.authed(s.addFunnel))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels/{fid}", s.authed(s.funnelView))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels/{fid}", s.authed(s.forSite(s.funnelView)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels/{fid}/delete", s.authed(s.deleteFunnel))
 
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/shares", s.authed(s.shares))
@@ -184,6 +184,7 @@ func (s *server) routes() {
 	m.HandleFunc("POST "+share.PathPrefix+"/{token}", s.unlockShare)
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/events", s.shared(s.eventDrill))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/errors", s.shared(s.errorDrill))
+	m.HandleFunc("GET "+share.PathPrefix+"/{token}/funnels/{fid}", s.shared(s.funnelView))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/active", s.shared(func(w http.ResponseWriter, r *http.Request, rd *reader) {
 		s.serveActive(w, r, []string{rd.site.Id})
 	}))

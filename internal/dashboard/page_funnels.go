@@ -215,8 +215,11 @@ type funnelData struct {
 	DeleteURL  string
 }
 
-func (s *server) funnelView(w http.ResponseWriter, r *http.Request, u *user) {
-	site, p, ok := s.siteAndPeriod(w, r, u)
+// funnelView is a funnel's chart, for a user or through a shared link
+// (then without the list and delete links).
+func (s *server) funnelView(w http.ResponseWriter, r *http.Request, rd *reader) {
+	site, u := rd.site, rd.u
+	p, ok := s.readPeriod(w, r, rd)
 	if !ok {
 		return
 	}
@@ -249,12 +252,14 @@ func (s *server) funnelView(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	pq := periodQuery(p)
-	self := sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id), nil)
-	d := funnelData{Site: s.viewSite(site), Period: viewPeriod(p), FormAction: self,
+	self := rd.url("funnels/"+url.PathEscape(rec.Id), nil)
+	d := funnelData{Site: s.readerSite(rd), Period: viewPeriod(p), FormAction: self,
 		Filters: viewFilters(p, fs, func(q url.Values) string { return withQuery(self, q) }),
-		Name:    rep.Name, Sessions: rep.Sessions, BackURL: siteURL(site.Id, viewQuery(p, fs)),
-		ListURL:   sitePath(site.Id, "funnels", viewQuery(p, fs)),
-		DeleteURL: sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id)+"/delete", pq)}
+		Name:    rep.Name, Sessions: rep.Sessions, BackURL: rd.url("", viewQuery(p, fs))}
+	if !rd.shared() {
+		d.ListURL = sitePath(site.Id, "funnels", viewQuery(p, fs))
+		d.DeleteURL = sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id)+"/delete", pq)
+	}
 	for i, st := range rep.Steps {
 		v := funnelStepView{N: i + 1, Name: st.Name, Visitors: st.Visitors, Rate: percent(st.ConversionRate),
 			DropOff: st.DropOff, DropRate: percent(st.DropOffRate), Width: strconv.FormatFloat(st.ConversionRate, 'f', 1, 64)}
@@ -266,5 +271,5 @@ func (s *server) funnelView(w http.ResponseWriter, r *http.Request, u *user) {
 	if n := len(rep.Steps); n > 0 {
 		d.Overall = percent(rep.Steps[n-1].ConversionRate)
 	}
-	s.render(w, http.StatusOK, "funnel", pageFor(u, rep.Name+" · "+site.GetString("name"), "", d))
+	s.render(w, http.StatusOK, "funnel", rd.page(rep.Name+" · "+site.GetString("name"), d))
 }

@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/schema"
 )
 
 // topN is how many keys each report card lists.
@@ -123,9 +125,15 @@ type sitePageData struct {
 	RealtimeURL string // the live view; empty without one
 	SessionsURL string
 	SharesURL   string // the site's shared links; empty through one
+	// FunnelLinks are the funnels' charts through a shared link (a user
+	// reaches them from the funnels page instead)
+	FunnelLinks []funnelLink
 	FormAction  string
 	Exports     []exportLink
 }
+
+// funnelLink is a funnel's chart as a shared link lists it.
+type funnelLink struct{ Name, Href string }
 
 // goalRow is a goal's line in the site page's Goals card.
 type goalRow struct {
@@ -178,6 +186,15 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		// the counter's stream through the link (counts only)
 		if s.opts.Live != nil {
 			d.ActiveURL = rd.url("active", nil)
+		}
+		funnels, err := s.app.FindAllRecords(schema.Funnels, dbx.HashExp{"website": site.Id})
+		if err != nil {
+			s.internal(w, r, u, err)
+			return
+		}
+		sortByName(funnels)
+		for _, f := range funnels {
+			d.FunnelLinks = append(d.FunnelLinks, funnelLink{Name: f.GetString("name"), Href: rd.url("funnels/"+url.PathEscape(f.Id), vq)})
 		}
 	} else {
 		// what a shared link does not reach: people's sessions, the live

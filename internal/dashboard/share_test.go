@@ -45,8 +45,12 @@ func TestSharedLinkPages(t *testing.T) {
 	other := addUser(t, e.app, "other@share.example", "other-password-1")
 	const hostileName = `<img src=x onerror=alert(1)>`
 	site := addSite(t, e.app, hostileName+" shop", "share.example", owner.Id)
-	addSite(t, e.app, "Other", "other-share.example", other.Id)
 	e.traffic(t, site, 8)
+	funnel := save(t, e.app, schema.Funnels, map[string]any{"website": site.Id, "name": hostileName + " funnel",
+		"steps": []map[string]string{{"name": "Pricing", "type": "page", "match": "/pricing"}, {"name": "Signup", "type": "event", "match": "signup"}}})
+	otherSite := addSite(t, e.app, "Someone else's", "else-share.example", other.Id)
+	elsewhere := save(t, e.app, schema.Funnels, map[string]any{"website": otherSite.Id, "name": "theirs",
+		"steps": []map[string]string{{"name": "a", "type": "page", "match": "/"}, {"name": "b", "type": "page", "match": "/b"}}})
 
 	// the plugin-mounted dashboard: it holds the server's share guard
 	oc := e.client(t)
@@ -132,13 +136,25 @@ func TestSharedLinkPages(t *testing.T) {
 			t.Errorf("shared page lacks %q", present)
 		}
 	}
+	// funnels: listed on the page, charted read-only under the link
+	funnelURL := open + "/funnels/" + funnel.Id
+	if !strings.Contains(shared.body, `href="`+funnelURL+`?`) {
+		t.Errorf("shared page does not link the funnel %s", funnelURL)
+	}
+	if r := anon.get(funnelURL + "?period=today"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, `id="funnel-chart"`) ||
+		strings.Contains(r.body, "Delete funnel") || strings.Contains(r.body, hostileName) || !strings.Contains(r.body, attr(hostileName)) {
+		t.Errorf("shared funnel: %d", r.StatusCode)
+	}
+	if r := anon.get(open + "/funnels/" + elsewhere.Id); r.StatusCode != http.StatusNotFound {
+		t.Errorf("another site's funnel through the link: %d, want 404", r.StatusCode)
+	}
 	if r := anon.get(open + "/events?period=today&name=signup"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "pro") {
 		t.Errorf("shared event details: %d", r.StatusCode)
 	}
 	if r := anon.get(open + "?period=today&filter=page:/pricing"); r.StatusCode != http.StatusOK {
 		t.Errorf("shared filtered page: %d", r.StatusCode)
 	}
-	for _, p := range []string{open + "/sessions", open + "/export", open + "/goals", "/dashboard/sites/" + site.Id} {
+	for _, p := range []string{open + "/sessions", open + "/export", open + "/goals", open + "/funnels", "/dashboard/sites/" + site.Id} {
 		if r := anon.get(p); r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusFound {
 			t.Errorf("%s through a link: %d, want 404 (or the login redirect)", p, r.StatusCode)
 		}
