@@ -31,7 +31,7 @@ func (h *Hub) ServeActive(w http.ResponseWriter, r *http.Request, db dbx.Builder
 		http.Error(w, fmt.Sprintf(`{"error":"1 to %d websites per stream"}`, MaxActiveSites), http.StatusBadRequest)
 		return
 	}
-	sub := h.SubscribeMany(ids) // before the first counts: no event falls between
+	sub := h.subscribe(ids, true) // before the first counts: no event falls between
 	defer sub.Close()
 	a := &activeStream{h: h, ctx: r.Context(), db: db, now: now, ids: ids,
 		counts: make(map[string]int, len(ids)), dirty: map[string]bool{}}

@@ -278,3 +278,36 @@ func TestSubscribeMany(t *testing.T) {
 		t.Error("closed subscriber still watched")
 	}
 }
+
+// A counters' stream needs no session details: the hub reads sessions
+// only for the sites someone watches events of.
+func TestCountersReadNoSessionDetails(t *testing.T) {
+	t.Parallel()
+	app := pbtest.Start(t, pbtest.Options{}).App()
+	at := time.Date(2024, 5, 6, 12, 0, 0, 0, time.UTC)
+	var reads atomic.Int64
+	h := NewHub(func() dbx.Builder { reads.Add(1); return app.DB() }, Options{})
+	t.Cleanup(h.Close)
+	ch, _ := openActive(t, h, app, []string{siteA}, newClock(at).now)
+	next(t, ch)
+	addSession(t, app, siteA, "va1", at.Add(-time.Second), at.Add(-time.Second))
+	h.Publish([]Stored{{WebsiteID: siteA, SessionID: "someSession0001", Type: "pageView", Path: "/", Time: at}})
+	if m := next(t, ch); m[siteA] != 1 {
+		t.Fatalf("after the event: %v", m)
+	}
+	if n := reads.Load(); n != 0 {
+		t.Errorf("%d session reads for a counters' stream, want 0", n)
+	}
+	// an events subscriber of the same site: now they are read
+	sub := h.Subscribe(siteA)
+	defer sub.Close()
+	h.Publish([]Stored{{WebsiteID: siteA, SessionID: "someSession0001", Type: "pageView", Path: "/", Time: at}})
+	select {
+	case <-sub.C:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no event within 15s")
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("%d session reads with an events subscriber, want 1", n)
+	}
+}

@@ -140,7 +140,10 @@ type Sub struct {
 	C       <-chan Event
 	c       chan Event
 	sites   []string // distinct
-	dropped atomic.Int64
+	// countsOnly subscribers (ServeActive) need to know which site an
+	// event is of, not its session's details
+	countsOnly bool
+	dropped    atomic.Int64
 	hub     *Hub
 }
 
@@ -176,8 +179,12 @@ func (h *Hub) Subscribe(websiteID string) *Sub {
 // showing many websites holds one subscription, not one per website.
 // Event.WebsiteID says whose an event is.
 func (h *Hub) SubscribeMany(websiteIDs []string) *Sub {
+	return h.subscribe(websiteIDs, false)
+}
+
+func (h *Hub) subscribe(websiteIDs []string, countsOnly bool) *Sub {
 	c := make(chan Event, h.buffer)
-	s := &Sub{C: c, c: c, sites: distinct(websiteIDs), hub: h}
+	s := &Sub{C: c, c: c, sites: distinct(websiteIDs), countsOnly: countsOnly, hub: h}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, site := range s.sites {
@@ -273,10 +280,26 @@ type sessionInfo struct {
 }
 
 func (h *Hub) deliver(evs []Stored) {
+	// the session details are read only for the sites a subscriber
+	// shows events of (not for the counters' streams)
+	details := map[string]bool{}
+	h.mu.Lock()
+	for _, e := range evs {
+		if _, ok := details[e.WebsiteID]; !ok {
+			details[e.WebsiteID] = false
+			for sub := range h.subs[e.WebsiteID] {
+				if !sub.countsOnly {
+					details[e.WebsiteID] = true
+					break
+				}
+			}
+		}
+	}
+	h.mu.Unlock()
 	ids := make([]any, 0, len(evs))
 	seen := map[string]bool{}
 	for _, e := range evs {
-		if e.SessionID != "" && !seen[e.SessionID] {
+		if e.SessionID != "" && details[e.WebsiteID] && !seen[e.SessionID] {
 			seen[e.SessionID] = true
 			ids = append(ids, e.SessionID)
 		}
