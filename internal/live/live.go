@@ -137,14 +137,14 @@ func NewHub(db func() dbx.Builder, opts Options) *Hub {
 
 // Sub is one subscriber: C carries its websites' events.
 type Sub struct {
-	C       <-chan Event
-	c       chan Event
-	sites   []string // distinct
+	C     <-chan Event
+	c     chan Event
+	sites []string // distinct
 	// countsOnly subscribers (ServeActive) need to know which site an
 	// event is of, not its session's details
 	countsOnly bool
 	dropped    atomic.Int64
-	hub     *Hub
+	hub        *Hub
 }
 
 // Dropped returns and resets how many events the subscriber lost since
