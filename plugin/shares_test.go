@@ -207,6 +207,24 @@ func TestSharedLinks(t *testing.T) {
 		}
 	}
 
+	// the link's pages are not in PocketBase's request log (the token is
+	// in their path): a request it does log, sent after, shows it flushed
+	const pageUA = "SharePageProbe/1.0"
+	if code, _ := getWith(t, srv.URL+plugin.SharePath+"/"+open+"?period=7d", map[string]string{"User-Agent": pageUA}); code != http.StatusOK {
+		t.Fatalf("shared page: %d", code)
+	}
+	getWith(t, srv.URL+"/api/collections/websites/records", map[string]string{"User-Agent": "ShareLogProbe/1.0"})
+	logs := func(like string) int {
+		var n int
+		_ = app.AuxDB().Select("count(*)").From("_logs").Where(dbx.Like("data", like)).Row(&n)
+		return n
+	}
+	waitFor(t, 15*time.Second, "the probe request logged", func() bool { return logs("ShareLogProbe/1.0") > 0 })
+	// (the API calls above with ?share= are logged, as the README says)
+	if n := logs(pageUA); n != 0 {
+		t.Errorf("_logs holds the shared page's request (%d rows)", n)
+	}
+
 	// revoking by token or id: someone else's is 404, then the link is 404
 	for _, tc := range []struct {
 		name, auth, ref string
