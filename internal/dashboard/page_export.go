@@ -27,8 +27,9 @@ func exportLinks(siteID string, p stats.Period, fs []stats.Filter) []exportLink 
 // exportCSV streams the CSV export of a site (package export) to a
 // logged-in user who may see it; the period and filters are the site
 // page's query parameters.
-func (s *server) exportCSV(w http.ResponseWriter, r *http.Request, u *user) {
-	site, p, ok := s.siteAndPeriod(w, r, u)
+func (s *server) exportCSV(w http.ResponseWriter, r *http.Request, rd *reader) {
+	site, u := rd.site, rd.u
+	p, ok := s.readPeriod(w, r, rd)
 	if !ok {
 		return
 	}

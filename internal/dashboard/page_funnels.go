@@ -56,12 +56,7 @@ type funnelsData struct {
 	MaxSteps  int
 }
 
-func (s *server) funnels(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
+func (s *server) funnels(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	q := r.URL.Query()
 	s.renderFunnels(w, r, u, site, http.StatusOK, emptyFunnelForm(), "", q.Get("created") == "1", q.Get("deleted") == "1")
 }
@@ -95,12 +90,7 @@ func (s *server) renderFunnels(w http.ResponseWriter, r *http.Request, u *user, 
 // maxStepRows bounds the step rows a posted form is read for.
 const maxStepRows = 32
 
-func (s *server) addFunnel(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
+func (s *server) addFunnel(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	if err := r.ParseForm(); err != nil {
 		s.fail(w, r, u, http.StatusBadRequest, "The form could not be read.")
 		return
@@ -176,9 +166,8 @@ func (s *server) addFunnel(w http.ResponseWriter, r *http.Request, u *user) {
 	http.Redirect(w, r, sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id), s.navQuery(r, site, false)), http.StatusSeeOther)
 }
 
-func (s *server) deleteFunnel(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	rec := s.analysisRecord(site, schema.Funnels, r.PathValue("fid"))
+func (s *server) deleteFunnel(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
+	rec := s.siteRecord(site, schema.Funnels, r.PathValue("fid"))
 	if rec == nil {
 		s.notFound(w, r, u)
 		return
@@ -223,7 +212,7 @@ func (s *server) funnelView(w http.ResponseWriter, r *http.Request, rd *reader) 
 	if !ok {
 		return
 	}
-	rec := s.analysisRecord(site, schema.Funnels, r.PathValue("fid"))
+	rec := s.siteRecord(site, schema.Funnels, r.PathValue("fid"))
 	if rec == nil {
 		s.notFound(w, r, u)
 		return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/inflector"
 	"github.com/skopos-go/skopos/internal/goal"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -38,12 +39,7 @@ type goalsData struct {
 	FunnelsURL string
 }
 
-func (s *server) goals(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
+func (s *server) goals(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	q := r.URL.Query()
 	s.renderGoals(w, r, u, site, http.StatusOK, goalForm{Type: goal.Event}, "", q.Get("created") == "1", q.Get("deleted") == "1")
 }
@@ -94,12 +90,7 @@ func sortByName(recs []*core.Record) {
 	})
 }
 
-func (s *server) addGoal(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
+func (s *server) addGoal(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	f := goalForm{
 		Name: strings.TrimSpace(r.PostFormValue("name")), Type: r.PostFormValue("type"),
 		Match:       strings.TrimSpace(r.PostFormValue("match")),
@@ -140,9 +131,8 @@ func (s *server) addGoal(w http.ResponseWriter, r *http.Request, u *user) {
 	http.Redirect(w, r, sitePath(site.Id, "goals", with(s.navQuery(r, site, false), "created", "1")), http.StatusSeeOther)
 }
 
-func (s *server) deleteGoal(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	rec := s.analysisRecord(site, schema.Goals, r.PathValue("gid"))
+func (s *server) deleteGoal(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
+	rec := s.siteRecord(site, schema.Goals, r.PathValue("gid"))
 	if rec == nil {
 		s.notFound(w, r, u)
 		return
@@ -154,12 +144,9 @@ func (s *server) deleteGoal(w http.ResponseWriter, r *http.Request, u *user) {
 	http.Redirect(w, r, sitePath(site.Id, "goals", with(s.navQuery(r, site, false), "deleted", "1")), http.StatusSeeOther)
 }
 
-// analysisRecord loads a goal or funnel of site (nil when site is nil,
-// or the record is unknown or another site's).
-func (s *server) analysisRecord(site *core.Record, collection, id string) *core.Record {
-	if site == nil {
-		return nil
-	}
+// siteRecord loads a record of collection (a goal, funnel or shared
+// link) that belongs to site; nil when it is unknown or another site's.
+func (s *server) siteRecord(site *core.Record, collection, id string) *core.Record {
 	rec, err := s.app.FindRecordById(collection, id)
 	if err != nil || rec.GetString("website") != site.Id {
 		return nil
@@ -179,14 +166,7 @@ func (s *server) nameTaken(collection, siteID, name string) (bool, error) {
 
 // invalidMessage is a goal or funnel definition error as a sentence.
 func invalidMessage(err error) string {
-	msg := strings.ReplaceAll(err.Error(), goal.ErrInvalid.Error()+": ", "")
-	if msg != "" {
-		msg = strings.ToUpper(msg[:1]) + msg[1:]
-	}
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
+	return inflector.Sentenize(strings.ReplaceAll(err.Error(), goal.ErrInvalid.Error()+": ", ""))
 }
 
 // saveError is the message of a save the record's rules or hooks refused

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/schema"
@@ -20,10 +21,9 @@ type realtimeData struct {
 // realtime is the live view: the page itself is static, app.js opens an
 // EventSource on liveStream and fills it in (active visitors, their
 // pages and referrers, the latest events).
-func (s *server) realtime(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil || s.opts.Live == nil {
-		s.fail(w, r, u, http.StatusNotFound, "Website not found.")
+func (s *server) realtime(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
+	if s.opts.Live == nil {
+		s.notFound(w, r, u)
 		return
 	}
 	d := realtimeData{Site: s.viewSite(site), StreamURL: sitePath(site.Id, "live/stream", nil), BackURL: siteURL(site.Id, nil)}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/stats"
 )
 
@@ -28,12 +29,7 @@ type sessionData struct {
 // timelineLimit bounds the events shown for one session.
 const timelineLimit = 1000
 
-func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
+func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	sess, err := stats.SessionByID(r.Context(), s.app.DB(), site.Id, r.PathValue("sid"))
 	if errors.Is(err, stats.ErrSessionNotFound) {
 		s.notFound(w, r, u)

@@ -27,8 +27,9 @@ type sessionsData struct {
 	Page             int
 }
 
-func (s *server) sessionList(w http.ResponseWriter, r *http.Request, u *user) {
-	site, p, ok := s.siteAndPeriod(w, r, u)
+func (s *server) sessionList(w http.ResponseWriter, r *http.Request, rd *reader) {
+	site, u := rd.site, rd.u
+	p, ok := s.readPeriod(w, r, rd)
 	if !ok {
 		return
 	}

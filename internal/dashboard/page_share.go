@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/inflector"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
@@ -167,51 +169,31 @@ type sharesData struct {
 	BackURL   string
 }
 
-func (s *server) shares(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
-	s.renderShares(w, r, &reader{u: u, site: site}, http.StatusOK, sharesData{Revoked: r.URL.Query().Get("revoked") == "1"})
+func (s *server) shares(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
+	s.renderShares(w, r, u, site, http.StatusOK, sharesData{Revoked: r.URL.Query().Get("revoked") == "1"})
 }
 
-func (s *server) renderShares(w http.ResponseWriter, r *http.Request, rd *reader, status int, d sharesData) {
-	infos, err := share.List(s.app, rd.u.rec, rd.site, s.opts.Now())
+func (s *server) renderShares(w http.ResponseWriter, r *http.Request, u *user, site *core.Record, status int, d sharesData) {
+	infos, err := share.List(s.app, u.rec, site, s.opts.Now())
 	if err != nil {
-		s.internal(w, r, rd.u, err)
+		s.internal(w, r, u, err)
 		return
 	}
-	d.Site, d.Zone = s.viewSite(rd.site), stats.SiteLocation(rd.site).String()
-	d.ActionURL, d.BackURL = sitePath(rd.site.Id, "shares", nil), siteURL(rd.site.Id, nil)
+	d.Site, d.Zone = s.viewSite(site), stats.SiteLocation(site).String()
+	d.ActionURL, d.BackURL = sitePath(site.Id, "shares", nil), siteURL(site.Id, nil)
 	for _, in := range infos {
-		in.Created, in.Expires, in.LastUsed = shortDate(in.Created), shortDate(in.Expires), shortDate(in.LastUsed)
-		d.Links = append(d.Links, shareRow{Info: in, RevokeURL: sitePath(rd.site.Id, "shares/"+url.PathEscape(in.ID)+"/revoke", nil)})
+		d.Links = append(d.Links, shareRow{Info: in, RevokeURL: sitePath(site.Id, "shares/"+url.PathEscape(in.ID)+"/revoke", nil)})
 	}
-	s.render(w, status, "shares", pageFor(rd.u, "Shared links · "+rd.site.GetString("name"), "", d))
+	s.render(w, status, "shares", pageFor(u, "Shared links · "+site.GetString("name"), "", d))
 }
 
-// shortDate shows a stored date to the minute, in UTC ("" stays "").
-func shortDate(pb string) string {
-	if len(pb) < 16 {
-		return pb
-	}
-	return pb[:16] + " UTC"
-}
-
-func (s *server) addShare(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
-	rd := &reader{u: u, site: site}
+func (s *server) addShare(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	f := shareForm{Name: strings.TrimSpace(r.PostFormValue("name")), Expires: strings.TrimSpace(r.PostFormValue("expires"))}
 	in := share.Input{Name: f.Name, Password: r.PostFormValue("password")}
 	if f.Expires != "" {
 		day, err := time.ParseInLocation(time.DateOnly, f.Expires, stats.SiteLocation(site))
 		if err != nil {
-			s.renderShares(w, r, rd, http.StatusUnprocessableEntity, sharesData{Form: f, Error: "The expiry must be a date (YYYY-MM-DD)."})
+			s.renderShares(w, r, u, site, http.StatusUnprocessableEntity, sharesData{Form: f, Error: "The expiry must be a date (YYYY-MM-DD)."})
 			return
 		}
 		// through the chosen day, in the website's time zone
@@ -221,7 +203,7 @@ func (s *server) addShare(w http.ResponseWriter, r *http.Request, u *user) {
 	switch {
 	case errors.Is(err, share.ErrInvalid):
 		msg := strings.TrimPrefix(err.Error(), share.ErrInvalid.Error()+": ")
-		s.renderShares(w, r, rd, http.StatusUnprocessableEntity, sharesData{Form: f, Error: strings.ToUpper(msg[:1]) + msg[1:] + "."})
+		s.renderShares(w, r, u, site, http.StatusUnprocessableEntity, sharesData{Form: f, Error: inflector.Sentenize(msg)})
 		return
 	case err != nil:
 		s.internal(w, r, u, err)
@@ -229,18 +211,13 @@ func (s *server) addShare(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	// shown on this response only: the token is in no URL, no redirect,
 	// and authed sends no-store
-	s.renderShares(w, r, rd, http.StatusCreated, sharesData{
+	s.renderShares(w, r, u, site, http.StatusCreated, sharesData{
 		Created: &createdShare{URL: origin(r) + share.PathPrefix + "/" + token, Password: in.Password != ""}})
 }
 
-func (s *server) revokeShare(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
-	rec, err := s.app.FindRecordById(schema.Shares, r.PathValue("sid"))
-	if err != nil || rec.GetString("website") != site.Id {
+func (s *server) revokeShare(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
+	rec := s.siteRecord(site, schema.Shares, r.PathValue("sid"))
+	if rec == nil {
 		s.notFound(w, r, u)
 		return
 	}

@@ -165,12 +165,7 @@ type websiteData struct {
 	NoOwner bool
 }
 
-func (s *server) editWebsite(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
+func (s *server) editWebsite(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	q := r.URL.Query()
 	s.renderWebsite(w, r, u, site, http.StatusOK, formOf(site), nil, q.Get("created") == "1", q.Get("saved") == "1")
 }
@@ -231,12 +226,7 @@ func (s *server) recentDrops(trackingID string) []dropCount {
 	return out
 }
 
-func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
+func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	f := websiteForm{
 		Name: strings.TrimSpace(r.PostFormValue("name")), Domain: strings.TrimSpace(r.PostFormValue("domain")),
 		IPBlacklist: r.PostFormValue("ipBlacklist"), RetentionDays: strings.TrimSpace(r.PostFormValue("dataRetentionDays")),
@@ -326,12 +316,7 @@ func parseBlacklist(text string) (ips []string, bad string) {
 	return ips, ""
 }
 
-func (s *server) archiveWebsite(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
+func (s *server) archiveWebsite(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	site.Set("isArchived", r.PostFormValue("archived") == "1")
 	if err := s.app.Save(site); err != nil {
 		s.internal(w, r, u, err)
@@ -346,12 +331,7 @@ type deleteData struct {
 	Error     string
 }
 
-func (s *server) confirmDelete(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
+func (s *server) confirmDelete(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	s.render(w, http.StatusOK, "delete", pageFor(u, "Delete "+site.GetString("name"), "websites",
 		deleteData{Site: s.viewSite(site), ActionURL: websiteURL(site.Id, "delete")}))
 }
@@ -361,12 +341,7 @@ func (s *server) confirmDelete(w http.ResponseWriter, r *http.Request, u *user) 
 // would otherwise rewrite every referencing row one by one); the website
 // record itself goes through app.Delete so that hooks and realtime fire
 // (the intake stops accepting its events).
-func (s *server) deleteWebsite(w http.ResponseWriter, r *http.Request, u *user) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return
-	}
+func (s *server) deleteWebsite(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	if strings.TrimSpace(r.PostFormValue("confirm")) != site.GetString("domain") {
 		s.render(w, http.StatusUnprocessableEntity, "delete", pageFor(u, "Delete "+site.GetString("name"), "websites",
 			deleteData{Site: s.viewSite(site), ActionURL: websiteURL(site.Id, "delete"),

@@ -71,12 +71,20 @@ func (s *server) readPeriod(w http.ResponseWriter, r *http.Request, rd *reader) 
 // forSite runs a report page for a logged-in user who may see the {id}
 // website; others get 404.
 func (s *server) forSite(h func(http.ResponseWriter, *http.Request, *reader)) func(http.ResponseWriter, *http.Request, *user) {
+	return s.ownSite(func(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
+		h(w, r, &reader{u: u, site: site})
+	})
+}
+
+// ownSite runs a page of the {id} website for a logged-in user who may
+// see it; for others, and for unknown ids, the page is 404 alike.
+func (s *server) ownSite(h func(http.ResponseWriter, *http.Request, *user, *core.Record)) func(http.ResponseWriter, *http.Request, *user) {
 	return func(w http.ResponseWriter, r *http.Request, u *user) {
 		site := s.siteFor(r, u)
 		if site == nil {
 			s.notFound(w, r, u)
 			return
 		}
-		h(w, r, &reader{u: u, site: site})
+		h(w, r, u, site)
 	}
 }

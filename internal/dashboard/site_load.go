@@ -7,7 +7,6 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
-	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -18,22 +17,6 @@ func (s *server) visibleSites(u *user) ([]*core.Record, error) {
 		return strings.Compare(strings.ToLower(a.GetString("name")), strings.ToLower(b.GetString("name")))
 	})
 	return recs, err
-}
-
-// siteAndPeriod loads the {id} website and the requested period, or
-// answers 404 / 400 itself and returns ok=false.
-func (s *server) siteAndPeriod(w http.ResponseWriter, r *http.Request, u *user) (*core.Record, stats.Period, bool) {
-	site := s.siteFor(r, u)
-	if site == nil {
-		s.notFound(w, r, u)
-		return nil, stats.Period{}, false
-	}
-	p, err := s.period(r, site)
-	if err != nil {
-		s.fail(w, r, u, http.StatusBadRequest, badPeriod(err))
-		return nil, stats.Period{}, false
-	}
-	return site, p, true
 }
 
 // siteFor loads the website of the {id} path value if u may see it.

@@ -137,10 +137,11 @@ type Info struct {
 	SiteName    string `json:"siteName"`
 	Name        string `json:"name"`
 	HasPassword bool   `json:"hasPassword"`
-	Expires     string `json:"expires"`  // "" for never
-	Created     string `json:"created"`  // PocketBase date
-	LastUsed    string `json:"lastUsed"` // "" for never
-	Expired     bool   `json:"expired"`
+	// Expires and LastUsed are zero for never (JSON "").
+	Expires  types.DateTime `json:"expires"`
+	Created  types.DateTime `json:"created"`
+	LastUsed types.DateTime `json:"lastUsed"`
+	Expired  bool           `json:"expired"`
 }
 
 // List returns the links of the websites auth may see, newest first;
@@ -178,13 +179,13 @@ func List(app core.App, auth, site *core.Record, now time.Time) ([]Info, error) 
 		exp := r.GetDateTime("expires")
 		out = append(out, Info{ID: r.Id, Site: s.GetString("trackingId"), SiteName: s.GetString("name"),
 			Name: r.GetString("name"), HasPassword: r.GetString("password") != "",
-			Expires: r.GetString("expires"), Created: r.GetString("created"), LastUsed: r.GetString("lastUsed"),
+			Expires: exp, Created: r.GetDateTime("created"), LastUsed: r.GetDateTime("lastUsed"),
 			Expired: !exp.IsZero() && !now.Before(exp.Time())})
 	}
 	// created has millisecond resolution; the id breaks ties so that the
 	// order is stable
 	slices.SortFunc(out, func(a, b Info) int {
-		return cmp.Or(strings.Compare(b.Created, a.Created), strings.Compare(a.ID, b.ID))
+		return cmp.Or(b.Created.Time().Compare(a.Created.Time()), strings.Compare(a.ID, b.ID))
 	})
 	return out, nil
 }
