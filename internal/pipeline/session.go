@@ -480,11 +480,12 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 		role{kind: roleEvent, visitor: vid, session: s.id, event: ev})
 }
 
-// countNewSession adds a new session's counters to its start hour:
+// countNewSession adds a new session's counters to its start hour (its
+// breakdowns to that hour's UTC day, as addItem does):
 // a visitor (new or returning), a bounce until its second page view or
 // custom event, and its breakdowns.
-func (w *worker) countNewSession(c *chunk, day sumKey, data map[string]any) {
-	sum := c.summaryFor(day)
+func (w *worker) countNewSession(c *chunk, hour sumKey, data map[string]any) {
+	sum := c.summaryFor(hour)
 	sum.visitors++
 	sum.bounces++
 	if data["isNewVisitor"] == true {
@@ -494,13 +495,13 @@ func (w *worker) countNewSession(c *chunk, day sumKey, data map[string]any) {
 	}
 	str := func(k string) string { s, _ := data[k].(string); return s }
 	for _, d := range SessionDimensions {
-		c.addItem(itemKey{day, d.Dim, w.dims.key(day, d.Dim, SessionValue(d.Dim, str(d.Column)))}, 1)
+		c.addItem(itemKey{hour, d.Dim, w.dims.key(hour, d.Dim, SessionValue(d.Dim, str(d.Column)))}, 1)
 	}
 	// campaigns: only the sessions that came with the parameter
 	if utm, _ := data["utm"].(map[string]string); utm != nil {
 		for _, dim := range schema.UTMDimensions {
 			if v := utm[dim]; v != "" {
-				c.addItem(itemKey{day, dim, w.dims.key(day, dim, v)}, 1)
+				c.addItem(itemKey{hour, dim, w.dims.key(hour, dim, v)}, 1)
 			}
 		}
 	}
