@@ -67,13 +67,7 @@ func bindGoalHooks(app core.App) {
 }
 
 func validateGoal(rec *core.Record) error {
-	err := goal.Spec{
-		Name:          rec.GetString("name"),
-		Type:          rec.GetString("type"),
-		Match:         rec.GetString("match"),
-		PropertyKey:   rec.GetString("propertyKey"),
-		PropertyValue: rec.GetString("propertyValue"),
-	}.Validate()
+	err := goal.FromRecord(rec).Validate()
 	if err == nil {
 		return nil
 	}

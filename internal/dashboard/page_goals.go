@@ -71,17 +71,12 @@ func (s *server) renderGoals(w http.ResponseWriter, r *http.Request, u *user, si
 	d := goalsData{Site: s.viewSite(site), Form: f, Error: msg, Created: created, Deleted: deleted,
 		ActionURL: sitePath(site.Id, "goals", pq), BackURL: siteURL(site.Id, pq), FunnelsURL: sitePath(site.Id, "funnels", pq)}
 	for _, rec := range recs {
-		spec := specOf(rec)
+		spec := goal.FromRecord(rec)
 		d.Goals = append(d.Goals, goalDef{Spec: spec,
 			FilterURL: siteURL(site.Id, with(pq, "filter", "goal:"+spec.Name)),
 			DeleteURL: sitePath(site.Id, "goals/"+url.PathEscape(rec.Id)+"/delete", pq)})
 	}
 	s.render(w, status, "goals", pageFor(u, "Goals · "+site.GetString("name"), "", d))
-}
-
-func specOf(rec *core.Record) goal.Spec {
-	return goal.Spec{Name: rec.GetString("name"), Type: rec.GetString("type"), Match: rec.GetString("match"),
-		PropertyKey: rec.GetString("propertyKey"), PropertyValue: rec.GetString("propertyValue")}
 }
 
 func sortByName(recs []*core.Record) {

@@ -59,6 +59,14 @@ func invalid(field, format string, args ...any) error {
 	return &FieldError{Field: field, Err: fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)}
 }
 
+// FromRecord reads a goal (a goals record, with its propertyKey and
+// propertyValue) from anything with PocketBase's GetString, such as a
+// *core.Record, without this package depending on PocketBase.
+func FromRecord(r interface{ GetString(string) string }) Spec {
+	return Spec{Name: r.GetString("name"), Type: r.GetString("type"), Match: r.GetString("match"),
+		PropertyKey: r.GetString("propertyKey"), PropertyValue: r.GetString("propertyValue")}
+}
+
 // Validate reports the first problem of s as a *FieldError wrapping
 // ErrInvalid.
 func (s Spec) Validate() error {

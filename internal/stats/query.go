@@ -149,7 +149,7 @@ func newQuerier(ctx context.Context, app core.App, site string, p Period, filter
 	for _, r := range recs {
 		// a goal saved around the record hooks (a plain PocketBase) that
 		// is not valid is left out rather than failing the report
-		if g := specOf(r); g.Validate() == nil {
+		if g := goal.FromRecord(r); g.Validate() == nil {
 			q.goalSpecs = append(q.goalSpecs, g)
 		}
 	}
@@ -199,11 +199,6 @@ func newQuerier(ctx context.Context, app core.App, site string, p Period, filter
 		}
 	}
 	return q, nil
-}
-
-func specOf(r *core.Record) goal.Spec {
-	return goal.Spec{Name: r.GetString("name"), Type: r.GetString("type"), Match: r.GetString("match"),
-		PropertyKey: r.GetString("propertyKey"), PropertyValue: r.GetString("propertyValue")}
 }
 
 func (q *querier) goal(name string) (goal.Spec, bool) {
