@@ -12,33 +12,14 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
-func save(t *testing.T, app core.App, collection string, set map[string]any) *core.Record {
-	t.Helper()
-	col, err := app.FindCollectionByNameOrId(collection)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := core.NewRecord(col)
-	for k, v := range set {
-		rec.Set(k, v)
-	}
-	if col.IsAuth() {
-		rec.SetRaw("password", &core.PasswordFieldValue{Hash: "unusable"})
-	}
-	if err := app.Save(rec); err != nil {
-		t.Fatalf("save %s: %v", collection, err)
-	}
-	return rec
-}
-
 // TestCreateRefuses: each refused input is an *InvalidError with the
 // message the REST API answers, and nothing is stored.
 func TestCreateRefuses(t *testing.T) {
 	t.Parallel()
 	app := pbtest.Start(t, pbtest.Options{}).App()
-	ada := save(t, app, schema.Users, map[string]any{"email": "ada@apikey.test"})
-	bob := save(t, app, schema.Users, map[string]any{"email": "bob@apikey.test"})
-	bobs := save(t, app, schema.Websites, map[string]any{"name": "Bob's", "domain": "bob.apikey.test", "user": bob.Id})
+	ada := pbtest.Save(t, app, schema.Users, map[string]any{"email": "ada@apikey.test"})
+	bob := pbtest.Save(t, app, schema.Users, map[string]any{"email": "bob@apikey.test"})
+	bobs := pbtest.Save(t, app, schema.Websites, map[string]any{"name": "Bob's", "domain": "bob.apikey.test", "user": bob.Id})
 	now := time.Now()
 	for _, tc := range []struct {
 		name string
@@ -80,9 +61,9 @@ func TestRevokeAndResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ada := save(t, app, schema.Users, map[string]any{"email": "ada@apikey.test"})
-	bob := save(t, app, schema.Users, map[string]any{"email": "bob@apikey.test"})
-	site := save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.apikey.test", "user": ada.Id})
+	ada := pbtest.Save(t, app, schema.Users, map[string]any{"email": "ada@apikey.test"})
+	bob := pbtest.Save(t, app, schema.Users, map[string]any{"email": "bob@apikey.test"})
+	site := pbtest.Save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.apikey.test", "user": ada.Id})
 	now := time.Now()
 	create := func(owner *core.Record, in apikey.Input) (id, key string) {
 		t.Helper()

@@ -36,21 +36,21 @@ func seedHostileAnalysis(t *testing.T, app core.App, site *core.Record) []hostil
 	now := time.Now().UTC()
 	var steps []map[string]string
 	for _, h := range hostileStored {
-		save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": h, "type": "event", "match": hostileEvent,
+		pbtest.Save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": h, "type": "event", "match": hostileEvent,
 			"propertyKey": h, "propertyValue": h})
-		save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": h + " page", "type": "page", "match": "/" + h})
+		pbtest.Save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": h + " page", "type": "page", "match": "/" + h})
 		steps = append(steps, map[string]string{"name": h, "type": "event", "match": h})
-		vis := save(t, app, schema.Visitors, map[string]any{"website": site.Id, "visitorId": "v-utm-" + h})
-		sess := save(t, app, schema.Sessions, map[string]any{"website": site.Id, "visitor": vis.Id, "browser": "Chrome",
+		vis := pbtest.Save(t, app, schema.Visitors, map[string]any{"website": site.Id, "visitorId": "v-utm-" + h})
+		sess := pbtest.Save(t, app, schema.Sessions, map[string]any{"website": site.Id, "visitor": vis.Id, "browser": "Chrome",
 			"entryPath": "/", "exitPath": "/", "isNewVisitor": true, "seq": 1, "startedAt": now, "lastActivity": now, "eventCount": 2,
 			"utm": map[string]string{"utm_source": h, "utm_medium": h, "utm_campaign": h}})
-		save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView", "path": "/", "timestamp": now})
-		save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom", "eventName": hostileEvent,
+		pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView", "path": "/", "timestamp": now})
+		pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom", "eventName": hostileEvent,
 			"eventData": map[string]any{h: h}, "path": "/", "timestamp": now})
 	}
 	steps = steps[:min(len(steps), schema.MaxFunnelSteps)]
 	funnelName := hostileStored[0] + hostileStored[1]
-	funnel := save(t, app, schema.Funnels, map[string]any{"website": site.Id, "name": funnelName, "steps": steps})
+	funnel := pbtest.Save(t, app, schema.Funnels, map[string]any{"website": site.Id, "name": funnelName, "steps": steps})
 	var stepNames []string
 	for _, st := range steps {
 		stepNames = append(stepNames, st["name"])

@@ -388,22 +388,6 @@ var hostile = []string{
 	`'><svg onload=window.__xss=1>`,
 }
 
-func save(t *testing.T, app core.App, collection string, data map[string]any) *core.Record {
-	t.Helper()
-	col, err := app.FindCollectionByNameOrId(collection)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := core.NewRecord(col)
-	for k, v := range data {
-		rec.Set(k, v)
-	}
-	if err := app.Save(rec); err != nil {
-		t.Fatalf("save %s: %v", collection, err)
-	}
-	return rec
-}
-
 func TestBrowserXSS(t *testing.T) {
 	t.Parallel()
 	e := start(t)
@@ -428,18 +412,18 @@ func TestBrowserXSS(t *testing.T) {
 	// rows as another writer (an old Skopos, the SDK) might have stored them
 	now := time.Now().UTC()
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	vis := save(t, e.app, schema.Visitors, map[string]any{"website": site.Id, "visitorId": "v-hostile",
+	vis := pbtest.Save(t, e.app, schema.Visitors, map[string]any{"website": site.Id, "visitorId": "v-hostile",
 		"userId": hostile[0], "name": hostile[1], "email": "evil@example.com"})
-	sess := save(t, e.app, schema.Sessions, map[string]any{"website": site.Id, "visitor": vis.Id,
+	sess := pbtest.Save(t, e.app, schema.Sessions, map[string]any{"website": site.Id, "visitor": vis.Id,
 		"browser": hostile[3], "os": hostile[1], "device": hostile[0], "entryPath": hostile[2], "exitPath": hostile[1],
 		"referrer": hostile[2], "country": hostile[0], "language": hostile[1], "isNewVisitor": true, "seq": 1,
 		"startedAt": now, "lastActivity": now, "eventCount": 2})
 	for _, h := range hostile {
-		save(t, e.app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView", "path": h, "timestamp": now})
-		save(t, e.app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom", "eventName": h,
+		pbtest.Save(t, e.app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView", "path": h, "timestamp": now})
+		pbtest.Save(t, e.app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom", "eventName": h,
 			"eventData": map[string]any{"k": h}, "path": h, "timestamp": now})
 		for _, dim := range schema.Dimensions {
-			save(t, e.app, schema.DashSumItems, map[string]any{"website": site.Id, "date": day, "dimension": dim, "key": h + " ", "count": 50})
+			pbtest.Save(t, e.app, schema.DashSumItems, map[string]any{"website": site.Id, "date": day, "dimension": dim, "key": h + " ", "count": 50})
 		}
 	}
 

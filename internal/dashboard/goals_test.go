@@ -14,13 +14,14 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
 
 func addGoal(t *testing.T, app core.App, siteID, name, typ, match string) *core.Record {
 	t.Helper()
-	return save(t, app, schema.Goals, map[string]any{"website": siteID, "name": name, "type": typ, "match": match})
+	return pbtest.Save(t, app, schema.Goals, map[string]any{"website": siteID, "name": name, "type": typ, "match": match})
 }
 
 func TestGoalsAndFunnelsPages(t *testing.T) {

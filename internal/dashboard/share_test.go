@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -46,10 +47,10 @@ func TestSharedLinkPages(t *testing.T) {
 	const hostileName = `<img src=x onerror=alert(1)>`
 	site := addSite(t, e.app, hostileName+" shop", "share.example", owner.Id)
 	e.traffic(t, site, 8)
-	funnel := save(t, e.app, schema.Funnels, map[string]any{"website": site.Id, "name": hostileName + " funnel",
+	funnel := pbtest.Save(t, e.app, schema.Funnels, map[string]any{"website": site.Id, "name": hostileName + " funnel",
 		"steps": []map[string]string{{"name": "Pricing", "type": "page", "match": "/pricing"}, {"name": "Signup", "type": "event", "match": "signup"}}})
 	otherSite := addSite(t, e.app, "Someone else's", "else-share.example", other.Id)
-	elsewhere := save(t, e.app, schema.Funnels, map[string]any{"website": otherSite.Id, "name": "theirs",
+	elsewhere := pbtest.Save(t, e.app, schema.Funnels, map[string]any{"website": otherSite.Id, "name": "theirs",
 		"steps": []map[string]string{{"name": "a", "type": "page", "match": "/"}, {"name": "b", "type": "page", "match": "/b"}}})
 
 	// the plugin-mounted dashboard: it holds the server's share guard

@@ -90,6 +90,29 @@ func (s *Server) App() core.App {
 	return s.app
 }
 
+// Save creates a record of collection with fields (set as Record.Set
+// does) in app, failing the test on error. A record of an auth
+// collection given no password gets an unusable one: bcrypt under the
+// race detector costs seconds, and tests that need to log in set theirs.
+func Save(t testing.TB, app core.App, collection string, fields map[string]any) *core.Record {
+	t.Helper()
+	col, err := app.FindCollectionByNameOrId(collection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := core.NewRecord(col)
+	for k, v := range fields {
+		rec.Set(k, v)
+	}
+	if _, ok := fields["password"]; col.IsAuth() && !ok {
+		rec.SetRaw("password", &core.PasswordFieldValue{Hash: "unusable"})
+	}
+	if err := app.Save(rec); err != nil {
+		t.Fatalf("save %s: %v", collection, err)
+	}
+	return rec
+}
+
 // Stop stops the HTTP server and closes the database. The data dir is kept.
 // Stopping a stopped server does nothing.
 func (s *Server) Stop() {

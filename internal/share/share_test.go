@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/schema"
@@ -26,33 +25,14 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func save(t *testing.T, app core.App, collection string, set map[string]any) *core.Record {
-	t.Helper()
-	col, err := app.FindCollectionByNameOrId(collection)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := core.NewRecord(col)
-	for k, v := range set {
-		rec.Set(k, v)
-	}
-	if col.IsAuth() {
-		rec.SetRaw("password", &core.PasswordFieldValue{Hash: "unusable"})
-	}
-	if err := app.Save(rec); err != nil {
-		t.Fatalf("save %s: %v", collection, err)
-	}
-	return rec
-}
-
 // TestGuard: a link opens with its token only; the password cookie is
 // bound to the link, its password and its lifetime; failures and reads
 // are limited per address, each address on its own.
 func TestGuard(t *testing.T) {
 	t.Parallel()
 	app := pbtest.Start(t, pbtest.Options{}).App()
-	ada := save(t, app, schema.Users, map[string]any{"email": "ada@share.test"})
-	site := save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.share.test", "user": ada.Id})
+	ada := pbtest.Save(t, app, schema.Users, map[string]any{"email": "ada@share.test"})
+	site := pbtest.Save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.share.test", "user": ada.Id})
 	c := &clock{t: time.Now()}
 	g := share.NewGuard(share.Limits{Reads: 20, Failures: 3, Now: c.now})
 	ip := netip.MustParseAddr("198.51.100.1")

@@ -12,31 +12,17 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
-func save(t *testing.T, app core.App, collection string, fields map[string]any) *core.Record {
-	t.Helper()
-	col, err := app.FindCollectionByNameOrId(collection)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := core.NewRecord(col)
-	rec.Load(fields)
-	if err := app.Save(rec); err != nil {
-		t.Fatalf("save %s: %v", collection, err)
-	}
-	return rec
-}
-
 // pastSession stores one visitor's session with one page view, active a
 // minute before at, and returns the website and session.
 func pastSession(t *testing.T, app core.App, at time.Time) (site, sess *core.Record) {
 	t.Helper()
 	dt := func(t time.Time) types.DateTime { d, _ := types.ParseDateTime(t); return d }
-	site = save(t, app, schema.Websites, map[string]any{"name": "past", "domain": "past.example"})
-	v := save(t, app, schema.Visitors, map[string]any{"website": site.Id, "visitorId": "v1", "name": "Ada"})
-	sess = save(t, app, schema.Sessions, map[string]any{"website": site.Id, "visitor": v.Id, "seq": 1,
+	site = pbtest.Save(t, app, schema.Websites, map[string]any{"name": "past", "domain": "past.example"})
+	v := pbtest.Save(t, app, schema.Visitors, map[string]any{"website": site.Id, "visitorId": "v1", "name": "Ada"})
+	sess = pbtest.Save(t, app, schema.Sessions, map[string]any{"website": site.Id, "visitor": v.Id, "seq": 1,
 		"isNewVisitor": true, "eventCount": 1, "entryPath": "/then", "exitPath": "/then",
 		"startedAt": dt(at.Add(-10 * time.Minute)), "lastActivity": dt(at.Add(-time.Minute))})
-	save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView",
+	pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView",
 		"path": "/then", "timestamp": dt(at.Add(-time.Minute))})
 	return site, sess
 }

@@ -58,14 +58,14 @@ func TestEveryFilterRuns(t *testing.T) {
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	site, sess := pastSession(t, app, now)
 	dt := func(t time.Time) types.DateTime { d, _ := types.ParseDateTime(t); return d }
-	save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom",
+	pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom",
 		"eventName": "signup", "path": "/then", "eventData": map[string]any{"plan": "pro", "seats": 3, "trial": true},
 		"timestamp": dt(now.Add(-30 * time.Second))})
-	save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": "Then", "type": "page", "match": "/th*"})
-	save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": "Docs", "type": "page", "match": "/docs/**"})
-	save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": "Pro", "type": "event", "match": "signup",
+	pbtest.Save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": "Then", "type": "page", "match": "/th*"})
+	pbtest.Save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": "Docs", "type": "page", "match": "/docs/**"})
+	pbtest.Save(t, app, schema.Goals, map[string]any{"website": site.Id, "name": "Pro", "type": "event", "match": "signup",
 		"propertyKey": "plan", "propertyValue": "pro"})
-	f := save(t, app, schema.Funnels, map[string]any{"website": site.Id, "name": "F",
+	f := pbtest.Save(t, app, schema.Funnels, map[string]any{"website": site.Id, "name": "F",
 		"steps": []map[string]any{{"name": "a", "type": "page", "match": "/then"}, {"name": "b", "type": "event", "match": "signup"}}})
 	ctx := context.Background()
 	for _, zone := range []string{"UTC", "America/New_York", "Asia/Kolkata"} {
