@@ -13,7 +13,6 @@ import (
 
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/testwait"
-	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -27,13 +26,7 @@ func TestServeSharedLinkEqualsOwnerUntilRevoked(t *testing.T) {
 	pb := client(t, s.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var sites []struct {
-		TrackingID string `json:"trackingId"`
-	}
-	if _, err := pb.ListRecords(ctx, schema.Websites, pbrest.ListQuery{Filter: `domain = "localhost"`}, &sites); err != nil || len(sites) != 1 {
-		t.Fatalf("demo website: %v %+v", err, sites)
-	}
-	tid := sites[0].TrackingID
+	tid := s.Line(t, "demo website trackingId: ")
 	sent := 0
 	for i, path := range []string{"/", "/pricing", "/docs", "/", "/pricing?utm_campaign=launch"} {
 		sendBeacon(t, s.URL, fmt.Sprintf("203.0.113.%d", 20+i%3), browsertest.Chrome,
