@@ -1,7 +1,6 @@
 package plugin_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -10,17 +9,12 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos/internal/live"
+	"github.com/skopos-go/skopos/internal/ssetest"
 	"github.com/skopos-go/skopos/plugin"
 )
 
-// sseMsg is one Server-Sent Events message: its event type and data.
-type sseMsg struct {
-	Event, Data string
-}
-
-// openLive subscribes to the live stream over HTTP; the messages arrive
-// on the channel, which closes with the stream.
-func openLive(t *testing.T, url, token, trackingID string) (int, <-chan sseMsg) {
+// openLive subscribes to the live stream over HTTP (ssetest.Open).
+func openLive(t *testing.T, url, token, trackingID string) (int, <-chan ssetest.Msg) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -28,55 +22,7 @@ func openLive(t *testing.T, url, token, trackingID string) (int, <-chan sseMsg) 
 	if token != "" {
 		req.Header.Set("Authorization", token)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
-		t.Errorf("Content-Type %q", ct)
-	}
-	ch := make(chan sseMsg, 64)
-	go func() {
-		defer close(ch)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		var m sseMsg
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if m.Data != "" {
-					ch <- m
-				}
-				m = sseMsg{}
-			case strings.HasPrefix(line, "event: "):
-				m.Event = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				m.Data = strings.TrimPrefix(line, "data: ")
-			}
-		}
-	}()
-	return resp.StatusCode, ch
-}
-
-// nextMsg waits for the next message; within is a timeout for a busy
-// machine, not the latency promised.
-func nextMsg(t *testing.T, ch <-chan sseMsg, within time.Duration) sseMsg {
-	t.Helper()
-	select {
-	case m, ok := <-ch:
-		if !ok {
-			t.Fatal("live stream ended")
-		}
-		return m
-	case <-time.After(within):
-		t.Fatalf("no live message within %v", within)
-	}
-	return sseMsg{}
+	return ssetest.Open(t, nil, req)
 }
 
 func TestLiveStreamPushesStoredEvents(t *testing.T) {
@@ -111,8 +57,8 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("superuser: %d", code)
 	}
-	for _, c := range []<-chan sseMsg{ch, own} {
-		m := nextMsg(t, c, 10*time.Second)
+	for _, c := range []<-chan ssetest.Msg{ch, own} {
+		m := ssetest.Next(t, c, 10*time.Second)
 		var snap live.Snapshot
 		if m.Event != "snapshot" || json.Unmarshal([]byte(m.Data), &snap) != nil || snap.ActiveVisitors != 0 {
 			t.Fatalf("first message %+v, want an empty snapshot", m)
@@ -122,7 +68,7 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 	sent := time.Now()
 	post(t, srv, `{"type":"pageView","url":"https://live.example/pricing","referrer":"https://news.example/item"}`,
 		map[string]string{"X-Forwarded-For": "198.51.100.9"})
-	m := nextMsg(t, ch, 10*time.Second)
+	m := ssetest.Next(t, ch, 10*time.Second)
 	latency := time.Since(sent)
 	t.Logf("stored event reached the live stream %v after it was sent", latency)
 	var ev live.Event
@@ -136,7 +82,7 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 
 	post(t, srv, `{"type":"custom","name":"signup","url":"https://live.example/pricing"}`,
 		map[string]string{"X-Forwarded-For": "198.51.100.9"})
-	m = nextMsg(t, ch, 10*time.Second)
+	m = ssetest.Next(t, ch, 10*time.Second)
 	var ev2 live.Event
 	if err := json.Unmarshal([]byte(m.Data), &ev2); err != nil || ev2.EventName != "signup" || ev2.Type != "custom" ||
 		ev2.Session != ev.Session || ev2.Visitor != ev.Visitor {
@@ -152,7 +98,7 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 	// a new stream's snapshot has the visitor on its page
 	_, again := openLive(t, srv.URL, token, site.GetString("trackingId"))
 	var snap live.Snapshot
-	if m := nextMsg(t, again, 10*time.Second); json.Unmarshal([]byte(m.Data), &snap) != nil || snap.ActiveVisitors != 1 ||
+	if m := ssetest.Next(t, again, 10*time.Second); json.Unmarshal([]byte(m.Data), &snap) != nil || snap.ActiveVisitors != 1 ||
 		len(snap.Pages) != 1 || snap.Pages[0].Key != "/pricing" || len(snap.Referrers) != 1 {
 		t.Errorf("snapshot %+v", snap)
 	}
@@ -160,7 +106,7 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 	// server shutdown ends the open streams
 	stopped := time.Now()
 	srv.Stop()
-	for _, c := range []<-chan sseMsg{ch, own, again} {
+	for _, c := range []<-chan ssetest.Msg{ch, own, again} {
 		select {
 		case _, open := <-c:
 			for open {

@@ -1,13 +1,13 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/ssetest"
 )
 
 // The live stream of `skopos serve` (GET /api/skopos/live) delivers a
@@ -30,57 +30,25 @@ func TestServeLiveStreamDeliversANewEvent(t *testing.T) {
 
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/skopos/live?site="+trackingID, nil)
 	req.Header.Set("Authorization", auth.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	status, msgs := ssetest.Open(t, nil, req)
+	if status != http.StatusOK {
+		t.Fatalf("live: %d", status)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("live: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	lines := make(chan string, 16)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	next := func(within time.Duration) string {
-		t.Helper()
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("stream ended")
-			}
-			return l
-		case <-time.After(within):
-			t.Fatalf("no line within %v", within)
-		}
-		return ""
-	}
-	if l := next(10 * time.Second); l != "event: snapshot" {
-		t.Fatalf("first line %q, want the snapshot", l)
+	if m := ssetest.Next(t, msgs, 10*time.Second); m.Event != "snapshot" {
+		t.Fatalf("first message %+v, want the snapshot", m)
 	}
 
 	sent := time.Now()
 	sendPageView(t, s.URL, "198.51.100.40", browserUA, "/live-now")
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		l := next(time.Until(deadline))
-		if !strings.HasPrefix(l, "data: ") || strings.Contains(l, `"activeVisitors"`) {
-			continue // the snapshot's data, blank lines, comments
-		}
-		var ev struct {
-			Type, Path, Browser string
-		}
-		if err := json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &ev); err != nil {
-			t.Fatal(err)
-		}
-		if ev.Type != "pageView" || ev.Path != "/live-now" || ev.Browser == "" {
-			t.Errorf("live event %s", l)
-		}
-		t.Logf("page view on the live stream %v after it was sent", time.Since(sent))
-		return
+	m := ssetest.Next(t, msgs, 2*time.Second)
+	var ev struct {
+		Type, Path, Browser string
 	}
+	if err := json.Unmarshal([]byte(m.Data), &ev); m.Event != "" || err != nil {
+		t.Fatalf("message %+v, want a stored event", m)
+	}
+	if ev.Type != "pageView" || ev.Path != "/live-now" || ev.Browser == "" {
+		t.Errorf("live event %s", m.Data)
+	}
+	t.Logf("page view on the live stream %v after it was sent", time.Since(sent))
 }

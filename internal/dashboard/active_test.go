@@ -1,17 +1,16 @@
 package dashboard_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/ssetest"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
@@ -21,62 +20,27 @@ import (
 // by website record id.
 type activeCounts map[string]int
 
-// openActive opens the "active now" stream at path with c's login. It
-// returns the status and, for 200, the stream's messages on a channel
-// that closes with the stream (when the test ends at the latest).
-func (c *client) openActive(path string) (int, <-chan activeCounts) {
+// openActive opens the "active now" stream at path with c's login
+// (ssetest.Open): the status, and for 200 the stream's messages.
+func (c *client) openActive(path string) (int, <-chan ssetest.Msg) {
 	c.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c.t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	req.Header.Set("Accept", "text/event-stream")
 	// c.hc's timeout would cut the stream; same cookies
-	hc := &http.Client{Jar: c.hc.Jar, CheckRedirect: c.hc.CheckRedirect}
-	r, err := hc.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if r.StatusCode != http.StatusOK {
-		r.Body.Close()
-		return r.StatusCode, nil
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "text/event-stream" {
-		c.t.Errorf("Content-Type %q", ct)
-	}
-	ch := make(chan activeCounts, 64)
-	go func() {
-		defer close(ch)
-		defer r.Body.Close()
-		sc := bufio.NewScanner(r.Body)
-		event := ""
-		for sc.Scan() {
-			switch l := sc.Text(); {
-			case strings.HasPrefix(l, "event: "):
-				event = strings.TrimPrefix(l, "event: ")
-			case strings.HasPrefix(l, "data: ") && event == "active":
-				var m activeCounts
-				_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &m)
-				ch <- m
-			}
-		}
-	}()
-	return r.StatusCode, ch
+	return ssetest.Open(c.t, &http.Client{Jar: c.hc.Jar, CheckRedirect: c.hc.CheckRedirect}, req)
 }
 
-// nextCounts waits for the stream's next message; the bound is for a
-// busy machine, not the latency promised.
-func nextCounts(t *testing.T, ch <-chan activeCounts) activeCounts {
+// nextCounts waits for the stream's next message, which must be counts.
+func nextCounts(t *testing.T, ch <-chan ssetest.Msg) activeCounts {
 	t.Helper()
-	select {
-	case m, ok := <-ch:
-		if !ok {
-			t.Fatal("the stream ended")
-		}
-		return m
-	case <-time.After(15 * time.Second):
-		t.Fatal("no counts within 15s")
+	m := ssetest.Next(t, ch, 15*time.Second)
+	var counts activeCounts
+	if err := json.Unmarshal([]byte(m.Data), &counts); m.Event != "active" || err != nil {
+		t.Fatalf("message %+v, want active counts", m)
 	}
-	return nil
+	return counts
 }
 
 // The "active now" stream as the plugin mounts the dashboard (its hub

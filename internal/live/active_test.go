@@ -1,13 +1,11 @@
 package live
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/ssetest"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -52,10 +51,9 @@ func addSession(t *testing.T, app core.App, site, visitor string, start, last ti
 // activeMsg is one "event: active" of a stream.
 type activeMsg map[string]int
 
-// openActive serves h.ServeActive over real HTTP and reads its "active"
-// messages into the channel, which closes with the stream. cancel ends
-// the request (the client goes).
-func openActive(t *testing.T, h *Hub, app core.App, ids []string, now func() time.Time) (<-chan activeMsg, context.CancelFunc) {
+// openActive serves h.ServeActive over real HTTP and returns its
+// messages (ssetest.Open). cancel ends the request (the client goes).
+func openActive(t *testing.T, h *Hub, app core.App, ids []string, now func() time.Time) (<-chan ssetest.Msg, context.CancelFunc) {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeActive(w, r, app.DB(), ids, now)
@@ -64,50 +62,22 @@ func openActive(t *testing.T, h *Hub, app core.App, ids []string, now func() tim
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	status, ch := ssetest.Open(t, nil, req)
+	if status != http.StatusOK {
+		t.Fatalf("status %d", status)
 	}
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("status %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	ch := make(chan activeMsg, 1024)
-	go func() {
-		defer close(ch)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		event := ""
-		for sc.Scan() {
-			switch l := sc.Text(); {
-			case strings.HasPrefix(l, "event: "):
-				event = strings.TrimPrefix(l, "event: ")
-			case strings.HasPrefix(l, "data: "):
-				var m activeMsg
-				if event != "active" || json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &m) != nil {
-					t.Errorf("unexpected message %q after event %q", l, event)
-				}
-				ch <- m
-				event = ""
-			}
-		}
-	}()
 	return ch, cancel
 }
 
-// next waits for the stream's next message; within is a bound for a busy
-// machine, not the latency promised.
-func next(t *testing.T, ch <-chan activeMsg) activeMsg {
+// next waits for the stream's next message, which must be counts.
+func next(t *testing.T, ch <-chan ssetest.Msg) activeMsg {
 	t.Helper()
-	select {
-	case m, ok := <-ch:
-		if !ok {
-			t.Fatal("stream ended")
-		}
-		return m
-	case <-time.After(15 * time.Second):
-		t.Fatal("no message within 15s")
+	m := ssetest.Next(t, ch, 15*time.Second)
+	var counts activeMsg
+	if err := json.Unmarshal([]byte(m.Data), &counts); m.Event != "active" || err != nil {
+		t.Fatalf("message %+v, want active counts", m)
 	}
-	return nil
+	return counts
 }
 
 func testHub(t *testing.T, app core.App, opts Options) *Hub {
