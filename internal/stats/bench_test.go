@@ -122,6 +122,18 @@ func count(b *testing.B, app core.App, p stats.Period, q string) int {
 const pbTime = "2006-01-02 15:04:05.000Z"
 
 // reportFixture adds the fixture's size to the results (after the loop:
+// measure runs run once to warm the connection's page cache, as a
+// running server's is, then in the benchmark loop, and reports the
+// fixture.
+func measure(b *testing.B, run func()) {
+	run()
+	b.ReportAllocs()
+	for b.Loop() {
+		run()
+	}
+	reportFixture(b)
+}
+
 // b.Loop resets reported metrics).
 func reportFixture(b *testing.B) {
 	b.ReportMetric(float64(fixture.events), "events")
@@ -153,12 +165,7 @@ func BenchmarkQuery30Days(b *testing.B) {
 					b.Fatalf("page views %v of %d: %v", r.PageViews.Value, want, err)
 				}
 			}
-			run() // warm the connection's page cache, as a running server's is
-			b.ReportAllocs()
-			for b.Loop() {
-				run()
-			}
-			reportFixture(b)
+			measure(b, run)
 		})
 	}
 }
@@ -190,12 +197,7 @@ func BenchmarkFilteredQuery30Days(b *testing.B) {
 					b.Fatalf("filtered page views %v, want %d: %v", r.PageViews.Value, want, err)
 				}
 			}
-			run()
-			b.ReportAllocs()
-			for b.Loop() {
-				run()
-			}
-			reportFixture(b)
+			measure(b, run)
 		})
 	}
 }
@@ -240,12 +242,7 @@ func BenchmarkGoalConversion30Days(b *testing.B) {
 					}
 				}
 			}
-			run()
-			b.ReportAllocs()
-			for b.Loop() {
-				run()
-			}
-			reportFixture(b)
+			measure(b, run)
 		})
 	}
 }
@@ -266,12 +263,7 @@ func BenchmarkFunnel3Steps30Days(b *testing.B) {
 			b.Fatalf("funnel %+v: %v", r, err)
 		}
 	}
-	run()
-	b.ReportAllocs()
-	for b.Loop() {
-		run()
-	}
-	reportFixture(b)
+	measure(b, run)
 }
 
 func saveRecord(b *testing.B, app core.App, collection string, fields map[string]any) *core.Record {
