@@ -122,20 +122,15 @@ func count(b *testing.B, app core.App, p stats.Period, q string) int {
 const pbTime = "2006-01-02 15:04:05.000Z"
 
 // measure runs run once to warm the connection's page cache, as a
-// running server's is, then in the benchmark loop, and reports the
-// fixture.
+// running server's is, then in the benchmark loop, and adds the
+// fixture's size to the results (after the loop: b.Loop resets reported
+// metrics).
 func measure(b *testing.B, run func()) {
 	run()
 	b.ReportAllocs()
 	for b.Loop() {
 		run()
 	}
-	reportFixture(b)
-}
-
-// reportFixture adds the fixture's size to the results (after the loop:
-// b.Loop resets reported metrics).
-func reportFixture(b *testing.B) {
 	b.ReportMetric(float64(fixture.events), "events")
 }
 
