@@ -399,25 +399,4 @@ func TestGoalHooksOnAppSave(t *testing.T) {
 			}
 		})
 	}
-
-	t.Run("legacy timezone", func(t *testing.T) {
-		t.Parallel()
-		legacy := srv.AddWebsite(t, "legacy-tz.example")
-		if _, err := app.DB().NewQuery("UPDATE " + schema.Websites + " SET timezone = 'Mars/Base' WHERE id = {:id}").
-			Bind(map[string]any{"id": legacy.Id}).Execute(); err != nil {
-			t.Fatal(err)
-		}
-		legacy, err := app.FindRecordById(schema.Websites, legacy.Id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		legacy.Set("isArchived", true)
-		if err := app.Save(legacy); err != nil {
-			t.Fatalf("archiving a website with a stored unknown zone: %v", err)
-		}
-		legacy.Set("timezone", "Moon/Base")
-		if err := app.Save(legacy); err == nil {
-			t.Fatal("changing to another unknown zone was accepted")
-		}
-	})
 }

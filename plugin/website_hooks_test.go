@@ -168,27 +168,37 @@ func TestWebsiteDomainNormalizedByAppSave(t *testing.T) {
 	}
 }
 
-func TestWebsiteLegacyUnusableDomainDoesNotBlockOtherChanges(t *testing.T) {
+// A value stored before its hook existed (an unusable domain, an unknown
+// time zone) does not block other changes of the website, but cannot be
+// replaced by another unusable one.
+func TestWebsiteLegacyValuesDoNotBlockOtherChanges(t *testing.T) {
 	t.Parallel()
 	srv := startEmbedded(t)
 	app := srv.App()
-	site := srv.AddWebsite(t, "legacy.example")
-	// stored before the hook existed: written behind every hook's back
-	if _, err := app.DB().NewQuery("UPDATE " + schema.Websites + " SET domain = 'exa mple' WHERE id = {:id}").
-		Bind(map[string]any{"id": site.Id}).Execute(); err != nil {
-		t.Fatal(err)
-	}
-	site, err := app.FindRecordById(schema.Websites, site.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	site.Set("isArchived", true)
-	if err := app.Save(site); err != nil {
-		t.Fatalf("archiving a website with a legacy unusable domain: %v", err)
-	}
-	site.Set("domain", "still bad")
-	if err := app.Save(site); err == nil {
-		t.Fatal("changing to another unusable domain was accepted")
+	for _, tc := range []struct{ field, stored, next string }{
+		{"domain", "exa mple", "still bad"},
+		{"timezone", "Mars/Base", "Moon/Base"},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			site := srv.AddWebsite(t, "legacy-"+tc.field+".example")
+			// stored before the hook existed: written behind every hook's back
+			if _, err := app.DB().NewQuery("UPDATE " + schema.Websites + " SET " + tc.field + " = {:v} WHERE id = {:id}").
+				Bind(map[string]any{"id": site.Id, "v": tc.stored}).Execute(); err != nil {
+				t.Fatal(err)
+			}
+			site, err := app.FindRecordById(schema.Websites, site.Id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			site.Set("isArchived", true)
+			if err := app.Save(site); err != nil {
+				t.Fatalf("archiving a website with a stored unusable %s: %v", tc.field, err)
+			}
+			site.Set(tc.field, tc.next)
+			if err := app.Save(site); err == nil {
+				t.Fatalf("changing to another unusable %s was accepted", tc.field)
+			}
+		})
 	}
 }
 
