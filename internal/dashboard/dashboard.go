@@ -30,6 +30,7 @@ import (
 	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/window"
+	"github.com/skopos-go/skopos/schema"
 )
 
 // Prefix is the path every dashboard route lives under.
@@ -169,15 +170,15 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions/{sid}", s.authed(s.ownSite(s.sessionTimeline)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/goals", s.authed(s.ownSite(s.goals)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals", s.authed(s.ownSite(s.addGoal)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals/{gid}/delete", s.authed(s.ownSite(s.deleteGoal)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals/{gid}/delete", s.authed(s.ownSite(s.deleteRecord(schema.Goals, "gid", "goals"))))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels", s.authed(s.ownSite(s.funnels)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels", s.authed(s.ownSite(s.addFunnel)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels/{fid}", s.authed(s.forSite(s.funnelView)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels/{fid}/delete", s.authed(s.ownSite(s.deleteFunnel)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels/{fid}/delete", s.authed(s.ownSite(s.deleteRecord(schema.Funnels, "fid", "funnels"))))
 
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/shares", s.authed(s.ownSite(s.shares)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares", s.authed(s.ownSite(s.addShare)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares/{sid}/revoke", s.authed(s.ownSite(s.revokeShare)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares/{sid}/revoke", s.authed(s.ownSite(s.deleteRecord(schema.Shares, "sid", "shares"))))
 
 	// a shared link's read-only reports (share.PathPrefix)
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}", s.shared(s.sitePage))

@@ -166,19 +166,6 @@ func (s *server) addFunnel(w http.ResponseWriter, r *http.Request, u *user, site
 	http.Redirect(w, r, sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id), s.navQuery(r, site, false)), http.StatusSeeOther)
 }
 
-func (s *server) deleteFunnel(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
-	rec := s.siteRecord(site, schema.Funnels, r.PathValue("fid"))
-	if rec == nil {
-		s.notFound(w, r, u)
-		return
-	}
-	if err := s.app.Delete(rec); err != nil {
-		s.internal(w, r, u, err)
-		return
-	}
-	http.Redirect(w, r, sitePath(site.Id, "funnels", with(s.navQuery(r, site, false), "deleted", "1")), http.StatusSeeOther)
-}
-
 type funnelStepView struct {
 	N           int
 	Name        string

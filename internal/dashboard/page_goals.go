@@ -126,17 +126,23 @@ func (s *server) addGoal(w http.ResponseWriter, r *http.Request, u *user, site *
 	http.Redirect(w, r, sitePath(site.Id, "goals", with(s.navQuery(r, site, false), "created", "1")), http.StatusSeeOther)
 }
 
-func (s *server) deleteGoal(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
-	rec := s.siteRecord(site, schema.Goals, r.PathValue("gid"))
-	if rec == nil {
-		s.notFound(w, r, u)
-		return
+// deleteRecord deletes the site's record of collection named by the
+// path value param (a goal, a funnel, a shared link: 404 when it is
+// another site's) and returns to the site's page sub, saying so with
+// deleted=1.
+func (s *server) deleteRecord(collection, param, sub string) func(http.ResponseWriter, *http.Request, *user, *core.Record) {
+	return func(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
+		rec := s.siteRecord(site, collection, r.PathValue(param))
+		if rec == nil {
+			s.notFound(w, r, u)
+			return
+		}
+		if err := s.app.Delete(rec); err != nil {
+			s.internal(w, r, u, err)
+			return
+		}
+		http.Redirect(w, r, sitePath(site.Id, sub, with(s.navQuery(r, site, false), "deleted", "1")), http.StatusSeeOther)
 	}
-	if err := s.app.Delete(rec); err != nil {
-		s.internal(w, r, u, err)
-		return
-	}
-	http.Redirect(w, r, sitePath(site.Id, "goals", with(s.navQuery(r, site, false), "deleted", "1")), http.StatusSeeOther)
 }
 
 // siteRecord loads a record of collection (a goal, funnel or shared

@@ -12,7 +12,6 @@ import (
 	"github.com/pocketbase/pocketbase/tools/inflector"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/stats"
-	"github.com/skopos-go/skopos/schema"
 )
 
 const (
@@ -170,7 +169,7 @@ type sharesData struct {
 }
 
 func (s *server) shares(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
-	s.renderShares(w, r, u, site, http.StatusOK, sharesData{Revoked: r.URL.Query().Get("revoked") == "1"})
+	s.renderShares(w, r, u, site, http.StatusOK, sharesData{Revoked: r.URL.Query().Get("deleted") == "1"})
 }
 
 func (s *server) renderShares(w http.ResponseWriter, r *http.Request, u *user, site *core.Record, status int, d sharesData) {
@@ -213,21 +212,4 @@ func (s *server) addShare(w http.ResponseWriter, r *http.Request, u *user, site 
 	// and authed sends no-store
 	s.renderShares(w, r, u, site, http.StatusCreated, sharesData{
 		Created: &createdShare{URL: origin(r) + share.PathPrefix + "/" + token, Password: in.Password != ""}})
-}
-
-func (s *server) revokeShare(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
-	rec := s.siteRecord(site, schema.Shares, r.PathValue("sid"))
-	if rec == nil {
-		s.notFound(w, r, u)
-		return
-	}
-	if err := share.Revoke(s.app, u.rec, rec.Id); err != nil {
-		if errors.Is(err, share.ErrNotFound) {
-			s.notFound(w, r, u)
-			return
-		}
-		s.internal(w, r, u, err)
-		return
-	}
-	http.Redirect(w, r, sitePath(site.Id, "shares", url.Values{"revoked": {"1"}}), http.StatusSeeOther)
 }

@@ -205,8 +205,12 @@ func TestSharedLinkPages(t *testing.T) {
 	}
 
 	// revoked and expired links are 404
-	if r := oc.post("/dashboard/sites/"+site.Id+"/shares/"+linkID+"/revoke", url.Values{}); r.StatusCode != http.StatusSeeOther {
+	r = oc.post("/dashboard/sites/"+site.Id+"/shares/"+linkID+"/revoke", url.Values{})
+	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke: %d", r.StatusCode)
+	}
+	if back := oc.get(r.Header.Get("Location")); !strings.Contains(back.body, `id="revoked"`) || strings.Count(back.body, "/revoke") != 1 {
+		t.Errorf("after revoking, the shares page (%s) does not say so or still lists the link", r.Header.Get("Location"))
 	}
 	if r := anon.get(open); r.StatusCode != http.StatusNotFound {
 		t.Errorf("revoked link: %d", r.StatusCode)
