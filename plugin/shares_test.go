@@ -24,29 +24,7 @@ func getWith(t *testing.T, url string, hdr map[string]string) (int, string) {
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b strings.Builder
-	if _, err := fmt.Fprint(&b, readAll(t, resp)); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b.String()
-}
-
-func readAll(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	var sb strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		sb.Write(buf[:n])
-		if err != nil {
-			return sb.String()
-		}
-	}
+	return send(t, req)
 }
 
 // TestSharedLinks: links are created, listed and revoked over HTTP by
