@@ -420,6 +420,9 @@ func TestSitesReceivingEventsWithoutAnSDKShowTheEmbeddedEndpoint(t *testing.T) {
 	if !strings.Contains(page, dashboard.Embedded) || !strings.Contains(page, "Not connected") {
 		t.Fatalf("websites page should show %q for the busy site and Not connected for the quiet one:\n%s", dashboard.Embedded, page)
 	}
+	if page := c.get("/dashboard/").body; !strings.Contains(page, dashboard.Embedded) || !strings.Contains(page, "Not connected") {
+		t.Errorf("the overview should show %q and Not connected too", dashboard.Embedded)
+	}
 	for site, want := range map[string]string{quiet.Id: "Not connected", busy.Id: dashboard.Embedded} {
 		if body := c.get("/dashboard/websites/" + site).body; !strings.Contains(body, want) {
 			t.Errorf("settings of %s do not say %q", site, want)

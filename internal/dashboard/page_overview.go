@@ -35,7 +35,7 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, u *user) {
 	rows := make([]overviewRow, 0, len(sites))
 	var streamed []string
 	for _, site := range sites {
-		row := overviewRow{siteView: s.viewSite(site)}
+		row := overviewRow{siteView: s.withSDK(r.Context(), site)}
 		today, _ := stats.ParsePeriodIn("today", "", "", now, stats.SiteLocation(site))
 		rep, err := stats.Query(r.Context(), s.app, site.Id, stats.Request{Period: today, Top: 1, Now: now})
 		if err != nil {

@@ -78,7 +78,7 @@ func (s *server) renderWebsites(w http.ResponseWriter, r *http.Request, u *user,
 		}
 	}
 	for _, rec := range recs {
-		d.Sites = append(d.Sites, s.viewSite(rec))
+		d.Sites = append(d.Sites, s.withSDK(r.Context(), rec))
 	}
 	s.render(w, status, "websites", pageFor(u, "Websites", "websites", d))
 }
@@ -190,7 +190,7 @@ func (s *server) renderWebsite(w http.ResponseWriter, r *http.Request, u *user, 
 	f websiteForm, errs map[string]string, created, saved bool) {
 	o := origin(r)
 	d := websiteData{
-		Site: s.viewSite(site), Form: f, Errors: errs, Created: created, Saved: saved,
+		Site: s.withSDK(r.Context(), site), Form: f, Errors: errs, Created: created, Saved: saved,
 		Snippet:   fmt.Sprintf(`<script defer src="%s%s" data-endpoint="%s%s"></script>`, o, s.opts.ScriptPath, o, s.opts.EventPath),
 		ActionURL: websiteURL(site.Id, ""), ArchURL: websiteURL(site.Id, "archive"), DeleteURL: websiteURL(site.Id, "delete"),
 		Zones: commonZones, ReportFrequencies: schema.ReportFrequencies,

@@ -15,9 +15,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/testclock"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -30,14 +31,6 @@ import (
 	"github.com/skopos-go/skopos/internal/summarytest"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 const (
 	chromeUA  = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 	iphoneUA  = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
@@ -48,13 +41,13 @@ const (
 // embedded server's.
 type writer struct {
 	p     *pipeline.Pipeline
-	clk   *clock
+	clk   *testclock.Clock
 	sites []*pipeline.Site
 }
 
 func newWriter(t testing.TB, app core.App, websites []store.Website, maxKeys, queue int, at time.Time) *writer {
 	t.Helper()
-	w := &writer{clk: &clock{t: at}}
+	w := &writer{clk: testclock.New(at)}
 	sites := pipeline.NewSites()
 	for _, ws := range websites {
 		s, err := sites.Put(ws)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skopos-go/skopos/internal/testclock"
+
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pbtest"
@@ -23,14 +25,6 @@ const (
 	siteA = "activesitea0001"
 	siteB = "activesiteb0001"
 )
-
-// clock is a controllable now for the counts' queries (the streams'
-// timers run on the real clock).
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock { c := &clock{}; c.set(t); return c }
-func (c *clock) set(t time.Time)  { c.ns.Store(t.UnixNano()) }
-func (c *clock) now() time.Time   { return time.Unix(0, c.ns.Load()).UTC() }
 
 // addSession stores a session of visitor on site, started at start and
 // last active at last.
@@ -97,7 +91,7 @@ func TestActiveCountsAndChanges(t *testing.T) {
 	addSession(t, app, siteA, "va2", at.Add(-2*time.Minute), at.Add(-30*time.Second))
 	addSession(t, app, siteA, "va2", at.Add(-20*time.Minute), at.Add(-15*time.Minute)) // left, and the same visitor
 	h := testHub(t, app, Options{})
-	ch, _ := openActive(t, h, app, []string{siteA, siteB, siteA}, newClock(at).now)
+	ch, _ := openActive(t, h, app, []string{siteA, siteB, siteA}, testclock.New(at).Now)
 
 	if m := next(t, ch); len(m) != 2 || m[siteA] != 2 || m[siteB] != 0 {
 		t.Fatalf("first message %v, want %s: 2, %s: 0", m, siteA, siteB)
@@ -130,15 +124,15 @@ func TestActiveCoalescesBursts(t *testing.T) {
 		at := t0.Add(time.Duration(i) * time.Second)
 		addSession(t, app, siteA, fmt.Sprintf("v%d", i), at, at)
 	}
-	clk := newClock(t0.Add(-time.Second))
+	clk := testclock.New(t0.Add(-time.Second))
 	h := testHub(t, app, Options{})
-	ch, _ := openActive(t, h, app, []string{siteA}, clk.now)
+	ch, _ := openActive(t, h, app, []string{siteA}, clk.Now)
 	if m := next(t, ch); m[siteA] != 0 {
 		t.Fatalf("first message %v, want 0", m)
 	}
 	start := time.Now()
 	for i := range events {
-		clk.set(t0.Add(time.Duration(i*visitors/events) * time.Second))
+		clk.Set(t0.Add(time.Duration(i*visitors/events) * time.Second))
 		h.Publish([]Stored{{WebsiteID: siteA, Type: "pageView", Path: "/", Time: t0}})
 	}
 	msgs := 0
@@ -162,13 +156,13 @@ func TestActiveRecountSeesVisitorsLeave(t *testing.T) {
 	app := pbtest.Start(t, pbtest.Options{}).App()
 	at := time.Date(2024, 5, 6, 12, 0, 0, 0, time.UTC)
 	addSession(t, app, siteA, "va1", at.Add(-time.Minute), at.Add(-time.Minute))
-	clk := newClock(at)
+	clk := testclock.New(at)
 	h := testHub(t, app, Options{Recount: 50 * time.Millisecond})
-	ch, _ := openActive(t, h, app, []string{siteA, siteB}, clk.now)
+	ch, _ := openActive(t, h, app, []string{siteA, siteB}, clk.Now)
 	if m := next(t, ch); m[siteA] != 1 || m[siteB] != 0 {
 		t.Fatalf("first message %v", m)
 	}
-	clk.set(at.Add(5 * time.Minute)) // a minute past the window
+	clk.Set(at.Add(5 * time.Minute)) // a minute past the window
 	if m := next(t, ch); len(m) != 1 || m[siteA] != 0 {
 		t.Fatalf("after the visitor left: %v, want only %s: 0", m, siteA)
 	}
@@ -258,7 +252,7 @@ func TestCountersReadNoSessionDetails(t *testing.T) {
 	var reads atomic.Int64
 	h := NewHub(func() dbx.Builder { reads.Add(1); return app.DB() }, Options{})
 	t.Cleanup(h.Close)
-	ch, _ := openActive(t, h, app, []string{siteA}, newClock(at).now)
+	ch, _ := openActive(t, h, app, []string{siteA}, testclock.New(at).Now)
 	next(t, ch)
 	addSession(t, app, siteA, "va1", at.Add(-time.Second), at.Add(-time.Second))
 	h.Publish([]Stored{{WebsiteID: siteA, SessionID: "someSession0001", Type: "pageView", Path: "/", Time: at}})

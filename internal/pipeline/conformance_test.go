@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/testclock"
 
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/store/localstore"
@@ -67,15 +68,6 @@ func forEachStoreKind(t *testing.T, kind string, fn func(t *testing.T, e *env)) 
 	}
 	fn(t, e)
 }
-
-// clock is a settable time source, so session timeouts are exact.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 type instance struct {
 	p     *pipeline.Pipeline
@@ -229,7 +221,7 @@ func pbTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000
 func TestScenarioYieldsExactlyTheExpectedRows(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
-		clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+		clk := testclock.New(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 		in := e.start(t, pipeline.Config{Now: clk.Now})
 		t0 := clk.Now()
 		at := func(d time.Duration) time.Time { clk.Set(t0.Add(d)); return t0.Add(d) }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skopos-go/skopos/internal/testclock"
+
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 )
@@ -18,7 +20,7 @@ import (
 func TestBrowserEventsAreLimitedPerClientAddress(t *testing.T) {
 	t.Parallel()
 	forEachStoreKind(t, "local", func(t *testing.T, e *env) {
-		clk := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+		clk := testclock.New(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 		in := e.start(t, pipeline.Config{Now: clk.Now, RateLimit: 2, RateBurst: 5, Batch: true, BatchInterval: time.Hour})
 		h := pipeline.Handler(in.p, func(string) *pipeline.Site { return in.site })
 		send := func(ip string) int {
@@ -71,7 +73,7 @@ func TestBrowserEventsAreLimitedPerClientAddress(t *testing.T) {
 func TestRecentDropsCountTheLastHourPerWebsite(t *testing.T) {
 	t.Parallel()
 	forEachStoreKind(t, "local", func(t *testing.T, e *env) {
-		clk := &clock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+		clk := testclock.New(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 		in := e.start(t, pipeline.Config{Now: clk.Now, Batch: true, BatchInterval: time.Hour})
 		in.browse(t, "203.0.113.1", "curl/8.5.0", `{"type":"pageView","url":"https://example.com/"}`)
 		in.browse(t, "203.0.113.1", "curl/8.5.0", `{"type":"pageView","url":"https://example.com/"}`)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skopos-go/skopos/internal/testclock"
+
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/stats"
@@ -40,7 +42,7 @@ func TestSummariesEqualTheRawRowsAfterEveryFlush(t *testing.T) {
 		}
 		app := e.app()
 		sites := []store.Website{e.site, localstore.WebsiteFromRecord(e.srv.AddWebsite(t, "two.example")), localstore.WebsiteFromRecord(e.srv.AddWebsite(t, "three.example"))}
-		clk := &clock{t: start}
+		clk := testclock.New(start)
 		startInstance := func() *instance {
 			in := e.start(t, pipeline.Config{Now: clk.Now, Batch: true, BatchInterval: time.Hour, MaxBatchSize: 100000})
 			for _, s := range sites[1:] {
@@ -162,7 +164,7 @@ func TestSameJSErrorFromTwoInstancesIsOneRowCountedExactly(t *testing.T) {
 func TestBreakdownKeysAreCappedPerDay(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, e *env) {
-		clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+		clk := testclock.New(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 		in := e.start(t, pipeline.Config{Now: clk.Now, MaxDimensionKeys: 3})
 		for i := range 6 {
 			in.browse(t, "203.0.113.1", chromeUA, pageView(fmt.Sprintf("/p%d", i)))
@@ -201,7 +203,7 @@ func TestSessionDurationIsRoundedOncePerSession(t *testing.T) {
 	t.Parallel()
 	forEachStoreKind(t, "local", func(t *testing.T, e *env) {
 		base := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-		clk := &clock{t: base}
+		clk := testclock.New(base)
 		in := e.start(t, pipeline.Config{Now: clk.Now, Batch: true, BatchInterval: time.Hour, MaxBatchSize: 100000})
 		want := 0
 		for i, tc := range []struct {

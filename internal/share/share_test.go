@@ -4,26 +4,15 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/testclock"
 
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/schema"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // TestGuard: a link opens with its token only; the password cookie is
 // bound to the link, its password and its lifetime; failures and reads
@@ -33,16 +22,16 @@ func TestGuard(t *testing.T) {
 	app := pbtest.Start(t, pbtest.Options{}).App()
 	ada := pbtest.Save(t, app, schema.Users, map[string]any{"email": "ada@share.test"})
 	site := pbtest.Save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.share.test", "user": ada.Id})
-	c := &clock{t: time.Now()}
-	g := share.NewGuard(share.Limits{Reads: 20, Failures: 3, Now: c.now})
+	c := testclock.New(time.Now())
+	g := share.NewGuard(share.Limits{Reads: 20, Failures: 3, Now: c.Now})
 	ip := netip.MustParseAddr("198.51.100.1")
 	other := netip.MustParseAddr("198.51.100.2")
 
-	open, _, err := share.Create(app, ada, site, share.Input{}, c.now())
+	open, _, err := share.Create(app, ada, site, share.Input{}, c.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	locked, _, err := share.Create(app, ada, site, share.Input{Password: "s3cret"}, c.now())
+	locked, _, err := share.Create(app, ada, site, share.Input{Password: "s3cret"}, c.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +62,7 @@ func TestGuard(t *testing.T) {
 		}
 	}
 	// another guard (a restarted server) has another key
-	if share.NewGuard(share.Limits{Now: c.now}).Unlocked(ll, cookie) {
+	if share.NewGuard(share.Limits{Now: c.Now}).Unlocked(ll, cookie) {
 		t.Error("a cookie of another server's guard unlocks")
 	}
 	// a new password ends the cookie
@@ -82,7 +71,7 @@ func TestGuard(t *testing.T) {
 		t.Error("the cookie outlived a password change")
 	}
 	ll, _ = g.Open(app, locked, ip)
-	c.add(share.CookieTTL)
+	c.Add(share.CookieTTL)
 	if g.Unlocked(ll, cookie) {
 		t.Error("the cookie outlived its TTL")
 	}
@@ -109,7 +98,7 @@ func TestGuard(t *testing.T) {
 	if _, err := g.Open(app, open, other); err != nil {
 		t.Fatalf("another address: %v", err)
 	}
-	c.add(time.Minute)
+	c.Add(time.Minute)
 	if _, err := g.Open(app, open, ip); err != nil {
 		t.Fatalf("a minute later: %v", err)
 	}

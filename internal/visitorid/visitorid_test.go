@@ -7,9 +7,10 @@ import (
 	"net/http"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/testclock"
 
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/store/localstore"
@@ -183,13 +184,6 @@ func TestConcurrentFirstStartsAgreeOnOneSalt(t *testing.T) {
 	}
 }
 
-// clock is a settable test clock.
-type clock struct{ t atomic.Pointer[time.Time] }
-
-func (c *clock) now() time.Time      { return *c.t.Load() }
-func (c *clock) set(t time.Time)     { c.t.Store(&t) }
-func (c *clock) add(d time.Duration) { c.set(c.now().Add(d)) }
-
 func dayNames(t *testing.T, st visitorid.Secrets) []string {
 	t.Helper()
 	names, err := st.Names(context.Background(), visitorid.DayPrefix)
@@ -207,13 +201,12 @@ func TestDailySaltsRotateAreSharedAndAreDeleted(t *testing.T) {
 	t.Parallel()
 	_, local, rest := stores(t)
 	ctx := context.Background()
-	var clk clock
-	clk.set(time.Date(2026, 3, 10, 23, 59, 0, 0, time.UTC))
-	a, err := visitorid.New(ctx, visitorid.Config{Mode: visitorid.Daily, Secrets: local, Now: clk.now})
+	clk := testclock.New(time.Date(2026, 3, 10, 23, 59, 0, 0, time.UTC))
+	a, err := visitorid.New(ctx, visitorid.Config{Mode: visitorid.Daily, Secrets: local, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := visitorid.New(ctx, visitorid.Config{Mode: visitorid.Daily, Secrets: rest, Now: clk.now})
+	b, err := visitorid.New(ctx, visitorid.Config{Mode: visitorid.Daily, Secrets: rest, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +216,7 @@ func TestDailySaltsRotateAreSharedAndAreDeleted(t *testing.T) {
 	if a.Check() != "" {
 		t.Error("daily Check must be empty: only the mode can be compared")
 	}
-	before := clk.now()
+	before := clk.Now()
 	after := before.Add(2 * time.Minute) // 00:01 the next day
 	for _, h := range []*visitorid.Hasher{a, b} {
 		if h.ID(site, ip, ua, before) != a.ID(site, ip, ua, before) || h.ID(site, ip, ua, after) != a.ID(site, ip, ua, after) {
@@ -238,7 +231,7 @@ func TestDailySaltsRotateAreSharedAndAreDeleted(t *testing.T) {
 	}
 	// three days later: the 10th and the 11th are gone, yesterday (12th)
 	// is not in the store (nobody was running), today and tomorrow are
-	clk.add(3 * 24 * time.Hour) // 2026-03-13 23:59
+	clk.Add(3 * 24 * time.Hour) // 2026-03-13 23:59
 	if err := b.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +241,7 @@ func TestDailySaltsRotateAreSharedAndAreDeleted(t *testing.T) {
 	if err := a.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if a.ID(site, ip, ua, clk.now()) != b.ID(site, ip, ua, clk.now()) {
+	if a.ID(site, ip, ua, clk.Now()) != b.ID(site, ip, ua, clk.Now()) {
 		t.Fatal("instances disagree after the refresh")
 	}
 }
@@ -261,28 +254,27 @@ func TestDailyWithoutTheStoreKeepsAKeyAndStoresItLater(t *testing.T) {
 	t.Parallel()
 	_, local, _ := stores(t)
 	ctx := context.Background()
-	var clk clock
-	clk.set(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
-	h, err := visitorid.New(ctx, visitorid.Config{Mode: visitorid.Daily, Secrets: local, Now: clk.now})
+	clk := testclock.New(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
+	h, err := visitorid.New(ctx, visitorid.Config{Mode: visitorid.Daily, Secrets: local, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.add(48 * time.Hour) // no refresh ran for two days
-	id := h.ID(site, ip, ua, clk.now())
+	clk.Add(48 * time.Hour) // no refresh ran for two days
+	id := h.ID(site, ip, ua, clk.Now())
 	if id == visitorid.Hash(site, ip, ua, nil) {
 		t.Fatal("unkeyed id")
 	}
 	if err := h.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.ID(site, ip, ua, clk.now()); got != id {
+	if got := h.ID(site, ip, ua, clk.Now()); got != id {
 		t.Fatal("the refresh replaced the key the instance had used")
 	}
-	other, err := visitorid.New(ctx, visitorid.Config{Mode: visitorid.Daily, Secrets: local, Now: clk.now})
+	other, err := visitorid.New(ctx, visitorid.Config{Mode: visitorid.Daily, Secrets: local, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if other.ID(site, ip, ua, clk.now()) != id {
+	if other.ID(site, ip, ua, clk.Now()) != id {
 		t.Fatal("the made-up key was not stored for the other instances")
 	}
 }
