@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/skopos-go/skopos/internal/clientip"
+	"github.com/skopos-go/skopos/internal/dashboard"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -41,7 +41,7 @@ const ShareHeader = "X-Skopos-Share"
 const SharePasswordHeader = "X-Skopos-Share-Password"
 
 func (p *plugin) mountShares(e *core.ServeEvent) {
-	e.Router.POST(SharesPath, p.createShare)
+	e.Router.POST(SharesPath, createShare)
 	e.Router.GET(SharesPath, listShares)
 	e.Router.DELETE(SharesPath+"/{ref}", revokeShare)
 }
@@ -53,7 +53,7 @@ type shareInput struct {
 	Expires  string `json:"expires"`
 }
 
-func (p *plugin) createShare(e *core.RequestEvent) error {
+func createShare(e *core.RequestEvent) error {
 	auth, err := keyOwner(e)
 	if err != nil {
 		return err
@@ -82,17 +82,7 @@ func (p *plugin) createShare(e *core.RequestEvent) error {
 		return e.InternalServerError("", err)
 	}
 	return e.JSON(http.StatusCreated, map[string]string{"id": rec.Id, "token": token,
-		"url": p.origin(e.Request) + share.PathPrefix + "/" + token})
-}
-
-// origin is the scheme and host the client used: https directly or
-// through a trusted proxy that says so.
-func (p *plugin) origin(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || (p.ips.Trusted(clientip.ParseIP(r.RemoteAddr)) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")) {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+		"url": dashboard.Origin(e.Request) + share.PathPrefix + "/" + token})
 }
 
 func listShares(e *core.RequestEvent) error {

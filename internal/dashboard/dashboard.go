@@ -260,8 +260,9 @@ func peerIP(r *http.Request) netip.Addr {
 	return ip.Unmap()
 }
 
-// origin is the scheme and host the browser used, for the snippet.
-func origin(r *http.Request) string {
+// Origin is the scheme and host the browser used (for the snippet and
+// shared links' URLs), with isHTTPS's rule for the scheme.
+func Origin(r *http.Request) string {
 	scheme := "http"
 	if isHTTPS(r) {
 		scheme = "https"

@@ -211,5 +211,5 @@ func (s *server) addShare(w http.ResponseWriter, r *http.Request, u *user, site 
 	// shown on this response only: the token is in no URL, no redirect,
 	// and authed sends no-store
 	s.renderShares(w, r, u, site, http.StatusCreated, sharesData{
-		Created: &createdShare{URL: origin(r) + share.PathPrefix + "/" + token, Password: in.Password != ""}})
+		Created: &createdShare{URL: Origin(r) + share.PathPrefix + "/" + token, Password: in.Password != ""}})
 }

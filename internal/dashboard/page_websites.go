@@ -188,7 +188,7 @@ func formOf(rec *core.Record) websiteForm {
 
 func (s *server) renderWebsite(w http.ResponseWriter, r *http.Request, u *user, site *core.Record, status int,
 	f websiteForm, errs map[string]string, created, saved bool) {
-	o := origin(r)
+	o := Origin(r)
 	d := websiteData{
 		Site: s.withSDK(r.Context(), site), Form: f, Errors: errs, Created: created, Saved: saved,
 		Snippet:   fmt.Sprintf(`<script defer src="%s%s" data-endpoint="%s%s"></script>`, o, s.opts.ScriptPath, o, s.opts.EventPath),
