@@ -35,14 +35,11 @@ func (h *Hub) ServeActive(w http.ResponseWriter, r *http.Request, db dbx.Builder
 	defer sub.Close()
 	a := &activeStream{h: h, ctx: r.Context(), db: db, now: now, ids: ids,
 		counts: make(map[string]int, len(ids)), dirty: map[string]bool{}}
-	for _, id := range ids {
-		a.dirty[id] = true
-	}
+	a.markAll()
 	if !a.read() {
 		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
 		return
 	}
-	a.last = time.Now()
 	a.next = a.last.Add(h.recount)
 	a.timer = time.NewTimer(h.recount)
 	defer a.timer.Stop()
