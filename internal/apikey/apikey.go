@@ -5,17 +5,12 @@
 // routes) and the dashboard's API keys page both use it, so the two
 // accept and refuse exactly the same things.
 //
-// A key is Prefix followed by 32 random bytes in unpadded base64url. Only
-// its SHA-256 hash is stored (collection skopos_api_keys), so a key can
-// be shown once, when it is created, and never again.
+// A key is Prefix followed by a token (internal/token): only its SHA-256
+// hash is stored (collection skopos_api_keys), so a key can be shown
+// once, when it is created, and never again.
 package apikey
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -26,6 +21,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/token"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -33,10 +29,6 @@ import (
 // file, in a secret scanner's rules) and never mistaken for a PocketBase
 // token.
 const Prefix = "sk_"
-
-// lastUsedEvery is how often a key's lastUsed is written at most: a
-// script polling every second must not turn each read into a write.
-const lastUsedEvery = time.Minute
 
 // ErrNotFound is returned by Revoke and RevokeOwn for a key that does not
 // exist or that the caller may not revoke; the two look the same so that
@@ -143,25 +135,17 @@ func Create(app core.App, owner *core.Record, in Input, now time.Time) (id, key 
 		}
 		rec.Set("expires", t.UTC())
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	key, hash, err := token.New(Prefix)
+	if err != nil {
 		return "", "", fmt.Errorf("skopos: api key: %w", err)
 	}
-	key = Prefix + base64.RawURLEncoding.EncodeToString(raw)
 	rec.Set(ownerField(owner), owner.Id)
 	rec.Set("name", name)
-	rec.Set("hash", hash(key))
+	rec.Set("hash", hash)
 	if err := app.Save(rec); err != nil {
 		return "", "", fmt.Errorf("skopos: save api key: %w", err)
 	}
 	return rec.Id, key, nil
-}
-
-// hash is the stored form of a key: hex SHA-256. The key is 256 random
-// bits, so a plain hash (no salt, no slow KDF) cannot be reversed.
-func hash(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
 }
 
 // List returns owner's keys, oldest first. Only the owner's own: a
@@ -227,17 +211,8 @@ func revoke(app core.App, caller *core.Record, id string, superAny bool) error {
 // sees), and records the key's use (at most once a minute). Every refusal
 // is ErrBadKey; other errors do not occur.
 func Resolve(app core.App, key string, now time.Time) (owner *core.Record, sites []string, err error) {
-	h := hash(key)
-	rec, err := app.FindFirstRecordByData(schema.APIKeys, "hash", h)
-	if err != nil {
-		return nil, nil, ErrBadKey
-	}
-	// the lookup is by hash, so its timing says nothing about the key;
-	// the comparison is constant-time all the same
-	if subtle.ConstantTimeCompare([]byte(rec.GetString("hash")), []byte(h)) != 1 {
-		return nil, nil, ErrBadKey
-	}
-	if exp := rec.GetDateTime("expires"); !exp.IsZero() && !now.Before(exp.Time()) {
+	rec, ok := token.Find(app, schema.APIKeys, key, now)
+	if !ok {
 		return nil, nil, ErrBadKey
 	}
 	switch {
@@ -251,13 +226,6 @@ func Resolve(app core.App, key string, now time.Time) (owner *core.Record, sites
 	if err != nil {
 		return nil, nil, ErrBadKey
 	}
-	if last := rec.GetDateTime("lastUsed"); last.IsZero() || now.Sub(last.Time()) >= lastUsedEvery {
-		// a plain UPDATE: no record hooks, and "updated" keeps meaning
-		// a change of the key's settings
-		stamp, _ := types.ParseDateTime(now)
-		if _, err := app.DB().Update(schema.APIKeys, dbx.Params{"lastUsed": stamp.String()}, dbx.HashExp{"id": rec.Id}).Execute(); err != nil {
-			app.Logger().Warn("skopos: api key lastUsed", "error", err)
-		}
-	}
+	token.Touch(app, rec, now)
 	return owner, siteScope(rec), nil
 }

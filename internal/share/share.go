@@ -21,9 +21,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -36,6 +34,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/token"
 	"github.com/skopos-go/skopos/internal/window"
 	"github.com/skopos-go/skopos/schema"
 	"golang.org/x/crypto/bcrypt"
@@ -58,14 +57,6 @@ var (
 	// ErrInvalid is input Create refuses; the message says what.
 	ErrInvalid = errors.New("share: invalid")
 )
-
-// tokenBytes is the randomness of a token: 256 bits, so that a plain
-// SHA-256 of it cannot be reversed and guessing is hopeless even without
-// the rate limit.
-const tokenBytes = 32
-
-// lastUsedEvery is how often a link's lastUsed is written at most.
-const lastUsedEvery = time.Minute
 
 // Input is a new link.
 type Input struct {
@@ -98,15 +89,14 @@ func Create(app core.App, auth, site *core.Record, in Input, now time.Time) (str
 	if err != nil {
 		return "", nil, fmt.Errorf("share: collection: %w", err)
 	}
-	raw := make([]byte, tokenBytes)
-	if _, err := rand.Read(raw); err != nil {
-		return "", nil, fmt.Errorf("share: token: %w", err)
+	tok, hash, err := token.New("")
+	if err != nil {
+		return "", nil, fmt.Errorf("share: %w", err)
 	}
-	token := base64.RawURLEncoding.EncodeToString(raw)
 	rec := core.NewRecord(col)
 	rec.Set("website", site.Id)
 	rec.Set("name", in.Name)
-	rec.Set("hash", tokenHash(token))
+	rec.Set("hash", hash)
 	if in.Password != "" {
 		h, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
 		if err != nil {
@@ -120,13 +110,7 @@ func Create(app core.App, auth, site *core.Record, in Input, now time.Time) (str
 	if err := app.Save(rec); err != nil {
 		return "", nil, fmt.Errorf("share: save: %w", err)
 	}
-	return token, rec, nil
-}
-
-// tokenHash is the stored form of a token: hex SHA-256.
-func tokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	return tok, rec, nil
 }
 
 // Info is a link as its owners see it listed (never the token or any
@@ -195,7 +179,7 @@ func List(app core.App, auth, site *core.Record, now time.Time) ([]Info, error) 
 // ErrNotFound. The token works because the API names links by it; the
 // id because the owner's list cannot show tokens.
 func Revoke(app core.App, auth *core.Record, ref string) error {
-	rec, err := app.FindFirstRecordByData(schema.Shares, "hash", tokenHash(ref))
+	rec, err := app.FindFirstRecordByData(schema.Shares, "hash", token.Hash(ref))
 	if err != nil {
 		rec, err = app.FindRecordById(schema.Shares, ref)
 	}
@@ -236,33 +220,18 @@ func (l *Link) CheckPassword(pw string) bool {
 	return h != "" && bcrypt.CompareHashAndPassword([]byte(h), []byte(pw)) == nil
 }
 
-// find resolves a token at now, and records its use (at most once per
-// lastUsedEvery).
-func find(app core.App, token string, now time.Time) (*Link, error) {
-	if token == "" || len(token) > 100 {
-		return nil, ErrNotFound
-	}
-	hash := tokenHash(token)
-	rec, err := app.FindFirstRecordByData(schema.Shares, "hash", hash)
-	if err != nil || subtle.ConstantTimeCompare([]byte(rec.GetString("hash")), []byte(hash)) != 1 {
-		return nil, ErrNotFound
-	}
-	if exp := rec.GetDateTime("expires"); !exp.IsZero() && !now.Before(exp.Time()) {
+// find resolves a token at now, and records its use.
+func find(app core.App, tok string, now time.Time) (*Link, error) {
+	rec, ok := token.Find(app, schema.Shares, tok, now)
+	if !ok {
 		return nil, ErrNotFound
 	}
 	site, err := app.FindRecordById(schema.Websites, rec.GetString("website"))
 	if err != nil {
 		return nil, ErrNotFound
 	}
-	if last := rec.GetDateTime("lastUsed"); last.IsZero() || now.Sub(last.Time()) >= lastUsedEvery {
-		// a plain UPDATE: no record hooks, and "updated" keeps meaning a
-		// change of the link's settings
-		stamp, _ := types.ParseDateTime(now)
-		if _, err := app.DB().Update(schema.Shares, dbx.Params{"lastUsed": stamp.String()}, dbx.HashExp{"id": rec.Id}).Execute(); err != nil {
-			app.Logger().Warn("skopos: shared link lastUsed", "error", err)
-		}
-	}
-	return &Link{Record: rec, Site: site, Token: token}, nil
+	token.Touch(app, rec, now)
+	return &Link{Record: rec, Site: site, Token: tok}, nil
 }
 
 // Guard opens links for anonymous clients under per-address limits. One
@@ -304,14 +273,14 @@ func NewGuard(l Limits) *Guard {
 		fails: window.New[netip.Addr](l.Now, l.Failures, time.Minute), key: []byte(rand.Text() + rand.Text())}
 }
 
-// Open resolves token for a client at ip: ErrRateLimited when the address
+// Open resolves the token tok for a client at ip: ErrRateLimited when the address
 // is over a limit, ErrNotFound for a token that opens nothing. The
 // password is not checked here (see Unlock and Allowed).
-func (g *Guard) Open(app core.App, token string, ip netip.Addr) (*Link, error) {
+func (g *Guard) Open(app core.App, tok string, ip netip.Addr) (*Link, error) {
 	if g.fails.Blocked(ip) || !g.reads.Allow(ip) {
 		return nil, ErrRateLimited
 	}
-	l, err := find(app, token, g.now())
+	l, err := find(app, tok, g.now())
 	if err != nil {
 		g.fails.Add(ip)
 		return nil, err
