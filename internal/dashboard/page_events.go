@@ -45,23 +45,16 @@ const propertyValues = 10
 
 func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, rd *reader) {
 	site, u := rd.site, rd.u
-	p, ok := s.readPeriod(w, r, rd)
+	req, ok := s.readView(w, r, rd)
 	if !ok {
 		return
 	}
-	fs, err := requestFilters(r)
-	if err != nil {
-		s.fail(w, r, u, http.StatusBadRequest, badFilter(err))
-		return
-	}
+	p, fs := req.Period, req.Filters
+	req.Top = propertyValues
 	name := r.URL.Query().Get("name")
-	props, err := stats.Properties(r.Context(), s.app, site.Id, name, stats.Request{Period: p, Filters: fs, Top: propertyValues})
+	props, err := stats.Properties(r.Context(), s.app, site.Id, name, req)
 	if err != nil {
-		if msg, ok := isBadRequest(err); ok {
-			s.fail(w, r, u, http.StatusBadRequest, msg)
-			return
-		}
-		s.internal(w, r, u, err)
+		s.queryFailed(w, r, u, err)
 		return
 	}
 	rows, err := stats.EventPayloads(r.Context(), s.app.DB(), site.Id, name, p, payloadLimit+1)

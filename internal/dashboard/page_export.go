@@ -29,7 +29,7 @@ func exportLinks(siteID string, p stats.Period, fs []stats.Filter) []exportLink 
 // page's query parameters.
 func (s *server) exportCSV(w http.ResponseWriter, r *http.Request, rd *reader) {
 	site, u := rd.site, rd.u
-	p, ok := s.readPeriod(w, r, rd)
+	req, ok := s.readView(w, r, rd)
 	if !ok {
 		return
 	}
@@ -38,12 +38,7 @@ func (s *server) exportCSV(w http.ResponseWriter, r *http.Request, rd *reader) {
 		s.fail(w, r, u, http.StatusBadRequest, "Unknown export: choose events, sessions or summary.")
 		return
 	}
-	fs, err := requestFilters(r)
-	if err != nil {
-		s.fail(w, r, u, http.StatusBadRequest, badFilter(err))
-		return
-	}
-	req := stats.Request{Period: p, Filters: fs, Top: 1, Now: s.opts.Now()}
+	req.Top = 1
 	if err := export.Serve(w, r, s.app, site, kind, req); err != nil {
 		// the status line is sent: the download is cut short
 		s.app.Logger().Error("dashboard: export failed", "error", err)

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -195,18 +194,14 @@ type funnelData struct {
 // (then without the list and delete links).
 func (s *server) funnelView(w http.ResponseWriter, r *http.Request, rd *reader) {
 	site, u := rd.site, rd.u
-	p, ok := s.readPeriod(w, r, rd)
+	req, ok := s.readView(w, r, rd)
 	if !ok {
 		return
 	}
+	p, fs := req.Period, req.Filters
 	rec := s.siteRecord(site, schema.Funnels, r.PathValue("fid"))
 	if rec == nil {
 		s.notFound(w, r, u)
-		return
-	}
-	fs, err := requestFilters(r)
-	if err != nil {
-		s.fail(w, r, u, http.StatusBadRequest, badFilter(err))
 		return
 	}
 	defs, err := goal.ParseSteps([]byte(rec.GetString("steps")))
@@ -214,17 +209,9 @@ func (s *server) funnelView(w http.ResponseWriter, r *http.Request, rd *reader) 
 		s.fail(w, r, u, http.StatusUnprocessableEntity, "This funnel's steps cannot be read: "+invalidMessage(err)+" Delete it and add it again.")
 		return
 	}
-	rep, err := stats.Funnel(r.Context(), s.app, site.Id, rec.Id, stats.Request{Period: p, Filters: fs, Now: s.opts.Now()})
+	rep, err := stats.Funnel(r.Context(), s.app, site.Id, rec.Id, req)
 	if err != nil {
-		if msg, ok := isBadRequest(err); ok {
-			s.fail(w, r, u, http.StatusBadRequest, msg)
-			return
-		}
-		if errors.Is(err, stats.ErrFunnelNotFound) {
-			s.notFound(w, r, u)
-			return
-		}
-		s.internal(w, r, u, err)
+		s.queryFailed(w, r, u, err)
 		return
 	}
 	pq := periodQuery(p)

@@ -146,22 +146,15 @@ type goalRow struct {
 
 func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 	site, u := rd.site, rd.u
-	p, ok := s.readPeriod(w, r, rd)
+	req, ok := s.readView(w, r, rd)
 	if !ok {
 		return
 	}
-	fs, err := requestFilters(r)
+	p, fs := req.Period, req.Filters
+	req.Top = topN
+	rep, err := stats.Query(r.Context(), s.app, site.Id, req)
 	if err != nil {
-		s.fail(w, r, u, http.StatusBadRequest, badFilter(err))
-		return
-	}
-	rep, err := stats.Query(r.Context(), s.app, site.Id, stats.Request{Period: p, Filters: fs, Top: topN, Now: s.opts.Now()})
-	if err != nil {
-		if msg, ok := isBadRequest(err); ok {
-			s.fail(w, r, u, http.StatusBadRequest, msg)
-			return
-		}
-		s.internal(w, r, u, err)
+		s.queryFailed(w, r, u, err)
 		return
 	}
 	pq := periodQuery(p)

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -66,6 +67,36 @@ func (s *server) readPeriod(w http.ResponseWriter, r *http.Request, rd *reader) 
 		return stats.Period{}, false
 	}
 	return p, true
+}
+
+// readView reads a report page's period (in the website's time zone) and
+// filters into a stats.Request at the dashboard's clock, or answers 400
+// itself and returns ok=false.
+func (s *server) readView(w http.ResponseWriter, r *http.Request, rd *reader) (stats.Request, bool) {
+	p, ok := s.readPeriod(w, r, rd)
+	if !ok {
+		return stats.Request{}, false
+	}
+	fs, err := requestFilters(r)
+	if err != nil {
+		s.fail(w, r, rd.u, http.StatusBadRequest, badFilter(err))
+		return stats.Request{}, false
+	}
+	return stats.Request{Period: p, Filters: fs, Now: s.opts.Now()}, true
+}
+
+// queryFailed answers a failed stats query: 400 with the reason for the
+// user's mistakes (a bad period or filter), 404 for a funnel that is
+// gone, 500 otherwise.
+func (s *server) queryFailed(w http.ResponseWriter, r *http.Request, u *user, err error) {
+	switch msg, bad := isBadRequest(err); {
+	case bad:
+		s.fail(w, r, u, http.StatusBadRequest, msg)
+	case errors.Is(err, stats.ErrFunnelNotFound):
+		s.notFound(w, r, u)
+	default:
+		s.internal(w, r, u, err)
+	}
 }
 
 // forSite runs a report page for a logged-in user who may see the {id}
