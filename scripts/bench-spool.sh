@@ -4,9 +4,16 @@
 # policy, loaded by cmd/skopos-load with verification, plus the fsync cost
 # read from /metrics. Usage:
 #   scripts/bench-spool.sh [runs=3] [events=100000] [visitors=10000] [concurrency=64]
+# MODES picks the modes (default: memory batch always off); "default" is
+# the spool with SKOPOS_SPOOL_SYNC unset. CONCS="1 32 256" sweeps the
+# number of clients instead of the one concurrency argument; DURATION=10s
+# sends for that long instead of a fixed number of events (a run with one
+# client would otherwise take minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3} EVENTS=${2:-100000} VISITORS=${3:-10000} CONC=${4:-64}
+amount=(-events "$EVENTS")
+if [ -n "${DURATION:-}" ]; then amount=(-duration "$DURATION"); fi
 BIN=$(mktemp -d)
 trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$BIN"' EXIT
 go build -o "$BIN/skopos" ./cmd/skopos
@@ -14,15 +21,20 @@ go build -o "$BIN/skopos-load" ./cmd/skopos-load
 EMAIL=bench@example.com PASS=bench-password-1 TOKEN=bench-metrics PORT=18211
 
 for run in $(seq "$RUNS"); do
+  for conc in ${CONCS:-$CONC}; do
   for mode in ${MODES:-memory batch always off}; do
     D=$(mktemp -d)
     envs=(SKOPOS_ADMIN_EMAIL=$EMAIL SKOPOS_ADMIN_PASSWORD=$PASS SKOPOS_METRICS_TOKEN=$TOKEN)
-    if [ "$mode" = memory ]; then envs+=(SKOPOS_SPOOL=off); else envs+=(SKOPOS_SPOOL_SYNC=$mode); fi
+    case $mode in
+      memory) envs+=(SKOPOS_SPOOL=off) ;;
+      default) ;;
+      *) envs+=(SKOPOS_SPOOL_SYNC=$mode) ;;
+    esac
     env "${envs[@]}" "$BIN/skopos" serve --http 127.0.0.1:$PORT --dir "$D/pb" >"$D/serve.log" 2>&1 &
     for _ in $(seq 200); do grep -q "Server started" "$D/serve.log" 2>/dev/null && break; sleep 0.1; done
     TID=$(grep "demo website trackingId" "$D/serve.log" | awk '{print $NF}')
-    out=$("$BIN/skopos-load" -url http://127.0.0.1:$PORT/api/event -events "$EVENTS" -visitors "$VISITORS" \
-      -concurrency "$CONC" -settle 60s -pb-url http://127.0.0.1:$PORT -pb-email $EMAIL -pb-password $PASS -site "$TID" 2>/dev/null | tail -1)
+    out=$("$BIN/skopos-load" -url http://127.0.0.1:$PORT/api/event "${amount[@]}" -visitors "$VISITORS" \
+      -concurrency "$conc" -settle 60s -pb-url http://127.0.0.1:$PORT -pb-email $EMAIL -pb-password $PASS -site "$TID" 2>/dev/null | tail -1)
     m=$(curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$PORT/metrics)
     fsum=$(echo "$m" | awk '/^skopos_spool_fsync_duration_seconds_sum/ {print $2}')
     fcnt=$(echo "$m" | awk '/^skopos_spool_fsync_duration_seconds_count/ {print $2}')
@@ -31,9 +43,10 @@ for run in $(seq "$RUNS"); do
     if [ -n "${fcnt:-}" ] && [ "${fcnt%.*}" != "0" ] && [ -n "${app:-}" ]; then
       fsync=$(awk -v s="$fsum" -v c="$fcnt" -v a="$app" 'BEGIN {printf " fsyncs=%d events_per_fsync=%.1f fsync_ms_mean=%.2f fsync_us_per_event=%.2f", c, a/c, 1000*s/c, 1e6*s/a}')
     fi
-    echo "run $run $mode: $out$fsync"
+    echo "run $run $mode clients=$conc: $out$fsync"
     pkill -f "serve --http 127.0.0.1:$PORT" || true
     for _ in $(seq 100); do pgrep -f "serve --http 127.0.0.1:$PORT" >/dev/null || break; sleep 0.1; done
     rm -rf "$D"
+  done
   done
 done
