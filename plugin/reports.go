@@ -65,16 +65,19 @@ func ReportPeriod(frequency string, now time.Time, loc *time.Location) (from, to
 // restart never sends a report twice. Two runs at the same time (the
 // server's job and `skopos reports send`) may both send one.
 //
-// It returns ErrSMTPDisabled, sending nothing, when PocketBase's SMTP
-// settings are not enabled.
+// ctx bounds its queries; a mail being sent is not interrupted, and is
+// recorded as sent. It returns ErrSMTPDisabled, sending nothing, when
+// PocketBase's SMTP settings are not enabled.
 func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResult, error) {
 	var res ReportsResult
 	settings := app.Settings()
 	if !settings.SMTP.Enabled {
 		return res, ErrSMTPDisabled
 	}
-	sites, err := app.FindRecordsByFilter(schema.Websites,
-		"(reportFrequency = 'weekly' || reportFrequency = 'monthly') && isArchived = false", "created,id", 0, 0)
+	var sites []*core.Record
+	err := app.RecordQuery(schema.Websites).WithContext(ctx).
+		AndWhere(dbx.In("reportFrequency", "weekly", "monthly")).AndWhere(dbx.HashExp{"isArchived": false}).
+		OrderBy("created", "id").All(&sites)
 	if err != nil {
 		return res, err
 	}
@@ -95,7 +98,10 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 		if site.GetString("lastReport") == key {
 			continue
 		}
-		owner, _ := app.FindRecordById(schema.Users, site.GetString("user"))
+		owner, _ := app.FindRecordById(schema.Users, site.GetString("user"), withContext(ctx))
+		if err := ctx.Err(); err != nil { // not "no owner": the lookup was cut short
+			return res, err
+		}
 		if owner == nil || owner.Email() == "" {
 			res.NoRecipient++
 			continue
@@ -131,10 +137,14 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 			errs = append(errs, fmt.Errorf("user %s: sending the report: %w", owner.Id, err))
 			continue
 		}
+		// a sent mail is recorded even when ctx ends now: it cannot be
+		// unsent, and unrecorded it would be sent again
+		sent := context.WithoutCancel(ctx)
 		for _, d := range byUser[owner.Id] {
 			// only this column: a whole-record save would undo an edit
 			// made to the website while the report was being sent
-			if _, err := app.DB().Update(schema.Websites, dbx.Params{"lastReport": d.key}, dbx.HashExp{"id": d.site}).Execute(); err != nil {
+			if _, err := app.DB().Update(schema.Websites, dbx.Params{"lastReport": d.key}, dbx.HashExp{"id": d.site}).
+				WithContext(sent).Execute(); err != nil {
 				errs = append(errs, fmt.Errorf("website %s: recording the report sent: %w", d.site, err))
 				continue
 			}
@@ -145,6 +155,14 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 		return res, fmt.Errorf("skopos: email reports: %w", errors.Join(errs...))
 	}
 	return res, nil
+}
+
+// withContext makes a PocketBase find (FindRecordById) honour ctx.
+func withContext(ctx context.Context) func(*dbx.SelectQuery) error {
+	return func(q *dbx.SelectQuery) error {
+		q.WithContext(ctx)
+		return nil
+	}
 }
 
 // reportTopPages is how many top pages a report lists.
@@ -240,8 +258,9 @@ const reportsSchedule = "7 * * * *"
 
 func (p *plugin) scheduleReports(app core.App) {
 	var smtpOffLogged atomic.Bool
+	ctx := untilTerminate(app)
 	app.Cron().MustAdd("skoposReports", reportsSchedule, func() {
-		res, err := SendReports(context.Background(), app, time.Now())
+		res, err := SendReports(ctx, app, time.Now())
 		if errors.Is(err, ErrSMTPDisabled) {
 			if !smtpOffLogged.Swap(true) { // once per process, not hourly
 				app.Logger().Info("skopos: email reports are not sent: SMTP is not enabled in PocketBase's settings")
@@ -258,14 +277,14 @@ func (p *plugin) scheduleReports(app core.App) {
 	})
 }
 
-func (p *plugin) reportsCommand() *cobra.Command {
-	group := p.command(&cobra.Command{Use: "reports", Short: "Email reports of websites to their owners"})
+func (c *cli) reportsCommand() *cobra.Command {
+	group := c.command(&cobra.Command{Use: "reports", Short: "Email reports of websites to their owners"})
 	var now string
-	send := p.command(&cobra.Command{
+	send := c.command(&cobra.Command{
 		Use:   "send [--now TIME]",
 		Short: "Send the due email reports now (they are also sent hourly while the server runs)",
 		Args:  cobra.NoArgs,
-		Run: p.runE(func(cmd *cobra.Command, _ []string) error {
+		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
 			at := time.Now()
 			if now != "" {
 				t, err := time.Parse(time.RFC3339, now)
@@ -274,10 +293,10 @@ func (p *plugin) reportsCommand() *cobra.Command {
 				}
 				at = t
 			}
-			if err := p.migrate(p.app); err != nil {
+			if err := c.migrate(c.app); err != nil {
 				return err
 			}
-			res, err := SendReports(cmd.Context(), p.app, at)
+			res, err := SendReports(cmd.Context(), c.app, at)
 			for _, s := range res.Sent {
 				fmt.Fprintf(cmd.OutOrStdout(), "sent %s\n", s)
 			}

@@ -31,7 +31,8 @@ type querier struct {
 func newQuerier(ctx context.Context, app core.App, site string, p Period, filters []Filter) (*querier, error) {
 	q := &querier{ctx: ctx, app: app, db: app.DB(), site: site, c: newConds()}
 	span := Period{From: p.Previous.From, To: p.To}
-	recs, err := app.FindAllRecords(schema.Goals, dbx.HashExp{"website": site})
+	var recs []*core.Record
+	err := app.RecordQuery(schema.Goals).WithContext(ctx).AndWhere(dbx.HashExp{"website": site}).All(&recs)
 	if err != nil {
 		return nil, fmt.Errorf("stats: goals: %w", err)
 	}

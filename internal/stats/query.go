@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -40,7 +41,7 @@ func Query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 	if req.Top <= 0 {
 		req.Top = 10
 	}
-	site, err := app.FindRecordById(schema.Websites, websiteID)
+	site, err := findRecord(ctx, app, schema.Websites, websiteID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrSiteNotFound
 	}
@@ -100,6 +101,16 @@ func Query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 	}
 	r.ActiveUsers, err = ActiveUsers(ctx, q.db, websiteID, req.Now)
 	return r, err
+}
+
+// findRecord is app.FindRecordById under ctx.
+func findRecord(ctx context.Context, app core.App, collection, id string) (*core.Record, error) {
+	rec := &core.Record{}
+	err := app.RecordQuery(collection).WithContext(ctx).AndWhere(dbx.HashExp{collection + ".id": id}).Limit(1).One(rec)
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 // pct is a rounded percentage with one decimal, half up. part and whole
