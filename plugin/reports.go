@@ -81,15 +81,39 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 	if err != nil {
 		return res, err
 	}
-	type due struct {
-		site, key string
-		section   reportSection
+	owners, errs, err := dueReports(ctx, app, sites, now, &res)
+	if err != nil {
+		return res, err
 	}
-	var (
-		errs   []error
-		owners []*core.Record // in the order of their first due site
-		byUser = map[string][]due{}
-	)
+	for _, o := range owners {
+		if err := ctx.Err(); err != nil { // no new mail once cancelled
+			return res, err
+		}
+		errs = append(errs, o.send(ctx, app, settings.Meta, &res)...)
+	}
+	if len(errs) > 0 {
+		return res, fmt.Errorf("skopos: email reports: %w", errors.Join(errs...))
+	}
+	return res, nil
+}
+
+// ownerReports are the due reports of one owner, sent as one email.
+type ownerReports struct {
+	owner *core.Record
+	due   []dueReport
+}
+
+// dueReport is one website's report that is due.
+type dueReport struct {
+	site, key string // key is the lastReport it records
+	section   reportSection
+}
+
+// dueReports builds the reports of sites due at now, by owner in the
+// order of their first due site; a site without an owner email counts in
+// res.NoRecipient. A report that fails is one of errs; err is ctx's end.
+func dueReports(ctx context.Context, app core.App, sites []*core.Record, now time.Time, res *ReportsResult) (owners []*ownerReports, errs []error, err error) {
+	byUser := map[string]*ownerReports{}
 	for _, site := range sites {
 		loc := stats.SiteLocation(site)
 		freq := site.GetString("reportFrequency")
@@ -100,7 +124,7 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 		}
 		owner, _ := app.FindRecordById(schema.Users, site.GetString("user"), withContext(ctx))
 		if err := ctx.Err(); err != nil { // not "no owner": the lookup was cut short
-			return res, err
+			return nil, nil, err
 		}
 		if owner == nil || owner.Email() == "" {
 			res.NoRecipient++
@@ -116,45 +140,46 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 			errs = append(errs, fmt.Errorf("website %s: %w", site.Id, err))
 			continue
 		}
-		if byUser[owner.Id] == nil {
-			owners = append(owners, owner)
+		o := byUser[owner.Id]
+		if o == nil {
+			o = &ownerReports{owner: owner}
+			byUser[owner.Id] = o
+			owners = append(owners, o)
 		}
-		byUser[owner.Id] = append(byUser[owner.Id], due{site.Id, key, sectionOf(rep, freq, from, to)})
+		o.due = append(o.due, dueReport{site.Id, key, sectionOf(rep, freq, from, to)})
 	}
-	for _, owner := range owners {
-		var sections []reportSection
-		for _, d := range byUser[owner.Id] {
-			sections = append(sections, d.section)
-		}
-		msg, err := reportMessage(sections)
-		if err != nil {
-			errs = append(errs, err)
+	return owners, errs, nil
+}
+
+// send mails the owner's reports and records them sent (res.Sent).
+func (o *ownerReports) send(ctx context.Context, app core.App, meta core.MetaConfig, res *ReportsResult) (errs []error) {
+	sections := make([]reportSection, len(o.due))
+	for i, d := range o.due {
+		sections[i] = d.section
+	}
+	msg, err := reportMessage(sections)
+	if err != nil {
+		return []error{err}
+	}
+	msg.From = mail.Address{Name: meta.SenderName, Address: meta.SenderAddress}
+	msg.To = []mail.Address{{Address: o.owner.Email()}}
+	if err := app.NewMailClient().Send(msg); err != nil {
+		return []error{fmt.Errorf("user %s: sending the report: %w", o.owner.Id, err)}
+	}
+	// a sent mail is recorded even when ctx ends now: it cannot be
+	// unsent, and unrecorded it would be sent again
+	sent := context.WithoutCancel(ctx)
+	for _, d := range o.due {
+		// only this column: a whole-record save would undo an edit
+		// made to the website while the report was being sent
+		if _, err := app.DB().Update(schema.Websites, dbx.Params{"lastReport": d.key}, dbx.HashExp{"id": d.site}).
+			WithContext(sent).Execute(); err != nil {
+			errs = append(errs, fmt.Errorf("website %s: recording the report sent: %w", d.site, err))
 			continue
 		}
-		msg.From = mail.Address{Name: settings.Meta.SenderName, Address: settings.Meta.SenderAddress}
-		msg.To = []mail.Address{{Address: owner.Email()}}
-		if err := app.NewMailClient().Send(msg); err != nil {
-			errs = append(errs, fmt.Errorf("user %s: sending the report: %w", owner.Id, err))
-			continue
-		}
-		// a sent mail is recorded even when ctx ends now: it cannot be
-		// unsent, and unrecorded it would be sent again
-		sent := context.WithoutCancel(ctx)
-		for _, d := range byUser[owner.Id] {
-			// only this column: a whole-record save would undo an edit
-			// made to the website while the report was being sent
-			if _, err := app.DB().Update(schema.Websites, dbx.Params{"lastReport": d.key}, dbx.HashExp{"id": d.site}).
-				WithContext(sent).Execute(); err != nil {
-				errs = append(errs, fmt.Errorf("website %s: recording the report sent: %w", d.site, err))
-				continue
-			}
-			res.Sent = append(res.Sent, d.site+" "+d.key)
-		}
+		res.Sent = append(res.Sent, d.site+" "+d.key)
 	}
-	if len(errs) > 0 {
-		return res, fmt.Errorf("skopos: email reports: %w", errors.Join(errs...))
-	}
-	return res, nil
+	return errs
 }
 
 // withContext makes a PocketBase find (FindRecordById) honour ctx.
