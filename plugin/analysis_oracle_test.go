@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/summarytest/rawrows"
 )
 
 // The oracle: every figure of the stats API computed from the raw events
@@ -45,22 +46,12 @@ import (
 //   - top lists are by count descending; the order of equal counts is not
 //     specified, so only the counts' order is checked.
 
-const pbTime = "2006-01-02 15:04:05.000Z"
-
-type oSession struct {
-	ID, Visitor                                                   string
-	Start, Last                                                   time.Time
-	Entry, Exit, Referrer, Device, Browser, OS, Language, Country string
-	New, Engaged                                                  bool
-	EventCount                                                    int
-	UTM                                                           map[string]string
-}
-
-type oEvent struct {
-	ID, Session, Type, Path, Name string
-	At                            time.Time
-	Data                          map[string]any // decoded with UseNumber; nil without an object
-}
+// The rows are read by rawrows, which uses plain SQL and nothing of the
+// code under test.
+type (
+	oSession = rawrows.Session
+	oEvent   = rawrows.Event
+)
 
 type oGoal struct{ Name, Type, Match, Key, Value string }
 
@@ -74,89 +65,19 @@ type oracle struct {
 	js        []sentJSError
 }
 
-func parsePBTime(t *testing.T, s string) time.Time {
-	t.Helper()
-	v, err := time.Parse(pbTime, s)
-	if err != nil {
-		t.Fatalf("time %q: %v", s, err)
-	}
-	return v
-}
-
-// loadOracle reads the website's rows with plain SQL.
+// loadOracle reads the website's rows.
 func loadOracle(t *testing.T, db dbx.Builder, site string, goals []oGoal, js []sentJSError) *oracle {
 	t.Helper()
-	var srows []struct {
-		ID           string `db:"id"`
-		Visitor      string `db:"visitor"`
-		StartedAt    string `db:"startedAt"`
-		LastActivity string `db:"lastActivity"`
-		EntryPath    string `db:"entryPath"`
-		ExitPath     string `db:"exitPath"`
-		Referrer     string `db:"referrer"`
-		Device       string `db:"device"`
-		Browser      string `db:"browser"`
-		OS           string `db:"os"`
-		Language     string `db:"language"`
-		Country      string `db:"country"`
-		IsNewVisitor bool   `db:"isNewVisitor"`
-		IsEngaged    bool   `db:"isEngaged"`
-		EventCount   int    `db:"eventCount"`
-		UTM          string `db:"utm"`
-	}
-	if err := db.NewQuery(`SELECT id, visitor, startedAt, lastActivity, entryPath, exitPath, referrer, device, browser, os,
-		language, country, isNewVisitor, isEngaged, eventCount, COALESCE(utm, '') AS utm FROM sessions WHERE website = {:w}`).
-		Bind(dbx.Params{"w": site}).All(&srows); err != nil {
-		t.Fatal(err)
-	}
 	o := &oracle{byID: map[string]*oSession{}, bySession: map[string][]*oEvent{}, js: js}
-	for _, r := range srows {
-		s := &oSession{ID: r.ID, Visitor: r.Visitor, Start: parsePBTime(t, r.StartedAt), Last: parsePBTime(t, r.LastActivity),
-			Entry: r.EntryPath, Exit: r.ExitPath, Referrer: r.Referrer, Device: r.Device, Browser: r.Browser, OS: r.OS,
-			Language: r.Language, Country: r.Country, New: r.IsNewVisitor, Engaged: r.IsEngaged, EventCount: r.EventCount}
-		if r.UTM != "" && r.UTM != "null" {
-			if err := json.Unmarshal([]byte(r.UTM), &s.UTM); err != nil {
-				t.Fatalf("sessions.utm %q: %v", r.UTM, err)
-			}
-		}
-		o.sessions = append(o.sessions, s)
+	o.sessions = rawrows.Sessions(t, db, site)
+	for _, s := range o.sessions {
 		o.byID[s.ID] = s
 	}
-	var erows []struct {
-		ID        string `db:"id"`
-		Session   string `db:"session"`
-		Type      string `db:"type"`
-		Path      string `db:"path"`
-		EventName string `db:"eventName"`
-		EventData string `db:"eventData"`
-		Timestamp string `db:"timestamp"`
-	}
-	if err := db.NewQuery(`SELECT id, session, type, path, eventName, COALESCE(eventData, '') AS eventData, timestamp
-		FROM events WHERE website = {:w}`).Bind(dbx.Params{"w": site}).All(&erows); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range erows {
-		e := &oEvent{ID: r.ID, Session: r.Session, Type: r.Type, Path: r.Path, Name: r.EventName, At: parsePBTime(t, r.Timestamp)}
-		if d := strings.TrimSpace(r.EventData); d != "" && d[0] == '{' {
-			dec := json.NewDecoder(strings.NewReader(d))
-			dec.UseNumber()
-			if err := dec.Decode(&e.Data); err != nil {
-				t.Fatalf("events.eventData %q: %v", d, err)
-			}
-		}
+	o.events = rawrows.Events(t, db, site) // by time, then id
+	for _, e := range o.events {
 		if o.byID[e.Session] == nil {
 			t.Fatalf("event %s: session %q is not a session of the website", e.ID, e.Session)
 		}
-		o.events = append(o.events, e)
-	}
-	sort.Slice(o.events, func(i, j int) bool {
-		a, b := o.events[i], o.events[j]
-		if !a.At.Equal(b.At) {
-			return a.At.Before(b.At)
-		}
-		return a.ID < b.ID
-	})
-	for _, e := range o.events {
 		o.bySession[e.Session] = append(o.bySession[e.Session], e)
 	}
 	o.goals = append([]oGoal{}, goals...)
@@ -883,7 +804,7 @@ func loadSummaries(t *testing.T, db dbx.Builder, site string) *summaryRows {
 		out.sums = append(out.sums, struct {
 			at                                                                     time.Time
 			pageViews, visitors, newVisitors, returning, engaged, bounces, dur, js int
-		}{parsePBTime(t, s.Date), s.PageViews, s.Visitors, s.NewVisitors, s.ReturningVisitors, s.EngagedSessions,
+		}{rawrows.Time(t, s.Date), s.PageViews, s.Visitors, s.NewVisitors, s.ReturningVisitors, s.EngagedSessions,
 			s.Bounces, s.DurationSeconds, s.JSErrors})
 	}
 	for _, it := range items {
@@ -891,7 +812,7 @@ func loadSummaries(t *testing.T, db dbx.Builder, site string) *summaryRows {
 			at       time.Time
 			dim, key string
 			count    int
-		}{parsePBTime(t, it.Date), it.Dimension, it.Key, it.Count})
+		}{rawrows.Time(t, it.Date), it.Dimension, it.Key, it.Count})
 	}
 	return out
 }

@@ -8,60 +8,108 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
 )
 
-// exit is os.Exit; PocketBase ignores the error a command returns and
-// exits 0, so a failing Skopos command reports and exits by itself.
-var exit = os.Exit
+// ExitError is the failure of a command Skopos added: the command has
+// printed it to stderr as one line, and Code is the exit status it asks
+// for (2 for a usage error, else 1). The library never exits the process:
+// PocketBase ignores the error a command returns (app.Start and
+// app.Execute return only the terminate hooks' error), so Skopos returns
+// it from an OnTerminate hook, and your main decides:
+//
+//	if err := app.Start(); err != nil {
+//		var failed *plugin.ExitError
+//		if errors.As(err, &failed) {
+//			os.Exit(failed.Code) // already reported
+//		}
+//		log.Fatal(err)
+//	}
+//
+// A main that ends in log.Fatal(err) alone exits 1 (and prints the error
+// a second time). rootCmd.Execute(), for a main that runs a command
+// without PocketBase's Execute (see RemoteOnly), returns it directly.
+type ExitError struct {
+	Code int
+	Err  error
+}
 
-// runE adapts fn so that a failure prints one line to stderr and exits
-// non-zero after closing the app's databases.
-func (p *plugin) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) {
-	return func(cmd *cobra.Command, args []string) {
-		if err := fn(cmd, args); err != nil {
-			p.fail(cmd, 1, err)
+func (e *ExitError) Error() string { return e.Err.Error() }
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// cli builds the Skopos commands and keeps the first failure among them
+// for the terminate hook.
+type cli struct {
+	*plugin
+	failed *ExitError
+}
+
+// addCommands adds the Skopos commands to rootCmd, and makes
+// app.Execute return the failure of one of them.
+func (p *plugin) addCommands(rootCmd *cobra.Command) {
+	c := &cli{plugin: p}
+	rootCmd.AddCommand(c.siteCommand(), c.schemaCommand(), c.retentionCommand(), c.reportsCommand())
+	p.app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+		if err := e.Next(); err != nil || c.failed == nil {
+			return err
 		}
+		return c.failed
+	})
+}
+
+// runE adapts fn so that a failure prints one line to stderr and returns
+// an *ExitError with code 1.
+func (c *cli) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := fn(cmd, args); err != nil {
+			return c.fail(cmd, 1, err)
+		}
+		return nil
 	}
 }
 
-func (p *plugin) fail(cmd *cobra.Command, code int, err error) {
+func (c *cli) fail(cmd *cobra.Command, code int, err error) error {
 	msg := strings.Join(strings.Fields(err.Error()), " ") // one line
 	// os.Stderr, not cmd.ErrOrStderr(): PocketBase's colored error writer
 	// prints to stdout, where scripts read the trackingId
 	fmt.Fprintf(os.Stderr, "%s: %s\n", cmd.CommandPath(), msg)
-	_ = p.app.ResetBootstrapState()
-	exit(code)
+	failed := &ExitError{Code: code, Err: fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+	if c.failed == nil {
+		c.failed = failed
+	}
+	return failed
 }
 
-// command sets what every Skopos command shares: flag errors exit 2 with
-// one line instead of being swallowed.
-func (p *plugin) command(c *cobra.Command) *cobra.Command {
-	c.SilenceUsage = true
-	c.SilenceErrors = true
-	c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		p.fail(cmd, 2, err)
-		return err
+// command sets what every Skopos command shares: errors are one line on
+// stderr and an *ExitError (flag errors with code 2), never cobra's usage
+// text.
+func (c *cli) command(cmd *cobra.Command) *cobra.Command {
+	cmd.SilenceUsage = true
+	cmd.SilenceErrors = true
+	cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return c.fail(cmd, 2, err)
 	})
-	if c.Run == nil && c.RunE == nil { // a group: unknown subcommand is an error
-		c.Args = cobra.NoArgs
-		c.Run = p.runE(func(cmd *cobra.Command, _ []string) error {
+	if cmd.Run == nil && cmd.RunE == nil { // a group: unknown subcommand is an error
+		cmd.Args = cobra.NoArgs
+		cmd.RunE = c.runE(func(cmd *cobra.Command, _ []string) error {
 			return errors.New("missing subcommand; see --help")
 		})
 	}
-	return c
+	return cmd
 }
 
-func (p *plugin) siteCommand() *cobra.Command {
-	site := p.command(&cobra.Command{Use: "site", Short: "Manage Skopos websites"})
+func (c *cli) siteCommand() *cobra.Command {
+	site := c.command(&cobra.Command{Use: "site", Short: "Manage Skopos websites"})
 	var dom, name, url, email, password string
-	add := p.command(&cobra.Command{
+	add := c.command(&cobra.Command{
 		Use:   "add --domain DOMAIN [--name NAME] [--url URL --email EMAIL --password PASSWORD]",
 		Short: "Add a website and print its trackingId: in the local data dir (with the server running or not), or on a remote PocketBase with --url",
 		Args:  cobra.NoArgs,
 		// with --url (or POCKETBASE_URL) it talks to that server only
 		Annotations: map[string]string{RemoteOnly: "url"},
-		Run: p.runE(func(cmd *cobra.Command, _ []string) error {
+		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
 			if strings.TrimSpace(dom) == "" {
 				return errors.New("--domain is required")
 			}
@@ -72,10 +120,10 @@ func (p *plugin) siteCommand() *cobra.Command {
 					firstNonEmpty(email, os.Getenv("POCKETBASE_ADMIN_EMAIL")), firstNonEmpty(password, os.Getenv("POCKETBASE_ADMIN_PASSWORD")),
 					strings.TrimSpace(name), dom)
 			}
-			if err := p.migrate(p.app); err != nil {
+			if err := c.migrate(c.app); err != nil {
 				return err
 			}
-			rec, err := createWebsite(p.app, strings.TrimSpace(name), dom)
+			rec, err := createWebsite(c.app, strings.TrimSpace(name), dom)
 			if err != nil {
 				return err
 			}
@@ -113,23 +161,23 @@ func IsRemote(c *cobra.Command) bool {
 	return false
 }
 
-func (p *plugin) schemaCommand() *cobra.Command {
-	group := p.command(&cobra.Command{Use: "schema", Short: "Prepare a PocketBase for the Skopos SDK"})
+func (c *cli) schemaCommand() *cobra.Command {
+	group := c.command(&cobra.Command{Use: "schema", Short: "Prepare a PocketBase for the Skopos SDK"})
 	var url, email, password string
 	var timeout time.Duration
-	apply := p.command(&cobra.Command{
+	apply := c.command(&cobra.Command{
 		Use:   "apply --url URL --email EMAIL --password PASSWORD",
 		Short: "Create or update the Skopos collections and batch settings on a remote PocketBase (idempotent)",
 		Args:  cobra.NoArgs,
 		// it talks to a remote server only: no local data dir
 		Annotations: map[string]string{RemoteOnly: "true"},
-		Run: p.runE(func(cmd *cobra.Command, _ []string) error {
+		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
 			url = firstNonEmpty(url, os.Getenv("POCKETBASE_URL"))
 			email = firstNonEmpty(email, os.Getenv("POCKETBASE_ADMIN_EMAIL"))
 			password = firstNonEmpty(password, os.Getenv("POCKETBASE_ADMIN_PASSWORD"))
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			return applyRemote(ctx, cmd.OutOrStdout(), url, email, password, p.cfg.BatchMaxRequests)
+			return applyRemote(ctx, cmd.OutOrStdout(), url, email, password, c.cfg.BatchMaxRequests)
 		}),
 	})
 	apply.Flags().StringVar(&url, "url", "", "PocketBase URL (env POCKETBASE_URL)")

@@ -250,7 +250,7 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	p.scheduleRetention(app)
 	p.scheduleReports(app)
 	if rootCmd != nil {
-		rootCmd.AddCommand(p.siteCommand(), p.schemaCommand(), p.retentionCommand(), p.reportsCommand())
+		p.addCommands(rootCmd)
 	}
 	return nil
 }

@@ -65,28 +65,55 @@ func ReportPeriod(frequency string, now time.Time, loc *time.Location) (from, to
 // restart never sends a report twice. Two runs at the same time (the
 // server's job and `skopos reports send`) may both send one.
 //
-// It returns ErrSMTPDisabled, sending nothing, when PocketBase's SMTP
-// settings are not enabled.
+// ctx bounds its queries; a mail being sent is not interrupted, and is
+// recorded as sent. It returns ErrSMTPDisabled, sending nothing, when
+// PocketBase's SMTP settings are not enabled.
 func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResult, error) {
 	var res ReportsResult
 	settings := app.Settings()
 	if !settings.SMTP.Enabled {
 		return res, ErrSMTPDisabled
 	}
-	sites, err := app.FindRecordsByFilter(schema.Websites,
-		"(reportFrequency = 'weekly' || reportFrequency = 'monthly') && isArchived = false", "created,id", 0, 0)
+	var sites []*core.Record
+	err := app.RecordQuery(schema.Websites).WithContext(ctx).
+		AndWhere(dbx.In("reportFrequency", "weekly", "monthly")).AndWhere(dbx.HashExp{"isArchived": false}).
+		OrderBy("created", "id").All(&sites)
 	if err != nil {
 		return res, err
 	}
-	type due struct {
-		site, key string
-		section   reportSection
+	owners, errs, err := dueReports(ctx, app, sites, now, &res)
+	if err != nil {
+		return res, err
 	}
-	var (
-		errs   []error
-		owners []*core.Record // in the order of their first due site
-		byUser = map[string][]due{}
-	)
+	for _, o := range owners {
+		if err := ctx.Err(); err != nil { // no new mail once cancelled
+			return res, err
+		}
+		errs = append(errs, o.send(ctx, app, settings.Meta, &res)...)
+	}
+	if len(errs) > 0 {
+		return res, fmt.Errorf("skopos: email reports: %w", errors.Join(errs...))
+	}
+	return res, nil
+}
+
+// ownerReports are the due reports of one owner, sent as one email.
+type ownerReports struct {
+	owner *core.Record
+	due   []dueReport
+}
+
+// dueReport is one website's report that is due.
+type dueReport struct {
+	site, key string // key is the lastReport it records
+	section   reportSection
+}
+
+// dueReports builds the reports of sites due at now, by owner in the
+// order of their first due site; a site without an owner email counts in
+// res.NoRecipient. A report that fails is one of errs; err is ctx's end.
+func dueReports(ctx context.Context, app core.App, sites []*core.Record, now time.Time, res *ReportsResult) (owners []*ownerReports, errs []error, err error) {
+	byUser := map[string]*ownerReports{}
 	for _, site := range sites {
 		loc := stats.SiteLocation(site)
 		freq := site.GetString("reportFrequency")
@@ -95,7 +122,10 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 		if site.GetString("lastReport") == key {
 			continue
 		}
-		owner, _ := app.FindRecordById(schema.Users, site.GetString("user"))
+		owner, _ := app.FindRecordById(schema.Users, site.GetString("user"), withContext(ctx))
+		if err := ctx.Err(); err != nil { // not "no owner": the lookup was cut short
+			return nil, nil, err
+		}
 		if owner == nil || owner.Email() == "" {
 			res.NoRecipient++
 			continue
@@ -110,41 +140,54 @@ func SendReports(ctx context.Context, app core.App, now time.Time) (ReportsResul
 			errs = append(errs, fmt.Errorf("website %s: %w", site.Id, err))
 			continue
 		}
-		if byUser[owner.Id] == nil {
-			owners = append(owners, owner)
+		o := byUser[owner.Id]
+		if o == nil {
+			o = &ownerReports{owner: owner}
+			byUser[owner.Id] = o
+			owners = append(owners, o)
 		}
-		byUser[owner.Id] = append(byUser[owner.Id], due{site.Id, key, sectionOf(rep, freq, from, to)})
+		o.due = append(o.due, dueReport{site.Id, key, sectionOf(rep, freq, from, to)})
 	}
-	for _, owner := range owners {
-		var sections []reportSection
-		for _, d := range byUser[owner.Id] {
-			sections = append(sections, d.section)
-		}
-		msg, err := reportMessage(sections)
-		if err != nil {
-			errs = append(errs, err)
+	return owners, errs, nil
+}
+
+// send mails the owner's reports and records them sent (res.Sent).
+func (o *ownerReports) send(ctx context.Context, app core.App, meta core.MetaConfig, res *ReportsResult) (errs []error) {
+	sections := make([]reportSection, len(o.due))
+	for i, d := range o.due {
+		sections[i] = d.section
+	}
+	msg, err := reportMessage(sections)
+	if err != nil {
+		return []error{err}
+	}
+	msg.From = mail.Address{Name: meta.SenderName, Address: meta.SenderAddress}
+	msg.To = []mail.Address{{Address: o.owner.Email()}}
+	if err := app.NewMailClient().Send(msg); err != nil {
+		return []error{fmt.Errorf("user %s: sending the report: %w", o.owner.Id, err)}
+	}
+	// a sent mail is recorded even when ctx ends now: it cannot be
+	// unsent, and unrecorded it would be sent again
+	sent := context.WithoutCancel(ctx)
+	for _, d := range o.due {
+		// only this column: a whole-record save would undo an edit
+		// made to the website while the report was being sent
+		if _, err := app.DB().Update(schema.Websites, dbx.Params{"lastReport": d.key}, dbx.HashExp{"id": d.site}).
+			WithContext(sent).Execute(); err != nil {
+			errs = append(errs, fmt.Errorf("website %s: recording the report sent: %w", d.site, err))
 			continue
 		}
-		msg.From = mail.Address{Name: settings.Meta.SenderName, Address: settings.Meta.SenderAddress}
-		msg.To = []mail.Address{{Address: owner.Email()}}
-		if err := app.NewMailClient().Send(msg); err != nil {
-			errs = append(errs, fmt.Errorf("user %s: sending the report: %w", owner.Id, err))
-			continue
-		}
-		for _, d := range byUser[owner.Id] {
-			// only this column: a whole-record save would undo an edit
-			// made to the website while the report was being sent
-			if _, err := app.DB().Update(schema.Websites, dbx.Params{"lastReport": d.key}, dbx.HashExp{"id": d.site}).Execute(); err != nil {
-				errs = append(errs, fmt.Errorf("website %s: recording the report sent: %w", d.site, err))
-				continue
-			}
-			res.Sent = append(res.Sent, d.site+" "+d.key)
-		}
+		res.Sent = append(res.Sent, d.site+" "+d.key)
 	}
-	if len(errs) > 0 {
-		return res, fmt.Errorf("skopos: email reports: %w", errors.Join(errs...))
+	return errs
+}
+
+// withContext makes a PocketBase find (FindRecordById) honour ctx.
+func withContext(ctx context.Context) func(*dbx.SelectQuery) error {
+	return func(q *dbx.SelectQuery) error {
+		q.WithContext(ctx)
+		return nil
 	}
-	return res, nil
 }
 
 // reportTopPages is how many top pages a report lists.
@@ -240,8 +283,9 @@ const reportsSchedule = "7 * * * *"
 
 func (p *plugin) scheduleReports(app core.App) {
 	var smtpOffLogged atomic.Bool
+	ctx := untilTerminate(app)
 	app.Cron().MustAdd("skoposReports", reportsSchedule, func() {
-		res, err := SendReports(context.Background(), app, time.Now())
+		res, err := SendReports(ctx, app, time.Now())
 		if errors.Is(err, ErrSMTPDisabled) {
 			if !smtpOffLogged.Swap(true) { // once per process, not hourly
 				app.Logger().Info("skopos: email reports are not sent: SMTP is not enabled in PocketBase's settings")
@@ -258,14 +302,14 @@ func (p *plugin) scheduleReports(app core.App) {
 	})
 }
 
-func (p *plugin) reportsCommand() *cobra.Command {
-	group := p.command(&cobra.Command{Use: "reports", Short: "Email reports of websites to their owners"})
+func (c *cli) reportsCommand() *cobra.Command {
+	group := c.command(&cobra.Command{Use: "reports", Short: "Email reports of websites to their owners"})
 	var now string
-	send := p.command(&cobra.Command{
+	send := c.command(&cobra.Command{
 		Use:   "send [--now TIME]",
 		Short: "Send the due email reports now (they are also sent hourly while the server runs)",
 		Args:  cobra.NoArgs,
-		Run: p.runE(func(cmd *cobra.Command, _ []string) error {
+		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
 			at := time.Now()
 			if now != "" {
 				t, err := time.Parse(time.RFC3339, now)
@@ -274,10 +318,10 @@ func (p *plugin) reportsCommand() *cobra.Command {
 				}
 				at = t
 			}
-			if err := p.migrate(p.app); err != nil {
+			if err := c.migrate(c.app); err != nil {
 				return err
 			}
-			res, err := SendReports(cmd.Context(), p.app, at)
+			res, err := SendReports(cmd.Context(), c.app, at)
 			for _, s := range res.Sent {
 				fmt.Fprintf(cmd.OutOrStdout(), "sent %s\n", s)
 			}

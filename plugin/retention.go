@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -19,10 +20,12 @@ type RetentionResult map[string]int64
 // lastSeen, dash_sum and dash_sum_items by date, and visitors created
 // before the cutoff that are left without sessions. Each website is one
 // transaction of bulk SQL deletes, not one request per record; record
-// hooks do not run for these rows.
-func RunRetention(app core.App, now time.Time) (RetentionResult, error) {
+// hooks do not run for these rows. Cancelling ctx stops it between (and
+// within) statements; a website's transaction then rolls back.
+func RunRetention(ctx context.Context, app core.App, now time.Time) (RetentionResult, error) {
 	res := RetentionResult{}
-	sites, err := app.FindRecordsByFilter(schema.Websites, "dataRetentionDays > 0", "", 0, 0)
+	var sites []*core.Record
+	err := app.RecordQuery(schema.Websites).WithContext(ctx).AndWhere(dbx.NewExp("dataRetentionDays > 0")).All(&sites)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +45,7 @@ func RunRetention(app core.App, now time.Time) (RetentionResult, error) {
 		}
 		err := app.RunInTransaction(func(tx core.App) error {
 			for _, st := range stmts {
-				r, err := tx.DB().NewQuery(st.sql).Bind(params).Execute()
+				r, err := tx.DB().NewQuery(st.sql).Bind(params).WithContext(ctx).Execute()
 				if err != nil {
 					return fmt.Errorf("retention %s: %w", st.collection, err)
 				}
@@ -58,13 +61,25 @@ func RunRetention(app core.App, now time.Time) (RetentionResult, error) {
 	return res, nil
 }
 
+// untilTerminate returns a context cancelled when app terminates, for the
+// scheduled jobs: a shutdown stops their queries.
+func untilTerminate(app core.App) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+		cancel()
+		return e.Next()
+	})
+	return ctx
+}
+
 // retentionSchedule runs retention daily at 03:17 UTC (off the hour, when
 // other jobs run).
 const retentionSchedule = "17 3 * * *"
 
 func (p *plugin) scheduleRetention(app core.App) {
+	ctx := untilTerminate(app)
 	app.Cron().MustAdd("skoposRetention", retentionSchedule, func() {
-		res, err := RunRetention(app, time.Now())
+		res, err := RunRetention(ctx, app, time.Now())
 		if err != nil {
 			app.Logger().Error("skopos: retention failed", "error", err)
 			return
@@ -73,23 +88,23 @@ func (p *plugin) scheduleRetention(app core.App) {
 	})
 }
 
-func (p *plugin) retentionCommand() *cobra.Command {
-	group := p.command(&cobra.Command{Use: "retention", Short: "Delete data older than each website's dataRetentionDays"})
-	group.AddCommand(p.command(&cobra.Command{
+func (c *cli) retentionCommand() *cobra.Command {
+	group := c.command(&cobra.Command{Use: "retention", Short: "Delete data older than each website's dataRetentionDays"})
+	group.AddCommand(c.command(&cobra.Command{
 		Use:   "run",
 		Short: "Run retention now (it also runs daily while the server runs)",
 		Args:  cobra.NoArgs,
-		Run: p.runE(func(cmd *cobra.Command, _ []string) error {
-			if err := p.migrate(p.app); err != nil {
+		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
+			if err := c.migrate(c.app); err != nil {
 				return err
 			}
-			res, err := RunRetention(p.app, time.Now())
+			res, err := RunRetention(cmd.Context(), c.app, time.Now())
 			if err != nil {
 				return err
 			}
-			for _, c := range schema.Names {
-				if n, ok := res[c]; ok {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d deleted\n", c, n)
+			for _, name := range schema.Names {
+				if n, ok := res[name]; ok {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d deleted\n", name, n)
 				}
 			}
 			return nil

@@ -1,6 +1,7 @@
 package plugin_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func TestRetentionDeletesOnlyOldDataOfSitesWithALimit(t *testing.T) {
 		seed(site, "new", recent, 1)
 	}
 
-	res, err := plugin.RunRetention(app, now)
+	res, err := plugin.RunRetention(context.Background(), app, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/internal/superuser"
 )
 
 // ensureSuperuser creates the configured superuser, or with GenerateAdmin
@@ -23,17 +24,8 @@ func (p *plugin) ensureSuperuser(app core.App) error {
 			return err
 		}
 		email, password, generated = "admin@example.com", rand.Text(), true
-	} else if _, err := app.FindAuthRecordByEmail(core.CollectionNameSuperusers, email); err == nil {
-		return nil
 	}
-	col, err := app.FindCollectionByNameOrId(core.CollectionNameSuperusers)
-	if err != nil {
-		return err
-	}
-	rec := core.NewRecord(col)
-	rec.SetEmail(email)
-	rec.SetPassword(password)
-	if err := app.Save(rec); err != nil {
+	if _, err := superuser.Ensure(app, email, password); err != nil {
 		return fmt.Errorf("skopos: create superuser %s: %w", email, err)
 	}
 	if generated {

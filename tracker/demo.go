@@ -53,9 +53,7 @@ func DemoHandler(opts DemoOptions) http.Handler {
 	}
 	page := buf.Bytes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		if !getOrHead(w, r) {
 			return
 		}
 		h := w.Header()

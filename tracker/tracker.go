@@ -60,9 +60,7 @@ func Script() []byte {
 // 405.
 func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		if !getOrHead(w, r) {
 			return
 		}
 		h := w.Header()
@@ -80,4 +78,15 @@ func Handler() http.Handler {
 		// ServeContent handles If-None-Match (304), HEAD and ranges.
 		http.ServeContent(w, r, "skopos.js", time.Time{}, bytes.NewReader(body))
 	})
+}
+
+// getOrHead answers any method but GET and HEAD with 405 and reports
+// whether the request is one of those two.
+func getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
 }

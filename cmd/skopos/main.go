@@ -62,7 +62,8 @@ func main() {
 		fatal(2, err)
 	}
 	app.RootCmd.AddCommand(cmd.NewSuperuserCommand(app), cmd.NewServeCommand(app, true))
-	exitOnError(app.RootCmd)
+	code := 0 // a failed PocketBase command's (see reportErrors)
+	reportErrors(app.RootCmd, &code)
 
 	// PocketBase ignores the root command's error (an unknown command
 	// would exit 0), so resolve the command first.
@@ -85,14 +86,19 @@ func main() {
 	}
 	if plugin.IsRemote(c) {
 		// PocketBase's Execute would create ./pb_data first
-		if err := app.RootCmd.Execute(); err != nil {
-			fatal(1, err)
-		}
-		return
+		err = app.RootCmd.Execute()
+	} else {
+		// a failed Skopos command is the error, after the cleanups
+		err = app.Execute()
 	}
-	if err := app.Execute(); err != nil {
+	var failed *plugin.ExitError
+	switch {
+	case errors.As(err, &failed):
+		code = failed.Code // the command has reported it
+	case err != nil:
 		fatal(1, err)
 	}
+	os.Exit(code)
 }
 
 // checkListen fails early, with one line, when serve's address is taken:
@@ -115,11 +121,13 @@ func checkListen(c *cobra.Command) {
 	}
 }
 
-// exitOnError makes every PocketBase command that fails exit non-zero with
-// one line on stderr; PocketBase prints the error but exits 0.
-func exitOnError(c *cobra.Command) {
+// reportErrors makes every PocketBase command that fails print one line
+// on stderr and set *code to 1; PocketBase prints the error but exits 0.
+// A Skopos command has reported its failure itself (*plugin.ExitError),
+// which app.Execute returns.
+func reportErrors(c *cobra.Command, code *int) {
 	for _, sub := range c.Commands() {
-		exitOnError(sub)
+		reportErrors(sub, code)
 	}
 	if c.RunE == nil {
 		return
@@ -127,10 +135,14 @@ func exitOnError(c *cobra.Command) {
 	run := c.RunE
 	c.SilenceErrors = true
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := run(cmd, args); err != nil {
-			fatal(1, fmt.Errorf("%s: %w", cmd.CommandPath(), err))
+		err := run(cmd, args)
+		var failed *plugin.ExitError
+		if err == nil || errors.As(err, &failed) {
+			return err
 		}
-		return nil
+		report(fmt.Errorf("%s: %w", cmd.CommandPath(), err))
+		*code = 1
+		return nil // reported, and code says it
 	}
 }
 
@@ -204,7 +216,12 @@ func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
-func fatal(code int, err error) {
+// report prints err as one line on stderr.
+func report(err error) {
 	fmt.Fprintln(os.Stderr, "skopos: "+strings.Join(strings.Fields(err.Error()), " "))
+}
+
+func fatal(code int, err error) {
+	report(err)
 	os.Exit(code)
 }

@@ -65,6 +65,13 @@ func (h *Hub) ServeActive(w http.ResponseWriter, r *http.Request, db dbx.Builder
 
 // activeStream is the state of one ServeActive stream; only its pump's
 // goroutine uses it.
+//
+// Two times, on purpose: now is the instant the counts are taken at (the
+// report's clock, which the caller injects: a test's stands still or
+// jumps), while last and next pace the queries in real time, as the timer
+// that wakes the stream runs in real time. Pacing by now would stop a
+// stream whose clock stands still after its first read, and spin on a
+// timer set from a clock far from the real one.
 type activeStream struct {
 	h   *Hub
 	ctx context.Context
@@ -75,8 +82,8 @@ type activeStream struct {
 	counts  map[string]int  // as last sent
 	dirty   map[string]bool // websites to read again
 	changed map[string]int  // by the last read
-	last    time.Time       // of the last read
-	next    time.Time       // of the next recount of all
+	last    time.Time       // of the last read (real time)
+	next    time.Time       // of the next recount of all (real time)
 	timer   *time.Timer     // fires at the next read or recount
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	_ "github.com/pocketbase/pocketbase/migrations" // PocketBase's system migrations
+	"github.com/skopos-go/skopos/internal/superuser"
 	"github.com/skopos-go/skopos/schema"
 	"github.com/skopos-go/skopos/schema/collections"
 )
@@ -200,7 +201,7 @@ func (s *Server) prepare(app *core.BaseApp) error {
 	if err := cheapPasswords(app); err != nil {
 		return err
 	}
-	if err := ensureSuperuser(app, s.Email, s.Password); err != nil {
+	if _, err := superuser.Ensure(app, s.Email, s.Password); err != nil {
 		return err
 	}
 	if !s.opts.Plain {
@@ -327,20 +328,6 @@ func makeTemplate(plain bool) (map[string][]byte, error) {
 		return nil, errors.New("no database files")
 	}
 	return files, nil
-}
-
-func ensureSuperuser(app core.App, email, password string) error {
-	if _, err := app.FindAuthRecordByEmail(core.CollectionNameSuperusers, email); err == nil {
-		return nil
-	}
-	col, err := app.FindCollectionByNameOrId(core.CollectionNameSuperusers)
-	if err != nil {
-		return err
-	}
-	rec := core.NewRecord(col)
-	rec.SetEmail(email)
-	rec.SetPassword(password)
-	return app.Save(rec)
 }
 
 func waitHealthy(url string) error {

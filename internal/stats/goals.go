@@ -115,7 +115,7 @@ type FunnelReport struct {
 // events in the period match steps 1..n in that order (one event per
 // step, in time order).
 func Funnel(ctx context.Context, app core.App, websiteID, funnelID string, req Request) (*FunnelReport, error) {
-	rec, err := app.FindRecordById(schema.Funnels, funnelID)
+	rec, err := findRecord(ctx, app, schema.Funnels, funnelID)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && rec.GetString("website") != websiteID {
 		return nil, ErrFunnelNotFound
 	}

@@ -4,13 +4,13 @@
 package summarytest
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/summarytest/rawrows"
 )
 
 // expected hourly summaries, computed independently from the raw rows
@@ -26,15 +26,6 @@ func pbHour(t time.Time) string { return t.UTC().Format("2006-01-02 15") + ":00:
 
 // pbDay is the dash_sum_items row date of t: its UTC midnight.
 func pbDay(t time.Time) string { return t.UTC().Format("2006-01-02") + " 00:00:00.000Z" }
-
-func parsePB(t testing.TB, s string) time.Time {
-	t.Helper()
-	v, err := time.Parse("2006-01-02 15:04:05.000Z", s)
-	if err != nil {
-		t.Fatalf("parse %q: %v", s, err)
-	}
-	return v
-}
 
 func refKey(ref string) string {
 	if ref == "" {
@@ -58,96 +49,88 @@ func unknown(s string) string {
 // from the events, sessions and js_errors rows.
 func Check(t testing.TB, db dbx.Builder, when string) {
 	t.Helper()
-	wantSum := map[sumKey]*daySum{}
-	wantItem := map[itemKey]int{}
-	sum := func(k sumKey) *daySum {
-		if wantSum[k] == nil {
-			wantSum[k] = &daySum{}
-		}
-		return wantSum[k]
-	}
-	var sessions []struct {
-		Website      string `db:"website"`
-		StartedAt    string `db:"startedAt"`
-		LastActivity string `db:"lastActivity"`
-		EntryPath    string `db:"entryPath"`
-		ExitPath     string `db:"exitPath"`
-		Referrer     string `db:"referrer"`
-		Device       string `db:"device"`
-		Browser      string `db:"browser"`
-		OS           string `db:"os"`
-		Language     string `db:"language"`
-		Country      string `db:"country"`
-		IsNewVisitor bool   `db:"isNewVisitor"`
-		IsEngaged    bool   `db:"isEngaged"`
-		EventCount   int    `db:"eventCount"`
-		UTM          string `db:"utm"`
-	}
-	err := db.NewQuery(`SELECT website, startedAt, lastActivity, entryPath, exitPath, referrer, device, browser, os,
-		language, country, isNewVisitor, isEngaged, eventCount, COALESCE(utm, '') AS utm FROM sessions`).All(&sessions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range sessions {
-		start := parsePB(t, s.StartedAt)
-		k := sumKey{s.Website, pbHour(start)}
-		day := pbDay(start)
-		d := sum(k)
-		d.visitors++
-		if s.IsNewVisitor {
-			d.newVisitors++
-		} else {
-			d.returningVisitors++
-		}
-		if s.IsEngaged {
-			d.engaged++
-		}
-		if s.EventCount <= 1 {
-			d.bounces++
-		}
-		// each session's elapsed milliseconds rounded to seconds, half up
-		if ms := parsePB(t, s.LastActivity).Sub(start).Milliseconds(); ms > 0 {
-			d.duration += int((ms + 500) / 1000)
-		}
-		for dim, key := range map[string]string{"entryPage": s.EntryPath, "exitPage": s.ExitPath, "referrer": refKey(s.Referrer),
-			"device": unknown(s.Device), "browser": unknown(s.Browser), "os": unknown(s.OS), "language": unknown(s.Language), "country": unknown(s.Country)} {
-			wantItem[itemKey{k.website, day, dim, key}]++
-		}
-		var utm map[string]any
-		if s.UTM != "" && s.UTM != "null" {
-			if err := json.Unmarshal([]byte(s.UTM), &utm); err != nil {
-				t.Fatalf("sessions.utm %q: %v", s.UTM, err)
-			}
-		}
-		for _, dim := range []string{"utm_source", "utm_medium", "utm_campaign"} {
-			if v, _ := utm[dim].(string); v != "" {
-				wantItem[itemKey{k.website, day, dim, v}]++
-			}
-		}
-	}
-	var events []struct {
-		Website   string `db:"website"`
-		Timestamp string `db:"timestamp"`
-		Type      string `db:"type"`
-		Path      string `db:"path"`
-		EventName string `db:"eventName"`
-	}
-	if err := db.NewQuery(`SELECT website, timestamp, type, path, eventName FROM events`).All(&events); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range events {
-		at := parsePB(t, e.Timestamp)
-		k := sumKey{e.Website, pbHour(at)}
-		if e.Type == "pageView" {
-			sum(k).pageViews++
-			wantItem[itemKey{k.website, pbDay(at), "page", e.Path}]++
-		} else {
-			wantItem[itemKey{k.website, pbDay(at), "customEvent", e.EventName}]++
-		}
-	}
-	var jsTotal int
-	_ = db.NewQuery(`SELECT COALESCE(SUM(count),0) FROM js_errors`).Row(&jsTotal)
+	want := expect(t, db)
+	want.checkSums(t, db, when)
+	want.checkItems(t, db, when)
+}
 
+// expected are the summaries the raw rows say.
+type expected struct {
+	sums    map[sumKey]*daySum
+	items   map[itemKey]int
+	jsTotal int // Σ js_errors.count
+}
+
+// expect counts the summaries from the raw rows.
+func expect(t testing.TB, db dbx.Builder) *expected {
+	t.Helper()
+	e := &expected{sums: map[sumKey]*daySum{}, items: map[itemKey]int{}}
+	for _, s := range rawrows.Sessions(t, db, "") {
+		e.addSession(s)
+	}
+	for _, ev := range rawrows.Events(t, db, "") {
+		e.addEvent(ev)
+	}
+	_ = db.NewQuery(`SELECT COALESCE(SUM(count),0) FROM js_errors`).Row(&e.jsTotal)
+	return e
+}
+
+func (e *expected) sum(k sumKey) *daySum {
+	if e.sums[k] == nil {
+		e.sums[k] = &daySum{}
+	}
+	return e.sums[k]
+}
+
+// addSession counts a session on the hour it started: its counters and
+// its breakdown keys (on that day).
+func (e *expected) addSession(s *rawrows.Session) {
+	k := sumKey{s.Website, pbHour(s.Start)}
+	day := pbDay(s.Start)
+	d := e.sum(k)
+	d.visitors++
+	if s.New {
+		d.newVisitors++
+	} else {
+		d.returningVisitors++
+	}
+	if s.Engaged {
+		d.engaged++
+	}
+	if s.EventCount <= 1 {
+		d.bounces++
+	}
+	// each session's elapsed milliseconds rounded to seconds, half up
+	if ms := s.Last.Sub(s.Start).Milliseconds(); ms > 0 {
+		d.duration += int((ms + 500) / 1000)
+	}
+	for dim, key := range map[string]string{"entryPage": s.Entry, "exitPage": s.Exit, "referrer": refKey(s.Referrer),
+		"device": unknown(s.Device), "browser": unknown(s.Browser), "os": unknown(s.OS), "language": unknown(s.Language), "country": unknown(s.Country)} {
+		e.items[itemKey{k.website, day, dim, key}]++
+	}
+	for _, dim := range []string{"utm_source", "utm_medium", "utm_campaign"} {
+		if v := s.UTM[dim]; v != "" {
+			e.items[itemKey{k.website, day, dim, v}]++
+		}
+	}
+}
+
+// addEvent counts a page view on its hour and its page, or a custom
+// event's name, on its day.
+func (e *expected) addEvent(ev *rawrows.Event) {
+	k := sumKey{ev.Website, pbHour(ev.At)}
+	if ev.Type == "pageView" {
+		e.sum(k).pageViews++
+		e.items[itemKey{k.website, pbDay(ev.At), "page", ev.Path}]++
+	} else {
+		e.items[itemKey{k.website, pbDay(ev.At), "customEvent", ev.Name}]++
+	}
+}
+
+// checkSums compares the dash_sum rows with the expected hours, and their
+// JS errors with js_errors.
+func (e *expected) checkSums(t testing.TB, db dbx.Builder, when string) {
+	t.Helper()
 	var got []struct {
 		Website           string `db:"website"`
 		Date              string `db:"date"`
@@ -170,20 +153,26 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 		k := sumKey{g.Website, g.Date}
 		seen[k] = true
 		gotJS += g.JsErrors
-		w := sum(k)
+		w := e.sum(k)
 		have := daySum{g.PageViews, g.Visitors, g.NewVisitors, g.ReturningVisitors, g.EngagedSessions, g.Bounces, g.DurationSeconds, 0}
 		if want := (daySum{w.pageViews, w.visitors, w.newVisitors, w.returningVisitors, w.engaged, w.bounces, w.duration, 0}); have != want {
 			t.Errorf("%s: dash_sum %s %s = %+v, raw rows say %+v", when, k.website, k.date, have, want)
 		}
 	}
-	for k, w := range wantSum {
+	for k, w := range e.sums {
 		if !seen[k] && *w != (daySum{}) {
 			t.Errorf("%s: no dash_sum row for %v, raw rows say %+v", when, k, *w)
 		}
 	}
-	if gotJS != jsTotal {
-		t.Errorf("%s: Σ dash_sum.jsErrors = %d, Σ js_errors.count = %d", when, gotJS, jsTotal)
+	if gotJS != e.jsTotal {
+		t.Errorf("%s: Σ dash_sum.jsErrors = %d, Σ js_errors.count = %d", when, gotJS, e.jsTotal)
 	}
+}
+
+// checkItems compares the dash_sum_items rows with the expected keys,
+// and the jsError ones with js_errors.
+func (e *expected) checkItems(t testing.TB, db dbx.Builder, when string) {
+	t.Helper()
 	var items []struct {
 		Website   string `db:"website"`
 		Date      string `db:"date"`
@@ -205,18 +194,18 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 			gotItem[itemKey{it.Website, it.Date, it.Dimension, it.Key}] = it.Count
 		}
 	}
-	for k, w := range wantItem {
+	for k, w := range e.items {
 		if gotItem[k] != w {
 			t.Errorf("%s: dash_sum_items %v = %d, raw rows say %d", when, k, gotItem[k], w)
 		}
 	}
 	for k, g := range gotItem {
-		if _, ok := wantItem[k]; !ok {
+		if _, ok := e.items[k]; !ok {
 			t.Errorf("%s: dash_sum_items %v = %d, raw rows have none", when, k, g)
 		}
 	}
-	if jsItems != jsTotal {
-		t.Errorf("%s: Σ jsError items = %d, Σ js_errors.count = %d", when, jsItems, jsTotal)
+	if jsItems != e.jsTotal {
+		t.Errorf("%s: Σ jsError items = %d, Σ js_errors.count = %d", when, jsItems, e.jsTotal)
 	}
 }
 
@@ -230,77 +219,55 @@ func Check(t testing.TB, db dbx.Builder, when string) {
 // session (the traffic must span less than the session timeout).
 func SessionDrift(t testing.TB, db dbx.Builder, serverEvent func(name string) bool) []string {
 	t.Helper()
-	var sessions []struct {
-		ID           string `db:"id"`
-		Visitor      string `db:"visitor"`
-		StartedAt    string `db:"startedAt"`
-		LastActivity string `db:"lastActivity"`
-		EntryPath    string `db:"entryPath"`
-		ExitPath     string `db:"exitPath"`
-		EventCount   int    `db:"eventCount"`
-		IsEngaged    bool   `db:"isEngaged"`
-	}
-	if err := db.NewQuery("SELECT id, visitor, startedAt, lastActivity, entryPath, exitPath, eventCount, isEngaged FROM sessions").All(&sessions); err != nil {
-		t.Fatal(err)
-	}
-	var events []struct {
-		Session   string `db:"session"`
-		Timestamp string `db:"timestamp"`
-		Path      string `db:"path"`
-		Name      string `db:"eventName"`
-	}
-	if err := db.NewQuery("SELECT session, timestamp, path, eventName FROM events ORDER BY timestamp").All(&events); err != nil {
-		t.Fatal(err)
-	}
 	type want struct {
-		first, last    string
+		first, last    time.Time
 		entries, exits map[string]bool // paths at the first / last time (ties)
-		exitTime       string
+		exitTime       time.Time
 		count          int
 	}
 	by := map[string]*want{}
-	for _, e := range events {
+	for _, e := range rawrows.Events(t, db, "") {
 		w := by[e.Session]
 		if w == nil {
-			w = &want{first: e.Timestamp, entries: map[string]bool{}, exits: map[string]bool{}}
+			w = &want{first: e.At, entries: map[string]bool{}, exits: map[string]bool{}}
 			by[e.Session] = w
 		}
-		if e.Timestamp == w.first {
+		if e.At.Equal(w.first) {
 			w.entries[e.Path] = true
 		}
-		w.last = e.Timestamp
+		w.last = e.At
 		if serverEvent(e.Name) {
 			continue
 		}
 		w.count++
-		if e.Timestamp != w.exitTime {
-			w.exits, w.exitTime = map[string]bool{}, e.Timestamp
+		if !e.At.Equal(w.exitTime) {
+			w.exits, w.exitTime = map[string]bool{}, e.At
 		}
 		w.exits[e.Path] = true
 	}
 	var bad []string
 	perVisitor := map[string]int{}
-	for _, s := range sessions {
+	for _, s := range rawrows.Sessions(t, db, "") {
 		perVisitor[s.Visitor]++
 		w := by[s.ID]
 		if w == nil {
 			bad = append(bad, s.ID+": no events")
 			continue
 		}
-		exitOK := w.exits[s.ExitPath] || w.count == 0 && w.entries[s.ExitPath]
+		exitOK := w.exits[s.Exit] || w.count == 0 && w.entries[s.Exit]
 		switch {
-		case s.StartedAt != w.first:
-			bad = append(bad, fmt.Sprintf("%s: startedAt %s, first event %s", s.ID, s.StartedAt, w.first))
-		case s.LastActivity != w.last:
-			bad = append(bad, fmt.Sprintf("%s: lastActivity %s, last event %s", s.ID, s.LastActivity, w.last))
-		case !w.entries[s.EntryPath]:
-			bad = append(bad, fmt.Sprintf("%s: entryPath %s, first event's %v", s.ID, s.EntryPath, w.entries))
+		case !s.Start.Equal(w.first):
+			bad = append(bad, fmt.Sprintf("%s: startedAt %s, first event %s", s.ID, pbTime(s.Start), pbTime(w.first)))
+		case !s.Last.Equal(w.last):
+			bad = append(bad, fmt.Sprintf("%s: lastActivity %s, last event %s", s.ID, pbTime(s.Last), pbTime(w.last)))
+		case !w.entries[s.Entry]:
+			bad = append(bad, fmt.Sprintf("%s: entryPath %s, first event's %v", s.ID, s.Entry, w.entries))
 		case !exitOK:
-			bad = append(bad, fmt.Sprintf("%s: exitPath %s, last page's %v", s.ID, s.ExitPath, w.exits))
+			bad = append(bad, fmt.Sprintf("%s: exitPath %s, last page's %v", s.ID, s.Exit, w.exits))
 		case s.EventCount != w.count:
 			bad = append(bad, fmt.Sprintf("%s: eventCount %d, %d events", s.ID, s.EventCount, w.count))
-		case s.IsEngaged != (w.count >= 2):
-			bad = append(bad, fmt.Sprintf("%s: isEngaged %v with %d events", s.ID, s.IsEngaged, w.count))
+		case s.Engaged != (w.count >= 2):
+			bad = append(bad, fmt.Sprintf("%s: isEngaged %v with %d events", s.ID, s.Engaged, w.count))
 		}
 	}
 	for v, n := range perVisitor {
@@ -310,3 +277,6 @@ func SessionDrift(t testing.TB, db dbx.Builder, serverEvent func(name string) bo
 	}
 	return bad
 }
+
+// pbTime formats t as PocketBase stores it.
+func pbTime(t time.Time) string { return t.UTC().Format(rawrows.Layout) }

@@ -50,168 +50,12 @@ func Definitions(resolve IDResolver) ([]*core.Collection, error) {
 
 // Definition returns the desired definition of one Skopos collection.
 func Definition(name string, resolve IDResolver) (*core.Collection, error) {
-	b := builder{c: core.NewBaseCollection(name), resolve: resolve}
-	switch name {
-	case schema.Websites:
-		b.text("name", 255, true)
-		b.text("domain", 2048, true)
-		b.fields(&core.TextField{Name: "trackingId", Required: true, Max: 64, AutogeneratePattern: "[a-z0-9]{15}"})
-		b.text("sdkVersion", 64, false)
-		b.boolean("isArchived")
-		b.boolean("storeRawIp")
-		b.boolean("disableLocalhostTracking")
-		b.json("ipBlacklist", 1<<16)
-		b.fields(&core.NumberField{Name: "dataRetentionDays", OnlyInt: true, Min: types.Pointer(0.0)})
-		b.relation("user", schema.Users)
-		// new: the IANA time zone the site's days are counted in ("" is
-		// UTC); summaries are hourly in UTC, so changing it applies to
-		// all history at once
-		b.text("timezone", schema.MaxTimezoneName, false)
-		// new: email reports to the owner (none, weekly or monthly; empty
-		// is none) and the last report period sent ("weekly 2026-11-16"),
-		// so that a restart never sends one twice
-		b.fields(&core.SelectField{Name: "reportFrequency", MaxSelect: 1, Values: schema.ReportFrequencies})
-		b.text("lastReport", 64, false)
-		b.index("trackingId", true, "trackingId")
-	case schema.Visitors:
-		b.relation("website", schema.Websites)
-		b.text("visitorId", 255, true)
-		b.text("userId", 255, false)
-		b.text("name", 255, false)
-		b.fields(&core.EmailField{Name: "email"})
-		b.text("phone", 50, false)
-		b.json("metadata", schema.MaxMetadata)
-		b.index("website_visitorId", true, "website, visitorId")
-	case schema.Sessions:
-		b.relation("website", schema.Websites)
-		b.relation("visitor", schema.Visitors)
-		b.text("browser", 255, false)
-		b.text("os", 255, false)
-		b.text("device", 50, false)
-		b.text("screenWidth", 10, false)
-		b.text("screenHeight", 10, false)
-		b.text("language", schema.MaxLanguage, false)
-		b.text("entryPath", schema.MaxPath, false)
-		b.text("exitPath", schema.MaxPath, false)
-		b.text("referrer", schema.MaxReferrer, false)
-		b.text("country", 100, false)
-		b.text("state", 100, false)
-		b.text("ipAddress", 64, false)
-		b.boolean("isNewVisitor")
-		b.fields(&core.DateField{Name: "lastActivity"})
-		// new: the time of the session's first event (created is the
-		// later write time); summaries bucket sessions by its UTC day
-		b.fields(&core.DateField{Name: "startedAt"})
-		b.fields(&core.NumberField{Name: "seq", OnlyInt: true, Min: types.Pointer(1.0)})
-		b.json("utm", schema.MaxUTMStored)
-		// new: the session's pageView/custom event count and engagement,
-		// so that a session continued after a restart or on another
-		// instance keeps counting where it was
-		b.fields(&core.NumberField{Name: "eventCount", OnlyInt: true, Min: types.Pointer(0.0)})
-		b.boolean("isEngaged")
-		b.index("visitor_seq", true, "visitor, seq")
-		b.index("website_created", false, "website, created")
-		b.index("website_startedAt", false, "website, startedAt")
-		b.index("website_lastActivity", false, "website, lastActivity")
-		b.index("visitor_lastActivity", false, "visitor, lastActivity")
-	case schema.Events:
-		b.relation("session", schema.Sessions)
-		b.fields(&core.SelectField{Name: "type", MaxSelect: 1, Values: schema.EventTypes})
-		b.text("path", schema.MaxPath, false)
-		b.text("eventName", schema.MaxEventName, false)
-		b.json("eventData", schema.MaxEventDataStored)
-		b.relation("website", schema.Websites)
-		b.fields(&core.DateField{Name: "timestamp"})
-		b.index("session_timestamp", false, "session, timestamp")
-		b.index("website_timestamp", false, "website, timestamp")
-		// filtered stats, goals and funnels select events by page or
-		// by custom event name within a period; type, session and id
-		// make the indexes covering for them (no lookup of the event's
-		// row: a page's views are spread over every page of the table)
-		b.index("website_path_timestamp", false, "website, path, timestamp, type, session, id")
-		b.index("website_eventName_timestamp", false, "website, eventName, timestamp, type, session, id")
-	case schema.JSErrors:
-		b.relation("website", schema.Websites)
-		b.relation("session", schema.Sessions)
-		b.text("errorHash", 64, true)
-		b.text("errorMessage", schema.MaxErrorMessage, false)
-		b.text("stackTrace", schema.MaxStackTrace, false)
-		b.text("url", schema.MaxPath, false)
-		b.fields(&core.NumberField{Name: "count", OnlyInt: true})
-		b.fields(&core.DateField{Name: "lastSeen"})
-		b.index("website_errorHash", true, "website, errorHash")
-		b.index("website_lastSeen", false, "website, lastSeen")
-	case schema.DashSum:
-		b.relation("website", schema.Websites)
-		b.fields(&core.DateField{Name: "date", Required: true})
-		for _, n := range []string{"pageViews", "visitors", "newVisitors", "returningVisitors",
-			"engagedSessions", "bounces", "durationSeconds", "jsErrors"} {
-			b.fields(&core.NumberField{Name: n, OnlyInt: true})
-		}
-		b.index("website_date", true, "website, date")
-	case schema.DashSumItems:
-		b.relation("website", schema.Websites)
-		b.fields(&core.DateField{Name: "date", Required: true})
-		b.fields(&core.SelectField{Name: "dimension", MaxSelect: 1, Values: schema.Dimensions, Required: true})
-		b.text("key", schema.MaxDimensionKey, false)
-		b.fields(&core.NumberField{Name: "count", OnlyInt: true})
-		b.index("website_date_dimension_key", true, "website, date, dimension, key")
-	case schema.Spools:
-		// superuser-only (no API rules): it is the writer's bookkeeping
-		b.fields(&core.NumberField{Name: "seq", OnlyInt: true, Min: types.Pointer(0.0)})
-	case schema.Secrets:
-		// superuser-only (no API rules): an owner who could read the
-		// visitor salt could reverse visitor ids into IP addresses
-		b.text("name", 100, true)
-		b.text("value", 200, true)
-		b.index("name", true, "name")
-	case schema.Goals:
-		b.relation("website", schema.Websites)
-		b.text("name", 255, true)
-		b.fields(&core.SelectField{Name: "type", MaxSelect: 1, Values: schema.GoalTypes, Required: true})
-		b.text("match", schema.MaxGoalMatch, true)
-		b.text("propertyKey", 255, false)
-		b.text("propertyValue", 255, false)
-		b.index("website_name", true, "website, name")
-		b.ownerRules()
-	case schema.Funnels:
-		b.relation("website", schema.Websites)
-		b.text("name", 255, true)
-		b.json("steps", 1<<14)
-		b.index("website_name", true, "website, name")
-		b.ownerRules()
-	case schema.APIKeys:
-		// superuser-only (no API rules): managed through
-		// /api/skopos/keys; the owner is a users or a superuser record
-		// (exactly one of the two relations is set)
-		b.relation("user", schema.Users)
-		b.relation("superuser", schema.Superusers)
-		b.text("name", schema.MaxAPIKeyName, true)
-		// hex SHA-256 of the key; the key itself is never stored
-		b.fields(&core.TextField{Name: "hash", Required: true, Min: 64, Max: 64})
-		// trackingIds the key may read; null: every site its owner sees
-		b.json("sites", 1<<16)
-		b.fields(&core.DateField{Name: "expires"})
-		b.fields(&core.DateField{Name: "lastUsed"})
-		b.index("hash", true, "hash")
-		b.index("user", false, "user")
-		b.index("superuser", false, "superuser")
-	case schema.Shares:
-		// superuser-only (no API rules): managed through
-		// /api/skopos/shares by whoever may see the website
-		b.relation("website", schema.Websites)
-		b.text("name", schema.MaxShareName, false)
-		// hex SHA-256 of the token; the token itself is never stored
-		b.fields(&core.TextField{Name: "hash", Required: true, Min: 64, Max: 64})
-		// bcrypt hash of the optional password; empty: none
-		b.fields(&core.TextField{Name: "password", Max: 100, Hidden: true})
-		b.fields(&core.DateField{Name: "expires"})
-		b.fields(&core.DateField{Name: "lastUsed"})
-		b.index("hash", true, "hash")
-		b.index("website", false, "website")
-	default:
+	define, ok := definitions[name]
+	if !ok {
 		return nil, fmt.Errorf("schema: unknown collection %q", name)
 	}
+	b := builder{c: core.NewBaseCollection(name), resolve: resolve}
+	define(&b)
 	// Skopos data tools sort and prune by created/updated, and
 	// core.NewBaseCollection adds only the id field.
 	b.fields(
@@ -224,49 +68,220 @@ func Definition(name string, resolve IDResolver) (*core.Collection, error) {
 	return b.c, nil
 }
 
-type builder struct {
-	c       *core.Collection
-	resolve IDResolver
-	err     error
+// definitions adds each collection's fields, indexes and rules.
+var definitions = map[string]func(*builder){
+	schema.Websites:     (*builder).websites,
+	schema.Visitors:     (*builder).visitors,
+	schema.Sessions:     (*builder).sessions,
+	schema.Events:       (*builder).events,
+	schema.JSErrors:     (*builder).jsErrors,
+	schema.DashSum:      (*builder).dashSum,
+	schema.DashSumItems: (*builder).dashSumItems,
+	schema.Spools:       (*builder).spools,
+	schema.Secrets:      (*builder).secrets,
+	schema.Goals:        (*builder).goals,
+	schema.Funnels:      (*builder).funnels,
+	schema.APIKeys:      (*builder).apiKeys,
+	schema.Shares:       (*builder).shares,
 }
 
-func (b *builder) fields(f ...core.Field) { b.c.Fields.Add(f...) }
-
-func (b *builder) text(name string, max int, required bool) {
-	b.fields(&core.TextField{Name: name, Max: max, Required: required})
+// websites defines websites: the sites tracked, with their owner and settings.
+func (b *builder) websites() {
+	b.text("name", 255, true)
+	b.text("domain", 2048, true)
+	b.fields(&core.TextField{Name: "trackingId", Required: true, Max: 64, AutogeneratePattern: "[a-z0-9]{15}"})
+	b.text("sdkVersion", 64, false)
+	b.boolean("isArchived")
+	b.boolean("storeRawIp")
+	b.boolean("disableLocalhostTracking")
+	b.json("ipBlacklist", 1<<16)
+	b.fields(&core.NumberField{Name: "dataRetentionDays", OnlyInt: true, Min: types.Pointer(0.0)})
+	b.relation("user", schema.Users)
+	// new: the IANA time zone the site's days are counted in ("" is
+	// UTC); summaries are hourly in UTC, so changing it applies to
+	// all history at once
+	b.text("timezone", schema.MaxTimezoneName, false)
+	// new: email reports to the owner (none, weekly or monthly; empty
+	// is none) and the last report period sent ("weekly 2026-11-16"),
+	// so that a restart never sends one twice
+	b.fields(&core.SelectField{Name: "reportFrequency", MaxSelect: 1, Values: schema.ReportFrequencies})
+	b.text("lastReport", 64, false)
+	b.index("trackingId", true, "trackingId")
 }
 
-func (b *builder) boolean(name string) { b.fields(&core.BoolField{Name: name}) }
-
-func (b *builder) json(name string, maxSize int64) {
-	b.fields(&core.JSONField{Name: name, MaxSize: maxSize})
+// visitors defines visitors: one row per visitor of a website, with the
+// user it was identified as.
+func (b *builder) visitors() {
+	b.relation("website", schema.Websites)
+	b.text("visitorId", 255, true)
+	b.text("userId", 255, false)
+	b.text("name", 255, false)
+	b.fields(&core.EmailField{Name: "email"})
+	b.text("phone", 50, false)
+	b.json("metadata", schema.MaxMetadata)
+	b.index("website_visitorId", true, "website, visitorId")
 }
 
-// relation adds a single, optional relation without cascade delete, as in
-// the Skopos schema: deleting a website must not start a delete of millions
-// of rows inside one request (retention does that in bulk instead).
-func (b *builder) relation(name, target string) {
-	id, err := b.resolve(target)
-	if err != nil && b.err == nil {
-		b.err = fmt.Errorf("schema: %s.%s: resolve %q: %w", b.c.Name, name, target, err)
+// sessions defines sessions: one row per visit.
+func (b *builder) sessions() {
+	b.relation("website", schema.Websites)
+	b.relation("visitor", schema.Visitors)
+	b.text("browser", 255, false)
+	b.text("os", 255, false)
+	b.text("device", 50, false)
+	b.text("screenWidth", 10, false)
+	b.text("screenHeight", 10, false)
+	b.text("language", schema.MaxLanguage, false)
+	b.text("entryPath", schema.MaxPath, false)
+	b.text("exitPath", schema.MaxPath, false)
+	b.text("referrer", schema.MaxReferrer, false)
+	b.text("country", 100, false)
+	b.text("state", 100, false)
+	b.text("ipAddress", 64, false)
+	b.boolean("isNewVisitor")
+	b.fields(&core.DateField{Name: "lastActivity"})
+	// new: the time of the session's first event (created is the
+	// later write time); summaries bucket sessions by its UTC day
+	b.fields(&core.DateField{Name: "startedAt"})
+	b.fields(&core.NumberField{Name: "seq", OnlyInt: true, Min: types.Pointer(1.0)})
+	b.json("utm", schema.MaxUTMStored)
+	// new: the session's pageView/custom event count and engagement,
+	// so that a session continued after a restart or on another
+	// instance keeps counting where it was
+	b.fields(&core.NumberField{Name: "eventCount", OnlyInt: true, Min: types.Pointer(0.0)})
+	b.boolean("isEngaged")
+	b.index("visitor_seq", true, "visitor, seq")
+	b.index("website_created", false, "website, created")
+	b.index("website_startedAt", false, "website, startedAt")
+	b.index("website_lastActivity", false, "website, lastActivity")
+	b.index("visitor_lastActivity", false, "visitor, lastActivity")
+}
+
+// events defines events: the page views, custom events and other events
+// of a session.
+func (b *builder) events() {
+	b.relation("session", schema.Sessions)
+	b.fields(&core.SelectField{Name: "type", MaxSelect: 1, Values: schema.EventTypes})
+	b.text("path", schema.MaxPath, false)
+	b.text("eventName", schema.MaxEventName, false)
+	b.json("eventData", schema.MaxEventDataStored)
+	b.relation("website", schema.Websites)
+	b.fields(&core.DateField{Name: "timestamp"})
+	b.index("session_timestamp", false, "session, timestamp")
+	b.index("website_timestamp", false, "website, timestamp")
+	// filtered stats, goals and funnels select events by page or
+	// by custom event name within a period; type, session and id
+	// make the indexes covering for them (no lookup of the event's
+	// row: a page's views are spread over every page of the table)
+	b.index("website_path_timestamp", false, "website, path, timestamp, type, session, id")
+	b.index("website_eventName_timestamp", false, "website, eventName, timestamp, type, session, id")
+}
+
+// jsErrors defines js_errors: the JS errors of a website, one row per error
+// group (message and location) with its lifetime count.
+func (b *builder) jsErrors() {
+	b.relation("website", schema.Websites)
+	b.relation("session", schema.Sessions)
+	b.text("errorHash", 64, true)
+	b.text("errorMessage", schema.MaxErrorMessage, false)
+	b.text("stackTrace", schema.MaxStackTrace, false)
+	b.text("url", schema.MaxPath, false)
+	b.fields(&core.NumberField{Name: "count", OnlyInt: true})
+	b.fields(&core.DateField{Name: "lastSeen"})
+	b.index("website_errorHash", true, "website, errorHash")
+	b.index("website_lastSeen", false, "website, lastSeen")
+}
+
+// dashSum defines dash_sum: the hourly summaries of a website (UTC hours).
+func (b *builder) dashSum() {
+	b.relation("website", schema.Websites)
+	b.fields(&core.DateField{Name: "date", Required: true})
+	for _, n := range []string{"pageViews", "visitors", "newVisitors", "returningVisitors",
+		"engagedSessions", "bounces", "durationSeconds", "jsErrors"} {
+		b.fields(&core.NumberField{Name: n, OnlyInt: true})
 	}
-	b.fields(&core.RelationField{Name: name, CollectionId: id, MaxSelect: 1})
+	b.index("website_date", true, "website, date")
 }
 
-// ownerRules lets a users record list, read, create, change and delete
-// the records of the websites it owns (websites.user); superusers pass
-// every rule anyway. A record cannot be moved to a website of another
-// owner: the update rule checks the new website too. The rules are set
-// when Skopos creates the collection; rules an operator changed later are
-// kept.
-func (b *builder) ownerRules() {
-	own := "@request.auth.collectionName = 'users' && website.user = @request.auth.id"
-	create := "@request.auth.collectionName = 'users' && @request.body.website.user = @request.auth.id"
-	update := own + " && (@request.body.website:isset = false || @request.body.website.user = @request.auth.id)"
-	b.c.ListRule, b.c.ViewRule, b.c.DeleteRule = &own, &own, &own
-	b.c.CreateRule, b.c.UpdateRule = &create, &update
+// dashSumItems defines dash_sum_items: the breakdown counts of a website
+// per UTC day.
+func (b *builder) dashSumItems() {
+	b.relation("website", schema.Websites)
+	b.fields(&core.DateField{Name: "date", Required: true})
+	b.fields(&core.SelectField{Name: "dimension", MaxSelect: 1, Values: schema.Dimensions, Required: true})
+	b.text("key", schema.MaxDimensionKey, false)
+	b.fields(&core.NumberField{Name: "count", OnlyInt: true})
+	b.index("website_date_dimension_key", true, "website, date, dimension, key")
 }
 
-func (b *builder) index(suffix string, unique bool, columns string) {
-	b.c.AddIndex(schema.IndexName(b.c.Name, suffix), unique, columns, "")
+// spools defines skopos_spool: per intake log, the last record whose data
+// is committed.
+func (b *builder) spools() {
+	// superuser-only (no API rules): it is the writer's bookkeeping
+	b.fields(&core.NumberField{Name: "seq", OnlyInt: true, Min: types.Pointer(0.0)})
+}
+
+// secrets defines skopos_secrets: the server's own secrets (the visitor salt).
+func (b *builder) secrets() {
+	// superuser-only (no API rules): an owner who could read the
+	// visitor salt could reverse visitor ids into IP addresses
+	b.text("name", 100, true)
+	b.text("value", 200, true)
+	b.index("name", true, "name")
+}
+
+// goals defines goals: the goals of a website.
+func (b *builder) goals() {
+	b.relation("website", schema.Websites)
+	b.text("name", 255, true)
+	b.fields(&core.SelectField{Name: "type", MaxSelect: 1, Values: schema.GoalTypes, Required: true})
+	b.text("match", schema.MaxGoalMatch, true)
+	b.text("propertyKey", 255, false)
+	b.text("propertyValue", 255, false)
+	b.index("website_name", true, "website, name")
+	b.ownerRules()
+}
+
+// funnels defines funnels: the funnels of a website.
+func (b *builder) funnels() {
+	b.relation("website", schema.Websites)
+	b.text("name", 255, true)
+	b.json("steps", 1<<14)
+	b.index("website_name", true, "website, name")
+	b.ownerRules()
+}
+
+// apiKeys defines skopos_api_keys: the API keys of the stats API.
+func (b *builder) apiKeys() {
+	// superuser-only (no API rules): managed through
+	// /api/skopos/keys; the owner is a users or a superuser record
+	// (exactly one of the two relations is set)
+	b.relation("user", schema.Users)
+	b.relation("superuser", schema.Superusers)
+	b.text("name", schema.MaxAPIKeyName, true)
+	// hex SHA-256 of the key; the key itself is never stored
+	b.fields(&core.TextField{Name: "hash", Required: true, Min: 64, Max: 64})
+	// trackingIds the key may read; null: every site its owner sees
+	b.json("sites", 1<<16)
+	b.fields(&core.DateField{Name: "expires"})
+	b.fields(&core.DateField{Name: "lastUsed"})
+	b.index("hash", true, "hash")
+	b.index("user", false, "user")
+	b.index("superuser", false, "superuser")
+}
+
+// shares defines skopos_shares: the shared links of a website's dashboard.
+func (b *builder) shares() {
+	// superuser-only (no API rules): managed through
+	// /api/skopos/shares by whoever may see the website
+	b.relation("website", schema.Websites)
+	b.text("name", schema.MaxShareName, false)
+	// hex SHA-256 of the token; the token itself is never stored
+	b.fields(&core.TextField{Name: "hash", Required: true, Min: 64, Max: 64})
+	// bcrypt hash of the optional password; empty: none
+	b.fields(&core.TextField{Name: "password", Max: 100, Hidden: true})
+	b.fields(&core.DateField{Name: "expires"})
+	b.fields(&core.DateField{Name: "lastUsed"})
+	b.index("hash", true, "hash")
+	b.index("website", false, "website")
 }

@@ -1,0 +1,232 @@
+package stats
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/domain"
+)
+
+// The raw path: a filtered period, or one not on whole UTC hours, is
+// counted from the events and sessions themselves.
+
+// durationSum is the sum of the sessions' durations, each rounded to the
+// second once, as the summaries count them.
+const durationSum = `SUM(` + sessionSeconds + `)`
+
+// sessionSeconds is one session's duration as the summaries count it:
+// its elapsed milliseconds rounded to the second, half up (pipeline.Seconds).
+const sessionSeconds = `MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday(s.startedAt)) * 86400000) AS INTEGER) + 500) / 1000`
+
+// rawTotals counts p's figures from the raw rows (the previous period of
+// a report the summaries do not serve).
+func (q *querier) rawTotals(p Period) (totals, error) {
+	var row totalsRow
+	err := q.db.NewQuery(`SELECT COUNT(*)` + q.eventsFrom() + ` AND e.type = 'pageView'`).
+		WithContext(q.ctx).Bind(q.params(p, nil)).Row(&row.PageViews)
+	if err != nil {
+		return totals{}, fmt.Errorf("stats: page views: %w", err)
+	}
+	err = q.db.NewQuery(`SELECT COUNT(*), SUM(s.isNewVisitor), SUM(NOT s.isNewVisitor), SUM(s.isEngaged), SUM(s.eventCount <= 1), `+
+		durationSum+q.sessionsFrom()).
+		WithContext(q.ctx).Bind(q.params(p, nil)).
+		Row(&row.Visitors, &row.NewVisitors, &row.Returning, &row.Engaged, &row.Bounces, &row.Duration)
+	if err != nil {
+		return totals{}, fmt.Errorf("stats: sessions: %w", err)
+	}
+	t := row.totals()
+	if !q.filtered() {
+		t.jsErrors, err = q.jsErrors(p)
+	}
+	return t, err
+}
+
+// quarterKey groups a stored date by UTC quarter hour ("2026-11-30 01:2"
+// is 01:30–01:45): every time zone's hours start on one.
+func quarterKey(col string) string {
+	return `substr(` + col + `, 1, 14) || (CAST(substr(` + col + `, 15, 2) AS INTEGER) / 15)`
+}
+
+func parseQuarter(k string) (time.Time, bool) {
+	if len(k) != 15 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("2006-01-02 15:", k[:14])
+	if err != nil || k[14] < '0' || k[14] > '3' {
+		return time.Time{}, false
+	}
+	return t.Add(time.Duration(k[14]-'0') * 15 * time.Minute), true
+}
+
+// sessionDims are the session dimensions the breakdowns list, with
+// the expressions that read them.
+var sessionDims = []struct{ dim, expr string }{
+	{"entryPage", "s.entryPath"}, {"exitPage", "s.exitPath"}, {"referrer", "s.referrer"}, {"device", "s.device"},
+	{"browser", "s.browser"}, {"os", "s.os"}, {"language", "s.language"}, {"country", "s.country"},
+	{"utm_source", "json_extract(s.utm, '$.utm_source')"}, {"utm_medium", "json_extract(s.utm, '$.utm_medium')"},
+	{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"},
+}
+
+// raw computes p's totals, series and breakdowns from the raw rows in
+// two statements, one over the events (rawEvents) and one over the
+// sessions (rawSessions); n <= 0 keeps every key (a part of a period,
+// whose caller ranks them).
+func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, error) {
+	var tot totals
+	series, bucket := newSeries(p)
+	out := emptyTop()
+	params := q.params(p, dbx.Params{"n": n})
+	if err := q.rawEvents(params, bucket, &tot, out); err != nil {
+		return tot, nil, nil, err
+	}
+	dimCounts, err := q.rawSessions(params, bucket, &tot)
+	if err != nil {
+		return tot, nil, nil, err
+	}
+	for i, c := range sessionDims {
+		out[c.dim] = sessionItems(c.dim, dimCounts[i], n)
+	}
+	if q.filtered() {
+		delete(out, "jsError") // error groups are not linked to sessions
+		return tot, series, out, nil
+	}
+	if tot.jsErrors, err = q.jsErrors(p); err != nil {
+		return tot, nil, nil, err
+	}
+	if n <= 0 {
+		return tot, series, out, nil // a part of a period: its caller counts them
+	}
+	return tot, series, out, q.jsErrorTop(p, n, out)
+}
+
+// rawEvents reads the events in one statement: page views per quarter
+// hour (the total and the series) and the top pages and custom events
+// (ranked per type) into out. With session filters, which join every
+// event to its session, the events are selected and joined once
+// (materialized), else each part reads them through the index itself
+// (writing them to a temporary table costs more than a second index
+// scan).
+func (q *querier) rawEvents(params dbx.Params, bucket func(time.Time) *Point, tot *totals, out map[string][]Item) error {
+	hint := "NOT MATERIALIZED"
+	if len(q.c.sess) > 0 {
+		hint = "MATERIALIZED"
+	}
+	var evRows []dimRow
+	err := q.db.NewQuery(`WITH sel AS ` + hint + ` (SELECT ` + quarterKey("e.timestamp") + ` AS q, e.type AS t,
+			CASE e.type WHEN 'custom' THEN e.eventName ELSE e.path END AS k` + q.eventsFrom() + ` AND e.type IN ('pageView', 'custom'))
+		SELECT 'series' AS dim, q AS key, COUNT(*) AS n FROM sel WHERE t = 'pageView' GROUP BY q
+		UNION ALL SELECT dim, key, n FROM (
+			SELECT dim, key, n, ROW_NUMBER() OVER (PARTITION BY dim ORDER BY n DESC, key) AS rn FROM (
+				SELECT CASE t WHEN 'custom' THEN 'customEvent' ELSE 'page' END AS dim, k AS key, COUNT(*) AS n FROM sel GROUP BY t, k))
+		WHERE {:n} <= 0 OR rn <= {:n}`).WithContext(q.ctx).Bind(params).All(&evRows)
+	if err != nil {
+		return fmt.Errorf("stats: events: %w", err)
+	}
+	for _, r := range evRows {
+		if r.Dim != "series" {
+			out[r.Dim] = append(out[r.Dim], Item{Key: r.Key, Count: r.Count})
+			continue
+		}
+		// every page view of the window counts in the total; the series
+		// places it by its quarter hour
+		tot.pageViews += float64(r.Count)
+		if t, ok := parseQuarter(r.Key); ok {
+			if pt := bucket(t); pt != nil {
+				pt.PageViews += r.Count
+			}
+		}
+	}
+	for _, items := range out { // ranked per type, in any order
+		sortItems(items)
+	}
+	return nil
+}
+
+// rawSessions reads the sessions that count in one pass over their rows:
+// their counters into tot, their starts per quarter hour into the series
+// and the count of every value of each of sessionDims (in its order),
+// which it returns. Summing here beats a GROUP BY per dimension, with
+// which SQLite sorts the sessions a dozen times.
+func (q *querier) rawSessions(params dbx.Params, bucket func(time.Time) *Point, tot *totals) ([]map[string]int, error) {
+	cols := []string{quarterKey("s.startedAt"), "s.isNewVisitor", "s.isEngaged", "s.eventCount <= 1",
+		sessionSeconds}
+	for _, c := range sessionDims {
+		cols = append(cols, "COALESCE("+c.expr+", '')")
+	}
+	rows, err := q.db.NewQuery(`SELECT ` + strings.Join(cols, ", ") + q.sessionsFrom()).WithContext(q.ctx).Bind(params).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("stats: sessions: %w", err)
+	}
+	defer rows.Close()
+	var (
+		quarter                      string
+		isNew, engaged, bounce, secs int64
+		dims                         = make([]string, len(sessionDims))
+		dest                         = []any{&quarter, &isNew, &engaged, &bounce, &secs}
+		counts                       = make([]map[string]int, len(sessionDims))
+		lastQuarter                  string
+		lastPoint                    *Point
+	)
+	for i := range dims {
+		dest = append(dest, &dims[i])
+		counts[i] = map[string]int{}
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("stats: sessions: %w", err)
+		}
+		tot.visitors++
+		tot.newVisitors += float64(isNew)
+		tot.returning += float64(1 - isNew)
+		tot.engaged += float64(engaged)
+		tot.bounces += float64(bounce)
+		tot.duration += float64(secs)
+		if quarter != lastQuarter || lastPoint == nil {
+			lastQuarter, lastPoint = quarter, nil
+			if t, ok := parseQuarter(quarter); ok {
+				lastPoint = bucket(t)
+			}
+		}
+		if lastPoint != nil {
+			lastPoint.Visitors++
+		}
+		for i, v := range dims {
+			counts[i][v]++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stats: sessions: %w", err)
+	}
+	return counts, nil
+}
+
+// sessionItems turns the counts of one session dimension's stored values
+// into its breakdown, keyed as the breakdown lists them, the top n
+// (every key when n <= 0).
+func sessionItems(dim string, counts map[string]int, n int) []Item {
+	keys := map[string]int{}
+	for key, count := range counts {
+		switch {
+		case dim == "referrer":
+			key = domain.ReferrerKey(key)
+		case strings.HasPrefix(dim, "utm_"):
+			if key == "" {
+				continue // campaigns list the sessions that came with one
+			}
+		case key == "" && dim != "entryPage" && dim != "exitPage":
+			key = "Unknown"
+		}
+		keys[key] += count
+	}
+	items := make([]Item, 0, len(keys))
+	for k, c := range keys {
+		items = append(items, Item{Key: k, Count: c})
+	}
+	sortItems(items)
+	if n > 0 {
+		items = items[:min(n, len(items))]
+	}
+	return items
+}
