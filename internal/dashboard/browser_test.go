@@ -24,6 +24,7 @@ import (
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -401,7 +402,7 @@ func TestBrowserXSS(t *testing.T) {
 		e.beacon(t, fmt.Sprintf(`{"type":"custom","name":%q,"url":"https://evil.example/p","customData":{"v":%q}}`, h, h), ip, browsertest.Chrome)
 		e.beacon(t, fmt.Sprintf(`{"type":"jsError","url":"https://evil.example/p","errorMessage":%q,"stackTrace":%q}`, h, "</pre>"+h), ip, browsertest.Chrome)
 	}
-	waitFor(t, 10*time.Second, "hostile events stored", func() bool {
+	testwait.Until(t, "hostile events stored", func() bool {
 		return count(t, e.app, schema.Events, dbx.HashExp{"website": site.Id, "type": "custom", "eventName": hostile[0]}) == 1
 	})
 	e.restart() // writes the JS errors
