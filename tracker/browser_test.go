@@ -116,7 +116,7 @@ func (s *site) settled(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	do(t, ctx, eval(`skopos("event", "`+settledMarker+`")`))
-	testwait.For(t, 15*time.Second, "the page's marker event stored", func() bool {
+	testwait.Until(t, "the page's marker event stored", func() bool {
 		var m int
 		_ = s.srv.App().DB().Select("count(*)").From(schema.Events).Where(where).Row(&m)
 		return m > n

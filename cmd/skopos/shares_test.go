@@ -36,7 +36,7 @@ func TestServeSharedLinkEqualsOwnerUntilRevoked(t *testing.T) {
 	sendBeacon(t, s.URL, "203.0.113.20", browsertest.Chrome,
 		map[string]any{"type": "custom", "name": "signup", "url": "/pricing", "customData": map[string]any{"plan": "pro"}})
 	sent++
-	testwait.For(t, 30*time.Second, "every event stored", func() bool {
+	testwait.Until(t, "every event stored", func() bool {
 		var evs []struct{}
 		return listAll(t, pb, schema.Events, "", &evs) == sent
 	})

@@ -59,7 +59,7 @@ func TestActiveStream(t *testing.T) {
 	for i := range 2 {
 		e.beacon(t, `{"type":"pageView","url":"https://ada.example/"}`, fmt.Sprintf("198.51.100.%d", i+1), browsertest.Chrome)
 	}
-	testwait.For(t, 15*time.Second, "2 events stored", func() bool {
+	testwait.Until(t, "2 events stored", func() bool {
 		return count(t, e.app, schema.Events, dbx.HashExp{"website": blog.Id}) == 2
 	})
 

@@ -180,14 +180,14 @@ func TestActiveUnsubscribesWhenTheClientGoes(t *testing.T) {
 		t.Fatal("the stream's websites are not watched")
 	}
 	cancel()
-	testwait.For(t, 15*time.Second, "websites unwatched after the client went", func() bool {
+	testwait.Until(t, "websites unwatched after the client went", func() bool {
 		return !h.Watched(siteA) && !h.Watched(siteB)
 	})
 
 	ch, _ = openActive(t, h, app, []string{siteA}, time.Now)
 	next(t, ch)
 	h.Close()
-	testwait.For(t, 15*time.Second, "stream ended by Close", func() bool {
+	testwait.Until(t, "stream ended by Close", func() bool {
 		select {
 		case _, ok := <-ch:
 			return !ok

@@ -94,7 +94,7 @@ func TestStreamTellsDropsAndSendsHeartbeats(t *testing.T) {
 		h.Publish([]Stored{{WebsiteID: "site1", Type: "pageView", Path: fmt.Sprintf("/p%d", i), Time: time.Now()}})
 	}
 	// the hub's goroutine delivers them
-	testwait.For(t, 15*time.Second, "4 events buffered and 6 dropped", func() bool {
+	testwait.Until(t, "4 events buffered and 6 dropped", func() bool {
 		return len(sub.C) >= 4 && sub.dropped.Load() >= 6
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
