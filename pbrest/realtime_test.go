@@ -136,7 +136,7 @@ func TestRealtimeStopsWithContext(t *testing.T) {
 	go func() { sub.Close(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Timeout()):
 		t.Fatal("Close blocked after the context was cancelled")
 	}
 }

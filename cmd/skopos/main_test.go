@@ -386,7 +386,7 @@ func startPlainPocketBase(t *testing.T) string {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
 	url := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testwait.Timeout())
 	for {
 		resp, err := http.Get(url + "/api/health")
 		if err == nil {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/testwait"
@@ -24,7 +23,7 @@ func TestServeSharedLinkEqualsOwnerUntilRevoked(t *testing.T) {
 	t.Parallel()
 	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
 	pb := client(t, s.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
 	defer cancel()
 	tid := s.Line(t, "demo website trackingId: ")
 	sent := 0

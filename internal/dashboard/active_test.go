@@ -35,7 +35,7 @@ func (c *client) openActive(path string) (int, <-chan ssetest.Msg) {
 // nextCounts waits for the stream's next message, which must be counts.
 func nextCounts(t *testing.T, ch <-chan ssetest.Msg) activeCounts {
 	t.Helper()
-	m := ssetest.Next(t, ch, 15*time.Second)
+	m := ssetest.Next(t, ch, testwait.Timeout())
 	var counts activeCounts
 	if err := json.Unmarshal([]byte(m.Data), &counts); m.Event != "active" || err != nil {
 		t.Fatalf("message %+v, want active counts", m)

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 // the test ends.
 func tab(t *testing.T) context.Context {
 	t.Helper()
-	return chrome.Tab(t, 120*time.Second, chromedp.WithNewBrowserContext())
+	return chrome.Tab(t, 5*time.Minute, chromedp.WithNewBrowserContext())
 }
 
 func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -85,7 +85,8 @@ func visit(t *testing.T, ctx context.Context, url, sel string) {
 // node query can hold on to the old document, a poll cannot.
 func until(js string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		deadline := time.Now().Add(20 * time.Second)
+		within := testwait.Timeout()
+		deadline := time.Now().Add(within)
 		for {
 			// an evaluation racing the navigation fails; try again
 			ok, err := chromedp.Evaluate[bool](js)(ctx, t)
@@ -94,7 +95,7 @@ func until(js string) chromedp.Action[chromedp.Void] {
 			}
 			if time.Now().After(deadline) {
 				href, _ := chromedp.Evaluate[string](`location.href + " " + document.readyState`)(ctx, t)
-				return fmt.Errorf("not within 20s: %s (last error %v; at %s)", js, err, href)
+				return fmt.Errorf("not within %v: %s (last error %v; at %s)", within, js, err, href)
 			}
 			select {
 			case <-ctx.Done():

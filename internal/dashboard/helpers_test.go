@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -75,7 +74,7 @@ type client struct {
 
 func (e *env) client(t *testing.T) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: e.dash.URL, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	return &client{t: t, base: e.dash.URL, hc: &http.Client{Jar: jar, Timeout: testwait.Timeout(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

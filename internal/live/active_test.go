@@ -66,7 +66,7 @@ func openActive(t *testing.T, h *Hub, app core.App, ids []string, now func() tim
 // next waits for the stream's next message, which must be counts.
 func next(t *testing.T, ch <-chan ssetest.Msg) activeMsg {
 	t.Helper()
-	m := ssetest.Next(t, ch, 15*time.Second)
+	m := ssetest.Next(t, ch, testwait.Timeout())
 	var counts activeMsg
 	if err := json.Unmarshal([]byte(m.Data), &counts); m.Event != "active" || err != nil {
 		t.Fatalf("message %+v, want active counts", m)
@@ -233,7 +233,7 @@ func TestSubscribeMany(t *testing.T) {
 			if e.Path != want.Path || e.WebsiteID != want.WebsiteID {
 				t.Errorf("got %s of %s, want %s of %s", e.Path, e.WebsiteID, want.Path, want.WebsiteID)
 			}
-		case <-time.After(15 * time.Second):
+		case <-time.After(testwait.Timeout()):
 			t.Fatalf("no event %s", want.Path)
 		}
 	}
@@ -268,8 +268,8 @@ func TestCountersReadNoSessionDetails(t *testing.T) {
 	h.Publish([]Stored{{WebsiteID: siteA, SessionID: "someSession0001", Type: "pageView", Path: "/", Time: at}})
 	select {
 	case <-sub.C:
-	case <-time.After(15 * time.Second):
-		t.Fatal("no event within 15s")
+	case <-time.After(testwait.Timeout()):
+		t.Fatal("no event")
 	}
 	if n := reads.Load(); n != 1 {
 		t.Errorf("%d session reads with an events subscriber, want 1", n)

@@ -38,7 +38,7 @@ func appendN(t *testing.T, l *spool.Log, from, n int) {
 // readN reads n records (with a generous timeout) and returns their data.
 func readN(t *testing.T, r *spool.Reader, n int) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
 	defer cancel()
 	var out []string
 	for range n {
@@ -274,7 +274,7 @@ func TestAppendBatchIsOneWriteAllOrNothing(t *testing.T) {
 	r := l.NewReader()
 	defer r.Close()
 	for _, want := range []string{"a", "bb", "ccc", "d"} {
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rctx, cancel := context.WithTimeout(ctx, testwait.Timeout())
 		rec, err := r.Next(rctx)
 		cancel()
 		if err != nil || string(rec.Data) != want {

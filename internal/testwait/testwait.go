@@ -30,7 +30,7 @@ const ScaleEnv = "SKOPOS_TEST_TIMEOUT_SCALE"
 
 // Scale stretches d by the factor in SKOPOS_TEST_TIMEOUT_SCALE; d as it
 // is when the variable is unset or not a positive number. Use it for the
-// deadlines For does not set: contexts, HTTP clients, selects.
+// deadlines For does not set (Timeout is Deadline scaled).
 func Scale(d time.Duration) time.Duration {
 	f, err := strconv.ParseFloat(os.Getenv(ScaleEnv), 64)
 	if err != nil || f <= 0 {
@@ -38,6 +38,10 @@ func Scale(d time.Duration) time.Duration {
 	}
 	return time.Duration(float64(d) * f)
 }
+
+// Timeout is Deadline, scaled: the bound for a wait For does not poll
+// (a context, an HTTP client, a select on a channel).
+func Timeout() time.Duration { return Scale(Deadline) }
 
 // Events is the deadline for storing n events: Deadline plus 5 ms an
 // event (110 s for 10 000, which the race detector on a busy machine
