@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos"
@@ -61,9 +60,9 @@ func TestBatchTimeoutIsRetriedNotDropped(t *testing.T) {
 	}
 	// the writer's first try outlives the batch timeout: PocketBase
 	// answers 400 naming no request, and the client schedules a retry
-	testwait.For(t, 30*time.Second, "the timed-out batch retried", func() bool { return c.Stats().Retries > 0 })
+	testwait.Until(t, "the timed-out batch retried", func() bool { return c.Stats().Retries > 0 })
 	unstall() // the stalled transaction ends, rolled back
-	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	fctx, cancel := context.WithTimeout(ctx, testwait.Timeout())
 	defer cancel()
 	if err := c.FlushEvents(fctx); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos"
@@ -93,7 +92,7 @@ func roundRobin(t *testing.T, srv *pbtest.Server, site *core.Record, route strin
 			t.Fatal(err)
 		}
 		if paced {
-			testwait.For(t, 30*time.Second, "the events sent so far stored", func() bool {
+			testwait.Until(t, "the events sent so far stored", func() bool {
 				var n int
 				_ = srv.App().DB().NewQuery("SELECT COUNT(*) FROM events").Row(&n)
 				return n == events
@@ -127,7 +126,7 @@ func TestRoundRobinThroughTheSkoposServerCountsLikeOneInstance(t *testing.T) {
 	site := srv.AddWebsite(t, "rr.example")
 	events, jsErrors := roundRobin(t, srv, site, skopos.RouteIngest, false)
 	db := srv.App().DB()
-	testwait.For(t, 30*time.Second, "the server stores every forwarded event", func() bool {
+	testwait.For(t, testwait.Events(events+jsErrors), "the server stores every forwarded event", func() bool {
 		var n, js int
 		_ = db.NewQuery("SELECT COUNT(*) FROM events").Row(&n)
 		_ = db.NewQuery("SELECT COALESCE(SUM(count), 0) FROM js_errors").Row(&js)
@@ -288,7 +287,7 @@ func TestBurstIntoSpooledSDKThroughTheServerIsKeptWhole(t *testing.T) {
 	if err := c.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	testwait.For(t, 60*time.Second, "the server stores the burst", func() bool {
+	testwait.For(t, testwait.Events(burst), "the server stores the burst", func() bool {
 		var n int
 		_ = srv.App().DB().NewQuery("SELECT COUNT(*) FROM events").Row(&n)
 		return n == burst
@@ -326,7 +325,7 @@ func TestIdentifyThroughTheSkoposServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := srv.App().DB()
-	testwait.For(t, 10*time.Second, "the events stored", func() bool {
+	testwait.Until(t, "the events stored", func() bool {
 		var n int
 		_ = db.NewQuery("SELECT COUNT(*) FROM events").Row(&n)
 		return n == 2

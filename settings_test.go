@@ -48,7 +48,7 @@ func TestSettingsChangesApplyToTheNextEvent(t *testing.T) {
 	expectDrop := func(reason, ip, url string) {
 		t.Helper()
 		before := c.Stats().Dropped[reason]
-		testwait.For(t, 15*time.Second, fmt.Sprintf("a %q drop after the settings change", reason), func() bool {
+		testwait.Until(t, fmt.Sprintf("a %q drop after the settings change", reason), func() bool {
 			send(ip, url)
 			return c.Stats().Dropped[reason] > before
 		})
@@ -74,7 +74,7 @@ func TestSettingsChangesApplyToTheNextEvent(t *testing.T) {
 	change("storeRawIp", true)
 	// each try is a new visitor: a session takes the setting when it opens
 	try := 0
-	testwait.For(t, 15*time.Second, "storeRawIp applied to a new session", func() bool {
+	testwait.Until(t, "storeRawIp applied to a new session", func() bool {
 		try++
 		ip := fmt.Sprintf("203.0.%d.%d", 114+try/250, try%250+1)
 		send(ip, "https://example.org/raw")
@@ -114,7 +114,7 @@ func TestSettingsAreReReadAfterMissedUpdates(t *testing.T) {
 	if _, err := app.DB().Update(schema.Websites, dbx.Params{"isArchived": true}, dbx.HashExp{"id": site.Id}).Execute(); err != nil {
 		t.Fatal(err)
 	}
-	testwait.For(t, 15*time.Second, "a change missed by realtime picked up by the periodic re-read (every 200 ms)", func() bool {
+	testwait.Until(t, "a change missed by realtime picked up by the periodic re-read (every 200 ms)", func() bool {
 		r := httptest.NewRequest(http.MethodPost, "/api/event", nil)
 		browsertest.Headers(r.Header, "")
 		_ = c.TrackAPIEvent(r, []byte(`{"type":"pageView","url":"https://example.com/"}`))

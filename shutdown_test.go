@@ -53,7 +53,7 @@ func TestShutdownLeavesNothingRunningWhenPocketBaseHangs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testwait.For(t, time.Minute, "the SDK to reach PocketBase's batch endpoint", func() bool { return entered.Load() > 0 })
+	testwait.Until(t, "the SDK to reach PocketBase's batch endpoint", func() bool { return entered.Load() > 0 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema/collections"
 
 	"github.com/pocketbase/dbx"
@@ -75,7 +76,7 @@ func TestInitReportsEachFailureDistinctly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
 			defer cancel()
 			c, err := skopos.Init(ctx, tt.opts())
 			if !errors.Is(err, tt.want) {

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos"
@@ -34,7 +33,7 @@ func storedVisitor(t *testing.T, srv *pbtest.Server, c *skopos.Client, websiteID
 	}
 	// through the ingest route the server's writer stores it a moment later
 	var id string
-	testwait.For(t, 15*time.Second, "the event stored", func() bool {
+	testwait.Until(t, "the event stored", func() bool {
 		return srv.App().DB().Select("v.visitorId").From(schema.Visitors+" v").
 			InnerJoin(schema.Sessions+" s", dbx.NewExp("s.visitor = v.id")).
 			InnerJoin(schema.Events+" e", dbx.NewExp("e.session = s.id")).

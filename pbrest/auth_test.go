@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/pbrest"
 )
 
@@ -88,7 +89,7 @@ func TestTokenRenewedBeforeExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	eventually(t, 3*lifetime, "a renewal and the first token's expiry", func() bool {
+	testwait.For(t, lifetime+testwait.Deadline, "a renewal and the first token's expiry", func() bool {
 		if _, err := c.ListRecords(ctx, itemsCollection, pbrest.ListQuery{}, nil); err != nil {
 			t.Fatalf("ListRecords after %v: %v", time.Since(start), err)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/pbrest"
 )
 
@@ -66,18 +67,18 @@ func TestRealtimeResubscribes(t *testing.T) {
 		}
 	}
 	update("v1")
-	eventually(t, 10*time.Second, "update v1", func() bool { return rec.has(t, "update", "v1") })
+	testwait.Until(t, "update v1", func() bool { return rec.has(t, "update", "v1") })
 	createItem(t, c, "new")
-	eventually(t, 10*time.Second, "create", func() bool { return rec.has(t, "create", "new") })
+	testwait.Until(t, "create", func() bool { return rec.has(t, "create", "new") })
 
 	// Drop the connection server-side.
 	broker := srv.App().SubscriptionsBroker()
 	for id := range broker.Clients() {
 		broker.Unregister(id)
 	}
-	eventually(t, 10*time.Second, "reconnect after unregister", func() bool { return rec.connects.Load() >= 2 })
+	testwait.Until(t, "reconnect after unregister", func() bool { return rec.connects.Load() >= 2 })
 	update("v2")
-	eventually(t, 10*time.Second, "update v2 after reconnect", func() bool { return rec.has(t, "update", "v2") })
+	testwait.Until(t, "update v2 after reconnect", func() bool { return rec.has(t, "update", "v2") })
 
 	// Revoke the token, then drop the connection: the client must not
 	// resubscribe as a guest (PocketBase accepts an invalid token there).
@@ -92,25 +93,25 @@ func TestRealtimeResubscribes(t *testing.T) {
 	for id := range broker.Clients() {
 		broker.Unregister(id)
 	}
-	eventually(t, 10*time.Second, "reconnect after revocation", func() bool { return rec.connects.Load() >= 3 })
+	testwait.Until(t, "reconnect after revocation", func() bool { return rec.connects.Load() >= 3 })
 	update("v2b")
-	eventually(t, 10*time.Second, "update v2b after revocation", func() bool { return rec.has(t, "update", "v2b") })
+	testwait.Until(t, "update v2b after revocation", func() bool { return rec.has(t, "update", "v2b") })
 
 	// Survive a PocketBase restart.
 	srv.Restart()
-	eventually(t, 20*time.Second, "reconnect after restart", func() bool { return rec.connects.Load() >= 4 })
+	testwait.Until(t, "reconnect after restart", func() bool { return rec.connects.Load() >= 4 })
 	update("v3")
-	eventually(t, 10*time.Second, "update v3 after restart", func() bool { return rec.has(t, "update", "v3") })
+	testwait.Until(t, "update v3 after restart", func() bool { return rec.has(t, "update", "v3") })
 
 	if err := c.DeleteRecord(ctxT(t), itemsCollection, it.ID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "delete", func() bool { return rec.has(t, "delete", "v3") })
+	testwait.Until(t, "delete", func() bool { return rec.has(t, "delete", "v3") })
 
 	if err := sub.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	eventually(t, 5*time.Second, "server to see the client leave", func() bool {
+	testwait.Until(t, "server to see the client leave", func() bool {
 		return len(srv.App().SubscriptionsBroker().Clients()) == 0
 	})
 	if err := sub.Close(); err != nil {
@@ -128,14 +129,14 @@ func TestRealtimeStopsWithContext(t *testing.T) {
 		t.Fatalf("Subscribe: %v", err)
 	}
 	cancel()
-	eventually(t, 5*time.Second, "server to see the client leave", func() bool {
+	testwait.Until(t, "server to see the client leave", func() bool {
 		return len(srv.App().SubscriptionsBroker().Clients()) == 0
 	})
 	done := make(chan struct{})
 	go func() { sub.Close(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Timeout()):
 		t.Fatal("Close blocked after the context was cancelled")
 	}
 }
@@ -151,7 +152,7 @@ func TestSubscribeFails(t *testing.T) {
 		sub.Close()
 		t.Fatal("Subscribe with a wrong password succeeded")
 	}
-	eventually(t, 5*time.Second, "server to see the client leave", func() bool {
+	testwait.Until(t, "server to see the client leave", func() bool {
 		return len(srv.App().SubscriptionsBroker().Clients()) == 0
 	})
 	if _, err := newClient(t, srv).Subscribe(ctxT(t), nil, nil); err == nil {

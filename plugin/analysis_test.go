@@ -115,7 +115,7 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 			t.Fatalf("ingest: %d %s", status, ans)
 		}
 	}
-	testwait.For(t, 60*time.Second, fmt.Sprintf("%d events and %d JS errors stored", rows, jsSent), func() bool {
+	testwait.For(t, testwait.Events(rows+jsSent), fmt.Sprintf("%d events and %d JS errors stored", rows, jsSent), func() bool {
 		var n, js int
 		_ = app.DB().NewQuery("SELECT (SELECT COUNT(*) FROM events), (SELECT COALESCE(SUM(count), 0) FROM js_errors)").Row(&n, &js)
 		return n == rows && js == jsSent

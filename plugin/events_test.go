@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/testwait"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
@@ -57,21 +58,6 @@ func countEvents(t *testing.T, app core.App, where dbx.Expression) int {
 	return n
 }
 
-// waitFor polls until cond holds. Embedded events are queryable about a
-// second after acceptance (the writer's interval; the test logs it); the
-// bounds here are for a busy machine under the race detector, not the
-// product's promise, which is measured in BENCHMARKS.md.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestEmbeddedEndpointAttributesEventsByPageHost(t *testing.T) {
 	t.Parallel()
 	srv := startEmbedded(t)
@@ -100,7 +86,7 @@ func TestEmbeddedEndpointAttributesEventsByPageHost(t *testing.T) {
 	if resp := post(t, srv, `{"type":"pageView","url":"https://unknown.example/"}`, nil); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("unknown host: status %d, want 204", resp.StatusCode)
 	}
-	waitFor(t, 15*time.Second, "6 events queryable", func() bool { return countEvents(t, app, nil) == 6 })
+	testwait.Until(t, "6 events queryable", func() bool { return countEvents(t, app, nil) == 6 })
 	t.Logf("queryable after %v", time.Since(start))
 	for _, c := range cases {
 		if countEvents(t, app, dbx.HashExp{"website": c.site}) == 0 {
@@ -120,7 +106,7 @@ func TestEmbeddedEndpointSeesNewWebsitesAtOnce(t *testing.T) {
 	post(t, srv, `{"type":"pageView","url":"https://late.example/"}`, nil) // unknown yet: dropped
 	site := srv.AddWebsite(t, "late.example")                              // record hook registers it
 	post(t, srv, `{"type":"pageView","url":"https://late.example/"}`, nil)
-	waitFor(t, 10*time.Second, "event on the new site", func() bool {
+	testwait.Until(t, "event on the new site", func() bool {
 		return countEvents(t, app, dbx.HashExp{"website": site.Id}) == 1
 	})
 	if n := countEvents(t, app, nil); n != 1 {
@@ -167,7 +153,7 @@ func TestEventsThroughRouterRunsGlobalMiddlewares(t *testing.T) {
 			if got, want := seen.Load(), map[bool]int32{false: 0, true: 1}[router]; got != want {
 				t.Errorf("the app's router middleware saw the event request %d times, want %d", got, want)
 			}
-			waitFor(t, 15*time.Second, "event stored", func() bool {
+			testwait.Until(t, "event stored", func() bool {
 				return countEvents(t, srv.App(), dbx.HashExp{"website": site.Id}) == 1
 			})
 		})
@@ -212,11 +198,11 @@ func testBypassesCORSAndLogs(t *testing.T, srv *pbtest.Server) {
 		_ = app.AuxDB().Select("count(*)").From("_logs").Where(dbx.Like("data", like)).Row(&n)
 		return n
 	}
-	waitFor(t, 15*time.Second, "the probe request logged", func() bool { return logs("LogProbe/1.0") > 0 })
+	testwait.Until(t, "the probe request logged", func() bool { return logs("LogProbe/1.0") > 0 })
 	if n := logs(visitorIP) + logs(visitorVersion); n != 0 {
 		t.Fatalf("_logs holds the visitor's IP or user agent (%d rows)", n)
 	}
-	waitFor(t, 15*time.Second, "event stored", func() bool { return countEvents(t, app, nil) == 1 })
+	testwait.Until(t, "event stored", func() bool { return countEvents(t, app, nil) == 1 })
 }
 
 // TestBundledCountryDatabaseIsTheDefault: with no GeoIPDatabase, sessions
@@ -232,7 +218,7 @@ func TestBundledCountryDatabaseIsTheDefault(t *testing.T) {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
 			var country string
-			waitFor(t, 10*time.Second, "the session stored", func() bool {
+			testwait.Until(t, "the session stored", func() bool {
 				return srv.App().DB().NewQuery("SELECT country FROM sessions").Row(&country) == nil
 			})
 			if country != tc.want {

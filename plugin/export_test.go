@@ -13,6 +13,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/export"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 )
 
@@ -76,7 +77,7 @@ func TestExportCSVRoundTrip(t *testing.T) {
 		}
 		post(t, srv, body, map[string]string{"X-Forwarded-For": fmt.Sprintf("198.51.100.%d", i%12+1)})
 	}
-	waitFor(t, 15*time.Second, "events stored", func() bool {
+	testwait.Until(t, "events stored", func() bool {
 		return countEvents(t, app, dbx.HashExp{"website": site.Id}) == total
 	})
 	var stored []string

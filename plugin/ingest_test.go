@@ -98,7 +98,7 @@ func TestIngestStoresARepeatedBatchOnce(t *testing.T) {
 			t.Fatalf("try %d: %d %s; want 200, %d accepted, duplicate %v", try, status, ans, len(evs), wantDup)
 		}
 	}
-	testwait.For(t, 10*time.Second, "the batch stored", func() bool { return countRows(t, srv, "events") == len(evs) })
+	testwait.Until(t, "the batch stored", func() bool { return countRows(t, srv, "events") == len(evs) })
 
 	srv.Restart()
 	token = superuserToken(t, srv)
@@ -110,7 +110,7 @@ func TestIngestStoresARepeatedBatchOnce(t *testing.T) {
 	if status, ans := postIngest(t, srv, token, encodeBatch(t, "marker", marker), "gzip"); status != http.StatusOK {
 		t.Fatalf("marker: %d %s", status, ans)
 	}
-	testwait.For(t, 10*time.Second, "the marker stored", func() bool { return countRows(t, srv, "events") >= len(evs)+1 })
+	testwait.Until(t, "the marker stored", func() bool { return countRows(t, srv, "events") >= len(evs)+1 })
 	if n := countRows(t, srv, "events"); n != len(evs)+1 {
 		t.Fatalf("events = %d, want %d: the repeated batch was stored twice", n, len(evs)+1)
 	}
@@ -166,7 +166,7 @@ func TestIngestRefusesBadBatchesClearly(t *testing.T) {
 			}
 		})
 	}
-	testwait.For(t, 20*time.Second, "the accepted batch stored", func() bool { return countRows(t, srv, "events") == wire.MaxEvents })
+	testwait.For(t, testwait.Events(wire.MaxEvents), "the accepted batch stored", func() bool { return countRows(t, srv, "events") == wire.MaxEvents })
 }
 
 // TestIngestKeepsTheSDKsStoreIPDecision: storeRawIp is decided when the
@@ -183,7 +183,7 @@ func TestIngestKeepsTheSDKsStoreIPDecision(t *testing.T) {
 	if status, ans := postIngest(t, srv, superuserToken(t, srv), encodeBatch(t, "ip", evs), "gzip"); status != http.StatusOK {
 		t.Fatalf("%d %s", status, ans)
 	}
-	testwait.For(t, 10*time.Second, "both sessions stored", func() bool { return countRows(t, srv, "sessions") == 2 })
+	testwait.Until(t, "both sessions stored", func() bool { return countRows(t, srv, "sessions") == 2 })
 	var ips []string
 	if err := srv.App().DB().NewQuery("SELECT ipAddress FROM sessions WHERE ipAddress != ''").Column(&ips); err != nil {
 		t.Fatal(err)

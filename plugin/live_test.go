@@ -10,6 +10,7 @@ import (
 
 	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/ssetest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 )
 
@@ -58,7 +59,7 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 		t.Fatalf("superuser: %d", code)
 	}
 	for _, c := range []<-chan ssetest.Msg{ch, own} {
-		m := ssetest.Next(t, c, 10*time.Second)
+		m := ssetest.Next(t, c, testwait.Timeout())
 		var snap live.Snapshot
 		if m.Event != "snapshot" || json.Unmarshal([]byte(m.Data), &snap) != nil || snap.ActiveVisitors != 0 {
 			t.Fatalf("first message %+v, want an empty snapshot", m)
@@ -68,7 +69,7 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 	sent := time.Now()
 	post(t, srv, `{"type":"pageView","url":"https://live.example/pricing","referrer":"https://news.example/item"}`,
 		map[string]string{"X-Forwarded-For": "198.51.100.9"})
-	m := ssetest.Next(t, ch, 10*time.Second)
+	m := ssetest.Next(t, ch, testwait.Timeout())
 	latency := time.Since(sent)
 	t.Logf("stored event reached the live stream %v after it was sent", latency)
 	var ev live.Event
@@ -82,7 +83,7 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 
 	post(t, srv, `{"type":"custom","name":"signup","url":"https://live.example/pricing"}`,
 		map[string]string{"X-Forwarded-For": "198.51.100.9"})
-	m = ssetest.Next(t, ch, 10*time.Second)
+	m = ssetest.Next(t, ch, testwait.Timeout())
 	var ev2 live.Event
 	if err := json.Unmarshal([]byte(m.Data), &ev2); err != nil || ev2.EventName != "signup" || ev2.Type != "custom" ||
 		ev2.Session != ev.Session || ev2.Visitor != ev.Visitor {
@@ -98,7 +99,7 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 	// a new stream's snapshot has the visitor on its page
 	_, again := openLive(t, srv.URL, token, site.GetString("trackingId"))
 	var snap live.Snapshot
-	if m := ssetest.Next(t, again, 10*time.Second); json.Unmarshal([]byte(m.Data), &snap) != nil || snap.ActiveVisitors != 1 ||
+	if m := ssetest.Next(t, again, testwait.Timeout()); json.Unmarshal([]byte(m.Data), &snap) != nil || snap.ActiveVisitors != 1 ||
 		len(snap.Pages) != 1 || snap.Pages[0].Key != "/pricing" || len(snap.Referrers) != 1 {
 		t.Errorf("snapshot %+v", snap)
 	}
@@ -112,7 +113,7 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 			for open {
 				_, open = <-c
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(testwait.Timeout()):
 			t.Fatal("a live stream outlived the server")
 		}
 	}

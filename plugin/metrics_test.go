@@ -11,6 +11,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 )
 
@@ -51,7 +52,7 @@ func TestMetricsEndpointRequiresTheTokenAndCounts(t *testing.T) {
 	}
 	post(t, srv, `{"type":"nope"}`, nil)
 	post(t, srv, `{"type":"pageView","url":"https://metrics.example/"}`, map[string]string{"User-Agent": "curl/8.0"})
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(testwait.Timeout())
 	for {
 		code, body := scrape("s3cret")
 		if code != http.StatusOK {

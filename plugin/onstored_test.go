@@ -5,11 +5,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -42,7 +42,7 @@ func TestOnStoredReportsEveryStoredEventAfterCommit(t *testing.T) {
 
 	post(t, srv, `{"type":"pageView","url":"https://hooks.example/a"}`, map[string]string{"X-Forwarded-For": "198.51.100.7"})
 	post(t, srv, `{"type":"custom","name":"buy","url":"https://hooks.example/b","customData":{"sku":"x1"}}`, map[string]string{"X-Forwarded-For": "198.51.100.7"})
-	waitFor(t, 10*time.Second, "two events reported", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
+	testwait.Until(t, "two events reported", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
 
 	mu.Lock()
 	defer mu.Unlock()

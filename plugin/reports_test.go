@@ -25,6 +25,7 @@ import (
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/store/localstore"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -278,7 +279,7 @@ func TestEmailReports(t *testing.T) {
 	var msg received
 	select {
 	case msg = <-inbox:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Timeout()):
 		t.Fatal("no message received")
 	}
 	if msg.from != "reports@example.com" || len(msg.to) != 1 || msg.to[0] != "owner@example.com" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -58,7 +59,7 @@ func TestSharedLinks(t *testing.T) {
 	}
 	post(t, srv, `{"type":"custom","name":"signup","url":"https://shared.example/pricing","customData":{"plan":"pro"}}`,
 		map[string]string{"X-Forwarded-For": "203.0.113.10"})
-	waitFor(t, 15*time.Second, "events stored", func() bool {
+	testwait.Until(t, "events stored", func() bool {
 		return countEvents(t, app, dbx.HashExp{"website": site.Id}) == 5
 	})
 
@@ -197,7 +198,7 @@ func TestSharedLinks(t *testing.T) {
 		_ = app.AuxDB().Select("count(*)").From("_logs").Where(dbx.Like("data", like)).Row(&n)
 		return n
 	}
-	waitFor(t, 15*time.Second, "the probe request logged", func() bool { return logs("ShareLogProbe/1.0") > 0 })
+	testwait.Until(t, "the probe request logged", func() bool { return logs("ShareLogProbe/1.0") > 0 })
 	// (the API calls above with ?share= are logged, as the README says)
 	if n := logs(pageUA); n != 0 {
 		t.Errorf("_logs holds the shared page's request (%d rows)", n)

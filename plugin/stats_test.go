@@ -12,6 +12,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/schema"
@@ -81,7 +82,7 @@ func TestStatsAPIEqualsRawCounts(t *testing.T) {
 		}
 		post(t, srv, body, map[string]string{"X-Forwarded-For": ip})
 	}
-	waitFor(t, 15*time.Second, "120 events stored", func() bool { return countEvents(t, app, nil) == 120 })
+	testwait.Until(t, "120 events stored", func() bool { return countEvents(t, app, nil) == 120 })
 
 	pb, _ := pbrest.New(pbrest.Config{URL: srv.URL, Email: srv.Email, Password: srv.Password})
 	if err := pb.Authenticate(context.Background()); err != nil {

@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/tracker"
 )
@@ -89,13 +89,7 @@ func TestServeScriptWithoutPocketBaseMiddlewares(t *testing.T) {
 		_ = app.AuxDB().Select("count(*)").From("_logs").Where(dbx.Like("data", like)).Row(&n)
 		return n
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for logs("LogProbe/1.0") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the probe request was never logged")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Until(t, "the probe request logged", func() bool { return logs("LogProbe/1.0") > 0 })
 	if n := logs("ScriptVisitor"); n != 0 {
 		t.Fatalf("_logs holds the script request's user agent (%d rows)", n)
 	}

@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 // tab opens a new tab; it closes when the test ends.
 func tab(t *testing.T) context.Context {
 	t.Helper()
-	return chrome.Tab(t, 60*time.Second)
+	return chrome.Tab(t, 3*time.Minute)
 }
 
 // site is an embedded Skopos server (the plugin with the demo website,
@@ -116,7 +116,7 @@ func (s *site) settled(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	do(t, ctx, eval(`skopos("event", "`+settledMarker+`")`))
-	testwait.For(t, 15*time.Second, "the page's marker event stored", func() bool {
+	testwait.Until(t, "the page's marker event stored", func() bool {
 		var m int
 		_ = s.srv.App().DB().Select("count(*)").From(schema.Events).Where(where).Row(&m)
 		return m > n
@@ -127,7 +127,7 @@ func (s *site) settled(t *testing.T, ctx context.Context) {
 // events are written within about a second; 15 s for a busy machine).
 func (s *site) waitCount(t *testing.T, table string, where dbx.Expression, want int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(testwait.Timeout())
 	for {
 		n := s.count(t, table, where)
 		if n == want {
@@ -180,7 +180,7 @@ func eval(js string) chromedp.Action[chromedp.Void] {
 func loaded() chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := chromedp.Poll[bool](`!!(window.skopos && window.skopos.v === 1 && document.readyState !== "loading")`,
-			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, t)
+			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(testwait.Timeout()))(ctx, t)
 		return err
 	})
 }
@@ -642,7 +642,7 @@ func TestScriptOfflineNeverLoops(t *testing.T) {
 	}
 	do(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := chromedp.Poll[bool](`intervalDone && settledFetches === fetches`,
-			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
+			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(testwait.Timeout()))(ctx, tg)
 		return err
 	}))
 	first := read()

@@ -314,7 +314,7 @@ func TestServeAnalysisFiguresEqualRawRows(t *testing.T) {
 
 	var d rawData
 	byWebsite := pbrest.Filter("website = {:w}", pbrest.Params{"w": site.ID})
-	testwait.For(t, 15*time.Second, "every event stored", func() bool {
+	testwait.Until(t, "every event stored", func() bool {
 		return listAll(t, pb, schema.Events, byWebsite, &d.events) == sent
 	})
 	var sessions []rawSession
@@ -551,7 +551,7 @@ func TestServeBucketsDaysInTheSiteTimeZone(t *testing.T) {
 		t.Fatalf("ingest: %+v, %v", ans, err)
 	}
 	byWebsite := pbrest.Filter("website = {:w}", pbrest.Params{"w": site.ID})
-	testwait.For(t, 15*time.Second, "the event stored", func() bool {
+	testwait.Until(t, "the event stored", func() bool {
 		var rows []rawEvent
 		return listAll(t, pb, schema.Events, byWebsite, &rows) == 1 && rows[0].Timestamp == at.Format("2006-01-02 15:04:05.000Z")
 	})

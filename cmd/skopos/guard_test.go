@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/pbrest"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -57,13 +57,7 @@ func TestServeGuardsTheEventEndpoint(t *testing.T) {
 	// every event sent before the marker has been handled by then.
 	waitStored := func(path string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for stored(path) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("marker %s not stored within 5 s", path)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		testwait.Until(t, "marker "+path+" stored", func() bool { return stored(path) > 0 })
 	}
 
 	checks := []struct {

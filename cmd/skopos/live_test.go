@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos/internal/ssetest"
+	"github.com/skopos-go/skopos/internal/testwait"
 )
 
 // The live stream of `skopos serve` (GET /api/skopos/live) delivers a
@@ -17,7 +18,7 @@ func TestServeLiveStreamDeliversANewEvent(t *testing.T) {
 	t.Parallel()
 	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
 	pb := client(t, s.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
 	defer cancel()
 	trackingID := s.Line(t, "demo website trackingId: ")
 	var auth struct {
@@ -34,13 +35,13 @@ func TestServeLiveStreamDeliversANewEvent(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("live: %d", status)
 	}
-	if m := ssetest.Next(t, msgs, 10*time.Second); m.Event != "snapshot" {
+	if m := ssetest.Next(t, msgs, testwait.Timeout()); m.Event != "snapshot" {
 		t.Fatalf("first message %+v, want the snapshot", m)
 	}
 
 	sent := time.Now()
 	sendPageView(t, s.URL, "198.51.100.40", browserUA, "/live-now")
-	m := ssetest.Next(t, msgs, 2*time.Second)
+	m := ssetest.Next(t, msgs, testwait.Timeout())
 	var ev struct {
 		Type, Path, Browser string
 	}

@@ -246,7 +246,7 @@ func pageViewVisitor(t *testing.T, url string, pb *pbrest.Client) string {
 			} `json:"visitor"`
 		} `json:"expand"`
 	}
-	testwait.For(t, 15*time.Second, "the page view's session stored", func() bool {
+	testwait.Until(t, "the page view's session stored", func() bool {
 		_, err := pb.ListRecords(context.Background(), schema.Sessions, pbrest.ListQuery{
 			Filter: pbrest.Filter("lastActivity >= {:t}", pbrest.Params{"t": since}), Sort: "-lastActivity", PerPage: 1,
 			Expand: "visitor",
@@ -386,7 +386,7 @@ func startPlainPocketBase(t *testing.T) string {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
 	url := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testwait.Timeout())
 	for {
 		resp, err := http.Get(url + "/api/health")
 		if err == nil {
@@ -534,7 +534,7 @@ func TestServeStoresReferenceNamesAndRoundedDurations(t *testing.T) {
 	// a session of 1.6 s: its second page view goes once the server's
 	// clock, as the stored start shows, is 1.6 s past the first
 	send("198.51.100.3", browserUA, "/one")
-	testwait.For(t, 15*time.Second, "the first page view stored and 1.6 s past", func() bool {
+	testwait.Until(t, "the first page view stored and 1.6 s past", func() bool {
 		if !list() {
 			return false
 		}
@@ -546,7 +546,7 @@ func TestServeStoresReferenceNamesAndRoundedDurations(t *testing.T) {
 		return false
 	})
 	send("198.51.100.3", browserUA, "/two")
-	testwait.For(t, 15*time.Second, "the three sessions stored", func() bool {
+	testwait.Until(t, "the three sessions stored", func() bool {
 		return list() && len(rows) == 3 && rows[0].EventCount == 2
 	})
 	byPath := map[string]session{}
@@ -598,7 +598,7 @@ func TestServeReadsExtraBotPatterns(t *testing.T) {
 	var rows []struct {
 		EntryPath string `json:"entryPath"`
 	}
-	testwait.For(t, 15*time.Second, "the marker's session stored", func() bool {
+	testwait.Until(t, "the marker's session stored", func() bool {
 		rows = nil
 		_, err := pb.ListRecords(context.Background(), schema.Sessions, pbrest.ListQuery{}, &rows)
 		return err == nil && len(rows) > 0

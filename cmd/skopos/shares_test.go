@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/testwait"
@@ -24,7 +23,7 @@ func TestServeSharedLinkEqualsOwnerUntilRevoked(t *testing.T) {
 	t.Parallel()
 	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
 	pb := client(t, s.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
 	defer cancel()
 	tid := s.Line(t, "demo website trackingId: ")
 	sent := 0
@@ -36,7 +35,7 @@ func TestServeSharedLinkEqualsOwnerUntilRevoked(t *testing.T) {
 	sendBeacon(t, s.URL, "203.0.113.20", browsertest.Chrome,
 		map[string]any{"type": "custom", "name": "signup", "url": "/pricing", "customData": map[string]any{"plan": "pro"}})
 	sent++
-	testwait.For(t, 30*time.Second, "every event stored", func() bool {
+	testwait.Until(t, "every event stored", func() bool {
 		var evs []struct{}
 		return listAll(t, pb, schema.Events, "", &evs) == sent
 	})

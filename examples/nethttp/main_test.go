@@ -153,7 +153,7 @@ func startExample(t *testing.T, bin string, env ...string) *example {
 	}()
 	select {
 	case <-listening:
-	case <-time.After(30 * time.Second):
+	case <-time.After(testwait.Timeout()):
 		t.Fatal("example did not start")
 	}
 	return ex
@@ -215,7 +215,7 @@ func TestExampleAppWithSpoolLosesNothingWhilePocketBaseIsDown(t *testing.T) {
 		_ = app.DB().Select("count(*)").From(schema.Events).Where(dbx.HashExp{"website": site.Id}).Row(&c)
 		return c
 	}
-	testwait.For(t, 2*time.Minute, "the spooled events stored", func() bool { return count() >= n })
+	testwait.For(t, testwait.Events(n), "the spooled events stored", func() bool { return count() >= n })
 	again.stop(t)
 	var dup int
 	_ = app.DB().NewQuery(`SELECT COUNT(*) FROM (SELECT eventData FROM events GROUP BY eventData HAVING COUNT(*) > 1)`).Row(&dup)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/skopos-go/skopos/internal/testwait"
 )
 
 // Browser is one headless Chromium (Debian's package; .ci/run installs it)
@@ -25,7 +26,9 @@ type Browser struct {
 }
 
 // Tab opens a tab that closes, like its timeout, when the test ends. The
-// test is skipped with a clear message when no Chromium is installed.
+// timeout bounds the whole test's browser work and stretches like every
+// test deadline (testwait.Scale). The test is skipped with a clear
+// message when no Chromium is installed.
 func (b *Browser) Tab(t *testing.T, timeout time.Duration, opts ...chromedp.ContextOption) context.Context {
 	t.Helper()
 	b.once.Do(b.start)
@@ -37,7 +40,7 @@ func (b *Browser) Tab(t *testing.T, timeout time.Duration, opts ...chromedp.Cont
 	}
 	ctx, cancel := chromedp.NewContext(b.ctx, opts...)
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	ctx, cancelTimeout := context.WithTimeout(ctx, testwait.Scale(timeout))
 	t.Cleanup(cancelTimeout)
 	if err := chromedp.Do(ctx); err != nil { // opens the tab
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func (c *client) openActive(path string) (int, <-chan ssetest.Msg) {
 // nextCounts waits for the stream's next message, which must be counts.
 func nextCounts(t *testing.T, ch <-chan ssetest.Msg) activeCounts {
 	t.Helper()
-	m := ssetest.Next(t, ch, 15*time.Second)
+	m := ssetest.Next(t, ch, testwait.Timeout())
 	var counts activeCounts
 	if err := json.Unmarshal([]byte(m.Data), &counts); m.Event != "active" || err != nil {
 		t.Fatalf("message %+v, want active counts", m)
@@ -59,7 +59,7 @@ func TestActiveStream(t *testing.T) {
 	for i := range 2 {
 		e.beacon(t, `{"type":"pageView","url":"https://ada.example/"}`, fmt.Sprintf("198.51.100.%d", i+1), browsertest.Chrome)
 	}
-	testwait.For(t, 15*time.Second, "2 events stored", func() bool {
+	testwait.Until(t, "2 events stored", func() bool {
 		return count(t, e.app, schema.Events, dbx.HashExp{"website": blog.Id}) == 2
 	})
 

@@ -24,6 +24,7 @@ import (
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -42,7 +43,7 @@ func TestMain(m *testing.M) {
 // the test ends.
 func tab(t *testing.T) context.Context {
 	t.Helper()
-	return chrome.Tab(t, 120*time.Second, chromedp.WithNewBrowserContext())
+	return chrome.Tab(t, 5*time.Minute, chromedp.WithNewBrowserContext())
 }
 
 func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -84,7 +85,8 @@ func visit(t *testing.T, ctx context.Context, url, sel string) {
 // node query can hold on to the old document, a poll cannot.
 func until(js string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		deadline := time.Now().Add(20 * time.Second)
+		within := testwait.Timeout()
+		deadline := time.Now().Add(within)
 		for {
 			// an evaluation racing the navigation fails; try again
 			ok, err := chromedp.Evaluate[bool](js)(ctx, t)
@@ -93,7 +95,7 @@ func until(js string) chromedp.Action[chromedp.Void] {
 			}
 			if time.Now().After(deadline) {
 				href, _ := chromedp.Evaluate[string](`location.href + " " + document.readyState`)(ctx, t)
-				return fmt.Errorf("not within 20s: %s (last error %v; at %s)", js, err, href)
+				return fmt.Errorf("not within %v: %s (last error %v; at %s)", within, js, err, href)
 			}
 			select {
 			case <-ctx.Done():
@@ -401,7 +403,7 @@ func TestBrowserXSS(t *testing.T) {
 		e.beacon(t, fmt.Sprintf(`{"type":"custom","name":%q,"url":"https://evil.example/p","customData":{"v":%q}}`, h, h), ip, browsertest.Chrome)
 		e.beacon(t, fmt.Sprintf(`{"type":"jsError","url":"https://evil.example/p","errorMessage":%q,"stackTrace":%q}`, h, "</pre>"+h), ip, browsertest.Chrome)
 	}
-	waitFor(t, 10*time.Second, "hostile events stored", func() bool {
+	testwait.Until(t, "hostile events stored", func() bool {
 		return count(t, e.app, schema.Events, dbx.HashExp{"website": site.Id, "type": "custom", "eventName": hostile[0]}) == 1
 	})
 	e.restart() // writes the JS errors

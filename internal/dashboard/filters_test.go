@@ -20,6 +20,7 @@ import (
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -32,7 +33,7 @@ func (e *env) campaignVisits(t *testing.T, site *core.Record, queries ...string)
 		e.beacon(t, fmt.Sprintf(`{"type":"pageView","url":"https://%s/landing?%s"}`, site.GetString("domain"), q),
 			fmt.Sprintf("198.51.100.%d", i+1), browsertest.Chrome)
 	}
-	waitFor(t, 10*time.Second, "campaign visits stored", func() bool {
+	testwait.Until(t, "campaign visits stored", func() bool {
 		return count(t, e.app, schema.Events, dbx.HashExp{"website": site.Id}) == before+len(queries)
 	})
 }

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/dashboard"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -74,7 +74,7 @@ type client struct {
 
 func (e *env) client(t *testing.T) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: e.dash.URL, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	return &client{t: t, base: e.dash.URL, hc: &http.Client{Jar: jar, Timeout: testwait.Timeout(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -232,7 +232,7 @@ func (e *env) traffic(t *testing.T, site *core.Record, visitors int) int {
 			events++
 		}
 	}
-	waitFor(t, 10*time.Second, "events stored", func() bool {
+	testwait.Until(t, "events stored", func() bool {
 		return count(t, e.app, schema.Events, dbx.HashExp{"website": site.Id}) == events
 	})
 	return events
@@ -251,16 +251,5 @@ func (e *env) jsErrors(t *testing.T, site *core.Record, n int) {
 	var got int
 	if err := e.app.DB().Select("COALESCE(SUM(count), 0)").From(schema.JSErrors).Where(dbx.HashExp{"website": site.Id}).Row(&got); err != nil || got < n {
 		t.Fatalf("js_errors after restart: %d (%v), want ≥ %d", got, err, n)
-	}
-}
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(25 * time.Millisecond)
 	}
 }

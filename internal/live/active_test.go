@@ -66,7 +66,7 @@ func openActive(t *testing.T, h *Hub, app core.App, ids []string, now func() tim
 // next waits for the stream's next message, which must be counts.
 func next(t *testing.T, ch <-chan ssetest.Msg) activeMsg {
 	t.Helper()
-	m := ssetest.Next(t, ch, 15*time.Second)
+	m := ssetest.Next(t, ch, testwait.Timeout())
 	var counts activeMsg
 	if err := json.Unmarshal([]byte(m.Data), &counts); m.Event != "active" || err != nil {
 		t.Fatalf("message %+v, want active counts", m)
@@ -180,14 +180,14 @@ func TestActiveUnsubscribesWhenTheClientGoes(t *testing.T) {
 		t.Fatal("the stream's websites are not watched")
 	}
 	cancel()
-	testwait.For(t, 15*time.Second, "websites unwatched after the client went", func() bool {
+	testwait.Until(t, "websites unwatched after the client went", func() bool {
 		return !h.Watched(siteA) && !h.Watched(siteB)
 	})
 
 	ch, _ = openActive(t, h, app, []string{siteA}, time.Now)
 	next(t, ch)
 	h.Close()
-	testwait.For(t, 15*time.Second, "stream ended by Close", func() bool {
+	testwait.Until(t, "stream ended by Close", func() bool {
 		select {
 		case _, ok := <-ch:
 			return !ok
@@ -233,7 +233,7 @@ func TestSubscribeMany(t *testing.T) {
 			if e.Path != want.Path || e.WebsiteID != want.WebsiteID {
 				t.Errorf("got %s of %s, want %s of %s", e.Path, e.WebsiteID, want.Path, want.WebsiteID)
 			}
-		case <-time.After(15 * time.Second):
+		case <-time.After(testwait.Timeout()):
 			t.Fatalf("no event %s", want.Path)
 		}
 	}
@@ -268,8 +268,8 @@ func TestCountersReadNoSessionDetails(t *testing.T) {
 	h.Publish([]Stored{{WebsiteID: siteA, SessionID: "someSession0001", Type: "pageView", Path: "/", Time: at}})
 	select {
 	case <-sub.C:
-	case <-time.After(15 * time.Second):
-		t.Fatal("no event within 15s")
+	case <-time.After(testwait.Timeout()):
+		t.Fatal("no event")
 	}
 	if n := reads.Load(); n != 1 {
 		t.Errorf("%d session reads with an events subscriber, want 1", n)

@@ -40,7 +40,7 @@ func TestSlowSubscriberDoesNotBlockTheWriter(t *testing.T) {
 			if e.Path != fmt.Sprintf("/p%d", i) {
 				t.Fatalf("fast subscriber got %s, want /p%d", e.Path, i)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(testwait.Timeout()):
 			t.Fatalf("fast subscriber did not get /p%d", i)
 		}
 	}
@@ -68,7 +68,7 @@ func TestCloseEndsSubscribers(t *testing.T) {
 	h.Close()
 	select {
 	case <-s.Done():
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Timeout()):
 		t.Fatal("Done not closed")
 	}
 	h.Publish([]Stored{{WebsiteID: "site1"}})
@@ -94,7 +94,7 @@ func TestStreamTellsDropsAndSendsHeartbeats(t *testing.T) {
 		h.Publish([]Stored{{WebsiteID: "site1", Type: "pageView", Path: fmt.Sprintf("/p%d", i), Time: time.Now()}})
 	}
 	// the hub's goroutine delivers them
-	testwait.For(t, 15*time.Second, "4 events buffered and 6 dropped", func() bool {
+	testwait.Until(t, "4 events buffered and 6 dropped", func() bool {
 		return len(sub.C) >= 4 && sub.dropped.Load() >= 6
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +102,7 @@ func TestStreamTellsDropsAndSendsHeartbeats(t *testing.T) {
 		h.stream(w, r, sub, Snapshot{ActiveVisitors: 3})
 	}))
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 	resp, err := http.DefaultClient.Do(req)

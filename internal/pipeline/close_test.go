@@ -14,12 +14,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-// waitFor polls cond until it holds, within a generous minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	testwait.For(t, time.Minute, what, cond)
-}
-
 // TestCloseStopsTheWorkerWhenTheDeadlinePassesMidWrite makes the store
 // hang inside a write and closes the pipeline with a short deadline: Close
 // must return, report the unwritten events by count, count them as
@@ -46,7 +40,7 @@ func TestCloseStopsTheWorkerWhenTheDeadlinePassesMidWrite(t *testing.T) {
 				if mode == "a Flush call" {
 					go func() { flushed <- in.p.Flush(context.Background()) }()
 				}
-				waitFor(t, "the store to hang in a write", func() bool { return hang.Hits() > 0 })
+				testwait.Until(t, "the store to hang in a write", func() bool { return hang.Hits() > 0 })
 
 				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 				defer cancel()

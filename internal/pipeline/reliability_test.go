@@ -11,6 +11,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -135,7 +136,7 @@ func TestShutdownWritesEverythingQueued(t *testing.T) {
 		for i := range 250 {
 			in.browse(t, fmt.Sprintf("192.0.2.%d", i%20+1), chromeUA, pageView("/"))
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
 		defer cancel()
 		if err := in.p.Close(ctx); err != nil {
 			t.Fatalf("Close: %v", err)
@@ -218,7 +219,7 @@ func TestShutdownWithPocketBaseGoneReportsWhatWasNotWritten(t *testing.T) {
 	}
 	// bounded by the deadline, not by the retries (which would go on for
 	// as long as PocketBase is gone); the margin is for a busy machine
-	if d := time.Since(start); d > 10*time.Second {
+	if d := time.Since(start); d > testwait.Scale(10*time.Second) {
 		t.Errorf("Close took %v with a 2s deadline", d)
 	}
 	if st := in.p.Stats(); st.Dropped[pipeline.ReasonUnwritten] != 42 {

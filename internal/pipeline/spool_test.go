@@ -17,6 +17,7 @@ import (
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/store/storetest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -168,6 +169,6 @@ func TestSpoolBudgetRefusesWith503(t *testing.T) {
 		if n := count(t, e.app(), schema.Events, dbx.HashExp{"path": "/budget"}); n != accepted {
 			t.Errorf("events = %d, want the %d accepted", n, accepted)
 		}
-		waitFor(t, "the budget to be free again", func() bool { return post() == http.StatusNoContent })
+		testwait.Until(t, "the budget to be free again", func() bool { return post() == http.StatusNoContent })
 	})
 }

@@ -38,7 +38,7 @@ func appendN(t *testing.T, l *spool.Log, from, n int) {
 // readN reads n records (with a generous timeout) and returns their data.
 func readN(t *testing.T, r *spool.Reader, n int) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
 	defer cancel()
 	var out []string
 	for range n {
@@ -119,18 +119,13 @@ func TestRestartResumesAfterTheCheckpointAndDeletesFinishedSegments(t *testing.T
 		t.Errorf("stats = %+v; want 10 pending with an oldest time", st)
 	}
 	l2.Checkpoint(22)
-	waitFor(t, "finished segments to be deleted", func() bool {
+	testwait.Until(t, "finished segments to be deleted", func() bool {
 		segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
 		return len(segs) == 1 && len(segsBefore) >= 2
 	})
 	if st := l2.Stats(); st.Pending != 0 || !st.Oldest.IsZero() {
 		t.Errorf("stats after the last checkpoint = %+v; want nothing pending", st)
 	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	testwait.For(t, time.Minute, what, cond)
 }
 
 // TestTornTailIsTruncated cuts the last segment inside a record, and
@@ -206,7 +201,7 @@ func TestAppendBeyondTheBudgetIsRefusedUntilCheckpointed(t *testing.T) {
 	defer r.Close()
 	readN(t, r, 4)
 	l.Checkpoint(4) // two whole segments done
-	waitFor(t, "space to be freed", func() bool { return l.Append(context.Background(), rec) == nil })
+	testwait.Until(t, "space to be freed", func() bool { return l.Append(context.Background(), rec) == nil })
 	if st := l.Stats(); st.Bytes > 10*size {
 		t.Errorf("bytes = %d over the budget %d", st.Bytes, 10*size)
 	}
@@ -279,7 +274,7 @@ func TestAppendBatchIsOneWriteAllOrNothing(t *testing.T) {
 	r := l.NewReader()
 	defer r.Close()
 	for _, want := range []string{"a", "bb", "ccc", "d"} {
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rctx, cancel := context.WithTimeout(ctx, testwait.Timeout())
 		rec, err := r.Next(rctx)
 		cancel()
 		if err != nil || string(rec.Data) != want {
