@@ -45,7 +45,9 @@ type chunk struct {
 	// maybeCommitted: a previous attempt failed in a way that may have
 	// committed (e.g. the connection broke after the request was sent)
 	maybeCommitted bool
-	finalized      bool
+	// timedOut: the last attempt outlived the store's batch timeout
+	timedOut  bool
+	finalized bool
 
 	// with an intake log: the last record the chunk covers, and its JS
 	// errors grouped (written when finished)

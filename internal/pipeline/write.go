@@ -50,6 +50,11 @@ func (w *worker) write(ctx context.Context, c *chunk) error {
 			}
 		}
 	}
+	if c.timedOut {
+		if err := w.shrinkTimedOut(c); err != nil {
+			return err
+		}
+	}
 	for {
 		if len(c.ops) == 0 {
 			return nil
@@ -65,8 +70,9 @@ func (w *worker) write(ctx context.Context, c *chunk) error {
 			return fmt.Errorf("%w: %w", errTransient, err)
 		}
 		if oe.Index < 0 || oe.Index >= len(c.ops) {
-			if !oe.Permanent { // network, 5xx, 429: may have committed
+			if !oe.Permanent { // network, 5xx, 429, batch timeout: may have committed
 				c.maybeCommitted = true
+				c.timedOut = oe.Timeout
 				return fmt.Errorf("%w: %w", errTransient, err)
 			}
 			// refused without naming an op (e.g. the server's batch
@@ -174,6 +180,22 @@ func (w *worker) refuseSummary(c *chunk, i int, cause error) {
 	w.p.cfg.Logger.Error("skopos: store refused a summary row; dropping it (the day's summary misses these counts)",
 		"error", cause, "collection", c.ops[i].Collection, "id", c.ops[i].ID, "record", c.ops[i].Data)
 	c.removeAt(i)
+}
+
+// shrinkTimedOut answers a chunk whose last attempt outlived the store's
+// batch timeout and did not commit: a server that slow would time out on
+// the same chunk at every retry, so the chunks are rebuilt with half as
+// many events (until the attempt that stores everything pending, when
+// they grow back to the store's batch size).
+func (w *worker) shrinkTimedOut(c *chunk) error {
+	units := c.countKind(roleEvent) + c.countKind(roleJSError)
+	if units <= 1 {
+		return nil // nothing smaller to try: retried as it is
+	}
+	w.chunkUnits = max(1, units/2)
+	w.p.cfg.Logger.Warn("skopos: a batch outlived the store's timeout; writing smaller batches", "ops", len(c.ops),
+		"events_per_batch", w.chunkUnits)
+	return errRebuild
 }
 
 // refuseUnnamed answers a refusal of the whole chunk: chunks are rebuilt

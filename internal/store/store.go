@@ -66,7 +66,11 @@ type OpError struct {
 	// Permanent reports that retrying the same ops cannot succeed
 	// (validation failure); otherwise the failure may be transient.
 	Permanent bool
-	Err       error
+	// Timeout reports that the store gave up on the whole batch because
+	// it took too long (PocketBase's batch timeout); the ops may pass in
+	// smaller batches.
+	Timeout bool
+	Err     error
 }
 
 func (e *OpError) Error() string {

@@ -53,7 +53,7 @@ func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 	// request, never the data: retried, as possibly committed.
 	var pe *pbrest.Error
 	if errors.As(err, &pe) && pe.Status == http.StatusBadRequest && strings.HasPrefix(pe.Message, "Batch transaction failed") {
-		return &store.OpError{Index: -1, Err: err}
+		return &store.OpError{Index: -1, Timeout: true, Err: err}
 	}
 	return &store.OpError{Index: -1, Permanent: errors.Is(err, pbrest.ErrBadRequest) && !errors.Is(err, pbrest.ErrBatchDisabled), Err: err}
 }
