@@ -96,6 +96,9 @@ type Options struct {
 	OnSync func(time.Duration)
 	// Logger receives errors; default slog.Default().
 	Logger *slog.Logger
+	// Now stamps appended records (Record.Time, Stats.Oldest); default
+	// time.Now.
+	Now func() time.Time
 }
 
 func (o *Options) defaults() {
@@ -113,6 +116,9 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 }
 
