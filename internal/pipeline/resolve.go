@@ -3,10 +3,10 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/schema"
+	"golang.org/x/sync/errgroup"
 )
 
 // skipStored drops, with an intake log, the records the store already
@@ -196,37 +196,30 @@ func (w *worker) resolveVisitors(ctx context.Context) error {
 		return err
 	}
 	states := make([]*visitorState, len(missing))
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		sem      = make(chan struct{}, 8)
-	)
+	// each existing visitor's latest session is one request: a few at a
+	// time, and the first failure cancels the rest (the batch is retried)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
 	for i, vid := range missing {
-		states[i] = &visitorState{exists: exists[vid]}
-		if !exists[vid] {
+		s := &visitorState{exists: exists[vid]}
+		states[i] = s
+		if !s.exists {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(s *visitorState, vid string) {
-			defer func() { <-sem; wg.Done() }()
-			last, err := st.LatestSession(ctx, vid)
+		g.Go(func() error {
+			last, err := st.LatestSession(gctx, vid)
 			if errors.Is(err, store.ErrNotFound) {
-				return
+				return nil
 			}
 			if err != nil {
-				mu.Lock()
-				firstErr = errors.Join(firstErr, err)
-				mu.Unlock()
-				return
+				return err
 			}
 			s.session = sessionFromStore(last)
-		}(states[i], vid)
+			return nil
+		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	for i, vid := range missing {
 		w.visitors.put(vid, states[i])

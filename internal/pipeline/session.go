@@ -37,7 +37,6 @@ func sessionFromStore(last store.Session) *sessionState {
 // come from it; every event moves lastActivity and the exit path) and
 // adds its writes, and the summary deltas they imply, to c.
 func (w *worker) addEvent(c *chunk, ev *Event) {
-	p := w.p
 	vid := visitorRecordID(ev.WebsiteID, ev.Visitor)
 	vs := w.visitors.get(vid)
 	if vs == nil { // cannot happen: the cache holds every visitor of a batch (Config.defaults)
@@ -45,25 +44,9 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 		w.visitors.put(vid, vs)
 	}
 	s := vs.session
-	open := s != nil && ev.Time.Sub(s.lastActivity) < p.cfg.SessionTimeout
+	open := s != nil && ev.Time.Sub(s.lastActivity) < w.p.cfg.SessionTimeout
 	if !open {
-		seq := 1
-		if s != nil {
-			seq = s.seq + 1
-		}
-		if !vs.exists {
-			c.add(store.Op{Action: store.Create, Collection: schema.Visitors, ID: vid,
-				Data: map[string]any{"website": ev.WebsiteID, "visitorId": ev.Visitor}},
-				role{kind: roleVisitor, visitor: vid})
-			vs.exists = true
-		}
-		s = &sessionState{id: sessionID(vid, seq), seq: seq, start: ev.Time, lastActivity: ev.Time, entryPath: ev.Path, exitPath: ev.Path}
-		vs.session = s
-		data := w.newSessionData(ev, vid, seq)
-		idx := c.add(store.Op{Action: store.Create, Collection: schema.Sessions, ID: s.id, Data: data},
-			role{kind: roleSession, visitor: vid, session: s.id})
-		c.created[s.id] = idx
-		w.countNewSession(c, keyOf(ev.WebsiteID, s.start), data)
+		s = w.openSession(c, ev, vid, vs)
 	}
 	startHour := keyOf(ev.WebsiteID, s.start)
 
@@ -107,30 +90,65 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 			c.summaryFor(startHour).engaged++
 		}
 	}
+	c.writeSession(s, vid, ev.Kind.browses(), startMoved, becameEngaged)
+	w.addEventRow(c, ev, vid, s.id)
+}
+
+// openSession starts the visitor's next session with ev (creating the
+// visitor row on its first one) and counts it in its start hour.
+func (w *worker) openSession(c *chunk, ev *Event, vid string, vs *visitorState) *sessionState {
+	seq := 1
+	if vs.session != nil {
+		seq = vs.session.seq + 1
+	}
+	if !vs.exists {
+		c.add(store.Op{Action: store.Create, Collection: schema.Visitors, ID: vid,
+			Data: map[string]any{"website": ev.WebsiteID, "visitorId": ev.Visitor}},
+			role{kind: roleVisitor, visitor: vid})
+		vs.exists = true
+	}
+	s := &sessionState{id: sessionID(vid, seq), seq: seq, start: ev.Time, lastActivity: ev.Time, entryPath: ev.Path, exitPath: ev.Path}
+	vs.session = s
+	data := w.newSessionData(ev, vid, seq)
+	idx := c.add(store.Op{Action: store.Create, Collection: schema.Sessions, ID: s.id, Data: data},
+		role{kind: roleSession, visitor: vid, session: s.id})
+	c.created[s.id] = idx
+	w.countNewSession(c, keyOf(ev.WebsiteID, s.start), data)
+	return s
+}
+
+// writeSession carries s's new state into the chunk: into its create
+// when the chunk opened the session, else into the session's update
+// (browses: the event was a page view or custom event).
+func (c *chunk) writeSession(s *sessionState, vid string, browses, startMoved, becameEngaged bool) {
 	if idx, ok := c.created[s.id]; ok {
 		d := c.ops[idx].Data
 		d["lastActivity"], d["exitPath"], d["eventCount"], d["isEngaged"] = s.lastActivity, s.exitPath, s.eventCount, s.engaged
 		d["startedAt"], d["entryPath"] = s.start, s.entryPath
-	} else {
-		d := c.updates[s.id]
-		if d == nil {
-			d = &sessionDelta{visitor: vid}
-			c.updates[s.id] = d
-			c.updateOrder = append(c.updateOrder, s.id)
-		}
-		d.lastActivity = s.lastActivity
-		if ev.Kind.browses() {
-			d.exitPath = s.exitPath
-			d.events++
-		}
-		if startMoved {
-			d.startedAt, d.entryPath = s.start, s.entryPath
-		}
-		d.engaged = d.engaged || becameEngaged
+		return
 	}
+	d := c.updates[s.id]
+	if d == nil {
+		d = &sessionDelta{visitor: vid}
+		c.updates[s.id] = d
+		c.updateOrder = append(c.updateOrder, s.id)
+	}
+	d.lastActivity = s.lastActivity
+	if browses {
+		d.exitPath = s.exitPath
+		d.events++
+	}
+	if startMoved {
+		d.startedAt, d.entryPath = s.start, s.entryPath
+	}
+	d.engaged = d.engaged || becameEngaged
+}
 
+// addEventRow adds ev's events row in session sid and counts its page or
+// custom event in its own hour.
+func (w *worker) addEventRow(c *chunk, ev *Event, vid, sid string) {
 	data := map[string]any{
-		"session": s.id, "website": ev.WebsiteID, "type": "pageView", "path": ev.Path, "timestamp": ev.Time,
+		"session": sid, "website": ev.WebsiteID, "type": "pageView", "path": ev.Path, "timestamp": ev.Time,
 	}
 	evHour := keyOf(ev.WebsiteID, ev.Time)
 	if ev.Kind == PageView {
@@ -144,7 +162,7 @@ func (w *worker) addEvent(c *chunk, ev *Event) {
 		data["eventData"] = ev.Data
 	}
 	c.add(store.Op{Action: store.Create, Collection: schema.Events, ID: ev.ID, Data: data},
-		role{kind: roleEvent, visitor: vid, session: s.id, event: ev})
+		role{kind: roleEvent, visitor: vid, session: sid, event: ev})
 }
 
 // countNewSession adds a new session's counters to its start hour (its
