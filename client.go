@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/skopos-go/skopos/internal/botdetect"
 	"github.com/skopos-go/skopos/internal/clientip"
-	"github.com/skopos-go/skopos/internal/ingest"
+	"github.com/skopos-go/skopos/internal/engine"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/store"
@@ -36,7 +36,7 @@ type Client struct {
 	pipe  *pipeline.Pipeline
 	debug atomic.Bool
 
-	in        *ingest.Ingest
+	in        *engine.Engine
 	settings  *settingsSync
 	closeOnce sync.Once
 	// stopVisitors ends the refresh of daily visitor salts
@@ -144,7 +144,7 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 	} else {
 		opts.Logger.Info("skopos: events are written through PocketBase's batch API", "server", opts.PocketBaseURL)
 	}
-	c.in, err = ingest.New(ingest.Config{
+	c.in, err = engine.New(engine.Config{
 		Pipeline: pipeline.Config{
 			Store: st, Sites: sites, Forward: fwd, Route: RouteBatch,
 			Batch: opts.Batch, BatchInterval: opts.BatchInterval, MaxBatchSize: opts.MaxBatchSize,
@@ -163,10 +163,10 @@ func Init(ctx context.Context, opts Options) (*Client, error) {
 		// whatever the page host says (the domain check still applies)
 		Pick: func(string) *pipeline.Site { return c.currentSite() },
 	})
-	if errors.Is(err, ingest.ErrGeoIP) {
+	if errors.Is(err, engine.ErrGeoIP) {
 		return nil, fmt.Errorf("%w: GeoIPDatabase: %w", ErrInvalidOption, err)
 	}
-	if errors.Is(err, ingest.ErrSpool) {
+	if errors.Is(err, engine.ErrSpool) {
 		return nil, fmt.Errorf("%w: SpoolDir: %w", ErrInvalidOption, err)
 	}
 	if err != nil {
