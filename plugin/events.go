@@ -16,9 +16,9 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/skopos-go/skopos/internal/engine"
 	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/geo/countrydb"
-	"github.com/skopos-go/skopos/internal/ingest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store/localstore"
 	"github.com/skopos-go/skopos/internal/visitorid"
@@ -49,7 +49,7 @@ func bearer(token string, next http.Handler) http.Handler {
 type intake struct {
 	app   core.App
 	sites *pipeline.Sites
-	in    *ingest.Ingest
+	in    *engine.Engine
 
 	mu         sync.Mutex
 	lastReload time.Time
@@ -88,7 +88,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stopVisitors = cancel
 	go visitors.Run(ctx) // daily salts; returns at once in the other modes
-	in.in, err = ingest.New(ingest.Config{
+	in.in, err = engine.New(engine.Config{
 		Pipeline: pipeline.Config{
 			Store: localstore.New(e.App), Sites: in.sites, Route: "local",
 			// embedded events are queryable within about a second

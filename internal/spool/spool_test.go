@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos/internal/spool"
+	"github.com/skopos-go/skopos/internal/testclock"
 	"github.com/skopos-go/skopos/internal/testwait"
 )
 
@@ -279,6 +280,31 @@ func TestAppendBatchIsOneWriteAllOrNothing(t *testing.T) {
 		cancel()
 		if err != nil || string(rec.Data) != want {
 			t.Fatalf("read %q, %v; want %q", rec.Data, err, want)
+		}
+	}
+}
+
+func TestRecordsAreStampedWithTheInjectedClock(t *testing.T) {
+	t.Parallel()
+	clk := testclock.New(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
+	l := open(t, t.TempDir(), spool.Options{Now: clk.Now})
+	appendN(t, l, 0, 1)
+	clk.Add(time.Minute)
+	appendN(t, l, 1, 1)
+	if got := l.Stats().Oldest; !got.Equal(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("Stats().Oldest = %v, want the clock's time at the first append", got)
+	}
+	r := l.NewReader()
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i, want := range []time.Time{time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC), time.Date(2024, 3, 1, 12, 1, 0, 0, time.UTC)} {
+		rec, err := r.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rec.Time.Equal(want) {
+			t.Errorf("record %d: Time = %v, want %v", i, rec.Time, want)
 		}
 	}
 }

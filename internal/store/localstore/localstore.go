@@ -71,7 +71,8 @@ func (s *Store) apply(ctx context.Context, ops []store.Op, precise bool) error {
 					return err
 				}
 				if err != nil {
-					if oe, ok := err.(*store.OpError); ok {
+					var oe *store.OpError
+					if errors.As(err, &oe) {
 						oe.Index += i
 						opErr = oe
 					}

@@ -1,9 +1,9 @@
-// Package ingest assembles a running ingestion pipeline from settings: the
+// Package engine assembles a running ingestion pipeline from settings: the
 // GeoIP database, the metrics collector, the pipeline itself and its
 // browser endpoint. The SDK (package skopos) and the embedded server
 // (package plugin) both build theirs here, so the two cannot drift apart,
 // and Close releases everything New opened.
-package ingest
+package engine
 
 import (
 	"context"
@@ -21,12 +21,13 @@ import (
 	"github.com/skopos-go/skopos/internal/spool"
 )
 
-// Config configures an Ingest. Store and Sites are required; zero values
+// Config configures an Engine. Store and Sites are required; zero values
 // elsewhere take the documented defaults.
 type Config struct {
 	// Pipeline holds the pipeline's tuning (batching, queue, salt,
 	// logger, clock) and its Store and Sites. Its IPs, Geo and OnFlush
-	// fields are set by New from the fields below.
+	// fields are set by New from the fields below. Its clock (Now) also
+	// stamps the intake log's records.
 	Pipeline pipeline.Config
 
 	// IPs resolves the client IP behind trusted proxies. Default: only
@@ -64,9 +65,9 @@ type Config struct {
 	Pick func(host string) *pipeline.Site
 }
 
-// Ingest is a running pipeline with what it needs. Its methods are safe
+// Engine is a running pipeline with what it needs. Its methods are safe
 // for concurrent use.
-type Ingest struct {
+type Engine struct {
 	pipe    *pipeline.Pipeline
 	metrics *metrics.Collector
 	ips     *clientip.Resolver
@@ -81,100 +82,100 @@ type Ingest struct {
 // Errors of New.
 var (
 	// ErrGeoIP wraps a failure to open Config.GeoIPDatabase.
-	ErrGeoIP = errors.New("ingest: GeoIP database")
+	ErrGeoIP = errors.New("engine: GeoIP database")
 	// ErrSpool wraps a failure to open the intake log in Config.SpoolDir.
-	ErrSpool = errors.New("ingest: intake log")
+	ErrSpool = errors.New("engine: intake log")
 )
 
 // New opens the GeoIP database, starts the pipeline's worker and returns
-// the running Ingest. Stop it with Close.
-func New(cfg Config) (*Ingest, error) {
-	in := &Ingest{ips: cfg.IPs, pick: cfg.Pick, log: cfg.Pipeline.Logger}
-	if in.log == nil {
-		in.log = slog.Default()
+// the running Engine. Stop it with Close.
+func New(cfg Config) (*Engine, error) {
+	e := &Engine{ips: cfg.IPs, pick: cfg.Pick, log: cfg.Pipeline.Logger}
+	if e.log == nil {
+		e.log = slog.Default()
 	}
-	if in.ips == nil {
+	if e.ips == nil {
 		ips, err := clientip.New(nil)
 		if err != nil {
 			return nil, err
 		}
-		in.ips = ips
+		e.ips = ips
 	}
-	if in.pick == nil {
-		in.pick = func(string) *pipeline.Site { return nil }
+	if e.pick == nil {
+		e.pick = func(string) *pipeline.Site { return nil }
 	}
-	in.geo = cfg.GeoDB
+	e.geo = cfg.GeoDB
 	if cfg.GeoIPDatabase != "" {
 		_ = cfg.GeoDB.Close()
 		db, err := geo.Open(cfg.GeoIPDatabase)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrGeoIP, err)
 		}
-		in.geo = db
+		e.geo = db
 	}
 	// the collector reads the pipeline's counters when scraped, which is
 	// only possible after New below has returned
-	in.metrics = metrics.New(func() pipeline.Stats { return in.pipe.Stats() }, cfg.MetricLabels)
+	e.metrics = metrics.New(func() pipeline.Stats { return e.pipe.Stats() }, cfg.MetricLabels)
 	if cfg.SpoolDir != "" {
 		log, err := spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes, Sync: cfg.SpoolSync,
-			OnSync: in.metrics.ObserveSync, Logger: cfg.Pipeline.Logger})
+			OnSync: e.metrics.ObserveSync, Logger: cfg.Pipeline.Logger, Now: cfg.Pipeline.Now})
 		if err != nil {
-			_ = in.geo.Close()
+			_ = e.geo.Close()
 			return nil, fmt.Errorf("%w: %w", ErrSpool, err)
 		}
-		in.spool = log
-		in.metrics.WithSpool(log.Stats)
+		e.spool = log
+		e.metrics.WithSpool(log.Stats)
 	}
 	pc := cfg.Pipeline
-	pc.IPs, pc.Geo, pc.OnFlush, pc.Spool = in.ips, in.geo, in.metrics.ObserveFlush, in.spool
+	pc.IPs, pc.Geo, pc.OnFlush, pc.Spool = e.ips, e.geo, e.metrics.ObserveFlush, e.spool
 	pipe, err := pipeline.New(pc)
 	if err != nil {
-		in.release()
+		e.release()
 		return nil, err
 	}
-	in.pipe = pipe
-	return in, nil
+	e.pipe = pipe
+	return e, nil
 }
 
 // Pipeline returns the running pipeline (intake, Flush, Stats).
-func (in *Ingest) Pipeline() *pipeline.Pipeline { return in.pipe }
+func (e *Engine) Pipeline() *pipeline.Pipeline { return e.pipe }
 
 // Metrics returns the Prometheus collector of the pipeline's counters.
-func (in *Ingest) Metrics() *metrics.Collector { return in.metrics }
+func (e *Engine) Metrics() *metrics.Collector { return e.metrics }
 
 // IPs returns the client-IP resolver the pipeline uses, so that other
 // handlers of the same server (rate limits) see the same client address.
-func (in *Ingest) IPs() *clientip.Resolver { return in.ips }
+func (e *Engine) IPs() *clientip.Resolver { return e.ips }
 
 // Handler returns the browser endpoint, routing events with Config.Pick.
-func (in *Ingest) Handler() http.Handler { return pipeline.Handler(in.pipe, in.pick) }
+func (e *Engine) Handler() http.Handler { return pipeline.Handler(e.pipe, e.pick) }
 
 // Close stops the pipeline (see pipeline.Pipeline.Close: it writes what it
 // holds until ctx is done, and always stops its worker) and then closes
 // the GeoIP database. Later calls return the first call's result.
-func (in *Ingest) Close(ctx context.Context) error {
-	err := in.pipe.Close(ctx)
+func (e *Engine) Close(ctx context.Context) error {
+	err := e.pipe.Close(ctx)
 	// the pipeline's goroutines have stopped once Close returns, whatever
 	// the deadline did, so nothing uses these any more
-	in.release()
+	e.release()
 	return err
 }
 
-func (in *Ingest) release() {
-	in.closeOnce.Do(func() {
-		_ = in.geo.Close()
-		if in.spool != nil {
-			if err := in.spool.Close(); err != nil {
-				in.log.Error("skopos: closing the intake log", "error", err)
+func (e *Engine) release() {
+	e.closeOnce.Do(func() {
+		_ = e.geo.Close()
+		if e.spool != nil {
+			if err := e.spool.Close(); err != nil {
+				e.log.Error("skopos: closing the intake log", "error", err)
 			}
 		}
 	})
 }
 
 // SpoolStats returns the intake log's counters; ok is false without one.
-func (in *Ingest) SpoolStats() (st spool.Stats, ok bool) {
-	if in.spool == nil {
+func (e *Engine) SpoolStats() (st spool.Stats, ok bool) {
+	if e.spool == nil {
 		return st, false
 	}
-	return in.spool.Stats(), true
+	return e.spool.Stats(), true
 }

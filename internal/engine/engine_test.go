@@ -1,4 +1,4 @@
-package ingest_test
+package engine_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/skopos-go/skopos/internal/engine"
 	"github.com/skopos-go/skopos/internal/geo/geotest"
-	"github.com/skopos-go/skopos/internal/ingest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/store/localstore"
@@ -29,36 +29,36 @@ func TestNewRefusesWhatItCannotOpenAndLeavesNothingRunning(t *testing.T) {
 	st := localstore.New(srv.App())
 	tests := []struct {
 		name    string
-		cfg     ingest.Config
+		cfg     engine.Config
 		wantErr error // nil: New succeeds
 	}{
-		{"missing GeoIP file", ingest.Config{GeoIPDatabase: filepath.Join(t.TempDir(), "missing.mmdb"),
-			Pipeline: pipeline.Config{Store: st, Sites: pipeline.NewSites()}}, ingest.ErrGeoIP},
-		{"GeoIP file that is not a database", ingest.Config{GeoIPDatabase: notADB,
-			Pipeline: pipeline.Config{Store: st, Sites: pipeline.NewSites()}}, ingest.ErrGeoIP},
-		{"pipeline without a store, GeoIP opened first", ingest.Config{GeoIPDatabase: realDB,
+		{"missing GeoIP file", engine.Config{GeoIPDatabase: filepath.Join(t.TempDir(), "missing.mmdb"),
+			Pipeline: pipeline.Config{Store: st, Sites: pipeline.NewSites()}}, engine.ErrGeoIP},
+		{"GeoIP file that is not a database", engine.Config{GeoIPDatabase: notADB,
+			Pipeline: pipeline.Config{Store: st, Sites: pipeline.NewSites()}}, engine.ErrGeoIP},
+		{"pipeline without a store, GeoIP opened first", engine.Config{GeoIPDatabase: realDB,
 			Pipeline: pipeline.Config{Sites: pipeline.NewSites()}}, errAny},
-		{"everything valid", ingest.Config{GeoIPDatabase: realDB,
+		{"everything valid", engine.Config{GeoIPDatabase: realDB,
 			Pipeline: pipeline.Config{Store: st, Sites: pipeline.NewSites()}}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := goleak.IgnoreCurrent()
-			in, err := ingest.New(tc.cfg)
+			eng, err := engine.New(tc.cfg)
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("New = %v", err)
 			case tc.wantErr == errAny && err == nil, tc.wantErr != nil && tc.wantErr != errAny && !errors.Is(err, tc.wantErr):
 				t.Fatalf("New = %v; want %v", err, tc.wantErr)
 			}
-			if in != nil {
-				if in.Handler() == nil || in.Metrics() == nil || in.IPs() == nil {
-					t.Error("a running Ingest must have its handler, metrics and client-IP resolver")
+			if eng != nil {
+				if eng.Handler() == nil || eng.Metrics() == nil || eng.IPs() == nil {
+					t.Error("a running Engine must have its handler, metrics and client-IP resolver")
 				}
-				if err := in.Close(context.Background()); err != nil {
+				if err := eng.Close(context.Background()); err != nil {
 					t.Errorf("Close = %v", err)
 				}
-				if err := in.Close(context.Background()); err != nil {
+				if err := eng.Close(context.Background()); err != nil {
 					t.Errorf("second Close = %v", err)
 				}
 			}
