@@ -62,13 +62,14 @@ type Options struct {
 	// ErrSpoolFull (the Handler answers 503) and counted as spool_full.
 	// Default 1 GiB.
 	SpoolMaxBytes int64
-	// SpoolSync is the spool's durability policy: "batch" (default: an
-	// fsync every 10 ms or 1000 events, and an event is accepted after
-	// its fsync: nothing accepted is lost), "always" (an fsync starts at
-	// once for every event: the same guarantee, lower latency when idle,
-	// more fsyncs under load) or "off" (no fsync: a crash of the process
-	// loses nothing accepted, a crash of the machine may lose what the OS
-	// had not yet written, up to about 30 seconds).
+	// SpoolSync is the spool's durability policy: "always" (default: an
+	// fsync starts as soon as an event waits, the events arriving
+	// meanwhile share the next one, and an event is accepted after its
+	// fsync: nothing accepted is lost), "batch" (an fsync every 10 ms or
+	// 1000 events: the same guarantee with fewer fsyncs and up to 10 ms
+	// more latency) or "off" (no fsync: a crash of the process loses
+	// nothing accepted, a crash of the machine may lose what the OS had
+	// not yet written, up to about 30 seconds).
 	SpoolSync string
 
 	// Debug logs every filtered or refused event at debug level. It can

@@ -85,12 +85,13 @@ type Config struct {
 	// SpoolMaxBytes bounds the intake log; over it the endpoint answers
 	// 503 with Retry-After. Default 1 GiB.
 	SpoolMaxBytes int64
-	// SpoolSync is the intake log's durability policy: "batch" (default:
-	// fsync every 10 ms or 1000 events, an event is acknowledged after
-	// its fsync), "always" (an fsync starts at once for every event) or
-	// "off" (no fsync: a crash of the machine can lose up to the last
-	// seconds the OS had not written; a crash of the process loses
-	// nothing).
+	// SpoolSync is the intake log's durability policy: "always" (default:
+	// an fsync starts as soon as an event waits, the events arriving
+	// meanwhile share the next one; an event is acknowledged after its
+	// fsync), "batch" (an fsync every 10 ms or 1000 events: fewer fsyncs,
+	// up to 10 ms more latency) or "off" (no fsync: a crash of the machine
+	// can lose up to the last seconds the OS had not written; a crash of
+	// the process loses nothing).
 	SpoolSync string
 
 	// QueueSize bounds the events held in memory between the endpoint and

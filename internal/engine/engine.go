@@ -56,7 +56,7 @@ type Config struct {
 	// are refused (HTTP 503, counted as spool_full).
 	SpoolMaxBytes int64
 	// SpoolSync is the intake log's durability policy; default
-	// spool.SyncBatch.
+	// spool.SyncAlways.
 	SpoolSync spool.Sync
 
 	// Pick chooses the website of a browser event from its page host;

@@ -214,12 +214,16 @@ func TestSyncPolicies(t *testing.T) {
 		in   string
 		want spool.Sync
 		err  bool
-	}{{"", spool.SyncBatch, false}, {"batch", spool.SyncBatch, false}, {"always", spool.SyncAlways, false},
+	}{{"", spool.SyncAlways, false}, {"batch", spool.SyncBatch, false}, {"always", spool.SyncAlways, false},
 		{"OFF", spool.SyncOff, false}, {"sometimes", 0, true}} {
 		got, err := spool.ParseSync(tc.in)
 		if (err != nil) != tc.err || got != tc.want {
 			t.Errorf("ParseSync(%q) = %v, %v", tc.in, got, err)
 		}
+	}
+	// the default, whether unset in a config string or in Options
+	if zero := (spool.Options{}).Sync; zero != spool.SyncAlways || zero.String() != "always" {
+		t.Errorf("zero Options.Sync = %v, want always", zero)
 	}
 	for _, p := range []spool.Sync{spool.SyncBatch, spool.SyncAlways, spool.SyncOff} {
 		t.Run(p.String(), func(t *testing.T) {
