@@ -9,14 +9,8 @@
 #               database is checked (summaries and sessions vs raw events)
 # CPU per stored event of the app and of the server from /proc, peak RSS of the app.
 # Usage: scripts/bench-sdk.sh [runs=3] [events=20000] [visitors=2000] [concurrency=32]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 RUNS=${1:-3} EVENTS=${2:-20000} VISITORS=${3:-2000} CONC=${4:-32}
-BIN=$(mktemp -d)
-trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$BIN"' EXIT
-go build -o "$BIN/skopos" ./cmd/skopos
-go build -o "$BIN/skopos-load" ./cmd/skopos-load
-go build -o "$BIN/nethttp" ./examples/nethttp
+. "$(dirname "$0")/bench-lib.sh"
 EMAIL=bench@example.com PASS=bench-password-1 SPORT=18301
 TCK=$(getconf CLK_TCK)
 cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }   # user+system ticks

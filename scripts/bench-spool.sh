@@ -9,15 +9,10 @@
 # number of clients instead of the one concurrency argument; DURATION=10s
 # sends for that long instead of a fixed number of events (a run with one
 # client would otherwise take minutes).
-set -euo pipefail
-cd "$(dirname "$0")/.."
 RUNS=${1:-3} EVENTS=${2:-100000} VISITORS=${3:-10000} CONC=${4:-64}
 amount=(-events "$EVENTS")
 if [ -n "${DURATION:-}" ]; then amount=(-duration "$DURATION"); fi
-BIN=$(mktemp -d)
-trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$BIN"' EXIT
-go build -o "$BIN/skopos" ./cmd/skopos
-go build -o "$BIN/skopos-load" ./cmd/skopos-load
+. "$(dirname "$0")/bench-lib.sh"
 EMAIL=bench@example.com PASS=bench-password-1 TOKEN=bench-metrics PORT=18211
 
 for run in $(seq "$RUNS"); do

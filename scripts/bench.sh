@@ -3,14 +3,8 @@
 # SDK mode (examples/nethttp in front of a PocketBase), each loaded by
 # cmd/skopos-load, plus PocketBase's raw create rates measured in the same
 # run. Usage: scripts/bench.sh [runs=3] [events=20000] [visitors=2000] [concurrency=32]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 RUNS=${1:-3} EVENTS=${2:-20000} VISITORS=${3:-2000} CONC=${4:-32}
-BIN=$(mktemp -d)
-trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$BIN"' EXIT
-go build -o "$BIN/skopos" ./cmd/skopos
-go build -o "$BIN/skopos-load" ./cmd/skopos-load
-go build -o "$BIN/nethttp" ./examples/nethttp
+. "$(dirname "$0")/bench-lib.sh"
 EMAIL=bench@example.com PASS=bench-password-1
 
 serve() { # $1 port $2 dir
