@@ -26,10 +26,6 @@ request = function()
   local body = string.format('{"type":"pageView","url":"http://localhost/p%d","referrer":""}', n % 50)
   return wrk.format(nil, nil, h, body)
 end
-local codes = {}
-response = function(status, headers, body)
-  codes[status] = (codes[status] or 0) + 1
-end
 done = function(summary, latency, requests)
   io.write(string.format("WRK rps=%.0f p50_ms=%.2f p99_ms=%.2f non2xx=%d\n", summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status))
 end

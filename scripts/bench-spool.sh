@@ -13,20 +13,13 @@ RUNS=${1:-3} EVENTS=${2:-100000} VISITORS=${3:-10000} CONC=${4:-64}
 amount=(-events "$EVENTS")
 if [ -n "${DURATION:-}" ]; then amount=(-duration "$DURATION"); fi
 . "$(dirname "$0")/bench-lib.sh"
-EMAIL=bench@example.com PASS=bench-password-1 TOKEN=bench-metrics PORT=18211
+EMAIL=bench@example.com PASS=bench-password-1 TOKEN=bench-metrics PORT=18211 # the superuser serve_sync creates
 
 for run in $(seq "$RUNS"); do
   for conc in ${CONCS:-$CONC}; do
   for mode in ${MODES:-memory batch always off}; do
     D=$(mktemp -d)
-    envs=(SKOPOS_ADMIN_EMAIL=$EMAIL SKOPOS_ADMIN_PASSWORD=$PASS SKOPOS_METRICS_TOKEN=$TOKEN)
-    case $mode in
-      memory) envs+=(SKOPOS_SPOOL=off) ;;
-      default) ;;
-      *) envs+=(SKOPOS_SPOOL_SYNC=$mode) ;;
-    esac
-    env "${envs[@]}" "$BIN/skopos" serve --http 127.0.0.1:$PORT --dir "$D/pb" >"$D/serve.log" 2>&1 &
-    for _ in $(seq 200); do grep -q "Server started" "$D/serve.log" 2>/dev/null && break; sleep 0.1; done
+    serve_sync "$D" $PORT "$mode" SKOPOS_METRICS_TOKEN=$TOKEN
     TID=$(grep "demo website trackingId" "$D/serve.log" | awk '{print $NF}')
     out=$("$BIN/skopos-load" -url http://127.0.0.1:$PORT/api/event "${amount[@]}" -visitors "$VISITORS" \
       -concurrency "$conc" -settle 60s -pb-url http://127.0.0.1:$PORT -pb-email $EMAIL -pb-password $PASS -site "$TID" 2>/dev/null | tail -1)
@@ -39,8 +32,7 @@ for run in $(seq "$RUNS"); do
       fsync=$(awk -v s="$fsum" -v c="$fcnt" -v a="$app" 'BEGIN {printf " fsyncs=%d events_per_fsync=%.1f fsync_ms_mean=%.2f fsync_us_per_event=%.2f", c, a/c, 1000*s/c, 1e6*s/a}')
     fi
     echo "run $run $mode clients=$conc: $out$fsync"
-    pkill -f "serve --http 127.0.0.1:$PORT" || true
-    for _ in $(seq 100); do pgrep -f "serve --http 127.0.0.1:$PORT" >/dev/null || break; sleep 0.1; done
+    stop_serve $PORT
     rm -rf "$D"
   done
   done

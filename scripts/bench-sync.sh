@@ -13,14 +13,10 @@ for run in $(seq "$RUNS"); do
   for c in $CLIENTS; do
     for mode in $MODES; do
       D=$(mktemp -d)
-      envs=(SKOPOS_ADMIN_EMAIL=bench@example.com SKOPOS_ADMIN_PASSWORD=bench-password-1 SKOPOS_RATE_LIMIT=off)
-      if [ "$mode" != default ]; then envs+=(SKOPOS_SPOOL_SYNC=$mode); fi
-      env "${envs[@]}" "$BIN/skopos" serve --http 127.0.0.1:$PORT --dir "$D/pb" >"$D/serve.log" 2>&1 &
-      for _ in $(seq 200); do grep -q "Server started" "$D/serve.log" 2>/dev/null && break; sleep 0.1; done
+      serve_sync "$D" $PORT "$mode" SKOPOS_RATE_LIMIT=off
       out=$(wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECS}s" -s scripts/beacon.lua "http://127.0.0.1:$PORT/api/event" | grep '^WRK')
       echo "run $run clients=$c $mode: $out"
-      pkill -f "serve --http 127.0.0.1:$PORT" || true
-      for _ in $(seq 100); do pgrep -f "serve --http 127.0.0.1:$PORT" >/dev/null || break; sleep 0.1; done
+      stop_serve $PORT
       rm -rf "$D"
     done
   done
