@@ -50,10 +50,10 @@ func (w *worker) write(ctx context.Context, c *chunk) error {
 			}
 		}
 	}
-	if c.timedOut {
-		if err := w.shrinkTimedOut(c); err != nil {
-			return err
-		}
+	// the last attempt outlived the store's batch timeout and did not
+	// commit: a server that slow times out the same chunk at every retry
+	if c.timedOut && w.halve(c, "skopos: a batch outlived the store's timeout; writing smaller batches", nil) {
+		return errRebuild
 	}
 	for {
 		if len(c.ops) == 0 {
@@ -182,31 +182,29 @@ func (w *worker) refuseSummary(c *chunk, i int, cause error) {
 	c.removeAt(i)
 }
 
-// shrinkTimedOut answers a chunk whose last attempt outlived the store's
-// batch timeout and did not commit: a server that slow would time out on
-// the same chunk at every retry, so the chunks are rebuilt with half as
-// many events (until the attempt that stores everything pending, when
-// they grow back to the store's batch size).
-func (w *worker) shrinkTimedOut(c *chunk) error {
+// halve makes the chunks rebuilt after c carry half as many events (or JS
+// error groups) as c, until the attempt that stores everything pending,
+// when they grow back to the store's batch size. False when c holds one
+// or none: nothing smaller to try.
+func (w *worker) halve(c *chunk, why string, cause error) bool {
 	units := c.countKind(roleEvent) + c.countKind(roleJSError)
 	if units <= 1 {
-		return nil // nothing smaller to try: retried as it is
+		return false
 	}
-	w.chunkUnits = max(1, units/2)
-	w.p.cfg.Logger.Warn("skopos: a batch outlived the store's timeout; writing smaller batches", "ops", len(c.ops),
-		"events_per_batch", w.chunkUnits)
-	return errRebuild
+	w.chunkUnits = units / 2
+	attrs := []any{"ops", len(c.ops), "events_per_batch", w.chunkUnits}
+	if cause != nil {
+		attrs = append(attrs, "error", cause)
+	}
+	w.p.cfg.Logger.Warn(why, attrs...)
+	return true
 }
 
 // refuseUnnamed answers a refusal of the whole chunk: chunks are rebuilt
 // with half as many events, until a chunk of one event (or one JS error
 // group) is refused, which is then dropped and counted.
 func (w *worker) refuseUnnamed(c *chunk, cause error) error {
-	units := c.countKind(roleEvent) + c.countKind(roleJSError)
-	if units > 1 {
-		w.chunkUnits = max(1, units/2)
-		w.p.cfg.Logger.Warn("skopos: store refused a batch without naming an item; writing smaller batches", "error", cause,
-			"ops", len(c.ops), "events_per_batch", w.chunkUnits)
+	if w.halve(c, "skopos: store refused a batch without naming an item; writing smaller batches", cause) {
 		return errRebuild
 	}
 	for i, r := range c.roles {
