@@ -68,6 +68,11 @@ func (p *plugin) migrations() core.MigrationsList {
 		_, err := collections.Apply(tx)
 		return err
 	}, nil, "1764115210_skopos_schema_v7.go")
+	// v8: websites.url, seo_data, seo_history, api_keys (the key vault)
+	l.Register(func(tx core.App) error {
+		_, err := collections.Apply(tx)
+		return err
+	}, nil, "1764115211_skopos_schema_v8.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 
 	validation "github.com/go-ozzo/ozzo-validation/v4"
@@ -108,7 +109,8 @@ func toAny(ss []string) []any {
 // domain stored before this hook existed must not block saving the
 // website's other settings, such as archiving it.
 func normalizeWebsite(rec *core.Record, refuse bool) error {
-	host, err := domain.Normalize(rec.GetString("domain"))
+	raw := rec.GetString("domain")
+	host, err := domain.Normalize(raw)
 	if err != nil {
 		if !refuse {
 			return nil
@@ -119,7 +121,44 @@ func normalizeWebsite(rec *core.Record, refuse bool) error {
 	if strings.TrimSpace(rec.GetString("name")) == "" {
 		rec.Set("name", host)
 	}
+	home, err := homeURL(rec.GetString("url"), raw, host)
+	if err != nil {
+		return validation.Errors{"url": err}
+	}
+	rec.Set("url", home)
 	return nil
+}
+
+// homeURL is the website's home page as stored in websites.url: the one
+// given (checked and made absolute with a path), else the scheme, host
+// and port of a domain typed as a URL ("http://localhost:8081"), else
+// https://<domain>/.
+func homeURL(given, rawDomain, host string) (string, error) {
+	if given = strings.TrimSpace(given); given == "" {
+		if strings.Contains(rawDomain, "://") {
+			if u, err := url.Parse(strings.TrimSpace(rawDomain)); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+				return u.Scheme + "://" + strings.ToLower(u.Host) + "/", nil
+			}
+		}
+		return "https://" + host + "/", nil
+	}
+	u, err := url.Parse(given)
+	switch {
+	case err != nil, u.Host == "", u.Opaque != "":
+		return "", validation.NewError("validation_invalid_url", "Not a usable home page URL; enter one such as https://www.example.com/")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", validation.NewError("validation_invalid_url", "The home page URL must start with https:// or http://")
+	case u.User != nil:
+		return "", validation.NewError("validation_invalid_url", "The home page URL must not contain a user name or password")
+	case len(given) > schema.MaxURL:
+		return "", validation.NewError("validation_invalid_url", "The home page URL is too long")
+	}
+	u.Fragment = ""
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	u.Host = strings.ToLower(u.Host)
+	return u.String(), nil
 }
 
 // domainMessage explains an unusable domain to whoever typed it. It ends

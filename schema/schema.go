@@ -43,6 +43,22 @@ const (
 	// Superuser-only (no API rules): managed through /api/skopos/shares
 	// and the dashboard.
 	Shares = "skopos_shares"
+	// SEOData holds, per website, its latest SEO analysis in the Skopos
+	// dashboard's seo_data fields (so a migrated installation keeps its
+	// last analysis), plus the state of the analysis job (pending,
+	// running, done, failed) so that a job survives a restart. Deleted
+	// with its website; not subject to data retention.
+	SEOData = "seo_data"
+	// SEOHistory holds one row per finished SEO analysis (score, label,
+	// performance, recommendation counts): the score's history, which
+	// the dashboard's seo_data (latest only) does not keep.
+	SEOHistory = "seo_history"
+	// ServiceKeys is the key vault: per-user keys of outside services
+	// (google_pagespeed, …), encrypted under the server's key, in the
+	// Skopos dashboard's api_keys fields. Not to be confused with APIKeys
+	// (the stats API's own keys). Superuser-only (no API rules): managed
+	// through the dashboard.
+	ServiceKeys = "api_keys"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -59,8 +75,9 @@ var Names = []string{Websites, Visitors, Sessions, Events, JSErrors, DashSum, Da
 var Analysis = []string{Goals, Funnels}
 
 // Server lists the collections only the Skopos server reads and writes
-// (never the SDK): the stats API keys and the shared links.
-var Server = []string{APIKeys, Shares}
+// (never the SDK): the stats API keys, the shared links, the SEO analyses
+// and the service key vault.
+var Server = []string{APIKeys, Shares, SEOData, SEOHistory, ServiceKeys}
 
 // All lists every Skopos collection: Names, the writer's own bookkeeping
 // (Spools), the installation's secrets, Analysis, then Server.
@@ -105,6 +122,12 @@ const (
 	MaxAPIKeyName = 255
 	// MaxShareName is the longest label of a shared link.
 	MaxShareName = 255
+	// MaxURL is the longest website home-page URL (websites.url).
+	MaxURL = 2048
+	// MaxServiceKeyLabel is the longest label of a service key.
+	MaxServiceKeyLabel = 255
+	// MaxServiceKey is the longest service key accepted, in bytes.
+	MaxServiceKey = 4096
 	// MaxSharePassword is the longest shared-link password in bytes:
 	// bcrypt reads no further.
 	MaxSharePassword = 72

@@ -52,6 +52,14 @@ func (b *builder) ownerRules() {
 	b.c.CreateRule, b.c.UpdateRule = &create, &update
 }
 
+// cascade adds a single relation whose records are deleted with their
+// target: for small per-website data (an SEO analysis and its history),
+// where a delete of the website should leave nothing behind.
+func (b *builder) cascade(name, target string) {
+	b.relation(name, target)
+	b.c.Fields.GetByName(name).(*core.RelationField).CascadeDelete = true
+}
+
 func (b *builder) index(suffix string, unique bool, columns string) {
 	b.c.AddIndex(schema.IndexName(b.c.Name, suffix), unique, columns, "")
 }

@@ -83,6 +83,9 @@ var definitions = map[string]func(*builder){
 	schema.Funnels:      (*builder).funnels,
 	schema.APIKeys:      (*builder).apiKeys,
 	schema.Shares:       (*builder).shares,
+	schema.SEOData:      (*builder).seoData,
+	schema.SEOHistory:   (*builder).seoHistory,
+	schema.ServiceKeys:  (*builder).serviceKeys,
 }
 
 // websites defines websites: the sites tracked, with their owner and settings.
@@ -106,6 +109,13 @@ func (b *builder) websites() {
 	// so that a restart never sends one twice
 	b.fields(&core.SelectField{Name: "reportFrequency", MaxSelect: 1, Values: schema.ReportFrequencies})
 	b.text("lastReport", 64, false)
+	// new: the site's home page (https://www.example.com/ or
+	// http://localhost:8081/), which the SEO analysis and the uptime
+	// checks fetch; the domain alone has lost its scheme and port.
+	// Empty: https://<domain>/ (filled in on save). A text field: the
+	// save hook checks it (PocketBase's URL field refuses some hosts a
+	// test or an intranet site has)
+	b.text("url", schema.MaxURL, false)
 	b.index("trackingId", true, "trackingId")
 }
 
@@ -284,4 +294,59 @@ func (b *builder) shares() {
 	b.fields(&core.DateField{Name: "lastUsed"})
 	b.index("hash", true, "hash")
 	b.index("website", false, "website")
+}
+
+// seoData defines seo_data: a website's latest SEO analysis (the Skopos
+// dashboard's fields) and the state of its analysis job.
+func (b *builder) seoData() {
+	b.cascade("website", schema.Websites)
+	for _, n := range []string{"metaTags", "performanceScores", "lighthouseData", "technicalSeo", "socialMetaTags",
+		"analysisWarnings", "recommendations", "headings", "images", "links"} {
+		b.json(n, 1<<20)
+	}
+	b.fields(&core.NumberField{Name: "loadTime"}, &core.NumberField{Name: "pageSize"}, &core.DateField{Name: "lastAnalyzed"})
+	// new: the score and its label, the strategy of the last run, and
+	// the job: status, when it was asked for (at most one run per site
+	// per minute), and why it failed
+	b.fields(&core.NumberField{Name: "score", OnlyInt: true}, &core.NumberField{Name: "scorePoints"})
+	b.text("label", 32, false)
+	b.fields(&core.SelectField{Name: "strategy", MaxSelect: 1, Values: []string{"mobile", "desktop"}})
+	b.fields(&core.SelectField{Name: "status", MaxSelect: 1, Values: []string{"pending", "running", "done", "failed"}})
+	b.fields(&core.DateField{Name: "requestedAt"})
+	b.text("error", 2048, false)
+	b.index("website", true, "website")
+	b.index("status", false, "status")
+}
+
+// seoHistory defines seo_history: one row per finished SEO analysis.
+func (b *builder) seoHistory() {
+	b.cascade("website", schema.Websites)
+	b.fields(&core.DateField{Name: "analyzedAt", Required: true})
+	b.fields(&core.SelectField{Name: "strategy", MaxSelect: 1, Values: []string{"mobile", "desktop"}})
+	b.fields(&core.NumberField{Name: "score", OnlyInt: true})
+	b.text("label", 32, false)
+	// PageSpeed's performance score; null when there was none
+	b.fields(&core.NumberField{Name: "performance", OnlyInt: true})
+	b.fields(&core.NumberField{Name: "critical", OnlyInt: true}, &core.NumberField{Name: "high", OnlyInt: true})
+	b.index("website_analyzedAt", false, "website, analyzedAt")
+}
+
+// serviceKeys defines api_keys: the key vault.
+func (b *builder) serviceKeys() {
+	// superuser-only (no API rules): managed through the dashboard; the
+	// owner is a users record (the Skopos dashboard's field) or, new, a
+	// superuser (exactly one of the two is set)
+	b.relation("user", schema.Users)
+	b.relation("superuser", schema.Superusers)
+	// the service's name (google_pagespeed, …): text, the list is open
+	b.text("service", 64, true)
+	b.text("label", schema.MaxServiceKeyLabel, false)
+	// the sealed key (internal/vault); never the key itself
+	b.fields(&core.TextField{Name: "encryptedKey", Required: true, Max: 3 * schema.MaxServiceKey, Hidden: true})
+	b.boolean("isActive")
+	b.fields(&core.DateField{Name: "lastUsed"})
+	b.fields(&core.NumberField{Name: "usageCount", OnlyInt: true, Min: types.Pointer(0.0)})
+	b.json("metadata", 1<<14)
+	b.index("user_service", false, "user, service")
+	b.index("superuser_service", false, "superuser, service")
 }
