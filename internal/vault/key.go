@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"unicode/utf8"
@@ -26,8 +27,8 @@ const (
 // keyHexLen is the length of a key written out: 32 bytes, the size AES-256 needs.
 const keyHexLen = 64
 
-// Key is a server key: 32 random bytes that encrypt every stored service key. Its String and
-// GoString show only its ID, so a Key passed to a logger or a %v cannot leak.
+// Key is a server key: 32 random bytes that encrypt every stored service key. Printed with any
+// fmt verb it shows only its ID, so a Key passed to a logger or a %v cannot leak.
 type Key struct {
 	b  [32]byte
 	id string
@@ -89,6 +90,9 @@ func (k Key) String() string { return "vault.Key(" + k.id + ")" }
 
 // GoString shows the key's ID only, so %#v cannot print the key either.
 func (k Key) GoString() string { return k.String() }
+
+// Format prints String whatever the verb: without it %d or %x would print the key's bytes.
+func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 
 // LoadKey finds the server key in the environment: EnvKey, else the file named by EnvKeyFile,
 // else the reference dashboard's EnvReferenceKey. Surrounding whitespace is ignored (a key file
