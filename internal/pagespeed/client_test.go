@@ -49,6 +49,19 @@ func answerWith(body []byte) http.HandlerFunc {
 	}
 }
 
+// failThenAnswer answers the first failures requests with fail, the next
+// ones with the fixture.
+func failThenAnswer(t *testing.T, failures int64, fail http.HandlerFunc) http.HandlerFunc {
+	var calls atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= failures {
+			fail(w, r)
+			return
+		}
+		answerWith(fixture(t))(w, r)
+	}
+}
+
 func apiErrorBody(code int, status, message string) []byte {
 	b, _ := json.Marshal(map[string]any{"error": map[string]any{
 		"code": code, "status": status, "message": message,
@@ -135,15 +148,10 @@ func TestRunWithoutKeySendsNothing(t *testing.T) {
 }
 
 func TestRunRetriesAfter429(t *testing.T) {
-	var calls atomic.Int64
-	c, n := stub(t, func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			w.WriteHeader(http.StatusTooManyRequests)
-			w.Write(apiErrorBody(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Queries'"))
-			return
-		}
-		answerWith(fixture(t))(w, r)
-	})
+	c, n := stub(t, failThenAnswer(t, 1, func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write(apiErrorBody(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Queries'"))
+	}))
 	res, err := c.Run(context.Background(), "https://www.example.com/", Mobile, testKey)
 	if err != nil || res.Scores.Performance == nil {
 		t.Fatalf("got %v, %v; want the second answer's scores", res, err)
@@ -154,15 +162,10 @@ func TestRunRetriesAfter429(t *testing.T) {
 }
 
 func TestRunHonoursRetryAfterUpToItsCap(t *testing.T) {
-	var calls atomic.Int64
-	c, _ := stub(t, func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			w.Header().Set("Retry-After", "3600")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		}
-		answerWith(fixture(t))(w, r)
-	})
+	c, _ := stub(t, failThenAnswer(t, 1, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
 	c.MaxRetryAfter = 200 * time.Millisecond
 	start := time.Now()
 	if _, err := c.Run(context.Background(), "https://www.example.com/", Mobile, testKey); err != nil {
@@ -195,14 +198,9 @@ func TestRunQuotaAfterEveryRetry(t *testing.T) {
 }
 
 func TestRunRetriesServerErrors(t *testing.T) {
-	var calls atomic.Int64
-	c, n := stub(t, func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) < 3 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		answerWith(fixture(t))(w, r)
-	})
+	c, n := stub(t, failThenAnswer(t, 2, func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
 	if _, err := c.Run(context.Background(), "https://www.example.com/", Mobile, testKey); err != nil {
 		t.Fatalf("after two 503: %v", err)
 	}
