@@ -56,8 +56,6 @@ type Outcome struct {
 	Fields map[string]any
 	Score  int
 	Label  string
-	// Points is the unrounded score (history and the gauge round it).
-	Points float64
 	// Performance is PageSpeed's performance score; nil when none.
 	Performance *int
 	// Critical and High count the recommendations of those priorities.
@@ -167,18 +165,30 @@ func (r *Runner) Close(ctx context.Context) error {
 	}
 }
 
-// Request asks for an analysis of site with strategy ("" is mobile). A
-// site asked for less than MinInterval ago gets ErrTooSoon and how long
-// to wait.
+// Request asks for an analysis of site with strategy ("" is mobile) and
+// wakes the runner. A site asked for less than MinInterval ago gets
+// ErrTooSoon and how long to wait.
 func (r *Runner) Request(site *core.Record, strategy string) (retryAfter time.Duration, err error) {
+	retryAfter, err = Enqueue(r.app, site, strategy, r.o.Now(), r.o.MinInterval)
+	if err == nil {
+		r.poke()
+	}
+	return retryAfter, err
+}
+
+// Enqueue stores a pending analysis of site for whichever runner starts
+// next on app: what a command that is not the server (`skopos site add`)
+// uses. A site asked for less than minInterval before now gets ErrTooSoon
+// and how long to wait.
+func Enqueue(app core.App, site *core.Record, strategy string, now time.Time, minInterval time.Duration) (retryAfter time.Duration, err error) {
 	if strategy == "" {
 		strategy = Strategies[0]
 	}
 	if strategy != Strategies[0] && strategy != Strategies[1] {
 		return 0, ErrStrategy
 	}
-	now := r.o.Now().UTC()
-	err = r.app.RunInTransaction(func(tx core.App) error {
+	now = now.UTC()
+	err = app.RunInTransaction(func(tx core.App) error {
 		rec, err := tx.FindFirstRecordByData(schema.SEOData, "website", site.Id)
 		if err != nil {
 			col, cerr := tx.FindCollectionByNameOrId(schema.SEOData)
@@ -188,7 +198,7 @@ func (r *Runner) Request(site *core.Record, strategy string) (retryAfter time.Du
 			rec = core.NewRecord(col)
 			rec.Set("website", site.Id)
 		} else if last := rec.GetDateTime("requestedAt"); !last.IsZero() {
-			if wait := last.Time().Add(r.o.MinInterval).Sub(now); wait > 0 {
+			if wait := last.Time().Add(minInterval).Sub(now); wait > 0 {
 				retryAfter = wait
 				return ErrTooSoon
 			}
@@ -204,7 +214,6 @@ func (r *Runner) Request(site *core.Record, strategy string) (retryAfter time.Du
 		}
 		return 0, fmt.Errorf("seorun: request: %w", err)
 	}
-	r.poke()
 	return 0, nil
 }
 
@@ -319,7 +328,6 @@ func (r *Runner) analyze(rec *core.Record) {
 		cur.Set("status", Done)
 		cur.Set("error", "")
 		cur.Set("score", out.Score)
-		cur.Set("scorePoints", out.Points)
 		cur.Set("label", out.Label)
 		cur.Set("lastAnalyzed", now)
 		r.o.Logger.Info("skopos: SEO analysis stored", "site", site.GetString("domain"), "score", out.Score, "label", out.Label)

@@ -39,7 +39,7 @@ func TestRequestRunsStoresAndKeepsHistory(t *testing.T) {
 			return nil, errors.New("unreachable")
 		}
 		return &seorun.Outcome{Fields: map[string]any{"metaTags": map[string]any{"title": "Hi"}, "loadTime": 12},
-			Score: 77, Label: "Strong", Points: 76.6, Performance: &perf, Critical: 1, High: 2}, nil
+			Score: 77, Label: "Strong", Performance: &perf, Critical: 1, High: 2}, nil
 	}})
 	if err := r.Start(); err != nil {
 		t.Fatal(err)

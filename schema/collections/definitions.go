@@ -308,7 +308,7 @@ func (b *builder) seoData() {
 	// new: the score and its label, the strategy of the last run, and
 	// the job: status, when it was asked for (at most one run per site
 	// per minute), and why it failed
-	b.fields(&core.NumberField{Name: "score", OnlyInt: true}, &core.NumberField{Name: "scorePoints"})
+	b.fields(&core.NumberField{Name: "score", OnlyInt: true})
 	b.text("label", 32, false)
 	b.fields(&core.SelectField{Name: "strategy", MaxSelect: 1, Values: []string{"mobile", "desktop"}})
 	b.fields(&core.SelectField{Name: "status", MaxSelect: 1, Values: []string{"pending", "running", "done", "failed"}})
