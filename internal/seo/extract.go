@@ -338,10 +338,15 @@ func pixels(v string) int {
 	return n
 }
 
+// textContent is the text of n and its descendants, without the code of
+// scripts and styles nested in it (unless n is itself one).
 func textContent(n *html.Node) string {
 	var b strings.Builder
 	var visit func(*html.Node)
 	visit = func(c *html.Node) {
+		if c != n && c.Type == html.ElementNode && (c.DataAtom == atom.Script || c.DataAtom == atom.Style) {
+			return
+		}
 		if c.Type == html.TextNode {
 			b.WriteString(c.Data)
 		}

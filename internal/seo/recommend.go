@@ -25,7 +25,7 @@ const largeHTML = 1 << 20
 // recommend lists what to fix, derived from the result's fields only; the
 // order of the checks below is the order within a priority.
 func (r *Result) recommend() []Recommendation {
-	var recs []Recommendation
+	recs := []Recommendation{}
 	add := func(priority, category, title, description, fix string) {
 		recs = append(recs, Recommendation{Priority: priority, Category: category, Title: title, Description: description, Fix: fix})
 	}
