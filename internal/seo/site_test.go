@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -86,11 +88,14 @@ func (s site) start(t *testing.T, tls bool) *httptest.Server {
 		}
 		http.NotFound(w, r)
 	})
-	var srv *httptest.Server
+	srv := httptest.NewUnstartedServer(h)
+	// Handshakes the client's transport dials ahead and then abandons when
+	// the test ends are logged by the server; they are not failures.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if tls {
-		srv = httptest.NewTLSServer(h)
+		srv.StartTLS()
 	} else {
-		srv = httptest.NewServer(h)
+		srv.Start()
 	}
 	t.Cleanup(srv.Close)
 	return srv
