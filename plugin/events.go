@@ -20,6 +20,7 @@ import (
 	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/geo/countrydb"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/seorun"
 	"github.com/skopos-go/skopos/internal/store/localstore"
 	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/skopos-go/skopos/schema"
@@ -241,6 +242,19 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 		if p.intake != nil {
 			p.intake.put(e.Record)
 		}
+		// a new website is analyzed in the background (the seed's
+		// promise); the job is stored, so that one queued by `skopos
+		// site add` or before a restart runs when the server does
+		var err error
+		switch {
+		case p.seo != nil:
+			_, err = p.seo.Request(e.Record, "")
+		case !p.cfg.SEO.Off:
+			_, err = seorun.Enqueue(e.App, e.Record, "", time.Now(), time.Minute)
+		}
+		if err != nil {
+			e.App.Logger().Error("skopos: queue the SEO analysis of a new website", "site", e.Record.GetString("domain"), "error", err)
+		}
 		return e.Next()
 	})
 	app.OnRecordAfterUpdateSuccess(schema.Websites).BindFunc(func(e *core.RecordEvent) error {
@@ -273,6 +287,13 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 		}
 		if p.live != nil {
 			p.live.Close() // after the intake: its last events were published
+		}
+		if p.seo != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := p.seo.Close(ctx); err != nil {
+				e.App.Logger().Error("skopos: SEO analyses still running at shutdown", "error", err)
+			}
+			cancel()
 		}
 		return e.Next()
 	})

@@ -32,8 +32,10 @@ import (
 	"github.com/skopos-go/skopos/internal/botdetect"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/live"
+	"github.com/skopos-go/skopos/internal/seorun"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/spool"
+	"github.com/skopos-go/skopos/internal/vault"
 	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/spf13/cobra"
 )
@@ -177,6 +179,33 @@ type Config struct {
 	// SKOPOS_SIGNUP=on.
 	Signup string
 
+	// SEO configures the SEO analysis of websites (on by default).
+	SEO SEOConfig
+
+	// FetchPrivate lets the server's own fetches of addresses users name
+	// (the SEO analysis of a website's home page) reach loopback,
+	// private-network, link-local and other non-public addresses. Default
+	// false: they are refused after DNS resolution and on every redirect,
+	// so that a website's URL cannot make the server read its own admin
+	// port, the local network or a cloud metadata service. Turn it on for
+	// intranet sites and tests; it is logged at start. `skopos serve`:
+	// SKOPOS_FETCH_PRIVATE=on.
+	FetchPrivate bool
+
+	// EncryptionKey is the key vault's server key, 64 hex characters
+	// (e.g. `openssl rand -hex 32`): users' service keys (a PageSpeed
+	// Insights key) are stored encrypted under it. Default none: the
+	// vault is off and the Service keys page says how to turn it on; no
+	// key is ever generated into the database, where it would sit beside
+	// what it protects. The Skopos dashboard's ENCRYPTION_KEY works as it
+	// is, and opens the keys it stored. `skopos serve`:
+	// SKOPOS_ENCRYPTION_KEY or ENCRYPTION_KEY.
+	EncryptionKey string
+	// EncryptionKeyFile names a file holding EncryptionKey instead
+	// (e.g. a container secret); setting both is an error. `skopos
+	// serve`: SKOPOS_ENCRYPTION_KEY_FILE.
+	EncryptionKeyFile string
+
 	// Out receives the start-up lines (demo link, trackingId, generated
 	// credentials). Default os.Stdout.
 	Out io.Writer
@@ -243,7 +272,14 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("skopos plugin: TrustedProxies: %w", err)
 	}
-	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots}
+	key, keys, err := openVault(cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.SEO.Concurrency < 0 {
+		return fmt.Errorf("skopos plugin: SEO.Concurrency %d must be >= 0", cfg.SEO.Concurrency)
+	}
+	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots, vault: keys, vaultKey: key}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
 	bindWebsiteDomainHook(app)
@@ -274,6 +310,12 @@ type plugin struct {
 	// shares opens shared links for the stats API and the dashboard's
 	// shared pages, under one set of per-client limits
 	shares *share.Guard
+	// vault seals service keys (nil without Config.EncryptionKey)
+	vault    *vault.Vault
+	vaultKey vault.Key // its current key, for `skopos vault rotate`
+	// seo runs the SEO analyses (set when the server starts; nil with
+	// SEOConfig.Off)
+	seo *seorun.Runner
 }
 
 // onServe runs before PocketBase starts listening: PocketBase has applied
@@ -293,6 +335,9 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	if err := p.startIntake(e); err != nil {
 		return err
 	}
+	if err := p.startSEO(e); err != nil {
+		return err
+	}
 	p.mountIngest(e)
 	p.mountTracker(e)
 	p.mountStats(e)
@@ -300,6 +345,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountKeys(e)
 	p.mountExport(e)
 	p.mountShares(e)
+	p.mountSEO(e)
 	p.mountDashboard(e)
 	if err := e.Next(); err != nil {
 		return err

@@ -14,7 +14,10 @@
 // salted mode's own key; SKOPOS_TRUSTED_PROXIES (comma-separated CIDRs)
 // replaces the default trusted proxies (loopback, link-local, private);
 // SKOPOS_METRICS_TOKEN serves Prometheus metrics at /metrics behind that
-// bearer token; SKOPOS_BOT_PATTERNS names a file of extra bot patterns.
+// bearer token; SKOPOS_BOT_PATTERNS names a file of extra bot patterns;
+// SKOPOS_FETCH_PRIVATE=on lets SEO analyses fetch private addresses;
+// SKOPOS_PAGESPEED_URL and PAGESPEED_API_KEY configure PageSpeed Insights;
+// SKOPOS_ENCRYPTION_KEY (or _FILE, or ENCRYPTION_KEY) is the key vault's key.
 package main
 
 import (
@@ -57,6 +60,13 @@ func main() {
 		AuthRateLimit:  5,
 		RateLimit:      envRate("SKOPOS_RATE_LIMIT"),
 		BotPatterns:    envLines("SKOPOS_BOT_PATTERNS"),
+		FetchPrivate:   envSwitch("SKOPOS_FETCH_PRIVATE"),
+		SEO: plugin.SEOConfig{
+			PageSpeedURL: os.Getenv("SKOPOS_PAGESPEED_URL"),
+			PageSpeedKey: os.Getenv("PAGESPEED_API_KEY"),
+		},
+		EncryptionKey:     encryptionKey(),
+		EncryptionKeyFile: os.Getenv("SKOPOS_ENCRYPTION_KEY_FILE"),
 	})
 	if err != nil {
 		fatal(2, err)
@@ -183,6 +193,34 @@ func envRate(name string) float64 {
 		fatal(2, fmt.Errorf("%s=%q: want events per second per client address (e.g. 20) or off", name, v))
 	}
 	return f
+}
+
+// envSwitch reads an on/off variable (on, true, 1 / off, false, 0, empty).
+func envSwitch(name string) bool {
+	switch v := strings.ToLower(strings.TrimSpace(os.Getenv(name))); v {
+	case "on", "true", "1", "yes":
+		return true
+	case "", "off", "false", "0", "no":
+		return false
+	default:
+		fatal(2, fmt.Errorf("%s=%q: want on or off", name, v))
+		return false
+	}
+}
+
+// encryptionKey reads SKOPOS_ENCRYPTION_KEY, or the Skopos dashboard's
+// ENCRYPTION_KEY so that a migrated installation's keys keep opening;
+// both set to different keys is an error (the rows sealed under one of
+// them would silently stop opening).
+func encryptionKey() string {
+	ours, theirs := strings.TrimSpace(os.Getenv("SKOPOS_ENCRYPTION_KEY")), strings.TrimSpace(os.Getenv("ENCRYPTION_KEY"))
+	if ours != "" && theirs != "" && !strings.EqualFold(ours, theirs) {
+		fatal(2, errors.New("SKOPOS_ENCRYPTION_KEY and ENCRYPTION_KEY are set to different keys: keep one (to change keys, see `skopos vault rotate`)"))
+	}
+	if ours != "" {
+		return ours
+	}
+	return theirs
 }
 
 // signup reads SKOPOS_SIGNUP: sign-up is off unless it says on.
