@@ -239,7 +239,7 @@ func TestRobotsAndSitemapFindings(t *testing.T) {
 		wantWarning                  string
 	}{
 		{name: "sitemap named by robots.txt", site: site{
-			"/robots.txt": serve("text/plain", "User-agent: *\nAllow: /\nSitemap: /maps/index.xml\n"),
+			"/robots.txt":     serve("text/plain", "User-agent: *\nAllow: /\nSitemap: /maps/index.xml\n"),
 			"/maps/index.xml": serve("application/xml", index),
 		}, robots: true, sitemap: true},
 		{name: "robots.txt blocks everything", site: site{
