@@ -30,6 +30,7 @@ type Analyzer struct {
 	client   *http.Client
 	maxLinks int
 	now      func() time.Time
+	maxBody  int // bytes read of any body; tests lower it
 }
 
 // DefaultMaxLinks is the number of internal links checked when
@@ -42,7 +43,7 @@ const linkConcurrency = 4
 
 // New returns an Analyzer with o's defaults filled in.
 func New(o Options) *Analyzer {
-	a := &Analyzer{client: o.Client, maxLinks: o.MaxLinks, now: o.Now}
+	a := &Analyzer{client: o.Client, maxLinks: o.MaxLinks, now: o.Now, maxBody: maxBody}
 	if a.client == nil {
 		a.client = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -107,7 +108,7 @@ func (a *Analyzer) Analyze(ctx context.Context, siteURL string) (*Result, error)
 		res.warn("HTTPS failed, analyzed over HTTP: " + home.httpsError)
 	}
 	if home.truncated {
-		res.warn(fmt.Sprintf("The home page is larger than %d MiB; only its beginning was analyzed.", maxBody>>20))
+		res.warn(fmt.Sprintf("The home page is larger than %d KiB; only its beginning was analyzed.", a.maxBody>>10))
 	}
 	if ct := strings.ToLower(t.ContentType); ct != "" && !strings.Contains(ct, "html") {
 		res.warn("The home page is served as " + t.ContentType + ", not HTML.")

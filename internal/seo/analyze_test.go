@@ -239,7 +239,7 @@ func TestRobotsAndSitemapFindings(t *testing.T) {
 		wantWarning                  string
 	}{
 		{name: "sitemap named by robots.txt", site: site{
-			"/robots.txt": serve("text/plain", "User-agent: *\nAllow: /\nSitemap: /maps/index.xml\n"),
+			"/robots.txt":     serve("text/plain", "User-agent: *\nAllow: /\nSitemap: /maps/index.xml\n"),
 			"/maps/index.xml": serve("application/xml", index),
 		}, robots: true, sitemap: true},
 		{name: "robots.txt blocks everything", site: site{
@@ -268,6 +268,31 @@ func TestRobotsAndSitemapFindings(t *testing.T) {
 			}
 			if tc.wantWarning != "" && !slices.Contains(res.AnalysisWarnings, tc.wantWarning) {
 				t.Errorf("warnings = %q, want %q", res.AnalysisWarnings, tc.wantWarning)
+			}
+		})
+	}
+}
+
+func TestBodiesAreCapped(t *testing.T) {
+	const limit = 64 << 10
+	huge := "<title>Big</title>" + strings.Repeat("<p>filler</p>", 2*limit/len("<p>filler</p>"))
+	for name, h := range map[string]http.HandlerFunc{
+		"plain":         htmlPage(huge),
+		"gzip bomb too": gzipped(htmlPage(huge)), // small on the wire, over the cap once decoded
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := site{"/": h}.start(t, true)
+			a := New(Options{Client: srv.Client()})
+			a.maxBody = limit
+			res, err := a.Analyze(context.Background(), srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.TechnicalSEO.Truncated || res.PageSize != limit || res.MetaTags.Title != "Big" {
+				t.Errorf("truncated %v, page size %d (cap %d), title %q", res.TechnicalSEO.Truncated, res.PageSize, limit, res.MetaTags.Title)
+			}
+			if !slices.ContainsFunc(res.AnalysisWarnings, func(w string) bool { return strings.Contains(w, "only its beginning") }) {
+				t.Errorf("warnings = %q", res.AnalysisWarnings)
 			}
 		})
 	}

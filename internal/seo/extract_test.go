@@ -158,7 +158,7 @@ func TestParseSitemap(t *testing.T) {
 		{``, "", 0, true},
 	}
 	for _, tc := range cases {
-		kind, n, err := parseSitemap([]byte(tc.body))
+		kind, n, err := parseSitemap([]byte(tc.body), maxBody)
 		if kind != tc.kind || n != tc.entries || (err != nil) != tc.bad {
 			t.Errorf("parseSitemap(%q) = %q %d %v", tc.body, kind, n, err)
 		}

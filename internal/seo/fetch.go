@@ -80,7 +80,7 @@ func (a *Analyzer) fetchHome(ctx context.Context, u *url.URL) (*home, error) {
 		h.body = body
 	case "gzip", "x-gzip":
 		var cut bool
-		h.body, cut, err = gunzip(body)
+		h.body, cut, err = gunzip(body, a.maxBody)
 		h.truncated = h.truncated || cut
 		if err != nil {
 			return nil, fmt.Errorf("gzip body: %w", err)
@@ -100,9 +100,9 @@ func (a *Analyzer) fetchHome(ctx context.Context, u *url.URL) (*home, error) {
 
 // get requests url. acceptEncoding "" lets the transport negotiate and
 // decode gzip itself; anything else is sent as is and the body left as it
-// came. The body is read up to maxBody.
+// came. The body is read up to a.maxBody.
 func (a *Analyzer) get(ctx context.Context, target, acceptEncoding string) (*http.Response, []byte, bool, error) {
-	return a.do(ctx, http.MethodGet, target, acceptEncoding, maxBody)
+	return a.do(ctx, http.MethodGet, target, acceptEncoding, a.maxBody)
 }
 
 // do makes one request and reads at most limit bytes of the body.
@@ -136,14 +136,14 @@ func readCapped(r io.Reader, limit int) ([]byte, bool, error) {
 	return b, false, err
 }
 
-// gunzip decodes at most maxBody bytes; a truncated input (the transfer
+// gunzip decodes at most limit bytes; a truncated input (the transfer
 // itself was capped) yields what decoded before the cut.
-func gunzip(b []byte) ([]byte, bool, error) {
+func gunzip(b []byte, limit int) ([]byte, bool, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return nil, false, err
 	}
-	out, truncated, err := readCapped(zr, maxBody)
+	out, truncated, err := readCapped(zr, limit)
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return out, true, nil
 	}

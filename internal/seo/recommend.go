@@ -22,88 +22,106 @@ const (
 // first paint; images and scripts are PageSpeed's business.
 const largeHTML = 1 << 20
 
-// recommend lists what to fix, derived from the result's fields only; the
-// order of the checks below is the order within a priority.
+// recommend lists what to fix, derived from the result's fields only, so
+// it can be recomputed from a stored row. Within a priority, the order is
+// that of the checks below.
 func (r *Result) recommend() []Recommendation {
-	recs := []Recommendation{}
-	add := func(priority, category, title, description, fix string) {
-		recs = append(recs, Recommendation{Priority: priority, Category: category, Title: title, Description: description, Fix: fix})
-	}
-	m, t, im, ln, h := r.MetaTags, r.TechnicalSEO, r.Images, r.Links, r.Headings
+	rs := &recommendations{list: []Recommendation{}}
+	r.recommendMeta(rs)
+	r.recommendSite(rs)
+	r.recommendPage(rs)
+	slices.SortStableFunc(rs.list, func(a, b Recommendation) int { return rank(a.Priority) - rank(b.Priority) })
+	return rs.list
+}
 
+type recommendations struct{ list []Recommendation }
+
+func (rs *recommendations) add(priority, category, title, description, fix string) {
+	rs.list = append(rs.list, Recommendation{Priority: priority, Category: category, Title: title, Description: description, Fix: fix})
+}
+
+// recommendMeta covers the title, description and other meta tags, Open
+// Graph and Twitter Card.
+func (r *Result) recommendMeta(rs *recommendations) {
+	m := r.MetaTags
 	switch n := m.titleLen(); titleFit(n) {
 	case fitMissing:
-		add(PriorityCritical, CategoryMeta, "Missing title tag",
+		rs.add(PriorityCritical, CategoryMeta, "Missing title tag",
 			"The page has no <title>; search results show it as the link text.",
 			"Add a <title> of 50–60 characters naming the page and its main keyword.")
 	case fitTooShort:
-		add(PriorityHigh, CategoryMeta, "Title tag too short",
+		rs.add(PriorityHigh, CategoryMeta, "Title tag too short",
 			fmt.Sprintf("The title has %d characters; 50–60 use the room search results give it.", n),
 			"Lengthen the title to 50–60 characters with the page's main keyword.")
 	case fitShort:
-		add(PriorityLow, CategoryMeta, "Title tag a little short",
+		rs.add(PriorityLow, CategoryMeta, "Title tag a little short",
 			fmt.Sprintf("The title has %d characters; 50–60 is best.", n),
 			"Add a few words to the title to reach 50–60 characters.")
 	case fitLong:
-		add(PriorityMedium, CategoryMeta, "Title tag too long",
+		rs.add(PriorityMedium, CategoryMeta, "Title tag too long",
 			fmt.Sprintf("The title has %d characters; search results cut it after about 60.", n),
 			"Shorten the title to 50–60 characters, most important words first.")
 	}
 	switch n := m.descriptionLen(); descriptionFit(n) {
 	case fitMissing:
-		add(PriorityCritical, CategoryMeta, "Missing meta description",
+		rs.add(PriorityCritical, CategoryMeta, "Missing meta description",
 			"The page has no meta description; search engines pick a snippet themselves.",
 			`Add <meta name="description" content="…"> with 150–160 characters summarising the page.`)
 	case fitTooShort:
-		add(PriorityHigh, CategoryMeta, "Meta description too short",
+		rs.add(PriorityHigh, CategoryMeta, "Meta description too short",
 			fmt.Sprintf("The description has %d characters; 150–160 is best.", n),
 			"Expand the meta description to 150–160 characters.")
 	case fitShort:
-		add(PriorityLow, CategoryMeta, "Meta description a little short",
+		rs.add(PriorityLow, CategoryMeta, "Meta description a little short",
 			fmt.Sprintf("The description has %d characters; 150–160 is best.", n),
 			"Add a few words to the meta description to reach 150–160 characters.")
 	case fitLong:
-		add(PriorityMedium, CategoryMeta, "Meta description too long",
+		rs.add(PriorityMedium, CategoryMeta, "Meta description too long",
 			fmt.Sprintf("The description has %d characters; search results cut it after about 160.", n),
 			"Shorten the meta description to 150–160 characters.")
 	}
 	if m.Canonical == "" {
-		add(PriorityHigh, CategoryMeta, "Missing canonical URL",
+		rs.add(PriorityHigh, CategoryMeta, "Missing canonical URL",
 			"Without a canonical URL, variants of the address (www, trailing slash, parameters) compete as duplicates.",
 			`Add <link rel="canonical" href="…"> with the page's preferred address.`)
 	}
 	if hasToken(m.Robots, "noindex") {
-		add(PriorityHigh, CategoryMeta, "Page asks not to be indexed",
+		rs.add(PriorityHigh, CategoryMeta, "Page asks not to be indexed",
 			fmt.Sprintf("The robots meta tag says %q, so search engines leave the home page out.", m.Robots),
 			`Remove "noindex" from the robots meta tag if the page should appear in search results.`)
 	}
 	if m.Charset == "" {
-		add(PriorityLow, CategoryMeta, "No character set declared",
+		rs.add(PriorityLow, CategoryMeta, "No character set declared",
 			"Browsers and crawlers may guess the encoding wrong and garble text.",
 			`Add <meta charset="utf-8"> as the first element of <head>.`)
 	}
 	if m.Language == "" {
-		add(PriorityLow, CategoryMeta, "No page language",
+		rs.add(PriorityLow, CategoryMeta, "No page language",
 			"The <html> element has no lang attribute, which search engines and screen readers use.",
 			`Add a lang attribute, e.g. <html lang="en">.`)
 	}
 	if missing := missingKeys(r.SocialMetaTags.OpenGraph, "title", "description", "image", "url"); len(missing) > 0 {
-		add(PriorityMedium, CategoryMeta, "Open Graph tags incomplete",
+		rs.add(PriorityMedium, CategoryMeta, "Open Graph tags incomplete",
 			"Missing "+strings.Join(prefixed("og:", missing), ", ")+"; shared links show a poor preview.",
 			`Add <meta property="og:…" content="…"> for each missing tag.`)
 	}
 	if r.SocialMetaTags.Twitter["card"] == "" {
-		add(PriorityLow, CategoryMeta, "No Twitter Card",
+		rs.add(PriorityLow, CategoryMeta, "No Twitter Card",
 			"Without twitter:card, links shared on X show no rich preview.",
 			`Add <meta name="twitter:card" content="summary_large_image">.`)
 	}
+}
 
+// recommendSite covers HTTPS, sitemaps, robots.txt, structured data and
+// the viewport.
+func (r *Result) recommendSite(rs *recommendations) {
+	t := r.TechnicalSEO
 	if !t.HasSSL {
 		d := "The site is not served over HTTPS; browsers mark it insecure and search engines rank it lower."
 		if t.HTTPSError != "" {
 			d += " The HTTPS request failed: " + t.HTTPSError
 		}
-		add(PriorityCritical, CategorySecurity, "No HTTPS", d,
+		rs.add(PriorityCritical, CategorySecurity, "No HTTPS", d,
 			"Install a TLS certificate (e.g. Let's Encrypt) and redirect http to https.")
 	}
 
@@ -112,53 +130,57 @@ func (r *Result) recommend() []Recommendation {
 		if bad := unparsedSitemaps(t.Sitemaps); len(bad) > 0 {
 			d += " (" + strings.Join(bad, "; ") + ")"
 		}
-		add(PriorityCritical, CategoryTechnical, "Missing sitemap", d+"; search engines discover pages more slowly.",
+		rs.add(PriorityCritical, CategoryTechnical, "Missing sitemap", d+"; search engines discover pages more slowly.",
 			"Publish /sitemap.xml listing your pages and name it in robots.txt (Sitemap: …).")
 	}
 	switch {
 	case !t.HasRobotsTxt:
-		add(PriorityHigh, CategoryTechnical, "Missing robots.txt",
+		rs.add(PriorityHigh, CategoryTechnical, "Missing robots.txt",
 			"No robots.txt was found to guide crawlers and point them to the sitemap.",
 			"Add /robots.txt with a User-agent: * group and a Sitemap: line.")
 	case t.RobotsDisallowAll:
-		add(PriorityCritical, CategoryTechnical, "robots.txt blocks every crawler",
+		rs.add(PriorityCritical, CategoryTechnical, "robots.txt blocks every crawler",
 			`robots.txt says "Disallow: /" for all user agents, so search engines crawl nothing.`,
 			`Remove "Disallow: /" from the User-agent: * group of robots.txt.`)
 	}
 	if !t.HasStructuredData {
-		add(PriorityMedium, CategoryTechnical, "No structured data",
+		rs.add(PriorityMedium, CategoryTechnical, "No structured data",
 			"No JSON-LD or microdata describes the page, so it cannot get rich results.",
 			`Add a <script type="application/ld+json"> block, e.g. an Organization or WebSite.`)
 	}
 	if t.StructuredDataErrors > 0 {
-		add(PriorityMedium, CategoryTechnical, "Structured data does not parse",
+		rs.add(PriorityMedium, CategoryTechnical, "Structured data does not parse",
 			fmt.Sprintf("%d JSON-LD block(s) are not valid JSON and are ignored by search engines.", t.StructuredDataErrors),
 			"Validate the JSON-LD blocks (e.g. with the Rich Results Test) and fix their syntax.")
 	}
 
 	if !t.MobileResponsive {
-		add(PriorityCritical, CategoryMobile, "No viewport meta tag",
+		rs.add(PriorityCritical, CategoryMobile, "No viewport meta tag",
 			"Without a viewport the page renders at desktop width on phones; indexing is mobile-first.",
 			`Add <meta name="viewport" content="width=device-width, initial-scale=1">.`)
 	}
+}
 
+// recommendPage covers headings, images, links and performance.
+func (r *Result) recommendPage(rs *recommendations) {
+	t, im, ln, h := r.TechnicalSEO, r.Images, r.Links, r.Headings
 	switch {
 	case len(h.H1) == 0:
-		add(PriorityCritical, CategoryContent, "Missing H1 heading",
+		rs.add(PriorityCritical, CategoryContent, "Missing H1 heading",
 			"The page has no H1 saying what it is about.",
 			"Add exactly one <h1> with the page's main topic.")
 	case len(h.H1) > 1:
-		add(PriorityHigh, CategoryContent, "Multiple H1 headings",
+		rs.add(PriorityHigh, CategoryContent, "Multiple H1 headings",
 			fmt.Sprintf("The page has %d H1 headings; one states the topic clearly.", len(h.H1)),
 			"Keep one <h1> and turn the others into <h2>.")
 	}
 	if len(h.H2) == 0 {
-		add(PriorityMedium, CategoryContent, "No H2 headings",
+		rs.add(PriorityMedium, CategoryContent, "No H2 headings",
 			"The content has no H2 sections for readers and crawlers to follow.",
 			"Structure the content with <h2> headings for its main sections.")
 	}
 	if len(h.SkippedLevels) > 0 {
-		add(PriorityLow, CategoryContent, "Heading levels skipped",
+		rs.add(PriorityLow, CategoryContent, "Heading levels skipped",
 			"Heading levels jump ("+strings.Join(h.SkippedLevels, ", ")+"), which breaks the outline.",
 			"Use heading levels in order without gaps (h1, then h2, then h3).")
 	}
@@ -168,68 +190,65 @@ func (r *Result) recommend() []Recommendation {
 		if coverage < 50 {
 			priority = PriorityHigh
 		}
-		add(priority, CategoryImages,
+		rs.add(priority, CategoryImages,
 			fmt.Sprintf("%d images without alt text", im.WithoutAlt),
 			fmt.Sprintf("Alt text coverage is %d%%; screen readers and image search rely on it.", coverage),
 			"Add an alt attribute describing each meaningful image.")
 	}
 	if len(im.PoorQualityAlt) > 0 {
-		add(PriorityMedium, CategoryImages, "Generic alt text",
+		rs.add(PriorityMedium, CategoryImages, "Generic alt text",
 			fmt.Sprintf("%d images have alt text that says nothing (like \"image\" or a file name).", len(im.PoorQualityAlt)),
 			"Describe what each image shows in its alt text.")
 	}
 	if len(im.Oversized) > 0 {
-		add(PriorityMedium, CategoryPerformance, "Oversized images",
+		rs.add(PriorityMedium, CategoryPerformance, "Oversized images",
 			fmt.Sprintf("%d images are declared larger than 2000 px.", len(im.Oversized)),
 			"Resize images to their display size and serve srcset variants.")
 	}
 
 	if len(ln.Broken) > 0 {
-		add(PriorityHigh, CategoryLinks, "Broken internal links",
+		rs.add(PriorityHigh, CategoryLinks, "Broken internal links",
 			fmt.Sprintf("%d of %d checked internal links fail.", len(ln.Broken), ln.Checked),
 			"Fix or remove the links listed under broken links.")
 	}
 	if len(ln.EmptyAnchors) > 0 {
-		add(PriorityMedium, CategoryLinks, "Links without anchor text",
+		rs.add(PriorityMedium, CategoryLinks, "Links without anchor text",
 			fmt.Sprintf("%d links have no text for crawlers and screen readers.", len(ln.EmptyAnchors)),
 			"Give each link visible text, an image with alt text, or an aria-label.")
 	}
 	if len(ln.SuspiciousLinks) > 0 {
-		add(PriorityLow, CategoryLinks, "Placeholder links",
+		rs.add(PriorityLow, CategoryLinks, "Placeholder links",
 			fmt.Sprintf("%d links lead nowhere (\"#\", javascript: or an invalid URL).", len(ln.SuspiciousLinks)),
 			"Use real URLs for links, and <button> for actions.")
 	}
 
 	if !t.Compression {
-		add(PriorityHigh, CategoryPerformance, "No compression",
+		rs.add(PriorityHigh, CategoryPerformance, "No compression",
 			"The home page was sent uncompressed although gzip and brotli were accepted.",
 			"Enable gzip or brotli compression for HTML, CSS and JavaScript on the server.")
 	}
 	if !t.Caching {
-		add(PriorityMedium, CategoryPerformance, "No cache headers",
+		rs.add(PriorityMedium, CategoryPerformance, "No cache headers",
 			"The home page has no Cache-Control or Expires header.",
 			"Send Cache-Control (e.g. no-cache for HTML, max-age with hashed names for assets).")
 	}
 	if r.PageSize > largeHTML {
-		add(PriorityMedium, CategoryPerformance, "Large HTML document",
+		rs.add(PriorityMedium, CategoryPerformance, "Large HTML document",
 			fmt.Sprintf("The HTML is %d KiB; it delays the first paint.", r.PageSize/1024),
 			"Move inline data, styles and scripts out of the HTML and paginate long content.")
 	}
 	if p := t.PageSpeed; p != nil {
 		switch {
 		case *p < 50:
-			add(PriorityCritical, CategoryPerformance, "Poor performance score",
+			rs.add(PriorityCritical, CategoryPerformance, "Poor performance score",
 				fmt.Sprintf("PageSpeed Insights rates performance %d/100.", *p),
 				"Work through PageSpeed's opportunities: image sizes, render-blocking resources, JavaScript.")
 		case *p < 80:
-			add(PriorityMedium, CategoryPerformance, "Performance could be better",
+			rs.add(PriorityMedium, CategoryPerformance, "Performance could be better",
 				fmt.Sprintf("PageSpeed Insights rates performance %d/100.", *p),
 				"Optimise assets and remove render-blocking resources.")
 		}
 	}
-
-	slices.SortStableFunc(recs, func(a, b Recommendation) int { return rank(a.Priority) - rank(b.Priority) })
-	return recs
 }
 
 func rank(priority string) int {

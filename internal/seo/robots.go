@@ -49,7 +49,7 @@ func parseRobots(body []byte) robots {
 	var r robots
 	var inStar, lastWasAgent, starDisallowsRoot, starAllows bool
 	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 0, 64<<10), maxBody)
+	sc.Buffer(make([]byte, 0, 64<<10), len(body)+1)
 	for sc.Scan() {
 		line, _, _ := strings.Cut(sc.Text(), "#")
 		key, value, ok := strings.Cut(line, ":")

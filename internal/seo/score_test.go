@@ -109,9 +109,8 @@ func TestScoreWithoutPageSpeedIsScaledFrom90Points(t *testing.T) {
 	if r.Score != 100 {
 		t.Errorf("every other point earned: score %d, want 100", r.Score)
 	}
-	// 81 of 90: 8100/90 = 90 exactly. 80 of 90: 88.9 rounds to 89.
-	r.TechnicalSEO.Caching, r.TechnicalSEO.HasSitemap = false, false // -2 -5 = 83
-	r.Headings.H2 = nil                                               // -5 (and the outline still has an H1) = 78
+	r.TechnicalSEO.Caching, r.TechnicalSEO.HasSitemap = false, false // 90 - 2 - 5 = 83 points
+	r.Headings.H2 = nil                                              // - 5 = 78
 	r.ApplyPageSpeed(nil)
 	if sum := sumPoints(r); sum != 78 || r.Score != 87 { // 7800/90 = 86.67
 		t.Errorf("78 of 90 points: sum %d, score %d; want 78 and 87", sum, r.Score)

@@ -43,7 +43,7 @@ func (a *Analyzer) checkSitemaps(ctx context.Context, origin *url.URL, fromRobot
 			c.StatusCode, c.Error = resp.StatusCode, fmt.Sprintf("HTTP %d", resp.StatusCode)
 		default:
 			c.StatusCode = resp.StatusCode
-			c.Kind, c.Entries, err = parseSitemap(body)
+			c.Kind, c.Entries, err = parseSitemap(body, a.maxBody)
 			if err != nil {
 				c.Error = err.Error()
 			}
@@ -56,9 +56,9 @@ func (a *Analyzer) checkSitemaps(ctx context.Context, origin *url.URL, fromRobot
 // parseSitemap reads a sitemap (gzipped or not) and counts its entries: the
 // <url> children of a <urlset>, or the <sitemap> children of a
 // <sitemapindex>.
-func parseSitemap(body []byte) (kind string, entries int, err error) {
+func parseSitemap(body []byte, limit int) (kind string, entries int, err error) {
 	if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
-		if body, _, err = gunzip(body); err != nil {
+		if body, _, err = gunzip(body, limit); err != nil {
 			return "", 0, fmt.Errorf("gzip: %w", err)
 		}
 	}
