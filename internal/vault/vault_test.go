@@ -40,7 +40,8 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	v := mustVault(t, keyA)
 	for _, plain := range []string{plaintext, "x", "ключ with unicode ✓", strings.Repeat("k", 4096)} {
 		stored := mustSeal(t, v, plain, userA, service)
-		if strings.Contains(stored, plain) {
+		// a one-character plaintext appears in random base64 by chance
+		if len(plain) > 4 && strings.Contains(stored, plain) {
 			t.Fatalf("sealed value %q contains its plaintext", stored)
 		}
 		if !strings.HasPrefix(stored, "skv1."+v.current.ID()+".") {
