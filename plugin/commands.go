@@ -102,7 +102,7 @@ func (c *cli) command(cmd *cobra.Command) *cobra.Command {
 
 func (c *cli) siteCommand() *cobra.Command {
 	site := c.command(&cobra.Command{Use: "site", Short: "Manage Skopos websites"})
-	var dom, name, url, email, password string
+	var dom, name, home, url, email, password string
 	add := c.command(&cobra.Command{
 		Use:   "add --domain DOMAIN [--name NAME] [--url URL --email EMAIL --password PASSWORD]",
 		Short: "Add a website and print its trackingId: in the local data dir (with the server running or not), or on a remote PocketBase with --url",
@@ -118,12 +118,12 @@ func (c *cli) siteCommand() *cobra.Command {
 				defer cancel()
 				return addRemoteWebsite(ctx, cmd.OutOrStdout(), url,
 					firstNonEmpty(email, os.Getenv("POCKETBASE_ADMIN_EMAIL")), firstNonEmpty(password, os.Getenv("POCKETBASE_ADMIN_PASSWORD")),
-					strings.TrimSpace(name), dom)
+					strings.TrimSpace(name), dom, home)
 			}
 			if err := c.migrate(c.app); err != nil {
 				return err
 			}
-			rec, err := createWebsite(c.app, strings.TrimSpace(name), dom)
+			rec, err := createWebsite(c.app, strings.TrimSpace(name), dom, home)
 			if err != nil {
 				return err
 			}
@@ -135,6 +135,7 @@ func (c *cli) siteCommand() *cobra.Command {
 	})
 	add.Flags().StringVar(&dom, "domain", "", "the website's domain, e.g. example.com (subdomains are included)")
 	add.Flags().StringVar(&name, "name", "", "display name (default: the domain)")
+	add.Flags().StringVar(&home, "home", "", "the home page the SEO analysis fetches, e.g. https://www.example.com/ (default https://<domain>/)")
 	add.Flags().StringVar(&url, "url", "", "a remote PocketBase (env POCKETBASE_URL) instead of the local data dir")
 	add.Flags().StringVar(&email, "email", "", "its superuser email (env POCKETBASE_ADMIN_EMAIL)")
 	add.Flags().StringVar(&password, "password", "", "its superuser password (env POCKETBASE_ADMIN_PASSWORD)")

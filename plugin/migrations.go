@@ -85,7 +85,7 @@ func (p *plugin) migrations() core.MigrationsList {
 	}
 	if p.cfg.Demo {
 		l.Register(func(tx core.App) error {
-			_, err := createWebsite(tx, "Demo", "localhost")
+			_, err := createWebsite(tx, "Demo", "localhost", "")
 			return err
 		}, nil, "1764115202_skopos_demo_website.go")
 	}

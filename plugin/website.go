@@ -21,8 +21,8 @@ const demoDomain = "localhost"
 // createWebsite saves a website; the websites hook (website_hooks.go)
 // normalizes the domain, refuses an unusable one (it would silently
 // receive nothing) and names the website after its domain when name is
-// empty.
-func createWebsite(app core.App, name, dom string) (*core.Record, error) {
+// empty. home is its home page (websites.url; empty: https://<domain>/).
+func createWebsite(app core.App, name, dom, home string) (*core.Record, error) {
 	col, err := app.FindCollectionByNameOrId(schema.Websites)
 	if err != nil {
 		return nil, fmt.Errorf("skopos: websites collection: %w", err)
@@ -30,12 +30,16 @@ func createWebsite(app core.App, name, dom string) (*core.Record, error) {
 	rec := core.NewRecord(col)
 	rec.Set("name", name)
 	rec.Set("domain", dom)
+	rec.Set("url", home)
 	rec.Set("disableLocalhostTracking", false)
 	if err := app.Save(rec); err != nil {
 		var verrs validation.Errors
 		if errors.As(err, &verrs) && verrs["domain"] != nil {
 			// the command line names the problem, not the save
 			return nil, fmt.Errorf("%w: %v", domain.ErrInvalid, verrs["domain"])
+		}
+		if verrs["url"] != nil {
+			return nil, fmt.Errorf("--home: %v", verrs["url"])
 		}
 		return nil, fmt.Errorf("skopos: save website: %w", err)
 	}
@@ -59,7 +63,7 @@ func demoWebsite(app core.App) (*core.Record, error) {
 // server, or a plain one prepared with `skopos schema apply`) over its
 // REST API and prints its trackingId. The domain is normalized here too:
 // a plain PocketBase has no Skopos hook to do it.
-func addRemoteWebsite(ctx context.Context, out io.Writer, url, email, password, name, dom string) error {
+func addRemoteWebsite(ctx context.Context, out io.Writer, url, email, password, name, dom, home string) error {
 	host, err := domain.Normalize(dom)
 	if err != nil {
 		return err
@@ -77,7 +81,11 @@ func addRemoteWebsite(ctx context.Context, out io.Writer, url, email, password, 
 		Domain     string `json:"domain"`
 		TrackingID string `json:"trackingId"`
 	}
-	if err := pb.CreateRecord(ctx, schema.Websites, map[string]any{"name": name, "domain": host, "ipBlacklist": []string{}}, &rec); err != nil {
+	body := map[string]any{"name": name, "domain": host, "ipBlacklist": []string{}}
+	if home != "" {
+		body["url"] = home
+	}
+	if err := pb.CreateRecord(ctx, schema.Websites, body, &rec); err != nil {
 		return fmt.Errorf("add website on %s: %w", url, err)
 	}
 	fmt.Fprintf(out, "website %q added for domain %s\n", rec.Name, rec.Domain)

@@ -109,3 +109,52 @@ func TestServeAnalyzesANewWebsite(t *testing.T) {
 		t.Errorf("the refused site got %d requests", n)
 	}
 }
+
+// TestSiteAddHome: --home sets the home page the analysis fetches; an
+// unusable one is refused in one line, and no website is added.
+func TestSiteAddHome(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, stderr, code := run(t, "site", "add", "--domain", "shop.example", "--home", "ftp://shop.example/", "--dir", dir)
+	if code == 0 || !strings.Contains(lastLine(stderr), "--home") || !strings.Contains(stderr, "https://") {
+		t.Fatalf("ftp home page: exit %d, %q", code, stderr)
+	}
+	stdout, stderr, code := run(t, "site", "add", "--domain", "shop.example", "--home", "http://localhost:8081", "--dir", dir)
+	if code != 0 || !strings.Contains(stdout, "shop.example") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	s := serve(t, dir, "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword)
+	pb := client(t, s.URL)
+	var site struct {
+		URL        string `json:"url"`
+		TrackingID string `json:"trackingId"`
+	}
+	if err := pb.FirstRecord(context.Background(), "websites", "domain = 'shop.example'", &site); err != nil || site.URL != "http://localhost:8081/" {
+		t.Fatalf("stored %+v (%v)", site, err)
+	}
+	// the analysis `site add` queued runs when the server starts (and is
+	// refused: localhost without SKOPOS_FETCH_PRIVATE)
+	var got seoAnswer
+	testwait.Until(t, "the queued analysis", func() bool {
+		if err := pb.Do(context.Background(), "GET", "/api/skopos/seo?site="+site.TrackingID, nil, &got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Status == "failed" || got.Status == "done"
+	})
+	if got.Status != "failed" || !strings.Contains(got.Error, "loopback") {
+		t.Fatalf("queued analysis: %s %q", got.Status, got.Error)
+	}
+}
+
+// TestVaultRotateNeedsTheCurrentKey: without SKOPOS_ENCRYPTION_KEY there
+// is nothing to rotate from, and the command says what to set.
+func TestVaultRotateNeedsTheCurrentKey(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("SKOPOS_ENCRYPTION_KEY") != "" || os.Getenv("ENCRYPTION_KEY") != "" {
+		t.Skip("an encryption key is set in this environment")
+	}
+	_, stderr, code := run(t, "vault", "rotate", "--new-key-file", "/nonexistent", "--dir", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "SKOPOS_ENCRYPTION_KEY") {
+		t.Fatalf("exit %d: %q", code, stderr)
+	}
+}
