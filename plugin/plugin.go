@@ -16,8 +16,9 @@
 // every website, choosing the website by the page's host; the browser
 // script (/skopos.js); the demo page (/demo, with Config.Demo); the stats
 // API (/api/skopos/stats), its live stream (/api/skopos/live) and its API
-// keys (/api/skopos/keys); the dashboard (/dashboard); and, with
-// Config.MetricsToken, Prometheus metrics (/metrics). Retention runs
+// keys (/api/skopos/keys); the SEO analysis (/api/skopos/seo, run in the
+// background for every new website); the dashboard (/dashboard); and,
+// with Config.MetricsToken, Prometheus metrics (/metrics). Retention runs
 // daily.
 package plugin
 
