@@ -3,6 +3,7 @@ package seo
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -191,18 +192,18 @@ func (r *Result) recommendPage(rs *recommendations) {
 			priority = PriorityHigh
 		}
 		rs.add(priority, CategoryImages,
-			fmt.Sprintf("%d images without alt text", im.WithoutAlt),
+			count(im.WithoutAlt, "image", "images")+" without alt text",
 			fmt.Sprintf("Alt text coverage is %d%%; screen readers and image search rely on it.", coverage),
 			"Add an alt attribute describing each meaningful image.")
 	}
 	if len(im.PoorQualityAlt) > 0 {
 		rs.add(PriorityMedium, CategoryImages, "Generic alt text",
-			fmt.Sprintf("%d images have alt text that says nothing (like \"image\" or a file name).", len(im.PoorQualityAlt)),
+			count(len(im.PoorQualityAlt), "image has", "images have")+" alt text that says nothing (like \"image\" or a file name).",
 			"Describe what each image shows in its alt text.")
 	}
 	if len(im.Oversized) > 0 {
 		rs.add(PriorityMedium, CategoryPerformance, "Oversized images",
-			fmt.Sprintf("%d images are declared larger than 2000 px.", len(im.Oversized)),
+			count(len(im.Oversized), "image is", "images are")+" declared larger than 2000 px.",
 			"Resize images to their display size and serve srcset variants.")
 	}
 
@@ -213,12 +214,12 @@ func (r *Result) recommendPage(rs *recommendations) {
 	}
 	if len(ln.EmptyAnchors) > 0 {
 		rs.add(PriorityMedium, CategoryLinks, "Links without anchor text",
-			fmt.Sprintf("%d links have no text for crawlers and screen readers.", len(ln.EmptyAnchors)),
+			count(len(ln.EmptyAnchors), "link has", "links have")+" no text for crawlers and screen readers.",
 			"Give each link visible text, an image with alt text, or an aria-label.")
 	}
 	if len(ln.SuspiciousLinks) > 0 {
 		rs.add(PriorityLow, CategoryLinks, "Placeholder links",
-			fmt.Sprintf("%d links lead nowhere (\"#\", javascript: or an invalid URL).", len(ln.SuspiciousLinks)),
+			count(len(ln.SuspiciousLinks), "link leads", "links lead")+" nowhere (\"#\", javascript: or an invalid URL).",
 			"Use real URLs for links, and <button> for actions.")
 	}
 
@@ -288,4 +289,12 @@ func unparsedSitemaps(checks []SitemapCheck) []string {
 func hasToken(list, tok string) bool {
 	return slices.ContainsFunc(strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }),
 		func(f string) bool { return strings.EqualFold(f, tok) })
+}
+
+// count is "1 image" or "3 images": recommendations are read by people.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
