@@ -291,4 +291,121 @@ func readAll(t *testing.T, r *http.Response) string {
 	return string(b)
 }
 
-var _ = html.EscapeString
+// seoHostile are texts an analyzed site controls; none may run or link.
+var seoHostile = []string{
+	`<script>window.__xss=1</script>`,
+	`"><img src=x onerror="window.__xss=1">`,
+	`javascript:window.__xss=1`,
+	`'><svg onload=window.__xss=1>`,
+}
+
+// hostileLabel fits seo_data.label (32 characters).
+const hostileLabel = `"><svg onload=window.__xss=1>`
+
+// hostileResult is an analysis of a site whose every text is hostile.
+func hostileResult() seo.Result {
+	h := seoHostile
+	res := goodResult()
+	res.URL = "https://evil.seo.example/"
+	res.MetaTags = seo.MetaTags{Title: h[0], Description: h[1], Keywords: h[3], Canonical: h[2], Robots: h[1], Viewport: h[3], Charset: h[0], Language: h[1]}
+	res.SocialMetaTags = seo.SocialMetaTags{OpenGraph: map[string]string{"title": h[1], h[0]: h[3], "url": h[2]}, Twitter: map[string]string{"card": h[0]}}
+	res.Headings = seo.Headings{H1: []string{h[0], h[1]}, H2: []string{h[3]}, H3: []string{h[2]}, SkippedLevels: []string{h[1]}}
+	res.Images = seo.Images{Total: 4, WithoutAlt: 4, MissingAlt: []string{h[2], h[1]}, EmptyAlt: []string{h[0]},
+		PoorQualityAlt: []seo.ImageAlt{{Src: h[2], Alt: h[1]}, {Src: h[3], Alt: h[0]}}, Oversized: []seo.OversizedImage{{Src: h[1], Width: 4000}}}
+	res.Links = seo.Links{Total: 4, Broken: []seo.BrokenLink{{URL: h[2], StatusCode: 404}, {URL: h[1], Error: h[0]}},
+		EmptyAnchors: []string{h[2]}, SuspiciousLinks: []seo.SuspiciousLink{{Href: h[2], Reason: h[1]}}}
+	res.TechnicalSEO.FinalURL, res.TechnicalSEO.HTTPSError, res.TechnicalSEO.CacheControl = h[2], h[1], h[0]
+	res.TechnicalSEO.StructuredDataTypes = []string{h[3]}
+	res.TechnicalSEO.Sitemaps = []seo.SitemapCheck{{URL: h[2], Error: h[1]}}
+	res.AnalysisWarnings = []string{h[0]}
+	res.Recommendations = []seo.Recommendation{{Priority: seo.PriorityCritical, Category: h[3], Title: h[0], Description: h[1], Fix: h[2]},
+		{Priority: h[1], Category: "meta", Title: h[3], Fix: h[0]}}
+	res.Label = hostileLabel
+	return res
+}
+
+// TestSEOHostileAnalysis: every text of a hostile analysis comes out
+// escaped, as text: no element, attribute or link of its making.
+func TestSEOHostileAnalysis(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	site := addSite(t, e.app, "Evil", "evil.seo.example", "")
+	saveAnalysis(t, e.app, site, hostileResult(), seorun.Failed, seoHostile[1])
+	c := e.client(t)
+	c.mustLogin(pbtest.Email, pbtest.Password)
+	for _, path := range []string{"/dashboard/sites/" + site.Id, "/dashboard/sites/" + site.Id + "/seo"} {
+		r := c.get(path)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", path, r.StatusCode, r.body)
+		}
+		for _, bad := range []string{"<script>window", "<img src=x", "<svg onload", `onerror="`, `href="javascript:`,
+			`class="seo-label &#34;`, "band-&"} {
+			if strings.Contains(r.body, bad) {
+				t.Errorf("%s holds %q", path, bad)
+			}
+		}
+		// the label is stored text: shown escaped, never a class
+		if !strings.Contains(r.body, `<p class="seo-label band-none" id="seo-label">`+html.EscapeString(hostileLabel)+`</p>`) {
+			t.Errorf("%s: the hostile label is not shown escaped with no band", path)
+		}
+	}
+	body := c.get("/dashboard/sites/" + site.Id + "/seo").body
+	for _, h := range seoHostile {
+		if !strings.Contains(body, html.EscapeString(h)) {
+			t.Errorf("the SEO page does not show %q as text", h)
+		}
+	}
+	if n := strings.Count(body, "<a "); n != strings.Count(body, `<a href="/dashboard`)+strings.Count(body, `<a class="skip" href="#main"`)+strings.Count(body, `<a class="brand" href="/dashboard/"`) {
+		t.Errorf("a link that is not the dashboard's own: %d links", n)
+	}
+}
+
+// TestWebsiteHomePageURL: the add and edit forms take the home page URL,
+// which the record hook checks (its refusal shows at the field) and
+// defaults to https://<domain>/.
+func TestWebsiteHomePageURL(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	c := e.client(t)
+	c.mustLogin(pbtest.Email, pbtest.Password)
+	r := c.get("/dashboard/websites")
+	if !strings.Contains(r.body, `<label for="url">Home page URL (optional)</label>`) || !strings.Contains(r.body, `placeholder="https://www.example.com/"`) {
+		t.Fatalf("the add form lacks the home page URL\n%s", r.body)
+	}
+	r = c.post("/dashboard/websites", url.Values{"domain": {"url.example"}, "url": {"ftp://url.example/"}})
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="url-err">The home page URL must start with https:// or http://.`) ||
+		!strings.Contains(r.body, `aria-invalid="true"`) || !strings.Contains(r.body, `value="ftp://url.example/"`) {
+		t.Errorf("bad URL: %d\n%s", r.StatusCode, r.body)
+	}
+	home := func(domain string) (*core.Record, string) {
+		t.Helper()
+		rec, err := e.app.FindFirstRecordByData(schema.Websites, "domain", domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec, rec.GetString("url")
+	}
+	if r := c.post("/dashboard/websites", url.Values{"domain": {"url.example"}, "url": {"http://localhost:8081"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add: %d\n%s", r.StatusCode, r.body)
+	}
+	rec, got := home("url.example")
+	if got != "http://localhost:8081/" {
+		t.Errorf("stored url %q", got)
+	}
+	edit := "/dashboard/websites/" + rec.Id
+	if r := c.get(edit); !strings.Contains(r.body, `id="url" name="url" type="url" inputmode="url" value="http://localhost:8081/"`) {
+		t.Errorf("the edit form does not show the URL\n%s", r.body)
+	}
+	form := url.Values{"name": {"URL"}, "domain": {"url.example"}, "timezone": {""}, "reportFrequency": {"none"}}
+	form.Set("url", "https://user:pw@url.example/")
+	if r := c.post(edit, form); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="url-err">The home page URL must not contain a user name or password.`) {
+		t.Errorf("edit with a bad URL: %d", r.StatusCode)
+	}
+	form.Set("url", "")
+	if r := c.post(edit, form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d\n%s", r.StatusCode, r.body)
+	}
+	if _, got := home("url.example"); got != "https://url.example/" {
+		t.Errorf("emptied url stored as %q, want the default", got)
+	}
+}
