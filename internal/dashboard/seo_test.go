@@ -40,8 +40,7 @@ var seoStored = []string{"metaTags", "socialMetaTags", "technicalSeo", "headings
 	"performanceScores", "lighthouseData", "analysisWarnings", "recommendations"}
 
 // saveAnalysis stores res as site's seo_data row with the job's status,
-// the way the runner does: each part marshalled from the seo.Result. The
-// row the website's creation queued is overwritten.
+// the way the runner does: each part marshalled from the seo.Result.
 func saveAnalysis(t *testing.T, app core.App, site *core.Record, res seo.Result, status, errMsg string) *core.Record {
 	t.Helper()
 	b, err := json.Marshal(res)
@@ -58,17 +57,7 @@ func saveAnalysis(t *testing.T, app core.App, site *core.Record, res seo.Result,
 	for _, f := range seoStored {
 		fields[f] = string(parts[f])
 	}
-	rec, err := app.FindFirstRecordByData(schema.SEOData, "website", site.Id)
-	if err != nil {
-		return pbtest.Save(t, app, schema.SEOData, fields)
-	}
-	for k, v := range fields {
-		rec.Set(k, v)
-	}
-	if err := app.Save(rec); err != nil {
-		t.Fatal(err)
-	}
-	return rec
+	return pbtest.Save(t, app, schema.SEOData, fields)
 }
 
 func saveHistory(t *testing.T, app core.App, site *core.Record, at time.Time, score int, label string, perf, critical, high int) {
