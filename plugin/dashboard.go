@@ -25,7 +25,10 @@ const SharePath = share.PathPrefix
 // agent) into _logs; the dashboard needs neither.
 func (p *plugin) mountDashboard(e *core.ServeEvent) {
 	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath, RequireVerified: p.cfg.Signup == "on",
-		Live: p.live, Shares: p.shares}
+		Live: p.live, Shares: p.shares, Vault: p.vault}
+	if p.seo != nil { // set by startSEO, which runs before this
+		opts.SEO = p.seo.Request
+	}
 	// Login attempts are rate-limited by the client IP as the event
 	// endpoint sees it (behind a trusted proxy, the forwarded address).
 	opts.ClientIP = func(r *http.Request) netip.Addr { return p.ips.IP(r) }

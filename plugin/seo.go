@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/seorun"
 	"github.com/skopos-go/skopos/schema"
@@ -71,18 +70,7 @@ func seoReport(app core.App, site *core.Record) (map[string]any, error) {
 			out["analysis"] = a
 		}
 	}
-	var hist []struct {
-		AnalyzedAt  string `db:"analyzedAt" json:"analyzedAt"`
-		Strategy    string `db:"strategy" json:"strategy"`
-		Score       int    `db:"score" json:"score"`
-		Label       string `db:"label" json:"label"`
-		Performance *int   `db:"performance" json:"performance"`
-		Critical    int    `db:"critical" json:"critical"`
-		High        int    `db:"high" json:"high"`
-	}
-	err = app.RecordQuery(schema.SEOHistory).
-		Select("analyzedAt", "strategy", "score", "label", "performance", "critical", "high").
-		AndWhere(dbx.HashExp{"website": site.Id}).OrderBy("analyzedAt DESC").Limit(historyLimit).All(&hist)
+	hist, err := seorun.History(app, site.Id, historyLimit)
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,10 @@
 // overview of the websites, per-site reports (KPIs, chart, breakdowns,
 // filters, goal conversions, drill-downs, sessions, live visitors and a
 // live view of events as they are stored), the
-// goals and funnels of each site, the websites page to add, edit,
-// archive and delete sites, and the API keys page to create and revoke
-// the account's stats API keys.
+// goals and funnels of each site, each site's SEO analysis, the websites
+// page to add, edit, archive and delete sites, the API keys page to
+// create and revoke the account's stats API keys, and the Service keys
+// page, the key vault of outside services' keys.
 //
 // Everything is server-rendered with html/template plus one small script;
 // every asset is embedded. Every value shown came from untrusted browsers,
@@ -29,6 +30,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/share"
+	"github.com/skopos-go/skopos/internal/vault"
 	"github.com/skopos-go/skopos/internal/window"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -98,6 +100,16 @@ type Options struct {
 	// older than a minute the websites page warns that the writer is
 	// behind. Default: no warning.
 	OldestUnwritten func() time.Time
+
+	// Vault seals the keys saved on the Service keys page. Nil: the vault
+	// is off; the page says how to turn it on and stores nothing.
+	Vault *vault.Vault
+
+	// SEO asks for an SEO analysis of a website with a PageSpeed
+	// strategy (mobile or desktop), as seorun.Runner.Request: on
+	// seorun.ErrTooSoon, retryAfter says how long to wait. Nil: SEO
+	// analysis is off and the SEO page has no "Run analysis" form.
+	SEO func(site *core.Record, strategy string) (retryAfter time.Duration, err error)
 }
 
 type server struct {
@@ -176,6 +188,9 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels/{fid}", s.authed(s.forSite(s.funnelView)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels/{fid}/delete", s.authed(s.ownSite(s.deleteRecord(schema.Funnels, "fid", "funnels"))))
 
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(s.seoPage)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(s.runSEO)))
+
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/shares", s.authed(s.ownSite(s.shares)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares", s.authed(s.ownSite(s.addShare)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares/{sid}/revoke", s.authed(s.ownSite(s.deleteRecord(schema.Shares, "sid", "shares"))))
@@ -201,6 +216,10 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/keys", s.authed(s.keys))
 	m.HandleFunc("POST "+Prefix+"/keys", s.authed(s.createKey))
 	m.HandleFunc("POST "+Prefix+"/keys/{kid}/revoke", s.authed(s.revokeKey))
+
+	m.HandleFunc("GET "+serviceKeysPath, s.authed(s.serviceKeys))
+	m.HandleFunc("POST "+serviceKeysPath, s.authed(s.addServiceKey))
+	m.HandleFunc("POST "+serviceKeysPath+"/{kid}/{action}", s.authed(s.changeServiceKey))
 }
 
 // ServeHTTP sets the security headers every dashboard response carries,

@@ -96,3 +96,20 @@ func formatTime(t time.Time) string {
 	}
 	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
 }
+
+// orNA shows an optional score, "N/A" when it is unknown.
+func orNA(v *int) string {
+	if v == nil {
+		return "N/A"
+	}
+	return strconv.Itoa(*v)
+}
+
+// formatSize shows a byte count in bytes or kB (1000 bytes), as page
+// weights are usually quoted.
+func formatSize(n int64) string {
+	if n < 1000 {
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+	return strconv.FormatFloat(math.Round(float64(n)/100)/10, 'f', -1, 64) + " kB"
+}

@@ -35,7 +35,9 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	srv := pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
-		return plugin.Register(app, nil, plugin.Config{Out: &bytes.Buffer{}})
+		// SEO analysis off: no background runner fetches the test
+		// domains and overwrites the analyses the SEO tests store
+		return plugin.Register(app, nil, plugin.Config{Out: &bytes.Buffer{}, SEO: plugin.SEOConfig{Off: true}})
 	}})
 	// The dashboard runs on its own listener rather than through
 	// plugin.onServe, so these tests do not depend on how (or whether) the

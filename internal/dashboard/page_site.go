@@ -125,6 +125,9 @@ type sitePageData struct {
 	RealtimeURL string // the live view; empty without one
 	SessionsURL string
 	SharesURL   string // the site's shared links; empty through one
+	// SEO is the SEO card; nil through a shared link (the analysis is
+	// the owner's business, and its texts come from the analyzed site).
+	SEO *seoSummary
 	// FunnelLinks are the funnels' charts through a shared link (a user
 	// reaches them from the funnels page instead)
 	FunnelLinks []funnelLink
@@ -197,6 +200,12 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		d.SessionsURL, d.GoalsURL, d.FunnelsURL = sitePath(site.Id, "sessions", pq), sitePath(site.Id, "goals", pq), sitePath(site.Id, "funnels", vq)
 		d.Exports = exportLinks(site.Id, p, fs)
 		d.SharesURL = sitePath(site.Id, "shares", nil)
+		a, err := s.loadSEO(site)
+		if err != nil {
+			s.internal(w, r, u, err)
+			return
+		}
+		d.SEO = &a.Summary
 	}
 	if rep.JSErrors != nil {
 		d.KPIs = append(d.KPIs, makeKPI("jsErrors", "JS errors", "", *rep.JSErrors, count, true))

@@ -54,9 +54,13 @@ const behindAfter = time.Minute
 // comes back with what the user entered.
 type websiteForm struct {
 	Name, Domain, IPBlacklist, RetentionDays string
-	Timezone                                 string // IANA name, "" for UTC
-	ReportFrequency                          string // none, weekly or monthly
-	DisableLocalhost, StoreRawIP             bool
+	// URL is the home page (websites.url) the SEO analysis and uptime
+	// checks fetch; the record hook checks it and fills
+	// https://<domain>/ when it is empty.
+	URL                          string
+	Timezone                     string // IANA name, "" for UTC
+	ReportFrequency              string // none, weekly or monthly
+	DisableLocalhost, StoreRawIP bool
 }
 
 func (s *server) websites(w http.ResponseWriter, r *http.Request, u *user) {
@@ -84,7 +88,8 @@ func (s *server) renderWebsites(w http.ResponseWriter, r *http.Request, u *user,
 }
 
 func (s *server) addWebsite(w http.ResponseWriter, r *http.Request, u *user) {
-	f := websiteForm{Name: strings.TrimSpace(r.PostFormValue("name")), Domain: strings.TrimSpace(r.PostFormValue("domain"))}
+	f := websiteForm{Name: strings.TrimSpace(r.PostFormValue("name")), Domain: strings.TrimSpace(r.PostFormValue("domain")),
+		URL: strings.TrimSpace(r.PostFormValue("url"))}
 	// The domain is checked (and normalized, and the name defaulted to it)
 	// by the websites record hook on save; its refusal comes back from
 	// Save as a field error.
@@ -107,6 +112,7 @@ func (s *server) addWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 	rec := core.NewRecord(col)
 	rec.Set("name", f.Name)
 	rec.Set("domain", f.Domain)
+	rec.Set("url", f.URL)
 	rec.Set("ipBlacklist", []string{})
 	if !u.super {
 		// a user's sites are theirs; a superuser's belong to no user
@@ -178,7 +184,7 @@ func formOf(rec *core.Record) websiteForm {
 		_ = json.Unmarshal(raw, &ips)
 	}
 	return websiteForm{
-		Name: rec.GetString("name"), Domain: rec.GetString("domain"), IPBlacklist: strings.Join(ips, "\n"),
+		Name: rec.GetString("name"), Domain: rec.GetString("domain"), URL: rec.GetString("url"), IPBlacklist: strings.Join(ips, "\n"),
 		RetentionDays:    strconv.Itoa(rec.GetInt("dataRetentionDays")),
 		Timezone:         rec.GetString("timezone"),
 		ReportFrequency:  cmp.Or(rec.GetString("reportFrequency"), "none"),
@@ -229,6 +235,7 @@ func (s *server) recentDrops(trackingID string) []dropCount {
 func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	f := websiteForm{
 		Name: strings.TrimSpace(r.PostFormValue("name")), Domain: strings.TrimSpace(r.PostFormValue("domain")),
+		URL:         strings.TrimSpace(r.PostFormValue("url")),
 		IPBlacklist: r.PostFormValue("ipBlacklist"), RetentionDays: strings.TrimSpace(r.PostFormValue("dataRetentionDays")),
 		DisableLocalhost: r.PostFormValue("disableLocalhostTracking") != "", StoreRawIP: r.PostFormValue("storeRawIp") != "",
 		Timezone:        strings.TrimSpace(r.PostFormValue("timezone")),
@@ -262,6 +269,7 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user, si
 	}
 	site.Set("name", f.Name)
 	site.Set("domain", f.Domain) // normalized, or refused, by the websites record hook
+	site.Set("url", f.URL)       // likewise; empty becomes https://<domain>/
 	site.Set("ipBlacklist", ips)
 	site.Set("disableLocalhostTracking", f.DisableLocalhost)
 	site.Set("storeRawIp", f.StoreRawIP)

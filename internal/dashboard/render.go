@@ -13,7 +13,7 @@ type page struct {
 	User  string // email of the logged-in account, "" on the login page
 	Super bool
 	CSRF  string
-	Nav   string // overview, websites, keys: the active menu entry
+	Nav   string // overview, websites, keys, service-keys: the active menu entry
 	// Shared marks a page seen through a shared link: no account, no
 	// menu, read-only.
 	Shared bool
@@ -21,7 +21,8 @@ type page struct {
 }
 
 var pageNames = []string{"login", "error", "overview", "site", "events", "errors", "sessions", "session",
-	"websites", "website", "delete", "goals", "funnels", "funnel", "realtime", "keys", "shares", "share-password"}
+	"websites", "website", "delete", "goals", "funnels", "funnel", "realtime", "keys", "shares", "share-password",
+	"seo", "service-keys"}
 
 // funcs format numbers for display; they return plain strings, which
 // html/template escapes like any other value.
@@ -30,6 +31,10 @@ var funcs = template.FuncMap{
 	"duration": formatDuration,
 	"when":     formatTime,
 	"percent":  percent,
+	"yesno":    yesNo,
+	"orDash":   orDash,
+	"orNA":     orNA,
+	"size":     formatSize,
 }
 
 func parseTemplates() map[string]*template.Template {
