@@ -262,7 +262,7 @@ func (s *server) renderSEO(w http.ResponseWriter, r *http.Request, u *user, site
 		}
 		// the column is a number that cannot be null: 0 is "no
 		// PageSpeed run" (a real run scores at least 1 in practice)
-		if h.Performance != nil && *h.Performance > 0 {
+		if h.Performance != nil {
 			row.Performance = strconv.Itoa(*h.Performance)
 		}
 		d.History = append(d.History, row)

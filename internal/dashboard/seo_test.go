@@ -63,7 +63,7 @@ func saveAnalysis(t *testing.T, app core.App, site *core.Record, res seo.Result,
 func saveHistory(t *testing.T, app core.App, site *core.Record, at time.Time, score int, label string, perf, critical, high int) {
 	t.Helper()
 	pbtest.Save(t, app, schema.SEOHistory, map[string]any{"website": site.Id, "analyzedAt": at.UTC(), "strategy": "mobile",
-		"score": score, "label": label, "performance": perf, "critical": critical, "high": high})
+		"score": score, "label": label, "performance": perf, "hasPerformance": perf > 0, "critical": critical, "high": high})
 }
 
 func intp(v int) *int { return &v }

@@ -24,7 +24,7 @@ type HistoryEntry struct {
 func History(app core.App, siteID string, limit int) ([]HistoryEntry, error) {
 	var hist []HistoryEntry
 	err := app.RecordQuery(schema.SEOHistory).
-		Select("analyzedAt", "strategy", "score", "label", "performance", "critical", "high").
+		Select("analyzedAt", "strategy", "score", "label", "(CASE WHEN hasPerformance THEN performance END) AS performance", "critical", "high").
 		AndWhere(dbx.HashExp{"website": siteID}).OrderBy("analyzedAt DESC").Limit(int64(limit)).All(&hist)
 	return hist, err
 }

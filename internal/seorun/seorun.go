@@ -362,6 +362,7 @@ func saveHistory(tx core.App, siteID, strategy string, at time.Time, out *Outcom
 	h.Set("label", out.Label)
 	if out.Performance != nil {
 		h.Set("performance", *out.Performance)
+		h.Set("hasPerformance", true)
 	}
 	h.Set("critical", out.Critical)
 	h.Set("high", out.High)

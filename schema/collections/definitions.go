@@ -325,8 +325,10 @@ func (b *builder) seoHistory() {
 	b.fields(&core.SelectField{Name: "strategy", MaxSelect: 1, Values: []string{"mobile", "desktop"}})
 	b.fields(&core.NumberField{Name: "score", OnlyInt: true})
 	b.text("label", 32, false)
-	// PageSpeed's performance score; null when there was none
+	// PageSpeed's performance score, when hasPerformance (a number
+	// field cannot hold null, and 0 is a score)
 	b.fields(&core.NumberField{Name: "performance", OnlyInt: true})
+	b.boolean("hasPerformance")
 	b.fields(&core.NumberField{Name: "critical", OnlyInt: true}, &core.NumberField{Name: "high", OnlyInt: true})
 	b.index("website_analyzedAt", false, "website, analyzedAt")
 }
