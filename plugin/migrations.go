@@ -73,6 +73,13 @@ func (p *plugin) migrations() core.MigrationsList {
 		_, err := collections.Apply(tx)
 		return err
 	}, nil, "1764115211_skopos_schema_v8.go")
+	// v9: uptime (websites' uptime fields, uptime_checks,
+	// uptime_incidents, uptime_days), notification rules and their outbox
+	// (notyf_rules, notyf_deliveries), skopos_state
+	l.Register(func(tx core.App) error {
+		_, err := collections.Apply(tx)
+		return err
+	}, nil, "1764115212_skopos_schema_v9.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

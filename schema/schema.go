@@ -59,6 +59,28 @@ const (
 	// (the stats API's own keys). Superuser-only (no API rules): managed
 	// through the dashboard.
 	ServiceKeys = "api_keys"
+	// UptimeChecks holds every uptime check of a website (the Skopos
+	// dashboard's fields), kept for a limited time; UptimeDays rolls
+	// them up per UTC day so a year of history stays small.
+	UptimeChecks = "uptime_checks"
+	// UptimeIncidents holds the down periods of a website: opened by a
+	// failed check, resolved (with its duration in milliseconds) by the
+	// check that confirms it is back.
+	UptimeIncidents = "uptime_incidents"
+	// UptimeDays holds one row per website and UTC day: checks, checks
+	// up, average and 95th percentile response time, incidents, downtime.
+	UptimeDays = "uptime_days"
+	// NotifyRules holds the notification rules (the Skopos dashboard's
+	// notyf_rules fields, plus webhooks, thresholds and delivery state).
+	NotifyRules = "notyf_rules"
+	// NotifyDeliveries is the outbox of notifications: one row per rule
+	// and triggering event (unique), so that an event is notified once
+	// even when it is evaluated again after a restart; sent, retried
+	// with backoff, folded into a digest beyond a rule's hourly limit.
+	NotifyDeliveries = "notyf_deliveries"
+	// State holds small named values of the server's background jobs
+	// (the notifier's position in the events table).
+	State = "skopos_state"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -77,7 +99,8 @@ var Analysis = []string{Goals, Funnels}
 // Server lists the collections only the Skopos server reads and writes
 // (never the SDK): the stats API keys, the shared links, the SEO analyses
 // and the service key vault.
-var Server = []string{APIKeys, Shares, SEOData, SEOHistory, ServiceKeys}
+var Server = []string{APIKeys, Shares, SEOData, SEOHistory, ServiceKeys,
+	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State}
 
 // All lists every Skopos collection: Names, the writer's own bookkeeping
 // (Spools), the installation's secrets, Analysis, then Server.
@@ -107,6 +130,11 @@ var UTMDimensions = []string{"utm_source", "utm_medium", "utm_campaign"}
 // GoalTypes are the values goals.type accepts: a page path pattern or a
 // custom event name.
 var GoalTypes = []string{"page", "event"}
+
+// NotifyEvents are the values notyf_rules.eventType accepts: the Skopos
+// dashboard's six, then ours.
+var NotifyEvents = []string{"new_visitor", "custom_event", "new_session", "daily_summary", "error_threshold", "uptime_status",
+	"traffic_spike", "traffic_drop", "tracking_stopped", "certificate_expiry"}
 
 // ReportFrequencies are the values websites.reportFrequency accepts: how
 // often the site's owner gets an email report (empty is "none").

@@ -86,6 +86,13 @@ var definitions = map[string]func(*builder){
 	schema.SEOData:      (*builder).seoData,
 	schema.SEOHistory:   (*builder).seoHistory,
 	schema.ServiceKeys:  (*builder).serviceKeys,
+
+	schema.UptimeChecks:     (*builder).uptimeChecks,
+	schema.UptimeIncidents:  (*builder).uptimeIncidents,
+	schema.UptimeDays:       (*builder).uptimeDays,
+	schema.NotifyRules:      (*builder).notifyRules,
+	schema.NotifyDeliveries: (*builder).notifyDeliveries,
+	schema.State:            (*builder).state,
 }
 
 // websites defines websites: the sites tracked, with their owner and settings.
@@ -116,6 +123,14 @@ func (b *builder) websites() {
 	// save hook checks it (PocketBase's URL field refuses some hosts a
 	// test or an intranet site has)
 	b.text("url", schema.MaxURL, false)
+	// uptime monitoring (the Skopos dashboard's fields): on/off, the
+	// interval in seconds (60 at least; 0 is the default, 300), the last
+	// status ("up", "down" or empty) and check; new: the TLS
+	// certificate's expiry as the last check saw it
+	b.boolean("uptimeMonitoring")
+	b.fields(&core.NumberField{Name: "uptimeCheckInterval", OnlyInt: true, Min: types.Pointer(0.0)})
+	b.text("currentStatus", 16, false)
+	b.fields(&core.DateField{Name: "lastUptimeCheck"}, &core.DateField{Name: "certExpiry"})
 	b.index("trackingId", true, "trackingId")
 }
 
@@ -351,4 +366,94 @@ func (b *builder) serviceKeys() {
 	b.json("metadata", 1<<14)
 	b.index("user_service", false, "user, service")
 	b.index("superuser_service", false, "superuser, service")
+}
+
+// uptimeChecks defines uptime_checks: every check of a website.
+func (b *builder) uptimeChecks() {
+	b.cascade("website", schema.Websites)
+	b.boolean("isUp")
+	b.fields(&core.NumberField{Name: "statusCode", OnlyInt: true}, &core.NumberField{Name: "responseTime"})
+	b.text("error", 1024, false)
+	b.boolean("ssl")
+	b.fields(&core.NumberField{Name: "contentLength"}, &core.DateField{Name: "timestamp"})
+	// new: the TLS certificate's expiry (https only)
+	b.fields(&core.DateField{Name: "certExpiry"})
+	b.index("website_timestamp", false, "website, timestamp")
+}
+
+// uptimeIncidents defines uptime_incidents: the down periods of a website.
+func (b *builder) uptimeIncidents() {
+	b.cascade("website", schema.Websites)
+	b.fields(&core.DateField{Name: "startTime"}, &core.DateField{Name: "endTime"})
+	// milliseconds, as the Skopos dashboard stores it
+	b.fields(&core.NumberField{Name: "duration", OnlyInt: true})
+	b.boolean("isResolved")
+	b.text("error", 1024, false)
+	b.fields(&core.NumberField{Name: "statusCode", OnlyInt: true})
+	b.index("website_isResolved_startTime", false, "website, isResolved, startTime")
+}
+
+// uptimeDays defines uptime_days: the daily roll-up of uptime checks.
+func (b *builder) uptimeDays() {
+	b.cascade("website", schema.Websites)
+	b.fields(&core.DateField{Name: "date", Required: true})
+	for _, n := range []string{"checks", "upChecks", "incidents"} {
+		b.fields(&core.NumberField{Name: n, OnlyInt: true, Min: types.Pointer(0.0)})
+	}
+	// milliseconds
+	b.fields(&core.NumberField{Name: "avgResponseTime"}, &core.NumberField{Name: "p95ResponseTime"},
+		&core.NumberField{Name: "downtime", OnlyInt: true})
+	b.index("website_date", true, "website, date")
+}
+
+// notifyRules defines notyf_rules: the notification rules.
+func (b *builder) notifyRules() {
+	// superuser-only (no API rules): managed through the dashboard
+	b.relation("user", schema.Users)
+	b.relation("superuser", schema.Superusers) // new: a superuser's own rule
+	b.cascade("website", schema.Websites)      // empty: every site of the user
+	b.text("name", 255, false)
+	b.fields(&core.SelectField{Name: "eventType", MaxSelect: 1, Values: schema.NotifyEvents, Required: true})
+	b.fields(&core.EmailField{Name: "recipientEmail"})
+	b.text("customEventName", schema.MaxEventName, false)
+	// the Skopos dashboard's settings (notifyOn: up, down or both)
+	b.json("metadata", 1<<14)
+	b.boolean("isActive")
+	b.fields(&core.DateField{Name: "lastTriggered"})
+	b.fields(&core.NumberField{Name: "triggerCount", OnlyInt: true, Min: types.Pointer(0.0)})
+	// new: a webhook (JSON POST signed with HMAC-SHA256 of the secret),
+	// the rule's threshold (errors per hour, spike/drop percent, hours
+	// without events), and the last delivery failure
+	b.text("webhookUrl", schema.MaxURL, false)
+	b.fields(&core.TextField{Name: "webhookSecret", Max: 128, Hidden: true})
+	b.fields(&core.NumberField{Name: "threshold"})
+	b.text("lastError", 1024, false)
+	b.fields(&core.DateField{Name: "lastErrorAt"})
+	b.index("user_isActive_eventType", false, "user, isActive, eventType")
+	b.index("eventType_isActive", false, "eventType, isActive")
+}
+
+// notifyDeliveries defines notyf_deliveries: the notifications' outbox.
+func (b *builder) notifyDeliveries() {
+	b.cascade("rule", schema.NotifyRules)
+	// what triggered it, unique per rule: an event id, "uptime:<check
+	// id>", "spike:<site>:<hour>", …
+	b.text("eventKey", 255, true)
+	b.fields(&core.SelectField{Name: "channel", MaxSelect: 1, Values: []string{"email", "webhook"}})
+	b.fields(&core.SelectField{Name: "status", MaxSelect: 1, Values: []string{"pending", "sent", "failed", "digested"}})
+	b.text("subject", 512, false)
+	b.json("payload", 1<<16)
+	b.fields(&core.NumberField{Name: "attempts", OnlyInt: true, Min: types.Pointer(0.0)})
+	b.fields(&core.DateField{Name: "nextAttempt"}, &core.DateField{Name: "sentAt"})
+	b.text("error", 1024, false)
+	b.index("rule_eventKey_channel", true, "rule, eventKey, channel")
+	b.index("status_nextAttempt", false, "status, nextAttempt")
+	b.index("rule_created", false, "rule, created")
+}
+
+// state defines skopos_state: small named values of background jobs.
+func (b *builder) state() {
+	b.text("name", 100, true)
+	b.text("value", 1024, false)
+	b.index("name", true, "name")
 }
