@@ -347,6 +347,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountExport(e)
 	p.mountShares(e)
 	p.mountSEO(e)
+	p.mountUptime(e)
 	p.mountDashboard(e)
 	if err := e.Next(); err != nil {
 		return err
