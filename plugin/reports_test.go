@@ -2,131 +2,27 @@ package plugin_test
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/smtptest"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/store/localstore"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/schema"
 )
-
-// received is one message an SMTP test server accepted.
-type received struct {
-	from string
-	to   []string
-	data []byte
-}
-
-type smtpSession struct {
-	out chan<- received
-	msg received
-}
-
-func (s *smtpSession) Reset()        { s.msg = received{} }
-func (s *smtpSession) Logout() error { return nil }
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.msg.from = from
-	return nil
-}
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.msg.to = append(s.msg.to, to)
-	return nil
-}
-func (s *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.msg.data = b
-	s.out <- s.msg
-	return nil
-}
-
-// startSMTP serves SMTP on a loopback port and returns the port and the
-// messages it receives. The client's DATA is answered after Data has
-// queued the message, so a Send that returned has delivered it.
-func startSMTP(t *testing.T) (int, <-chan received) {
-	t.Helper()
-	ch := make(chan received, 16)
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &smtpSession{out: ch}, nil
-	}))
-	srv.Domain = "localhost"
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return l.Addr().(*net.TCPAddr).Port, ch
-}
-
-// bodies returns the decoded text/plain and text/html parts of a message.
-func bodies(t *testing.T, raw []byte) (hdr mail.Header, text, html string) {
-	t.Helper()
-	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var walk func(ctype, enc string, body io.Reader)
-	walk = func(ctype, enc string, body io.Reader) {
-		mt, params, err := mime.ParseMediaType(ctype)
-		if err != nil {
-			t.Fatalf("content type %q: %v", ctype, err)
-		}
-		if strings.HasPrefix(mt, "multipart/") {
-			r := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := r.NextRawPart()
-				if err == io.EOF {
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p)
-			}
-		}
-		switch strings.ToLower(enc) {
-		case "quoted-printable":
-			body = quotedprintable.NewReader(body)
-		case "base64":
-			body = base64.NewDecoder(base64.StdEncoding, body)
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch mt {
-		case "text/plain":
-			text = string(b)
-		case "text/html":
-			html = string(b)
-		}
-	}
-	walk(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body)
-	return m.Header, text, html
-}
 
 func TestReportPeriod(t *testing.T) {
 	t.Parallel()
@@ -163,7 +59,7 @@ func TestReportPeriod(t *testing.T) {
 
 func TestEmailReports(t *testing.T) {
 	t.Parallel()
-	port, inbox := startSMTP(t)
+	port, inbox := smtptest.Start(t)
 	srv := startEmbedded(t)
 	app := srv.App()
 
@@ -276,16 +172,16 @@ func TestEmailReports(t *testing.T) {
 	if len(res.Sent) != 2 || res.Sent[0] != site.Id+" weekly 2026-11-16" || res.Sent[1] != blog.Id+" weekly 2026-11-16" || res.NoRecipient != 1 {
 		t.Fatalf("first run: %+v", res)
 	}
-	var msg received
+	var msg smtptest.Message
 	select {
 	case msg = <-inbox:
 	case <-time.After(testwait.Timeout()):
 		t.Fatal("no message received")
 	}
-	if msg.from != "reports@example.com" || len(msg.to) != 1 || msg.to[0] != "owner@example.com" {
-		t.Errorf("envelope from %q to %v", msg.from, msg.to)
+	if msg.From != "reports@example.com" || len(msg.To) != 1 || msg.To[0] != "owner@example.com" {
+		t.Errorf("envelope from %q to %v", msg.From, msg.To)
 	}
-	hdr, text, html := bodies(t, msg.data)
+	hdr, text, html := smtptest.Bodies(t, msg.Data)
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	subject, _ := new(mime.WordDecoder).DecodeHeader(hdr.Get("Subject"))
 	if want := "Skopos reports for 2 websites: Shop & <Co>, Blog"; subject != want {
@@ -335,7 +231,7 @@ func TestEmailReports(t *testing.T) {
 	}
 	select {
 	case m := <-inbox:
-		t.Errorf("a second message to %v", m.to)
+		t.Errorf("a second message to %v", m.To)
 	default:
 	}
 
