@@ -93,8 +93,8 @@ func RollUp(ctx context.Context, app core.App, now time.Time, retention time.Dur
 	return nil
 }
 
-// DaySummary is one website's UTC day as uptime_days stores it.
-type DaySummary struct {
+// daySummary is one website's UTC day as uptime_days stores it.
+type daySummary struct {
 	Checks, UpChecks int
 	// AvgResponseTime and P95ResponseTime are of the up checks, in
 	// milliseconds (0 without one).
@@ -105,10 +105,10 @@ type DaySummary struct {
 	Downtime  int64
 }
 
-// Summarize computes siteID's day starting at start (UTC midnight) from
+// summarize computes siteID's day starting at start (UTC midnight) from
 // the raw checks and the incidents; an open incident lasts until now.
-func Summarize(app core.App, siteID string, start, now time.Time) (DaySummary, error) {
-	var s DaySummary
+func summarize(app core.App, siteID string, start, now time.Time) (daySummary, error) {
+	var s daySummary
 	end := start.Add(day)
 	p := dbx.Params{"w": siteID, "from": dbTime(start), "to": dbTime(end)}
 	var times []float64
@@ -166,7 +166,7 @@ func earlier(a, b time.Time) time.Time {
 
 // rollUpDay writes siteID's uptime_days row for the day starting at start.
 func rollUpDay(tx core.App, siteID string, start, now time.Time) error {
-	s, err := Summarize(tx, siteID, start, now)
+	s, err := summarize(tx, siteID, start, now)
 	if err != nil {
 		return err
 	}
