@@ -50,7 +50,7 @@ type Point struct {
 // Incident is one down period.
 type Incident struct {
 	Start    time.Time `json:"startTime"`
-	End      time.Time `json:"endTime"` // zero while open
+	End      time.Time `json:"endTime"`  // zero while open
 	Duration int64     `json:"duration"` // milliseconds; until now while open
 	Resolved bool      `json:"isResolved"`
 	Error    string    `json:"error"`
