@@ -183,6 +183,13 @@ type Config struct {
 	// SEO configures the SEO analysis of websites (on by default).
 	SEO SEOConfig
 
+	// Uptime configures uptime monitoring (on by default for the
+	// websites whose uptimeMonitoring is set).
+	Uptime UptimeConfig
+
+	// Notify configures the notification rules' delivery (on by default).
+	Notify NotifyConfig
+
 	// FetchPrivate lets the server's own fetches of addresses users name
 	// (the SEO analysis of a website's home page) reach loopback,
 	// private-network, link-local and other non-public addresses. Default

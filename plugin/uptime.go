@@ -8,6 +8,46 @@ import (
 	"github.com/skopos-go/skopos/internal/uptime"
 )
 
+// UptimeConfig configures uptime monitoring: each website whose
+// uptimeMonitoring is on gets its home page (websites.url) checked every
+// uptimeCheckInterval seconds.
+type UptimeConfig struct {
+	// Off turns monitoring off: no check runs. Default false.
+	Off bool
+	// MaxInFlight bounds the checks running at once. Default 4.
+	// `skopos serve`: SKOPOS_UPTIME_MAX_IN_FLIGHT.
+	MaxInFlight int
+	// Retention is how long raw checks are kept; they are rolled up per
+	// day first, so the uptime of older days stays. Default 30 days.
+	// `skopos serve`: SKOPOS_UPTIME_RETENTION_DAYS.
+	Retention time.Duration
+	// MinInterval is the shortest check interval a website may ask for.
+	// Default 60 s; lower it only for tests. `skopos serve`:
+	// SKOPOS_UPTIME_MIN_INTERVAL (a Go duration).
+	MinInterval time.Duration
+	// RecheckDelay is how soon a site that answers again is checked once
+	// more before its incident is resolved. Default 15 s. `skopos
+	// serve`: SKOPOS_UPTIME_RECHECK (a Go duration).
+	RecheckDelay time.Duration
+}
+
+// NotifyConfig configures how notification rules are delivered (email
+// through PocketBase's SMTP settings, webhooks through the safe client).
+type NotifyConfig struct {
+	// Off turns notifications off: no rule is evaluated. Default false.
+	Off bool
+	// HourlyLimit is how many messages one rule sends per channel within
+	// Window; the rest are folded into one digest when the window ends.
+	// Default 10. `skopos serve`: SKOPOS_NOTIFY_HOURLY_LIMIT.
+	HourlyLimit int
+	// Window is the flood limit's window. Default 1 hour; shorter only for
+	// tests. `skopos serve`: SKOPOS_NOTIFY_WINDOW (a Go duration).
+	Window time.Duration
+	// BaseURL is the server's public URL, for links in messages. Default:
+	// PocketBase's Application URL setting.
+	BaseURL string
+}
+
 // UptimePath returns a website's uptime:
 //
 //	GET /api/skopos/uptime?site=<trackingId>&period=24h|7d|30d|90d

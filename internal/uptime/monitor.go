@@ -41,6 +41,9 @@ type MonitorOptions struct {
 	Now func() time.Time
 	// MaxInFlight is how many checks run at once. Default 4.
 	MaxInFlight int
+	// MinInterval is the shortest interval a website may ask for.
+	// Default MinInterval (60 s); tests lower it.
+	MinInterval time.Duration
 	// Retention is how long raw checks are kept; older whole days live
 	// on in uptime_days. Default 30 days.
 	Retention time.Duration
@@ -126,6 +129,9 @@ func NewMonitor(app core.App, o MonitorOptions) *Monitor {
 	}
 	if o.Retention <= 0 {
 		o.Retention = DefaultRetention
+	}
+	if o.MinInterval < time.Second {
+		o.MinInterval = MinInterval
 	}
 	if o.RecheckDelay <= 0 {
 		o.RecheckDelay = DefaultRecheckDelay
@@ -247,7 +253,7 @@ func (m *Monitor) dispatch(ctx context.Context, wg *sync.WaitGroup, wait bool) e
 	seen := make(map[string]bool, len(sites))
 	for _, site := range sites {
 		seen[site.Id] = true
-		every := time.Duration(IntervalOf(site)) * time.Second
+		every := time.Duration(intervalWithin(site, m.o.MinInterval)) * time.Second
 		s := m.sched[site.Id]
 		if s == nil || s.every != every {
 			s = &schedule{every: every, next: slotAtOrAfter(now, site.Id, every)}

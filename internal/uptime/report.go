@@ -92,13 +92,16 @@ func Read(app core.App, site *core.Record, period time.Duration, now time.Time) 
 
 // IntervalOf is a website's check interval in seconds: its
 // uptimeCheckInterval, at least MinInterval, DefaultInterval when unset.
-func IntervalOf(site *core.Record) int {
+func IntervalOf(site *core.Record) int { return intervalWithin(site, MinInterval) }
+
+// intervalWithin is IntervalOf with another least interval (tests).
+func intervalWithin(site *core.Record, least time.Duration) int {
 	s := site.GetInt("uptimeCheckInterval")
 	switch {
 	case s <= 0:
 		return int(DefaultInterval / time.Second)
-	case s < int(MinInterval/time.Second):
-		return int(MinInterval / time.Second)
+	case s < int(least/time.Second):
+		return int(least / time.Second)
 	}
 	return s
 }
