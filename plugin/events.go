@@ -288,6 +288,13 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 		if p.live != nil {
 			p.live.Close() // after the intake: its last events were published
 		}
+		if p.monitor != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := p.monitor.Close(ctx); err != nil {
+				e.App.Logger().Error("skopos: uptime checks still running at shutdown", "error", err)
+			}
+			cancel()
+		}
 		if p.seo != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			if err := p.seo.Close(ctx); err != nil {

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -36,6 +37,7 @@ import (
 	"github.com/skopos-go/skopos/internal/seorun"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/spool"
+	"github.com/skopos-go/skopos/internal/uptime"
 	"github.com/skopos-go/skopos/internal/vault"
 	"github.com/skopos-go/skopos/internal/visitorid"
 	"github.com/spf13/cobra"
@@ -321,6 +323,11 @@ type plugin struct {
 	// vault seals service keys (nil without Config.EncryptionKey)
 	vault    *vault.Vault
 	vaultKey vault.Key // its current key, for `skopos vault rotate`
+	// fetch is the one client for what users name (SEO analyses, uptime
+	// checks, webhooks); set when the server starts
+	fetch *http.Client
+	// monitor checks the websites' uptime (nil with UptimeConfig.Off)
+	monitor *uptime.Monitor
 	// seo runs the SEO analyses (set when the server starts; nil with
 	// SEOConfig.Off)
 	seo *seorun.Runner
@@ -343,9 +350,11 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	if err := p.startIntake(e); err != nil {
 		return err
 	}
+	p.startFetch(e)
 	if err := p.startSEO(e); err != nil {
 		return err
 	}
+	p.startUptime(e)
 	p.mountIngest(e)
 	p.mountTracker(e)
 	p.mountStats(e)

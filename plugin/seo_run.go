@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/skopos-go/skopos"
 	"github.com/skopos-go/skopos/internal/pagespeed"
-	"github.com/skopos-go/skopos/internal/safefetch"
 	"github.com/skopos-go/skopos/internal/seo"
 	"github.com/skopos-go/skopos/internal/seorun"
 	"github.com/skopos-go/skopos/internal/servicekeys"
@@ -43,19 +41,14 @@ type SEOConfig struct {
 // startSEO builds the key vault and the SEO runner and resumes the jobs
 // left pending by the last run.
 func (p *plugin) startSEO(e *core.ServeEvent) error {
-	log := e.App.Logger()
-	if p.cfg.FetchPrivate {
-		log.Warn("skopos: SKOPOS_FETCH_PRIVATE is on: SEO analyses may fetch loopback and private-network addresses")
-	}
 	if p.cfg.SEO.Off {
 		return nil
 	}
-	fetch := safefetch.NewClient(safefetch.Options{AllowPrivate: p.cfg.FetchPrivate, UserAgent: "Skopos-SEO/" + skopos.Version})
-	analyzer := seo.New(seo.Options{Client: fetch})
+	analyzer := seo.New(seo.Options{Client: p.fetch})
 	ps := &pagespeed.Client{BaseURL: p.cfg.SEO.PageSpeedURL, HTTP: &http.Client{}}
 	p.seo = seorun.New(e.App, seorun.Options{
 		Concurrency: p.cfg.SEO.Concurrency,
-		Logger:      log,
+		Logger:      e.App.Logger(),
 		Run: func(ctx context.Context, job seorun.Job) (*seorun.Outcome, error) {
 			return p.analyze(ctx, e.App, analyzer, ps, job)
 		},

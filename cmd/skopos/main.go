@@ -27,6 +27,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pocketbase/pocketbase"
 	"github.com/pocketbase/pocketbase/cmd"
@@ -64,6 +65,18 @@ func main() {
 		SEO: plugin.SEOConfig{
 			PageSpeedURL: os.Getenv("SKOPOS_PAGESPEED_URL"),
 			PageSpeedKey: os.Getenv("PAGESPEED_API_KEY"),
+		},
+		Uptime: plugin.UptimeConfig{
+			Off:          os.Getenv("SKOPOS_UPTIME") == "off",
+			MaxInFlight:  envInt("SKOPOS_UPTIME_MAX_IN_FLIGHT"),
+			Retention:    time.Duration(envInt("SKOPOS_UPTIME_RETENTION_DAYS")) * 24 * time.Hour,
+			MinInterval:  envDuration("SKOPOS_UPTIME_MIN_INTERVAL"),
+			RecheckDelay: envDuration("SKOPOS_UPTIME_RECHECK"),
+		},
+		Notify: plugin.NotifyConfig{
+			Off:         os.Getenv("SKOPOS_NOTIFY") == "off",
+			HourlyLimit: envInt("SKOPOS_NOTIFY_HOURLY_LIMIT"),
+			Window:      envDuration("SKOPOS_NOTIFY_WINDOW"),
 		},
 		EncryptionKey:     encryptionKey(),
 		EncryptionKeyFile: os.Getenv("SKOPOS_ENCRYPTION_KEY_FILE"),
@@ -193,6 +206,33 @@ func envRate(name string) float64 {
 		fatal(2, fmt.Errorf("%s=%q: want events per second per client address (e.g. 20) or off", name, v))
 	}
 	return f
+}
+
+// envInt reads a non-negative integer variable (empty: 0, the default).
+func envInt(name string) int {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		fatal(2, fmt.Errorf("%s=%q: want a whole number >= 0", name, v))
+	}
+	return n
+}
+
+// envDuration reads a Go duration such as 90s or 2m (empty: 0, the
+// default).
+func envDuration(name string) time.Duration {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		fatal(2, fmt.Errorf("%s=%q: want a duration such as 90s or 2m", name, v))
+	}
+	return d
 }
 
 // envSwitch reads an on/off variable (on, true, 1 / off, false, 0, empty).
