@@ -97,7 +97,7 @@ func (p *deliverPass) rule(ctx context.Context, id string) (*rule, error) {
 		return r, nil
 	}
 	var r rule
-	err := p.n.app.DB().Select(ruleColumns).From(schema.NotifyRules).Where(dbx.HashExp{"id": id}).
+	err := p.n.app.DB().Select(ruleColumns...).From(schema.NotifyRules).Where(dbx.HashExp{"id": id}).
 		WithContext(ctx).One(&r)
 	if errors.Is(err, sql.ErrNoRows) {
 		p.rules[id] = nil
@@ -258,7 +258,7 @@ func (n *Notifier) digest(ctx context.Context) error {
 			return err
 		}
 		var r rule
-		if err := n.app.DB().Select(ruleColumns).From(schema.NotifyRules).Where(dbx.HashExp{"id": g.Rule}).
+		if err := n.app.DB().Select(ruleColumns...).From(schema.NotifyRules).Where(dbx.HashExp{"id": g.Rule}).
 			WithContext(ctx).One(&r); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				continue

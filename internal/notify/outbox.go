@@ -115,7 +115,8 @@ type rule struct {
 	Threshold       float64        `db:"threshold"`
 }
 
-const ruleColumns = "id, user, superuser, website, name, eventType, recipientEmail, customEventName, metadata, isActive, webhookUrl, webhookSecret, threshold"
+var ruleColumns = []string{"id", "user", "superuser", "website", "name", "eventType", "recipientEmail", "customEventName",
+	"metadata", "isActive", "webhookUrl", "webhookSecret", "threshold"}
 
 func ruleOf(rec *core.Record) rule {
 	meta, _ := json.Marshal(rec.Get("metadata"))
@@ -176,7 +177,7 @@ func activeRules(ctx context.Context, db dbx.Builder, types ...string) ([]rule, 
 	for i, t := range types {
 		in[i] = t
 	}
-	err := db.Select(ruleColumns).From(schema.NotifyRules).
+	err := db.Select(ruleColumns...).From(schema.NotifyRules).
 		Where(dbx.In("eventType", in...)).AndWhere(dbx.HashExp{"isActive": true}).
 		OrderBy("created", "id").WithContext(ctx).All(&list)
 	return list, err
