@@ -95,7 +95,7 @@ func lastHour(now time.Time) time.Time {
 // hourRow reads a column of a site's summary of one hour (0 when none).
 func hourRow(ctx context.Context, db dbx.Builder, column, siteID string, hour time.Time) (int, error) {
 	var v sql.NullInt64
-	err := db.NewQuery("SELECT "+column+" FROM "+schema.DashSum+" WHERE website = {:w} AND date = {:d}").
+	err := db.NewQuery("SELECT " + column + " FROM " + schema.DashSum + " WHERE website = {:w} AND date = {:d}").
 		WithContext(ctx).Bind(dbx.Params{"w": siteID, "d": dbTime(hour)}).Row(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil
@@ -211,7 +211,7 @@ func (n *Notifier) traffic(ctx context.Context, db dbx.Builder, r rule, st *site
 // notification per stop, keyed by the time of the last event.
 func (n *Notifier) trackingStopped(ctx context.Context, db dbx.Builder, r rule, st *site, now time.Time) (string, *payload, error) {
 	var last sql.NullString
-	err := db.NewQuery("SELECT MAX(timestamp) FROM "+schema.Events+" WHERE website = {:w}").
+	err := db.NewQuery("SELECT MAX(timestamp) FROM " + schema.Events + " WHERE website = {:w}").
 		WithContext(ctx).Bind(dbx.Params{"w": st.ID}).Row(&last)
 	if err != nil || !last.Valid || last.String == "" {
 		return "", nil, err
@@ -230,7 +230,7 @@ func (n *Notifier) trackingStopped(ctx context.Context, db dbx.Builder, r rule, 
 	}
 	var days int
 	from := at.UTC().Truncate(24*time.Hour).AddDate(0, 0, -6)
-	err = db.NewQuery("SELECT COUNT(DISTINCT substr(date, 1, 10)) FROM "+schema.DashSum+
+	err = db.NewQuery("SELECT COUNT(DISTINCT substr(date, 1, 10)) FROM " + schema.DashSum +
 		" WHERE website = {:w} AND date >= {:from} AND date <= {:to} AND (pageViews > 0 OR visitors > 0)").
 		WithContext(ctx).Bind(dbx.Params{"w": st.ID, "from": dbTime(from), "to": dbTime(at)}).Row(&days)
 	if err != nil || days < 5 {

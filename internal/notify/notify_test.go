@@ -35,9 +35,9 @@ func TestCustomEventRuleFiresOnceAcrossRestart(t *testing.T) {
 	}
 
 	first := e.event(sess, "signup", "/join", map[string]any{"plan": "pro"}, start)
-	e.event(sess, "signin", "/login", nil, start)                       // another name
-	e.event(sess, "", "/signup", nil, start)                            // a page view
-	e.event(e.visit(otherSite, start), "signup", "/join", nil, start)   // another user's site
+	e.event(sess, "signin", "/login", nil, start)                     // another name
+	e.event(sess, "", "/signup", nil, start)                          // a page view
+	e.event(e.visit(otherSite, start), "signup", "/join", nil, start) // another user's site
 	second := e.event(sess, "signup", "/join", nil, start.Add(time.Second))
 	e.evaluate()
 	e.evaluate() // nothing new: nothing added
