@@ -214,14 +214,15 @@ var start = time.Date(2026, 11, 18, 10, 20, 0, 0, time.UTC) // a Wednesday
 func newEnv(t *testing.T, limit int) *env {
 	t.Helper()
 	port, inbox := startSMTP(t)
-	srv := pbtest.Start(t, pbtest.Options{})
+	// the settings are saved before the server answers a request: a
+	// save reloads them while PocketBase's request logger reads them
+	srv := pbtest.Start(t, pbtest.Options{Setup: func(app core.App) error {
+		s := app.Settings()
+		s.SMTP.Enabled, s.SMTP.Host, s.SMTP.Port = true, "127.0.0.1", port
+		s.Meta.SenderAddress, s.Meta.SenderName = "alerts@example.com", "Skopos"
+		return app.Save(s)
+	}})
 	app := srv.App()
-	s := app.Settings()
-	s.SMTP.Enabled, s.SMTP.Host, s.SMTP.Port = true, "127.0.0.1", port
-	s.Meta.SenderAddress, s.Meta.SenderName = "alerts@example.com", "Skopos"
-	if err := app.Save(s); err != nil {
-		t.Fatal(err)
-	}
 	e := &env{t: t, srv: srv, app: app, clock: testclock.New(start), inbox: inbox}
 	e.owner = pbtest.Save(t, app, schema.Users, map[string]any{"email": "owner@example.com"})
 	e.site = e.addSite("shop.example", e.owner.Id)
