@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +43,7 @@ type delivery struct {
 	Rule     string `db:"rule"`
 	EventKey string `db:"eventKey"`
 	Channel  string `db:"channel"`
+	Subject  string `db:"subject"`
 	Payload  string `db:"payload"`
 	Attempts int    `db:"attempts"`
 }
@@ -61,7 +61,7 @@ func (n *Notifier) Deliver(ctx context.Context) error {
 	pass := &deliverPass{n: n, rules: map[string]*rule{}, sent: map[string]int{}}
 	for range passesPerDeliver {
 		var list []delivery
-		err := n.app.DB().Select("id", "rule", "eventKey", "channel", "payload", "attempts").
+		err := n.app.DB().Select("id", "rule", "eventKey", "channel", "subject", "payload", "attempts").
 			From(schema.NotifyDeliveries).
 			Where(dbx.HashExp{"status": statusPending}).
 			AndWhere(dbx.NewExp("nextAttempt <= {:now}", dbx.Params{"now": dbTime(n.opts.Now())})).
@@ -96,18 +96,11 @@ func (p *deliverPass) rule(ctx context.Context, id string) (*rule, error) {
 	if r, ok := p.rules[id]; ok {
 		return r, nil
 	}
-	var r rule
-	err := p.n.app.DB().Select(ruleColumns...).From(schema.NotifyRules).Where(dbx.HashExp{"id": id}).
-		WithContext(ctx).One(&r)
-	if errors.Is(err, sql.ErrNoRows) {
-		p.rules[id] = nil
-		return nil, nil
+	r, err := loadRule(ctx, p.n.app.DB(), id)
+	if err == nil {
+		p.rules[id] = r
 	}
-	if err != nil {
-		return nil, err
-	}
-	p.rules[id] = &r
-	return &r, nil
+	return r, err
 }
 
 // sentInHour counts the messages (digests aside) the rule sent on the
@@ -153,6 +146,7 @@ func (p *deliverPass) deliver(ctx context.Context, d delivery) error {
 	if err := json.Unmarshal([]byte(d.Payload), &pl); err != nil {
 		return n.update(ctx, d.ID, dbx.Params{"status": statusFailed, "error": "invalid payload"})
 	}
+	pl.Title = d.Subject
 	if r.address(d.Channel) == "" {
 		return n.update(ctx, d.ID, dbx.Params{"status": statusFailed, "error": "the rule has no " + d.Channel + " anymore"})
 	}
@@ -257,20 +251,19 @@ func (n *Notifier) digest(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var r rule
-		if err := n.app.DB().Select(ruleColumns...).From(schema.NotifyRules).Where(dbx.HashExp{"id": g.Rule}).
-			WithContext(ctx).One(&r); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
+		r, err := loadRule(ctx, n.app.DB(), g.Rule)
+		if err != nil || r == nil {
+			if err != nil {
+				return err
 			}
-			return err
+			continue
 		}
 		items := make([]any, len(first))
 		for i, s := range first {
 			items[i] = s
 		}
-		p := newPayload(r, "digest", nil, h,
-			fmt.Sprintf("Skopos: %d more notifications of %q between %s and %s UTC", g.Count, ruleLabel(r),
+		p := newPayload(*r, "digest", nil, h,
+			fmt.Sprintf("Skopos: %d more notifications of %q between %s and %s UTC", g.Count, ruleLabel(*r),
 				h.Format("2006-01-02 15:04"), h.Add(time.Hour).Format("15:04")),
 			map[string]any{"count": g.Count, "eventType": r.EventType, "hour": h.Format(time.RFC3339), "first": items})
 		body, err := json.Marshal(p)

@@ -48,15 +48,6 @@ func Sign(secret, timestamp string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// webhookBody is the JSON a webhook receives.
-type webhookBody struct {
-	Rule  payloadRule    `json:"rule"`
-	Event string         `json:"event"`
-	Site  *site          `json:"site"`
-	Data  map[string]any `json:"data"`
-	Time  string         `json:"time"`
-}
-
 // send delivers p on one channel of r.
 func (n *Notifier) send(ctx context.Context, r rule, channel string, p payload) error {
 	if channel == channelWebhook {
@@ -66,7 +57,7 @@ func (n *Notifier) send(ctx context.Context, r rule, channel string, p payload) 
 }
 
 func (n *Notifier) sendWebhook(ctx context.Context, r rule, p payload) error {
-	body, err := json.Marshal(webhookBody{p.Rule, p.Event, p.Site, p.Data, p.Time})
+	body, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}

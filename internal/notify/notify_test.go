@@ -192,14 +192,21 @@ func TestHourlyLimitFoldsTheRestIntoOneDigest(t *testing.T) {
 	}
 }
 
-func TestWebhookRetriesWithBackoffThenFails(t *testing.T) {
+// failingWebhook is a webhook rule whose receiver answers status, and
+// one delivery of it pending.
+func failingWebhook(t *testing.T, status int) (*env, *hook, *core.Record) {
 	e := newEnv(t, 10)
 	h := startHook(t)
-	h.answer(http.StatusInternalServerError)
+	h.answer(status)
 	rule := e.rule("custom_event", map[string]any{"customEventName": "signup", "webhookUrl": h.URL, "webhookSecret": hookSecret})
 	e.evaluate()
 	e.event(e.visit(e.site, start), "signup", "/", nil, start)
 	e.evaluate()
+	return e, h, rule
+}
+
+func TestWebhookRetriesWithBackoffThenFails(t *testing.T) {
+	e, h, rule := failingWebhook(t, http.StatusInternalServerError)
 
 	for i, wait := range []time.Duration{0, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour} {
 		if wait > time.Second {
@@ -234,13 +241,7 @@ func TestWebhookRetriesWithBackoffThenFails(t *testing.T) {
 }
 
 func TestWebhookRecoversOnRetry(t *testing.T) {
-	e := newEnv(t, 10)
-	h := startHook(t)
-	h.answer(http.StatusBadGateway)
-	rule := e.rule("custom_event", map[string]any{"customEventName": "signup", "webhookUrl": h.URL, "webhookSecret": hookSecret})
-	e.evaluate()
-	e.event(e.visit(e.site, start), "signup", "/", nil, start)
-	e.evaluate()
+	e, h, rule := failingWebhook(t, http.StatusBadGateway)
 	e.deliver()
 	h.answer(http.StatusOK)
 	e.clock.Add(time.Minute)

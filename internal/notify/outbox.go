@@ -170,6 +170,19 @@ func (r rule) threshold(def float64) float64 {
 	return def
 }
 
+// loadRule returns the rule id, nil when it is gone.
+func loadRule(ctx context.Context, db dbx.Builder, id string) (*rule, error) {
+	var r rule
+	err := db.Select(ruleColumns...).From(schema.NotifyRules).Where(dbx.HashExp{"id": id}).WithContext(ctx).One(&r)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // activeRules returns the active rules of the event types.
 func activeRules(ctx context.Context, db dbx.Builder, types ...string) ([]rule, error) {
 	var list []rule
@@ -197,16 +210,16 @@ const (
 	statusDigested = "digested"
 )
 
-// payload is what a delivery carries: the webhook's body is its JSON,
-// the email is rendered from it.
+// payload is what a delivery carries: its JSON is the webhook's body,
+// and the email is rendered from it.
 type payload struct {
 	Rule  payloadRule    `json:"rule"`
 	Event string         `json:"event"`
-	Site  *site          `json:"site,omitempty"`
+	Site  *site          `json:"site"`
 	Data  map[string]any `json:"data"`
 	Time  string         `json:"time"`
-	// Title is the message's subject.
-	Title string `json:"title"`
+	// Title is the message's subject (the delivery's subject column).
+	Title string `json:"-"`
 }
 
 type payloadRule struct {
