@@ -114,7 +114,7 @@ func (p *deliverPass) sentInHour(ctx context.Context, ruleID, channel string, ho
 	err := p.n.app.DB().NewQuery("SELECT COUNT(*) FROM " + schema.NotifyDeliveries +
 		` WHERE rule = {:rule} AND channel = {:ch} AND status = 'sent' AND sentAt >= {:from} AND sentAt < {:to}
 		AND eventKey NOT LIKE 'digest:%'`).WithContext(ctx).
-		Bind(dbx.Params{"rule": ruleID, "ch": channel, "from": dbTime(hour), "to": dbTime(hour.Add(time.Hour))}).Row(&n)
+		Bind(dbx.Params{"rule": ruleID, "ch": channel, "from": dbTime(hour), "to": dbTime(hour.Add(p.n.opts.Window))}).Row(&n)
 	p.sent[key] = n
 	return key, n, err
 }
@@ -135,7 +135,7 @@ func (p *deliverPass) deliver(ctx context.Context, d delivery) error {
 	var countKey string
 	if !digest {
 		var sent int
-		if countKey, sent, err = p.sentInHour(ctx, r.ID, d.Channel, now.UTC().Truncate(time.Hour)); err != nil {
+		if countKey, sent, err = p.sentInHour(ctx, r.ID, d.Channel, now.UTC().Truncate(n.opts.Window)); err != nil {
 			return err
 		}
 		if sent >= n.opts.HourlyLimit {
@@ -212,25 +212,46 @@ func errorText(err error) string {
 // first few.
 func (n *Notifier) digest(ctx context.Context) error {
 	now := n.opts.Now()
-	hour := now.UTC().Truncate(time.Hour)
-	var groups []struct {
+	win := n.opts.Window
+	hour := now.UTC().Truncate(win)
+	var rows []struct {
 		Rule    string `db:"rule"`
 		Channel string `db:"channel"`
-		Hour    string `db:"hour"`
-		Count   int    `db:"n"`
+		SentAt  string `db:"sentAt"`
 	}
-	err := n.app.DB().NewQuery("SELECT rule, channel, substr(sentAt, 1, 13) AS hour, COUNT(*) AS n FROM " +
+	err := n.app.DB().NewQuery("SELECT rule, channel, sentAt FROM " +
 		schema.NotifyDeliveries + ` WHERE status = 'digested' AND sentAt >= {:from} AND sentAt < {:to}
-		GROUP BY rule, channel, hour ORDER BY hour, rule, channel`).WithContext(ctx).
-		Bind(dbx.Params{"from": dbTime(hour.Add(-digestLookback)), "to": dbTime(hour)}).All(&groups)
+		ORDER BY sentAt, rule, channel`).WithContext(ctx).
+		Bind(dbx.Params{"from": dbTime(hour.Add(-digestLookback)), "to": dbTime(hour)}).All(&rows)
 	if err != nil {
 		return err
 	}
-	for _, g := range groups {
-		h, err := time.Parse("2006-01-02 15", g.Hour)
+	// grouped by rule, channel and window, in the order of their first
+	// message
+	type group struct {
+		Rule, Channel string
+		Start         time.Time
+		Count         int
+	}
+	var groups []*group
+	index := map[string]*group{}
+	for _, r := range rows {
+		at, err := time.Parse("2006-01-02 15:04:05.000Z", r.SentAt)
 		if err != nil {
-			return fmt.Errorf("hour %q: %w", g.Hour, err)
+			return fmt.Errorf("sentAt %q: %w", r.SentAt, err)
 		}
+		start := at.Truncate(win)
+		key := r.Rule + "|" + r.Channel + "|" + start.Format(time.RFC3339)
+		g := index[key]
+		if g == nil {
+			g = &group{Rule: r.Rule, Channel: r.Channel, Start: start}
+			index[key] = g
+			groups = append(groups, g)
+		}
+		g.Count++
+	}
+	for _, g := range groups {
+		h := g.Start
 		key := digestPrefix + h.Format(time.RFC3339)
 		var exists int
 		err = n.app.DB().NewQuery("SELECT COUNT(*) FROM " + schema.NotifyDeliveries +
@@ -246,7 +267,7 @@ func (n *Notifier) digest(ctx context.Context) error {
 		err = n.app.DB().Select("subject").From(schema.NotifyDeliveries).
 			Where(dbx.HashExp{"rule": g.Rule, "channel": g.Channel, "status": statusDigested}).
 			AndWhere(dbx.NewExp("sentAt >= {:from} AND sentAt < {:to}",
-				dbx.Params{"from": dbTime(h), "to": dbTime(h.Add(time.Hour))})).
+				dbx.Params{"from": dbTime(h), "to": dbTime(h.Add(win))})).
 			OrderBy("sentAt", "rowid").Limit(digestItems).WithContext(ctx).Column(&first)
 		if err != nil {
 			return err
@@ -264,7 +285,7 @@ func (n *Notifier) digest(ctx context.Context) error {
 		}
 		p := newPayload(*r, "digest", nil, h,
 			fmt.Sprintf("Skopos: %d more notifications of %q between %s and %s UTC", g.Count, ruleLabel(*r),
-				h.Format("2006-01-02 15:04"), h.Add(time.Hour).Format("15:04")),
+				h.Format("2006-01-02 15:04"), h.Add(win).Format("15:04")),
 			map[string]any{"count": g.Count, "eventType": r.EventType, "hour": h.Format(time.RFC3339), "first": items})
 		body, err := json.Marshal(p)
 		if err != nil {

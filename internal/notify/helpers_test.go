@@ -2,141 +2,39 @@ package notify_test
 
 import (
 	"crypto/hmac"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/notify"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/safefetch"
+	"github.com/skopos-go/skopos/internal/smtptest"
 	"github.com/skopos-go/skopos/internal/testclock"
 	"github.com/skopos-go/skopos/schema"
 )
 
 // received is one message the SMTP test server accepted.
-type received struct {
-	from string
-	to   []string
-	data []byte
-}
+type received = smtptest.Message
 
-type smtpSession struct {
-	out chan<- received
-	msg received
-}
-
-func (s *smtpSession) Reset()        { s.msg = received{} }
-func (s *smtpSession) Logout() error { return nil }
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.msg.from = from
-	return nil
-}
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.msg.to = append(s.msg.to, to)
-	return nil
-}
-func (s *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.msg.data = b
-	s.out <- s.msg
-	return nil
-}
-
-// startSMTP serves SMTP on a loopback port and returns the port and the
-// messages it receives. DATA is answered after the message is queued, so
-// a Send that returned has delivered it.
-func startSMTP(t *testing.T) (int, <-chan received) {
-	t.Helper()
-	ch := make(chan received, 256)
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &smtpSession{out: ch}, nil
-	}))
-	srv.Domain = "localhost"
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return l.Addr().(*net.TCPAddr).Port, ch
-}
+func startSMTP(t *testing.T) (int, <-chan received) { return smtptest.Start(t) }
 
 // drain returns the messages received so far.
-func drain(ch <-chan received) []received {
-	var out []received
-	for {
-		select {
-		case m := <-ch:
-			out = append(out, m)
-		default:
-			return out
-		}
-	}
-}
+func drain(ch <-chan received) []received { return smtptest.Drain(ch) }
 
 // bodies returns the subject and the decoded text/plain and text/html
 // parts of a message.
 func bodies(t *testing.T, raw []byte) (subject, text, html string) {
 	t.Helper()
-	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var walk func(ctype, enc string, body io.Reader)
-	walk = func(ctype, enc string, body io.Reader) {
-		mt, params, err := mime.ParseMediaType(ctype)
-		if err != nil {
-			t.Fatalf("content type %q: %v", ctype, err)
-		}
-		if strings.HasPrefix(mt, "multipart/") {
-			r := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := r.NextRawPart()
-				if err == io.EOF {
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p)
-			}
-		}
-		switch strings.ToLower(enc) {
-		case "quoted-printable":
-			body = quotedprintable.NewReader(body)
-		case "base64":
-			body = base64.NewDecoder(base64.StdEncoding, body)
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch mt {
-		case "text/plain":
-			text = string(b)
-		case "text/html":
-			html = string(b)
-		}
-	}
-	walk(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body)
-	subject, _ = new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	hdr, text, html := smtptest.Bodies(t, raw)
+	subject, _ = new(mime.WordDecoder).DecodeHeader(hdr.Get("Subject"))
 	return subject, text, html
 }
 

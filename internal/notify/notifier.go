@@ -33,6 +33,10 @@ type Options struct {
 	// clock hour; beyond it they are folded into one digest sent after
 	// the hour. Default 10.
 	HourlyLimit int
+	// Window is the flood limit's window: HourlyLimit messages per rule
+	// and channel within each Window of the clock. Default one hour;
+	// only tests shorten it (it must divide an hour).
+	Window time.Duration
 	// Logger receives the background errors. Default app.Logger().
 	Logger *slog.Logger
 	// BaseURL is the dashboard's address, linked from the messages.
@@ -66,6 +70,9 @@ func New(app core.App, opts Options) *Notifier {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Window <= 0 || time.Hour%opts.Window != 0 {
+		opts.Window = time.Hour
 	}
 	if opts.HourlyLimit <= 0 {
 		opts.HourlyLimit = DefaultHourlyLimit

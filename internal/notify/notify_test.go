@@ -46,7 +46,7 @@ func TestCustomEventRuleFiresOnceAcrossRestart(t *testing.T) {
 	if got := keys(e.deliveries(rule)); !slices.Equal(sortedCopy(got), sortedCopy(want)) {
 		t.Fatalf("deliveries %v, want %v", got, want)
 	}
-	if msgs := drain(e.inbox); len(msgs) != 2 || msgs[0].to[0] != "alerts@owner.example" || msgs[0].from != "alerts@example.com" {
+	if msgs := drain(e.inbox); len(msgs) != 2 || msgs[0].To[0] != "alerts@owner.example" || msgs[0].From != "alerts@example.com" {
 		t.Fatalf("emails: %d %+v", len(msgs), msgs)
 	}
 	got := h.received()
@@ -160,7 +160,7 @@ func TestHourlyLimitFoldsTheRestIntoOneDigest(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages after the hour, want 1 digest", len(msgs))
 	}
-	subject, text, _ := bodies(t, msgs[0].data)
+	subject, text, _ := bodies(t, msgs[0].Data)
 	if !strings.Contains(subject, "15 more notifications") || !strings.Contains(subject, "Signups") || !strings.Contains(text, "count: 15") {
 		t.Fatalf("digest subject %q text %q", subject, text)
 	}
@@ -268,7 +268,7 @@ func TestEmailEscapesAttackerControlledNames(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d emails", len(msgs))
 	}
-	subject, text, html := bodies(t, msgs[0].data)
+	subject, text, html := bodies(t, msgs[0].Data)
 	for _, bad := range []string{"<script", "<img", "<b>"} {
 		if strings.Contains(html, bad) {
 			t.Errorf("HTML body contains %q:\n%s", bad, html)
@@ -297,7 +297,7 @@ func TestSendTest(t *testing.T) {
 	if len(msgs) != 1 || len(h.received()) != 1 || h.received()[0]["event"] != "test" {
 		t.Fatalf("%d emails, webhooks %v", len(msgs), h.received())
 	}
-	if subject, _, _ := bodies(t, msgs[0].data); subject != `Skopos: test message of "new_visitor rule"` {
+	if subject, _, _ := bodies(t, msgs[0].Data); subject != `Skopos: test message of "new_visitor rule"` {
 		t.Errorf("subject %q", subject)
 	}
 	h.answer(http.StatusForbidden)
@@ -351,7 +351,7 @@ func TestUptimeAndCertificatePushes(t *testing.T) {
 	msgs := drain(e.inbox)
 	var subjects []string
 	for _, m := range msgs {
-		s, _, _ := bodies(t, m.data)
+		s, _, _ := bodies(t, m.Data)
 		subjects = append(subjects, s)
 	}
 	slices.Sort(subjects)

@@ -90,7 +90,7 @@ func TestErrorThreshold(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d emails", len(msgs))
 	}
-	if subject, _, _ := bodies(t, msgs[0].data); subject != "Skopos: 11 JS errors in an hour on shop.example" {
+	if subject, _, _ := bodies(t, msgs[0].Data); subject != "Skopos: 11 JS errors in an hour on shop.example" {
 		t.Errorf("subject %q", subject)
 	}
 }
@@ -156,7 +156,7 @@ func TestDailySummary(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d emails", len(msgs))
 	}
-	subject, text, _ := bodies(t, msgs[0].data)
+	subject, text, _ := bodies(t, msgs[0].Data)
 	if subject != "Skopos: daily summary of shop.example for 2026-11-17" || !strings.Contains(text, "page views: 12") {
 		t.Errorf("subject %q text %q", subject, text)
 	}

@@ -116,3 +116,16 @@ func Bodies(t testing.TB, raw []byte) (hdr mail.Header, text, html string) {
 	walk(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body)
 	return m.Header, text, html
 }
+
+// Drain returns the messages received so far, without waiting.
+func Drain(ch <-chan Message) []Message {
+	var out []Message
+	for {
+		select {
+		case m := <-ch:
+			out = append(out, m)
+		default:
+			return out
+		}
+	}
+}
