@@ -167,6 +167,9 @@ type StoredEvent struct {
 func (p *plugin) onStored() func([]pipeline.StoredEvent) {
 	return func(evs []pipeline.StoredEvent) {
 		p.publishLive(evs)
+		if p.notify != nil {
+			p.notify.Wake() // rules are evaluated on its own goroutine
+		}
 		if p.cfg.OnStored == nil {
 			return
 		}
@@ -292,6 +295,13 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			if err := p.monitor.Close(ctx); err != nil {
 				e.App.Logger().Error("skopos: uptime checks still running at shutdown", "error", err)
+			}
+			cancel()
+		}
+		if p.notify != nil { // after the monitor, which pushes to it
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := p.notify.Close(ctx); err != nil {
+				e.App.Logger().Error("skopos: notifications still being sent at shutdown", "error", err)
 			}
 			cancel()
 		}

@@ -34,6 +34,7 @@ import (
 	"github.com/skopos-go/skopos/internal/botdetect"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/live"
+	"github.com/skopos-go/skopos/internal/notify"
 	"github.com/skopos-go/skopos/internal/seorun"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/spool"
@@ -326,6 +327,9 @@ type plugin struct {
 	// fetch is the one client for what users name (SEO analyses, uptime
 	// checks, webhooks); set when the server starts
 	fetch *http.Client
+	// notify evaluates the notification rules and delivers their
+	// messages (nil with NotifyConfig.Off)
+	notify *notify.Notifier
 	// monitor checks the websites' uptime (nil with UptimeConfig.Off)
 	monitor *uptime.Monitor
 	// seo runs the SEO analyses (set when the server starts; nil with
@@ -354,6 +358,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	if err := p.startSEO(e); err != nil {
 		return err
 	}
+	p.startNotify(e)
 	p.startUptime(e)
 	p.mountIngest(e)
 	p.mountTracker(e)

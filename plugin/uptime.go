@@ -6,6 +6,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos"
+	"github.com/skopos-go/skopos/internal/notify"
 	"github.com/skopos-go/skopos/internal/safefetch"
 	"github.com/skopos-go/skopos/internal/uptime"
 )
@@ -125,8 +126,39 @@ func (p *plugin) startUptime(e *core.ServeEvent) {
 	p.monitor.Start()
 }
 
+// startNotify starts the notifier: rules are evaluated when the writer
+// has stored events (Wake), every minute, and when the uptime monitor
+// pushes a change.
+func (p *plugin) startNotify(e *core.ServeEvent) {
+	if p.cfg.Notify.Off {
+		return
+	}
+	c := p.cfg.Notify
+	p.notify = notify.New(e.App, notify.Options{HTTP: p.fetch, HourlyLimit: c.HourlyLimit, Window: c.Window,
+		Logger: e.App.Logger(), BaseURL: firstNonEmpty(c.BaseURL, e.App.Settings().Meta.AppURL)})
+	p.notify.Start()
+}
+
 // uptimeChanged hands a site going down or coming back to the notifier.
-func (p *plugin) uptimeChanged(t uptime.Transition) {}
+func (p *plugin) uptimeChanged(t uptime.Transition) {
+	if p.notify == nil {
+		return
+	}
+	detail := ""
+	if t.Check != nil {
+		detail = t.Check.GetString("error")
+	}
+	if err := p.notify.UptimeChanged(t.Site, t.Status == uptime.StatusDown, t.Incident.Id, detail); err != nil {
+		p.app.Logger().Error("skopos: notify an uptime change", "site", t.Site.GetString("domain"), "error", err)
+	}
+}
 
 // certExpiring hands a certificate about to expire to the notifier.
-func (p *plugin) certExpiring(site *core.Record, expiry time.Time) {}
+func (p *plugin) certExpiring(site *core.Record, expiry time.Time) {
+	if p.notify == nil {
+		return
+	}
+	if err := p.notify.CertExpiring(site, expiry); err != nil {
+		p.app.Logger().Error("skopos: notify a certificate expiry", "site", site.GetString("domain"), "error", err)
+	}
+}
