@@ -56,16 +56,16 @@ type periodChoice struct {
 }
 
 type uptimePageData struct {
-	Site       siteView
-	Home       string // the URL the checks fetch
-	Dot        statusDot
-	Report     *uptime.Report
-	Interval   string
-	Windows    []uptimeWindow
-	Periods    []periodChoice
-	Period     string
-	Chart      uptimeChart
-	Incidents  []incidentRow
+	Site      siteView
+	Home      string // the URL the checks fetch
+	Dot       statusDot
+	Report    *uptime.Report
+	Interval  string
+	Windows   []uptimeWindow
+	Periods   []periodChoice
+	Period    string
+	Chart     uptimeChart
+	Incidents []incidentRow
 }
 
 // uptimePeriods are the page's periods, by their query value.

@@ -40,8 +40,11 @@ var commonZones = []string{
 type websitesData struct {
 	Sites     []siteView
 	Intervals []option
-	Form   websiteForm
-	Errors map[string]string
+	// Home and UptimeURL are the edit form's (the "uptime-fields"
+	// template's); empty here.
+	Home, UptimeURL string
+	Form            websiteForm
+	Errors          map[string]string
 	// Behind, when set, says how long the oldest accepted event has been
 	// waiting to be stored (over a minute: the writer is behind or the
 	// database refuses writes).

@@ -113,8 +113,8 @@ func TestUptimePage(t *testing.T) {
 
 	// the overview's dots, in words too, and the site page's link
 	r = c.get("/dashboard/")
-	if !strings.Contains(r.body, `<a href="`+page+`" class="status-link"><span class="dot dot-down" aria-hidden="true"></span>Uptime: <span class="status-text">Down</span></a>`) ||
-		!strings.Contains(r.body, `<span class="dot dot-none" aria-hidden="true"></span>Uptime: <span class="status-text">Monitoring off</span>`) {
+	if !strings.Contains(r.body, `<a href="`+page+`" class="status-link"><span class="dot dot-down" aria-hidden="true"></span><span>Uptime: <span class="status-text">Down</span></span></a>`) ||
+		!strings.Contains(r.body, `<span class="dot dot-none" aria-hidden="true"></span><span>Uptime: <span class="status-text">Monitoring off</span></span>`) {
 		t.Errorf("overview dots\n%s", between(r.body, `id="sites"`, "</ul>"))
 	}
 	noRaw(t, "overview", r.body)
