@@ -25,7 +25,7 @@ const SharePath = share.PathPrefix
 // agent) into _logs; the dashboard needs neither.
 func (p *plugin) mountDashboard(e *core.ServeEvent) {
 	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath, RequireVerified: p.cfg.Signup == "on",
-		Live: p.live, Shares: p.shares, Vault: p.vault}
+		Live: p.live, Shares: p.shares, Vault: p.vault, NotifyTest: nil, ValidateRule: nil}
 	if p.seo != nil { // set by startSEO, which runs before this
 		opts.SEO = p.seo.Request
 	}

@@ -3,10 +3,11 @@
 // overview of the websites, per-site reports (KPIs, chart, breakdowns,
 // filters, goal conversions, drill-downs, sessions, live visitors and a
 // live view of events as they are stored), the
-// goals and funnels of each site, each site's SEO analysis, the websites
+// goals and funnels of each site, each site's SEO analysis and uptime, the websites
 // page to add, edit, archive and delete sites, the API keys page to
 // create and revoke the account's stats API keys, and the Service keys
-// page, the key vault of outside services' keys.
+// page, the key vault of outside services' keys, and the Notifications
+// page of the account's notification rules.
 //
 // Everything is server-rendered with html/template plus one small script;
 // every asset is embedded. Every value shown came from untrusted browsers,
@@ -17,6 +18,7 @@
 package dashboard
 
 import (
+	"context"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -110,6 +112,19 @@ type Options struct {
 	// seorun.ErrTooSoon, retryAfter says how long to wait. Nil: SEO
 	// analysis is off and the SEO page has no "Run analysis" form.
 	SEO func(site *core.Record, strategy string) (retryAfter time.Duration, err error)
+
+	// NotifyTest sends a test message of a notification rule (its
+	// email, its webhook) at once, for the Notifications page's "Send a
+	// test message"; the error is shown to the rule's owner. Nil: no
+	// test button.
+	NotifyTest func(ctx context.Context, rule *core.Record) error
+
+	// ValidateRule checks a notification rule before the Notifications
+	// page saves it, beyond the page's own checks (event type, website,
+	// email and webhook URL syntax); validation.Errors come back as the
+	// form's field errors, any other error as the form's. Nil: only the
+	// page's checks.
+	ValidateRule func(app core.App, rule *core.Record) error
 }
 
 type server struct {
@@ -188,6 +203,8 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels/{fid}", s.authed(s.forSite(s.funnelView)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels/{fid}/delete", s.authed(s.ownSite(s.deleteRecord(schema.Funnels, "fid", "funnels"))))
 
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/uptime", s.authed(s.ownSite(s.uptimePage)))
+
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(s.seoPage)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(s.runSEO)))
 
@@ -216,6 +233,14 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/keys", s.authed(s.keys))
 	m.HandleFunc("POST "+Prefix+"/keys", s.authed(s.createKey))
 	m.HandleFunc("POST "+Prefix+"/keys/{kid}/revoke", s.authed(s.revokeKey))
+
+	m.HandleFunc("GET "+notifyPath, s.authed(s.notifications))
+	m.HandleFunc("POST "+notifyPath, s.authed(s.createRule))
+	m.HandleFunc("GET "+notifyPath+"/{rid}", s.authed(s.ownRule(s.editRule)))
+	m.HandleFunc("POST "+notifyPath+"/{rid}", s.authed(s.ownRule(s.saveRule)))
+	m.HandleFunc("POST "+notifyPath+"/{rid}/active", s.authed(s.ownRule(s.switchRule)))
+	m.HandleFunc("POST "+notifyPath+"/{rid}/delete", s.authed(s.ownRule(s.deleteRule)))
+	m.HandleFunc("POST "+notifyPath+"/{rid}/test", s.authed(s.ownRule(s.testRule)))
 
 	m.HandleFunc("GET "+serviceKeysPath, s.authed(s.serviceKeys))
 	m.HandleFunc("POST "+serviceKeysPath, s.authed(s.addServiceKey))

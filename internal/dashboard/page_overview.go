@@ -14,6 +14,9 @@ type overviewRow struct {
 	Err                 bool
 	// Live: the card's "active now" is in ActiveURL's stream.
 	Live bool
+	// Dot is the uptime status, linking to UptimeURL.
+	Dot       statusDot
+	UptimeURL string
 }
 
 type overviewData struct {
@@ -35,7 +38,7 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, u *user) {
 	rows := make([]overviewRow, 0, len(sites))
 	var streamed []string
 	for _, site := range sites {
-		row := overviewRow{siteView: s.withSDK(r.Context(), site)}
+		row := overviewRow{siteView: s.withSDK(r.Context(), site), Dot: dotOf(site), UptimeURL: sitePath(site.Id, "uptime", nil)}
 		today, _ := stats.ParsePeriodIn("today", "", "", now, stats.SiteLocation(site))
 		rep, err := stats.Query(r.Context(), s.app, site.Id, stats.Request{Period: today, Top: 1, Now: now})
 		if err != nil {

@@ -125,6 +125,7 @@ type sitePageData struct {
 	RealtimeURL string // the live view; empty without one
 	SessionsURL string
 	SharesURL   string // the site's shared links; empty through one
+	UptimeURL   string // likewise, the site's uptime page
 	// SEO is the SEO card; nil through a shared link (the analysis is
 	// the owner's business, and its texts come from the analyzed site).
 	SEO *seoSummary
@@ -199,7 +200,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		// the sessions list cannot filter: it gets the period only
 		d.SessionsURL, d.GoalsURL, d.FunnelsURL = sitePath(site.Id, "sessions", pq), sitePath(site.Id, "goals", pq), sitePath(site.Id, "funnels", vq)
 		d.Exports = exportLinks(site.Id, p, fs)
-		d.SharesURL = sitePath(site.Id, "shares", nil)
+		d.SharesURL, d.UptimeURL = sitePath(site.Id, "shares", nil), sitePath(site.Id, "uptime", nil)
 		a, err := s.loadSEO(site)
 		if err != nil {
 			s.internal(w, r, u, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/uptime"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -37,9 +38,13 @@ var commonZones = []string{
 }
 
 type websitesData struct {
-	Sites  []siteView
-	Form   websiteForm
-	Errors map[string]string
+	Sites     []siteView
+	Intervals []option
+	// Home and UptimeURL are the edit form's (the "uptime-fields"
+	// template's); empty here.
+	Home, UptimeURL string
+	Form            websiteForm
+	Errors          map[string]string
 	// Behind, when set, says how long the oldest accepted event has been
 	// waiting to be stored (over a minute: the writer is behind or the
 	// database refuses writes).
@@ -61,7 +66,40 @@ type websiteForm struct {
 	Timezone                     string // IANA name, "" for UTC
 	ReportFrequency              string // none, weekly or monthly
 	DisableLocalhost, StoreRawIP bool
+	// Monitor is uptime monitoring on; Interval the minutes between
+	// checks (one of uptimeIntervals).
+	Monitor  bool
+	Interval string
 }
+
+// intervalOptions are the "Check every" select's options.
+func intervalOptions(sel string) []option {
+	out := make([]option, 0, len(uptimeIntervals))
+	for _, m := range uptimeIntervals {
+		v := strconv.Itoa(m)
+		label := v + " minutes"
+		if m == 1 {
+			label = "1 minute"
+		}
+		out = append(out, option{v, label, v == sel})
+	}
+	return out
+}
+
+// postedMonitoring reads the uptime fields of a website form into f; bad
+// is the interval's error, if any.
+func postedMonitoring(r *http.Request, f *websiteForm) (seconds int, bad string) {
+	f.Monitor = r.PostFormValue("uptimeMonitoring") != ""
+	f.Interval = cmp.Or(strings.TrimSpace(r.PostFormValue("uptimeCheckInterval")), defaultIntervalMinutes)
+	m, err := strconv.Atoi(f.Interval)
+	if err != nil || !slices.Contains(uptimeIntervals, m) {
+		return 0, "Choose one of the intervals."
+	}
+	return m * 60, ""
+}
+
+// defaultIntervalMinutes is uptime.DefaultInterval in the form's unit.
+var defaultIntervalMinutes = strconv.Itoa(int(uptime.DefaultInterval / time.Minute))
 
 func (s *server) websites(w http.ResponseWriter, r *http.Request, u *user) {
 	s.renderWebsites(w, r, u, http.StatusOK, websiteForm{}, nil)
@@ -73,7 +111,10 @@ func (s *server) renderWebsites(w http.ResponseWriter, r *http.Request, u *user,
 		s.internal(w, r, u, err)
 		return
 	}
-	d := websitesData{Form: f, Errors: errs}
+	if f.Interval == "" {
+		f.Interval = defaultIntervalMinutes
+	}
+	d := websitesData{Form: f, Errors: errs, Intervals: intervalOptions(f.Interval)}
 	if s.opts.OldestUnwritten != nil {
 		if t := s.opts.OldestUnwritten(); !t.IsZero() {
 			if age := s.opts.Now().Sub(t); age > behindAfter {
@@ -90,10 +131,14 @@ func (s *server) renderWebsites(w http.ResponseWriter, r *http.Request, u *user,
 func (s *server) addWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 	f := websiteForm{Name: strings.TrimSpace(r.PostFormValue("name")), Domain: strings.TrimSpace(r.PostFormValue("domain")),
 		URL: strings.TrimSpace(r.PostFormValue("url"))}
+	interval, badInterval := postedMonitoring(r, &f)
 	// The domain is checked (and normalized, and the name defaulted to it)
 	// by the websites record hook on save; its refusal comes back from
 	// Save as a field error.
 	errs := map[string]string{}
+	if badInterval != "" {
+		errs["uptimeCheckInterval"] = badInterval
+	}
 	if len(f.Name) > 255 {
 		errs["name"] = "At most 255 characters."
 	}
@@ -114,6 +159,8 @@ func (s *server) addWebsite(w http.ResponseWriter, r *http.Request, u *user) {
 	rec.Set("domain", f.Domain)
 	rec.Set("url", f.URL)
 	rec.Set("ipBlacklist", []string{})
+	rec.Set("uptimeMonitoring", f.Monitor)
+	rec.Set("uptimeCheckInterval", interval)
 	if !u.super {
 		// a user's sites are theirs; a superuser's belong to no user
 		rec.Set("user", u.rec.Id)
@@ -161,6 +208,9 @@ type websiteData struct {
 	ArchURL   string
 	DeleteURL string
 	Zones     []string // suggestions for the time zone field
+	Intervals []option // the uptime "Check every" select
+	Home      string   // the home page the uptime checks fetch
+	UptimeURL string
 	// ReportFrequencies are the email report select's options.
 	ReportFrequencies []string
 	// SMTPOff: PocketBase's SMTP settings are off, so no email report
@@ -189,6 +239,7 @@ func formOf(rec *core.Record) websiteForm {
 		Timezone:         rec.GetString("timezone"),
 		ReportFrequency:  cmp.Or(rec.GetString("reportFrequency"), "none"),
 		DisableLocalhost: rec.GetBool("disableLocalhostTracking"), StoreRawIP: rec.GetBool("storeRawIp"),
+		Monitor: rec.GetBool("uptimeMonitoring"), Interval: strconv.Itoa(uptime.IntervalOf(rec) / 60),
 	}
 }
 
@@ -199,7 +250,8 @@ func (s *server) renderWebsite(w http.ResponseWriter, r *http.Request, u *user, 
 		Site: s.withSDK(r.Context(), site), Form: f, Errors: errs, Created: created, Saved: saved,
 		Snippet:   fmt.Sprintf(`<script defer src="%s%s" data-endpoint="%s%s"></script>`, o, s.opts.ScriptPath, o, s.opts.EventPath),
 		ActionURL: websiteURL(site.Id, ""), ArchURL: websiteURL(site.Id, "archive"), DeleteURL: websiteURL(site.Id, "delete"),
-		Zones: commonZones, ReportFrequencies: schema.ReportFrequencies,
+		Zones: commonZones, ReportFrequencies: schema.ReportFrequencies, Intervals: intervalOptions(f.Interval),
+		Home: websiteHome(site), UptimeURL: sitePath(site.Id, "uptime", nil),
 		SMTPOff: !s.app.Settings().SMTP.Enabled, NoOwner: site.GetString("user") == "",
 	}
 	d.Drops = s.recentDrops(site.GetString("trackingId"))
@@ -241,7 +293,11 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user, si
 		Timezone:        strings.TrimSpace(r.PostFormValue("timezone")),
 		ReportFrequency: cmp.Or(r.PostFormValue("reportFrequency"), "none"),
 	}
+	interval, badInterval := postedMonitoring(r, &f)
 	errs := map[string]string{}
+	if badInterval != "" {
+		errs["uptimeCheckInterval"] = badInterval
+	}
 	if !slices.Contains(schema.ReportFrequencies, f.ReportFrequency) {
 		errs["reportFrequency"] = "Choose none, weekly or monthly."
 	}
@@ -276,6 +332,8 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user, si
 	site.Set("dataRetentionDays", days)
 	site.Set("timezone", f.Timezone)
 	site.Set("reportFrequency", f.ReportFrequency)
+	site.Set("uptimeMonitoring", f.Monitor)
+	site.Set("uptimeCheckInterval", interval)
 	if err := s.app.Save(site); err != nil {
 		if errs := fieldErrors(err); errs != nil {
 			// the page header shows the website as stored, not as typed
@@ -358,7 +416,8 @@ func (s *server) deleteWebsite(w http.ResponseWriter, r *http.Request, u *user, 
 	}
 	err := s.app.RunInTransaction(func(tx core.App) error {
 		for _, table := range []string{schema.Events, schema.JSErrors, schema.Sessions, schema.Visitors,
-			schema.DashSumItems, schema.DashSum, schema.Goals, schema.Funnels, schema.Shares} {
+			schema.DashSumItems, schema.DashSum, schema.Goals, schema.Funnels, schema.Shares,
+			schema.UptimeChecks, schema.UptimeIncidents, schema.UptimeDays} {
 			if _, err := tx.DB().Delete(table, dbx.HashExp{"website": site.Id}).Execute(); err != nil {
 				return fmt.Errorf("delete %s: %w", table, err)
 			}

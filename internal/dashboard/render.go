@@ -13,7 +13,7 @@ type page struct {
 	User  string // email of the logged-in account, "" on the login page
 	Super bool
 	CSRF  string
-	Nav   string // overview, websites, keys, service-keys: the active menu entry
+	Nav   string // overview, websites, keys, service-keys, notifications: the active menu entry
 	// Shared marks a page seen through a shared link: no account, no
 	// menu, read-only.
 	Shared bool
@@ -22,19 +22,20 @@ type page struct {
 
 var pageNames = []string{"login", "error", "overview", "site", "events", "errors", "sessions", "session",
 	"websites", "website", "delete", "goals", "funnels", "funnel", "realtime", "keys", "shares", "share-password",
-	"seo", "service-keys"}
+	"seo", "service-keys", "uptime", "notifications", "notification"}
 
 // funcs format numbers for display; they return plain strings, which
 // html/template escapes like any other value.
 var funcs = template.FuncMap{
-	"num":      formatInt,
-	"duration": formatDuration,
-	"when":     formatTime,
-	"percent":  percent,
-	"yesno":    yesNo,
-	"orDash":   orDash,
-	"orNA":     orNA,
-	"size":     formatSize,
+	"num":        formatInt,
+	"duration":   formatDuration,
+	"when":       formatTime,
+	"percent":    percent,
+	"yesno":      yesNo,
+	"orDash":     orDash,
+	"orNA":       orNA,
+	"eventLabel": eventLabel,
+	"size":       formatSize,
 }
 
 func parseTemplates() map[string]*template.Template {

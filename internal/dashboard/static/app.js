@@ -179,4 +179,19 @@
       }
     });
   });
+
+  // Notification rule form: show the fields (custom event name, notifyOn,
+  // threshold and its hint) of the chosen event type only. The server
+  // checks them whatever is shown.
+  var ruleForm = document.getElementById("rule-form");
+  if (ruleForm) {
+    var eventSel = ruleForm.querySelector("#eventType");
+    var syncRule = function () {
+      ruleForm.querySelectorAll("[data-for]").forEach(function (el) {
+        el.hidden = el.dataset.for.split(" ").indexOf(eventSel.value) < 0;
+      });
+    };
+    syncRule();
+    eventSel.addEventListener("change", syncRule);
+  }
 })();
