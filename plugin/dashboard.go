@@ -1,13 +1,16 @@
 package plugin
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
 	"time"
 
+	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/dashboard"
+	"github.com/skopos-go/skopos/internal/notify"
 	"github.com/skopos-go/skopos/internal/share"
 )
 
@@ -25,7 +28,10 @@ const SharePath = share.PathPrefix
 // agent) into _logs; the dashboard needs neither.
 func (p *plugin) mountDashboard(e *core.ServeEvent) {
 	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath, RequireVerified: p.cfg.Signup == "on",
-		Live: p.live, Shares: p.shares, Vault: p.vault, NotifyTest: nil, ValidateRule: nil}
+		Live: p.live, Shares: p.shares, Vault: p.vault, ValidateRule: validateRule}
+	if p.notify != nil {
+		opts.NotifyTest = p.notify.SendTest
+	}
 	if p.seo != nil { // set by startSEO, which runs before this
 		opts.SEO = p.seo.Request
 	}
@@ -50,4 +56,19 @@ func (p *plugin) mountDashboard(e *core.ServeEvent) {
 		e.Router.Any(path, h).
 			Unbind(apis.DefaultCorsMiddlewareId, apis.DefaultActivityLoggerMiddlewareId)
 	}
+}
+
+// validateRule is notify.ValidateRule with its field errors as the
+// dashboard shows them: each under its field.
+func validateRule(app core.App, rec *core.Record) error {
+	err := notify.ValidateRule(app, rec)
+	var fields notify.FieldErrors
+	if !errors.As(err, &fields) {
+		return err
+	}
+	out := validation.Errors{}
+	for name, msg := range fields {
+		out[name] = validation.NewError("validation_rule_"+name, msg)
+	}
+	return out
 }
