@@ -18,7 +18,8 @@ type RetentionResult map[string]int64
 // above 0, its data from before the cutoff (UTC midnight, that many days
 // before now): events by timestamp, sessions by lastActivity, js_errors by
 // lastSeen, dash_sum and dash_sum_items by date, and visitors created
-// before the cutoff that are left without sessions. Each website is one
+// before the cutoff that are left without sessions; and notifications
+// delivered (or given up) more than DeliveriesKept ago. Each website is one
 // transaction of bulk SQL deletes, not one request per record; record
 // hooks do not run for these rows. Cancelling ctx stops it between (and
 // within) statements; a website's transaction then rolls back.
@@ -58,8 +59,21 @@ func RunRetention(ctx context.Context, app core.App, now time.Time) (RetentionRe
 			return res, fmt.Errorf("skopos: retention for website %s: %w", site.Id, err)
 		}
 	}
+	// the notifications' outbox: what was sent, folded or given up keeps
+	// its rule's recent deliveries for a month
+	r, err := app.DB().NewQuery("DELETE FROM " + schema.NotifyDeliveries + " WHERE status != 'pending' AND created < {:cutoff}").
+		Bind(dbx.Params{"cutoff": today.Add(-DeliveriesKept).Format("2006-01-02 15:04:05.000Z")}).WithContext(ctx).Execute()
+	if err != nil {
+		return res, fmt.Errorf("skopos: retention of %s: %w", schema.NotifyDeliveries, err)
+	}
+	n, _ := r.RowsAffected()
+	res[schema.NotifyDeliveries] += n
 	return res, nil
 }
+
+// DeliveriesKept is how long RunRetention keeps notifications that were
+// sent, folded into a digest or given up (pending ones are kept).
+const DeliveriesKept = 30 * 24 * time.Hour
 
 // untilTerminate returns a context cancelled when app terminates, for the
 // scheduled jobs: a shutdown stops their queries.

@@ -2,11 +2,13 @@ package plugin_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -73,5 +75,39 @@ func TestRetentionDeletesOnlyOldDataOfSitesWithALimit(t *testing.T) {
 		if n := count(keepAll); n != 2 {
 			t.Errorf("%s of the site without a limit: %d left, want 2", c, n)
 		}
+	}
+}
+
+// Notifications sent, folded or given up more than DeliveriesKept ago
+// go; pending ones and recent ones stay.
+func TestRetentionPrunesOldDeliveries(t *testing.T) {
+	t.Parallel()
+	srv := startEmbeddedWith(t, plugin.Config{Notify: plugin.NotifyConfig{Off: true}, SEO: plugin.SEOConfig{Off: true}})
+	app := srv.App()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	site := srv.AddWebsite(t, "notified.example")
+	rule := pbtest.Save(t, app, schema.NotifyRules, map[string]any{"website": site.Id, "eventType": "new_session", "recipientEmail": "a@example.com", "isActive": true})
+	old := now.Add(-plugin.DeliveriesKept - 48*time.Hour)
+	var keep []string
+	for i, c := range []struct {
+		status string
+		at     time.Time
+		kept   bool
+	}{{"sent", old, false}, {"digested", old, false}, {"failed", old, false}, {"pending", old, true}, {"sent", now.Add(-time.Hour), true}} {
+		d := pbtest.Save(t, app, schema.NotifyDeliveries, map[string]any{"rule": rule.Id, "eventKey": fmt.Sprint("k", i), "channel": "email", "status": c.status})
+		if _, err := app.DB().Update(schema.NotifyDeliveries, dbx.Params{"created": c.at.Format("2006-01-02 15:04:05.000Z")}, dbx.HashExp{"id": d.Id}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if c.kept {
+			keep = append(keep, d.Id)
+		}
+	}
+	res, err := plugin.RunRetention(context.Background(), app, now)
+	if err != nil || res[schema.NotifyDeliveries] != 3 {
+		t.Fatalf("deleted %d deliveries (%v), want 3", res[schema.NotifyDeliveries], err)
+	}
+	var left []string
+	if err := app.DB().Select("id").From(schema.NotifyDeliveries).OrderBy("created").Column(&left); err != nil || len(left) != 2 || left[0] != keep[0] || left[1] != keep[1] {
+		t.Fatalf("left %v, want %v", left, keep)
 	}
 }
