@@ -17,7 +17,9 @@
 // script (/skopos.js); the demo page (/demo, with Config.Demo); the stats
 // API (/api/skopos/stats), its live stream (/api/skopos/live) and its API
 // keys (/api/skopos/keys); the SEO analysis (/api/skopos/seo, run in the
-// background for every new website); the dashboard (/dashboard); and,
+// background for every new website); uptime (/api/skopos/uptime, with the
+// monitor and the notification rules running in the background); the
+// dashboard (/dashboard); and,
 // with Config.MetricsToken, Prometheus metrics (/metrics). Retention runs
 // daily.
 package plugin
