@@ -188,9 +188,12 @@ func TestServeMonitorsUptimeAndNotifies(t *testing.T) {
 		e, d, _ := hook.counts()
 		return e == 3 && d == 1
 	})
-	if e, d, bad := hook.counts(); e != 3 || d != 1 || bad != 0 {
+	e, d, bad := hook.counts()
+	if e != 3 || d != 1 || bad != 0 {
 		t.Errorf("webhooks: %d events, %d digests, %d bad signatures", e, d, bad)
 	}
+	t.Logf("1 incident of %d ms over %d failed checks; emails %v; webhooks %d + %d digest, %d bad signatures",
+		incidents[0].Duration, downChecks(), got, e, d, bad)
 }
 
 // sendSignup sends a browser custom event "signup" for signup.example.

@@ -38,7 +38,7 @@ var sources = []source{
 // evaluation, then the periodic rules as of the clock. The loop calls
 // it every minute; tests call it with a moved clock.
 func (n *Notifier) Evaluate(ctx context.Context) error {
-	if err := n.evaluateNew(ctx); err != nil {
+	if err := n.evaluate(ctx, true); err != nil {
 		return err
 	}
 	return n.evaluatePeriodic(ctx)
@@ -47,11 +47,26 @@ func (n *Notifier) Evaluate(ctx context.Context) error {
 // evaluateNew evaluates the event rules on the rows stored since the
 // cursors. On the first start it sets the cursors to the newest rows
 // (a new server does not notify its whole history).
-func (n *Notifier) evaluateNew(ctx context.Context) error {
+func (n *Notifier) evaluateNew(ctx context.Context) error { return n.evaluate(ctx, false) }
+
+// evaluate is evaluateNew; on a wake-up (not always) a source without an
+// active rule whose cursor is set is left alone: its cursor is moved by the next minute's
+// evaluation instead of by a write transaction after every commit of the
+// writer (a rule created in that minute may see the minute's rows).
+func (n *Notifier) evaluate(ctx context.Context, always bool) error {
 	n.evalMu.Lock()
 	defer n.evalMu.Unlock()
 	added := false
 	for _, src := range sources {
+		if !always {
+			rules, err := activeRules(ctx, n.app.DB(), src.types...)
+			if err != nil {
+				return fmt.Errorf("notify: %s: %w", src.table, err)
+			}
+			if _, set, err := readState(ctx, n.app.DB(), src.state); err == nil && set && len(rules) == 0 {
+				continue // the first start still sets the cursor at once
+			}
+		}
 		for {
 			more, a, err := n.evaluateChunk(ctx, src)
 			added = added || a
