@@ -18,10 +18,23 @@ import (
 // version is a new entry that calls collections.Apply again.
 func (p *plugin) migrations() core.MigrationsList {
 	var l core.MigrationsList
-	l.Register(func(tx core.App) error {
-		_, err := collections.Apply(tx)
-		return err
-	}, nil, "1764115200_skopos_schema_v1.go")
+	// apply is every schema version's migration: collections.Apply
+	// converges on the current definitions, so the first pending one of a
+	// run does all the work and the others have nothing left to do (on a
+	// fresh data dir that saves eight full comparisons of every
+	// collection at each start).
+	applied := false
+	apply := func(tx core.App) error {
+		if applied {
+			return nil
+		}
+		if _, err := collections.Apply(tx); err != nil {
+			return err
+		}
+		applied = true
+		return nil
+	}
+	l.Register(apply, nil, "1764115200_skopos_schema_v1.go")
 	l.Register(func(tx core.App) error {
 		s := tx.Settings()
 		s.Batch.Enabled = true
@@ -30,26 +43,14 @@ func (p *plugin) migrations() core.MigrationsList {
 		return tx.Save(s)
 	}, nil, "1764115201_skopos_batch_settings.go")
 	// v2: sessions(website, startedAt) index for the stats API
-	l.Register(func(tx core.App) error {
-		_, err := collections.Apply(tx)
-		return err
-	}, nil, "1764115203_skopos_schema_v2.go")
+	l.Register(apply, nil, "1764115203_skopos_schema_v2.go")
 	// v3: skopos_spool, the intake log's committed position
-	l.Register(func(tx core.App) error {
-		_, err := collections.Apply(tx)
-		return err
-	}, nil, "1764115204_skopos_schema_v3.go")
+	l.Register(apply, nil, "1764115204_skopos_schema_v3.go")
 	// v4: skopos_secrets, the visitor id salts
-	l.Register(func(tx core.App) error {
-		_, err := collections.Apply(tx)
-		return err
-	}, nil, "1764115206_skopos_schema_v4.go")
+	l.Register(apply, nil, "1764115206_skopos_schema_v4.go")
 	// v5: hourly summaries, campaign dimensions, websites.timezone,
 	// goals and funnels, event indexes for filters
-	l.Register(func(tx core.App) error {
-		_, err := collections.Apply(tx)
-		return err
-	}, nil, "1764115207_skopos_schema_v5.go")
+	l.Register(apply, nil, "1764115207_skopos_schema_v5.go")
 	// v5 data: the daily summaries of earlier versions become hourly,
 	// rebuilt from the raw rows where those still match them
 	// (internal/hourly); the pipeline's key cap is its default
@@ -59,27 +60,15 @@ func (p *plugin) migrations() core.MigrationsList {
 	}, nil, "1764115208_skopos_hourly_summaries.go")
 	// v6: websites.reportFrequency and lastReport (email reports),
 	// skopos_api_keys (the stats API keys)
-	l.Register(func(tx core.App) error {
-		_, err := collections.Apply(tx)
-		return err
-	}, nil, "1764115209_skopos_schema_v6.go")
+	l.Register(apply, nil, "1764115209_skopos_schema_v6.go")
 	// v7: skopos_shares (shared links)
-	l.Register(func(tx core.App) error {
-		_, err := collections.Apply(tx)
-		return err
-	}, nil, "1764115210_skopos_schema_v7.go")
+	l.Register(apply, nil, "1764115210_skopos_schema_v7.go")
 	// v8: websites.url, seo_data, seo_history, api_keys (the key vault)
-	l.Register(func(tx core.App) error {
-		_, err := collections.Apply(tx)
-		return err
-	}, nil, "1764115211_skopos_schema_v8.go")
+	l.Register(apply, nil, "1764115211_skopos_schema_v8.go")
 	// v9: uptime (websites' uptime fields, uptime_checks,
 	// uptime_incidents, uptime_days), notification rules and their outbox
 	// (notyf_rules, notyf_deliveries), skopos_state
-	l.Register(func(tx core.App) error {
-		_, err := collections.Apply(tx)
-		return err
-	}, nil, "1764115212_skopos_schema_v9.go")
+	l.Register(apply, nil, "1764115212_skopos_schema_v9.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -16,6 +16,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/skopos-go/skopos/internal/geo"
 )
@@ -26,8 +27,19 @@ var compressed []byte
 // Attribution is the credit the database's licence requires.
 const Attribution = "IP geolocation data by the Number Resource Organization (NRO), CC BY 4.0, via ip-location-db"
 
-// Open decompresses the bundled database into memory and opens it.
+// Open opens the bundled database, decompressed into memory on the first
+// call. The decompressed bytes are shared, read-only, by every database
+// Open returns: a process with several apps (tests start dozens) holds
+// and decompresses them once.
 func Open() (*geo.DB, error) {
+	b, err := decompressed()
+	if err != nil {
+		return nil, err
+	}
+	return geo.OpenBytes("bundled country database", b)
+}
+
+var decompressed = sync.OnceValues(func() ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(compressed))
 	if err != nil {
 		return nil, fmt.Errorf("countrydb: %w", err)
@@ -36,5 +48,5 @@ func Open() (*geo.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("countrydb: %w", err)
 	}
-	return geo.OpenBytes("bundled country database", b)
-}
+	return b, nil
+})
