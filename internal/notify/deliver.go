@@ -250,6 +250,10 @@ func (n *Notifier) digest(ctx context.Context) error {
 		}
 		g.Count++
 	}
+	clock := "15:04"
+	if win < time.Minute {
+		clock = "15:04:05" // a test's short window
+	}
 	for _, g := range groups {
 		h := g.Start
 		key := digestPrefix + h.Format(time.RFC3339)
@@ -285,7 +289,7 @@ func (n *Notifier) digest(ctx context.Context) error {
 		}
 		p := newPayload(*r, "digest", nil, h,
 			fmt.Sprintf("Skopos: %d more notifications of %q between %s and %s UTC", g.Count, ruleLabel(*r),
-				h.Format("2006-01-02 15:04"), h.Add(win).Format("15:04")),
+				h.Format("2006-01-02 "+clock), h.Add(win).Format(clock)),
 			map[string]any{"count": g.Count, "eventType": r.EventType, "hour": h.Format(time.RFC3339), "first": items})
 		body, err := json.Marshal(p)
 		if err != nil {
