@@ -37,6 +37,6 @@ var hostingASNs = map[uint32]string{
 	47583:  "Hostinger",
 	46606:  "Unified Layer", // Bluehost, HostGator
 	9009:   "M247",
-	212238: "Datacamp", // CDN77
+	212238: "Datacamp",  // CDN77
 	19551:  "Incapsula", // Imperva
 }

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +21,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: build-asn-db OUT.gz CSV...")
+		return errors.New("usage: build-asn-db OUT.gz CSV [CSV]")
 	}
 	var in []io.Reader
 	for _, name := range args[1:] {
