@@ -90,11 +90,11 @@ func TestSessionPageRawIP(t *testing.T) {
 	}
 
 	// a region from a city database replaces the hint
-	if _, err := e.app.DB().Update(schema.Sessions, dbx.Params{"state": "California"}, dbx.HashExp{"id": keptSess}).Execute(); err != nil {
+	if _, err := e.app.DB().Update(schema.Sessions, dbx.Params{"state": "US-CA"}, dbx.HashExp{"id": keptSess}).Execute(); err != nil {
 		t.Fatal(err)
 	}
 	r = c.get("/dashboard/sites/" + kept.Id + "/sessions/" + keptSess)
-	if !strings.Contains(r.body, "US, California") || strings.Contains(r.body, "region-hint") {
+	if !strings.Contains(r.body, "US, US-CA") || strings.Contains(r.body, "region-hint") {
 		t.Errorf("with a region: page lacks it or still hints\n%s", r.body)
 	}
 
@@ -105,6 +105,37 @@ func TestSessionPageRawIP(t *testing.T) {
 	r = c.get("/dashboard/sites/" + kept.Id + "/sessions/" + keptSess)
 	if !strings.Contains(r.body, `<code id="raw-ip">8.8.8.8</code>`) || strings.Contains(r.body, `id="asn"`) {
 		t.Errorf("without IPInfo: want the address and no network\n%s", r.body)
+	}
+}
+
+// Values an attacker controls: identify() sends the user's, the browser
+// the referrer; an address is never one the intake stores, but the page
+// must not trust the column.
+const (
+	hostileName  = `<script>alert("name")</script>`
+	hostileEmail = `"><img src=x onerror=alert('email')>@x.io`
+	hostileKey   = `<b onclick=alert(1)>plan</b>`
+	hostileValue = `<script>alert("meta")</script>`
+	hostileRef   = `https://evil.example/"><script>alert("ref")</script>`
+	hostileIP    = `<svg onload=alert("ip")>`
+)
+
+// hostileUser identifies the visitor of session sess with hostile
+// values, through raw SQL: the page must escape whatever the store
+// holds, whatever the intake's own checks let through. It also sets a
+// hostile referrer.
+func hostileUser(t *testing.T, app core.App, sess string) {
+	t.Helper()
+	meta := `{"zz":{"a":"<img src=x onerror=alert(2)>"},"` + strings.ReplaceAll(hostileKey, `"`, `\"`) + `":"` +
+		strings.ReplaceAll(hostileValue, `"`, `\"`) + `","n":3}`
+	if _, err := app.DB().NewQuery(`UPDATE visitors SET userId = 'u-1', name = {:name}, email = {:email},
+		metadata = {:meta} WHERE id = (SELECT visitor FROM sessions WHERE id = {:s})`).Bind(dbx.Params{
+		"name": hostileName, "email": hostileEmail, "s": sess, "meta": meta,
+	}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.DB().Update(schema.Sessions, dbx.Params{"referrer": hostileRef}, dbx.HashExp{"id": sess}).Execute(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -119,24 +150,8 @@ func TestSessionPageEscapes(t *testing.T) {
 	site := addSite(t, e.app, "Shop", "shop.example", "")
 	storeRawIP(t, e.app, site)
 	sess := e.visitSession(t, site, "1.1.1.1")
-	const (
-		name  = `<script>alert("name")</script>`
-		email = `"><img src=x onerror=alert('email')>@x.io`
-		key   = `<b onclick=alert(1)>plan</b>`
-		value = `<script>alert("meta")</script>`
-		ref   = `https://evil.example/"><script>alert("ref")</script>`
-		ip    = `<svg onload=alert("ip")>`
-	)
-	// raw SQL: the page must escape whatever the store holds, whatever
-	// the intake's own checks let through
-	if _, err := e.app.DB().NewQuery(`UPDATE visitors SET userId = 'u-1', name = {:name}, email = {:email},
-		metadata = {:meta} WHERE id = (SELECT visitor FROM sessions WHERE id = {:s})`).Bind(dbx.Params{
-		"name": name, "email": email, "s": sess,
-		"meta": `{"zz":{"a":"<img src=x onerror=alert(2)>"},"` + strings.ReplaceAll(key, `"`, `\"`) + `":"` + strings.ReplaceAll(value, `"`, `\"`) + `","n":3}`,
-	}).Execute(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.app.DB().Update(schema.Sessions, dbx.Params{"referrer": ref, "ipAddress": ip}, dbx.HashExp{"id": sess}).Execute(); err != nil {
+	hostileUser(t, e.app, sess)
+	if _, err := e.app.DB().Update(schema.Sessions, dbx.Params{"ipAddress": hostileIP}, dbx.HashExp{"id": sess}).Execute(); err != nil {
 		t.Fatal(err)
 	}
 	c := e.client(t)
@@ -150,7 +165,7 @@ func TestSessionPageEscapes(t *testing.T) {
 			t.Errorf("page carries %q unescaped", raw)
 		}
 	}
-	for _, s := range []string{name, email, key, value, ref, ip, `{"a":"<img src=x onerror=alert(2)>"}`} {
+	for _, s := range []string{hostileName, hostileEmail, hostileKey, hostileValue, hostileRef, hostileIP, `{"a":"<img src=x onerror=alert(2)>"}`} {
 		if !strings.Contains(html.UnescapeString(r.body), s) {
 			t.Errorf("page does not show %q", s)
 		}
@@ -158,10 +173,41 @@ func TestSessionPageEscapes(t *testing.T) {
 	// the table, in key order: the hostile key ("<" sorts first), n, zz
 	meta := r.body[strings.Index(r.body, `id="user-meta"`):]
 	meta = html.UnescapeString(meta[:strings.Index(meta, "</table>")])
-	if k, n, z := strings.Index(meta, key), strings.Index(meta, ">n<"), strings.Index(meta, ">zz<"); k < 0 || n < k || z < n || !strings.Contains(meta, ">3<") {
+	if k, n, z := strings.Index(meta, hostileKey), strings.Index(meta, ">n<"), strings.Index(meta, ">zz<"); k < 0 || n < k || z < n || !strings.Contains(meta, ">3<") {
 		t.Errorf("metadata table out of order or incomplete:\n%s", meta)
 	}
 	if strings.Contains(r.body, `id="asn"`) {
 		t.Error("an address that does not parse got network facts")
 	}
+}
+
+// TestBrowserSessionPageIP: in Chromium, the session page of a stored
+// address shows it and its network, the hostile user values run no
+// script, and the metadata table has its rows.
+func TestBrowserSessionPageIP(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	e.withIPInfo()
+	site := addSite(t, e.app, "Shop", "shop.example", "")
+	storeRawIP(t, e.app, site)
+	sess := e.visitSession(t, site, "1.1.1.1")
+	hostileUser(t, e.app, sess)
+
+	ctx := tab(t)
+	noDialogs(t, ctx)
+	browserLogin(t, ctx, e.dash.URL, pbtest.Email, pbtest.Password)
+	visit(t, ctx, e.dash.URL+"/dashboard/sites/"+site.Id+"/sessions/"+sess, "#network")
+	if ip, org, asn := text(t, ctx, "#raw-ip"), text(t, ctx, "#org"), text(t, ctx, "#asn"); ip != "1.1.1.1" || org != "Cloudflare, Inc." || asn != "AS13335" {
+		t.Errorf("network: %q %q %q", ip, asn, org)
+	}
+	if got := text(t, ctx, "#identified"); !strings.Contains(got, hostileName) || !strings.Contains(got, hostileEmail) {
+		t.Errorf("identified user shown as %q", got)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("#user-meta tbody tr").length`); n != 3 {
+		t.Errorf("metadata table: %d rows, want 3", n)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("main script, main img, main svg, main b").length`); n != 0 {
+		t.Errorf("%d elements injected", n)
+	}
+	screenshot(t, ctx, "session-ip")
 }
