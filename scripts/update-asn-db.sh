@@ -12,6 +12,6 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 (cd "$T" && npm pack --silent "$PKG@$VERSION" >/dev/null && tar xzf ./*.tgz)
 go run ./internal/ipinfo/cmd/build-asn-db internal/ipinfo/asn.bin.gz "$T/package/asn-ipv4.csv" "$T/package/asn-ipv6.csv"
-sed -i "s/^- Source: npm package .*/- Source: npm package \`$PKG\` version $VERSION/; s/fetched with \`npm pack\` on [0-9-]*/fetched with \`npm pack\` on $(date -u +%F)/" internal/ipinfo/SOURCE.md
+sed -i "s|^- Source: npm package .*|- Source: npm package \`$PKG\` version $VERSION|; s|fetched with \`npm pack\` on [0-9-]*|fetched with \`npm pack\` on $(date -u +%F)|" internal/ipinfo/SOURCE.md
 go test -count=1 ./internal/ipinfo/
 echo "ASN database: $PKG $VERSION ($(wc -c < internal/ipinfo/asn.bin.gz) bytes compressed)"
