@@ -35,6 +35,17 @@ func (e *env) visitSession(t *testing.T, site *core.Record, ip string) string {
 	return id
 }
 
+// storedSession starts a server whose dashboard has the network data,
+// with a website that stores raw addresses and one session from ip.
+func storedSession(t *testing.T, ip string) (e *env, site *core.Record, sess string) {
+	t.Helper()
+	e = start(t)
+	e.withIPInfo()
+	site = addSite(t, e.app, "Shop", "shop.example", "")
+	storeRawIP(t, e.app, site)
+	return e, site, e.visitSession(t, site, ip)
+}
+
 func storeRawIP(t *testing.T, app core.App, site *core.Record) {
 	t.Helper()
 	site.Set("storeRawIp", true)
@@ -145,11 +156,7 @@ func hostileUser(t *testing.T, app core.App, sess string) {
 // key order, nested values as JSON.
 func TestSessionPageEscapes(t *testing.T) {
 	t.Parallel()
-	e := start(t)
-	e.withIPInfo()
-	site := addSite(t, e.app, "Shop", "shop.example", "")
-	storeRawIP(t, e.app, site)
-	sess := e.visitSession(t, site, "1.1.1.1")
+	e, site, sess := storedSession(t, "1.1.1.1")
 	hostileUser(t, e.app, sess)
 	if _, err := e.app.DB().Update(schema.Sessions, dbx.Params{"ipAddress": hostileIP}, dbx.HashExp{"id": sess}).Execute(); err != nil {
 		t.Fatal(err)
@@ -186,11 +193,7 @@ func TestSessionPageEscapes(t *testing.T) {
 // script, and the metadata table has its rows.
 func TestBrowserSessionPageIP(t *testing.T) {
 	t.Parallel()
-	e := start(t)
-	e.withIPInfo()
-	site := addSite(t, e.app, "Shop", "shop.example", "")
-	storeRawIP(t, e.app, site)
-	sess := e.visitSession(t, site, "1.1.1.1")
+	e, site, sess := storedSession(t, "1.1.1.1")
 	hostileUser(t, e.app, sess)
 
 	ctx := tab(t)

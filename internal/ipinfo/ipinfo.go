@@ -46,7 +46,9 @@ type Info struct {
 
 // open decodes the bundled table once, at the first lookup, so that a
 // server that never shows a stored IP never pays its memory.
-var open = sync.OnceValues(func() (*table, error) {
+var open = sync.OnceValues(load)
+
+func load() (*table, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(compressed))
 	if err != nil {
 		return nil, fmt.Errorf("ipinfo: %w", err)
@@ -56,7 +58,7 @@ var open = sync.OnceValues(func() (*table, error) {
 		return nil, fmt.Errorf("ipinfo: %w", err)
 	}
 	return decode(b)
-})
+}
 
 // Lookup returns the network of ip; false when the data has none
 // (private, reserved and unannounced addresses) or the bundled data

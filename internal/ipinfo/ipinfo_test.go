@@ -156,15 +156,7 @@ func BenchmarkLookup(b *testing.B) {
 func BenchmarkOpen(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		zr, err := gzip.NewReader(bytes.NewReader(compressed))
-		if err != nil {
-			b.Fatal(err)
-		}
-		raw, err := io.ReadAll(zr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := decode(raw); err != nil {
+		if _, err := load(); err != nil {
 			b.Fatal(err)
 		}
 	}
