@@ -10,7 +10,7 @@
 // scripts/update-asn-db.sh refreshes it. The hosting flag comes from the
 // short list of cloud and hosting networks in hosting.go.
 //
-// Only the server imports it (about 4 MB compressed, about 10 MB in
+// Only the server imports it (3.2 MB compressed, about 12 MB in
 // memory once the first lookup has opened it).
 package ipinfo
 
