@@ -10,6 +10,7 @@ import (
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/dashboard"
+	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/notify"
 	"github.com/skopos-go/skopos/internal/share"
 )
@@ -28,7 +29,7 @@ const SharePath = share.PathPrefix
 // agent) into _logs; the dashboard needs neither.
 func (p *plugin) mountDashboard(e *core.ServeEvent) {
 	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath, RequireVerified: p.cfg.Signup == "on",
-		Live: p.live, Shares: p.shares, Vault: p.vault, ValidateRule: validateRule}
+		Live: p.live, Shares: p.shares, Vault: p.vault, ValidateRule: validateRule, IPInfo: ipinfo.Lookup}
 	if p.notify != nil {
 		opts.NotifyTest = p.notify.SendTest
 	}

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/vault"
@@ -125,6 +126,11 @@ type Options struct {
 	// form's field errors, any other error as the form's. Nil: only the
 	// page's checks.
 	ValidateRule func(app core.App, rule *core.Record) error
+
+	// IPInfo tells the network of a session's stored IP address for the
+	// session page (the plugin passes ipinfo.Lookup, bundled data).
+	// Nil: the page shows the address without network facts.
+	IPInfo func(netip.Addr) (ipinfo.Info, bool)
 }
 
 type server struct {

@@ -1,12 +1,20 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/geo"
+	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/schema"
 )
 
 // timelineEvent is a session's event with its payload ready to read.
@@ -18,12 +26,25 @@ type timelineEvent struct {
 type sessionData struct {
 	Site     siteView
 	Fields   [][2]string
-	User     [][2]string // identified user: label, value
+	User     [][2]string  // identified user: label, value
+	Meta     [][2]string  // the identified user's metadata: key, value
+	IP       string       // the raw address, "" when the website did not store it
+	Network  *networkView // nil: no IP, or nothing known of it
+	NoRegion bool         // the country database gave no region (state)
 	Events   []timelineEvent
 	Limited  bool
 	BackURL  string
 	Started  string
 	Duration string
+}
+
+// networkView is an address's network (Options.IPInfo) as the page
+// shows it; ASN as network tools write it ("AS15169").
+type networkView struct {
+	ASN, Org  string
+	Hosting   bool
+	Credit    string
+	CreditURL string
 }
 
 // timelineLimit bounds the events shown for one session.
@@ -79,5 +100,58 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 			d.User = append(d.User, f)
 		}
 	}
+	d.NoRegion = sess.State == "" || sess.State == geo.Unknown
+	if err := s.sessionPrivate(r, sess.ID, &d); err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
 	s.render(w, http.StatusOK, "session", pageFor(u, "Session · "+site.GetString("name"), "", d))
+}
+
+// sessionPrivate adds what only the session page shows: the raw IP
+// address, if the website stored it, with its network, and the
+// identified user's metadata.
+func (s *server) sessionPrivate(r *http.Request, sessionID string, d *sessionData) error {
+	var row struct {
+		IP   string `db:"ip"`
+		Meta string `db:"meta"`
+	}
+	err := s.app.DB().Select("COALESCE(s.ipAddress, '') AS ip", "COALESCE(v.metadata, '') AS meta").
+		From(schema.Sessions+" s").LeftJoin(schema.Visitors+" v", dbx.NewExp("v.id = s.visitor")).
+		Where(dbx.HashExp{"s.id": sessionID}).WithContext(r.Context()).One(&row)
+	if err != nil {
+		return err
+	}
+	d.IP = row.IP
+	if ip, err := netip.ParseAddr(row.IP); err == nil && s.opts.IPInfo != nil {
+		if info, ok := s.opts.IPInfo(ip); ok {
+			d.Network = &networkView{ASN: "AS" + strconv.FormatUint(uint64(info.ASN), 10), Org: info.Org, Hosting: info.Hosting,
+				Credit: ipinfo.Attribution, CreditURL: ipinfo.AttributionURL}
+		}
+	}
+	d.Meta = metadataRows(row.Meta)
+	return nil
+}
+
+// metadataRows lists a visitor's metadata (a JSON object) by key, values
+// that are not strings as JSON. Anything but an object shows as one row
+// under "(value)", so that nothing stored is hidden.
+func metadataRows(raw string) [][2]string {
+	if raw == "" || raw == "null" {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return [][2]string{{"(value)", raw}}
+	}
+	rows := make([][2]string, 0, len(m))
+	for k, v := range m {
+		var str string
+		if json.Unmarshal(v, &str) != nil {
+			str = string(v)
+		}
+		rows = append(rows, [2]string{k, str})
+	}
+	slices.SortFunc(rows, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	return rows
 }
