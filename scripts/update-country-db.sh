@@ -11,6 +11,6 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 (cd "$T" && npm pack --silent "$PKG@$VERSION" >/dev/null && tar xzf ./*.tgz)
 gzip -9 -c "$T/package/geo-whois-asn-country.mmdb" > internal/geo/countrydb/country.mmdb.gz
-sed -i "s/^- Source: npm package .*/- Source: npm package \`$PKG\` version $VERSION/; s/fetched with \`npm pack\` on [0-9-]*/fetched with \`npm pack\` on $(date -u +%F)/" internal/geo/countrydb/SOURCE.md
+sed -i "s|^- Source: npm package .*|- Source: npm package \`$PKG\` version $VERSION|; s|fetched with \`npm pack\` on [0-9-]*|fetched with \`npm pack\` on $(date -u +%F)|" internal/geo/countrydb/SOURCE.md
 go test -count=1 ./internal/geo/countrydb/
 echo "country database: $PKG $VERSION ($(wc -c < internal/geo/countrydb/country.mmdb.gz) bytes compressed)"
