@@ -120,9 +120,9 @@ func User(ctx context.Context, app core.App, site, userID string) (*UserView, er
 	}
 	u.Totals.Devices, u.Totals.FirstSeen, u.Totals.LastSeen = len(ids), parseTime(first), parseTime(last)
 
-	rows, err := app.DB().NewQuery(`SELECT id, visitor, startedAt, COALESCE(lastActivity, ''), `+durationExpr+`,
+	rows, err := app.DB().NewQuery(`SELECT id, visitor, startedAt, COALESCE(lastActivity, ''), ` + durationExpr + `,
 			device, browser, os, country, entryPath, exitPath, eventCount, isEngaged
-		FROM sessions WHERE `+mine+` ORDER BY startedAt DESC, id DESC LIMIT {:n}`).Bind(p).WithContext(ctx).Rows()
+		FROM sessions WHERE ` + mine + ` ORDER BY startedAt DESC, id DESC LIMIT {:n}`).Bind(p).WithContext(ctx).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("visitors: user sessions: %w", err)
 	}

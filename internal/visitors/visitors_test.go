@@ -50,7 +50,7 @@ func (f *fixture) session(visitor string, at time.Time, country, device string, 
 	s := pbtest.Save(f.t, f.app, schema.Sessions, map[string]any{
 		"website": f.site, "visitor": visitor, "seq": f.seq[visitor], "startedAt": at.UTC().Format(pbTime),
 		"lastActivity": at.Add(time.Duration(max(events-1, 0)) * time.Second).UTC().Format(pbTime),
-		"country": country, "device": device, "browser": "Firefox", "os": "Linux", "entryPath": "/", "exitPath": "/",
+		"country":      country, "device": device, "browser": "Firefox", "os": "Linux", "entryPath": "/", "exitPath": "/",
 		"eventCount": events, "isEngaged": events > 1,
 	})
 	for i := range events {
