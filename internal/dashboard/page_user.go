@@ -35,12 +35,7 @@ type userData struct {
 // visitors).
 func (s *server) userPage(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	uv, err := visitors.User(r.Context(), s.app, site.Id, r.PathValue("userId"))
-	if errors.Is(err, visitors.ErrNotFound) {
-		s.notFound(w, r, u)
-		return
-	}
-	if err != nil {
-		s.internal(w, r, u, err)
+	if s.visitorsFailed(w, r, u, err) {
 		return
 	}
 	d := userData{Site: s.viewSite(site), User: uv, Duration: formatDuration(float64(uv.Totals.DurationSeconds)),
@@ -60,13 +55,22 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, u *user, site 
 func (s *server) userExport(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	user := r.PathValue("userId")
 	ids, err := visitors.UserVisitors(r.Context(), s.app, site.Id, user)
-	if errors.Is(err, visitors.ErrNotFound) {
-		s.notFound(w, r, u)
-		return
-	}
-	if err != nil {
-		s.internal(w, r, u, err)
+	if s.visitorsFailed(w, r, u, err) {
 		return
 	}
 	s.serveExport(w, r, u, site, "user-"+user, ids)
+}
+
+// visitorsFailed answers a failed read of package visitors (404 for an
+// unknown user or visitor) and reports whether it did.
+func (s *server) visitorsFailed(w http.ResponseWriter, r *http.Request, u *user, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, visitors.ErrNotFound):
+		s.notFound(w, r, u)
+	default:
+		s.internal(w, r, u, err)
+	}
+	return true
 }
