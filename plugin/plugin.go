@@ -368,6 +368,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountLive(e)
 	p.mountKeys(e)
 	p.mountExport(e)
+	p.mountVisitors(e)
 	p.mountShares(e)
 	p.mountSEO(e)
 	p.mountUptime(e)

@@ -15,6 +15,7 @@ const pageSize = 50
 type sessionRow struct {
 	stats.SessionRow
 	Href     string
+	UserHref string // the user's page; "" when not identified
 	Duration string
 }
 
@@ -53,6 +54,9 @@ func (s *server) sessionList(w http.ResponseWriter, r *http.Request, rd *reader)
 		d.Rows = append(d.Rows, sessionRow{SessionRow: row,
 			Href:     sitePath(site.Id, "sessions/"+url.PathEscape(row.ID), nil),
 			Duration: formatDuration(row.LastActivity.Time().Sub(row.StartedAt.Time()).Seconds())})
+		if row.UserID != "" {
+			d.Rows[len(d.Rows)-1].UserHref = userURL(site.Id, row.UserID)
+		}
 	}
 	s.render(w, http.StatusOK, "sessions", pageFor(u, "Sessions · "+site.GetString("name"), "", d))
 }
