@@ -27,6 +27,7 @@ type sessionData struct {
 	Site     siteView
 	Fields   [][2]string
 	User     [][2]string  // identified user: label, value
+	UserURL  string       // the identified user's page ("" when none)
 	Meta     [][2]string  // the identified user's metadata: key, value
 	IP       string       // the raw address, "" when the website did not store it
 	Network  *networkView // nil: no IP, or nothing known of it
@@ -99,6 +100,9 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 		if f[1] != "" {
 			d.User = append(d.User, f)
 		}
+	}
+	if sess.UserID != "" {
+		d.UserURL = userURL(site.Id, sess.UserID)
 	}
 	d.NoRegion = sess.State == "" || sess.State == geo.Unknown
 	if err := s.sessionPrivate(r, sess.ID, &d); err != nil {

@@ -186,6 +186,10 @@ func TestSessionPageEscapes(t *testing.T) {
 	if strings.Contains(r.body, `id="asn"`) {
 		t.Error("an address that does not parse got network facts")
 	}
+	// the identified user's page is one click away
+	if want := `id="user-link"`; !strings.Contains(r.body, `href="/dashboard/sites/`+site.Id+`/users/u-1" id="user-link"`) {
+		t.Errorf("no %s to the user page", want)
+	}
 }
 
 // TestBrowserSessionPageIP: in Chromium, the session page of a stored
