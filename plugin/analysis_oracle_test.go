@@ -44,7 +44,12 @@ import (
 //     midnight (a DST day has 23 or 25), "24h" from the local hour it
 //     starts in;
 //   - top lists are by count descending; the order of equal counts is not
-//     specified, so only the counts' order is checked.
+//     specified, so only the counts' order is checked;
+//   - user, identified and meta.<key> read the session's visitors row as
+//     it is now (sessions before identify() included): meta.<key> is the
+//     identified user's top-level metadata key (a '.' is part of the key),
+//     its value as text like a goal's property; "!" selects every other
+//     session, those without a user included.
 
 // The rows are read by rawrows, which uses plain SQL and nothing of the
 // code under test.
@@ -63,6 +68,85 @@ type oracle struct {
 	bySession map[string][]*oEvent
 	goals     []oGoal // by name
 	js        []sentJSError
+	// identity is the user id and metadata of the website's visitors
+	// rows, by id
+	identity map[string]oIdentity
+}
+
+type oIdentity struct {
+	user string
+	meta map[string]any // decoded with UseNumber; nil without metadata
+}
+
+// checkAccountCoverage fails when the account filter sets of the test
+// would select nothing, or everything.
+func checkAccountCoverage(t *testing.T, o *oracle) {
+	t.Helper()
+	n := map[string]int{}
+	for _, s := range o.sessions {
+		id := o.identity[s.Visitor]
+		n["user "+id.user]++
+		if id.meta != nil {
+			n["plan "+textOf(id.meta["plan"])]++
+		}
+	}
+	if n["user u1"] < 2 || n["user "] == 0 || n["user "] == len(o.sessions) || n["plan pro"] == 0 || n["plan free"] == 0 {
+		t.Fatalf("the identified visitors do not cover the account filters: %v", n)
+	}
+}
+
+// loadIdentities reads the website's visitors rows.
+func loadIdentities(t *testing.T, db dbx.Builder, site string) map[string]oIdentity {
+	t.Helper()
+	var rows []struct {
+		ID       string `db:"id"`
+		UserID   string `db:"userId"`
+		Metadata string `db:"metadata"`
+	}
+	if err := db.NewQuery(`SELECT id, userId, COALESCE(metadata, '') AS metadata FROM visitors WHERE website = {:w}`).
+		Bind(dbx.Params{"w": site}).All(&rows); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]oIdentity{}
+	for _, r := range rows {
+		id := oIdentity{user: r.UserID}
+		if r.Metadata != "" && r.Metadata != "null" {
+			dec := json.NewDecoder(strings.NewReader(r.Metadata))
+			dec.UseNumber()
+			if err := dec.Decode(&id.meta); err != nil {
+				t.Fatalf("visitor %s: metadata %s: %v", r.ID, r.Metadata, err)
+			}
+		}
+		out[r.ID] = id
+	}
+	return out
+}
+
+// identifyVisitors gives every third visitors row of the website a user
+// id and metadata directly, as identify() stores them: two visitor ids
+// (devices) per user, plans "pro" and "free", numbers, booleans, a key
+// with a '.', and every fifth user without metadata.
+func identifyVisitors(t *testing.T, db dbx.Builder, site string) {
+	t.Helper()
+	var ids []string
+	if err := db.NewQuery(`SELECT id FROM visitors WHERE website = {:w} ORDER BY id`).Bind(dbx.Params{"w": site}).Column(&ids); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; 3*i < len(ids); i++ {
+		u := i / 2
+		var meta any
+		if u%5 != 4 {
+			plan := "free"
+			if u%3 == 1 {
+				plan = "pro"
+			}
+			meta = mustJSON(map[string]any{"plan": plan, "seats": 1 + u%4, "trial": u%2 == 0, "team.size": "10"})
+		}
+		if _, err := db.NewQuery(`UPDATE visitors SET userId = {:u}, metadata = {:m} WHERE id = {:id}`).
+			Bind(dbx.Params{"u": fmt.Sprintf("u%d", u), "m": meta, "id": ids[3*i]}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // loadOracle reads the website's rows.
@@ -80,6 +164,7 @@ func loadOracle(t *testing.T, db dbx.Builder, site string, goals []oGoal, js []s
 		}
 		o.bySession[e.Session] = append(o.bySession[e.Session], e)
 	}
+	o.identity = loadIdentities(t, db, site)
 	o.goals = append([]oGoal{}, goals...)
 	sort.Slice(o.goals, func(i, j int) bool { return o.goals[i].Name < o.goals[j].Name })
 
@@ -260,11 +345,28 @@ func (sel selection) hasEventFilters() bool {
 // sessionPasses: the session filters (every one, AND; "!" negates).
 func (sel selection) sessionPasses(s *oSession) bool {
 	for _, f := range sel.filters {
-		if !f.onEvents() && (sessKey(s, f.Dim) == f.Value) == f.Not {
+		if !f.onEvents() && sel.sessionMatches(s, f) == f.Not {
 			return false
 		}
 	}
 	return true
+}
+
+// sessionMatches: the session has f's value (before "!"). The account
+// dimensions read its visitor's row; a session without one has no user.
+func (sel selection) sessionMatches(s *oSession, f oFilter) bool {
+	id := sel.o.identity[s.Visitor]
+	if key, ok := strings.CutPrefix(f.Dim, "meta."); ok {
+		v, has := id.meta[key]
+		return id.user != "" && has && textOf(v) == f.Value
+	}
+	switch f.Dim {
+	case "user":
+		return id.user != "" && id.user == f.Value
+	case "identified":
+		return (id.user != "") == (f.Value == "yes")
+	}
+	return sessKey(s, f.Dim) == f.Value
 }
 
 func (sel selection) goal(name string) oGoal {

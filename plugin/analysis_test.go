@@ -121,8 +121,11 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 		return n == rows && js == jsSent
 	})
 	summarytest.Check(t, app.DB(), "after the traffic")
+	identifyVisitors(t, app.DB(), site.Id)
+	identifyVisitors(t, app.DB(), other.Id) // the same user ids on another website
 
 	o := loadOracle(t, app.DB(), site.Id, goals, g.js)
+	checkAccountCoverage(t, o)
 	sr := loadSummaries(t, app.DB(), site.Id)
 	checkCoverage(t, o, nyDST)
 	t.Logf("%d sessions, %d events, %d JS errors of the website", len(o.sessions), len(o.events), len(o.js))
@@ -148,6 +151,17 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 		{"country:Unknown", "browser:" + browser},
 		{"os:" + osName, "page:/docs/x/y"},
 		{"utm_medium:email", "goal:Signed up", "country:!IN"},
+		// the account filters: visitors identified by identifyVisitors
+		{"user:u1"},
+		{"user:!u1", "page:/pricing"},
+		{"identified:yes"},
+		{"identified:no", "country:!US"},
+		{"identified:!no", "event:signup"},
+		{"meta.plan:pro"},
+		{"meta.plan:!pro"},
+		{"meta.seats:2", "device:" + device},
+		{"meta.trial:!true", "goal:Pro signup"},
+		{"meta.team.size:10", "identified:yes"},
 	}
 
 	// the routes, with the wall clock, in the website's zone

@@ -77,13 +77,7 @@ type chip struct {
 func viewFilters(p stats.Period, fs []stats.Filter, link func(url.Values) string) filterView {
 	v := filterView{ClearURL: link(periodQuery(p))}
 	for i, f := range fs {
-		c := chip{Label: dimLabels[f.Dim], Op: "is", Value: f.Value, ToggleLabel: "is not"}
-		if f.Not {
-			c.Op, c.ToggleLabel = "is not", "is"
-		}
-		if c.Label == "" {
-			c.Label = f.Dim
-		}
+		c := filterChip(f)
 		rest := append(append([]stats.Filter{}, fs[:i]...), fs[i+1:]...)
 		c.RemoveURL = link(viewQuery(p, rest))
 		toggled := append([]stats.Filter{}, fs...)
@@ -93,6 +87,38 @@ func viewFilters(p stats.Period, fs []stats.Filter, link func(url.Values) string
 		v.Params = append(v.Params, f.String())
 	}
 	return v
+}
+
+// filterChip is the text of f's chip: "Country is DE", and for the
+// account filters "User: abc", "Identified: yes" and "plan = pro" (a
+// metadata key as the site named it); negated "User: not abc",
+// "Identified: no" and "plan is not pro".
+func filterChip(f stats.Filter) chip {
+	c := chip{Label: dimLabels[f.Dim], Op: "is", Value: f.Value, ToggleLabel: "is not"}
+	if f.Not {
+		c.Op, c.ToggleLabel = "is not", "is"
+	}
+	switch key, meta := strings.CutPrefix(f.Dim, stats.MetaPrefix); {
+	case meta:
+		c.Label = key
+		if !f.Not {
+			c.Op = "="
+		}
+	case f.Dim == "user":
+		c.Label, c.Op = "User:", ""
+		if f.Not {
+			c.Op = "not"
+		}
+	case f.Dim == "identified":
+		// "not yes" is "no": the chip says which, and offers the other
+		c.Label, c.Op, c.Value, c.ToggleLabel = "Identified:", "", "yes", "no"
+		if f.Not == (f.Value == "yes") {
+			c.Value, c.ToggleLabel = "no", "yes"
+		}
+	case c.Label == "":
+		c.Label = f.Dim
+	}
+	return c
 }
 
 // withFilter is fs with f in place of the filters on f's dimension: two

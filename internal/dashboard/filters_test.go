@@ -119,6 +119,10 @@ func TestSiteFilters(t *testing.T) {
 		{"two, events and sessions", []string{"page:/pricing", "browser:!Safari"},
 			[]chipWant{{"Page", "is", "/pricing"}, {"Browser", "is not", "Safari"}}},
 		{"custom event", []string{"event:signup"}, []chipWant{{"Custom event", "is", "signup"}}},
+		{"account", []string{"user:abc", "identified:yes", "meta.plan:pro"},
+			[]chipWant{{"User:", "", "abc"}, {"Identified:", "", "yes"}, {"plan", "=", "pro"}}},
+		{"account negated", []string{"user:!<b>x</b>", "identified:!yes", "meta.team.size:!10", "browser:Firefox"},
+			[]chipWant{{"User:", "not", "<b>x</b>"}, {"Identified:", "", "no"}, {"team.size", "is not", "10"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

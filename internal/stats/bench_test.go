@@ -27,7 +27,9 @@ import (
 // skewed share, 7 device/browser/OS mixes, 4 languages, 6 referrers, 1
 // in 10 from a campaign), 500 paths of which "/" takes 15 % and /pricing
 // 5 % of the page views, 2 % of the events a custom "signup" with
-// {"plan":"pro"} (a third) or {"plan":"free"}, and the summaries
+// {"plan":"pro"} (a third) or {"plan":"free"}, a visitors row per two
+// sessions (every 4th identified, two per user, a third of the users with
+// metadata plan "pro"), and the summaries
 // (dash_sum hourly, dash_sum_items daily, UTC) computed from those rows as
 // the pipeline keeps them.
 var fixture struct {
@@ -168,7 +170,9 @@ func BenchmarkQuery30Days(b *testing.B) {
 // BenchmarkFilteredQuery30Days measures the stats of a 30-day period
 // filtered on a page (an event filter: /pricing, 5 % of the page views)
 // and a country (a session filter: DE, 20 % of the sessions), the issue's
-// case, and each of the two alone: every figure from raw rows.
+// case, and each of the two alone; and the account filters of issue 29
+// (user, identified, meta.plan, negated and with the page): every figure
+// from raw rows.
 func BenchmarkFilteredQuery30Days(b *testing.B) {
 	app, site := benchApp(b)
 	p := period30d(b)
@@ -182,6 +186,17 @@ func BenchmarkFilteredQuery30Days(b *testing.B) {
 			`e.path = '/pricing' AND s.country = 'DE'`},
 		{"page", []stats.Filter{{Dim: "page", Value: "/pricing"}}, `e.path = '/pricing'`},
 		{"country", []stats.Filter{{Dim: "country", Value: "DE"}}, `s.country = 'DE'`},
+		// the account filters (issue 29): one user (two devices), the
+		// identified quarter and the rest, a metadata value and the rest
+		{"user", []stats.Filter{{Dim: "user", Value: "u3"}}, `s.visitor IN (SELECT id FROM visitors WHERE userId = 'u3')`},
+		{"identified", []stats.Filter{{Dim: "identified", Value: "yes"}}, `s.visitor IN (SELECT id FROM visitors WHERE userId != '')`},
+		{"identified:no", []stats.Filter{{Dim: "identified", Value: "no"}}, `s.visitor NOT IN (SELECT id FROM visitors WHERE userId != '')`},
+		{"meta", []stats.Filter{{Dim: "meta.plan", Value: "pro"}},
+			`s.visitor IN (SELECT id FROM visitors WHERE json_extract(metadata, '$.plan') = 'pro')`},
+		{"meta:!", []stats.Filter{{Dim: "meta.plan", Value: "pro", Not: true}},
+			`s.visitor NOT IN (SELECT id FROM visitors WHERE json_extract(metadata, '$.plan') = 'pro')`},
+		{"page+meta", []stats.Filter{{Dim: "page", Value: "/pricing"}, {Dim: "meta.plan", Value: "pro"}},
+			`e.path = '/pricing' AND s.visitor IN (SELECT id FROM visitors WHERE json_extract(metadata, '$.plan') = 'pro')`},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			want := count(b, app, p, `SELECT COUNT(*) FROM events e JOIN sessions s ON s.id = e.session
@@ -376,6 +391,26 @@ func fill(app core.App, site string, n int, from time.Time, span time.Duration) 
 			}
 		}
 		if err := flush(sessIns); err != nil {
+			return err
+		}
+		// the visitors: every 4th identified, two visitor ids (devices)
+		// per user, a third of the users on plan "pro"
+		const visIns = `INSERT INTO visitors (id, website, visitorId, userId, metadata, created, updated) VALUES `
+		rows = 0
+		for v := range visitors {
+			user, meta := "", "NULL"
+			if v%4 == 0 {
+				plan := "free"
+				if v/8%3 == 0 {
+					plan = "pro"
+				}
+				user, meta = "u"+strconv.Itoa(v/8), fmt.Sprintf(`'{"plan":"%s","seats":%d}'`, plan, 1+v/8%5)
+			}
+			if err := add(visIns, "('v%014d','%s','h%014d','%s',%s,'','')", v, site, v, user, meta); err != nil {
+				return err
+			}
+		}
+		if err := flush(visIns); err != nil {
 			return err
 		}
 		const evIns = `INSERT INTO events (id, session, website, type, path, eventName, eventData, timestamp, created, updated) VALUES `

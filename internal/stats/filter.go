@@ -14,14 +14,26 @@ import (
 // dimension, a missing ':' or an unknown goal.
 var ErrBadFilter = errors.New("stats: bad filter")
 
-// FilterDimensions are the dimensions a Filter may name. Session
-// dimensions select sessions (and their events); page, event and goal
-// select events, and the visitor figures then count the sessions with at
-// least one selected event.
+// FilterDimensions are the dimensions a Filter may name, besides
+// "meta.<key>" (MetaPrefix). Session dimensions select sessions (and
+// their events); page, event and goal select events, and the visitor
+// figures then count the sessions with at least one selected event. The
+// account dimensions (user, identified, meta.<key>) are session
+// dimensions read from the session's visitor: the user id and metadata
+// identify() stored for it, whenever it was identified (sessions before
+// identify() included).
 var FilterDimensions = []string{
 	"page", "entryPage", "exitPage", "referrer", "country", "device", "browser", "os", "language",
-	"utm_source", "utm_medium", "utm_campaign", "event", "goal",
+	"utm_source", "utm_medium", "utm_campaign", "event", "goal", "user", "identified",
 }
+
+// MetaPrefix starts a metadata dimension: "meta.plan" compares the
+// identified user's metadata key "plan", as text (strings as they are,
+// true and false as words, numbers as SQLite prints them).
+const MetaPrefix = "meta."
+
+// maxMetaKey bounds a metadata key in a filter.
+const maxMetaKey = 64
 
 // Filter is one condition: Dim equals Value, or differs from it when Not.
 // Values are the keys the breakdowns list: "Unknown" for a session
@@ -43,19 +55,56 @@ func (f Filter) String() string {
 }
 
 // ParseFilter reads "<dimension>:<value>" or "<dimension>:!<value>".
+// identified takes yes or no, user a non-empty id, and a meta.<key> key
+// is 1 to 64 letters, digits, '_', '-' or '.'.
 func ParseFilter(s string) (Filter, error) {
 	dim, v, ok := strings.Cut(s, ":")
 	if !ok {
 		return Filter{}, fmt.Errorf("%w: %q: use <dimension>:<value>", ErrBadFilter, s)
 	}
-	if !isFilterDim(dim) {
-		return Filter{}, fmt.Errorf("%w: unknown dimension %q (use one of %s)", ErrBadFilter, dim, strings.Join(FilterDimensions, ", "))
-	}
 	f := Filter{Dim: dim, Value: v}
 	if strings.HasPrefix(v, "!") {
 		f.Value, f.Not = v[1:], true
 	}
-	return f, nil
+	return f, f.check()
+}
+
+// check rejects a dimension that is unknown and a value an account
+// dimension cannot take.
+func (f Filter) check() error {
+	if key, ok := strings.CutPrefix(f.Dim, MetaPrefix); ok {
+		if !validMetaKey(key) {
+			return fmt.Errorf("%w: metadata key %q: use 1 to %d letters, digits, '_', '-' or '.'", ErrBadFilter, key, maxMetaKey)
+		}
+		return nil
+	}
+	if !isFilterDim(f.Dim) {
+		return fmt.Errorf("%w: unknown dimension %q (use one of %s, %s<key>)", ErrBadFilter, f.Dim,
+			strings.Join(FilterDimensions, ", "), MetaPrefix)
+	}
+	switch {
+	case f.Dim == "identified" && f.Value != "yes" && f.Value != "no":
+		return fmt.Errorf("%w: identified:%s: use identified:yes or identified:no", ErrBadFilter, f.Value)
+	case f.Dim == "user" && f.Value == "":
+		return fmt.Errorf("%w: user: needs a user id (identified:no selects the visitors without one)", ErrBadFilter)
+	}
+	return nil
+}
+
+// validMetaKey: the key becomes part of a JSON path, so it holds no
+// quote, bracket or '$'.
+func validMetaKey(k string) bool {
+	if k == "" || len(k) > maxMetaKey {
+		return false
+	}
+	for _, r := range k {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-', r == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ParseFilters reads every filter parameter.
@@ -118,6 +167,23 @@ func not(neg bool, expr string) string {
 // false as words, numbers as SQLite prints them, objects and arrays as
 // JSON.
 const textValue = `CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE CAST(j.value AS TEXT) END`
+
+// visitorCond adds the session condition that s's visitor (a row of
+// visitors, alias v) meets cond, or does not when neg: a session whose
+// visitor has no row, or no user, is "not" every user and metadata value.
+// The visitors that meet cond are listed once per statement (through the
+// (website, userId) index) and each session checks its visitor against
+// that list, rather than looking its visitor up one session at a time.
+func (c *conds) visitorCond(neg bool, cond string) {
+	c.sess = append(c.sess, not(neg, "s.visitor IN (SELECT v.id FROM visitors v WHERE v.website = {:w} AND "+cond+")"))
+}
+
+// metaText is the value at the (bound) JSON path of column col as text,
+// as textValue reads a property: NULL when the key is missing.
+func metaText(col, path string) string {
+	return `CASE json_type(` + col + `, ` + path + `) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ` +
+		`ELSE CAST(json_extract(` + col + `, ` + path + `) AS TEXT) END`
+}
 
 // goalCond is the condition an event of alias a meets when it counts for
 // g. Page patterns with "*" are resolved with resolve into the stored

@@ -25,6 +25,32 @@ func TestParseFilter(t *testing.T) {
 		{in: "utm_campaign:a:b", want: stats.Filter{Dim: "utm_campaign", Value: "a:b"}},
 		{in: "entryPage:", want: stats.Filter{Dim: "entryPage", Value: ""}},
 		{in: "goal:Sign up", want: stats.Filter{Dim: "goal", Value: "Sign up"}},
+		{in: "user:abc", want: stats.Filter{Dim: "user", Value: "abc"}},
+		{in: "user:!a:b c", want: stats.Filter{Dim: "user", Value: "a:b c", Not: true}},
+		{in: "identified:yes", want: stats.Filter{Dim: "identified", Value: "yes"}},
+		{in: "identified:!no", want: stats.Filter{Dim: "identified", Value: "no", Not: true}},
+		{in: "meta.plan:pro", want: stats.Filter{Dim: "meta.plan", Value: "pro"}},
+		{in: "meta.plan:!pro", want: stats.Filter{Dim: "meta.plan", Value: "pro", Not: true}},
+		{in: "meta.Team_2.sub-key:a b", want: stats.Filter{Dim: "meta.Team_2.sub-key", Value: "a b"}},
+		{in: "meta.plan:", want: stats.Filter{Dim: "meta.plan", Value: ""}},
+		{in: "meta." + strings.Repeat("k", 64) + ":1", want: stats.Filter{Dim: "meta." + strings.Repeat("k", 64), Value: "1"}},
+		{in: "user:", err: true},
+		{in: "user:!", err: true},
+		{in: "identified:maybe", err: true},
+		{in: "identified:", err: true},
+		{in: "identified:!", err: true},
+		{in: "identified:Yes", err: true},
+		{in: "meta:pro", err: true},
+		{in: "meta.:pro", err: true},
+		{in: "meta." + strings.Repeat("k", 65) + ":1", err: true},
+		{in: `meta.pl"an:pro`, err: true},
+		{in: "meta.pl'an:pro", err: true},
+		{in: "meta.a[0]:pro", err: true},
+		{in: "meta.$:pro", err: true},
+		{in: "meta.a b:pro", err: true},
+		{in: "meta.plän:pro", err: true},
+		{in: "meta.a\b:pro", err: true},
+		{in: "Meta.plan:pro", err: true},
 		{in: "planet:Mars", err: true},
 		{in: "country", err: true},
 		{in: "", err: true},
@@ -46,6 +72,10 @@ func TestParseFilter(t *testing.T) {
 	_, err := stats.ParseFilter("planet:Mars")
 	if err == nil || !strings.Contains(err.Error(), `"planet"`) {
 		t.Errorf("unknown dimension error %v does not name it", err)
+	}
+	_, err = stats.ParseFilter(`meta.a"]:x`)
+	if err == nil || !strings.Contains(err.Error(), "metadata key") {
+		t.Errorf("bad metadata key error %v does not say so", err)
 	}
 }
 
@@ -78,12 +108,15 @@ func TestEveryFilterRuns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, dim := range append(stats.FilterDimensions, "") {
+			for _, dim := range append(stats.FilterDimensions, "meta.plan", "") {
 				var filters []stats.Filter
 				if dim != "" {
 					v := "x"
-					if dim == "goal" {
+					switch dim {
+					case "goal":
 						v = "Then"
+					case "identified":
+						v = "yes"
 					}
 					filters = []stats.Filter{{Dim: dim, Value: v}, {Dim: dim, Value: v, Not: true}}
 				}
@@ -117,6 +150,13 @@ func TestEveryFilterRuns(t *testing.T) {
 	}
 	if _, err := stats.Query(ctx, app, site.Id, stats.Request{Period: mustPeriod(t, now), Filters: []stats.Filter{{Dim: "goal", Value: "nope"}}, Now: now}); !errors.Is(err, stats.ErrBadFilter) {
 		t.Errorf("unknown goal: %v", err)
+	}
+	// a Filter built without ParseFilter is checked too: its key would
+	// become part of a JSON path
+	for _, f := range []stats.Filter{{Dim: `meta.x"') OR 1 --`, Value: "x"}, {Dim: "identified", Value: "x"}, {Dim: "user"}} {
+		if _, err := stats.Query(ctx, app, site.Id, stats.Request{Period: mustPeriod(t, now), Filters: []stats.Filter{f}, Now: now}); !errors.Is(err, stats.ErrBadFilter) {
+			t.Errorf("%+v: %v, want ErrBadFilter", f, err)
+		}
 	}
 }
 

@@ -55,8 +55,21 @@ func newQuerier(ctx context.Context, app core.App, site string, p Period, filter
 // addFilter adds f's condition: on the events (page, event, goal) or on
 // the sessions. Goal patterns and referrer keys are resolved over span.
 func (q *querier) addFilter(f Filter, span Period) error {
+	if err := f.check(); err != nil {
+		return err
+	}
 	c := q.c
 	switch {
+	case f.Dim == "user":
+		c.visitorCond(f.Not, "v.userId = "+c.param(f.Value))
+	case f.Dim == "identified":
+		// > '' rather than != '': a range of the (website, userId) index
+		c.visitorCond(f.Not == (f.Value == "yes"), "v.userId > ''")
+	case strings.HasPrefix(f.Dim, MetaPrefix):
+		// the path is built from the checked key and bound, not written
+		// into the statement; quoted, a '.' in the key is part of it
+		path := c.param(`$."` + strings.TrimPrefix(f.Dim, MetaPrefix) + `"`)
+		c.visitorCond(f.Not, "v.userId > '' AND "+metaText("v.metadata", path)+" = "+c.param(f.Value))
 	case f.Dim == "page":
 		v := c.param(f.Value)
 		neg := f.Not

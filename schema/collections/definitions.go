@@ -145,6 +145,10 @@ func (b *builder) visitors() {
 	b.text("phone", 50, false)
 	b.json("metadata", schema.MaxMetadata)
 	b.index("website_visitorId", true, "website, visitorId")
+	// new: the stats' account filters (user, identified, meta.<key>)
+	// list a site's visitors by user id, or its identified ones, once
+	// per statement; with id the list is read from the index alone
+	b.index("website_userId", false, "website, userId, id")
 }
 
 // sessions defines sessions: one row per visit.
