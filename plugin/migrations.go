@@ -67,7 +67,8 @@ func (p *plugin) migrations() core.MigrationsList {
 	l.Register(apply, nil, "1764115211_skopos_schema_v8.go")
 	// v9: uptime (websites' uptime fields, uptime_checks,
 	// uptime_incidents, uptime_days), notification rules and their outbox
-	// (notyf_rules, notyf_deliveries), skopos_state
+	// (notyf_rules, notyf_deliveries), skopos_state, the visitors
+	// (website, userId) index of the account filters
 	l.Register(apply, nil, "1764115212_skopos_schema_v9.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
