@@ -253,7 +253,7 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 		case p.seo != nil:
 			_, err = p.seo.Request(e.Record, "")
 		case !p.cfg.SEO.Off:
-			_, err = seorun.Enqueue(e.App, e.Record, "", time.Now(), time.Minute)
+			_, err = seorun.Enqueue(e.App, e.Record, "", time.Now(), seorun.DefaultMinInterval)
 		}
 		if err != nil {
 			e.App.Logger().Error("skopos: queue the SEO analysis of a new website", "site", e.Record.GetString("domain"), "error", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/schema"
 	"github.com/spf13/cobra"
 )
@@ -62,7 +63,7 @@ func RunRetention(ctx context.Context, app core.App, now time.Time) (RetentionRe
 	// the notifications' outbox: what was sent, folded or given up keeps
 	// its rule's recent deliveries for a month
 	r, err := app.DB().NewQuery("DELETE FROM " + schema.NotifyDeliveries + " WHERE status != 'pending' AND created < {:cutoff}").
-		Bind(dbx.Params{"cutoff": today.Add(-DeliveriesKept).Format("2006-01-02 15:04:05.000Z")}).WithContext(ctx).Execute()
+		Bind(dbx.Params{"cutoff": today.Add(-DeliveriesKept).Format(types.DefaultDateLayout)}).WithContext(ctx).Execute()
 	if err != nil {
 		return res, fmt.Errorf("skopos: retention of %s: %w", schema.NotifyDeliveries, err)
 	}

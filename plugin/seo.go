@@ -41,7 +41,7 @@ func (p *plugin) mountSEO(e *core.ServeEvent) {
 }
 
 func (p *plugin) getSEO(e *core.RequestEvent) error {
-	site, err := p.keyAuth.site(e, time.Now())
+	site, err := p.keyAuth.ownSite(e, e.Request.URL.Query().Get("site"), time.Now())
 	if err != nil {
 		return err
 	}
@@ -86,11 +86,7 @@ func (p *plugin) analyzeSEO(e *core.RequestEvent) error {
 	if err := e.BindBody(&in); err != nil {
 		return e.BadRequestError("Send JSON: {\"site\": \"<trackingId>\", \"strategy\": \"mobile\"|\"desktop\"}.", err)
 	}
-	q := e.Request.URL.Query()
-	q.Set("site", in.Site)
-	q.Del("share")
-	e.Request.URL.RawQuery = q.Encode()
-	site, err := p.keyAuth.site(e, time.Now())
+	site, err := p.keyAuth.ownSite(e, in.Site, time.Now())
 	if err != nil {
 		return err
 	}

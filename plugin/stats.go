@@ -111,11 +111,17 @@ func (k *keyAuth) site(e *core.RequestEvent, now time.Time) (*core.Record, error
 		}
 		return site, nil
 	}
+	return k.ownSite(e, q.Get("site"), now)
+}
+
+// ownSite returns the website trackingID if the caller (an auth token,
+// or an API key within its sites; never a shared link) may see it.
+func (k *keyAuth) ownSite(e *core.RequestEvent, trackingID string, now time.Time) (*core.Record, error) {
 	auth, scope, err := k.caller(e, now)
 	if err != nil {
 		return nil, err
 	}
-	site, err := e.App.FindFirstRecordByData(schema.Websites, "trackingId", q.Get("site"))
+	site, err := e.App.FindFirstRecordByData(schema.Websites, "trackingId", trackingID)
 	if err != nil || !access.CanView(auth, site) || (scope != nil && !slices.Contains(scope, site.GetString("trackingId"))) {
 		return nil, e.NotFoundError("Website not found.", nil)
 	}

@@ -64,9 +64,7 @@ func (p *plugin) mountUptime(e *core.ServeEvent) {
 	e.Router.GET(UptimePath, func(e *core.RequestEvent) error {
 		now := time.Now()
 		q := e.Request.URL.Query()
-		q.Del("share")
-		e.Request.URL.RawQuery = q.Encode()
-		site, err := p.keyAuth.site(e, now)
+		site, err := p.keyAuth.ownSite(e, q.Get("site"), now)
 		if err != nil {
 			return err
 		}

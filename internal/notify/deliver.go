@@ -236,7 +236,7 @@ func (n *Notifier) digest(ctx context.Context) error {
 	var groups []*group
 	index := map[string]*group{}
 	for _, r := range rows {
-		at, err := time.Parse("2006-01-02 15:04:05.000Z", r.SentAt)
+		at, err := time.Parse(dbLayout, r.SentAt)
 		if err != nil {
 			return fmt.Errorf("sentAt %q: %w", r.SentAt, err)
 		}

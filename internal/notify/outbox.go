@@ -10,11 +10,12 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/security"
+	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/schema"
 )
 
 // dbLayout is how PocketBase stores a date field.
-const dbLayout = "2006-01-02 15:04:05.000Z"
+const dbLayout = types.DefaultDateLayout
 
 func dbTime(t time.Time) string { return t.UTC().Format(dbLayout) }
 

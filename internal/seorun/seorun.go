@@ -36,6 +36,10 @@ const (
 // the default.
 var Strategies = []string{"mobile", "desktop"}
 
+// DefaultMinInterval is the least time between two requests for one site
+// unless Options.MinInterval says otherwise.
+const DefaultMinInterval = time.Minute
+
 // ErrTooSoon is returned by Request when the site's last request is less
 // than Options.MinInterval old.
 var ErrTooSoon = errors.New("seorun: an analysis of this site was requested less than a minute ago")
@@ -110,7 +114,7 @@ func New(app core.App, o Options) *Runner {
 		o.Timeout = 3 * time.Minute
 	}
 	if o.MinInterval <= 0 {
-		o.MinInterval = time.Minute
+		o.MinInterval = DefaultMinInterval
 	}
 	if o.Poll <= 0 {
 		o.Poll = 30 * time.Second
@@ -130,7 +134,7 @@ func New(app core.App, o Options) *Runner {
 // starts running jobs as they are requested.
 func (r *Runner) Start() error {
 	// a job left running was cut off by a stop or a crash: run it again
-	_, err := r.app.DB().Update(r.table(), dbx.Params{"status": Pending}, dbx.HashExp{"status": Running}).Execute()
+	_, err := r.app.DB().Update(schema.SEOData, dbx.Params{"status": Pending}, dbx.HashExp{"status": Running}).Execute()
 	if err != nil {
 		return fmt.Errorf("seorun: resume: %w", err)
 	}
@@ -224,8 +228,6 @@ func (r *Runner) poke() {
 	}
 }
 
-func (r *Runner) table() string { return schema.SEOData }
-
 func (r *Runner) run() {
 	defer close(r.loop)
 	tick := time.NewTicker(r.o.Poll)
@@ -270,7 +272,7 @@ func (r *Runner) claim(sem chan struct{}) {
 
 // next marks the oldest pending job not in flight running and returns it.
 func (r *Runner) next() (*core.Record, error) {
-	recs, err := r.app.FindRecordsByFilter(r.table(), "status = {:s}", "requestedAt", 20, 0, dbx.Params{"s": Pending})
+	recs, err := r.app.FindRecordsByFilter(schema.SEOData, "status = {:s}", "requestedAt", 20, 0, dbx.Params{"s": Pending})
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +314,7 @@ func (r *Runner) analyze(rec *core.Record) {
 	}
 	// the row may have been re-requested meanwhile: reload it so the
 	// new request's time and strategy are kept
-	cur, ferr := r.app.FindRecordById(r.table(), rec.Id)
+	cur, ferr := r.app.FindRecordById(schema.SEOData, rec.Id)
 	if ferr != nil {
 		return
 	}

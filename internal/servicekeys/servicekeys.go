@@ -14,6 +14,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/vault"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -224,7 +225,7 @@ func Use(app core.App, v *vault.Vault, ownerID string, super bool, service strin
 	// counted with SQL: a record save would bump updated, which orders
 	// which key is used
 	_, err = app.DB().NewQuery("UPDATE " + schema.ServiceKeys + " SET usageCount = usageCount + 1, lastUsed = {:t}, encryptedKey = {:k} WHERE id = {:id}").
-		Bind(dbx.Params{"t": now.UTC().Format("2006-01-02 15:04:05.000Z"), "k": sealed, "id": rec.Id}).Execute()
+		Bind(dbx.Params{"t": now.UTC().Format(types.DefaultDateLayout), "k": sealed, "id": rec.Id}).Execute()
 	if err != nil {
 		return "", false, fmt.Errorf("servicekeys: count use: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -112,7 +113,14 @@ const (
 	DefaultInterval = 300 * time.Second
 )
 
-func dbTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000Z") }
+// dbTime and parseDB write and read PocketBase's stored date text.
+func dbTime(t time.Time) string { return t.UTC().Format(types.DefaultDateLayout) }
+
+// parseDB reads a stored date; the zero time for an empty or bad one.
+func parseDB(s string) time.Time {
+	t, _ := time.Parse(types.DefaultDateLayout, s)
+	return t
+}
 
 // counts returns the checks up and in total in [from, to): raw checks
 // where they exist, and the daily roll-up for the days before the first
@@ -132,7 +140,7 @@ func counts(app core.App, siteID string, from, to time.Time) (up, total int, err
 	// whole days before the oldest raw check come from the roll-up
 	before := to
 	if raw.First != "" {
-		if t, perr := time.Parse("2006-01-02 15:04:05.000Z", raw.First); perr == nil {
+		if t := parseDB(raw.First); !t.IsZero() {
 			before = t
 		}
 	}
@@ -170,7 +178,7 @@ func points(app core.App, siteID string, from, to time.Time) ([]Point, error) {
 	}
 	before := to
 	if len(raw) > 0 {
-		if t, perr := time.Parse("2006-01-02 15:04:05.000Z", raw[0].Time); perr == nil {
+		if t := parseDB(raw[0].Time); !t.IsZero() {
 			before = t
 		}
 	}
@@ -189,7 +197,7 @@ func points(app core.App, siteID string, from, to time.Time) ([]Point, error) {
 	}
 	out := make([]Point, 0, len(days)+len(raw))
 	for _, d := range days {
-		t, _ := time.Parse("2006-01-02 15:04:05.000Z", d.Date)
+		t := parseDB(d.Date)
 		share := 0.0
 		if d.Checks > 0 {
 			share = 100 * float64(d.Up) / float64(d.Checks)
@@ -198,7 +206,7 @@ func points(app core.App, siteID string, from, to time.Time) ([]Point, error) {
 		out = append(out, Point{Time: t, Up: d.Up == d.Checks, ResponseTime: d.Avg, P95: &p95, UpShare: &share})
 	}
 	for _, c := range raw {
-		t, _ := time.Parse("2006-01-02 15:04:05.000Z", c.Time)
+		t := parseDB(c.Time)
 		out = append(out, Point{Time: t, Up: c.Up, ResponseTime: c.MS})
 	}
 	return out, nil
@@ -223,9 +231,9 @@ func incidents(app core.App, siteID string, from, to time.Time) ([]Incident, err
 	out := make([]Incident, 0, len(rows))
 	for _, r := range rows {
 		in := Incident{Duration: r.Duration, Resolved: r.Resolved, Error: r.Error, Status: r.Status}
-		in.Start, _ = time.Parse("2006-01-02 15:04:05.000Z", r.Start)
+		in.Start = parseDB(r.Start)
 		if r.Resolved {
-			in.End, _ = time.Parse("2006-01-02 15:04:05.000Z", r.End)
+			in.End = parseDB(r.End)
 		} else {
 			in.Duration = to.Sub(in.Start).Milliseconds() // open: until now
 		}

@@ -141,13 +141,13 @@ func summarize(app core.App, siteID string, start, now time.Time) (daySummary, e
 		return s, err
 	}
 	for _, in := range incidents {
-		from, _ := time.Parse("2006-01-02 15:04:05.000Z", in.Start)
+		from := parseDB(in.Start)
 		if !from.Before(start) {
 			s.Incidents++
 		}
 		to := now
 		if in.Resolved {
-			to, _ = time.Parse("2006-01-02 15:04:05.000Z", in.End)
+			to = parseDB(in.End)
 		}
 		from, to = later(from, start), earlier(to, end)
 		if to.After(from) {
