@@ -70,6 +70,8 @@ func (p *plugin) migrations() core.MigrationsList {
 	// (notyf_rules, notyf_deliveries), skopos_state, the visitors
 	// (website, userId) index of the account filters
 	l.Register(apply, nil, "1764115212_skopos_schema_v9.go")
+	// v10: skopos_erasures, the erasure log
+	l.Register(apply, nil, "1764115213_skopos_schema_v10.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

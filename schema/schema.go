@@ -81,6 +81,11 @@ const (
 	// State holds small named values of the server's background jobs
 	// (the notifier's position in the events table).
 	State = "skopos_state"
+	// Erasures is the erasure log: one row per erasure of a session, a
+	// visitor or an identified user (who asked, what kind, how many rows
+	// went), never the erased data or its ids. Superuser-only (no API
+	// rules); the dashboard shows a site's to its owner.
+	Erasures = "skopos_erasures"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -100,7 +105,7 @@ var Analysis = []string{Goals, Funnels}
 // (never the SDK): the stats API keys, the shared links, the SEO analyses
 // and the service key vault.
 var Server = []string{APIKeys, Shares, SEOData, SEOHistory, ServiceKeys,
-	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State}
+	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State, Erasures}
 
 // All lists every Skopos collection: Names, the writer's own bookkeeping
 // (Spools), the installation's secrets, Analysis, then Server.

@@ -81,6 +81,18 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 	return p.request(ctx, false)
 }
 
+// Exclusive runs fn on the worker once everything accepted before the
+// call is written (as Flush), with no pipeline write before fn returns;
+// then the worker forgets what it remembers of visitors, sessions and
+// summary keys, so that rows fn deleted or changed are read again rather
+// than continued from memory. Erasure runs here: a session it deletes
+// must not be continued by the next event of its visitor. fn's error is
+// returned; fn is not called when the flush fails.
+func (p *Pipeline) Exclusive(ctx context.Context, fn func(context.Context) error) error {
+	req := request{ctx: ctx, target: p.target(), reply: make(chan error, 1), fn: fn}
+	return p.send(ctx, req)
+}
+
 // target is the last intake log record accepted so far: a Flush or Close
 // waits until the worker has read that far.
 func (p *Pipeline) target() uint64 {
@@ -153,10 +165,14 @@ type request struct {
 	stop   bool
 	target uint64 // with an intake log: read at least this far first
 	reply  chan error
+	fn     func(context.Context) error // Exclusive's, run after the flush
 }
 
 func (p *Pipeline) request(ctx context.Context, stop bool) error {
-	req := request{ctx: ctx, stop: stop, target: p.target(), reply: make(chan error, 1)}
+	return p.send(ctx, request{ctx: ctx, stop: stop, target: p.target(), reply: make(chan error, 1)})
+}
+
+func (p *Pipeline) send(ctx context.Context, req request) error {
 	select {
 	case p.reqs <- req:
 	case <-p.done:

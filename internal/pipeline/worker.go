@@ -102,6 +102,10 @@ func (w *worker) run() {
 			rctx, cancel := context.WithCancel(req.ctx)
 			stopAfter := context.AfterFunc(ctx, cancel)
 			err := w.flushTo(rctx, req.target)
+			if err == nil && req.fn != nil {
+				err = req.fn(rctx)
+				w.forget()
+			}
 			stopAfter()
 			cancel()
 			if req.stop {
@@ -136,6 +140,13 @@ func (w *worker) flushTo(ctx context.Context, target uint64) error {
 			return nil
 		}
 	}
+}
+
+// forget drops the worker's memory of visitors, sessions and each day's
+// summary keys (Exclusive); the next events read them from the store.
+func (w *worker) forget() {
+	w.visitors = newLRU(w.p.cfg.SessionCacheSize)
+	w.dims = newDimKeys(w.p.cfg.MaxDimensionKeys)
 }
 
 // unwritten turns what the worker still holds when it stops into Close's

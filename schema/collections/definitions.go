@@ -93,6 +93,7 @@ var definitions = map[string]func(*builder){
 	schema.NotifyRules:      (*builder).notifyRules,
 	schema.NotifyDeliveries: (*builder).notifyDeliveries,
 	schema.State:            (*builder).state,
+	schema.Erasures:         (*builder).erasures,
 }
 
 // websites defines websites: the sites tracked, with their owner and settings.
@@ -460,4 +461,17 @@ func (b *builder) state() {
 	b.text("name", 100, true)
 	b.text("value", 1024, false)
 	b.index("name", true, "name")
+}
+
+// erasures defines skopos_erasures: the erasure log (who erased what kind
+// of data of a website, and how many rows went).
+func (b *builder) erasures() {
+	b.cascade("website", schema.Websites)
+	b.fields(&core.SelectField{Name: "kind", MaxSelect: 1, Values: []string{"session", "visitor", "user"}, Required: true})
+	// "users/<id>" or "_superusers/<id>", " (API key)" through a key
+	b.text("actor", 255, false)
+	for _, n := range []string{"visitors", "sessions", "events", "jsErrors", "summaries"} {
+		b.fields(&core.NumberField{Name: n, OnlyInt: true, Min: types.Pointer(0.0)})
+	}
+	b.index("website_created", false, "website, created")
 }
