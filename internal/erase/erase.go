@@ -54,7 +54,6 @@ const (
 	User Kind = "user"
 )
 
-
 // Target names what to erase.
 type Target struct {
 	Website string // the website's record id
