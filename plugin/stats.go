@@ -117,15 +117,22 @@ func (k *keyAuth) site(e *core.RequestEvent, now time.Time) (*core.Record, error
 // ownSite returns the website trackingID if the caller (an auth token,
 // or an API key within its sites; never a shared link) may see it.
 func (k *keyAuth) ownSite(e *core.RequestEvent, trackingID string, now time.Time) (*core.Record, error) {
+	site, _, err := k.ownSiteBy(e, trackingID, now)
+	return site, err
+}
+
+// ownSiteBy is ownSite that also returns the caller: the auth record, or
+// the API key's owner.
+func (k *keyAuth) ownSiteBy(e *core.RequestEvent, trackingID string, now time.Time) (site, caller *core.Record, err error) {
 	auth, scope, err := k.caller(e, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	site, err := e.App.FindFirstRecordByData(schema.Websites, "trackingId", trackingID)
+	site, err = e.App.FindFirstRecordByData(schema.Websites, "trackingId", trackingID)
 	if err != nil || !access.CanView(auth, site) || (scope != nil && !slices.Contains(scope, site.GetString("trackingId"))) {
-		return nil, e.NotFoundError("Website not found.", nil)
+		return nil, nil, e.NotFoundError("Website not found.", nil)
 	}
-	return site, nil
+	return site, auth, nil
 }
 
 // queryError maps the stats package's errors onto API answers.

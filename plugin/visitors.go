@@ -1,12 +1,14 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/visitors"
 )
@@ -17,7 +19,7 @@ import (
 //	GET /api/skopos/visitors/<visitor record id>/export?site=<trackingId>
 //
 // with the stats API's callers (a superuser, the site's owner, or an API
-// key within its sites; not shared links). The list is one row per
+// key within its sites; never a shared link: these pages name people). The list is one row per
 // visitor with sessions started in the period (default 7d), with its
 // "next" cursor while more follow; pass it as after= with the same sort
 // and identified values. The export is a JSON attachment of everything
@@ -30,6 +32,17 @@ const VisitorsPath = "/api/skopos/visitors"
 //	GET /api/skopos/users/<userId>?site=<trackingId>
 //	GET /api/skopos/users/<userId>/export?site=<trackingId>
 const UsersPath = "/api/skopos/users"
+
+// SessionsPath erases one session:
+//
+//	DELETE /api/skopos/sessions/<session record id>?site=<trackingId>
+//
+// Every erasure route (this one, DELETE VisitorsPath/<visitor record id>
+// and DELETE UsersPath/<userId>) deletes the rows and corrects the
+// summaries (package erase), logs the erasure, and answers 200 with what
+// it deleted (erase.Result), 404 when the site has no such session,
+// visitor or user. Callers as for the visitors list.
+const SessionsPath = "/api/skopos/sessions"
 
 func (p *plugin) mountVisitors(e *core.ServeEvent) {
 	keys := p.keyAuth
@@ -47,12 +60,58 @@ func (p *plugin) mountVisitors(e *core.ServeEvent) {
 		}
 		return serveVisitorsExport(e, site, "user-"+user, ids)
 	}))
+	for path, kind := range map[string]erase.Kind{SessionsPath + "/{id}": erase.Session, VisitorsPath + "/{id}": erase.Visitor, UsersPath + "/{id}": erase.User} {
+		e.Router.DELETE(path, func(e *core.RequestEvent) error {
+			site, caller, err := keys.ownSiteBy(e, e.Request.URL.Query().Get("site"), time.Now())
+			if err != nil {
+				return err
+			}
+			res, err := p.erase(e.Request.Context(), e.App, erase.Target{Website: site.Id, Kind: kind, ID: e.Request.PathValue("id")}, actor(e, caller))
+			if err != nil {
+				return visitorsError(e, err)
+			}
+			return e.JSON(http.StatusOK, res)
+		})
+	}
+}
+
+// erase runs an erasure on the intake's worker (pipeline.Exclusive), so
+// that no event write interleaves and the writer forgets the sessions it
+// remembered; without the intake, directly.
+func (p *plugin) erase(ctx context.Context, app core.App, t erase.Target, actor string) (erase.Result, error) {
+	var res erase.Result
+	run := func(ctx context.Context) error {
+		var err error
+		res, err = erase.Erase(ctx, app, t, actor)
+		return err
+	}
+	var err error
+	if p.intake != nil {
+		err = p.intake.in.Pipeline().Exclusive(ctx, run)
+	} else {
+		err = run(ctx)
+	}
+	if err == nil {
+		app.Logger().Info("skopos: erased", "website", t.Website, "kind", string(t.Kind), "actor", actor,
+			"visitors", res.Visitors, "sessions", res.Sessions, "events", res.Events, "summaries", res.Summaries)
+	}
+	return res, err
+}
+
+// actor names the caller in the erasure log: its auth collection and
+// record id, marked when it came with an API key.
+func actor(e *core.RequestEvent, caller *core.Record) string {
+	who := caller.Collection().Name + "/" + caller.Id
+	if e.Auth == nil {
+		who += " (API key)"
+	}
+	return who
 }
 
 // visitorsHandler runs h for the site= website the caller may read.
 func visitorsHandler(keys *keyAuth, h func(*core.RequestEvent, *core.Record) error) func(*core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
-		site, err := keys.site(e, time.Now())
+		site, err := keys.ownSite(e, e.Request.URL.Query().Get("site"), time.Now())
 		if err != nil {
 			return err
 		}
@@ -63,9 +122,9 @@ func visitorsHandler(keys *keyAuth, h func(*core.RequestEvent, *core.Record) err
 // visitorsError maps the visitors package's errors onto API answers.
 func visitorsError(e *core.RequestEvent, err error) error {
 	switch {
-	case errors.Is(err, visitors.ErrNotFound):
+	case errors.Is(err, visitors.ErrNotFound), errors.Is(err, erase.ErrNotFound):
 		return e.NotFoundError("Not found.", nil)
-	case errors.Is(err, visitors.ErrBadQuery):
+	case errors.Is(err, visitors.ErrBadQuery), errors.Is(err, erase.ErrBadTarget):
 		return e.BadRequestError(err.Error(), nil)
 	}
 	return e.InternalServerError("", err)

@@ -2,14 +2,19 @@ package plugin_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/summarytest"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/internal/visitors"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/schema"
@@ -113,5 +118,101 @@ func TestVisitorsAndUsersAPI(t *testing.T) {
 		if code, body := call(t, "GET", srv.URL+c.path, c.token, ""); code != c.want || strings.Contains(body, "Bob") || strings.Contains(body, "Ada") {
 			t.Errorf("%s: %d %s, want %d", c.path, code, body, c.want)
 		}
+	}
+}
+
+// TestErasureAPI: the owner erases a session, a visitor and a user
+// through the API while the intake runs; the summaries equal the raw
+// rows after each; another owner gets 404 and erases nothing; a shared
+// link reads no visitor; every erasure is logged with its caller.
+func TestErasureAPI(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	app := srv.App()
+	ownerToken, owner := tokenUser(t, app, "owner@erase.example")
+	otherToken, _ := tokenUser(t, app, "other@erase.example")
+	site := srv.AddWebsite(t, "erase.example")
+	site.Set("user", owner)
+	if err := app.Save(site); err != nil {
+		t.Fatal(err)
+	}
+	q := "?site=" + site.GetString("trackingId")
+	sent := 0
+	for v := range 6 {
+		for _, path := range []string{"/", "/pricing", "/docs"}[:v%3+1] {
+			post(t, srv, fmt.Sprintf(`{"type":"pageView","url":"https://erase.example%s"}`, path),
+				map[string]string{"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", v+1)})
+			sent++
+		}
+	}
+	testwait.Until(t, "events stored", func() bool { return countEvents(t, app, dbx.HashExp{"website": site.Id}) == sent })
+	var vids []string
+	if err := app.DB().NewQuery("SELECT id FROM visitors ORDER BY id").Column(&vids); err != nil || len(vids) != 6 {
+		t.Fatalf("visitors %v (%v); want 6", vids, err)
+	}
+	for _, v := range vids[:2] { // one user on two devices (what identify() stores)
+		if _, err := app.DB().NewQuery("UPDATE visitors SET userId = 'u/1 ?', name = 'Ada' WHERE id = {:v}").Bind(dbx.Params{"v": v}).Execute(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	summarytest.Check(t, app.DB(), "before")
+	var sid string
+	_ = app.DB().NewQuery("SELECT id FROM sessions WHERE visitor = {:v}").Bind(dbx.Params{"v": vids[4]}).Row(&sid)
+
+	share := func() string {
+		code, out := call(t, http.MethodPost, srv.URL+plugin.SharesPath, ownerToken, fmt.Sprintf(`{"site":%q}`, site.GetString("trackingId")))
+		var s struct{ Token string }
+		if err := json.Unmarshal([]byte(out), &s); code != http.StatusCreated || err != nil {
+			t.Fatalf("share: %d %s", code, out)
+		}
+		return s.Token
+	}()
+	for _, c := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{"DELETE", plugin.UsersPath + "/" + url.PathEscape("u/1 ?") + q, otherToken, http.StatusNotFound},
+		{"DELETE", plugin.VisitorsPath + "/" + vids[3] + q, otherToken, http.StatusNotFound},
+		{"DELETE", plugin.SessionsPath + "/" + sid + q, otherToken, http.StatusNotFound},
+		{"DELETE", plugin.VisitorsPath + "/" + vids[3] + q, "", http.StatusUnauthorized},
+		{"DELETE", plugin.VisitorsPath + "/nosuchvisitor" + q, ownerToken, http.StatusNotFound},
+		{"GET", plugin.VisitorsPath + q + "&share=" + share, "", http.StatusUnauthorized},
+		{"GET", plugin.UsersPath + "/" + url.PathEscape("u/1 ?") + q + "&share=" + share, "", http.StatusUnauthorized},
+	} {
+		if code, body := call(t, c.method, srv.URL+c.path, c.token, ""); code != c.want || strings.Contains(body, "Ada") {
+			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, code, body, c.want)
+		}
+	}
+	if n := countEvents(t, app, dbx.HashExp{"website": site.Id}); n != sent {
+		t.Fatalf("refused erasures deleted events: %d of %d left", n, sent)
+	}
+
+	for _, c := range []struct {
+		path     string
+		visitors int
+	}{
+		{plugin.SessionsPath + "/" + sid, 0},
+		{plugin.VisitorsPath + "/" + vids[3], 1},
+		{plugin.UsersPath + "/" + url.PathEscape("u/1 ?"), 2},
+	} {
+		code, body := call(t, "DELETE", srv.URL+c.path+q, ownerToken, "")
+		var res erase.Result
+		if err := json.Unmarshal([]byte(body), &res); code != http.StatusOK || err != nil || res.Visitors != c.visitors || res.Sessions == 0 {
+			t.Errorf("DELETE %s: %d %s; want 200 with %d visitors and their sessions", c.path, code, body, c.visitors)
+		}
+		summarytest.Check(t, app.DB(), "after DELETE "+c.path)
+		if code, _ := call(t, "DELETE", srv.URL+c.path+q, ownerToken, ""); code != http.StatusNotFound {
+			t.Errorf("DELETE %s again: %d, want 404", c.path, code)
+		}
+	}
+	var left int
+	_ = app.DB().NewQuery("SELECT COUNT(*) FROM visitors").Row(&left)
+	if left != 3 {
+		t.Errorf("%d visitors left; want 3", left)
+	}
+	var actors []string
+	_ = app.DB().NewQuery("SELECT actor FROM skopos_erasures ORDER BY rowid").Column(&actors)
+	if want := "users/" + owner; len(actors) != 3 || actors[0] != want || actors[2] != want {
+		t.Errorf("erasure log actors %v; want three by %s", actors, want)
 	}
 }
