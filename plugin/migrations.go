@@ -1,9 +1,12 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/adopt"
 	"github.com/skopos-go/skopos/internal/hourly"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/schema/collections"
@@ -84,6 +87,10 @@ func (p *plugin) migrations() core.MigrationsList {
 	}
 	if p.cfg.Demo {
 		l.Register(func(tx core.App) error {
+			var sites int
+			if err := tx.DB().NewQuery("SELECT COUNT(*) FROM websites").Row(&sites); err != nil || sites > 0 {
+				return err // an installation with websites (an adopted one) needs no demo
+			}
 			_, err := createWebsite(tx, "Demo", "localhost", "")
 			return err
 		}, nil, "1764115202_skopos_demo_website.go")
@@ -92,12 +99,32 @@ func (p *plugin) migrations() core.MigrationsList {
 }
 
 // migrate applies PocketBase's and then Skopos' pending migrations.
+// A Skopos Node data dir is adopted around Skopos' own migrations
+// (package adopt).
 func (p *plugin) migrate(app core.App) error {
 	if err := app.RunAllMigrations(); err != nil {
 		return fmt.Errorf("skopos: pocketbase migrations: %w", err)
 	}
+	adopting, err := adopt.Pending(app.DB())
+	if err != nil {
+		return fmt.Errorf("skopos: %w", err)
+	}
+	ctx := context.Background()
+	// the adoption's progress goes to the start-up lines as well as to
+	// PocketBase's logs: an operator watches it once
+	log := slog.New(slog.NewMultiHandler(app.Logger().Handler(), slog.NewTextHandler(p.cfg.Out, nil)))
+	if adopting {
+		if err := adopt.Prepare(ctx, app, log); err != nil {
+			return fmt.Errorf("skopos: %w", err)
+		}
+	}
 	if _, err := core.NewMigrationsRunner(app, p.migrations()).Up(); err != nil {
 		return fmt.Errorf("skopos: migrations: %w", err)
+	}
+	if adopting {
+		if err := adopt.Finish(ctx, app, log, pipeline.DefaultMaxDimensionKeys); err != nil {
+			return fmt.Errorf("skopos: %w", err)
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/dbutils"
@@ -24,6 +25,9 @@ func Merge(existing, desired *core.Collection) (bool, error) {
 	}
 	for _, f := range desired.Fields {
 		if old := existing.Fields.GetByName(f.GetName()); old != nil && old.Type() != f.Type() {
+			if keepsText(old, f) {
+				continue
+			}
 			return false, fmt.Errorf("schema: %s.%s is a %s field, Skopos needs %s",
 				existing.Name, f.GetName(), old.Type(), f.Type())
 		}
@@ -36,10 +40,16 @@ func Merge(existing, desired *core.Collection) (bool, error) {
 	}
 	for _, idx := range desired.Indexes {
 		parsed := dbutils.ParseIndex(idx)
-		if existing.GetIndex(parsed.IndexName) != idx {
-			existing.RemoveIndex(parsed.IndexName)
-			existing.Indexes = append(existing.Indexes, idx)
+		if existing.GetIndex(parsed.IndexName) == idx {
+			continue
 		}
+		if equivalentIndex(existing, parsed) != "" {
+			// the same index under another name (a Skopos Node
+			// installation's): a second copy would only cost writes
+			continue
+		}
+		existing.RemoveIndex(parsed.IndexName)
+		existing.Indexes = append(existing.Indexes, idx)
 	}
 	for _, name := range retiredIndexes[existing.Name] {
 		existing.RemoveIndex(name)
@@ -50,6 +60,52 @@ func Merge(existing, desired *core.Collection) (bool, error) {
 	}
 	return !bytes.Equal(before, after), nil
 }
+
+// keepsText reports whether an existing field stores what a desired text
+// field holds, one string, and stays as it is: a single select (the
+// Skopos Node dashboard's api_keys.service lists the services it knows;
+// Skopos writes only values of that list).
+func keepsText(old, desired core.Field) bool {
+	sel, ok := old.(*core.SelectField)
+	return ok && sel.MaxSelect <= 1 && desired.Type() == core.FieldTypeText
+}
+
+// equivalentIndex returns the name of an index of c, other than want's
+// own name, with want's definition: the same uniqueness, columns (in
+// order, with their collation and sort order) and condition; "" if none.
+func equivalentIndex(c *core.Collection, want dbutils.Index) string {
+	for _, raw := range c.Indexes {
+		have := dbutils.ParseIndex(raw)
+		if strings.EqualFold(have.IndexName, want.IndexName) || have.Unique != want.Unique ||
+			normalize(have.Where) != normalize(want.Where) || len(have.Columns) != len(want.Columns) {
+			continue
+		}
+		same := true
+		for i, col := range have.Columns {
+			w := want.Columns[i]
+			if !strings.EqualFold(unquote(col.Name), unquote(w.Name)) || !strings.EqualFold(col.Collate, w.Collate) ||
+				!strings.EqualFold(orASC(col.Sort), orASC(w.Sort)) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return have.IndexName
+		}
+	}
+	return ""
+}
+
+func unquote(name string) string { return strings.Trim(strings.TrimSpace(name), "`\"[]") }
+
+func orASC(sort string) string {
+	if sort == "" {
+		return "ASC"
+	}
+	return sort
+}
+
+func normalize(sql string) string { return strings.Join(strings.Fields(sql), " ") }
 
 // retiredIndexes are indexes earlier Skopos versions created that a later
 // index replaced: each costs every insert, so applying removes them.
@@ -74,6 +130,14 @@ func cloneField(f core.Field) (core.Field, error) {
 // see Merge) inside one transaction and returns the names of the
 // collections it created or changed; nil means app already had them.
 func Apply(app core.App) (changed []string, err error) {
+	return ApplyExcept(app, nil)
+}
+
+// ApplyExcept is Apply without the indexes named in skip (collection →
+// index names, as schema.IndexName gives them): adopting a Skopos Node
+// installation first adds the fields, fills them, then applies the
+// UNIQUE indexes over them, which the rows as found would violate.
+func ApplyExcept(app core.App, skip map[string][]string) (changed []string, err error) {
 	err = app.RunInTransaction(func(tx core.App) error {
 		changed = nil
 		resolve := func(name string) (string, error) {
@@ -87,6 +151,9 @@ func Apply(app core.App) (changed []string, err error) {
 			desired, err := Definition(name, resolve)
 			if err != nil {
 				return err
+			}
+			for _, idx := range skip[name] {
+				desired.RemoveIndex(idx)
 			}
 			target := desired
 			existing, err := tx.FindCollectionByNameOrId(name)
