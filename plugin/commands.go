@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/adopt"
 	"github.com/spf13/cobra"
 )
 
@@ -50,7 +52,7 @@ type cli struct {
 // app.Execute return the failure of one of them.
 func (p *plugin) addCommands(rootCmd *cobra.Command) {
 	c := &cli{plugin: p}
-	rootCmd.AddCommand(c.siteCommand(), c.schemaCommand(), c.retentionCommand(), c.reportsCommand(), c.vaultCommand())
+	rootCmd.AddCommand(c.siteCommand(), c.schemaCommand(), c.retentionCommand(), c.reportsCommand(), c.vaultCommand(), c.migrateCommand())
 	p.app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
 		if err := e.Next(); err != nil || c.failed == nil {
 			return err
@@ -158,8 +160,42 @@ func IsRemote(c *cobra.Command) bool {
 		return true
 	case "url":
 		return c.Flags().Changed("url") || os.Getenv("POCKETBASE_URL") != ""
+	case "dry-run": // reads the data dir's file itself, changing nothing
+		dry, _ := c.Flags().GetBool("dry-run")
+		return dry
 	}
 	return false
+}
+
+// migrateCommand applies Skopos' migrations to the local data dir without
+// serving; on a Skopos Node data dir that is the adoption (package adopt).
+// With --dry-run it only prints what it would do, from the file alone.
+func (c *cli) migrateCommand() *cobra.Command {
+	var dry bool
+	cmd := c.command(&cobra.Command{
+		Use:         "migrate [--dir DIR] [--dry-run]",
+		Short:       "Apply Skopos' schema to the data dir (adopting a Skopos Node installation); --dry-run prints what it would do and changes nothing",
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{RemoteOnly: "dry-run"},
+		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			if dry {
+				plan, err := adopt.Inspect(filepath.Join(c.app.DataDir(), "data.db"))
+				if err != nil {
+					return err
+				}
+				plan.Print(out)
+				return nil
+			}
+			if err := c.migrate(c.app); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "the data dir is up to date")
+			return nil
+		}),
+	})
+	cmd.Flags().BoolVar(&dry, "dry-run", false, "print what would change and change nothing (not even the file's bytes)")
+	return cmd
 }
 
 func (c *cli) schemaCommand() *cobra.Command {

@@ -12,10 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/skopos-go/skopos/internal/adopt"
 	"github.com/skopos-go/skopos/internal/engine"
 	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/geo/countrydb"
@@ -78,8 +80,12 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 		}
 		bundled = db
 	}
+	mode, err := p.visitorMode(e.App)
+	if err != nil {
+		return err
+	}
 	visitors, err := visitorid.New(context.Background(), visitorid.Config{
-		Mode: visitorid.Mode(p.cfg.VisitorIDs), Salt: p.cfg.VisitorSalt,
+		Mode: mode, Salt: p.cfg.VisitorSalt,
 		Secrets: localstore.NewSecrets(e.App), Logger: e.App.Logger(),
 	})
 	if err != nil {
@@ -125,6 +131,32 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 			Unbind(apis.DefaultCorsMiddlewareId)
 	}
 	return nil
+}
+
+// visitorMode is Config.VisitorIDs, except on a data dir adopted from
+// Skopos Node that has no visitor salt yet, when none was chosen: there
+// the Node SDK's unsalted ids continue (package adopt), so that its
+// visitors are recognised when they come back.
+func (p *plugin) visitorMode(app core.App) (visitorid.Mode, error) {
+	mode := visitorid.Mode(p.cfg.VisitorIDs)
+	if p.visitorIDsChosen {
+		return mode, nil
+	}
+	adopted, err := adopt.Adopted(app.DB())
+	if err != nil || !adopted {
+		return mode, err
+	}
+	var salts int
+	if err := app.DB().NewQuery("SELECT COUNT(*) FROM skopos_secrets WHERE name = {:s} OR name LIKE {:d}").
+		Bind(dbx.Params{"s": visitorid.SaltName, "d": visitorid.DayPrefix + "%"}).Row(&salts); err != nil {
+		return mode, fmt.Errorf("skopos: visitor salts: %w", err)
+	}
+	if salts > 0 {
+		return mode, nil
+	}
+	fmt.Fprintf(p.cfg.Out, "visitor ids: %s (this data dir came from Skopos Node: its visitors are recognised when they return; "+
+		"SKOPOS_VISITOR_IDS=salted or daily chooses otherwise)\n", visitorid.Compatible)
+	return visitorid.Compatible, nil
 }
 
 // eventsFirst answers the event endpoint before PocketBase's router (see

@@ -120,7 +120,10 @@ type Config struct {
 	// skopos_secrets, superuser-only), "daily" (a random salt per UTC
 	// day, deleted after two days: visitors counted per day) or
 	// "compatible" (the Skopos Node SDK's unsalted hash, to continue its
-	// data). `skopos serve`: SKOPOS_VISITOR_IDS.
+	// data). `skopos serve`: SKOPOS_VISITOR_IDS. Unset on a data dir
+	// adopted from Skopos Node that has no salt yet, it is "compatible",
+	// so that its visitors are recognised when they come back (said at
+	// start).
 	VisitorIDs string
 	// VisitorSalt, when set, is the salted mode's key instead of the
 	// generated installation salt. Default none.
@@ -248,6 +251,7 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	default:
 		return fmt.Errorf("skopos plugin: Signup %q: want \"on\", \"off\" or empty", cfg.Signup)
 	}
+	visitorIDsChosen := cfg.VisitorIDs != ""
 	mode, err := visitorid.ParseMode(cfg.VisitorIDs)
 	if err != nil {
 		return fmt.Errorf("skopos plugin: VisitorIDs: %w", err)
@@ -292,7 +296,7 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	if cfg.SEO.Concurrency < 0 {
 		return fmt.Errorf("skopos plugin: SEO.Concurrency %d must be >= 0", cfg.SEO.Concurrency)
 	}
-	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots, vault: keys, vaultKey: key}
+	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots, vault: keys, vaultKey: key, visitorIDsChosen: visitorIDsChosen}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
 	bindWebsiteDomainHook(app)
@@ -337,6 +341,9 @@ type plugin struct {
 	// seo runs the SEO analyses (set when the server starts; nil with
 	// SEOConfig.Off)
 	seo *seorun.Runner
+	// visitorIDsChosen: Config.VisitorIDs was set (not the default), so
+	// an adopted Skopos Node data dir does not switch to compatible ids
+	visitorIDsChosen bool
 }
 
 // onServe runs before PocketBase starts listening: PocketBase has applied

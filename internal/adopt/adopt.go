@@ -69,6 +69,12 @@ func Pending(db dbx.Builder) (bool, error) {
 	return st != stateDone, err
 }
 
+// Adopted reports whether the data dir was adopted from Skopos Node.
+func Adopted(db dbx.Builder) (bool, error) {
+	st, err := state(db)
+	return st == stateDone, err
+}
+
 // state reads the adoption's state ("" before Prepare).
 func state(db dbx.Builder) (string, error) {
 	var has int

@@ -181,3 +181,34 @@ func ApplyExcept(app core.App, skip map[string][]string) (changed []string, err 
 }
 
 func isNotFound(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// Changes is what Merge would change in an existing collection.
+type Changes struct {
+	Fields []string // fields to add
+	// Reused maps Skopos' index names to an equivalent index the
+	// collection has under another name (kept, not duplicated).
+	Reused  map[string]string
+	Indexes []string // indexes to add (or replace) by name
+}
+
+// Diff tells what Merge(existing, desired) would add, without changing
+// existing.
+func Diff(existing, desired *core.Collection) Changes {
+	ch := Changes{Reused: map[string]string{}}
+	for _, f := range desired.Fields {
+		if existing.Fields.GetByName(f.GetName()) == nil {
+			ch.Fields = append(ch.Fields, f.GetName())
+		}
+	}
+	for _, idx := range desired.Indexes {
+		parsed := dbutils.ParseIndex(idx)
+		switch {
+		case existing.GetIndex(parsed.IndexName) == idx:
+		case equivalentIndex(existing, parsed) != "":
+			ch.Reused[parsed.IndexName] = equivalentIndex(existing, parsed)
+		default:
+			ch.Indexes = append(ch.Indexes, parsed.IndexName)
+		}
+	}
+	return ch
+}
