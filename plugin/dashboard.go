@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/dashboard"
+	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/notify"
 	"github.com/skopos-go/skopos/internal/share"
@@ -35,6 +37,10 @@ func (p *plugin) mountDashboard(e *core.ServeEvent) {
 	}
 	if p.seo != nil { // set by startSEO, which runs before this
 		opts.SEO = p.seo.Request
+	}
+	// erasures from the dashboard run on the pipeline's worker, as the API's
+	opts.Erase = func(ctx context.Context, t erase.Target, actor string) (erase.Result, error) {
+		return p.erase(ctx, e.App, t, actor)
 	}
 	// Login attempts are rate-limited by the client IP as the event
 	// endpoint sees it (behind a trusted proxy, the forwarded address).

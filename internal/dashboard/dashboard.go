@@ -2,7 +2,8 @@
 // embedded server: login with a PocketBase superuser or a users record, an
 // overview of the websites, per-site reports (KPIs, chart, breakdowns,
 // filters, goal conversions, drill-downs, sessions, live visitors and a
-// live view of events as they are stored), the
+// live view of events as they are stored, the visitors and identified
+// users with the export and the erasure of their data), the
 // goals and funnels of each site, each site's SEO analysis and uptime, the websites
 // page to add, edit, archive and delete sites, the API keys page to
 // create and revoke the account's stats API keys, and the Service keys
@@ -30,6 +31,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/share"
@@ -131,6 +133,13 @@ type Options struct {
 	// session page (the plugin passes ipinfo.Lookup, bundled data).
 	// Nil: the page shows the address without network facts.
 	IPInfo func(netip.Addr) (ipinfo.Info, bool)
+
+	// Erase erases a session, a visitor or an identified user of a
+	// website (erase.Erase; the plugin runs it on the pipeline's worker)
+	// for the delete pages of the session, user and visitors pages; actor
+	// is the logged-in account as "<collection>/<id>". Nil: no delete
+	// links or pages.
+	Erase func(ctx context.Context, t erase.Target, actor string) (erase.Result, error)
 }
 
 type server struct {
@@ -205,6 +214,7 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/visitors/{vid}/export", s.authed(s.ownSite(s.visitorExport)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/users/{userId}", s.authed(s.ownSite(s.userPage)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/users/{userId}/export", s.authed(s.ownSite(s.userExport)))
+	s.eraseRoutes()
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/goals", s.authed(s.ownSite(s.goals)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals", s.authed(s.ownSite(s.addGoal)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals/{gid}/delete", s.authed(s.ownSite(s.deleteRecord(schema.Goals, "gid", "goals"))))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/stats"
@@ -37,6 +38,9 @@ type sessionData struct {
 	BackURL  string
 	Started  string
 	Duration string
+	// DeleteURL and DeleteVisitorURL are the erasure pages of the
+	// session and of its visitor ("" without Options.Erase).
+	DeleteURL, DeleteVisitorURL string
 }
 
 // networkView is an address's network (Options.IPInfo) as the page
@@ -117,10 +121,11 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 // identified user's metadata.
 func (s *server) sessionPrivate(r *http.Request, sessionID string, d *sessionData) error {
 	var row struct {
-		IP   string `db:"ip"`
-		Meta string `db:"meta"`
+		IP      string `db:"ip"`
+		Meta    string `db:"meta"`
+		Visitor string `db:"visitor"`
 	}
-	err := s.app.DB().Select("COALESCE(s.ipAddress, '') AS ip", "COALESCE(v.metadata, '') AS meta").
+	err := s.app.DB().Select("COALESCE(s.ipAddress, '') AS ip", "COALESCE(v.metadata, '') AS meta", "COALESCE(v.id, '') AS visitor").
 		From(schema.Sessions+" s").LeftJoin(schema.Visitors+" v", dbx.NewExp("v.id = s.visitor")).
 		Where(dbx.HashExp{"s.id": sessionID}).WithContext(r.Context()).One(&row)
 	if err != nil {
@@ -134,6 +139,12 @@ func (s *server) sessionPrivate(r *http.Request, sessionID string, d *sessionDat
 		}
 	}
 	d.Meta = metadataRows(row.Meta)
+	if s.opts.Erase != nil {
+		d.DeleteURL = eraseURL(d.Site.ID, erase.Session, sessionID)
+		if row.Visitor != "" {
+			d.DeleteVisitorURL = eraseURL(d.Site.ID, erase.Visitor, row.Visitor)
+		}
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/visitors"
 )
 
@@ -29,6 +30,7 @@ type userData struct {
 	Truncated bool   // only the latest sessions are listed
 	BackURL   string
 	ExportURL string
+	DeleteURL string // "" without Options.Erase
 }
 
 // userPage shows one identified user across every device (package
@@ -42,6 +44,9 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, u *user, site 
 		Truncated: uv.Totals.Sessions > len(uv.Sessions),
 		BackURL:   sitePath(site.Id, "visitors", url.Values{"identified": {"yes"}}),
 		ExportURL: sitePath(site.Id, "users/"+url.PathEscape(uv.UserID)+"/export", nil)}
+	if s.opts.Erase != nil {
+		d.DeleteURL = eraseURL(site.Id, erase.User, uv.UserID)
+	}
 	for _, ss := range uv.Sessions {
 		d.Sessions = append(d.Sessions, userSession{Session: ss,
 			Href:     sitePath(site.Id, "sessions/"+url.PathEscape(ss.ID), nil),

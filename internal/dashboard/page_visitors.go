@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/visitors"
 )
 
@@ -16,6 +17,7 @@ type visitorRow struct {
 	Keys      string // the metadata keys, comma-separated
 	UserURL   string // "" when not identified
 	ExportURL string
+	DeleteURL string // "" without Options.Erase
 }
 
 // sortLink is a column's order link.
@@ -38,6 +40,11 @@ type visitorsData struct {
 	BackURL     string
 	Paged       bool
 	IsFiltering bool
+	// Notice says what the erasure that led here deleted.
+	Notice string
+	// Erasures are the website's latest erasures (the log keeps no ids
+	// or data of what went).
+	Erasures []erasureRow
 }
 
 // visitorsPage lists the site's visitors of the period (package
@@ -76,7 +83,11 @@ func (s *server) visitorsPage(w http.ResponseWriter, r *http.Request, u *user, s
 	}
 	d := visitorsData{Site: s.viewSite(site), Period: viewPeriod(p), FormAction: sitePath(site.Id, "visitors", nil),
 		Search: search, Sort: string(sort), BackURL: siteURL(site.Id, periodQuery(p)),
-		Paged: q.Get("after") != "", IsFiltering: search != "" || ident != ""}
+		Paged: q.Get("after") != "", IsFiltering: search != "" || ident != "", Notice: erasedNotice(q)}
+	if d.Erasures, err = s.recentErasures(r, site.Id); err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
 	for _, o := range []option{{"", "Everyone", false}, {"first", "Identified users first", false},
 		{"yes", "Identified users only", false}, {"no", "Anonymous visitors only", false}} {
 		o.Selected = o.Value == string(ident)
@@ -101,6 +112,9 @@ func (s *server) visitorsPage(w http.ResponseWriter, r *http.Request, u *user, s
 			ExportURL: sitePath(site.Id, "visitors/"+url.PathEscape(row.ID)+"/export", nil)}
 		if row.UserID != "" {
 			v.UserURL = userURL(site.Id, row.UserID)
+		}
+		if s.opts.Erase != nil {
+			v.DeleteURL = eraseURL(site.Id, erase.Visitor, row.ID)
 		}
 		d.Rows = append(d.Rows, v)
 	}
