@@ -43,6 +43,9 @@ func Finish(ctx context.Context, app core.App, log *slog.Logger, maxKeys int) er
 		}
 		days += n
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	var kept, jsErrors int
 	err := app.RunInTransaction(func(tx core.App) error {
 		var err error

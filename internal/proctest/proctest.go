@@ -81,6 +81,7 @@ type Server struct {
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 	out  strings.Builder
+	more chan struct{} // closed (and replaced) at each line of output
 	done chan struct{}
 }
 
@@ -89,8 +90,16 @@ type Server struct {
 // stopped when the test ends.
 func Serve(t testing.TB, bin, dir string, env ...string) *Server {
 	t.Helper()
+	s := Start(t, bin, dir, env...)
+	s.WaitOutput(t, "Server started at", 90*time.Second)
+	return s
+}
+
+// Start starts `bin serve` as Serve does, without waiting for anything.
+func Start(t testing.TB, bin, dir string, env ...string) *Server {
+	t.Helper()
 	addr := FreeAddr(t)
-	s := &Server{URL: "http://" + addr, done: make(chan struct{})}
+	s := &Server{URL: "http://" + addr, done: make(chan struct{}), more: make(chan struct{})}
 	s.cmd = exec.Command(bin, "serve", "--http", addr, "--dir", dir)
 	s.cmd.Env = append(os.Environ(), env...)
 	stdout, err := s.cmd.StdoutPipe()
@@ -101,30 +110,44 @@ func Serve(t testing.TB, bin, dir string, env ...string) *Server {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan struct{})
 	go func() {
 		defer close(s.done)
 		sc := bufio.NewScanner(stdout)
-		started := false
 		for sc.Scan() {
 			s.mu.Lock()
 			s.out.WriteString(sc.Text() + "\n")
+			close(s.more)
+			s.more = make(chan struct{})
 			s.mu.Unlock()
-			if !started && strings.Contains(sc.Text(), "Server started at") {
-				started = true
-				close(ready)
-			}
 		}
 	}()
-	select {
-	case <-ready:
-	case <-s.done:
-		t.Fatalf("serve exited early:\n%s", s.Output())
-	case <-time.After(90 * time.Second):
-		t.Fatalf("serve did not start:\n%s", s.Output())
-	}
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// WaitOutput waits until the output contains substr; the test fails when
+// the process exits first or within passes.
+func (s *Server) WaitOutput(t testing.TB, substr string, within time.Duration) {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		s.mu.Lock()
+		found, more := strings.Contains(s.out.String(), substr), s.more
+		s.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-more:
+		case <-s.done:
+			if !strings.Contains(s.Output(), substr) {
+				t.Fatalf("serve exited before printing %q:\n%s", substr, s.Output())
+			}
+			return
+		case <-deadline:
+			t.Fatalf("serve did not print %q within %s:\n%s", substr, within, s.Output())
+		}
+	}
 }
 
 // Output is everything the server printed so far.
