@@ -457,6 +457,44 @@ func TestUnverifiedUsersCannotAddWebsitesWhenAnyoneMaySignUp(t *testing.T) {
 	}
 }
 
+// TestWebsiteFormRefusesPublicSuffixes: the add and edit forms refuse a
+// public suffix (nobody owns one) with the domain field's message, and a
+// local address unless a superuser adds it.
+func TestWebsiteFormRefusesPublicSuffixes(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	addUser(t, e.app, "owner@example.com", "a-long-password-1")
+	user, super := e.client(t), e.client(t)
+	user.mustLogin("owner@example.com", "a-long-password-1")
+	super.mustLogin(pbtest.Email, pbtest.Password)
+	for _, tc := range []struct {
+		c       *client
+		domain  string
+		refusal string // "" = added
+	}{
+		{user, "com", "public suffix"},
+		{user, "example", "public suffix"},
+		{super, "co.uk", "public suffix"},
+		{user, "github.io", "public suffix"},
+		{user, "127.0.0.1", "local address"},
+		{user, "localhost", "local address"},
+		{user, "me.github.io", ""},
+		{user, "shop.example.co.uk", ""},
+		{super, "localhost", ""},
+	} {
+		r := tc.c.post("/dashboard/websites", url.Values{"name": {"Site"}, "domain": {tc.domain}})
+		if tc.refusal == "" && r.StatusCode != http.StatusSeeOther ||
+			tc.refusal != "" && (r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, tc.refusal)) {
+			t.Errorf("add %s: status %d; want refusal %q", tc.domain, r.StatusCode, tc.refusal)
+		}
+	}
+	site := addSite(t, e.app, "Mine", "mine.example", "")
+	r := super.post("/dashboard/websites/"+site.Id, url.Values{"name": {"Mine"}, "domain": {"example"}})
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "public suffix") {
+		t.Errorf("edit to example: status %d, want 422 naming the public suffix", r.StatusCode)
+	}
+}
+
 // TestWebsitePageShowsWhyEventsWereNotStored: the website page lists the
 // last hour's filtered events by reason, most first, so a user can see
 // why their curl or headless-browser tests are missing.
