@@ -72,7 +72,9 @@ type Config struct {
 	BatchMaxRequests int
 
 	// TrustedProxies lists the CIDRs whose X-Forwarded-For / X-Real-IP
-	// are believed. Default: loopback, link-local and private ranges.
+	// are believed. Default: loopback only; list a proxy on another
+	// machine by its address or range. `skopos serve`:
+	// SKOPOS_TRUSTED_PROXIES.
 	TrustedProxies []string
 
 	// GeoIPDatabase is the path of a MaxMind or DB-IP .mmdb file (or an
