@@ -277,16 +277,7 @@ func TestWebsitePublicSuffixCannotBeClaimed(t *testing.T) {
 	t.Parallel()
 	srv := startEmbedded(t)
 	app := srv.App()
-	users, err := app.FindCollectionByNameOrId("users")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := core.NewRecord(users)
-	u.SetEmail("owner@example.com")
-	u.SetPassword("a-long-password-1")
-	if err := app.Save(u); err != nil {
-		t.Fatal(err)
-	}
+	_, userID := tokenUser(t, app, "owner@example.com")
 	websites, _ := app.FindCollectionByNameOrId(schema.Websites)
 	token := superuserToken(t, srv)
 	for _, tc := range []struct {
@@ -310,7 +301,7 @@ func TestWebsitePublicSuffixCannotBeClaimed(t *testing.T) {
 	} {
 		owner := ""
 		if tc.user {
-			owner = u.Id
+			owner = userID
 		}
 		t.Run(fmt.Sprintf("%s user=%v", tc.domain, tc.user), func(t *testing.T) {
 			rec := core.NewRecord(websites)
@@ -345,7 +336,7 @@ func TestWebsitePublicSuffixCannotBeClaimed(t *testing.T) {
 		t.Errorf("changing the domain to co.uk: %v", err)
 	}
 	local := srv.AddWebsite(t, "127.0.0.2")
-	local.Set("user", u.Id)
+	local.Set("user", userID)
 	if err := app.Save(local); err == nil || !strings.Contains(err.Error(), "local address") {
 		t.Errorf("giving a user a website on 127.0.0.2: %v", err)
 	}

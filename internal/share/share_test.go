@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/testclock"
 
 	"github.com/skopos-go/skopos/internal/pbtest"
@@ -14,14 +15,21 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
+// adaSite starts PocketBase with a user, ada, owning one website.
+func adaSite(t *testing.T) (app core.App, ada, site *core.Record) {
+	t.Helper()
+	app = pbtest.Start(t, pbtest.Options{}).App()
+	ada = pbtest.Save(t, app, schema.Users, map[string]any{"email": "ada@share.test"})
+	site = pbtest.Save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.share.test", "user": ada.Id})
+	return app, ada, site
+}
+
 // TestGuard: a link opens with its token only; the password cookie is
 // bound to the link, its password and its lifetime; failures and reads
 // are limited per address, each address on its own.
 func TestGuard(t *testing.T) {
 	t.Parallel()
-	app := pbtest.Start(t, pbtest.Options{}).App()
-	ada := pbtest.Save(t, app, schema.Users, map[string]any{"email": "ada@share.test"})
-	site := pbtest.Save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.share.test", "user": ada.Id})
+	app, ada, site := adaSite(t)
 	c := testclock.New(time.Now())
 	g := share.NewGuard(share.Limits{Reads: 20, Failures: 3, Now: c.Now})
 	ip := netip.MustParseAddr("198.51.100.1")
@@ -121,9 +129,7 @@ func TestGuard(t *testing.T) {
 // refused whatever its address, while other links are not affected.
 func TestGuardLimitsWrongPasswordsPerLink(t *testing.T) {
 	t.Parallel()
-	app := pbtest.Start(t, pbtest.Options{}).App()
-	ada := pbtest.Save(t, app, schema.Users, map[string]any{"email": "ada@share.test"})
-	site := pbtest.Save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.share.test", "user": ada.Id})
+	app, ada, site := adaSite(t)
 	c := testclock.New(time.Now())
 	g := share.NewGuard(share.Limits{Now: c.Now}) // default: 10 failures a minute
 	open := func(pw string) *share.Link {
