@@ -85,7 +85,9 @@ type Options struct {
 
 	// TrustedProxies lists the CIDRs (or single IPs) whose
 	// X-Forwarded-For and X-Real-IP headers are believed. Default:
-	// loopback, link-local and private ranges.
+	// loopback only; list a proxy on another machine by its address or
+	// range ("10.0.0.5", "10.0.0.0/24"), and keep 127.0.0.0/8 and ::1 in
+	// the list if a local proxy is in front too.
 	TrustedProxies []string
 	// GeoIPDatabase is the path of a MaxMind or DB-IP .mmdb file (City or
 	// Country). New sessions then get the ISO 3166-1 country ("US") and

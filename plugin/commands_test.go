@@ -19,6 +19,7 @@ func TestFailingCommandReturnsExitErrorFromExecute(t *testing.T) {
 		code int
 	}{
 		{"failure", []string{"site", "add"}, 1},
+		{"public suffix", []string{"site", "add", "--domain", "co.uk"}, 1},
 		{"missing subcommand", []string{"site"}, 1},
 		{"unknown flag", []string{"site", "add", "--bogus"}, 2},
 	} {

@@ -35,10 +35,11 @@ const KeysPath = "/api/skopos/keys"
 const KeyPrefix = apikey.Prefix
 
 // keyAuth resolves API keys for the stats routes and counts failed
-// attempts per client address.
+// attempts per client address and per key prefix (apikey.PrefixOf).
 type keyAuth struct {
 	clientIP func(*http.Request) netip.Addr
 	fails    *window.Limiter[netip.Addr] // failed keys per address in a minute; nil: not limited
+	prefixes *window.Limiter[string]     // failed keys per key prefix in a minute; nil with fails
 	// shares opens the shared links of "?share=<token>" requests; nil:
 	// the route does not take them
 	shares *share.Guard
@@ -146,9 +147,10 @@ func (k *keyAuth) caller(e *core.RequestEvent, now time.Time) (*core.Record, []s
 		return nil, nil, e.UnauthorizedError("A superuser or users auth token, or an API key, is required.", nil)
 	}
 	var ip netip.Addr
+	prefix := apikey.PrefixOf(key)
 	if k.fails != nil {
 		ip = k.clientIP(e.Request)
-		if k.fails.Blocked(ip) {
+		if k.fails.Blocked(ip) || k.prefixes.Blocked(prefix) {
 			return nil, nil, e.TooManyRequestsError("Too many invalid API keys, try again later.", nil)
 		}
 	}
@@ -156,6 +158,7 @@ func (k *keyAuth) caller(e *core.RequestEvent, now time.Time) (*core.Record, []s
 	if err != nil {
 		if k.fails != nil {
 			k.fails.Add(ip)
+			k.prefixes.Add(prefix)
 		}
 		if errors.Is(err, apikey.ErrBadKey) {
 			return nil, nil, e.UnauthorizedError("Invalid or expired API key.", nil)

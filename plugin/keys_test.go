@@ -273,3 +273,33 @@ func TestAPIKeys(t *testing.T) {
 		t.Errorf("token from a limited address: %d, want 200 (tokens are not API keys)", code)
 	}
 }
+
+// TestInvalidKeysLimitedPerPrefix: guesses at the rest of a key whose
+// first characters are known are limited from any number of forwarded
+// addresses (a proxy on loopback is trusted): past AuthRateLimit failures
+// in a minute that prefix is answered 429 whatever the address, while
+// other keys from fresh addresses are still checked.
+func TestInvalidKeysLimitedPerPrefix(t *testing.T) {
+	t.Parallel()
+	const rateLimit = 8
+	srv := startEmbeddedWith(t, plugin.Config{AuthRateLimit: rateLimit})
+	site := srv.AddWebsite(t, "prefix.keys.example")
+	try := func(key, ip string) int {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+plugin.StatsPath+"?period=7d&site="+site.GetString("trackingId"), nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("X-Forwarded-For", ip)
+		code, _ := send(t, req)
+		return code
+	}
+	for i := range rateLimit {
+		if code := try(fmt.Sprintf("sk_AbCdEfGh%040d", i), fmt.Sprintf("203.0.113.%d", i+1)); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d from a new address: %d, want 401", i+1, code)
+		}
+	}
+	if code := try("sk_AbCdEfGhanother", "203.0.113.100"); code != http.StatusTooManyRequests {
+		t.Fatalf("guess %d at the prefix from a new address: %d, want 429", rateLimit+1, code)
+	}
+	if code := try("sk_ZyXwVuTsanother", "203.0.113.101"); code != http.StatusUnauthorized {
+		t.Fatalf("another prefix from a new address: %d, want 401", code)
+	}
+}

@@ -72,7 +72,9 @@ type Config struct {
 	BatchMaxRequests int
 
 	// TrustedProxies lists the CIDRs whose X-Forwarded-For / X-Real-IP
-	// are believed. Default: loopback, link-local and private ranges.
+	// are believed. Default: loopback only; list a proxy on another
+	// machine by its address or range. `skopos serve`:
+	// SKOPOS_TRUSTED_PROXIES.
 	TrustedProxies []string
 
 	// GeoIPDatabase is the path of a MaxMind or DB-IP .mmdb file (or an
@@ -161,7 +163,9 @@ type Config struct {
 	// minute per client address (as the event endpoint sees it, so
 	// TrustedProxies apply), counted in the process's memory: beyond it
 	// every key from that address is refused (429) until the minute's
-	// window frees up; PocketBase tokens are not affected.
+	// window frees up; PocketBase tokens are not affected. It bounds the
+	// failed keys per key prefix (the key's first 11 characters) too,
+	// from all addresses together.
 	AuthRateLimit int
 
 	// RateLimit and RateBurst bound the events one client address may

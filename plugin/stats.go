@@ -42,6 +42,7 @@ func (p *plugin) mountStats(e *core.ServeEvent) {
 	if p.cfg.AuthRateLimit > 0 {
 		// failed API keys count like failed logins
 		keys.fails = window.New[netip.Addr](time.Now, p.cfg.AuthRateLimit, time.Minute)
+		keys.prefixes = window.New[string](time.Now, p.cfg.AuthRateLimit, time.Minute)
 	}
 	p.keyAuth = keys // the live stream and the export read with the same callers
 	// the aggregate routes also read through shared links (one Guard with

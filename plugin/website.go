@@ -61,11 +61,15 @@ func demoWebsite(app core.App) (*core.Record, error) {
 
 // addRemoteWebsite creates a website on a remote PocketBase (a Skopos
 // server, or a plain one prepared with `skopos schema apply`) over its
-// REST API and prints its trackingId. The domain is normalized here too:
-// a plain PocketBase has no Skopos hook to do it.
+// REST API and prints its trackingId. The domain is normalized and a
+// public suffix refused here too: a plain PocketBase has no Skopos hook to
+// do it.
 func addRemoteWebsite(ctx context.Context, out io.Writer, url, email, password, name, dom, home string) error {
 	host, err := domain.Normalize(dom)
 	if err != nil {
+		return err
+	}
+	if err := domain.Claimable(host, true); err != nil {
 		return err
 	}
 	if name == "" {

@@ -46,18 +46,24 @@ func bindWebsiteDomainHook(app core.App) {
 	})
 }
 
-// checkClaim refuses a domain another website already tracks, and a
-// domain under one that another owner's website tracks: the longest
-// matching domain receives a page's events, so claiming
-// shop.victim.example would take that traffic from victim.example's
-// owner. Websites without a user (created by a superuser: the admin UI,
-// `skopos site add`, the dashboard as superuser) may claim subdomains of
-// anyone's; a superuser moves a website to another owner by changing its
-// user.
+// checkClaim refuses a domain nobody owns, a domain another website
+// already tracks, and a domain under one that another owner's website
+// tracks: the longest matching domain receives a page's events, so
+// claiming shop.victim.example would take that traffic from
+// victim.example's owner, and claiming com (or co.uk, github.io) would
+// take the events of every unclaimed host under it and refuse every other
+// account every name under it. Only websites without a user (created by a superuser: the
+// admin UI, `skopos site add`, the dashboard as superuser) may track
+// localhost or an IP address, and may claim subdomains of anyone's; a
+// superuser moves a website to another owner by changing its user.
 func checkClaim(app core.App, rec *core.Record) error {
 	host := rec.GetString("domain")
 	if host == "" {
 		return nil
+	}
+	owner := rec.GetString("user")
+	if err := domain.Claimable(host, owner == ""); err != nil {
+		return validation.Errors{"domain": validation.NewError(claimCode(err), claimMessage(err))}
 	}
 	var same []string
 	err := app.RecordQuery(schema.Websites).Select("id").
@@ -69,7 +75,6 @@ func checkClaim(app core.App, rec *core.Record) error {
 		return validation.Errors{"domain": validation.NewError("validation_domain_taken",
 			host+" is already tracked by another website; a domain can belong to one website only")}
 	}
-	owner := rec.GetString("user")
 	if owner == "" {
 		return nil
 	}
@@ -94,6 +99,27 @@ func checkClaim(app core.App, rec *core.Record) error {
 			host+" is under "+held[0].Domain+", which another account's website tracks; ask an administrator")}
 	}
 	return nil
+}
+
+// claimCode is the validation code of a domain.Claimable refusal.
+func claimCode(err error) string {
+	if errors.Is(err, domain.ErrLocal) {
+		return "validation_domain_local"
+	}
+	return "validation_domain_public_suffix"
+}
+
+// claimMessage explains a domain.Claimable refusal without its sentinel's
+// prefix, and without a final period (validation.Errors adds one).
+func claimMessage(err error) string {
+	msg := err.Error()
+	for _, sentinel := range []error{domain.ErrLocal, domain.ErrPublicSuffix} {
+		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
+	}
+	if errors.Is(err, domain.ErrPublicSuffix) {
+		msg += "; enter your own domain, such as example.com"
+	}
+	return msg
 }
 
 func toAny(ss []string) []any {

@@ -267,3 +267,77 @@ func TestWebsiteDomainClaims(t *testing.T) {
 		t.Errorf("REST create of a taken domain: %d %v", status, body)
 	}
 }
+
+// TestWebsitePublicSuffixCannotBeClaimed: nobody owns a public suffix, so
+// no website may track one (it would receive every unclaimed host's
+// events under it and refuse everyone else its names), whichever way it
+// is saved; localhost and IP addresses are for an administrator's
+// websites only.
+func TestWebsitePublicSuffixCannotBeClaimed(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	app := srv.App()
+	_, userID := tokenUser(t, app, "owner@example.com")
+	websites, _ := app.FindCollectionByNameOrId(schema.Websites)
+	token := superuserToken(t, srv)
+	for _, tc := range []struct {
+		domain  string
+		user    bool   // saved for the user (else an administrator's website)
+		refusal string // "" = accepted
+	}{
+		{"com", true, "public suffix"},
+		{"com", false, "public suffix"},
+		{"example", true, "public suffix"},
+		{"co.uk", true, "public suffix"},
+		{"github.io", false, "public suffix"},
+		{"https://www.co.uk/", true, "public suffix"},
+		{"example.com", true, ""},
+		{"shop.example.co.uk", true, ""},
+		{"me.github.io", true, ""},
+		{"localhost:3000", false, ""},
+		{"127.0.0.1", false, ""},
+		{"localhost", true, "local address"},
+		{"127.0.0.1", true, "local address"},
+	} {
+		owner := ""
+		if tc.user {
+			owner = userID
+		}
+		t.Run(fmt.Sprintf("%s user=%v", tc.domain, tc.user), func(t *testing.T) {
+			rec := core.NewRecord(websites)
+			rec.Set("domain", tc.domain)
+			rec.Set("user", owner)
+			err := app.Save(rec)
+			if tc.refusal == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if err := app.Delete(rec); err != nil { // the REST save below claims it again
+					t.Fatal(err)
+				}
+			} else {
+				var verrs validation.Errors
+				if !errors.As(err, &verrs) || verrs["domain"] == nil || !strings.Contains(err.Error(), tc.refusal) {
+					t.Fatalf("Save = %v; want a validation error of domain saying %q", err, tc.refusal)
+				}
+			}
+			status, body := restWebsite(t, srv, token, http.MethodPost, "", map[string]any{"domain": tc.domain, "user": owner})
+			if tc.refusal == "" && status != http.StatusOK ||
+				tc.refusal != "" && (status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body), tc.refusal)) {
+				t.Fatalf("REST create: %d %v; want refusal %q", status, body, tc.refusal)
+			}
+		})
+	}
+
+	// a change of domain or of owner is checked as a new website is
+	site := srv.AddWebsite(t, "moving.example")
+	site.Set("domain", "co.uk")
+	if err := app.Save(site); err == nil || !strings.Contains(err.Error(), "public suffix") {
+		t.Errorf("changing the domain to co.uk: %v", err)
+	}
+	local := srv.AddWebsite(t, "127.0.0.2")
+	local.Set("user", userID)
+	if err := app.Save(local); err == nil || !strings.Contains(err.Error(), "local address") {
+		t.Errorf("giving a user a website on 127.0.0.2: %v", err)
+	}
+}

@@ -12,7 +12,7 @@
 // SKOPOS_GEOIP_DB is a .mmdb file for country/state; SKOPOS_VISITOR_IDS
 // is salted (default), daily or compatible, and SKOPOS_VISITOR_SALT the
 // salted mode's own key; SKOPOS_TRUSTED_PROXIES (comma-separated CIDRs)
-// replaces the default trusted proxies (loopback, link-local, private);
+// replaces the default trusted proxies (loopback only);
 // SKOPOS_METRICS_TOKEN serves Prometheus metrics at /metrics behind that
 // bearer token; SKOPOS_BOT_PATTERNS names a file of extra bot patterns;
 // SKOPOS_FETCH_PRIVATE=on lets SEO analyses fetch private addresses;

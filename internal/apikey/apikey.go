@@ -30,6 +30,19 @@ import (
 // token.
 const Prefix = "sk_"
 
+// Shown is how much of a key identifies it where the rest is hidden (a
+// log line, a secret scanner's finding): Prefix and 8 characters of the
+// token, 48 of its 256 bits.
+const Shown = len(Prefix) + 8
+
+// PrefixOf is key's first Shown characters (all of a shorter key): the
+// part failed attempts are counted under, so that guesses at the rest of
+// a partly leaked key are limited from any number of addresses. Only
+// someone who already holds that part can get a real key refused.
+func PrefixOf(key string) string {
+	return key[:min(len(key), Shown)]
+}
+
 // ErrNotFound is returned by Revoke and RevokeOwn for a key that does not
 // exist or that the caller may not revoke; the two look the same so that
 // key ids of other accounts cannot be probed.

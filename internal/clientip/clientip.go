@@ -42,11 +42,14 @@
 //
 // # Choosing trusted proxies
 //
-// By default ([DefaultTrusted]) loopback, link-local and private ranges are
-// trusted, which fits a proxy on the same host or network. Two consequences:
-// a machine inside those ranges can claim any address by sending its own
-// X-Forwarded-For, and a proxy at a public address (a CDN) must be listed
-// explicitly. Your proxy must append to (or replace) X-Forwarded-For; a proxy
+// By default ([DefaultTrusted]) only loopback is trusted, which fits a
+// proxy on the same host. A proxy elsewhere (another machine of your
+// network, a load balancer, a CDN) must be listed with its address or range
+// (SKOPOS_TRUSTED_PROXIES="127.0.0.1/8,::1,10.0.0.0/24" for `skopos serve`,
+// TrustedProxies in the options). List the proxy's own range, not a whole
+// private network: every machine inside a trusted range can claim any
+// address by sending its own X-Forwarded-For, and so rotate its address
+// past the per-address rate limits. Your proxy must append to (or replace) X-Forwarded-For; a proxy
 // that only sets X-Real-IP and forwards the client's X-Forwarded-For
 // untouched lets clients choose their address. The RFC 7239 Forwarded header
 // is deliberately not read: each extra header believed is one more that a
@@ -74,16 +77,11 @@ const MaxHops = 32
 const maxAddrLen = 128
 
 // DefaultTrusted lists the proxy ranges trusted when New gets no list:
-// loopback, link-local and private (RFC 1918, RFC 4193) ranges.
+// loopback only. Trusting every private range by default let any machine
+// of the network rotate its forwarded address past the per-address limits.
 var DefaultTrusted = []string{
 	"127.0.0.0/8",
 	"::1/128",
-	"169.254.0.0/16",
-	"fe80::/10",
-	"10.0.0.0/8",
-	"172.16.0.0/12",
-	"192.168.0.0/16",
-	"fc00::/7",
 }
 
 // Resolver finds the client IP of a request. Safe for concurrent use;

@@ -137,7 +137,7 @@ func TestNew(t *testing.T) {
 
 func TestTrusted(t *testing.T) {
 	t.Parallel()
-	rv := mustNew(t, nil)
+	rv := mustNew(t, privateProxies)
 	tests := []struct {
 		ip   string
 		want bool
@@ -186,7 +186,29 @@ func (q req) build() *http.Request {
 	return r
 }
 
-func TestIPDefault(t *testing.T) {
+// privateProxies is the default trusted list before it became loopback
+// only: the walk's cases below need trusted hops at private addresses.
+var privateProxies = []string{"127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10",
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"}
+
+// TestDefaultTrustsLoopbackOnly: without a list only a proxy on the same
+// host is believed; a machine of the private network is a client like any
+// other, whatever X-Forwarded-For it sends.
+func TestDefaultTrustsLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	rv := mustNew(t, nil)
+	for remote, want := range map[string]string{
+		"127.0.0.1:1": "198.51.100.7", "[::1]:1": "198.51.100.7",
+		"10.0.0.1:1": "10.0.0.1", "192.168.1.1:1": "192.168.1.1", "172.16.0.1:1": "172.16.0.1",
+		"[fd00::1]:1": "fd00::1", "169.254.1.1:1": "169.254.1.1", "[fe80::1]:1": "fe80::1",
+	} {
+		if got := rv.FromParts(remote, []string{"198.51.100.7"}, ""); got != addr(want) {
+			t.Errorf("peer %s: client %v, want %s", remote, got, want)
+		}
+	}
+}
+
+func TestIPWalk(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("6.6.6.6, ", 1200) + "10.0.0.2" // ~10 KB
 	bigTrusted := strings.Repeat("10.9.9.9, ", 1000) + "10.0.0.2"
@@ -261,7 +283,7 @@ func TestIPDefault(t *testing.T) {
 		{"unix socket RemoteAddr", req{"@", []string{"198.51.100.7"}, nil}, ""},
 		{"RemoteAddr without port", req{"127.0.0.1", []string{"198.51.100.7"}, nil}, "198.51.100.7"},
 	}
-	rv := mustNew(t, nil)
+	rv := mustNew(t, privateProxies)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -316,7 +338,7 @@ func TestCustomTrusted(t *testing.T) {
 // never reached.
 func TestBoundedWork(t *testing.T) {
 	t.Parallel()
-	rv := mustNew(t, nil)
+	rv := mustNew(t, privateProxies)
 	hops := make([]string, MaxHops)
 	for i := range hops {
 		hops[i] = netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}).String()

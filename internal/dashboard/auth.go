@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -175,14 +176,30 @@ func (s *server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, status, "login", &page{Title: "Log in", CSRF: token, Data: d})
 }
 
+// loginPair is an account (lower-cased email) and a client address.
+type loginPair struct {
+	account string
+	ip      netip.Addr
+}
+
+// login checks a login under two limits. Per address, LoginFailures
+// failures a minute, then 429 before any check. Per account, twice that
+// from all addresses together: rotating addresses must not buy more
+// guesses at one password, yet refusing the account outright would let
+// anyone keep its owner out with ten requests a minute. So past the
+// account's limit the account is under siege: an address that already
+// failed at it this minute is refused before the check, and a fresh
+// address gets its password checked, logs in when it is right and is
+// answered 429 when it is wrong. Guessing stays bounded (one guess per
+// address per minute while under siege, instead of LoginFailures), and the
+// owner, who has not failed from their address, still logs in.
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	ip := s.opts.ClientIP(r)
-	// per IP, and per account: rotating the forwarded address (from a
-	// trusted proxy) must not buy more guesses at one password
 	account := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
-	if s.limiter.Blocked(ip) || s.accounts.Blocked(account) {
-		w.Header().Set("Retry-After", "60")
-		s.renderLoginStatus(w, r, http.StatusTooManyRequests, "Too many failed logins. Wait a minute and try again.")
+	pair := loginPair{account, ip}
+	besieged := s.accounts.Blocked(account)
+	if s.limiter.Blocked(ip) || besieged && s.failedHere.Blocked(pair) {
+		s.tooManyLogins(w, r)
 		return
 	}
 	c, err := r.Cookie(loginCookie)
@@ -195,6 +212,11 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	if rec == nil {
 		s.limiter.Add(ip)
 		s.accounts.Add(account)
+		s.failedHere.Add(pair)
+		if besieged {
+			s.tooManyLogins(w, r)
+			return
+		}
 		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Email: email, Next: safeNext(r.PostFormValue("next")),
 			Error: "Wrong email or password."})
 		return
@@ -205,6 +227,11 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: Prefix + "/login", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+func (s *server) tooManyLogins(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "60")
+	s.renderLoginStatus(w, r, http.StatusTooManyRequests, "Too many failed logins. Wait a minute and try again.")
 }
 
 func (s *server) renderLoginStatus(w http.ResponseWriter, r *http.Request, status int, msg string) {

@@ -72,8 +72,11 @@ type Options struct {
 	SessionTTL time.Duration
 
 	// LoginFailures is how many failed logins one IP may make per minute
-	// before it gets 429; one account (email) gets twice that, from any
-	// number of addresses. Default 5.
+	// before it gets 429. Past twice that for one account (email), from
+	// any number of addresses, each address gets one more guess at that
+	// account per minute, and a wrong one is answered 429; a right
+	// password from an address that has not failed at the account still
+	// logs in. Default 5.
 	LoginFailures int
 
 	// RecentDrops returns, by reason, the events of a website (by
@@ -149,8 +152,11 @@ type server struct {
 	sessions *sessionStore
 	limiter  *window.Limiter[netip.Addr] // failed logins per client address
 	accounts *window.Limiter[string]     // failed logins per account
-	pages    map[string]*template.Template
-	static   http.Handler
+	// failedHere: the address failed at the account in the last minute
+	// (a limit of 1 per pair; see login)
+	failedHere *window.Limiter[loginPair]
+	pages      map[string]*template.Template
+	static     http.Handler
 }
 
 // Handler returns the dashboard. Mount it for Prefix, share.PathPrefix
@@ -180,11 +186,12 @@ func Handler(app core.App, opts Options) http.Handler {
 	}
 	s := &server{
 		app: app, opts: opts, mux: http.NewServeMux(),
-		sessions: newSessionStore(opts.Now, opts.SessionTTL),
-		limiter:  window.New[netip.Addr](opts.Now, opts.LoginFailures, time.Minute),
-		accounts: window.New[string](opts.Now, 2*opts.LoginFailures, time.Minute),
-		pages:    parseTemplates(),
-		static:   http.StripPrefix(Prefix+"/static/", http.FileServerFS(sub)),
+		sessions:   newSessionStore(opts.Now, opts.SessionTTL),
+		limiter:    window.New[netip.Addr](opts.Now, opts.LoginFailures, time.Minute),
+		accounts:   window.New[string](opts.Now, 2*opts.LoginFailures, time.Minute),
+		failedHere: window.New[loginPair](opts.Now, 1, time.Minute),
+		pages:      parseTemplates(),
+		static:     http.StripPrefix(Prefix+"/static/", http.FileServerFS(sub)),
 	}
 	s.routes()
 	return s

@@ -106,8 +106,11 @@ func TestLoginRateLimited(t *testing.T) {
 
 // TestLoginRateLimitedPerAccount: guesses at one account from ever new
 // forwarded addresses (a trusted proxy passes whatever the client claims)
-// are limited too: after twice the per-IP allowance the account answers
-// 429 from any address, while other accounts are not affected.
+// are limited too: past twice the per-IP allowance a wrong password is
+// answered 429 from any address, and an address that failed at the
+// account is not checked again, while the right password from an address
+// that has not failed still logs in (else anyone could keep the owner
+// out) and other accounts are not affected.
 func TestLoginRateLimitedPerAccount(t *testing.T) {
 	t.Parallel()
 	e := start(t)
@@ -117,8 +120,8 @@ func TestLoginRateLimitedPerAccount(t *testing.T) {
 	}})
 	e.handler.Store(&h)
 	addUser(t, e.app, "other@example.com", "a-long-password-1")
-	c := e.client(t)
 	attempt := func(email, password, ip string) int {
+		c := e.client(t) // a fresh browser: a login leaves a session behind
 		c.get("/dashboard/login")
 		r := c.do("POST", "/dashboard/login", url.Values{"email": {email}, "password": {password}, "csrf": {c.csrf}},
 			map[string]string{"X-Forwarded-For": ip})
@@ -129,10 +132,18 @@ func TestLoginRateLimitedPerAccount(t *testing.T) {
 			t.Fatalf("guess %d: status %d, want 401", i+1, code)
 		}
 	}
-	if code := attempt(pbtest.Email, pbtest.Password, "203.0.113.77"); code != http.StatusTooManyRequests {
-		t.Fatalf("11th attempt at the account from a fresh IP: status %d, want 429", code)
+	for i := range 5 {
+		if code := attempt(pbtest.Email, "nope", fmt.Sprintf("203.0.113.%d", i+1)); code != http.StatusTooManyRequests {
+			t.Fatalf("guess %d from a fresh IP: status %d, want 429", 11+i, code)
+		}
 	}
-	if code := attempt("other@example.com", "a-long-password-1", "203.0.113.78"); code != http.StatusSeeOther {
+	if code := attempt(pbtest.Email, pbtest.Password, "198.51.100.1"); code != http.StatusTooManyRequests {
+		t.Fatalf("the right password from an address that failed at the account: status %d, want 429", code)
+	}
+	if code := attempt(pbtest.Email, pbtest.Password, "203.0.113.77"); code != http.StatusSeeOther {
+		t.Fatalf("the right password from a fresh IP after 15 failures: status %d, want 303", code)
+	}
+	if code := attempt("other@example.com", "a-long-password-1", "198.51.100.2"); code != http.StatusSeeOther {
 		t.Fatalf("another account: status %d, want 303", code)
 	}
 }
@@ -454,6 +465,44 @@ func TestUnverifiedUsersCannotAddWebsitesWhenAnyoneMaySignUp(t *testing.T) {
 	}
 	if r := c.post("/dashboard/websites", form); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("verified: status %d, want 303", r.StatusCode)
+	}
+}
+
+// TestWebsiteFormRefusesPublicSuffixes: the add and edit forms refuse a
+// public suffix (nobody owns one) with the domain field's message, and a
+// local address unless a superuser adds it.
+func TestWebsiteFormRefusesPublicSuffixes(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	addUser(t, e.app, "owner@example.com", "a-long-password-1")
+	user, super := e.client(t), e.client(t)
+	user.mustLogin("owner@example.com", "a-long-password-1")
+	super.mustLogin(pbtest.Email, pbtest.Password)
+	for _, tc := range []struct {
+		c       *client
+		domain  string
+		refusal string // "" = added
+	}{
+		{user, "com", "public suffix"},
+		{user, "example", "public suffix"},
+		{super, "co.uk", "public suffix"},
+		{user, "github.io", "public suffix"},
+		{user, "127.0.0.1", "local address"},
+		{user, "localhost", "local address"},
+		{user, "me.github.io", ""},
+		{user, "shop.example.co.uk", ""},
+		{super, "localhost", ""},
+	} {
+		r := tc.c.post("/dashboard/websites", url.Values{"name": {"Site"}, "domain": {tc.domain}})
+		if tc.refusal == "" && r.StatusCode != http.StatusSeeOther ||
+			tc.refusal != "" && (r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, tc.refusal)) {
+			t.Errorf("add %s: status %d; want refusal %q", tc.domain, r.StatusCode, tc.refusal)
+		}
+	}
+	site := addSite(t, e.app, "Mine", "mine.example", "")
+	r := super.post("/dashboard/websites/"+site.Id, url.Values{"name": {"Mine"}, "domain": {"example"}})
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "public suffix") {
+		t.Errorf("edit to example: status %d, want 422 naming the public suffix", r.StatusCode)
 	}
 }
 

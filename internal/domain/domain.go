@@ -15,10 +15,20 @@ import (
 	"strings"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
 )
 
 // ErrInvalid is returned (wrapped) for a configured domain that names no usable host.
 var ErrInvalid = errors.New("invalid domain")
+
+// ErrPublicSuffix is returned (wrapped) by Registrable for a host nobody
+// owns: a public suffix (com, co.uk, github.io) or a name with no
+// registrable part.
+var ErrPublicSuffix = errors.New("public suffix")
+
+// ErrLocal is returned (wrapped) by Claimable for an IP literal or
+// localhost claimed by someone other than an administrator.
+var ErrLocal = errors.New("local address")
 
 var profile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(false))
 
@@ -77,6 +87,29 @@ func Host(h string) (string, error) {
 		}
 	}
 	return ascii, nil
+}
+
+// Claimable reports whether a website may track host (as Normalize
+// returns it): nil for a name someone can own (example.com,
+// shop.example.co.uk, me.github.io); an error wrapping ErrPublicSuffix for
+// a public suffix of the Public Suffix List, ICANN or private section
+// alike (com, co.uk, github.io), and for a single label the list does not
+// know (example, intranet), which the list's default rule makes a suffix
+// too: a website on such a host would be the longest match of every page
+// under it. IP literals, localhost and names under .localhost are hosts no
+// registry hands out, which only the server's operator can vouch for:
+// nil when admin is set, else an error wrapping ErrLocal.
+func Claimable(host string, admin bool) error {
+	if _, err := netip.ParseAddr(host); err == nil || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		if admin {
+			return nil
+		}
+		return fmt.Errorf("%w: %s is a local address, which only a website an administrator adds can track", ErrLocal, host)
+	}
+	if _, err := publicsuffix.EffectiveTLDPlusOne(host); err != nil {
+		return fmt.Errorf("%w: %s is a public suffix, under which anyone can register names", ErrPublicSuffix, host)
+	}
+	return nil
 }
 
 func validLabel(l string) bool {

@@ -63,3 +63,38 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestClaimable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		host  string
+		admin bool
+		want  error // nil: claimable
+	}{
+		{"com", true, ErrPublicSuffix},
+		{"example", true, ErrPublicSuffix},    // unknown TLD: the list's default rule
+		{"co.uk", false, ErrPublicSuffix},     // ICANN section
+		{"github.io", false, ErrPublicSuffix}, // private section
+		{"intranet", true, ErrPublicSuffix},
+		{"example.com", false, nil},
+		{"shop.example.co.uk", false, nil},
+		{"me.github.io", false, nil},
+		{"victim.example", false, nil},
+		{"xn--bcher-kva.de", false, nil},
+		{"localhost", true, nil},
+		{"app.localhost", true, nil},
+		{"127.0.0.1", true, nil},
+		{"::1", true, nil},
+		{"localhost", false, ErrLocal},
+		{"app.localhost", false, ErrLocal},
+		{"127.0.0.1", false, ErrLocal},
+		{"203.0.113.7", false, ErrLocal},
+		{"localhost.example", false, nil},
+	}
+	for _, tt := range tests {
+		err := Claimable(tt.host, tt.admin)
+		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+			t.Errorf("Claimable(%q, admin %v) = %v; want %v", tt.host, tt.admin, err, tt.want)
+		}
+	}
+}

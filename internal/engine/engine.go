@@ -31,7 +31,7 @@ type Config struct {
 	Pipeline pipeline.Config
 
 	// IPs resolves the client IP behind trusted proxies. Default: only
-	// loopback, link-local and private ranges are trusted proxies. It is
+	// loopback addresses are trusted proxies. It is
 	// a parsed value so that a caller validating its configuration early
 	// parses the proxy list once and hands the result over.
 	IPs *clientip.Resolver

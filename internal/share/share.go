@@ -13,7 +13,9 @@
 // A Guard rate-limits the anonymous side per client address: every read
 // through a link, and more strictly the failed ones (unknown tokens,
 // wrong passwords), so that neither tokens nor passwords can be guessed
-// and a link cannot be used to run expensive queries without end.
+// and a link cannot be used to run expensive queries without end. Wrong
+// passwords are also counted per link, so that rotating addresses buys no
+// more guesses at one link's password.
 package share
 
 import (
@@ -52,7 +54,8 @@ var (
 	// ErrPassword is a missing or wrong password for a link that has
 	// one.
 	ErrPassword = errors.New("share: password required")
-	// ErrRateLimited is a client address over the Guard's limits.
+	// ErrRateLimited is a client address, or a link's password, over the
+	// Guard's limits.
 	ErrRateLimited = errors.New("share: too many requests")
 	// ErrInvalid is input Create refuses; the message says what.
 	ErrInvalid = errors.New("share: invalid")
@@ -234,13 +237,15 @@ func find(app core.App, tok string, now time.Time) (*Link, error) {
 	return &Link{Record: rec, Site: site, Token: tok}, nil
 }
 
-// Guard opens links for anonymous clients under per-address limits. One
+// Guard opens links for anonymous clients under per-address and per-link
+// limits. One
 // Guard serves a whole server (the stats API and the dashboard's shared
 // pages), so that both count against the same limits.
 type Guard struct {
 	now   func() time.Time
 	reads *window.Limiter[netip.Addr]
 	fails *window.Limiter[netip.Addr]
+	links *window.Limiter[string] // wrong passwords per link (record id)
 	// key signs the cookies that remember an entered password; it lives
 	// in memory, so a restart asks for passwords again.
 	key []byte
@@ -252,7 +257,8 @@ type Limits struct {
 	// shared links per minute (pages and stats API calls). Default 120.
 	Reads int
 	// Failures is how many unknown tokens and wrong passwords one client
-	// address may try per minute. Default 10.
+	// address may try per minute, and how many wrong passwords one link
+	// takes per minute from all addresses together. Default 10.
 	Failures int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -270,7 +276,8 @@ func NewGuard(l Limits) *Guard {
 		l.Now = time.Now
 	}
 	return &Guard{now: l.Now, reads: window.New[netip.Addr](l.Now, l.Reads, time.Minute),
-		fails: window.New[netip.Addr](l.Now, l.Failures, time.Minute), key: []byte(rand.Text() + rand.Text())}
+		fails: window.New[netip.Addr](l.Now, l.Failures, time.Minute),
+		links: window.New[string](l.Now, l.Failures, time.Minute), key: []byte(rand.Text() + rand.Text())}
 }
 
 // Open resolves the token tok for a client at ip: ErrRateLimited when the address
@@ -290,17 +297,22 @@ func (g *Guard) Open(app core.App, tok string, ip netip.Addr) (*Link, error) {
 
 // CheckPassword checks a password given for l by a client at ip: nil when
 // the link has no password or pw is right, ErrPassword when wrong (counted
-// as a failure), ErrRateLimited when the address tried too often.
+// as a failure of the address and of the link), ErrRateLimited when the
+// address or the link had too many failures in the last minute. A link
+// under attack thus refuses new visitors for a minute at a time; only
+// holders of its token can do that, and visitors who entered the password
+// before keep their cookie (Unlocked).
 func (g *Guard) CheckPassword(l *Link, pw string, ip netip.Addr) error {
 	if !l.HasPassword() {
 		return nil
 	}
-	if g.fails.Blocked(ip) {
+	if g.fails.Blocked(ip) || g.links.Blocked(l.Record.Id) {
 		return ErrRateLimited
 	}
 	if pw == "" || !l.CheckPassword(pw) {
 		if pw != "" {
 			g.fails.Add(ip)
+			g.links.Add(l.Record.Id)
 		}
 		return ErrPassword
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/testclock"
 
 	"github.com/skopos-go/skopos/internal/pbtest"
@@ -14,14 +15,21 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
+// adaSite starts PocketBase with a user, ada, owning one website.
+func adaSite(t *testing.T) (app core.App, ada, site *core.Record) {
+	t.Helper()
+	app = pbtest.Start(t, pbtest.Options{}).App()
+	ada = pbtest.Save(t, app, schema.Users, map[string]any{"email": "ada@share.test"})
+	site = pbtest.Save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.share.test", "user": ada.Id})
+	return app, ada, site
+}
+
 // TestGuard: a link opens with its token only; the password cookie is
 // bound to the link, its password and its lifetime; failures and reads
 // are limited per address, each address on its own.
 func TestGuard(t *testing.T) {
 	t.Parallel()
-	app := pbtest.Start(t, pbtest.Options{}).App()
-	ada := pbtest.Save(t, app, schema.Users, map[string]any{"email": "ada@share.test"})
-	site := pbtest.Save(t, app, schema.Websites, map[string]any{"name": "Ada's", "domain": "ada.share.test", "user": ada.Id})
+	app, ada, site := adaSite(t)
 	c := testclock.New(time.Now())
 	g := share.NewGuard(share.Limits{Reads: 20, Failures: 3, Now: c.Now})
 	ip := netip.MustParseAddr("198.51.100.1")
@@ -113,5 +121,43 @@ func TestGuard(t *testing.T) {
 	}
 	if n != 20 {
 		t.Errorf("%d reads allowed in a minute, want 20", n)
+	}
+}
+
+// TestGuardLimitsWrongPasswordsPerLink: rotating addresses buys no more
+// guesses at one link's password: the 11th wrong one within a minute is
+// refused whatever its address, while other links are not affected.
+func TestGuardLimitsWrongPasswordsPerLink(t *testing.T) {
+	t.Parallel()
+	app, ada, site := adaSite(t)
+	c := testclock.New(time.Now())
+	g := share.NewGuard(share.Limits{Now: c.Now}) // default: 10 failures a minute
+	open := func(pw string) *share.Link {
+		tok, _, err := share.Create(app, ada, site, share.Input{Password: pw}, c.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := g.Open(app, tok, netip.MustParseAddr("192.0.2.1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	target, bystander := open("s3cret"), open("other")
+	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}) }
+	for i := range 10 {
+		if err := g.CheckPassword(target, "wrong", addr(i)); !errors.Is(err, share.ErrPassword) {
+			t.Fatalf("guess %d from a new address: %v, want ErrPassword", i+1, err)
+		}
+	}
+	if err := g.CheckPassword(target, "wrong", addr(10)); !errors.Is(err, share.ErrRateLimited) {
+		t.Fatalf("11th guess from a new address: %v, want ErrRateLimited", err)
+	}
+	if err := g.CheckPassword(bystander, "other", addr(11)); err != nil {
+		t.Fatalf("another link: %v", err)
+	}
+	c.Add(time.Minute)
+	if err := g.CheckPassword(target, "s3cret", addr(12)); err != nil {
+		t.Fatalf("a minute later: %v", err)
 	}
 }
