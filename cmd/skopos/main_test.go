@@ -50,6 +50,12 @@ func serve(t *testing.T, dir string, env ...string) *proctest.Server {
 	return proctest.Serve(t, binary, dir, env...)
 }
 
+// startServe starts `skopos serve` on dir without waiting for it.
+func startServe(t *testing.T, dir string, env ...string) *proctest.Server {
+	t.Helper()
+	return proctest.Start(t, binary, dir, env...)
+}
+
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	return proctest.Run(t, binary, args...)

@@ -13,9 +13,9 @@
 // dashboard keeps running on the same data.
 //
 // It runs in two steps around Skopos' schema migrations: Prepare (a
-// PocketBase backup first, then the fields and indexes, all but the
-// UNIQUE (visitor, seq) index, and the seq numbering that index needs),
-// then Finish (the derived fields and the summaries). Every step is
+// PocketBase backup first, then the fields and the indexes that do not
+// cover them, the seq numbering the UNIQUE (visitor, seq) index needs,
+// and the derived fields), then Finish (the summaries). Every step is
 // batched in its own transactions and restarts where it stopped: a kill
 // in the middle and a restart finish the job. Progress is logged.
 package adopt
@@ -45,14 +45,28 @@ const stateName = "adopt"
 const stateDone = "done"
 
 // batchRows bounds the rows one fill statement changes (one transaction).
-const batchRows = 5000
+const batchRows = 20000
 
 // BackupPrefix starts the name of the backup Prepare writes.
 const BackupPrefix = "skopos-adopt-"
 
 // deferred are the indexes Prepare leaves for the schema migration: the
-// rows as found violate them until Prepare has numbered them.
-var deferred = map[string][]string{schema.Sessions: {schema.IndexName(schema.Sessions, "visitor_seq")}}
+// UNIQUE (visitor, seq) the rows as found violate until Prepare has
+// numbered them, and every index over a column Prepare fills, which
+// SQLite builds in one sort afterwards instead of updating entry by entry
+// (a fill measured 17 times faster without them).
+var deferred = map[string][]string{
+	schema.Sessions: indexNames(schema.Sessions, "visitor_seq", "website_startedAt", "website_lastActivity", "visitor_lastActivity"),
+	schema.Events:   indexNames(schema.Events, "session_timestamp", "website_timestamp", "website_path_timestamp", "website_eventName_timestamp"),
+}
+
+func indexNames(collection string, suffixes ...string) []string {
+	out := make([]string, len(suffixes))
+	for i, s := range suffixes {
+		out[i] = schema.IndexName(collection, s)
+	}
+	return out
+}
 
 // Pending reports whether the data dir is a Skopos Node installation not
 // yet (completely) adopted: it has the reference's daily_stats and
@@ -100,8 +114,9 @@ func setState(db dbx.Builder, v string) error {
 
 // Prepare backs the data dir up (once: a backup of an earlier attempt is
 // kept), adds Skopos' collections, fields and indexes but the deferred
-// ones, and numbers each visitor's sessions by start time. Skopos' schema
-// migrations run next; then Finish.
+// ones, numbers each visitor's sessions by start time and fills the
+// derived fields. Skopos' schema migrations run next (they add the
+// deferred indexes); then Finish.
 func Prepare(ctx context.Context, app core.App, log *slog.Logger) error {
 	st, err := state(app.DB())
 	if err != nil {
@@ -119,7 +134,15 @@ func Prepare(ctx context.Context, app core.App, log *slog.Logger) error {
 			return fmt.Errorf("adopt: %w", err)
 		}
 	}
-	return numberSessions(ctx, app, log)
+	if err := numberSessions(ctx, app, log); err != nil {
+		return err
+	}
+	for _, f := range fills {
+		if err := fillByRowid(ctx, app, log, f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // backup writes PocketBase's backup zip of the data dir, unless an

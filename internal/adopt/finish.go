@@ -18,19 +18,14 @@ import (
 // windowDays bounds the days one summary transaction builds.
 const windowDays = 31
 
-// Finish fills the fields Skopos derives and builds the summaries (see
-// the package doc), then marks the adoption done. maxKeys is the
+// Finish builds the summaries (see the package doc), then marks the
+// adoption done. maxKeys is the
 // pipeline's MaxDimensionKeys.
 func Finish(ctx context.Context, app core.App, log *slog.Logger, maxKeys int) error {
 	if st, err := state(app.DB()); err != nil || st == stateDone {
 		return err
 	}
 	start := time.Now()
-	for _, f := range fills {
-		if err := fillByRowid(ctx, app, log, f); err != nil {
-			return err
-		}
-	}
 	var websites []string
 	if err := app.DB().NewQuery(`SELECT id FROM websites ORDER BY id`).Column(&websites); err != nil {
 		return fmt.Errorf("adopt: websites: %w", err)
@@ -95,15 +90,18 @@ func fillByRowid(ctx context.Context, app core.App, log *slog.Logger, f fill) er
 	if err := app.DB().NewQuery("SELECT COALESCE(MAX(rowid), 0) FROM " + f.table).Row(&last); err != nil {
 		return fmt.Errorf("adopt: %s: %w", f.table, err)
 	}
-	done := 0
+	done, logged := 0, int64(-1)
 	for from := int64(0); from < last; from += batchRows {
 		n, err := exec(ctx, app, "UPDATE "+f.table+" SET "+f.set+" WHERE rowid > {:from} AND rowid <= {:to} AND "+f.where,
 			dbx.Params{"from": from, "to": from + batchRows})
 		if err != nil {
 			return fmt.Errorf("adopt: %s: %w", f.what, err)
 		}
-		if done += n; n > 0 {
-			log.Info("skopos: adopting: filling "+f.what, "rows", done, "progress", fmt.Sprintf("%d%%", min(100, (from+batchRows)*100/last)))
+		done += n
+		// progress at every tenth of the table (and its end)
+		if pct := min(100, (from+batchRows)*100/last); done > 0 && (pct/10 > logged/10 || pct == 100) {
+			logged = pct
+			log.Info("skopos: adopting: filling "+f.what, "rows", done, "progress", fmt.Sprintf("%d%%", pct))
 		}
 	}
 	return nil

@@ -65,7 +65,18 @@ func (p *Pipeline) Identify(ctx context.Context, r *http.Request, site *Site, us
 	}
 	visitor := p.visitorID(site.TrackingID, ip, r.UserAgent())
 	data["website"], data["visitorId"] = site.ID, visitor
-	op := store.Op{Action: store.Upsert, Collection: schema.Visitors, ID: visitorRecordID(site.ID, visitor), Data: data}
+	rowID := visitorRecordID(site.ID, visitor)
+	if vr, ok := p.cfg.Store.(store.VisitorRows); ok { // a row adopted from Skopos Node keeps its id
+		key := store.VisitorKey{Website: site.ID, VisitorID: visitor}
+		rows, err := vr.VisitorRows(ctx, []store.VisitorKey{key})
+		if err != nil {
+			return fmt.Errorf("%w: identify: %w", ErrStore, err)
+		}
+		if row := rows[key]; row != "" {
+			rowID = row
+		}
+	}
+	op := store.Op{Action: store.Upsert, Collection: schema.Visitors, ID: rowID, Data: data}
 	if err := p.cfg.Store.Apply(ctx, []store.Op{op}); err != nil {
 		return fmt.Errorf("%w: identify: %w", ErrStore, err)
 	}

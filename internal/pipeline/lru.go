@@ -9,6 +9,17 @@ import (
 type visitorState struct {
 	exists  bool          // the visitor row exists (or is being created)
 	session *sessionState // the visitor's latest session; nil when none
+	// row is the visitor's record id when the row has another id than
+	// the derived one (adopted from Skopos Node, see store.VisitorRows)
+	row string
+}
+
+// rowID is the visitors record id of the visitor whose derived id is vid.
+func (vs *visitorState) rowID(vid string) string {
+	if vs.row != "" {
+		return vs.row
+	}
+	return vid
 }
 
 type sessionState struct {

@@ -56,11 +56,21 @@ func (w *worker) refreshSessions(ctx context.Context, vids []string) error {
 	if !ok || len(vids) == 0 || len(w.unsent) > 0 {
 		return nil
 	}
-	open, err := ref.OpenSessions(ctx, vids, w.p.cfg.Now().Add(-w.p.cfg.SessionTimeout))
+	rows := make([]string, len(vids))
+	byRow := map[string]string{}
+	for i, vid := range vids {
+		rows[i] = vid
+		if vs := w.visitors.get(vid); vs != nil {
+			rows[i] = vs.rowID(vid)
+		}
+		byRow[rows[i]] = vid
+	}
+	open, err := ref.OpenSessions(ctx, rows, w.p.cfg.Now().Add(-w.p.cfg.SessionTimeout))
 	if err != nil {
 		return err
 	}
-	for vid, last := range open {
+	for row, last := range open {
+		vid := byRow[row]
 		vs := w.visitors.get(vid)
 		if vs == nil {
 			continue
@@ -171,13 +181,13 @@ func (w *worker) dropHeld(reason string, n int, attrs ...any) {
 // cached visitors first.
 func (w *worker) resolveVisitors(ctx context.Context) error {
 	var missing, cached []string
-	seen := map[string]bool{}
+	keys := map[string]store.VisitorKey{}
 	for _, ev := range w.pending {
 		vid := visitorRecordID(ev.WebsiteID, ev.Visitor)
-		if seen[vid] {
+		if _, seen := keys[vid]; seen {
 			continue
 		}
-		seen[vid] = true
+		keys[vid] = store.VisitorKey{Website: ev.WebsiteID, VisitorID: ev.Visitor}
 		if w.visitors.get(vid) == nil {
 			missing = append(missing, vid)
 		} else {
@@ -195,19 +205,23 @@ func (w *worker) resolveVisitors(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rows, err := w.visitorRows(ctx, missing, exists, keys)
+	if err != nil {
+		return err
+	}
 	states := make([]*visitorState, len(missing))
 	// each existing visitor's latest session is one request: a few at a
 	// time, and the first failure cancels the rest (the batch is retried)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, vid := range missing {
-		s := &visitorState{exists: exists[vid]}
+		s := &visitorState{exists: exists[vid] || rows[vid] != "", row: rows[vid]}
 		states[i] = s
 		if !s.exists {
 			continue
 		}
 		g.Go(func() error {
-			last, err := st.LatestSession(gctx, vid)
+			last, err := st.LatestSession(gctx, s.rowID(vid))
 			if errors.Is(err, store.ErrNotFound) {
 				return nil
 			}
@@ -225,6 +239,34 @@ func (w *worker) resolveVisitors(ctx context.Context) error {
 		w.visitors.put(vid, states[i])
 	}
 	return nil
+}
+
+// visitorRows finds, with a store.VisitorRows store, the rows of the
+// missing visitors that have no row under their derived id but one under
+// another (adopted from Skopos Node): derived id → row id.
+func (w *worker) visitorRows(ctx context.Context, missing []string, exists map[string]bool, keys map[string]store.VisitorKey) (map[string]string, error) {
+	vr, ok := w.p.cfg.Store.(store.VisitorRows)
+	if !ok {
+		return nil, nil
+	}
+	var ask []store.VisitorKey
+	for _, vid := range missing {
+		if !exists[vid] {
+			ask = append(ask, keys[vid])
+		}
+	}
+	if len(ask) == 0 {
+		return nil, nil
+	}
+	found, err := vr.VisitorRows(ctx, ask)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for k, row := range found {
+		out[visitorRecordID(k.Website, k.VisitorID)] = row
+	}
+	return out, nil
 }
 
 // loadDays loads the breakdown keys of every website-day the pending

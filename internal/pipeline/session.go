@@ -109,7 +109,7 @@ func (w *worker) openSession(c *chunk, ev *Event, vid string, vs *visitorState) 
 	}
 	s := &sessionState{id: sessionID(vid, seq), seq: seq, start: ev.Time, lastActivity: ev.Time, entryPath: ev.Path, exitPath: ev.Path}
 	vs.session = s
-	data := w.newSessionData(ev, vid, seq)
+	data := w.newSessionData(ev, vs.rowID(vid), seq)
 	idx := c.add(store.Op{Action: store.Create, Collection: schema.Sessions, ID: s.id, Data: data},
 		role{kind: roleSession, visitor: vid, session: s.id})
 	c.created[s.id] = idx

@@ -123,6 +123,20 @@ type SessionRefresher interface {
 	OpenSessions(ctx context.Context, visitorRecordIDs []string, since time.Time) (map[string]Session, error)
 }
 
+// VisitorKey names a visitor as the pipeline knows it: its website and
+// its visitor id (the hash).
+type VisitorKey struct{ Website, VisitorID string }
+
+// VisitorRows is implemented by stores whose visitors rows may have ids
+// the pipeline did not derive: a data dir adopted from Skopos Node keeps
+// the Node SDK's random record ids, and a returning visitor must
+// continue that row, not collide with it on (website, visitorId).
+type VisitorRows interface {
+	// VisitorRows returns the record id of the row each key has, for
+	// the keys that have one.
+	VisitorRows(ctx context.Context, keys []VisitorKey) (map[VisitorKey]string, error)
+}
+
 // Store is the pipeline's view of PocketBase.
 type Store interface {
 	// Apply writes ops in one transaction. On failure it returns an

@@ -202,6 +202,35 @@ func toAny(ss []string) []any {
 	return out
 }
 
+// VisitorRows finds the visitors rows of keys (store.VisitorRows), per
+// website, through the (website, visitorId) index.
+func (s *Store) VisitorRows(ctx context.Context, keys []store.VisitorKey) (map[store.VisitorKey]string, error) {
+	out := map[store.VisitorKey]string{}
+	byWebsite := map[string][]any{}
+	for _, k := range keys {
+		byWebsite[k.Website] = append(byWebsite[k.Website], k.VisitorID)
+	}
+	for website, hashes := range byWebsite {
+		for len(hashes) > 0 {
+			n := min(len(hashes), existingPerQuery)
+			var rows []struct {
+				ID        string `db:"id"`
+				VisitorID string `db:"visitorId"`
+			}
+			err := s.app.RecordQuery(schema.Visitors).WithContext(ctx).Select("id", "visitorId").
+				AndWhere(dbx.HashExp{"website": website}).AndWhere(dbx.In("visitorId", hashes[:n]...)).All(&rows)
+			if err != nil {
+				return out, err
+			}
+			for _, r := range rows {
+				out[store.VisitorKey{Website: website, VisitorID: r.VisitorID}] = r.ID
+			}
+			hashes = hashes[n:]
+		}
+	}
+	return out, nil
+}
+
 // LatestSession reads the visitor's highest-seq session.
 func (s *Store) LatestSession(ctx context.Context, visitorRecordID string) (store.Session, error) {
 	var row struct {
