@@ -43,7 +43,7 @@ func same(s string) string { return s }
 
 var plausibleTables = map[string]plausibleTable{
 	"imported_visitors": {cols: []string{"date", "visits", "pageviews", "bounces", "visit_duration"},
-		dropped: "visitors (people; Skopos counts sessions)",
+		dropped: "visitors (people: Skopos counts sessions; new and returning visitors stay 0)",
 		read: func(rs *rows, x *Day) error {
 			var v [4]int
 			for i, c := range []string{"visits", "pageviews", "bounces", "visit_duration"} {
