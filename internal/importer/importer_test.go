@@ -115,16 +115,11 @@ func dump(t *testing.T, app core.App) string {
 
 func TestImportPlausibleShowsItsDaysInTheStatsAndSkipsOwnDays(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
-	app := srv.App()
-	site := srv.AddWebsite(t, "example.com").Id
+	app, site := start(t)
 	// the site's own data starts on the export's last day
 	ownSession(t, app, site, time.Date(2024, 1, 3, 10, 0, 0, 0, time.UTC))
 
-	data, err := importer.ReadPlausible("testdata/plausible")
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := readPlausible(t, "testdata/plausible")
 	res, err := importer.Write(app, site, data, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -190,13 +185,8 @@ func TestImportPlausibleShowsItsDaysInTheStatsAndSkipsOwnDays(t *testing.T) {
 
 func TestImportAgainWritesNothingFromTheDirectoryOrTheZip(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
-	app := srv.App()
-	site := srv.AddWebsite(t, "example.com").Id
-	data, err := importer.ReadPlausible("testdata/plausible")
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, site := start(t)
+	data := readPlausible(t, "testdata/plausible")
 	first, err := importer.Write(app, site, data, 0)
 	if err != nil || len(first.Imported) != 3 {
 		t.Fatalf("first import: %+v, %v", first, err)
@@ -205,11 +195,7 @@ func TestImportAgainWritesNothingFromTheDirectoryOrTheZip(t *testing.T) {
 
 	zipped := zipDir(t, "testdata/plausible")
 	for _, path := range []string{"testdata/plausible", zipped} {
-		again, err := importer.ReadPlausible(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := importer.Write(app, site, again, 0)
+		res, err := importer.Write(app, site, readPlausible(t, path), 0)
 		if err != nil || res.Rows != 0 || len(res.Imported) != 3 {
 			t.Errorf("%s again: %+v, %v; want 0 rows written, 3 days", path, res, err)
 		}
@@ -225,11 +211,7 @@ func TestImportAgainWritesNothingFromTheDirectoryOrTheZip(t *testing.T) {
 	rewrite(t, pages, func(s string) string {
 		return strings.Replace(strings.Replace(s, "2024-01-01,example.com,/pricing,3,3,10,55,2\n", "", 1), ",7,20,", ",7,21,", 1)
 	})
-	fixed, err := importer.ReadPlausible(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := importer.Write(app, site, fixed, 0); err != nil || res.Rows != 2 {
+	if res, err := importer.Write(app, site, readPlausible(t, dir), 0); err != nil || res.Rows != 2 {
 		t.Fatalf("corrected export: %+v, %v; want 2 rows written", res, err)
 	}
 	r := query(t, app, site, "2024-01-01", "2024-01-01")
@@ -296,13 +278,8 @@ func TestImportMalformedFilesNameFileAndLine(t *testing.T) {
 // A failure while writing rolls the whole import back.
 func TestImportFailingMidwayWritesNothing(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
-	app := srv.App()
-	site := srv.AddWebsite(t, "example.com").Id
-	data, err := importer.ReadPlausible("testdata/plausible")
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, site := start(t)
+	data := readPlausible(t, "testdata/plausible")
 	before := dump(t, app)
 	// a row of another site that holds the id the last day's row needs
 	id := pipeline.SumItemID(site, time.Date(2024, 1, 3, 0, 0, 0, 0, time.UTC), "page", "/blog")
@@ -323,9 +300,7 @@ func TestImportFailingMidwayWritesNothing(t *testing.T) {
 
 func TestImportSkipsDaysWithSummariesOfTheirOwn(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
-	app := srv.App()
-	site := srv.AddWebsite(t, "example.com").Id
+	app, site := start(t)
 	// a summary row another migration wrote (daily_stats of a Node-era
 	// installation whose raw rows are gone)
 	if _, err := app.DB().NewQuery(`INSERT INTO dash_sum (id, website, date, pageViews, visitors)
@@ -333,10 +308,7 @@ func TestImportSkipsDaysWithSummariesOfTheirOwn(t *testing.T) {
 		Bind(dbx.Params{"id": pipeline.SumID(site, time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)), "w": site}).Execute(); err != nil {
 		t.Fatal(err)
 	}
-	data, err := importer.ReadPlausible("testdata/plausible")
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := readPlausible(t, "testdata/plausible")
 	res, err := importer.Write(app, site, data, 0)
 	if err != nil || !slices.Equal(res.Imported, []string{"2024-01-01", "2024-01-03"}) || !slices.Equal(res.SkippedOther, []string{"2024-01-02"}) {
 		t.Fatalf("result %+v, %v", res, err)
@@ -348,9 +320,7 @@ func TestImportSkipsDaysWithSummariesOfTheirOwn(t *testing.T) {
 
 func TestImportUmamiAggregatesItsEventsPerUTCDay(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
-	app := srv.App()
-	site := srv.AddWebsite(t, "example.com").Id
+	app, site := start(t)
 	gz := filepath.Join(t.TempDir(), "export.csv.gz")
 	gzipFile(t, "testdata/umami/export.csv", gz)
 	for _, path := range []string{"testdata/umami/export.csv", "testdata/umami", gz} {
@@ -404,13 +374,8 @@ func TestImportUmamiAggregatesItsEventsPerUTCDay(t *testing.T) {
 
 func TestImportCapsTheKeysOfADay(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
-	app := srv.App()
-	site := srv.AddWebsite(t, "example.com").Id
-	data, err := importer.ReadPlausible("testdata/plausible/imported_pages_20240101_20240103.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, site := start(t)
+	data := readPlausible(t, "testdata/plausible/imported_pages_20240101_20240103.csv")
 	if _, err := importer.Write(app, site, data, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -418,6 +383,22 @@ func TestImportCapsTheKeysOfADay(t *testing.T) {
 	if got := r.Top["page"]; !reflect.DeepEqual(got, items("/", 20, pipeline.OtherKey, 10)) {
 		t.Errorf("pages with 1 key a day: %v", got)
 	}
+}
+
+// start starts a PocketBase with one website.
+func start(t *testing.T) (core.App, string) {
+	t.Helper()
+	srv := pbtest.Start(t, pbtest.Options{})
+	return srv.App(), srv.AddWebsite(t, "example.com").Id
+}
+
+func readPlausible(t *testing.T, path string) *importer.Data {
+	t.Helper()
+	data, err := importer.ReadPlausible(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func zipDir(t *testing.T, dir string) string {

@@ -39,7 +39,15 @@ func sessionDim(dim, col string, key func(string) string, dropped string) plausi
 	}}
 }
 
-func same(s string) string { return s }
+// counted makes the table of a breakdown keyed by col and counted by
+// countCol, as it is.
+func counted(dim, col, countCol, dropped string) plausibleTable {
+	return plausibleTable{cols: []string{"date", col, countCol}, dropped: dropped, read: func(rs *rows, x *Day) error {
+		n, err := rs.int(countCol)
+		x.add(dim, rs.str(col), n)
+		return err
+	}}
+}
 
 var plausibleTables = map[string]plausibleTable{
 	"imported_visitors": {cols: []string{"date", "visits", "pageviews", "bounces", "visit_duration"},
@@ -64,24 +72,9 @@ var plausibleTables = map[string]plausibleTable{
 			t.Engaged += max(v[0]-v[2], 0)
 			return nil
 		}},
-	"imported_pages": {cols: []string{"date", "page", "pageviews"}, dropped: "hostname, visitors, visits, scroll_depth, time on page",
-		read: func(rs *rows, x *Day) error {
-			n, err := rs.int("pageviews")
-			x.add("page", rs.str("page"), n)
-			return err
-		}},
-	"imported_entry_pages": {cols: []string{"date", "entry_page", "entrances"}, dropped: "visitors, visit_duration, bounces, pageviews",
-		read: func(rs *rows, x *Day) error {
-			n, err := rs.int("entrances")
-			x.add("entryPage", rs.str("entry_page"), n)
-			return err
-		}},
-	"imported_exit_pages": {cols: []string{"date", "exit_page", "exits"}, dropped: "visitors, visit_duration, bounces, pageviews",
-		read: func(rs *rows, x *Day) error {
-			n, err := rs.int("exits")
-			x.add("exitPage", rs.str("exit_page"), n)
-			return err
-		}},
+	"imported_pages":       counted("page", "page", "pageviews", "hostname, visitors, visits, scroll_depth, time on page"),
+	"imported_entry_pages": counted("entryPage", "entry_page", "entrances", "visitors, visit_duration, bounces, pageviews"),
+	"imported_exit_pages":  counted("exitPage", "exit_page", "exits", "visitors, visit_duration, bounces, pageviews"),
 	"imported_sources": {cols: []string{"date", "referrer", "visits"}, dropped: "source (Skopos keys referrers by host), utm_content, utm_term",
 		read: func(rs *rows, x *Day) error {
 			n, err := sessions(rs)
