@@ -52,7 +52,8 @@ type cli struct {
 // app.Execute return the failure of one of them.
 func (p *plugin) addCommands(rootCmd *cobra.Command) {
 	c := &cli{plugin: p}
-	rootCmd.AddCommand(c.siteCommand(), c.schemaCommand(), c.retentionCommand(), c.reportsCommand(), c.vaultCommand(), c.migrateCommand())
+	rootCmd.AddCommand(c.siteCommand(), c.schemaCommand(), c.retentionCommand(), c.reportsCommand(), c.vaultCommand(),
+		c.migrateCommand(), c.importCommand())
 	p.app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
 		if err := e.Next(); err != nil || c.failed == nil {
 			return err

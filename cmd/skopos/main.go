@@ -4,6 +4,7 @@
 //	skopos serve [--http 127.0.0.1:8090] [--dir ./pb_data]
 //	skopos site add --domain example.com [--name "My site"] [--dir ./pb_data]
 //	skopos schema apply --url http://127.0.0.1:8090 --email E --password P
+//	skopos import plausible|umami <export> --site <trackingId> [--dir ./pb_data]
 //
 // Every PocketBase command and flag is available as well (superuser,
 // migrate, --dev, ...). Environment: SKOPOS_ADMIN_EMAIL and

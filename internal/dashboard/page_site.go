@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/stats"
@@ -134,6 +135,9 @@ type sitePageData struct {
 	FunnelLinks []funnelLink
 	FormAction  string
 	Exports     []exportLink
+	// Imported notes that the figures include imported days ("" when
+	// they do not).
+	Imported string
 }
 
 // funnelLink is a funnel's chart as a shared link lists it.
@@ -179,6 +183,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			makeKPI("avgDuration", "Avg. duration", "Average session duration", rep.AvgDuration, formatDuration, false),
 		},
 	}
+	d.Imported = importedNote(rep.Imported)
 	if rd.shared() {
 		// the counter's stream through the link (counts only)
 		if s.opts.Live != nil {
@@ -263,4 +268,20 @@ func barWidth(n, top int) string {
 		return "0"
 	}
 	return strconv.Itoa(max(1, n*100/top))
+}
+
+// importedNote says which imported days the figures include.
+func importedNote(im *stats.Imported) string {
+	if im == nil || len(im.Days) == 0 {
+		return ""
+	}
+	src := ""
+	if len(im.Sources) > 0 {
+		src = " (" + strings.Join(im.Sources, ", ") + ")"
+	}
+	span := im.Days[0]
+	if last := im.Days[len(im.Days)-1]; last != span {
+		span += " – " + last
+	}
+	return fmt.Sprintf("Includes imported data%s for %s (UTC days).", src, span)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
 	"sort"
 	"time"
@@ -53,9 +54,10 @@ func Query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 		return nil, err
 	}
 	var (
-		cur    totals
-		series []Point
-		top    map[string][]Item
+		cur      totals
+		series   []Point
+		top      map[string][]Item
+		imported *Imported
 	)
 	if q.useSummaries(p) {
 		if cur, err = q.totals(p); err != nil {
@@ -66,6 +68,9 @@ func Query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 		}
 		if top, err = q.top(p, req.Top); err != nil {
 			return nil, err
+		}
+		if imported, err = q.imported(p); err != nil {
+			return nil, fmt.Errorf("stats: imported days: %w", err)
 		}
 	} else if cur, series, top, err = q.raw(p, req.Top); err != nil {
 		return nil, err
@@ -91,7 +96,7 @@ func Query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 		m := metric(cur.jsErrors, prev.jsErrors)
 		r.JSErrors = &m
 	}
-	r.Series, r.Top = series, top
+	r.Series, r.Top, r.Imported = series, top, imported
 	r.SeriesUnit = "day"
 	if p.Hourly {
 		r.SeriesUnit = "hour"

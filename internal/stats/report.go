@@ -67,6 +67,11 @@ type Report struct {
 	Goals []GoalResult `json:"goals"`
 
 	ActiveUsers int `json:"activeUsers"` // distinct visitors active in the last 5 minutes
+
+	// Imported is set when the figures include imported days (summaries
+	// of another tool's export); absent otherwise. Filtered figures read
+	// raw rows only: they never include them.
+	Imported *Imported `json:"imported,omitempty"`
 }
 
 func change(cur, prev float64) int {

@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/importer"
 )
 
 // The summary path: a period on whole UTC hours without filters
@@ -83,4 +85,29 @@ func (q *querier) series(p Period) ([]Point, error) {
 		}
 	}
 	return out, nil
+}
+
+// Imported names the imported days (another tool's export, see
+// internal/importer) whose summaries a report's figures include.
+type Imported struct {
+	// Sources are the tools imported into the site ("Plausible", "Umami").
+	Sources []string `json:"sources"`
+	// Days are the UTC days ("YYYY-MM-DD"), in order.
+	Days []string `json:"days"`
+}
+
+// imported lists the imported days of p's summaries (nil for none).
+func (q *querier) imported(p Period) (*Imported, error) {
+	var dates []string
+	err := q.db.NewQuery(`SELECT date FROM dash_sum WHERE website = {:w} AND imported = TRUE AND date >= {:from} AND date < {:to}
+		ORDER BY date`).WithContext(q.ctx).Bind(q.params(p, nil)).Column(&dates)
+	if err != nil || len(dates) == 0 {
+		return nil, err
+	}
+	out := &Imported{}
+	for _, d := range dates {
+		out.Days = append(out.Days, d[:min(len(d), 10)])
+	}
+	out.Sources, err = importer.Sources(q.db, q.site)
+	return out, err
 }

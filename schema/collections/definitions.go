@@ -230,6 +230,9 @@ func (b *builder) dashSum() {
 		"engagedSessions", "bounces", "durationSeconds", "jsErrors"} {
 		b.fields(&core.NumberField{Name: n, OnlyInt: true})
 	}
+	// new: the row came from another tool's export (internal/importer),
+	// not from raw rows: the stats API says which days are imported
+	b.boolean("imported")
 	b.index("website_date", true, "website, date")
 }
 
