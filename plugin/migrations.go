@@ -116,7 +116,7 @@ func (p *plugin) migrate(app core.App) error {
 	// PocketBase's logs: an operator watches it once
 	log := slog.New(slog.NewMultiHandler(app.Logger().Handler(), slog.NewTextHandler(p.cfg.Out, nil)))
 	if adopting {
-		if err := adopt.Prepare(ctx, app, log); err != nil {
+		if err := adopt.Prepare(ctx, app, log, p.cfg.AdoptBatchRows); err != nil {
 			return fmt.Errorf("skopos: %w", err)
 		}
 	}

@@ -226,6 +226,11 @@ type Config struct {
 	// serve`: SKOPOS_ENCRYPTION_KEY_FILE.
 	EncryptionKeyFile string
 
+	// AdoptBatchRows bounds the rows of one transaction while a Skopos
+	// Node data dir is adopted (see docs/from-node.md). Default 20 000.
+	// `skopos serve`: SKOPOS_ADOPT_BATCH_ROWS.
+	AdoptBatchRows int
+
 	// Out receives the start-up lines (demo link, trackingId, generated
 	// credentials). Default os.Stdout.
 	Out io.Writer

@@ -81,6 +81,7 @@ func main() {
 		},
 		EncryptionKey:     encryptionKey(),
 		EncryptionKeyFile: os.Getenv("SKOPOS_ENCRYPTION_KEY_FILE"),
+		AdoptBatchRows:    envInt("SKOPOS_ADOPT_BATCH_ROWS"),
 	})
 	if err != nil {
 		fatal(2, err)

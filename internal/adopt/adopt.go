@@ -44,8 +44,9 @@ const stateName = "adopt"
 
 const stateDone = "done"
 
-// batchRows bounds the rows one fill statement changes (one transaction).
-const batchRows = 20000
+// DefaultBatchRows bounds the rows one fill statement changes (one
+// transaction) unless Prepare is given another bound.
+const DefaultBatchRows = 20000
 
 // BackupPrefix starts the name of the backup Prepare writes.
 const BackupPrefix = "skopos-adopt-"
@@ -117,7 +118,13 @@ func setState(db dbx.Builder, v string) error {
 // ones, numbers each visitor's sessions by start time and fills the
 // derived fields. Skopos' schema migrations run next (they add the
 // deferred indexes); then Finish.
-func Prepare(ctx context.Context, app core.App, log *slog.Logger) error {
+//
+// batchRows bounds the rows of one transaction (0: DefaultBatchRows):
+// smaller batches hold the write lock for less time each.
+func Prepare(ctx context.Context, app core.App, log *slog.Logger, batchRows int) error {
+	if batchRows <= 0 {
+		batchRows = DefaultBatchRows
+	}
 	st, err := state(app.DB())
 	if err != nil {
 		return err
@@ -134,11 +141,11 @@ func Prepare(ctx context.Context, app core.App, log *slog.Logger) error {
 			return fmt.Errorf("adopt: %w", err)
 		}
 	}
-	if err := numberSessions(ctx, app, log); err != nil {
+	if err := numberSessions(ctx, app, log, batchRows); err != nil {
 		return err
 	}
 	for _, f := range fills {
-		if err := fillByRowid(ctx, app, log, f); err != nil {
+		if err := fillByRowid(ctx, app, log, f, int64(batchRows)); err != nil {
 			return err
 		}
 	}
@@ -169,12 +176,12 @@ func backup(ctx context.Context, app core.App, log *slog.Logger) error {
 
 // numberSessions sets sessions.seq: each visitor's sessions numbered 1, 2,
 // … by created time (then id), a batch of visitors per transaction.
-func numberSessions(ctx context.Context, app core.App, log *slog.Logger) error {
+func numberSessions(ctx context.Context, app core.App, log *slog.Logger, batchRows int) error {
 	total := 0
 	for {
 		n, err := exec(ctx, app, `UPDATE sessions SET seq = (SELECT COUNT(*) FROM sessions s2 WHERE s2.visitor = sessions.visitor
 				AND (s2.created < sessions.created OR (s2.created = sessions.created AND s2.id <= sessions.id)))
-			WHERE visitor IN (SELECT DISTINCT visitor FROM sessions WHERE seq IS NULL OR seq = 0 LIMIT {:n})`, dbx.Params{"n": batchRows / 5})
+			WHERE visitor IN (SELECT DISTINCT visitor FROM sessions WHERE seq IS NULL OR seq = 0 LIMIT {:n})`, dbx.Params{"n": max(1, batchRows/5)})
 		if err != nil {
 			return fmt.Errorf("adopt: sessions.seq: %w", err)
 		}

@@ -85,7 +85,7 @@ var fills = []fill{
 
 // fillByRowid runs f over the table in rowid ranges of batchRows, each
 // in its own transaction.
-func fillByRowid(ctx context.Context, app core.App, log *slog.Logger, f fill) error {
+func fillByRowid(ctx context.Context, app core.App, log *slog.Logger, f fill, batchRows int64) error {
 	var last int64
 	if err := app.DB().NewQuery("SELECT COALESCE(MAX(rowid), 0) FROM " + f.table).Row(&last); err != nil {
 		return fmt.Errorf("adopt: %s: %w", f.table, err)
