@@ -63,6 +63,7 @@ func main() {
 		RateLimit:      envRate("SKOPOS_RATE_LIMIT"),
 		BotPatterns:    envLines("SKOPOS_BOT_PATTERNS"),
 		FetchPrivate:   envSwitch("SKOPOS_FETCH_PRIVATE"),
+		QueryBudget:    envDuration("SKOPOS_QUERY_BUDGET"),
 		SEO: plugin.SEOConfig{
 			PageSpeedURL: os.Getenv("SKOPOS_PAGESPEED_URL"),
 			PageSpeedKey: os.Getenv("PAGESPEED_API_KEY"),

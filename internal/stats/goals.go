@@ -115,6 +115,13 @@ type FunnelReport struct {
 // events in the period match steps 1..n in that order (one event per
 // step, in time order).
 func Funnel(ctx context.Context, app core.App, websiteID, funnelID string, req Request) (*FunnelReport, error) {
+	ctx, cancel := req.withBudget(ctx)
+	defer cancel()
+	r, err := funnel(ctx, app, websiteID, funnelID, req)
+	return r, overBudget(ctx, err)
+}
+
+func funnel(ctx context.Context, app core.App, websiteID, funnelID string, req Request) (*FunnelReport, error) {
 	rec, err := findRecord(ctx, app, schema.Funnels, funnelID)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && rec.GetString("website") != websiteID {
 		return nil, ErrFunnelNotFound
@@ -209,6 +216,13 @@ type PropertyValue struct {
 // default 10) with how many events had them, honoring the filters.
 // Values are compared as text (true, 12, "pro"; objects as JSON).
 func Properties(ctx context.Context, app core.App, websiteID, name string, req Request) (map[string][]PropertyValue, error) {
+	ctx, cancel := req.withBudget(ctx)
+	defer cancel()
+	r, err := properties(ctx, app, websiteID, name, req)
+	return r, overBudget(ctx, err)
+}
+
+func properties(ctx context.Context, app core.App, websiteID, name string, req Request) (map[string][]PropertyValue, error) {
 	p := req.Period
 	if req.Top <= 0 {
 		req.Top = 10
