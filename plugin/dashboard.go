@@ -31,7 +31,8 @@ const SharePath = share.PathPrefix
 // agent) into _logs; the dashboard needs neither.
 func (p *plugin) mountDashboard(e *core.ServeEvent) {
 	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath, RequireVerified: p.cfg.Signup == "on",
-		Live: p.live, Shares: p.shares, Vault: p.vault, ValidateRule: validateRule, IPInfo: ipinfo.Lookup}
+		Live: p.live, Shares: p.shares, Vault: p.vault, ValidateRule: validateRule, IPInfo: ipinfo.Lookup,
+		QueryBudget: p.budget, Queries: p.gate}
 	if p.notify != nil {
 		opts.NotifyTest = p.notify.SendTest
 	}

@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"time"
-
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/export"
 	"github.com/skopos-go/skopos/internal/stats"
@@ -21,7 +19,7 @@ import (
 const ExportPath = "/api/skopos/export"
 
 func (p *plugin) mountExport(e *core.ServeEvent) {
-	e.Router.GET(ExportPath, statsHandler(time.Now, p.keyAuth, handleExport))
+	e.Router.GET(ExportPath, p.statsHandler(p.keyAuth, handleExport))
 }
 
 func handleExport(e *core.RequestEvent, site *core.Record, req stats.Request) error {

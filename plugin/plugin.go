@@ -31,6 +31,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/botdetect"
@@ -40,6 +41,7 @@ import (
 	"github.com/skopos-go/skopos/internal/seorun"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/spool"
+	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/uptime"
 	"github.com/skopos-go/skopos/internal/vault"
 	"github.com/skopos-go/skopos/internal/visitorid"
@@ -192,6 +194,22 @@ type Config struct {
 	// SKOPOS_SIGNUP=on.
 	Signup string
 
+	// QueryBudget bounds the time of each report of the stats, funnel,
+	// properties and export routes and of the dashboard's report pages
+	// (each day of a summary export is one report; the raw events and
+	// sessions exports, linear in the rows stored, are not bounded):
+	// its SQL is interrupted and the route answers 503 with
+	// Retry-After. Default 5s (stats.DefaultBudget); negative: no
+	// bound. `skopos serve`: SKOPOS_QUERY_BUDGET (a Go duration).
+	QueryBudget time.Duration
+	// QueriesPerSite and QueriesPerLink bound the reports running at once
+	// for one website (from every reader together) and through one
+	// shared link; beyond them a route answers 503 with Retry-After at
+	// once, without waiting. Defaults 4 and 2 (stats.DefaultPerSite,
+	// stats.DefaultPerLink); negative: not bounded.
+	QueriesPerSite int
+	QueriesPerLink int
+
 	// SEO configures the SEO analysis of websites (on by default).
 	SEO SEOConfig
 
@@ -305,7 +323,9 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	if cfg.SEO.Concurrency < 0 {
 		return fmt.Errorf("skopos plugin: SEO.Concurrency %d must be >= 0", cfg.SEO.Concurrency)
 	}
-	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots, vault: keys, vaultKey: key, visitorIDsChosen: visitorIDsChosen}
+	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots, vault: keys, vaultKey: key, visitorIDsChosen: visitorIDsChosen,
+		budget: orDefault(cfg.QueryBudget, stats.DefaultBudget),
+		gate:   stats.NewGate(orDefault(cfg.QueriesPerSite, stats.DefaultPerSite), orDefault(cfg.QueriesPerLink, stats.DefaultPerLink))}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
 	bindWebsiteDomainHook(app)
@@ -353,6 +373,21 @@ type plugin struct {
 	// visitorIDsChosen: Config.VisitorIDs was set (not the default), so
 	// an adopted Skopos Node data dir does not switch to compatible ids
 	visitorIDsChosen bool
+	// budget is Config.QueryBudget with its default (0: none), gate the
+	// reports running at once, for the API and the dashboard together
+	budget time.Duration
+	gate   *stats.Gate
+}
+
+// orDefault is v, or def when v is 0; a negative v (off) is 0.
+func orDefault[T int | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // onServe runs before PocketBase starts listening: PocketBase has applied

@@ -121,9 +121,9 @@ func revokeShare(e *core.RequestEvent) error {
 	return e.NoContent(http.StatusNoContent)
 }
 
-// openShare resolves the share=<token> of a stats request into the
-// website it shows.
-func (k *keyAuth) openShare(e *core.RequestEvent, token string) (*core.Record, error) {
+// openShare resolves the share=<token> of a stats request into its link
+// (and the website it shows).
+func (k *keyAuth) openShare(e *core.RequestEvent, token string) (*share.Link, error) {
 	ip := k.clientIP(e.Request)
 	l, err := k.shares.Open(e.App, token, ip)
 	if err == nil {
@@ -140,5 +140,5 @@ func (k *keyAuth) openShare(e *core.RequestEvent, token string) (*core.Record, e
 	case err != nil:
 		return nil, e.InternalServerError("", err)
 	}
-	return l.Site, nil
+	return l, nil
 }

@@ -49,46 +49,56 @@ func (p *plugin) mountStats(e *core.ServeEvent) {
 	// the dashboard's shared pages: one limit per client)
 	shared := *keys
 	shared.shares = p.shares
-	e.Router.GET(StatsPath, statsHandler(time.Now, &shared, handleStats))
-	e.Router.GET(PropertiesPath, statsHandler(time.Now, &shared, handleProperties))
-	e.Router.GET(FunnelPath, statsHandler(time.Now, &shared, handleFunnel))
+	e.Router.GET(StatsPath, p.statsHandler(&shared, handleStats))
+	e.Router.GET(PropertiesPath, p.statsHandler(&shared, handleProperties))
+	e.Router.GET(FunnelPath, p.statsHandler(&shared, handleFunnel))
 }
 
 // statsHandler answers with now as the clock: read once per request, so
-// the period and the active users agree on the present.
-func statsHandler(clock func() time.Time, keys *keyAuth, h func(*core.RequestEvent, *core.Record, stats.Request) error) func(*core.RequestEvent) error {
+// the period and the active users agree on the present. The report runs
+// within the query budget, and only while the website (and the shared
+// link) has fewer reports running than the gate allows.
+func (p *plugin) statsHandler(keys *keyAuth, h func(*core.RequestEvent, *core.Record, stats.Request) error) func(*core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
-		site, req, err := statsRequest(e, keys, clock())
+		site, link, req, err := statsRequest(e, keys, time.Now())
 		if err != nil {
 			return err
 		}
+		leave, err := p.gate.Enter(site.Id, link)
+		if err != nil {
+			e.App.Logger().Warn("skopos: report refused, too many running", "site", site.Id, "link", link, "refused", p.gate.Refused())
+			return queryError(e, err)
+		}
+		defer leave()
+		req.Budget = p.budget
 		return h(e, site, req)
 	}
 }
 
 // statsRequest reads what every stats route shares: the site the caller
-// may read, the period in its time zone, the filters and top.
-func statsRequest(e *core.RequestEvent, keys *keyAuth, now time.Time) (*core.Record, stats.Request, error) {
+// may read (and the id of the shared link it came through, if it did),
+// the period in its time zone, the filters and top.
+func statsRequest(e *core.RequestEvent, keys *keyAuth, now time.Time) (site *core.Record, link string, _ stats.Request, _ error) {
 	q := e.Request.URL.Query()
-	site, err := keys.site(e, now)
+	site, link, err := keys.siteLink(e, now)
 	if err != nil {
-		return nil, stats.Request{}, err
+		return nil, "", stats.Request{}, err
 	}
 	period, err := stats.ParsePeriodIn(q.Get("period"), q.Get("from"), q.Get("to"), now, stats.SiteLocation(site))
 	if err != nil {
-		return nil, stats.Request{}, e.BadRequestError(err.Error(), nil)
+		return nil, "", stats.Request{}, e.BadRequestError(err.Error(), nil)
 	}
 	filters, err := stats.ParseFilters(q["filter"])
 	if err != nil {
-		return nil, stats.Request{}, e.BadRequestError(err.Error(), nil)
+		return nil, "", stats.Request{}, e.BadRequestError(err.Error(), nil)
 	}
 	top := 10
 	if v := q.Get("top"); v != "" {
 		if top, err = strconv.Atoi(v); err != nil || top < 1 || top > 100 {
-			return nil, stats.Request{}, e.BadRequestError("top must be 1..100", nil)
+			return nil, "", stats.Request{}, e.BadRequestError("top must be 1..100", nil)
 		}
 	}
-	return site, stats.Request{Period: period, Filters: filters, Top: top, Now: now}, nil
+	return site, link, stats.Request{Period: period, Filters: filters, Top: top, Now: now}, nil
 }
 
 // site returns the website a read route answers for: the one of a shared
@@ -97,22 +107,30 @@ func statsRequest(e *core.RequestEvent, keys *keyAuth, now time.Time) (*core.Rec
 // within its sites) may see it. Not-owned sites look exactly like
 // unknown ones.
 func (k *keyAuth) site(e *core.RequestEvent, now time.Time) (*core.Record, error) {
+	site, _, err := k.siteLink(e, now)
+	return site, err
+}
+
+// siteLink is site that also returns the shared link's record id ("" when
+// the caller did not come through one).
+func (k *keyAuth) siteLink(e *core.RequestEvent, now time.Time) (site *core.Record, link string, err error) {
 	q := e.Request.URL.Query()
 	token := q.Get("share")
 	if token == "" {
 		token = e.Request.Header.Get(ShareHeader)
 	}
 	if token != "" && k.shares != nil {
-		site, err := k.openShare(e, token)
+		l, err := k.openShare(e, token)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		if id := q.Get("site"); id != "" && id != site.GetString("trackingId") {
-			return nil, e.NotFoundError("Website not found.", nil)
+		if id := q.Get("site"); id != "" && id != l.Site.GetString("trackingId") {
+			return nil, "", e.NotFoundError("Website not found.", nil)
 		}
-		return site, nil
+		return l.Site, l.Record.Id, nil
 	}
-	return k.ownSite(e, q.Get("site"), now)
+	site, err = k.ownSite(e, q.Get("site"), now)
+	return site, "", err
 }
 
 // ownSite returns the website trackingID if the caller (an auth token,
@@ -145,6 +163,13 @@ func queryError(e *core.RequestEvent, err error) error {
 		return e.NotFoundError("Funnel not found.", nil)
 	case errors.Is(err, stats.ErrBadFilter), errors.Is(err, stats.ErrBadFunnel):
 		return e.BadRequestError(err.Error(), nil)
+	case errors.Is(err, stats.ErrBudget):
+		e.App.Logger().Warn("skopos: report over its time budget", "path", e.Request.URL.Path, "query", e.Request.URL.RawQuery)
+		e.Response.Header().Set("Retry-After", strconv.Itoa(stats.RetryBudget))
+		return e.Error(http.StatusServiceUnavailable, "The report took longer than the server allows: try a shorter period or fewer filters.", nil)
+	case errors.Is(err, stats.ErrBusy):
+		e.Response.Header().Set("Retry-After", strconv.Itoa(stats.RetryBusy))
+		return e.Error(http.StatusServiceUnavailable, "Too many reports of this website are running: try again in a moment.", nil)
 	}
 	return e.InternalServerError("", err)
 }

@@ -17,6 +17,7 @@
 // SKOPOS_METRICS_TOKEN serves Prometheus metrics at /metrics behind that
 // bearer token; SKOPOS_BOT_PATTERNS names a file of extra bot patterns;
 // SKOPOS_FETCH_PRIVATE=on lets SEO analyses fetch private addresses;
+// SKOPOS_QUERY_BUDGET bounds each report's time (a Go duration; default 5s);
 // SKOPOS_PAGESPEED_URL and PAGESPEED_API_KEY configure PageSpeed Insights;
 // SKOPOS_ENCRYPTION_KEY (or _FILE, or ENCRYPTION_KEY) is the key vault's key.
 package main
@@ -63,6 +64,7 @@ func main() {
 		RateLimit:      envRate("SKOPOS_RATE_LIMIT"),
 		BotPatterns:    envLines("SKOPOS_BOT_PATTERNS"),
 		FetchPrivate:   envSwitch("SKOPOS_FETCH_PRIVATE"),
+		QueryBudget:    envDuration("SKOPOS_QUERY_BUDGET"),
 		SEO: plugin.SEOConfig{
 			PageSpeedURL: os.Getenv("SKOPOS_PAGESPEED_URL"),
 			PageSpeedKey: os.Getenv("PAGESPEED_API_KEY"),

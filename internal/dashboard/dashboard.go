@@ -35,6 +35,7 @@ import (
 	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/share"
+	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/vault"
 	"github.com/skopos-go/skopos/internal/window"
 	"github.com/skopos-go/skopos/schema"
@@ -99,6 +100,16 @@ type Options struct {
 	// per-client limits it shares with the stats API. Nil: shared links
 	// answer 404.
 	Shares *share.Guard
+
+	// QueryBudget bounds the time of each report a page computes (the
+	// site page, a funnel, a custom event's properties, a summary
+	// export's days); over it the page answers 503 saying so. 0: no
+	// bound.
+	QueryBudget time.Duration
+	// Queries bounds the report pages computing at once per website and
+	// per shared link (the stats API's Gate, so both count together);
+	// beyond it a page answers 503 at once. Nil: not bounded.
+	Queries *stats.Gate
 
 	// Now is the clock; default time.Now. Tests set it.
 	Now func() time.Time

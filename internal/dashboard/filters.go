@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,17 +9,10 @@ import (
 	"github.com/skopos-go/skopos/internal/stats"
 )
 
-// maxFilters bounds the filters of one page: each is a condition (or a
-// subquery) of every query the page runs.
-const maxFilters = 10
-
-// requestFilters reads the repeated ?filter=<dimension>:<value> parameters.
+// requestFilters reads the repeated ?filter=<dimension>:<value>
+// parameters (at most stats.MaxFilters, as the API takes).
 func requestFilters(r *http.Request) ([]stats.Filter, error) {
-	raw := r.URL.Query()["filter"]
-	if len(raw) > maxFilters {
-		return nil, fmt.Errorf("%w: at most %d filters", stats.ErrBadFilter, maxFilters)
-	}
-	return stats.ParseFilters(raw)
+	return stats.ParseFilters(r.URL.Query()["filter"])
 }
 
 // badFilter is the message of a 400 for a filter the page cannot apply.

@@ -45,10 +45,11 @@ const propertyValues = 10
 
 func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, rd *reader) {
 	site, u := rd.site, rd.u
-	req, ok := s.readView(w, r, rd)
+	req, leave, ok := s.readView(w, r, rd)
 	if !ok {
 		return
 	}
+	defer leave()
 	p, fs := req.Period, req.Filters
 	req.Top = propertyValues
 	name := r.URL.Query().Get("name")

@@ -29,10 +29,11 @@ func exportLinks(siteID string, p stats.Period, fs []stats.Filter) []exportLink 
 // page's query parameters.
 func (s *server) exportCSV(w http.ResponseWriter, r *http.Request, rd *reader) {
 	site, u := rd.site, rd.u
-	req, ok := s.readView(w, r, rd)
+	req, leave, ok := s.readView(w, r, rd)
 	if !ok {
 		return
 	}
+	defer leave()
 	kind, err := export.ParseKind(r.URL.Query().Get("kind"))
 	if err != nil {
 		s.fail(w, r, u, http.StatusBadRequest, "Unknown export: choose events, sessions or summary.")

@@ -194,10 +194,11 @@ type funnelData struct {
 // (then without the list and delete links).
 func (s *server) funnelView(w http.ResponseWriter, r *http.Request, rd *reader) {
 	site, u := rd.site, rd.u
-	req, ok := s.readView(w, r, rd)
+	req, leave, ok := s.readView(w, r, rd)
 	if !ok {
 		return
 	}
+	defer leave()
 	p, fs := req.Period, req.Filters
 	rec := s.siteRecord(site, schema.Funnels, r.PathValue("fid"))
 	if rec == nil {

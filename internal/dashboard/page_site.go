@@ -154,10 +154,11 @@ type goalRow struct {
 
 func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 	site, u := rd.site, rd.u
-	req, ok := s.readView(w, r, rd)
+	req, leave, ok := s.readView(w, r, rd)
 	if !ok {
 		return
 	}
+	defer leave()
 	p, fs := req.Period, req.Filters
 	req.Top = topN
 	rep, err := stats.Query(r.Context(), s.app, site.Id, req)

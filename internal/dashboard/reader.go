@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/share"
@@ -70,30 +71,52 @@ func (s *server) readPeriod(w http.ResponseWriter, r *http.Request, rd *reader) 
 }
 
 // readView reads a report page's period (in the website's time zone) and
-// filters into a stats.Request at the dashboard's clock, or answers 400
-// itself and returns ok=false.
-func (s *server) readView(w http.ResponseWriter, r *http.Request, rd *reader) (stats.Request, bool) {
+// filters into a stats.Request at the dashboard's clock and with the
+// query budget, and takes one of the reports the website (and the
+// shared link) may have running at once: the caller defers leave. Or it
+// answers itself (400, or 503 when too many are running) and returns
+// ok=false.
+func (s *server) readView(w http.ResponseWriter, r *http.Request, rd *reader) (req stats.Request, leave func(), ok bool) {
 	p, ok := s.readPeriod(w, r, rd)
 	if !ok {
-		return stats.Request{}, false
+		return stats.Request{}, nil, false
 	}
 	fs, err := requestFilters(r)
 	if err != nil {
 		s.fail(w, r, rd.u, http.StatusBadRequest, badFilter(err))
-		return stats.Request{}, false
+		return stats.Request{}, nil, false
 	}
-	return stats.Request{Period: p, Filters: fs, Now: s.opts.Now()}, true
+	link := ""
+	if rd.link != nil {
+		link = rd.link.Record.Id
+	}
+	leave, err = s.opts.Queries.Enter(rd.site.Id, link)
+	if err != nil {
+		s.queryFailed(w, r, rd.u, err)
+		return stats.Request{}, nil, false
+	}
+	return stats.Request{Period: p, Filters: fs, Now: s.opts.Now(), Budget: s.opts.QueryBudget}, leave, true
 }
 
 // queryFailed answers a failed stats query: 400 with the reason for the
 // user's mistakes (a bad period or filter), 404 for a funnel that is
-// gone, 500 otherwise.
+// gone, 503 with Retry-After for a report over its budget or beyond the
+// reports running at once, 500 otherwise.
 func (s *server) queryFailed(w http.ResponseWriter, r *http.Request, u *user, err error) {
 	switch msg, bad := isBadRequest(err); {
 	case bad:
 		s.fail(w, r, u, http.StatusBadRequest, msg)
 	case errors.Is(err, stats.ErrFunnelNotFound):
 		s.notFound(w, r, u)
+	case errors.Is(err, stats.ErrBudget):
+		s.app.Logger().Warn("skopos dashboard: report over its time budget", "path", r.URL.Path, "budget", s.opts.QueryBudget.String())
+		w.Header().Set("Retry-After", strconv.Itoa(stats.RetryBudget))
+		s.fail(w, r, u, http.StatusServiceUnavailable, "This report took longer than the server allows ("+s.opts.QueryBudget.String()+
+			"). Try a shorter period or fewer filters.")
+	case errors.Is(err, stats.ErrBusy):
+		s.app.Logger().Warn("skopos dashboard: report refused, too many running", "path", r.URL.Path, "refused", s.opts.Queries.Refused())
+		w.Header().Set("Retry-After", strconv.Itoa(stats.RetryBusy))
+		s.fail(w, r, u, http.StatusServiceUnavailable, "Too many reports of this website are being computed right now. Reload the page in a moment.")
 	default:
 		s.internal(w, r, u, err)
 	}

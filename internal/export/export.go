@@ -305,7 +305,7 @@ func writeSummary(ctx context.Context, app core.App, w *writer, site string, req
 		if err != nil {
 			return fmt.Errorf("day %s: %w", d, err)
 		}
-		r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Filters: req.Filters, Top: 1, Now: req.Now})
+		r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Filters: req.Filters, Top: 1, Now: req.Now, Budget: req.Budget})
 		if err != nil {
 			return fmt.Errorf("stats of %s: %w", d, err)
 		}

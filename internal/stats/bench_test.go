@@ -257,6 +257,35 @@ func BenchmarkGoalConversion30Days(b *testing.B) {
 	}
 }
 
+// wildcardGoals are ten owner-made page goals with "*": most have the
+// prefix "/", so each resolves its paths among every page view of the
+// period and the previous one (the probe of issue 34's case).
+var wildcardGoals = []string{"/*", "/p*", "/*ing", "/p1*", "/p2*", "/*0", "/*5", "/p*9", "/*/**", "/pr*"}
+
+// BenchmarkWildcardGoals30Days measures an unfiltered 30-day Query with
+// the ten wildcardGoals.
+func BenchmarkWildcardGoals30Days(b *testing.B) {
+	app, site := benchApp(b)
+	p := period30d(b)
+	ctx := context.Background()
+	var recs []*core.Record
+	for i, m := range wildcardGoals {
+		recs = append(recs, saveRecord(b, app, schema.Goals, map[string]any{"website": site, "name": "g" + strconv.Itoa(i), "type": "page", "match": m}))
+	}
+	defer func() {
+		for _, r := range recs {
+			_ = app.Delete(r)
+		}
+	}()
+	run := func() {
+		r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Top: 10, Now: fixture.now})
+		if err != nil || len(r.Goals) != len(wildcardGoals) || r.Goals[0].Visitors == 0 {
+			b.Fatalf("goals %+v: %v", r.Goals, err)
+		}
+	}
+	measure(b, run)
+}
+
 // BenchmarkFunnel3Steps30Days measures a 3-step funnel over 30 days:
 // page "/", then page /pricing, then the custom event signup.
 func BenchmarkFunnel3Steps30Days(b *testing.B) {

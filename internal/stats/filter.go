@@ -8,6 +8,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/goal"
+	"github.com/skopos-go/skopos/schema"
 )
 
 // ErrBadFilter is returned for a filter that cannot be read: an unknown
@@ -34,6 +35,18 @@ const MetaPrefix = "meta."
 
 // maxMetaKey bounds a metadata key in a filter.
 const maxMetaKey = 64
+
+// MaxFilters bounds the filters of one request (the API's and the
+// dashboard's): each is a condition, and a referrer or goal filter a
+// lookup of its own, in every query of the report, so the cost of a
+// request grows with their number.
+const MaxFilters = 10
+
+// MaxFilterValue bounds a filter's value, in bytes: the longest stored
+// value a filter can select is a page path (schema.MaxPath). A filter
+// has one value; several values of one dimension are several filters,
+// counted by MaxFilters.
+const MaxFilterValue = schema.MaxPath
 
 // Filter is one condition: Dim equals Value, or differs from it when Not.
 // Values are the keys the breakdowns list: "Unknown" for a session
@@ -65,6 +78,9 @@ func ParseFilter(s string) (Filter, error) {
 	f := Filter{Dim: dim, Value: v}
 	if strings.HasPrefix(v, "!") {
 		f.Value, f.Not = v[1:], true
+	}
+	if len(f.Value) > MaxFilterValue {
+		return Filter{}, fmt.Errorf("%w: %s: a value is at most %d bytes", ErrBadFilter, dim, MaxFilterValue)
 	}
 	return f, f.check()
 }
@@ -107,8 +123,11 @@ func validMetaKey(k string) bool {
 	return true
 }
 
-// ParseFilters reads every filter parameter.
+// ParseFilters reads every filter parameter: at most MaxFilters.
 func ParseFilters(raw []string) ([]Filter, error) {
+	if len(raw) > MaxFilters {
+		return nil, fmt.Errorf("%w: at most %d filters, not %d", ErrBadFilter, MaxFilters, len(raw))
+	}
 	out := make([]Filter, 0, len(raw))
 	for _, s := range raw {
 		f, err := ParseFilter(s)

@@ -167,3 +167,70 @@ func mustPeriod(t *testing.T, now time.Time) stats.Period {
 	}
 	return p
 }
+
+// TestParseFiltersBounds: MaxFilters filters and a value of
+// MaxFilterValue bytes are taken; one more of either is ErrBadFilter.
+func TestParseFiltersBounds(t *testing.T) {
+	raw := make([]string, stats.MaxFilters+1)
+	for i := range raw {
+		raw[i] = "country:C" + strings.Repeat("x", i)
+	}
+	if fs, err := stats.ParseFilters(raw[:stats.MaxFilters]); err != nil || len(fs) != stats.MaxFilters {
+		t.Errorf("%d filters: %v", stats.MaxFilters, err)
+	}
+	if _, err := stats.ParseFilters(raw); !errors.Is(err, stats.ErrBadFilter) {
+		t.Errorf("%d filters: %v, want ErrBadFilter", len(raw), err)
+	}
+	long := "page:" + strings.Repeat("/", stats.MaxFilterValue)
+	if _, err := stats.ParseFilter(long); err != nil {
+		t.Errorf("value of %d bytes: %v", stats.MaxFilterValue, err)
+	}
+	for _, s := range []string{long + "/", "page:!" + strings.Repeat("/", stats.MaxFilterValue+1)} {
+		if _, err := stats.ParseFilter(s); !errors.Is(err, stats.ErrBadFilter) {
+			t.Errorf("value of %d bytes: %v, want ErrBadFilter", len(s)-5, err)
+		}
+	}
+}
+
+// TestGateBounds: a website takes perSite reports and a link perLink of
+// them; one more is ErrBusy and counted; leaving frees the slot (once,
+// however often leave is called).
+func TestGateBounds(t *testing.T) {
+	g := stats.NewGate(2, 1)
+	a, err := g.Enter("site", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := g.Enter("site", "link")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Enter("other", "link"); !errors.Is(err, stats.ErrBusy) {
+		t.Errorf("link's second: %v, want ErrBusy", err)
+	}
+	if _, err := g.Enter("site", ""); !errors.Is(err, stats.ErrBusy) {
+		t.Errorf("site's third: %v, want ErrBusy", err)
+	}
+	if c, err := g.Enter("other", ""); err != nil {
+		t.Errorf("another site: %v", err)
+	} else {
+		c()
+	}
+	a()
+	a()
+	if c, err := g.Enter("site", ""); err != nil {
+		t.Errorf("after one left: %v", err)
+	} else {
+		c()
+	}
+	b()
+	if g.Refused() != 2 {
+		t.Errorf("refused %d, want 2", g.Refused())
+	}
+	var none *stats.Gate
+	if leave, err := none.Enter("site", "link"); err != nil {
+		t.Errorf("nil gate: %v", err)
+	} else {
+		leave()
+	}
+}

@@ -46,41 +46,153 @@ type GoalResult struct {
 }
 
 // goals computes every goal of the site for p; visitors is the period's
-// visitor figure with the same filters.
+// visitor figure with the same filters. Event goals are counted one by
+// one (through the event name index); page goals all together, in one
+// pass over the page views of the paths they match (pageGoals).
 func (q *querier) goals(p Period, visitors float64) ([]GoalResult, error) {
-	out := []GoalResult{}
-	span := Period{From: p.Previous.From, To: p.To}
-	for _, g := range q.goalSpecs {
-		cond, err := q.c.goalCond(g, q.resolvePaths(span))
-		if err != nil {
+	out := make([]GoalResult, len(q.goalSpecs))
+	var pages []int
+	for i, g := range q.goalSpecs {
+		out[i].Name = g.Name
+		if g.Type == goal.Page {
+			pages = append(pages, i)
+			continue
+		}
+		if err := q.goal1(p, g, &out[i]); err != nil {
 			return nil, err
 		}
-		r := GoalResult{Name: g.Name}
-		err = q.db.NewQuery(`SELECT COUNT(*)` + q.sessionsFrom() + ` AND s.id IN (SELECT e3.session FROM events e3
-			WHERE e3.website = {:w} AND e3.timestamp >= {:from} AND e3.timestamp < {:to} AND ` + cond("e3") + `)`).
-			WithContext(q.ctx).Bind(q.params(p, nil)).Row(&r.Visitors)
-		if err != nil {
-			return nil, fmt.Errorf("stats: goal %q: %w", g.Name, err)
+	}
+	for len(pages) > 0 {
+		n := min(len(pages), maxGoalsPerPass)
+		if err := q.pageGoals(p, pages[:n], out); err != nil {
+			return nil, err
 		}
-		join := ""
-		if len(q.c.sess) > 0 {
-			join = " JOIN sessions s ON s.id = e.session"
-		}
-		owner := ""
-		if len(q.c.ev) > 0 {
-			owner = ` AND e.session IN (SELECT e2.session FROM events e2 WHERE e2.website = {:w} AND e2.timestamp >= {:from}
-				AND e2.timestamp < {:to}` + q.evConds("e2") + `)`
-		}
-		err = q.db.NewQuery(`SELECT COUNT(*) FROM events e` + join + ` WHERE e.website = {:w} AND e.timestamp >= {:from}
-			AND e.timestamp < {:to} AND ` + cond("e") + q.sessConds() + owner).
-			WithContext(q.ctx).Bind(q.params(p, nil)).Row(&r.Events)
-		if err != nil {
-			return nil, fmt.Errorf("stats: goal %q events: %w", g.Name, err)
-		}
-		r.ConversionRate = pct(float64(r.Visitors), visitors)
-		out = append(out, r)
+		pages = pages[n:]
+	}
+	for i := range out {
+		out[i].ConversionRate = pct(float64(out[i].Visitors), visitors)
 	}
 	return out, nil
+}
+
+// maxGoalsPerPass is how many page goals one pass counts: each is a bit
+// of a 64-bit mask.
+const maxGoalsPerPass = 62
+
+// pageGoals counts the page goals q.goalSpecs[idx] into out: each
+// distinct stored path of the period (and its previous one) is matched
+// against the goals' patterns once, in Go, into a mask of the goals it
+// belongs to; then one statement reads the page views of the matched
+// paths once (by the (website, path, timestamp) index), sums each
+// goal's events per session, and counts the events and the sessions
+// that count as goals() defines them. Goals cost one pass together,
+// rather than two statements each over every matched row.
+func (q *querier) pageGoals(p Period, idx []int, out []GoalResult) error {
+	span := Period{From: p.Previous.From, To: p.To}
+	masks := map[string]int64{}
+	var order []string
+	for bit, i := range idx {
+		paths, err := q.goalPaths(q.goalSpecs[i], span)
+		if err != nil {
+			return err
+		}
+		for _, path := range paths {
+			if _, ok := masks[path]; !ok {
+				order = append(order, path)
+			}
+			masks[path] |= 1 << bit
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	pairs := make([][2]any, len(order))
+	for i, path := range order {
+		pairs[i] = [2]any{path, masks[path]}
+	}
+	gmap, err := json.Marshal(pairs)
+	if err != nil {
+		return err
+	}
+	inner, outer := make([]string, len(idx)), make([]string, 0, 2*len(idx))
+	for bit := range idx {
+		inner[bit] = fmt.Sprintf("SUM((m.mask & %d) != 0) AS n%d", int64(1)<<bit, bit)
+		outer = append(outer, fmt.Sprintf("COALESCE(SUM(CASE WHEN ev THEN n%d END), 0)", bit),
+			fmt.Sprintf("COALESCE(SUM(vis AND n%d > 0), 0)", bit))
+	}
+	// ev: the session's goal events count (its session matches the
+	// session filters and has an event the event filters select); vis:
+	// the session counts (started in the period, matching the filters)
+	ev := "1"
+	if len(q.c.sess) > 0 {
+		ev = `EXISTS (SELECT 1 FROM sessions s WHERE s.id = per.session` + q.sessConds() + `)`
+	}
+	if len(q.c.ev) > 0 {
+		ev += ` AND per.session IN (SELECT e2.session FROM events e2 WHERE e2.website = {:w} AND e2.timestamp >= {:from}
+			AND e2.timestamp < {:to}` + q.evConds("e2") + `)`
+	}
+	vis := `EXISTS (SELECT 1` + q.sessionsFrom() + ` AND s.id = per.session)`
+	// CROSS JOIN: the matched paths drive the index, not a scan of events
+	stmt := `WITH m AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS path, json_extract(value, '$[1]') AS mask FROM json_each({:gmap})),
+		per AS MATERIALIZED (SELECT e.session AS session, ` + strings.Join(inner, ", ") + ` FROM m CROSS JOIN events e
+			WHERE e.website = {:w} AND e.path = m.path AND e.type = 'pageView' AND e.timestamp >= {:from} AND e.timestamp < {:to}
+			GROUP BY e.session)
+		SELECT ` + strings.Join(outer, ", ") + ` FROM (SELECT per.*, ` + ev + ` AS ev, ` + vis + ` AS vis FROM per)`
+	dest := make([]any, 0, 2*len(idx))
+	for _, i := range idx {
+		dest = append(dest, &out[i].Events, &out[i].Visitors)
+	}
+	err = q.db.NewQuery(stmt).WithContext(q.ctx).Bind(q.params(p, dbx.Params{"gmap": string(gmap)})).Row(dest...)
+	if err != nil {
+		return fmt.Errorf("stats: page goals: %w", err)
+	}
+	return nil
+}
+
+// goalPaths lists the stored paths page goal g matches in span: its
+// path, or the paths its pattern ("*", "/**") matches.
+func (q *querier) goalPaths(g goal.Spec, span Period) ([]string, error) {
+	body, subtree := strings.CutSuffix(g.Match, "/**")
+	if !subtree && !strings.Contains(body, "*") {
+		return []string{body}, nil
+	}
+	pat, err := goal.CompilePattern(g.Match)
+	if err != nil {
+		return nil, err
+	}
+	prefix, _, _ := strings.Cut(body, "*")
+	return q.resolvePaths(span)(prefix, pat)
+}
+
+// goal1 counts event goal g into r.
+func (q *querier) goal1(p Period, g goal.Spec, r *GoalResult) error {
+	span := Period{From: p.Previous.From, To: p.To}
+	cond, err := q.c.goalCond(g, q.resolvePaths(span))
+	if err != nil {
+		return err
+	}
+	err = q.db.NewQuery(`SELECT COUNT(*)` + q.sessionsFrom() + ` AND s.id IN (SELECT e3.session FROM events e3
+		WHERE e3.website = {:w} AND e3.timestamp >= {:from} AND e3.timestamp < {:to} AND ` + cond("e3") + `)`).
+		WithContext(q.ctx).Bind(q.params(p, nil)).Row(&r.Visitors)
+	if err != nil {
+		return fmt.Errorf("stats: goal %q: %w", g.Name, err)
+	}
+	join := ""
+	if len(q.c.sess) > 0 {
+		join = " JOIN sessions s ON s.id = e.session"
+	}
+	owner := ""
+	if len(q.c.ev) > 0 {
+		owner = ` AND e.session IN (SELECT e2.session FROM events e2 WHERE e2.website = {:w} AND e2.timestamp >= {:from}
+			AND e2.timestamp < {:to}` + q.evConds("e2") + `)`
+	}
+	err = q.db.NewQuery(`SELECT COUNT(*) FROM events e` + join + ` WHERE e.website = {:w} AND e.timestamp >= {:from}
+		AND e.timestamp < {:to} AND ` + cond("e") + q.sessConds() + owner).
+		WithContext(q.ctx).Bind(q.params(p, nil)).Row(&r.Events)
+	if err != nil {
+		return fmt.Errorf("stats: goal %q events: %w", g.Name, err)
+	}
+	return nil
 }
 
 // FunnelStep is one step's figures.
@@ -115,6 +227,13 @@ type FunnelReport struct {
 // events in the period match steps 1..n in that order (one event per
 // step, in time order).
 func Funnel(ctx context.Context, app core.App, websiteID, funnelID string, req Request) (*FunnelReport, error) {
+	ctx, cancel := req.withBudget(ctx)
+	defer cancel()
+	r, err := funnel(ctx, app, websiteID, funnelID, req)
+	return r, overBudget(ctx, err)
+}
+
+func funnel(ctx context.Context, app core.App, websiteID, funnelID string, req Request) (*FunnelReport, error) {
 	rec, err := findRecord(ctx, app, schema.Funnels, funnelID)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && rec.GetString("website") != websiteID {
 		return nil, ErrFunnelNotFound
@@ -209,6 +328,13 @@ type PropertyValue struct {
 // default 10) with how many events had them, honoring the filters.
 // Values are compared as text (true, 12, "pro"; objects as JSON).
 func Properties(ctx context.Context, app core.App, websiteID, name string, req Request) (map[string][]PropertyValue, error) {
+	ctx, cancel := req.withBudget(ctx)
+	defer cancel()
+	r, err := properties(ctx, app, websiteID, name, req)
+	return r, overBudget(ctx, err)
+}
+
+func properties(ctx context.Context, app core.App, websiteID, name string, req Request) (map[string][]PropertyValue, error) {
 	p := req.Period
 	if req.Top <= 0 {
 		req.Top = 10

@@ -23,6 +23,10 @@ type querier struct {
 	c    *conds
 	// the goals of the site by name, for goal filters and conversions
 	goalSpecs []goal.Spec
+	// pathsBy caches the stored paths by prefix and span (resolvePaths):
+	// the goals, goal filters and funnel steps of one report read each
+	// prefix's paths once
+	pathsBy map[string][]string
 }
 
 // newQuerier turns the filters into SQL conditions. Conditions that Go
@@ -127,18 +131,15 @@ func (q *querier) filtered() bool { return len(q.c.sess) > 0 || len(q.c.ev) > 0 
 
 // resolvePaths lists the page paths with prefix that pattern matches
 // among the page views of span (through the (website, path, timestamp)
-// index).
+// index). The stored paths of a prefix are read once per report, and
+// the pattern matched once per distinct path.
 func (q *querier) resolvePaths(span Period) func(string, *goal.Pattern) ([]string, error) {
 	return func(prefix string, pat *goal.Pattern) ([]string, error) {
-		var paths []string
-		err := q.db.NewQuery(`SELECT DISTINCT path FROM events WHERE website = {:w} AND path >= {:lo} AND path < {:hi}
-			AND timestamp >= {:from} AND timestamp < {:to}`).
-			Bind(dbx.Params{"w": q.site, "lo": prefix, "hi": upper(prefix), "from": ts(span.From), "to": ts(span.To)}).
-			WithContext(q.ctx).Column(&paths)
+		paths, err := q.storedPaths(span, prefix)
 		if err != nil {
-			return nil, fmt.Errorf("stats: goal paths: %w", err)
+			return nil, err
 		}
-		out := paths[:0]
+		var out []string
 		for _, p := range paths {
 			if pat.Match(p) {
 				out = append(out, p)
@@ -146,6 +147,40 @@ func (q *querier) resolvePaths(span Period) func(string, *goal.Pattern) ([]strin
 		}
 		return out, nil
 	}
+}
+
+// storedPaths lists the distinct paths with prefix among the events of
+// span, read once per report: from the list of a shorter prefix already
+// read, or from the database.
+func (q *querier) storedPaths(span Period, prefix string) ([]string, error) {
+	key := func(p string) string { return ts(span.From) + ts(span.To) + p }
+	if paths, ok := q.pathsBy[key(prefix)]; ok {
+		return paths, nil
+	}
+	for i := len(prefix) - 1; i >= 0; i-- {
+		if wider, ok := q.pathsBy[key(prefix[:i])]; ok {
+			var paths []string
+			for _, p := range wider {
+				if strings.HasPrefix(p, prefix) {
+					paths = append(paths, p)
+				}
+			}
+			return paths, nil
+		}
+	}
+	var paths []string
+	err := q.db.NewQuery(`SELECT DISTINCT path FROM events WHERE website = {:w} AND path >= {:lo} AND path < {:hi}
+		AND timestamp >= {:from} AND timestamp < {:to}`).
+		Bind(dbx.Params{"w": q.site, "lo": prefix, "hi": upper(prefix), "from": ts(span.From), "to": ts(span.To)}).
+		WithContext(q.ctx).Column(&paths)
+	if err != nil {
+		return nil, fmt.Errorf("stats: goal paths: %w", err)
+	}
+	if q.pathsBy == nil {
+		q.pathsBy = map[string][]string{}
+	}
+	q.pathsBy[key(prefix)] = paths
+	return paths, nil
 }
 
 // resolveReferrers lists the stored referrers whose breakdown key is key

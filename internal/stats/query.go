@@ -30,6 +30,9 @@ type Request struct {
 	// Now is the clock the active users are counted by; pass the instant
 	// the period was parsed with.
 	Now time.Time
+	// Budget bounds the time the report's queries may take (all of them
+	// together); past it the report fails with ErrBudget. 0: no bound.
+	Budget time.Duration
 }
 
 type totals struct {
@@ -38,6 +41,13 @@ type totals struct {
 
 // Query builds the report of one website.
 func Query(ctx context.Context, app core.App, websiteID string, req Request) (*Report, error) {
+	ctx, cancel := req.withBudget(ctx)
+	defer cancel()
+	r, err := query(ctx, app, websiteID, req)
+	return r, overBudget(ctx, err)
+}
+
+func query(ctx context.Context, app core.App, websiteID string, req Request) (*Report, error) {
 	p := req.Period
 	if req.Top <= 0 {
 		req.Top = 10
