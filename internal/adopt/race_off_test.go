@@ -1,0 +1,5 @@
+//go:build !race
+
+package adopt_test
+
+const raceEnabled = false
