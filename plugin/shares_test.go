@@ -258,3 +258,34 @@ func countRecords(t *testing.T, app core.App, collection string) int {
 	}
 	return int(n)
 }
+
+// TestSharedLinkPasswordLimitedPerLink is issue 34's repro: wrong
+// passwords for one link from rotating addresses (behind the trusted
+// loopback proxy) meet the link's own limit: the 11th gets 429.
+func TestSharedLinkPasswordLimitedPerLink(t *testing.T) {
+	t.Parallel()
+	const limit = 10
+	srv := startEmbeddedWith(t, plugin.Config{AuthRateLimit: limit})
+	token, owner := tokenUser(t, srv.App(), "owner@perlink.example")
+	site := srv.AddWebsite(t, "perlink.example")
+	site.Set("user", owner)
+	if err := srv.App().Save(site); err != nil {
+		t.Fatal(err)
+	}
+	code, out := call(t, http.MethodPost, srv.URL+plugin.SharesPath, token, fmt.Sprintf(`{"site":%q,"password":"the right one"}`, site.GetString("trackingId")))
+	var s struct{ Token string }
+	if err := json.Unmarshal([]byte(out), &s); code != http.StatusCreated || err != nil {
+		t.Fatalf("create: %d %s", code, out)
+	}
+	for i := 1; i <= limit+1; i++ {
+		hdr := map[string]string{plugin.SharePasswordHeader: "wrong", "X-Forwarded-For": fmt.Sprintf("203.0.113.%d", i)}
+		code, _ := getWith(t, srv.URL+plugin.StatsPath+"?period=7d&share="+s.Token, hdr)
+		want := http.StatusUnauthorized
+		if i > limit {
+			want = http.StatusTooManyRequests
+		}
+		if code != want {
+			t.Fatalf("wrong guess %d from a fresh address: %d, want %d", i, code, want)
+		}
+	}
+}
