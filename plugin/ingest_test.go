@@ -79,6 +79,38 @@ func countRows(t *testing.T, srv *pbtest.Server, table string) int {
 	return n
 }
 
+// TestIngestRefusesABatchIDReusedForOtherEvents: a batch id sent again
+// with other events is answered 409 naming the conflict and nothing of it
+// is stored (it used to be answered as a duplicate, and the events were
+// lost unannounced); the true retry stays a duplicate.
+func TestIngestRefusesABatchIDReusedForOtherEvents(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	site := srv.AddWebsite(t, "fwd-conflict.example")
+	token := superuserToken(t, srv)
+	first := forwardedEvents(site.GetString("trackingId"), 5)
+	const id = "batch-1"
+	if status, ans := postIngest(t, srv, token, encodeBatch(t, id, first), "gzip"); status != http.StatusOK {
+		t.Fatalf("first batch: %d %s", status, ans)
+	}
+	other := forwardedEvents(site.GetString("trackingId"), 5)
+	status, ans := postIngest(t, srv, token, encodeBatch(t, id, other), "gzip")
+	if status != http.StatusConflict || !strings.Contains(ans, `batch \"batch-1\"`) || !strings.Contains(ans, "other events") {
+		t.Fatalf("the id again with other events: %d %s; want 409 naming the batch", status, ans)
+	}
+	if status, ans := postIngest(t, srv, token, encodeBatch(t, id, first), "gzip"); status != http.StatusOK || !strings.Contains(ans, `"duplicate":true`) {
+		t.Fatalf("the true retry: %d %s; want 200, a duplicate", status, ans)
+	}
+	marker := forwardedEvents(site.GetString("trackingId"), 1)
+	if status, ans := postIngest(t, srv, token, encodeBatch(t, "marker", marker), "gzip"); status != http.StatusOK {
+		t.Fatalf("marker: %d %s", status, ans)
+	}
+	testwait.Until(t, "the marker stored", func() bool { return countRows(t, srv, "events") >= len(first)+1 })
+	if n := countRows(t, srv, "events"); n != len(first)+1 {
+		t.Fatalf("events = %d, want %d (the first batch and the marker)", n, len(first)+1)
+	}
+}
+
 // TestIngestStoresARepeatedBatchOnce: a batch sent again (the SDK's retry
 // after a lost answer) is answered as a duplicate and not appended; sent
 // again after the server restarted (it forgot the batch), its events are

@@ -11,7 +11,8 @@
 // An event is the JSON of the intake log's record (pipeline.Event). A
 // batch is at most MaxEvents events and MaxBodyBytes, both as sent and
 // decompressed; over that the server answers 413, a malformed batch or
-// event 400 naming it, an unknown version 400.
+// event 400 naming it, an unknown version 400, a batch id it holds with
+// other events 409.
 package wire
 
 import (
