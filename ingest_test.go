@@ -392,12 +392,7 @@ func TestForwardDropsABatchTheServerHoldsWithOtherEvents(t *testing.T) {
 	}
 	defer c.Shutdown(context.Background())
 	const n = 1
-	r := httptest.NewRequest(http.MethodPost, "/signup", nil)
-	r.RemoteAddr = "203.0.113.5:4000"
-	r.Header.Set("User-Agent", "curl/8.5.0")
-	if err := c.TrackServerEvent(r, "signup", nil); err != nil {
-		t.Fatal(err)
-	}
+	trackSignups(t, c, n)
 	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
 	defer cancel()
 	if err := c.FlushEvents(ctx); err != nil {

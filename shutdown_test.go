@@ -22,6 +22,19 @@ import (
 	"go.uber.org/goleak"
 )
 
+// trackSignups tracks n "signup" server events of one client.
+func trackSignups(t *testing.T, c *skopos.Client, n int) {
+	t.Helper()
+	for range n {
+		r := httptest.NewRequest(http.MethodPost, "/signup", nil)
+		r.RemoteAddr = "203.0.113.5:4000"
+		r.Header.Set("User-Agent", "curl/8.5.0")
+		if err := c.TrackServerEvent(r, "signup", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestShutdownLeavesNothingRunningWhenPocketBaseHangs makes PocketBase
 // hang inside the SDK's batch write and shuts the client down with a short
 // deadline: Shutdown returns, names the unwritten events by count, and no
@@ -51,14 +64,7 @@ func TestShutdownLeavesNothingRunningWhenPocketBaseHangs(t *testing.T) {
 	}
 	hang.Store(true)
 	const n = 5
-	for range n {
-		r := httptest.NewRequest(http.MethodPost, "/signup", nil)
-		r.RemoteAddr = "203.0.113.5:4000"
-		r.Header.Set("User-Agent", "curl/8.5.0")
-		if err := c.TrackServerEvent(r, "signup", nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	trackSignups(t, c, n)
 	testwait.Until(t, "the SDK to reach PocketBase's batch endpoint", func() bool { return entered.Load() > 0 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -136,14 +142,7 @@ func TestShutdownCountsOnlyWhatTheServerDidNotAcknowledge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range n {
-		r := httptest.NewRequest(http.MethodPost, "/signup", nil)
-		r.RemoteAddr = "203.0.113.5:4000"
-		r.Header.Set("User-Agent", "curl/8.5.0")
-		if err := c.TrackServerEvent(r, "signup", nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	trackSignups(t, c, n)
 	ready.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(2*time.Second))
 	defer cancel()
