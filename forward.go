@@ -109,7 +109,8 @@ func (f *forwarder) Forward(ctx context.Context, id string, evs []pipeline.Event
 		switch {
 		case pe.Status == http.StatusRequestEntityTooLarge:
 			return fmt.Errorf("%w: %w", pipeline.ErrBatchTooLarge, err)
-		case pe.Status == http.StatusBadRequest, pe.Status == http.StatusUnsupportedMediaType:
+		case pe.Status == http.StatusBadRequest, pe.Status == http.StatusUnsupportedMediaType,
+			pe.Status == http.StatusConflict: // a batch id the server holds with other events
 			return fmt.Errorf("%w: %w", pipeline.ErrForwardRefused, err)
 		}
 	}

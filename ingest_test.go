@@ -5,9 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,8 +21,10 @@ import (
 	"github.com/skopos-go/skopos"
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/summarytest"
 	"github.com/skopos-go/skopos/internal/testwait"
+	"github.com/skopos-go/skopos/internal/wire"
 	"github.com/skopos-go/skopos/plugin"
 )
 
@@ -337,5 +343,65 @@ func TestIdentifyThroughTheSkoposServer(t *testing.T) {
 	}
 	if visitors != 1 || userID != "user-42" || email != "ada@example.com" {
 		t.Errorf("visitors %d, userId %q, email %q; want one visitor, user-42, ada@example.com", visitors, userID, email)
+	}
+}
+
+// TestForwardDropsABatchTheServerHoldsWithOtherEvents: when the server
+// answers 409 (the batch id is one it holds with other events), the SDK
+// drops the batch as refused, counted, instead of retrying it forever.
+// A proxy in front of the real server sends the server a batch of the
+// same id with other events first.
+func TestForwardDropsABatchTheServerHoldsWithOtherEvents(t *testing.T) {
+	t.Parallel()
+	srv := startSkoposServer(t)
+	site := srv.AddWebsite(t, "conflict.example")
+	target, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var ingests atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == wire.IngestPath && ingests.Add(1) == 1 {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			b, err := wire.Decode(bytes.NewReader(body), r.Header.Get("Content-Encoding"))
+			if err != nil {
+				t.Errorf("decode the SDK's batch: %v", err)
+			}
+			other := slices.Clone(b.Events)
+			for i := range other {
+				other[i].ID = pipeline.NewID()
+			}
+			var buf bytes.Buffer
+			_ = wire.Encode(&buf, b.ID, other)
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+wire.IngestPath, &buf)
+			req.Header = r.Header.Clone()
+			if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("the other events under the SDK's batch id: %v %v", resp, err)
+			} else {
+				resp.Body.Close()
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+
+	opts := options(srv, site.GetString("trackingId"))
+	opts.PocketBaseURL, opts.Route = proxy.URL, skopos.RouteIngest
+	c, err := skopos.Init(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(context.Background())
+	const n = 1
+	trackSignups(t, c, n)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
+	defer cancel()
+	if err := c.FlushEvents(ctx); err != nil {
+		t.Fatalf("flush: %v (a 409 retried until the deadline?)", err)
+	}
+	if st := c.Stats(); st.Dropped[pipeline.ReasonRefused] != n || st.Stored != 0 {
+		t.Errorf("stats %+v: want %d dropped as refused, none stored", st, n)
+	}
+	if got := ingests.Load(); got != 1 {
+		t.Errorf("%d ingest requests, want 1 (no retry)", got)
 	}
 }

@@ -1,10 +1,15 @@
 package skopos_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,8 +18,22 @@ import (
 	"github.com/skopos-go/skopos"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/testwait"
+	"github.com/skopos-go/skopos/internal/wire"
 	"go.uber.org/goleak"
 )
+
+// trackSignups tracks n "signup" server events of one client.
+func trackSignups(t *testing.T, c *skopos.Client, n int) {
+	t.Helper()
+	for range n {
+		r := httptest.NewRequest(http.MethodPost, "/signup", nil)
+		r.RemoteAddr = "203.0.113.5:4000"
+		r.Header.Set("User-Agent", "curl/8.5.0")
+		if err := c.TrackServerEvent(r, "signup", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 // TestShutdownLeavesNothingRunningWhenPocketBaseHangs makes PocketBase
 // hang inside the SDK's batch write and shuts the client down with a short
@@ -45,14 +64,7 @@ func TestShutdownLeavesNothingRunningWhenPocketBaseHangs(t *testing.T) {
 	}
 	hang.Store(true)
 	const n = 5
-	for range n {
-		r := httptest.NewRequest(http.MethodPost, "/signup", nil)
-		r.RemoteAddr = "203.0.113.5:4000"
-		r.Header.Set("User-Agent", "curl/8.5.0")
-		if err := c.TrackServerEvent(r, "signup", nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	trackSignups(t, c, n)
 	testwait.Until(t, "the SDK to reach PocketBase's batch endpoint", func() bool { return entered.Load() > 0 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -70,4 +82,76 @@ func TestShutdownLeavesNothingRunningWhenPocketBaseHangs(t *testing.T) {
 		t.Errorf(`Stats().Dropped["unwritten"] = %d, want %d`, got, n)
 	}
 	goleak.VerifyNone(t, before)
+}
+
+// TestShutdownCountsOnlyWhatTheServerDidNotAcknowledge: an SDK with a
+// spool on the ingest route shuts down while the second batch of its last
+// flush hangs at the server: the first batch, which the server
+// acknowledged, is not reported as unwritten (it was: the spool's
+// checkpoint moved only once every batch of a flush was through, so
+// Shutdown counted all 500).
+func TestShutdownCountsOnlyWhatTheServerDidNotAcknowledge(t *testing.T) {
+	t.Parallel()
+	srv := startSkoposServer(t)
+	site := srv.AddWebsite(t, "shutdown-ack.example")
+	const n, half = 500, 250
+	target, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var acked atomic.Int32
+	var ready atomic.Bool
+	hang := make(chan struct{})
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == wire.IngestPath {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			b, err := wire.Decode(bytes.NewReader(body), r.Header.Get("Content-Encoding"))
+			switch {
+			case err != nil:
+				t.Errorf("decode the SDK's batch: %v", err)
+			case !ready.Load(): // until every event is tracked: one flush holds them all
+				http.Error(w, `{"error":"busy"}`, http.StatusServiceUnavailable)
+				return
+			case len(b.Events) > half: // the SDK halves its batches
+				http.Error(w, `{"error":"too large"}`, http.StatusRequestEntityTooLarge)
+				return
+			case acked.Load() >= half: // the second batch: no answer before the deadline
+				select {
+				case <-hang:
+				case <-r.Context().Done():
+				}
+				return
+			}
+			rec := httptest.NewRecorder()
+			rp.ServeHTTP(rec, r)
+			if rec.Code == http.StatusOK {
+				acked.Add(int32(len(b.Events)))
+			}
+			maps.Copy(w.Header(), rec.Header())
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	t.Cleanup(func() { close(hang) })
+
+	opts := options(srv, site.GetString("trackingId"))
+	opts.PocketBaseURL, opts.Route, opts.SpoolDir = proxy.URL, skopos.RouteIngest, t.TempDir()
+	c, err := skopos.Init(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trackSignups(t, c, n)
+	ready.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(2*time.Second))
+	defer cancel()
+	err = c.Shutdown(ctx)
+	if got := acked.Load(); got != half {
+		t.Fatalf("the server acknowledged %d events, want %d", got, half)
+	}
+	var ue *skopos.UnwrittenError
+	if !errors.As(err, &ue) || ue.Events != n-half || !ue.Spooled {
+		t.Fatalf("Shutdown = %v; want an *UnwrittenError of %d spooled events (the server acknowledged %d)", err, n-half, half)
+	}
 }

@@ -42,6 +42,8 @@ func (p *plugin) mountIngest(e *core.ServeEvent) {
 			return re.JSON(http.StatusOK, wire.Answer{Accepted: len(b.Events), Duplicate: dup})
 		case errors.Is(err, pipeline.ErrInvalidPayload):
 			return re.JSON(http.StatusBadRequest, map[string]string{"error": err.Error()})
+		case errors.Is(err, pipeline.ErrBatchConflict):
+			return re.JSON(http.StatusConflict, map[string]string{"error": err.Error()})
 		case errors.Is(err, pipeline.ErrSpoolFull), errors.Is(err, pipeline.ErrQueueFull), errors.Is(err, pipeline.ErrClosed):
 			re.Response.Header().Set("Retry-After", "5")
 			return re.JSON(http.StatusServiceUnavailable, map[string]string{"error": "busy, retry later"})

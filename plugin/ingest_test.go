@@ -79,6 +79,46 @@ func countRows(t *testing.T, srv *pbtest.Server, table string) int {
 	return n
 }
 
+// TestIngestRefusesABatchIDReusedForOtherEvents: a batch id sent again
+// with other events is answered 409 naming the conflict and nothing of it
+// is stored (it used to be answered as a duplicate, and the events were
+// lost unannounced); the true retry stays a duplicate.
+func TestIngestRefusesABatchIDReusedForOtherEvents(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	site := srv.AddWebsite(t, "fwd-conflict.example")
+	token := superuserToken(t, srv)
+	first := forwardedEvents(site.GetString("trackingId"), 5)
+	const id = "batch-1"
+	if status, ans := postIngest(t, srv, token, encodeBatch(t, id, first), "gzip"); status != http.StatusOK {
+		t.Fatalf("first batch: %d %s", status, ans)
+	}
+	other := forwardedEvents(site.GetString("trackingId"), 5)
+	status, ans := postIngest(t, srv, token, encodeBatch(t, id, other), "gzip")
+	if status != http.StatusConflict || !strings.Contains(ans, `batch \"batch-1\"`) || !strings.Contains(ans, "other events") {
+		t.Fatalf("the id again with other events: %d %s; want 409 naming the batch", status, ans)
+	}
+	if status, ans := postIngest(t, srv, token, encodeBatch(t, id, first), "gzip"); status != http.StatusOK || !strings.Contains(ans, `"duplicate":true`) {
+		t.Fatalf("the true retry: %d %s; want 200, a duplicate", status, ans)
+	}
+	if n := eventsAfterMarker(t, srv, token, site.GetString("trackingId"), len(first)+1); n != len(first)+1 {
+		t.Fatalf("events = %d, want %d (the first batch and the marker)", n, len(first)+1)
+	}
+}
+
+// eventsAfterMarker sends a one-event marker batch after what was sent
+// and returns the events rows once at least want are stored: once the
+// marker is stored, what came before it was handled.
+func eventsAfterMarker(t *testing.T, srv *pbtest.Server, token, trackingID string, want int) int {
+	t.Helper()
+	marker := forwardedEvents(trackingID, 1)
+	if status, ans := postIngest(t, srv, token, encodeBatch(t, "marker", marker), "gzip"); status != http.StatusOK {
+		t.Fatalf("marker: %d %s", status, ans)
+	}
+	testwait.Until(t, "the marker stored", func() bool { return countRows(t, srv, "events") >= want })
+	return countRows(t, srv, "events")
+}
+
 // TestIngestStoresARepeatedBatchOnce: a batch sent again (the SDK's retry
 // after a lost answer) is answered as a duplicate and not appended; sent
 // again after the server restarted (it forgot the batch), its events are
@@ -105,13 +145,7 @@ func TestIngestStoresARepeatedBatchOnce(t *testing.T) {
 	if status, ans := postIngest(t, srv, token, body, "gzip"); status != http.StatusOK || strings.Contains(ans, "duplicate") {
 		t.Fatalf("after a restart: %d %s; want it appended again", status, ans)
 	}
-	// a marker batch after it: once it is stored, the repeat was handled
-	marker := forwardedEvents(site.GetString("trackingId"), 1)
-	if status, ans := postIngest(t, srv, token, encodeBatch(t, "marker", marker), "gzip"); status != http.StatusOK {
-		t.Fatalf("marker: %d %s", status, ans)
-	}
-	testwait.Until(t, "the marker stored", func() bool { return countRows(t, srv, "events") >= len(evs)+1 })
-	if n := countRows(t, srv, "events"); n != len(evs)+1 {
+	if n := eventsAfterMarker(t, srv, token, site.GetString("trackingId"), len(evs)+1); n != len(evs)+1 {
 		t.Fatalf("events = %d, want %d: the repeated batch was stored twice", n, len(evs)+1)
 	}
 	var sessions, eventCount int

@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -21,7 +23,10 @@ import (
 // the site is one "data:" line of JSON (time, type, path, eventName,
 // country, device, browser, referrer, visitor, session). A client that
 // reads too slowly loses events and is told ("event: dropped" with their
-// count); idle streams get a comment every 15 seconds. See the README.
+// count); idle streams get a comment every 15 seconds. A caller (an auth
+// record, an API key, a shared link) holds at most live.MaxCallerStreams
+// streams at once, and the server live.MaxStreams in all (its dashboard's
+// streams included): beyond, 429. See the README.
 const LivePath = "/api/skopos/live"
 
 // startLive creates the server's live hub and closes it at terminate,
@@ -38,9 +43,26 @@ func (p *plugin) mountLive(e *core.ServeEvent) {
 		if err != nil {
 			return err
 		}
+		release, ok := p.live.Admit(re.Response, liveCaller(re))
+		if !ok {
+			return nil
+		}
+		defer release()
 		p.live.Serve(re.Response, re.Request, re.App.DB(), site.Id, time.Now())
 		return nil
 	})
+}
+
+// liveCaller is whom a live stream counts against (live.Hub.Admit): the
+// auth record, else the credential (an API key or a shared link's token),
+// by its hash.
+func liveCaller(re *core.RequestEvent) string {
+	if re.Auth != nil {
+		return "auth:" + re.Auth.Collection().Id + "/" + re.Auth.Id
+	}
+	q := re.Request.URL.Query()
+	sum := sha256.Sum256([]byte(re.Request.Header.Get("Authorization") + "\x00" + q.Get("share") + "\x00" + re.Request.Header.Get(ShareHeader)))
+	return "credential:" + hex.EncodeToString(sum[:])
 }
 
 // publishLive hands the events of watched websites to the live hub.

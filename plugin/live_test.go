@@ -119,3 +119,30 @@ func TestLiveStreamPushesStoredEvents(t *testing.T) {
 	}
 	t.Logf("streams ended %v after the shutdown began", time.Since(stopped))
 }
+
+// TestLiveStreamsAreCappedPerCaller: a caller may hold
+// live.MaxCallerStreams streams at once; the next is refused with 429,
+// while another caller still gets one.
+func TestLiveStreamsAreCappedPerCaller(t *testing.T) {
+	t.Parallel()
+	srv := startEmbedded(t)
+	site := srv.AddWebsite(t, "live-cap.example")
+	token := superuserToken(t, srv)
+	tid := site.GetString("trackingId")
+	for i := 1; i <= live.MaxCallerStreams; i++ {
+		if code, _ := openLive(t, srv.URL, token, tid); code != http.StatusOK {
+			t.Fatalf("stream %d: %d, want 200", i, code)
+		}
+	}
+	if code, _ := openLive(t, srv.URL, token, tid); code != http.StatusTooManyRequests {
+		t.Fatalf("stream %d of one caller: %d, want 429", live.MaxCallerStreams+1, code)
+	}
+	userTok, userID, _ := strings.Cut(userToken(t, srv, srv.URL, "live-cap@example.com"), " ")
+	site.Set("user", userID)
+	if err := srv.App().Save(site); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := openLive(t, srv.URL, userTok, tid); code != http.StatusOK {
+		t.Fatalf("another caller's stream: %d, want 200", code)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/adopt"
@@ -97,8 +98,27 @@ func (p *plugin) migrations() core.MigrationsList {
 			return err
 		}, nil, "1764115202_skopos_demo_website.go")
 	}
+	if n := p.cfg.AuthRateLimit; n > 0 {
+		// the requests that mail an address anyone can name (password
+		// reset, verification, email change, OTP), limited like auth; a
+		// rule the operator already has for one of them is kept
+		l.Register(func(tx core.App) error {
+			s := tx.Settings()
+			for _, action := range mailRequests {
+				label := "*:" + action
+				if !slices.ContainsFunc(s.RateLimits.Rules, func(r core.RateLimitRule) bool { return r.Label == label }) {
+					s.RateLimits.Rules = append(s.RateLimits.Rules, core.RateLimitRule{Label: label, MaxRequests: n, Duration: 60})
+				}
+			}
+			return tx.Save(s)
+		}, nil, "1764115215_skopos_mail_request_rate_limit.go")
+	}
 	return l
 }
+
+// mailRequests are PocketBase's rate-limit tags of the auth requests that
+// send an email.
+var mailRequests = []string{"requestPasswordReset", "requestVerification", "requestEmailChange", "requestOTP"}
 
 // migrate applies PocketBase's and then Skopos' pending migrations.
 // A Skopos Node data dir is adopted around Skopos' own migrations

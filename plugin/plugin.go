@@ -155,7 +155,10 @@ type Config struct {
 	// AuthRateLimit, when > 0, turns on PocketBase's rate limiter on the
 	// first start with one rule: that many requests per minute per client
 	// IP to its auth endpoints (auth-with-password of superusers and
-	// users, OTP, OAuth2). Superusers' own requests are never limited. An
+	// users, OTP, OAuth2), and as many to each of its requests that send
+	// an email (password reset, verification, email change, OTP; added
+	// on the first start of a version that has them). Superusers' own
+	// requests are never limited. An
 	// operator's later change (admin UI, Settings → Rate limits) is kept.
 	// Default 0: PocketBase's settings are left alone. `skopos serve`
 	// sets 5. PocketBase keys the limit by the peer address unless its

@@ -257,7 +257,7 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/errors", s.shared(s.errorDrill))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/funnels/{fid}", s.shared(s.funnelView))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/active", s.shared(func(w http.ResponseWriter, r *http.Request, rd *reader) {
-		s.serveActive(w, r, []string{rd.site.Id})
+		s.serveActive(w, r, "share:"+rd.link.Record.Id, []string{rd.site.Id})
 	}))
 
 	m.HandleFunc("GET "+Prefix+"/websites", s.authed(s.websites))

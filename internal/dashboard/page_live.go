@@ -38,6 +38,11 @@ func (s *server) liveStream(w http.ResponseWriter, r *http.Request, u *user) {
 		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 		return
 	}
+	release, ok := s.opts.Live.Admit(w, "user:"+u.rec.Id)
+	if !ok {
+		return
+	}
+	defer release()
 	s.opts.Live.Serve(w, r, s.app.DB(), site.Id, s.opts.Now())
 }
 
@@ -69,18 +74,24 @@ func (s *server) activeStream(w http.ResponseWriter, r *http.Request, u *user) {
 			return
 		}
 	}
-	s.serveActive(w, r, ids)
+	s.serveActive(w, r, "user:"+u.rec.Id, ids)
 }
 
 // serveActive streams the active-visitor counts of websites (record ids)
-// the caller has already authorised, with the dashboard's clock; 404
-// without a live hub. Pages other than the logged-in ones (a shared
-// link's) call it with their own checks.
-func (s *server) serveActive(w http.ResponseWriter, r *http.Request, websiteIDs []string) {
+// the caller has already authorised, with the dashboard's clock, counted
+// against caller's streams (live.Hub.Admit); 404 without a live hub.
+// Pages other than the logged-in ones (a shared link's) call it with
+// their own checks.
+func (s *server) serveActive(w http.ResponseWriter, r *http.Request, caller string, websiteIDs []string) {
 	if s.opts.Live == nil {
 		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 		return
 	}
+	release, ok := s.opts.Live.Admit(w, caller)
+	if !ok {
+		return
+	}
+	defer release()
 	s.opts.Live.ServeActive(w, r, s.app.DB(), websiteIDs, s.opts.Now)
 }
 

@@ -52,6 +52,7 @@ func cookieValue(c *http.Cookie, err error) string {
 
 // openShare resolves the {token} link, or answers itself (404 for a
 // link that opens nothing, 429 over the rate limit) and returns false.
+// Those answers link nowhere: the link's own page would give the same.
 func (s *server) openShare(w http.ResponseWriter, r *http.Request) (*share.Link, bool) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -59,17 +60,17 @@ func (s *server) openShare(w http.ResponseWriter, r *http.Request) (*share.Link,
 	// engines (a link posted somewhere public would get indexed)
 	h.Set("X-Robots-Tag", "noindex, nofollow")
 	if s.opts.Shares == nil {
-		s.fail(w, r, nil, http.StatusNotFound, shareGone)
+		s.failBack(w, r, nil, http.StatusNotFound, shareGone, "")
 		return nil, false
 	}
 	l, err := s.opts.Shares.Open(s.app, r.PathValue("token"), s.opts.ClientIP(r))
 	switch {
 	case errors.Is(err, share.ErrNotFound):
-		s.fail(w, r, nil, http.StatusNotFound, shareGone)
+		s.failBack(w, r, nil, http.StatusNotFound, shareGone, "")
 		return nil, false
 	case errors.Is(err, share.ErrRateLimited):
 		h.Set("Retry-After", "60")
-		s.fail(w, r, nil, http.StatusTooManyRequests, "Too many requests. Wait a minute and try again.")
+		s.failBack(w, r, nil, http.StatusTooManyRequests, "Too many requests. Wait a minute and try again.", "")
 		return nil, false
 	case err != nil:
 		s.internal(w, r, nil, err)

@@ -5,6 +5,9 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
+
+	"github.com/skopos-go/skopos/internal/share"
 )
 
 // page is what every template receives.
@@ -69,17 +72,32 @@ func pageFor(u *user, title, nav string, data any) *page {
 type errorData struct {
 	Status  int
 	Message string
+	Back    string // where the page links back to; "" for nowhere
 }
 
-// fail renders an error page; u may be nil (not logged in).
-func (s *server) fail(w http.ResponseWriter, _ *http.Request, u *user, status int, msg string) {
-	p := &page{Title: http.StatusText(status), Data: errorData{status, msg}}
+// fail renders an error page; u may be nil (not logged in). Under a
+// shared link the page links back to the link's own report: its visitor
+// has no account to take to the dashboard.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, u *user, status int, msg string) {
+	back := Prefix + "/"
+	if sharedPath(r) {
+		back = share.PathPrefix + "/" + url.PathEscape(r.PathValue("token"))
+	}
+	s.failBack(w, r, u, status, msg, back)
+}
+
+// failBack renders an error page linking back to back ("" for no link).
+func (s *server) failBack(w http.ResponseWriter, r *http.Request, u *user, status int, msg, back string) {
+	p := &page{Title: http.StatusText(status), Shared: sharedPath(r), Data: errorData{status, msg, back}}
 	if u != nil {
-		p = pageFor(u, http.StatusText(status), "", errorData{status, msg})
+		p = pageFor(u, http.StatusText(status), "", p.Data)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, status, "error", p)
 }
+
+// sharedPath reports whether r came through a shared link.
+func sharedPath(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, share.PathPrefix+"/") }
 
 func (s *server) notFound(w http.ResponseWriter, r *http.Request, u *user) {
 	s.fail(w, r, u, http.StatusNotFound, "There is no such page, or it is not yours.")

@@ -226,3 +226,45 @@ func TestSharedLinkPages(t *testing.T) {
 		t.Errorf("unknown token: %d", r.StatusCode)
 	}
 }
+
+// TestSharedErrorPagesStayInTheLink: a shared link's visitor has no
+// account, so its error pages (a bad period, an unknown link, the rate
+// limit) link to the link's own report or nowhere, never into /dashboard.
+func TestSharedErrorPagesStayInTheLink(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	owner := addUser(t, e.app, "owner@share-err.example", "owner-password-1")
+	site := addSite(t, e.app, "Shop", "share-err.example", owner.Id)
+	oc := e.client(t)
+	oc.base = e.srv.URL
+	oc.mustLogin("owner@share-err.example", "owner-password-1")
+	open := createShare(t, oc, site.Id, url.Values{})
+
+	anon := e.client(t)
+	anon.base = e.srv.URL
+	intoDashboard := func(what string, r resp) {
+		t.Helper()
+		body := strings.ReplaceAll(r.body, `href="/dashboard/static/`, "")
+		if strings.Contains(body, `href="/dashboard`) || strings.Contains(body, `action="/dashboard`) {
+			t.Errorf("%s (%d) links into the dashboard:\n%s", what, r.StatusCode, r.body)
+		}
+	}
+	r := anon.get(open + "?period=nonsense")
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, `href="`+open+`"`) {
+		t.Errorf("bad period through the link: %d, want 400 linking back to %s\n%s", r.StatusCode, open, r.body)
+	}
+	intoDashboard("bad period", r)
+	unknown := "/share/" + strings.Repeat("x", 43)
+	for i := 1; i <= 10; i++ {
+		r := anon.get(unknown)
+		if r.StatusCode != http.StatusNotFound {
+			t.Fatalf("unknown link, try %d: %d, want 404", i, r.StatusCode)
+		}
+		intoDashboard("unknown link", r)
+	}
+	r = anon.get(open)
+	if r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after 10 unknown links: %d, want 429", r.StatusCode)
+	}
+	intoDashboard("rate limit", r)
+}

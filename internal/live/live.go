@@ -94,9 +94,12 @@ type Hub struct {
 	recount   time.Duration
 	log       *slog.Logger
 
-	mu     sync.Mutex
-	subs   map[string]map[*Sub]struct{} // by websites record id
-	closed bool
+	maxStreams, maxCallerStreams int
+
+	mu      sync.Mutex
+	subs    map[string]map[*Sub]struct{} // by websites record id
+	streams streamCount
+	closed  bool
 
 	in   chan []Stored
 	done chan struct{}
@@ -108,6 +111,9 @@ type Options struct {
 	Buffer    int           // per-subscriber buffer (SubscriberBuffer)
 	Heartbeat time.Duration // idle comment interval (Heartbeat)
 	Recount   time.Duration // active-visitors recount interval (Recount)
+	// MaxStreams and MaxCallerStreams bound the open streams (Admit):
+	// in all and per caller. Defaults MaxStreams and MaxCallerStreams.
+	MaxStreams, MaxCallerStreams int
 	// Logger gets the errors of active-visitors streams' queries (the
 	// app's logger). Nil: slog.Default().
 	Logger *slog.Logger
@@ -128,7 +134,14 @@ func NewHub(db func() dbx.Builder, opts Options) *Hub {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = MaxStreams
+	}
+	if opts.MaxCallerStreams <= 0 {
+		opts.MaxCallerStreams = MaxCallerStreams
+	}
 	h := &Hub{db: db, buffer: opts.Buffer, heartbeat: opts.Heartbeat, recount: opts.Recount, log: opts.Logger,
+		maxStreams: opts.MaxStreams, maxCallerStreams: opts.MaxCallerStreams,
 		subs: map[string]map[*Sub]struct{}{}, in: make(chan []Stored, queueBatches), done: make(chan struct{})}
 	h.wg.Add(1)
 	go h.run()

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ var (
 	ErrForwardRefused = errors.New("skopos: the server refused the batch")
 	// ErrBatchTooLarge: the server wants smaller batches (413).
 	ErrBatchTooLarge = errors.New("skopos: batch too large for the server")
+	// ErrBatchConflict: a forwarded batch id came again with other
+	// events than its first try (409); none of them was accepted.
+	ErrBatchConflict = errors.New("skopos: batch id already used for other events")
 )
 
 // BatchID identifies a batch of forwarded events by its first and last
@@ -73,9 +77,10 @@ const maxForwardedAge = 400 * 24 * time.Hour
 // batch: a batch seen before (a retry after a lost answer) is answered
 // again without being appended twice (dup = true); a retry after this
 // server restarted is appended again, and the writer skips the event ids
-// it has already stored. It is all or nothing: an error wrapping
-// ErrInvalidPayload (an *InvalidEventError), ErrSpoolFull, ErrQueueFull or
-// ErrClosed means none was accepted.
+// it has already stored. The same batchID with other events is refused
+// with ErrBatchConflict. It is all or nothing: an error wrapping
+// ErrInvalidPayload (an *InvalidEventError), ErrBatchConflict,
+// ErrSpoolFull, ErrQueueFull or ErrClosed means none was accepted.
 func (p *Pipeline) Ingest(ctx context.Context, batchID string, evs []Event) (dup bool, err error) {
 	n := uint64(len(evs))
 	if p.closed.Load() {
@@ -95,9 +100,15 @@ func (p *Pipeline) Ingest(ctx context.Context, batchID string, evs []Event) (dup
 		// computed here equal those computed from the rows later
 		evs[i].Time = evs[i].Time.UTC().Truncate(time.Millisecond)
 	}
+	sum := batchSum(evs)
 	for {
-		wait, first := p.batches.start(batchID)
-		if first {
+		wait, err := p.batches.start(batchID, sum)
+		if err != nil {
+			p.stats.received.Add(n)
+			p.stats.drop(ReasonInvalid, int(n))
+			return false, err
+		}
+		if wait == nil {
 			break
 		}
 		if wait() {
@@ -239,16 +250,29 @@ type batchGate struct {
 type batchState struct {
 	done chan struct{}
 	ok   bool
+	sum  [sha256.Size]byte // batchSum of the events
+}
+
+// batchSum identifies a batch's events by their ids: the writer stores an
+// event id once, so a batch of the same ids is the same batch.
+func batchSum(evs []Event) [sha256.Size]byte {
+	h := sha256.New()
+	for i := range evs {
+		h.Write([]byte(evs[i].ID))
+	}
+	return [sha256.Size]byte(h.Sum(nil))
 }
 
 // maxRememberedBatches bounds batchGate.
 const maxRememberedBatches = 4096
 
-// start registers id; when it was seen before, first is false and wait
-// reports (after waiting for a try in progress) whether it was stored.
-func (g *batchGate) start(id string) (wait func() bool, first bool) {
+// start registers id with its events' sum and returns nil for a first
+// try. For an id seen before with the same sum, wait reports (after
+// waiting for a try in progress) whether it was stored; with another sum
+// the error is ErrBatchConflict.
+func (g *batchGate) start(id string, sum [sha256.Size]byte) (wait func() bool, err error) {
 	if id == "" {
-		return func() bool { return false }, true
+		return nil, nil
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -256,9 +280,12 @@ func (g *batchGate) start(id string) (wait func() bool, first bool) {
 		g.m = map[string]*batchState{}
 	}
 	if st, ok := g.m[id]; ok {
-		return func() bool { <-st.done; return st.ok }, false
+		if st.sum != sum {
+			return nil, fmt.Errorf("%w: batch %q", ErrBatchConflict, id)
+		}
+		return func() bool { <-st.done; return st.ok }, nil
 	}
-	g.m[id] = &batchState{done: make(chan struct{})}
+	g.m[id] = &batchState{done: make(chan struct{}), sum: sum}
 	g.order = append(g.order, id)
 	if len(g.order) > maxRememberedBatches {
 		old := g.order[0]
@@ -271,7 +298,7 @@ func (g *batchGate) start(id string) (wait func() bool, first bool) {
 			}
 		}
 	}
-	return nil, true
+	return nil, nil
 }
 
 // finish records the outcome of id's try; a failed try is forgotten so

@@ -343,6 +343,13 @@ func (w *worker) forward(ctx context.Context) error {
 		default:
 			return fmt.Errorf("%w: %w", errTransient, err)
 		}
+		// with an intake log, what the server took (or refused for good)
+		// is done even if a later batch of this flush never is: a
+		// Shutdown must not count it as unwritten, nor the next start
+		// send it again
+		if sp := w.p.cfg.Spool; sp != nil {
+			sp.Checkpoint(batch[n-1].Seq)
+		}
 		w.pending = w.pending[n:]
 		w.held.Add(-int64(n))
 	}

@@ -9,9 +9,10 @@
 //	     {"v":1,"batch":"<id>","events":[<event>,...]}   → 200 Answer
 //
 // An event is the JSON of the intake log's record (pipeline.Event). A
-// batch is at most MaxEvents events and MaxBodyBytes as sent
-// (MaxDecodedBytes decompressed); over that the server answers 413, a
-// malformed batch or event 400 naming it, an unknown version 400.
+// batch is at most MaxEvents events and MaxBodyBytes, both as sent and
+// decompressed; over that the server answers 413, a malformed batch or
+// event 400 naming it, an unknown version 400, a batch id it holds with
+// other events 409.
 package wire
 
 import (
@@ -34,7 +35,6 @@ const (
 	CapabilitiesPath = "/api/skopos/capabilities"
 	MaxEvents        = 10000
 	MaxBodyBytes     = 16 << 20
-	MaxDecodedBytes  = 64 << 20
 )
 
 // Capabilities is the server's answer to the probe.
@@ -104,7 +104,9 @@ type Error struct {
 func (e *Error) Error() string { return e.Msg }
 
 // Decode reads a batch from body as sent with contentEncoding ("gzip" or
-// none). body must already be limited to MaxBodyBytes by the caller.
+// none). body must already be limited to MaxBodyBytes by the caller;
+// Decode inflates at most MaxBodyBytes+1 bytes of it, so that a small
+// gzip body that inflates without end costs no more than a full one.
 func Decode(body io.Reader, contentEncoding string) (Batch, error) {
 	r := body
 	switch strings.ToLower(strings.TrimSpace(contentEncoding)) {
@@ -119,7 +121,7 @@ func Decode(body io.Reader, contentEncoding string) (Batch, error) {
 	default:
 		return Batch{}, &Error{415, fmt.Sprintf("Content-Encoding %q: want gzip or none", contentEncoding)}
 	}
-	lr := &io.LimitedReader{R: r, N: MaxDecodedBytes + 1}
+	lr := &io.LimitedReader{R: r, N: MaxBodyBytes + 1}
 	data, err := io.ReadAll(lr)
 	var tooBig *http.MaxBytesError
 	switch {
@@ -128,7 +130,7 @@ func Decode(body io.Reader, contentEncoding string) (Batch, error) {
 	case err != nil:
 		return Batch{}, &Error{400, "unreadable body: " + err.Error()}
 	case lr.N <= 0:
-		return Batch{}, &Error{413, fmt.Sprintf("body larger than %d bytes decompressed", MaxDecodedBytes)}
+		return Batch{}, &Error{413, fmt.Sprintf("body larger than %d bytes decompressed", MaxBodyBytes)}
 	}
 	var head struct {
 		V      int               `json:"v"`
