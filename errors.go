@@ -58,7 +58,9 @@ var (
 // every accepted event was written; Events says how many were not. Without
 // a spool they are lost, and counted in Stats().Dropped["unwritten"]; with
 // one (Spooled is true) they are kept in it and written after the next
-// Init. It wraps the context's error:
+// Init. Unconfirmed counts apart the events sent to a Skopos server in a
+// batch whose answer the deadline cut off: it may have stored them. It
+// wraps the context's error:
 //
 //	var ue *skopos.UnwrittenError
 //	if errors.As(err, &ue) {

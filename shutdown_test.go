@@ -155,3 +155,58 @@ func TestShutdownCountsOnlyWhatTheServerDidNotAcknowledge(t *testing.T) {
 		t.Fatalf("Shutdown = %v; want an *UnwrittenError of %d spooled events (the server acknowledged %d)", err, n-half, half)
 	}
 }
+
+// TestShutdownReportsStoredButUnconfirmedEvents: without a spool, a batch
+// the server stored but whose answer the Shutdown deadline cut off is not
+// "not written": it is reported apart, as unconfirmed.
+func TestShutdownReportsStoredButUnconfirmedEvents(t *testing.T) {
+	t.Parallel()
+	srv := startSkoposServer(t)
+	site := srv.AddWebsite(t, "shutdown-unconfirmed.example")
+	const n = 200
+	target, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var ready atomic.Bool
+	var stored atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != wire.IngestPath {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		if !ready.Load() { // until every event is tracked: one flush holds them all
+			http.Error(w, `{"error":"busy"}`, http.StatusServiceUnavailable)
+			return
+		}
+		// the server takes the batch; its answer never reaches the SDK
+		body, _ := io.ReadAll(r.Body)
+		fwd, _ := http.NewRequest(http.MethodPost, srv.URL+r.URL.RequestURI(), bytes.NewReader(body))
+		fwd.Header = r.Header.Clone()
+		if resp, err := http.DefaultClient.Do(fwd); err == nil {
+			if resp.StatusCode == http.StatusOK {
+				b, _ := wire.Decode(bytes.NewReader(body), r.Header.Get("Content-Encoding"))
+				stored.Add(int32(len(b.Events)))
+			}
+			resp.Body.Close()
+		}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(proxy.Close)
+	opts := options(srv, site.GetString("trackingId"))
+	opts.PocketBaseURL, opts.Route = proxy.URL, skopos.RouteIngest
+	c, err := skopos.Init(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trackSignups(t, c, n)
+	ready.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(2*time.Second))
+	defer cancel()
+	err = c.Shutdown(ctx)
+	var ue *skopos.UnwrittenError
+	if !errors.As(err, &ue) || ue.Events+ue.Unconfirmed != n || int(stored.Load()) != ue.Unconfirmed || ue.Unconfirmed == 0 {
+		t.Fatalf("Shutdown = %v (stored by the server: %d); want the stored ones as unconfirmed, not as unwritten", err, stored.Load())
+	}
+	if got := c.Stats().Dropped["unconfirmed"]; got != uint64(ue.Unconfirmed) {
+		t.Errorf("Dropped[unconfirmed] = %d, want %d", got, ue.Unconfirmed)
+	}
+}

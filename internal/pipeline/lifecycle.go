@@ -145,6 +145,12 @@ func (p *Pipeline) stop(ctx context.Context) error {
 // reason "unwritten".
 type UnwrittenError struct {
 	Events int // events accepted but not written
+	// Unconfirmed (not among Events) were sent to the Skopos server in a
+	// batch whose answer the deadline cut off: the server may have
+	// stored them (without an intake log; with one they are sent again
+	// after the next start, and the server recognises the batch).
+	// Counted as dropped with reason "unconfirmed".
+	Unconfirmed int
 	// Spooled reports that the events are kept in the intake log and are
 	// written after the next start: nothing is lost.
 	Spooled bool
@@ -154,6 +160,10 @@ type UnwrittenError struct {
 func (e *UnwrittenError) Error() string {
 	if e.Spooled {
 		return fmt.Sprintf("skopos: shutdown: %d events kept in the spool, to be written after the next start: %v", e.Events, e.Err)
+	}
+	if e.Unconfirmed > 0 {
+		return fmt.Sprintf("skopos: shutdown: %d events not written, %d sent but not confirmed (the server may have stored them): %v",
+			e.Events, e.Unconfirmed, e.Err)
 	}
 	return fmt.Sprintf("skopos: shutdown: %d events not written: %v", e.Events, e.Err)
 }

@@ -8,17 +8,20 @@ import (
 // Reasons an event is not stored. Every dropped or refused event is
 // counted under exactly one of them.
 const (
-	ReasonInvalid      = "invalid"       // payload failed validation (400)
-	ReasonQueueFull    = "queue_full"    // intake queue full (503)
-	ReasonClosed       = "closed"        // after Shutdown
-	ReasonUnknownSite  = "unknown_site"  // no website for the host or trackingId
-	ReasonDomain       = "domain"        // page or Origin host not the site's domain
-	ReasonArchived     = "archived"      // website archived
-	ReasonBlacklist    = "blacklist"     // client IP blacklisted
-	ReasonLocalhost    = "localhost"     // localhost tracking disabled
-	ReasonBot          = "bot"           // bot detected
-	ReasonPermanent    = "permanent"     // the store refused the record (validation)
-	ReasonUnwritten    = "unwritten"     // still unwritten when Shutdown's deadline passed
+	ReasonInvalid     = "invalid"      // payload failed validation (400)
+	ReasonQueueFull   = "queue_full"   // intake queue full (503)
+	ReasonClosed      = "closed"       // after Shutdown
+	ReasonUnknownSite = "unknown_site" // no website for the host or trackingId
+	ReasonDomain      = "domain"       // page or Origin host not the site's domain
+	ReasonArchived    = "archived"     // website archived
+	ReasonBlacklist   = "blacklist"    // client IP blacklisted
+	ReasonLocalhost   = "localhost"    // localhost tracking disabled
+	ReasonBot         = "bot"          // bot detected
+	ReasonPermanent   = "permanent"    // the store refused the record (validation)
+	ReasonUnwritten   = "unwritten"    // still unwritten when Shutdown's deadline passed
+	// ReasonUnconfirmed: sent to the Skopos server in a batch whose
+	// answer Shutdown's deadline cut off: the server may have stored them
+	ReasonUnconfirmed  = "unconfirmed"
 	ReasonJSErrorsFull = "jserrors_full" // too many distinct JS errors in one flush window
 	ReasonSpoolFull    = "spool_full"    // the intake log holds its byte budget (503)
 	ReasonSpoolError   = "spool_error"   // the intake log could not write the event (503)

@@ -44,6 +44,10 @@ type worker struct {
 	storedPos uint64
 	posLoaded bool
 
+	// inDoubt counts the events of the forwarded batch whose request the
+	// flush's deadline cut off (ingest route): maybe stored
+	inDoubt int
+
 	// abortErr is what Close reports when it had to cancel the worker;
 	// written by the worker before it closes p.done.
 	abortErr error
@@ -160,8 +164,14 @@ func (w *worker) unwritten(err error) error {
 		return err
 	}
 	if n := w.heldEvents(); n > 0 {
-		w.dropHeld(ReasonUnwritten, n)
-		return &UnwrittenError{Events: n, Err: err}
+		doubt := min(w.inDoubt, n)
+		if n > doubt {
+			w.dropHeld(ReasonUnwritten, n-doubt)
+		}
+		if doubt > 0 {
+			w.dropHeld(ReasonUnconfirmed, doubt)
+		}
+		return &UnwrittenError{Events: n - doubt, Unconfirmed: doubt, Err: err}
 	}
 	return err
 }
@@ -323,6 +333,7 @@ func (w *worker) flushed(started time.Time, includeJS bool) error {
 // there).
 func (w *worker) forward(ctx context.Context) error {
 	f := w.p.cfg.Forward
+	w.inDoubt = 0
 	for len(w.pending) > 0 {
 		n := min(len(w.pending), f.MaxEvents())
 		if w.fwdMax > 0 {
@@ -341,6 +352,11 @@ func (w *worker) forward(ctx context.Context) error {
 			w.p.stats.storeErr("permanent")
 			w.p.cfg.Logger.Error("skopos: the Skopos server refused events; dropped", "events", n, "error", err)
 		default:
+			if ctx.Err() != nil {
+				// the deadline cut the request off: the server may
+				// have stored the batch without our hearing it
+				w.inDoubt = n
+			}
 			return fmt.Errorf("%w: %w", errTransient, err)
 		}
 		// with an intake log, what the server took (or refused for good)
