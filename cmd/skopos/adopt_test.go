@@ -168,13 +168,13 @@ func TestServeAdoptsASkoposNodeDataDir(t *testing.T) {
 }
 
 // TestAdoptionKilledMidwayFinishesOnRestart: a larger Node data dir (the
-// fixture's events copied 10 times), serve killed -9 while it fills the
+// fixture's events copied 5 times), serve killed -9 while it fills the
 // events, started again: every day equals the raw rows, with one backup.
 func TestAdoptionKilledMidwayFinishesOnRestart(t *testing.T) {
 	t.Parallel()
 	dir := adopttest.CopyFixture(t)
 	db := openDB(t, dir)
-	for i := range 10 {
+	for i := range 5 {
 		if _, err := db.NewQuery(`INSERT INTO events (id, session, type, path, eventName, eventData, created, updated)
 			SELECT substr(id, 1, 11) || printf('%04d', {:i}), session, type, path, eventName, eventData, created, updated
 			FROM events WHERE length(id) = 15 AND id NOT GLOB '*[0-9][0-9][0-9][0-9]'`).Bind(dbx.Params{"i": i}).Execute(); err != nil {
@@ -184,8 +184,8 @@ func TestAdoptionKilledMidwayFinishesOnRestart(t *testing.T) {
 	want := adopttest.Expected(t, db)
 	_ = db.Close()
 	env := []string{"SKOPOS_ADMIN_EMAIL=" + adminEmail, "SKOPOS_ADMIN_PASSWORD=" + adminPassword, "SKOPOS_UPTIME=off"}
-	// batches of 250 rows: the kill lands with some 70 batches to go
-	first := startServe(t, dir, append(env, "SKOPOS_ADOPT_BATCH_ROWS=250")...)
+	// batches of 100 rows: the kill lands with some 90 batches to go
+	first := startServe(t, dir, append(env, "SKOPOS_ADOPT_BATCH_ROWS=100")...)
 	first.WaitOutput(t, "filling events.website", 2*time.Minute)
 	first.Kill()
 	if strings.Contains(first.Output(), "adopted the Skopos Node installation") {
