@@ -22,6 +22,24 @@ import (
 	"go.uber.org/goleak"
 )
 
+// shutdownVia starts a client on the ingest route through proxyURL (with
+// an intake log in spoolDir unless it is ""), tracks n signups, lets the
+// proxy through (ready) and shuts the client down with a short deadline.
+func shutdownVia(t *testing.T, srv *pbtest.Server, site *core.Record, proxyURL, spoolDir string, n int, ready *atomic.Bool) (*skopos.Client, error) {
+	t.Helper()
+	opts := options(srv, site.GetString("trackingId"))
+	opts.PocketBaseURL, opts.Route, opts.SpoolDir = proxyURL, skopos.RouteIngest, spoolDir
+	c, err := skopos.Init(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trackSignups(t, c, n)
+	ready.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(2*time.Second))
+	defer cancel()
+	return c, c.Shutdown(ctx)
+}
+
 // trackSignups tracks n "signup" server events of one client.
 func trackSignups(t *testing.T, c *skopos.Client, n int) {
 	t.Helper()
@@ -136,17 +154,7 @@ func TestShutdownCountsOnlyWhatTheServerDidNotAcknowledge(t *testing.T) {
 	t.Cleanup(proxy.Close)
 	t.Cleanup(func() { close(hang) })
 
-	opts := options(srv, site.GetString("trackingId"))
-	opts.PocketBaseURL, opts.Route, opts.SpoolDir = proxy.URL, skopos.RouteIngest, t.TempDir()
-	c, err := skopos.Init(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trackSignups(t, c, n)
-	ready.Store(true)
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(2*time.Second))
-	defer cancel()
-	err = c.Shutdown(ctx)
+	_, err := shutdownVia(t, srv, site, proxy.URL, t.TempDir(), n, &ready)
 	if got := acked.Load(); got != half {
 		t.Fatalf("the server acknowledged %d events, want %d", got, half)
 	}
@@ -191,17 +199,7 @@ func TestShutdownReportsStoredButUnconfirmedEvents(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(proxy.Close)
-	opts := options(srv, site.GetString("trackingId"))
-	opts.PocketBaseURL, opts.Route = proxy.URL, skopos.RouteIngest
-	c, err := skopos.Init(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trackSignups(t, c, n)
-	ready.Store(true)
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(2*time.Second))
-	defer cancel()
-	err = c.Shutdown(ctx)
+	c, err := shutdownVia(t, srv, site, proxy.URL, "", n, &ready)
 	var ue *skopos.UnwrittenError
 	if !errors.As(err, &ue) || ue.Events+ue.Unconfirmed != n || int(stored.Load()) != ue.Unconfirmed || ue.Unconfirmed == 0 {
 		t.Fatalf("Shutdown = %v (stored by the server: %d); want the stored ones as unconfirmed, not as unwritten", err, stored.Load())

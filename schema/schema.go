@@ -120,6 +120,12 @@ const Superusers = "_superusers"
 // EventTypes are the values events.type accepts (the Skopos select values).
 var EventTypes = []string{"pageView", "custom", "click", "form_submission", "revenue"}
 
+// SumCounters are dash_sum's counter fields (jsErrors last: js_errors
+// holds lifetime counts, which no hour can be recovered from, so code that
+// rebuilds hours from the raw rows takes all but the last).
+var SumCounters = []string{"pageViews", "visitors", "newVisitors", "returningVisitors",
+	"engagedSessions", "bounces", "durationSeconds", "jsErrors"}
+
 // Dimensions are the dash_sum_items.dimension values.
 var Dimensions = []string{
 	"page", "entryPage", "exitPage", "referrer", "device", "browser", "os",

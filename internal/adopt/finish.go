@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/pocketbase/dbx"
@@ -13,6 +14,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/hourly"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/schema"
 )
 
 // windowDays bounds the days one summary transaction builds.
@@ -195,13 +197,8 @@ func dailyStats(db dbx.Builder) (int, error) {
 		if err != nil {
 			continue // not a date: nothing to place it on
 		}
-		_, err = db.NewQuery(`INSERT INTO dash_sum (id, created, updated, website, date, pageViews, visitors, newVisitors,
-				returningVisitors, engagedSessions, bounces, durationSeconds, jsErrors)
-			VALUES ({:id}, {:now}, {:now}, {:w}, {:date}, {:pv}, {:v}, {:nv}, {:rv}, {:e}, {:b}, {:d}, {:js})`).Bind(dbx.Params{
-			"id": pipeline.SumID(r.Website, day), "now": now, "w": r.Website, "date": day.Format(types.DefaultDateLayout),
-			"pv": r.PageViews, "v": r.Visitors, "nv": r.New, "rv": max(0, r.Visitors-r.New), "e": r.Engaged, "b": r.Bounces,
-			"d": int(math.Round(r.DurationMs / 1000)), "js": r.JSErrors,
-		}).Execute()
+		err = addSum(db, r.Website, day, sums{r.PageViews, r.Visitors, r.New, max(0, r.Visitors-r.New), r.Engaged, r.Bounces,
+			int(math.Round(r.DurationMs / 1000)), r.JSErrors}, now)
 		if err != nil {
 			return 0, fmt.Errorf("daily_stats %s %s: %w", r.Website, r.Date, err)
 		}
@@ -220,6 +217,26 @@ func dailyStats(db dbx.Builder) (int, error) {
 		}
 	}
 	return len(rows), nil
+}
+
+// sums are a dash_sum row's counters, in sumCols' order.
+type sums [8]int
+
+var sumCols = schema.SumCounters
+
+// addSum adds c to a website's dash_sum row of hour, created when missing.
+func addSum(db dbx.Builder, website string, hour time.Time, c sums, now string) error {
+	params := dbx.Params{"id": pipeline.SumID(website, hour), "now": now, "w": website, "date": hour.Format(types.DefaultDateLayout)}
+	vals, set := make([]string, len(sumCols)), make([]string, len(sumCols))
+	for i, col := range sumCols {
+		params[col] = c[i]
+		vals[i] = "{:" + col + "}"
+		set[i] = col + " = " + col + " + excluded." + col
+	}
+	_, err := db.NewQuery(`INSERT INTO dash_sum (id, created, updated, website, date, ` + strings.Join(sumCols, ", ") + `)
+		VALUES ({:id}, {:now}, {:now}, {:w}, {:date}, ` + strings.Join(vals, ", ") + `)
+		ON CONFLICT (website, date) DO UPDATE SET ` + strings.Join(set, ", ") + `, updated = excluded.updated`).Bind(params).Execute()
+	return err
 }
 
 // addItem adds n to a breakdown row of a website's day.
@@ -259,13 +276,7 @@ func countJSErrors(db dbx.Builder) (int, error) {
 			continue
 		}
 		hour := at.UTC().Truncate(time.Hour)
-		_, err = db.NewQuery(`INSERT INTO dash_sum (id, created, updated, website, date, pageViews, visitors, newVisitors,
-				returningVisitors, engagedSessions, bounces, durationSeconds, jsErrors)
-			VALUES ({:id}, {:now}, {:now}, {:w}, {:date}, 0, 0, 0, 0, 0, 0, 0, {:n})
-			ON CONFLICT (website, date) DO UPDATE SET jsErrors = jsErrors + excluded.jsErrors, updated = excluded.updated`).Bind(dbx.Params{
-			"id": pipeline.SumID(g.Website, hour), "now": now, "w": g.Website, "date": hour.Format(types.DefaultDateLayout), "n": g.Count,
-		}).Execute()
-		if err != nil {
+		if err := addSum(db, g.Website, hour, sums{7: g.Count}, now); err != nil {
 			return 0, fmt.Errorf("js_errors: %w", err)
 		}
 		if err := addItem(db, g.Website, hour.Truncate(24*time.Hour), "jsError", pipeline.SummaryKey(g.Message), g.Count, now); err != nil {

@@ -16,7 +16,7 @@ import (
 )
 
 // counterCols are dash_sum's counters, in the order of counters.
-var counterCols = []string{"pageViews", "visitors", "newVisitors", "returningVisitors", "engagedSessions", "bounces", "durationSeconds", "jsErrors"}
+var counterCols = schema.SumCounters
 
 type counters [8]int
 
@@ -57,58 +57,48 @@ func (d *delta) item(at time.Time, dim, value string) {
 	d.items[itemKey{day, dim, pipeline.SummaryKey(value)}]++
 }
 
-// erasedSession is what the summaries counted of a session.
+// erasedSession is what the summaries counted of a session: its
+// counters and the values of pipeline.SessionDimensions, in order.
 type erasedSession struct {
-	StartedAt    string `db:"startedAt"`
-	LastActivity string `db:"lastActivity"`
-	IsNew        bool   `db:"isNewVisitor"`
-	Engaged      bool   `db:"isEngaged"`
-	EventCount   int    `db:"eventCount"`
-	UTM          string `db:"utm"`
-	EntryPath    string `db:"entryPath"`
-	ExitPath     string `db:"exitPath"`
-	Referrer     string `db:"referrer"`
-	Device       string `db:"device"`
-	Browser      string `db:"browser"`
-	OS           string `db:"os"`
-	Language     string `db:"language"`
-	Country      string `db:"country"`
+	startedAt, lastActivity, utm string
+	isNew, engaged               bool
+	eventCount                   int
+	values                       []string
 }
 
-func (s *erasedSession) column(name string) string {
-	switch name {
-	case "entryPath":
-		return s.EntryPath
-	case "exitPath":
-		return s.ExitPath
-	case "referrer":
-		return s.Referrer
-	case "device":
-		return s.Device
-	case "browser":
-		return s.Browser
-	case "os":
-		return s.OS
-	case "language":
-		return s.Language
-	case "country":
-		return s.Country
+// dest is what a row of the sessions query scans into.
+func (s *erasedSession) dest() []any {
+	s.values = make([]string, len(pipeline.SessionDimensions))
+	dest := []any{&s.startedAt, &s.lastActivity, &s.isNew, &s.engaged, &s.eventCount, &s.utm}
+	for i := range s.values {
+		dest = append(dest, &s.values[i])
 	}
-	return ""
+	return dest
 }
 
 // count adds what the sessions ids, their events and their single-
 // occurrence JS error groups added to the summaries.
 func (e *eraser) count(ids []string) error {
 	p := idParams(e.website, ids)
-	var sessions []erasedSession
-	if err := e.query(`SELECT startedAt, lastActivity, isNewVisitor, isEngaged, eventCount, COALESCE(utm, '') AS utm,
-		entryPath, exitPath, referrer, device, browser, os, language, country
-		FROM sessions WHERE website = {:w} AND id IN (`+inList(ids)+`)`, p).All(&sessions); err != nil {
+	cols := ""
+	for _, sd := range pipeline.SessionDimensions {
+		cols += ", `" + sd.Column + "`"
+	}
+	rows, err := e.query(`SELECT startedAt, lastActivity, isNewVisitor, isEngaged, eventCount, COALESCE(utm, '')`+cols+`
+		FROM sessions WHERE website = {:w} AND id IN (`+inList(ids)+`)`, p).Rows()
+	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
-	for i := range sessions {
-		e.d.addSession(&sessions[i])
+	for rows.Next() {
+		var s erasedSession
+		if err := rows.Scan(s.dest()...); err != nil {
+			rows.Close()
+			return fmt.Errorf("sessions: %w", err)
+		}
+		e.d.addSession(&s)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("sessions: %w", err)
 	}
 	var events []struct {
 		At    string `db:"at"`
@@ -153,31 +143,31 @@ func (e *eraser) count(ids []string) error {
 // addSession counts s as the pipeline did: on its start hour, its
 // breakdowns on that UTC day.
 func (d *delta) addSession(s *erasedSession) {
-	start, ok := parseDate(s.StartedAt)
+	start, ok := parseDate(s.startedAt)
 	if !ok {
 		return // not counted by the pipeline (a row it did not write)
 	}
 	c := d.sum(start)
 	c[cVisitors]++
-	if s.IsNew {
+	if s.isNew {
 		c[cNew]++
 	} else {
 		c[cReturning]++
 	}
-	if s.Engaged {
+	if s.engaged {
 		c[cEngaged]++
 	}
-	if s.EventCount <= 1 {
+	if s.eventCount <= 1 {
 		c[cBounces]++
 	}
-	if last, ok := parseDate(s.LastActivity); ok {
+	if last, ok := parseDate(s.lastActivity); ok {
 		c[cDuration] += pipeline.Seconds(last.Sub(start))
 	}
-	for _, sd := range pipeline.SessionDimensions {
-		d.item(start, sd.Dim, pipeline.SessionValue(sd.Dim, s.column(sd.Column)))
+	for i, sd := range pipeline.SessionDimensions {
+		d.item(start, sd.Dim, pipeline.SessionValue(sd.Dim, s.values[i]))
 	}
 	var utm map[string]any
-	if s.UTM == "" || json.Unmarshal([]byte(s.UTM), &utm) != nil {
+	if s.utm == "" || json.Unmarshal([]byte(s.utm), &utm) != nil {
 		return
 	}
 	for _, dim := range schema.UTMDimensions {

@@ -16,7 +16,7 @@ import (
 // lifetime counts per error group, which no hour can be recovered from).
 type counters [7]int
 
-var counterCols = []string{"pageViews", "visitors", "newVisitors", "returningVisitors", "engagedSessions", "bounces", "durationSeconds"}
+var counterCols = slices.Clip(schema.SumCounters[:len(schema.SumCounters)-1]) // all but jsErrors (clipped: an append must not write into SumCounters)
 
 const (
 	cPageViews = iota

@@ -202,10 +202,12 @@ func Diff(existing, desired *core.Collection) Changes {
 	}
 	for _, idx := range desired.Indexes {
 		parsed := dbutils.ParseIndex(idx)
-		switch {
-		case existing.GetIndex(parsed.IndexName) == idx:
-		case equivalentIndex(existing, parsed) != "":
-			ch.Reused[parsed.IndexName] = equivalentIndex(existing, parsed)
+		if existing.GetIndex(parsed.IndexName) == idx {
+			continue
+		}
+		switch theirs := equivalentIndex(existing, parsed); {
+		case theirs != "":
+			ch.Reused[parsed.IndexName] = theirs
 		default:
 			ch.Indexes = append(ch.Indexes, parsed.IndexName)
 		}

@@ -226,8 +226,7 @@ func (b *builder) jsErrors() {
 func (b *builder) dashSum() {
 	b.relation("website", schema.Websites)
 	b.fields(&core.DateField{Name: "date", Required: true})
-	for _, n := range []string{"pageViews", "visitors", "newVisitors", "returningVisitors",
-		"engagedSessions", "bounces", "durationSeconds", "jsErrors"} {
+	for _, n := range schema.SumCounters {
 		b.fields(&core.NumberField{Name: n, OnlyInt: true})
 	}
 	// new: the row came from another tool's export (internal/importer),
