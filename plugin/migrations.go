@@ -8,6 +8,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/adopt"
+	"github.com/skopos-go/skopos/internal/channel/backfill"
 	"github.com/skopos-go/skopos/internal/hourly"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/schema/collections"
@@ -78,6 +79,22 @@ func (p *plugin) migrations() core.MigrationsList {
 	l.Register(apply, nil, "1764115213_skopos_schema_v10.go")
 	// v11: dash_sum.imported
 	l.Register(apply, nil, "1764115214_skopos_schema_v11.go")
+	// v12: sessions.source and sessions.channel (internal/channel)
+	l.Register(apply, nil, "1764115216_skopos_schema_v12.go")
+	// v12 data: the stored sessions' sources and channels, and the
+	// breakdowns of channel, source, utm_term and utm_content for the
+	// days whose sessions are stored (earlier days have none)
+	l.Register(func(tx core.App) error {
+		n, err := backfill.Sessions(tx.DB())
+		if err != nil {
+			return err
+		}
+		rows, err := backfill.Items(tx.DB(), pipeline.DefaultMaxDimensionKeys)
+		if err == nil && n > 0 {
+			tx.Logger().Info("skopos: sources and channels of the stored sessions", "sessions", n, "breakdownRows", rows)
+		}
+		return err
+	}, nil, "1764115216_skopos_v12_acquisition.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -131,12 +131,13 @@ var Dimensions = []string{
 	"page", "entryPage", "exitPage", "referrer", "device", "browser", "os",
 	"language", "country", "customEvent", "jsError",
 	"utm_source", "utm_medium", "utm_campaign",
+	"utm_term", "utm_content", "channel", "source",
 }
 
 // UTMDimensions are the campaign dimensions: a session with that utm_*
 // query parameter on its entry page counts under its value; sessions
 // without it are not listed.
-var UTMDimensions = []string{"utm_source", "utm_medium", "utm_campaign"}
+var UTMDimensions = []string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
 
 // GoalTypes are the values goals.type accepts: a page path pattern or a
 // custom event name.
@@ -184,6 +185,11 @@ const (
 	MaxStackTrace   = 4096
 	MaxLanguage     = 100
 	MaxDimensionKey = 512
+	// MaxSource bounds sessions.source: a source name, a utm_source
+	// value (at most 255 units) or a referrer's host.
+	MaxSource = 255
+	// MaxChannel bounds sessions.channel (the longest channel name is 25).
+	MaxChannel = 50
 	MaxMetadata     = 8192
 	// JSON limits are in bytes as PocketBase serializes them; PocketBase's
 	// encoder escapes <, > and & as \u00XX (6 bytes), so a payload the

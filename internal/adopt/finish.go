@@ -12,6 +12,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/internal/channel/backfill"
 	"github.com/skopos-go/skopos/internal/hourly"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/schema"
@@ -28,6 +29,18 @@ func Finish(ctx context.Context, app core.App, log *slog.Logger, maxKeys int) er
 		return err
 	}
 	start := time.Now()
+	// the reference stored no source or channel: each session gets the
+	// one the pipeline would have given it, before the summaries count them
+	err := app.RunInTransaction(func(tx core.App) error {
+		n, err := backfill.Sessions(tx.DB())
+		if n > 0 {
+			log.Info("skopos: adopting: sources and channels of the sessions", "sessions", n)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("adopt: %w", err)
+	}
 	var websites []string
 	if err := app.DB().NewQuery(`SELECT id FROM websites ORDER BY id`).Column(&websites); err != nil {
 		return fmt.Errorf("adopt: websites: %w", err)
@@ -44,7 +57,7 @@ func Finish(ctx context.Context, app core.App, log *slog.Logger, maxKeys int) er
 		return err
 	}
 	var kept, jsErrors int
-	err := app.RunInTransaction(func(tx core.App) error {
+	err = app.RunInTransaction(func(tx core.App) error {
 		var err error
 		if kept, err = dailyStats(tx.DB()); err != nil {
 			return err

@@ -45,6 +45,7 @@ var dimLabels = map[string]string{
 	"page": "Page", "entryPage": "Entry page", "exitPage": "Exit page", "referrer": "Referrer",
 	"country": "Country", "device": "Device", "browser": "Browser", "os": "OS", "language": "Language",
 	"utm_source": "UTM source", "utm_medium": "UTM medium", "utm_campaign": "UTM campaign",
+	"utm_term": "UTM term", "utm_content": "UTM content", "channel": "Channel", "source": "Source",
 	"event": "Custom event", "goal": "Goal",
 }
 

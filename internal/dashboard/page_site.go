@@ -81,11 +81,22 @@ var cardDefs = []struct {
 	{"page", "Pages", []tableDef{{"page", "", "Page", "page"}}},
 	{"entryPage", "Entry pages", []tableDef{{"entryPage", "", "Page", "entryPage"}}},
 	{"exitPage", "Exit pages", []tableDef{{"exitPage", "", "Page", "exitPage"}}},
-	{"referrer", "Referrers", []tableDef{{"referrer", "", "Referrer", "referrer"}}},
+	{"sources", "Sources", []tableDef{
+		{"channel", "Channels", "Channel", "channel"},
+		{"source", "Sources", "Source", "source"},
+	}},
+	// the referrer's full URLs come with filters only (a drill-down:
+	// the summaries count hosts)
+	{"referrer", "Referrers", []tableDef{
+		{"referrer", "Hosts", "Referrer", "referrer"},
+		{"referrerUrl", "Full URLs", "URL", ""},
+	}},
 	{"campaigns", "Campaigns", []tableDef{
 		{"utm_source", "Source", "utm_source", "utm_source"},
 		{"utm_medium", "Medium", "utm_medium", "utm_medium"},
 		{"utm_campaign", "Campaign", "utm_campaign", "utm_campaign"},
+		{"utm_term", "Term", "utm_term", "utm_term"},
+		{"utm_content", "Content", "utm_content", "utm_content"},
 	}},
 	{"country", "Countries", []tableDef{{"country", "", "Country", "country"}}},
 	{"device", "Devices", []tableDef{{"device", "", "Device", "device"}}},
@@ -105,7 +116,7 @@ func emptyKeyLabel(dim string) string {
 	switch dim {
 	case "referrer":
 		return "(direct)"
-	case "country", "device", "browser", "os", "language":
+	case "country", "device", "browser", "os", "language", "channel", "source":
 		return "Unknown"
 	}
 	return "(none)"
@@ -231,8 +242,11 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			c.Note = "JS errors are not linked to sessions, so they are not shown with filters."
 		}
 		for _, td := range def.tables {
+			items, ok := rep.Top[td.dim]
+			if !ok {
+				continue // a breakdown of filtered reports only
+			}
 			t := cardTable{ID: td.dim, Caption: td.caption, KeyLabel: td.keyLabel}
-			items := rep.Top[td.dim]
 			top := 0
 			for _, it := range items {
 				top = max(top, it.Count)
@@ -256,6 +270,9 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 				t.Items = append(t.Items, ci)
 			}
 			c.Tables = append(c.Tables, t)
+		}
+		if len(c.Tables) == 1 {
+			c.Tables[0].Caption = ""
 		}
 		d.Cards = append(d.Cards, c)
 	}

@@ -66,9 +66,10 @@ type stored struct {
 }
 
 // verified tells the breakdowns the daily rows had (jsError aside):
-// the utm_* ones are new, so the daily rows cannot vouch for them.
+// the utm_*, channel and source ones are new, so the daily rows cannot
+// vouch for them.
 func verified(dim string) bool {
-	return dim != "jsError" && !slices.Contains(schema.UTMDimensions, dim)
+	return dim != "jsError" && dim != "channel" && dim != "source" && !slices.Contains(schema.UTMDimensions, dim)
 }
 
 // day verifies one day and writes its hourly rows; a day that does not

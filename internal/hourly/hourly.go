@@ -18,8 +18,8 @@
 // reproduced from the keys the day has: where a dimension has "(other)",
 // every key it does not have goes there. JS errors cannot be rebuilt
 // (js_errors holds lifetime counts per error group): dash_sum.jsErrors
-// stays on hour 0 of a daily day. The campaign breakdowns (utm_*), which
-// the daily rows did not have, are added to the verified days, capped
+// stays on hour 0 of a daily day. The campaign breakdowns (utm_*) and
+// channel and source, which the daily rows did not have, are added to the verified days, capped
 // like the others. Rows are written with bulk SQL in the migration's
 // transaction (no record hooks), with the pipeline's derived ids, so that
 // its later upserts hit them.

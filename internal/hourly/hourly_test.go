@@ -393,7 +393,13 @@ func TestMigrateMakesDailySummariesHourly(t *testing.T) {
 			// kept days: not a byte changed; the others: the hourly rows
 			// the pipeline wrote, ids included
 			diff(t, "kept day", after, before, kept)
-			diff(t, "rebuilt day", counts(t, app.DB()), want, func(k, v string) bool { return !kept(k, v) })
+			// channel and source have more keys than a capped day keeps,
+			// and the daily rows never had them: the migration caps them
+			// most counted first, the pipeline in arrival order
+			capped := func(v string) bool {
+				return c.maxKeys != 0 && (strings.Contains(v, ` channel "`) || strings.Contains(v, ` source "`))
+			}
+			diff(t, "rebuilt day", counts(t, app.DB()), want, func(k, v string) bool { return !kept(k, v) && !capped(v) })
 			diff(t, "JS errors", jsErrorRows(t, app.DB()), jsBefore, nil)
 			if c.daily {
 				var n int

@@ -4,8 +4,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/skopos-go/skopos/internal/channel"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/uaname"
+	"github.com/skopos-go/skopos/internal/validate"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -210,6 +212,9 @@ func (w *worker) newSessionData(ev *Event, vid string, seq int) map[string]any {
 	if len(ev.UTM) > 0 {
 		data["utm"] = ev.UTM
 	}
+	acq := channel.Classify(channel.Visit{Referrer: ev.Referrer,
+		UTMSource: ev.UTM["utm_source"], UTMMedium: ev.UTM["utm_medium"], UTMCampaign: ev.UTM["utm_campaign"]})
+	data["source"], data["channel"] = validate.Truncate(acq.Source, schema.MaxSource), acq.Channel
 	if ev.StoreIP && ev.IP.IsValid() { // decided when the event was accepted
 		data["ipAddress"] = ev.IP.String()
 	}

@@ -237,7 +237,7 @@ func SummaryKey(value string) string { return validate.Truncate(value, maxKeyLen
 var SessionDimensions = []struct{ Dim, Column string }{
 	{"entryPage", "entryPath"}, {"exitPage", "exitPath"}, {"referrer", "referrer"},
 	{"device", "device"}, {"browser", "browser"}, {"os", "os"},
-	{"language", "language"}, {"country", "country"},
+	{"language", "language"}, {"country", "country"}, {"channel", "channel"}, {"source", "source"},
 }
 
 // SessionValue is the breakdown value of a session column's value in

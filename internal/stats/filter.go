@@ -25,7 +25,8 @@ var ErrBadFilter = errors.New("stats: bad filter")
 // identify() included).
 var FilterDimensions = []string{
 	"page", "entryPage", "exitPage", "referrer", "country", "device", "browser", "os", "language",
-	"utm_source", "utm_medium", "utm_campaign", "event", "goal", "user", "identified",
+	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "channel", "source",
+	"event", "goal", "user", "identified",
 }
 
 // MetaPrefix starts a metadata dimension: "meta.plan" compares the
@@ -151,7 +152,7 @@ func isFilterDim(d string) bool {
 // sessionColumn is the sessions column of a plain session dimension.
 var sessionColumn = map[string]string{
 	"entryPage": "entryPath", "exitPage": "exitPath", "country": "country", "device": "device",
-	"browser": "browser", "os": "os", "language": "language",
+	"browser": "browser", "os": "os", "language": "language", "channel": "channel", "source": "source",
 }
 
 // conds are the SQL conditions the filters (and goals) turn into. Event

@@ -66,7 +66,11 @@ var sessionDims = []struct{ dim, expr string }{
 	{"entryPage", "s.entryPath"}, {"exitPage", "s.exitPath"}, {"referrer", "s.referrer"}, {"device", "s.device"},
 	{"browser", "s.browser"}, {"os", "s.os"}, {"language", "s.language"}, {"country", "s.country"},
 	{"utm_source", "json_extract(s.utm, '$.utm_source')"}, {"utm_medium", "json_extract(s.utm, '$.utm_medium')"},
-	{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"},
+	{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"}, {"utm_term", "json_extract(s.utm, '$.utm_term')"},
+	{"utm_content", "json_extract(s.utm, '$.utm_content')"}, {"channel", "s.channel"}, {"source", "s.source"},
+	// not a summary dimension: top() leaves it out, so only filtered
+	// reports (read from raw rows alone) list it
+	{"referrerUrl", "s.referrer"},
 }
 
 // raw computes p's totals, series and breakdowns from the raw rows in
@@ -92,6 +96,7 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 		delete(out, "jsError") // error groups are not linked to sessions
 		return tot, series, out, nil
 	}
+	delete(out, "referrerUrl") // a drill-down of filtered reports only, whichever rows they read
 	if tot.jsErrors, err = q.jsErrors(p); err != nil {
 		return tot, nil, nil, err
 	}
@@ -211,7 +216,7 @@ func sessionItems(dim string, counts map[string]int, n int) []Item {
 		switch {
 		case dim == "referrer":
 			key = domain.ReferrerKey(key)
-		case strings.HasPrefix(dim, "utm_"):
+		case strings.HasPrefix(dim, "utm_") || dim == "referrerUrl":
 			if key == "" {
 				continue // campaigns list the sessions that came with one
 			}

@@ -59,8 +59,11 @@ type Report struct {
 
 	// Top holds, per dash_sum_items dimension (page, entryPage, exitPage,
 	// referrer, device, browser, os, language, country, customEvent,
-	// jsError, utm_source, utm_medium, utm_campaign), the keys with the
-	// highest counts. jsError is absent when filters apply.
+	// jsError, utm_source, utm_medium, utm_campaign, utm_term,
+	// utm_content, channel, source), the keys with the
+	// highest counts. jsError is absent when filters apply; with filters,
+	// referrerUrl lists the full referrer URLs (scheme://host/path) of the
+	// selected sessions, the drill-down below a referrer host or source.
 	Top map[string][]Item `json:"top"`
 
 	// Goals are the website's goals (by name) with their conversions.

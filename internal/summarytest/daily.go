@@ -53,7 +53,7 @@ func CollapseToDaily(t testing.TB, app core.App) {
 		}
 		err = db.NewQuery(`SELECT website, substr(date, 1, 10) AS day, dimension, key, MIN(created) AS created,
 			MAX(updated) AS updated, SUM(count) AS count FROM dash_sum_items
-			WHERE dimension NOT IN ('utm_source', 'utm_medium', 'utm_campaign') GROUP BY website, day, dimension, key`).All(&items)
+			WHERE dimension NOT IN ('utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'channel', 'source') GROUP BY website, day, dimension, key`).All(&items)
 		if err != nil {
 			return err
 		}

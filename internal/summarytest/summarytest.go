@@ -105,10 +105,11 @@ func (e *expected) addSession(s *rawrows.Session) {
 		d.duration += int((ms + 500) / 1000)
 	}
 	for dim, key := range map[string]string{"entryPage": s.Entry, "exitPage": s.Exit, "referrer": refKey(s.Referrer),
-		"device": unknown(s.Device), "browser": unknown(s.Browser), "os": unknown(s.OS), "language": unknown(s.Language), "country": unknown(s.Country)} {
+		"device": unknown(s.Device), "browser": unknown(s.Browser), "os": unknown(s.OS), "language": unknown(s.Language), "country": unknown(s.Country),
+		"channel": unknown(s.Channel), "source": unknown(s.Source)} {
 		e.items[itemKey{k.website, day, dim, key}]++
 	}
-	for _, dim := range []string{"utm_source", "utm_medium", "utm_campaign"} {
+	for _, dim := range []string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"} {
 		if v := s.UTM[dim]; v != "" {
 			e.items[itemKey{k.website, day, dim, v}]++
 		}

@@ -137,8 +137,10 @@ type Payload struct {
 	Name string
 	// Referrer is the referrer reduced to scheme://host[:port]/path (host
 	// canonicalized, default port removed; no user info, query or
-	// fragment), at most MaxReferrer units; "" when absent, empty or not an
-	// http(s) URL.
+	// fragment), at most MaxReferrer units; an Android app's referrer
+	// (android-app://com.google.android.gm, what Chrome on Android reports
+	// for a link opened from an app) as android-app://<package>; "" when
+	// absent, empty or any other kind of URL.
 	Referrer string
 	// ScreenWidth and ScreenHeight are the screen size floored and clamped
 	// to [0, MaxScreen]; -1 when absent.
@@ -500,6 +502,9 @@ func cleanReferrer(raw string) string {
 	if raw == "" {
 		return ""
 	}
+	if pkg, ok := androidApp(raw); ok {
+		return "android-app://" + pkg
+	}
 	u, ok := parseHTTPURL(raw)
 	if !ok {
 		return ""
@@ -525,6 +530,26 @@ func cleanReferrer(raw string) string {
 		path = "/"
 	}
 	return prefix + truncateEscaped(path, MaxReferrer-len(prefix))
+}
+
+// androidApp returns the package of an android-app:// referrer: 1 to 255
+// letters, digits, '.' and '_', lower-cased (the channel rules look the
+// package up: com.google.android.gm is Gmail).
+func androidApp(raw string) (string, bool) {
+	const scheme = "android-app://"
+	if len(raw) <= len(scheme) || !strings.EqualFold(raw[:len(scheme)], scheme) {
+		return "", false
+	}
+	pkg, _, _ := strings.Cut(raw[len(scheme):], "/")
+	if pkg == "" || len(pkg) > 255 {
+		return "", false
+	}
+	for _, r := range pkg {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_') {
+			return "", false
+		}
+	}
+	return strings.ToLower(pkg), true
 }
 
 // screen reads a screen dimension: a JSON number, floored and clamped to

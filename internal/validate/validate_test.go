@@ -224,8 +224,19 @@ func TestDecode(t *testing.T) {
 		{name: "referrer empty", body: build(t, fields{"referrer": ""}),
 			check: func(t *testing.T, p Payload) { eq(t, p.Referrer, "") }},
 		{name: "referrer number", body: build(t, fields{"referrer": 5}), wantErr: "referrer"},
-		{name: "referrer android-app dropped", body: build(t, fields{"referrer": "android-app://com.google.android.gm/"}),
-			check: func(t *testing.T, p Payload) { eq(t, p.Referrer, ""); eq(t, p.Path, "/") }},
+		{name: "referrer android-app kept as its package", body: build(t, fields{"referrer": "Android-App://com.Google.android.gm/x?y"}),
+			check: func(t *testing.T, p Payload) {
+				eq(t, p.Referrer, "android-app://com.google.android.gm")
+				eq(t, p.Path, "/")
+			}},
+		{name: "referrer android-app package of 255", body: build(t, fields{"referrer": "android-app://" + rep("a", 255)}),
+			check: func(t *testing.T, p Payload) { eq(t, p.Referrer, "android-app://"+rep("a", 255)) }},
+		{name: "referrer android-app package of 256 dropped", body: build(t, fields{"referrer": "android-app://" + rep("a", 256)}),
+			check: func(t *testing.T, p Payload) { eq(t, p.Referrer, "") }},
+		{name: "referrer android-app bad package dropped", body: build(t, fields{"referrer": "android-app://com.x%2F<b>/"}),
+			check: func(t *testing.T, p Payload) { eq(t, p.Referrer, "") }},
+		{name: "referrer android-app empty dropped", body: build(t, fields{"referrer": "android-app:///x"}),
+			check: func(t *testing.T, p Payload) { eq(t, p.Referrer, "") }},
 		{name: "referrer javascript dropped", body: build(t, fields{"referrer": "javascript:alert(1)"}),
 			check: func(t *testing.T, p Payload) { eq(t, p.Referrer, "") }},
 		{name: "referrer garbage dropped", body: build(t, fields{"referrer": "%%% not a url \x00"}),
@@ -555,7 +566,8 @@ func checkInvariants(t testing.TB, p Payload) {
 	if (p.Type == TypeCustom) != (p.Name != "") || (p.Type == TypeJSError) != (p.ErrorMessage != "") {
 		t.Errorf("Type %q with Name %q, ErrorMessage %q", p.Type, p.Name, p.ErrorMessage)
 	}
-	if p.Referrer != "" && !strings.HasPrefix(p.Referrer, "http://") && !strings.HasPrefix(p.Referrer, "https://") {
+	if p.Referrer != "" && !strings.HasPrefix(p.Referrer, "http://") && !strings.HasPrefix(p.Referrer, "https://") &&
+		!(strings.HasPrefix(p.Referrer, "android-app://") && !strings.ContainsAny(p.Referrer[14:], "/:%<>\"\x00")) {
 		t.Errorf("Referrer = %q", p.Referrer)
 	}
 	if _, rest, _ := strings.Cut(p.Referrer, "://"); strings.ContainsAny(p.Referrer, "?#") || strings.Contains(strings.SplitN(rest, "/", 2)[0], "@") {

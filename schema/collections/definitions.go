@@ -180,6 +180,11 @@ func (b *builder) sessions() {
 	// instance keeps counting where it was
 	b.fields(&core.NumberField{Name: "eventCount", OnlyInt: true, Min: types.Pointer(0.0)})
 	b.boolean("isEngaged")
+	// new: where the visit came from (internal/channel): the source
+	// (Google, Gmail, a utm_source or the referrer's host) and the
+	// channel by GA4's default rules, decided when the session opens
+	b.text("source", schema.MaxSource, false)
+	b.text("channel", schema.MaxChannel, false)
 	b.index("visitor_seq", true, "visitor, seq")
 	b.index("website_created", false, "website, created")
 	b.index("website_startedAt", false, "website, startedAt")

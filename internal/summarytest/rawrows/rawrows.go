@@ -24,6 +24,7 @@ type Session struct {
 	ID, Website, Visitor                                          string
 	Start, Last                                                   time.Time // startedAt, lastActivity
 	Entry, Exit, Referrer, Device, Browser, OS, Language, Country string
+	Source, Channel                                               string
 	New, Engaged                                                  bool
 	EventCount                                                    int
 	UTM                                                           map[string]string // nil without one
@@ -72,6 +73,8 @@ func Sessions(t testing.TB, db dbx.Builder, website string) []*Session {
 		OS           string `db:"os"`
 		Language     string `db:"language"`
 		Country      string `db:"country"`
+		Source       string `db:"source"`
+		Channel      string `db:"channel"`
 		IsNewVisitor bool   `db:"isNewVisitor"`
 		IsEngaged    bool   `db:"isEngaged"`
 		EventCount   int    `db:"eventCount"`
@@ -79,7 +82,7 @@ func Sessions(t testing.TB, db dbx.Builder, website string) []*Session {
 	}
 	cond, params := where(website)
 	err := db.NewQuery(`SELECT id, website, visitor, startedAt, lastActivity, entryPath, exitPath, referrer, device, browser, os,
-		language, country, isNewVisitor, isEngaged, eventCount, COALESCE(utm, '') AS utm FROM sessions` + cond).
+		language, country, COALESCE(source, '') AS source, COALESCE(channel, '') AS channel, isNewVisitor, isEngaged, eventCount, COALESCE(utm, '') AS utm FROM sessions` + cond).
 		Bind(params).All(&rows)
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +91,7 @@ func Sessions(t testing.TB, db dbx.Builder, website string) []*Session {
 	for _, r := range rows {
 		s := &Session{ID: r.ID, Website: r.Website, Visitor: r.Visitor, Start: Time(t, r.StartedAt), Last: Time(t, r.LastActivity),
 			Entry: r.EntryPath, Exit: r.ExitPath, Referrer: r.Referrer, Device: r.Device, Browser: r.Browser, OS: r.OS,
-			Language: r.Language, Country: r.Country, New: r.IsNewVisitor, Engaged: r.IsEngaged, EventCount: r.EventCount}
+			Language: r.Language, Country: r.Country, Source: r.Source, Channel: r.Channel, New: r.IsNewVisitor, Engaged: r.IsEngaged, EventCount: r.EventCount}
 		if r.UTM != "" && r.UTM != "null" {
 			if err := json.Unmarshal([]byte(r.UTM), &s.UTM); err != nil {
 				t.Fatalf("sessions.utm %q: %v", r.UTM, err)
