@@ -189,8 +189,8 @@ const (
 	// value (at most 255 units) or a referrer's host.
 	MaxSource = 255
 	// MaxChannel bounds sessions.channel (the longest channel name is 25).
-	MaxChannel = 50
-	MaxMetadata     = 8192
+	MaxChannel  = 50
+	MaxMetadata = 8192
 	// JSON limits are in bytes as PocketBase serializes them; PocketBase's
 	// encoder escapes <, > and & as \u00XX (6 bytes), so a payload the
 	// pipeline accepted at 8192 bytes can grow up to 6x when stored.
