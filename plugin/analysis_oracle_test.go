@@ -282,7 +282,7 @@ func orUnknownKey(s string) string {
 
 // sessionDims are the top lists of sessions.
 var sessionDims = []string{"entryPage", "exitPage", "referrer", "device", "browser", "os", "language", "country",
-	"utm_source", "utm_medium", "utm_campaign"}
+	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "channel", "source"}
 
 // sessKey is a session's key in a session dimension ("" for a campaign
 // dimension it did not come with).
@@ -304,8 +304,12 @@ func sessKey(s *oSession, dim string) string {
 		return orUnknownKey(s.Language)
 	case "country":
 		return orUnknownKey(s.Country)
-	case "utm_source", "utm_medium", "utm_campaign":
+	case "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content":
 		return s.UTM[dim]
+	case "channel":
+		return orUnknownKey(s.Channel)
+	case "source":
+		return orUnknownKey(s.Source)
 	}
 	panic("dimension " + dim)
 }
@@ -743,6 +747,16 @@ func (o *oracle) expect(p oPeriod, filters []string) oReport {
 		for _, d := range sessionDims {
 			if k := sessKey(s, d); k != "" || !strings.HasPrefix(d, "utm_") {
 				add(d, k)
+			}
+		}
+	}
+	if sel.filtered() {
+		// the drill-down below a referrer host or source: the sessions'
+		// full stored referrers
+		r.top["referrerUrl"] = map[string]int{}
+		for _, s := range counted {
+			if s.Referrer != "" {
+				add("referrerUrl", s.Referrer)
 			}
 		}
 	}

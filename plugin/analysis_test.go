@@ -151,6 +151,10 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 		{"country:Unknown", "browser:" + browser},
 		{"os:" + osName, "page:/docs/x/y"},
 		{"utm_medium:email", "goal:Signed up", "country:!IN"},
+		// acquisition: the stored source and channel, term and content
+		{"channel:Organic Search"},
+		{"source:!Google", "channel:!Direct"},
+		{"utm_term:shoes", "source:Gmail"},
 		// the account filters: visitors identified by identifyVisitors
 		{"user:u1"},
 		{"user:!u1", "page:/pricing"},

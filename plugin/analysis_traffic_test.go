@@ -41,7 +41,8 @@ var trafficPages = []string{"/", "/", "/pricing", "/pricing", "/blog/a", "/blog/
 	"/docs", "/docs/", "/docs/x/y", "/docsx"}
 
 var trafficReferrers = []string{"", "", "", "https://www.google.com/search?q=skopos", "https://google.com/",
-	"https://news.ycombinator.com/item?id=1", "https://www.reddit.com/r/golang/"}
+	"https://news.ycombinator.com/item?id=1", "https://www.reddit.com/r/golang/", "android-app://com.google.android.gm",
+	"https://chatgpt.com/"}
 
 var trafficLanguages = []string{"en-US", "en-US", "de-DE", "hi-IN", ""}
 
@@ -163,6 +164,9 @@ func (g *trafficGen) session(tid, vid, ip, ua string, t time.Time) time.Time {
 		if g.r.IntN(3) > 0 {
 			first.UTM["utm_medium"] = g.pick([]string{"cpc", "email"})
 			first.UTM["utm_campaign"] = g.pick([]string{"fall_sale", "launch"})
+			if g.r.IntN(2) == 0 {
+				first.UTM["utm_term"], first.UTM["utm_content"] = g.pick([]string{"shoes", "boots"}), g.pick([]string{"banner", "text"})
+			}
 		}
 	}
 	if n == 1 && g.r.IntN(3) == 0 {
