@@ -238,7 +238,7 @@ func writeEvents(ctx context.Context, app core.App, w *writer, site string, p st
 // SessionColumns is the header of a sessions export.
 var SessionColumns = []string{"started", "lastActivity", "id", "visitor", "entryPath", "exitPath", "referrer", "country",
 	"device", "browser", "os", "language", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-	"eventCount", "engaged", "isNew", "durationSeconds"}
+	"eventCount", "engaged", "isNew", "durationSeconds", "source", "channel"}
 
 func writeSessions(ctx context.Context, app core.App, w *writer, site string, p stats.Period) error {
 	if err := w.write(SessionColumns...); err != nil {
@@ -248,18 +248,20 @@ func writeSessions(ctx context.Context, app core.App, w *writer, site string, p 
 	const q = `SELECT startedAt, id, COALESCE(lastActivity, ''), visitor, entryPath, exitPath, referrer, country, device, browser, os, language,
 			COALESCE(json_extract(utm, '$.utm_source'), ''), COALESCE(json_extract(utm, '$.utm_medium'), ''),
 			COALESCE(json_extract(utm, '$.utm_campaign'), ''), COALESCE(json_extract(utm, '$.utm_term'), ''),
-			COALESCE(json_extract(utm, '$.utm_content'), ''), eventCount, isEngaged, isNewVisitor
+			COALESCE(json_extract(utm, '$.utm_content'), ''), eventCount, isEngaged, isNewVisitor,
+			COALESCE(source, ''), COALESCE(channel, '')
 		FROM sessions
 		WHERE website = {:w} AND startedAt >= {:lo} AND startedAt < {:to}
 			AND NOT (startedAt = {:t} AND id <= {:id})
 		ORDER BY startedAt, id LIMIT {:n}`
 	var c [17]sql.NullString
 	var count, engaged, isNew sql.NullInt64
-	dest := make([]any, 0, 20)
+	var source, channel sql.NullString
+	dest := make([]any, 0, 22)
 	for i := range c {
 		dest = append(dest, &c[i])
 	}
-	dest = append(dest, &count, &engaged, &isNew)
+	dest = append(dest, &count, &engaged, &isNew, &source, &channel)
 	return keyset(ctx, app, w, q, site, p, func(rows *dbx.Rows) (string, string, error) {
 		if err := rows.Scan(dest...); err != nil {
 			return "", "", fmt.Errorf("scan session: %w", err)
@@ -276,7 +278,7 @@ func writeSessions(ctx context.Context, app core.App, w *writer, site string, p 
 			cells = append(cells, c[i].String)
 		}
 		cells = append(cells, strconv.FormatInt(count.Int64, 10), strconv.FormatBool(engaged.Int64 != 0),
-			strconv.FormatBool(isNew.Int64 != 0), dur)
+			strconv.FormatBool(isNew.Int64 != 0), dur, source.String, channel.String)
 		if err := w.write(cells...); err != nil {
 			return "", "", fmt.Errorf("write session: %w", err)
 		}
