@@ -43,7 +43,8 @@ func seedHostileAnalysis(t *testing.T, app core.App, site *core.Record) []hostil
 		vis := pbtest.Save(t, app, schema.Visitors, map[string]any{"website": site.Id, "visitorId": "v-utm-" + h})
 		sess := pbtest.Save(t, app, schema.Sessions, map[string]any{"website": site.Id, "visitor": vis.Id, "browser": "Chrome",
 			"entryPath": "/", "exitPath": "/", "isNewVisitor": true, "seq": 1, "startedAt": now, "lastActivity": now, "eventCount": 2,
-			"utm": map[string]string{"utm_source": h, "utm_medium": h, "utm_campaign": h}})
+			"utm":    map[string]string{"utm_source": h, "utm_medium": h, "utm_campaign": h, "utm_term": h, "utm_content": h},
+			"source": h, "channel": h, "referrer": "https://ref.example/" + h})
 		pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView", "path": "/", "timestamp": now})
 		pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom", "eventName": hostileEvent,
 			"eventData": map[string]any{h: h}, "path": "/", "timestamp": now})
@@ -58,7 +59,7 @@ func seedHostileAnalysis(t *testing.T, app core.App, site *core.Record) []hostil
 	id := site.Id
 	all := hostileStored
 	pages := []hostilePage{
-		{"/sites/" + id + "?period=today", all}, // goal names, campaigns
+		{"/sites/" + id + "?period=today", all}, // goal names, campaigns, sources, channels
 		{"/sites/" + id + "/goals", all},        // goal names, properties, page patterns
 		{"/sites/" + id + "/funnels", append([]string{funnelName}, stepNames...)},
 		{"/sites/" + id + "/funnels/" + funnel.Id + "?period=today&filter=" + url.QueryEscape("event:"+all[0]),
@@ -68,7 +69,7 @@ func seedHostileAnalysis(t *testing.T, app core.App, site *core.Record) []hostil
 		{"/sites/" + id + "/events?period=today&name=" + hostileEvent + "&filter=" + url.QueryEscape("utm_source:"+all[1]), all[1:2]},
 	}
 	for _, h := range all {
-		// two chips: a goal, a campaign
+		// two chips: a goal, a campaign; the referrer's full URL
 		pages = append(pages, hostilePage{"/sites/" + id + "?period=today&filter=" + url.QueryEscape("goal:"+h) +
 			"&filter=" + url.QueryEscape("utm_campaign:!"+h), []string{h}})
 	}
