@@ -91,6 +91,7 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 		{"Visitor", kind},
 		{"Entry page", sess.EntryPath},
 		{"Exit page", sess.ExitPath},
+		{"Source", orDash(strings.Trim(sess.Source+" · "+sess.Channel, " ·"))},
 		{"Referrer", orDash(sess.Referrer)},
 		{"Country", orDash(place(sess.Country, sess.State))},
 		{"Device", orDash(sess.Device)},

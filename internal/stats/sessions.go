@@ -24,6 +24,8 @@ type SessionRow struct {
 	EntryPath    string         `db:"entryPath"`
 	ExitPath     string         `db:"exitPath"`
 	Referrer     string         `db:"referrer"`
+	Source       string         `db:"source"`
+	Channel      string         `db:"channel"`
 	Country      string         `db:"country"`
 	Device       string         `db:"device"`
 	Browser      string         `db:"browser"`
@@ -37,7 +39,7 @@ type SessionRow struct {
 
 // sessionColumns select a SessionRow from sessions s joined with visitors v.
 const sessionColumns = `s.id, s.startedAt, s.lastActivity, s.eventCount, s.entryPath, s.exitPath,
-	s.referrer, s.country, s.device, s.browser, s.os, s.isNewVisitor, s.isEngaged,
+	s.referrer, COALESCE(s.source, '') AS source, COALESCE(s.channel, '') AS channel, s.country, s.device, s.browser, s.os, s.isNewVisitor, s.isEngaged,
 	COALESCE(v.userId, '') AS userId, COALESCE(v.name, '') AS userName, COALESCE(v.email, '') AS userEmail`
 
 // Sessions lists the website's sessions started in p, newest first,
