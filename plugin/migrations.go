@@ -78,6 +78,9 @@ func (p *plugin) migrations() core.MigrationsList {
 	l.Register(apply, nil, "1764115213_skopos_schema_v10.go")
 	// v11: dash_sum.imported
 	l.Register(apply, nil, "1764115214_skopos_schema_v11.go")
+	// v14: events.revenueAmount, revenueCurrency and orderId, with the
+	// (website, orderId) index of the order lookup
+	l.Register(apply, nil, "1764115218_skopos_schema_v14.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -6,15 +6,17 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/skopos-go/skopos/schema"
 )
 
-// Revenue limits.
+// Revenue limits: what events.revenueAmount and events.orderId hold.
 const (
 	// MaxRevenueMinor bounds an amount in minor units (10^12: ten
 	// billion dollars), far above any order and far below int64's range.
-	MaxRevenueMinor = 1_000_000_000_000
+	MaxRevenueMinor = schema.MaxRevenueAmount
 	// MaxOrderID bounds an order id, in UTF-16 units.
-	MaxOrderID = 64
+	MaxOrderID = schema.MaxOrderID
 )
 
 // Revenue is an amount of money: Amount in the minor units of Currency

@@ -16,7 +16,7 @@ func TestParseRevenue(t *testing.T) {
 	}{
 		{"29.99", "USD", Revenue{2999, "USD"}, ""},
 		{"29.99", "usd", Revenue{2999, "USD"}, ""}, // case-insensitive in, upper case out
-		{"0.29", "EUR", Revenue{29, "EUR"}, ""},   // a float would give 28.999…
+		{"0.29", "EUR", Revenue{29, "EUR"}, ""},    // a float would give 28.999…
 		{"29.990", "USD", Revenue{2999, "USD"}, ""},
 		{"29.999", "USD", Revenue{}, "revenue.amount"}, // more decimals than cents
 		{"1500", "JPY", Revenue{1500, "JPY"}, ""},

@@ -231,6 +231,27 @@ func (s *Store) VisitorRows(ctx context.Context, keys []store.VisitorKey) (map[s
 	return out, nil
 }
 
+// PaidOrders finds the website's orders with revenue (store.Store),
+// through the events (website, orderId) index.
+func (s *Store) PaidOrders(ctx context.Context, websiteID string, orderIDs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for len(orderIDs) > 0 {
+		n := min(len(orderIDs), existingPerQuery)
+		var found []string
+		err := s.app.DB().Select("orderId").Distinct(true).From(schema.Events).WithContext(ctx).
+			Where(dbx.HashExp{"website": websiteID}).AndWhere(dbx.In("orderId", toAny(orderIDs[:n])...)).
+			AndWhere(dbx.NewExp("revenueCurrency != ''")).Column(&found)
+		if err != nil {
+			return out, err
+		}
+		for _, id := range found {
+			out[id] = true
+		}
+		orderIDs = orderIDs[n:]
+	}
+	return out, nil
+}
+
 // LatestSession reads the visitor's highest-seq session.
 func (s *Store) LatestSession(ctx context.Context, visitorRecordID string) (store.Session, error) {
 	var row struct {
