@@ -112,16 +112,16 @@ func emptyKeyLabel(dim string) string {
 }
 
 type sitePageData struct {
-	Site        siteView
-	Period      periodView
-	Filters     filterView
-	KPIs        []kpi
-	Chart       chart
-	Goals       []goalRow
-	GoalsURL    string
+	Site     siteView
+	Period   periodView
+	Filters  filterView
+	KPIs     []kpi
+	Chart    chart
+	Goals    []goalRow
+	GoalsURL string
 	// Revenue is the Revenue card's tables (by goal, by page); nil when
 	// the period has no revenue
-	Revenue []revenueTable
+	Revenue     []revenueTable
 	FunnelsURL  string
 	Cards       []card
 	ActiveUsers int
