@@ -10,7 +10,6 @@ import (
 
 	"github.com/skopos-go/skopos"
 	"github.com/skopos-go/skopos/internal/browsertest"
-	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -20,16 +19,10 @@ import (
 // and the duplicates still count as events (their goal conversions).
 func TestOrderRevenueCountsOnceFromBrowserAndServer(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{})
+	srv, site, c := startClient(t)
 	app := srv.App()
-	site := srv.AddWebsite(t, "example.com")
 	other := srv.AddWebsite(t, "shop.example.net")
 	ctx := context.Background()
-	c, err := skopos.Init(ctx, options(srv, site.GetString("trackingId")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown(ctx)
 
 	browser := httptest.NewRequest(http.MethodPost, "/api/event", nil)
 	browser.RemoteAddr = "203.0.113.5:1234"
