@@ -54,6 +54,21 @@ func ExampleClient_TrackServerEvent() {
 	})
 }
 
+// Record a purchase with its revenue. The order id makes it count once even
+// if the browser script reported the same order.
+func ExampleWithRevenue() {
+	var client *skopos.Client // from skopos.Init
+	http.HandleFunc("POST /checkout/complete", func(w http.ResponseWriter, r *http.Request) {
+		// ... charge the card for order A-1001, 29.99 EUR ...
+		err := client.TrackServerEvent(r, "Purchase", map[string]any{"plan": "pro"},
+			skopos.WithRevenue("29.99", "EUR"), skopos.WithOrderID("A-1001"))
+		if errors.Is(err, skopos.ErrInvalidPayload) {
+			log.Print(err) // e.g. "revenue.amount: has more than 2 decimals, the minor unit of EUR"
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
 // Feed the SDK from your own handler instead of Handler().
 func ExampleClient_TrackAPIEvent() {
 	var client *skopos.Client // from skopos.Init

@@ -873,6 +873,53 @@ func (o *oracle) properties(p oPeriod, filters []string, name string) map[string
 	return out
 }
 
+// --- revenue -------------------------------------------------------------
+
+// oRevenue is one key's revenue in one currency.
+type oRevenue struct{ total, conversions, visitors int64 }
+
+// revenue: the selected events of the period with revenue, summed per
+// key of by and currency; visitors are the distinct visitors rows of
+// their sessions. By goal, an event counts for every goal it matches.
+func (o *oracle) revenue(p oPeriod, filters []string, by string) map[[2]string]oRevenue {
+	sel := selection{o: o}
+	for _, f := range filters {
+		sel.filters = append(sel.filters, parseOFilter(f))
+	}
+	out := map[[2]string]oRevenue{}
+	seen := map[[3]string]bool{}
+	for _, e := range sel.selectedEvents(p.cur()) {
+		if e.RevenueCurrency == "" {
+			continue
+		}
+		s := o.byID[e.Session]
+		var keys []string
+		switch by {
+		case "goal":
+			for _, g := range o.goals {
+				if g.matches(e) {
+					keys = append(keys, g.Name)
+				}
+			}
+		case "page":
+			keys = []string{e.Path}
+		case "referrer":
+			keys = []string{refHost(s.Referrer)}
+		}
+		for _, k := range keys {
+			r := out[[2]string{k, e.RevenueCurrency}]
+			r.total += e.RevenueAmount
+			r.conversions++
+			if v := [3]string{k, e.RevenueCurrency, s.Visitor}; !seen[v] {
+				seen[v] = true
+				r.visitors++
+			}
+			out[[2]string{k, e.RevenueCurrency}] = r
+		}
+	}
+	return out
+}
+
 // --- summaries read directly -------------------------------------------
 
 // summaryRows are a website's hourly summary rows.

@@ -222,6 +222,15 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 			"from": {day(berlinDST, -1)}, "to": {day(nyDST, 4)}, "filter": {"device:" + device}}, &props)
 		compareProperties(t, "GET properties", props, o.properties(customPeriod(ny, day(berlinDST, -1), day(nyDST, 4), time.Now()),
 			[]string{"device:" + device}, "signup"), 10)
+
+		var rev plugin.RevenueReport
+		getJSON(t, srv, token, plugin.RevenuePath, url.Values{"site": {tid}, "by": {"goal"},
+			"from": {day(berlinDST, -1)}, "to": {day(nyDST, 4)}, "filter": {"device:" + device}}, &rev)
+		wantRev := o.revenue(customPeriod(ny, day(berlinDST, -1), day(nyDST, 4), time.Now()), []string{"device:" + device}, "goal")
+		if len(wantRev) < 4 {
+			t.Fatalf("the traffic's revenue covers %d goal and currency rows: too few to test", len(wantRev))
+		}
+		compareRevenue(t, "GET revenue", rev.Rows, wantRev)
 	})
 
 	// stats functions with fixed clocks, every zone, period and filter set
@@ -303,6 +312,13 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 								t.Fatalf("%s: properties: %v", label, err)
 							}
 							compareProperties(t, label+" properties "+ev, props, o.properties(op, fs, ev), 100)
+						}
+						for _, by := range []string{"goal", "page", "referrer"} {
+							rows, err := stats.Revenue(ctx, app, site.Id, by, req)
+							if err != nil {
+								t.Fatalf("%s: revenue by %s: %v", label, by, err)
+							}
+							compareRevenue(t, label+" revenue by "+by, rows, o.revenue(op, fs, by))
 						}
 					}
 				}
@@ -569,6 +585,28 @@ func compareFunnel(t *testing.T, label string, got *stats.FunnelReport, o *oracl
 		if st.Name != steps[i].Name || st.Visitors != w.visitors || st.ConversionRate != float64(w.rateX10)/10 ||
 			st.DropOff != w.dropOff || st.DropOffRate != float64(w.dropRateX10)/10 {
 			t.Errorf("%s: step %d = %+v; raw rows say %+v", label, i, st, w)
+		}
+	}
+}
+
+// compareRevenue checks every row of the revenue report against the
+// oracle: totals, conversions and visitors exactly, and the decimal
+// strings (the traffic pays in USD and EUR, two decimals each).
+func compareRevenue(t *testing.T, label string, got []stats.RevenueRow, want map[[2]string]oRevenue) {
+	t.Helper()
+	cents := func(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
+	if len(got) != len(want) {
+		t.Errorf("%s: %d rows, want %d: %+v", label, len(got), len(want), got)
+	}
+	for _, r := range got {
+		w, ok := want[[2]string{r.Key, r.Currency}]
+		avg := int64(0)
+		if w.visitors > 0 {
+			avg = (w.total*2 + w.visitors) / (2 * w.visitors) // half up
+		}
+		if !ok || r.Total != w.total || int64(r.Conversions) != w.conversions || int64(r.Visitors) != w.visitors ||
+			r.Amount != cents(w.total) || r.AveragePerVisitor != cents(avg) {
+			t.Errorf("%s: %+v, want %+v (average %s)", label, r, w, cents(avg))
 		}
 	}
 }

@@ -196,6 +196,15 @@ func (g *trafficGen) session(tid, vid, ip, ua string, t time.Time) time.Time {
 				if g.r.IntN(4) == 0 {
 					ev.Data["coupon"] = 1.5 // a number that is not whole
 				}
+				// revenue from what was drawn (no draw of its own, so the
+				// rest of the traffic stays as it was): a pro plan pays per
+				// seat in dollars, a coupon in euros
+				switch {
+				case ev.Data["coupon"] != nil:
+					ev.RevenueAmount, ev.RevenueCurrency = 1250, "EUR"
+				case ev.Data["plan"] == "pro":
+					ev.RevenueAmount, ev.RevenueCurrency = 2900*int64(ev.Data["seats"].(int)), "USD"
+				}
 			case 2:
 				ev.Name = "cta_click"
 				if g.r.IntN(3) > 0 {

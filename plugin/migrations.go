@@ -95,6 +95,9 @@ func (p *plugin) migrations() core.MigrationsList {
 		}
 		return err
 	}, nil, "1764115216_skopos_v12_acquisition.go")
+	// v14: events.revenueAmount, revenueCurrency and orderId, with the
+	// (website, orderId) index of the order lookup
+	l.Register(apply, nil, "1764115218_skopos_schema_v14.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -32,6 +32,12 @@ const StatsPath = "/api/skopos/stats"
 //	GET /api/skopos/stats/properties?site=<trackingId>&period=7d&event=<name>[&filter=...]
 const PropertiesPath = "/api/skopos/stats/properties"
 
+// RevenuePath sums the revenue of custom events by goal, page or
+// referrer, one row per key and currency (amounts are never converted):
+//
+//	GET /api/skopos/stats/revenue?site=<trackingId>&period=7d[&by=goal|page|referrer][&filter=...]
+const RevenuePath = "/api/skopos/stats/revenue"
+
 // FunnelPath computes a funnel:
 //
 //	GET /api/skopos/funnel?site=<trackingId>&funnel=<id>&period=7d[&filter=...]
@@ -52,6 +58,7 @@ func (p *plugin) mountStats(e *core.ServeEvent) {
 	e.Router.GET(StatsPath, p.statsHandler(&shared, handleStats))
 	e.Router.GET(PropertiesPath, p.statsHandler(&shared, handleProperties))
 	e.Router.GET(FunnelPath, p.statsHandler(&shared, handleFunnel))
+	e.Router.GET(RevenuePath, p.statsHandler(&shared, handleRevenue))
 }
 
 // statsHandler answers with now as the clock: read once per request, so
@@ -192,6 +199,26 @@ func handleProperties(e *core.RequestEvent, site *core.Record, req stats.Request
 		return queryError(e, err)
 	}
 	return e.JSON(http.StatusOK, props)
+}
+
+// RevenueReport is the answer of RevenuePath.
+type RevenueReport struct {
+	By      string             `json:"by"`
+	Period  stats.Period       `json:"period"`
+	Filters []stats.Filter     `json:"filters"`
+	Rows    []stats.RevenueRow `json:"rows"`
+}
+
+func handleRevenue(e *core.RequestEvent, site *core.Record, req stats.Request) error {
+	by := e.Request.URL.Query().Get("by")
+	if by == "" {
+		by = "goal"
+	}
+	rows, err := stats.Revenue(e.Request.Context(), e.App, site.Id, by, req)
+	if err != nil {
+		return queryError(e, err)
+	}
+	return e.JSON(http.StatusOK, RevenueReport{By: by, Period: req.Period, Filters: append([]stats.Filter{}, req.Filters...), Rows: rows})
 }
 
 func handleFunnel(e *core.RequestEvent, site *core.Record, req stats.Request) error {

@@ -196,6 +196,10 @@ const (
 	// pipeline accepted at 8192 bytes can grow up to 6x when stored.
 	MaxEventDataStored = 6 * 8192
 	MaxUTMStored       = 16384
+	// MaxOrderID bounds events.orderId; MaxRevenueAmount events.revenueAmount,
+	// in minor units (10^12: ten billion dollars, far within int64).
+	MaxOrderID       = 64
+	MaxRevenueAmount = 1_000_000_000_000
 )
 
 // IndexName is the name Skopos gives to its index on collection.

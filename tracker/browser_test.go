@@ -730,3 +730,16 @@ func TestScriptWorksAsModule(t *testing.T) {
 	s.waitCount(t, schema.Events, custom("module_click"), 1)
 	s.waitCount(t, schema.Events, pageViews("/t/module"), 2) // its attributes are read too
 }
+
+func TestScriptSendsRevenueAndOrderID(t *testing.T) {
+	t.Parallel()
+	s := startSite(t, map[string]string{"buy": html(recorder+script, "")})
+	ctx := tab(t)
+	do(t, ctx, chromedp.Navigate(s.base+"/t/buy"), loaded(),
+		eval(`skopos("event", "Purchase", {plan: "pro"}, {revenue: {amount: "29.99", currency: "eur"}, orderId: "A-1"});
+			skopos("event", "Tip", null, {revenue: {amount: 5, currency: "JPY"}});
+			skopos("event", "Plain", {}, "not options")`))
+	s.waitCount(t, schema.Events, dbx.HashExp{"eventName": "Purchase", "revenueAmount": 2999, "revenueCurrency": "EUR", "orderId": "A-1"}, 1)
+	s.waitCount(t, schema.Events, dbx.HashExp{"eventName": "Tip", "revenueAmount": 5, "revenueCurrency": "JPY", "orderId": ""}, 1)
+	s.waitCount(t, schema.Events, dbx.HashExp{"eventName": "Plain", "revenueAmount": 0, "revenueCurrency": ""}, 1)
+}

@@ -248,13 +248,17 @@
 
     // Commands queued before the script loaded run now, in order, after the
     // first page view.
-    install(function (cmd, name, data) {
+    install(function (cmd, name, data, o) {
       try {
         if (cmd == "pageview") pageView(1);
         else if (cmd == "event" && typeof name == "string" && name)
           send("custom", {
             name: name,
             customData: data && typeof data == "object" && !Array.isArray(data) ? data : {},
+            // skopos("event", "Purchase", {}, {revenue: {amount: "29.99",
+            // currency: "EUR"}, orderId: "A-1"}); undefined ones are not sent
+            revenue: (o = o || {}).revenue,
+            orderId: o.orderId,
           });
       } catch (e) {}
     });

@@ -48,6 +48,10 @@ func seedHostileAnalysis(t *testing.T, app core.App, site *core.Record) []hostil
 		pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView", "path": "/", "timestamp": now})
 		pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom", "eventName": hostileEvent,
 			"eventData": map[string]any{h: h}, "path": "/", "timestamp": now})
+		// a purchase: its goal and its page are shown in the Revenue card
+		// and on the goals page
+		pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "custom", "eventName": hostileEvent,
+			"eventData": map[string]any{h: h}, "path": "/" + h, "timestamp": now, "revenueAmount": 2999, "revenueCurrency": "USD", "orderId": h})
 	}
 	steps = steps[:min(len(steps), schema.MaxFunnelSteps)]
 	funnelName := hostileStored[0] + hostileStored[1]
@@ -107,6 +111,14 @@ func TestAnalysisPagesEscapeStoredValues(t *testing.T) {
 			t.Fatalf("%s: %d\n%s", p.path, r.StatusCode, r.body)
 		}
 		check(p.path, r, p.shows)
+	}
+	// the revenue is there to be escaped: a card on the site page, a line per goal
+	if r := c.get("/dashboard/sites/" + site.Id + "?period=today"); !strings.Contains(r.body, `id="card-revenue"`) ||
+		!strings.Contains(r.body, `id="revenue-page"`) || !strings.Contains(r.body, "29.99") {
+		t.Error("the site page shows no Revenue card by goal and page")
+	}
+	if r := c.get("/dashboard/sites/" + site.Id + "/goals"); !strings.Contains(r.body, "29.99 USD") {
+		t.Error("the goals page shows no goal revenue")
 	}
 	// forms that come back with what was typed
 	for _, h := range hostileStored {

@@ -13,6 +13,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/inflector"
 	"github.com/skopos-go/skopos/internal/goal"
+	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -25,6 +26,8 @@ type goalDef struct {
 	goal.Spec
 	FilterURL string // the site page filtered by the goal
 	DeleteURL string
+	// Revenue is the goal's revenue in the period, a row per currency
+	Revenue []revenueRow
 }
 
 type goalsData struct {
@@ -70,13 +73,40 @@ func (s *server) renderGoals(w http.ResponseWriter, r *http.Request, u *user, si
 	pq := s.navQuery(r, site, false)
 	d := goalsData{Site: s.viewSite(site), Form: f, Error: msg, Created: created, Deleted: deleted,
 		ActionURL: sitePath(site.Id, "goals", pq), BackURL: siteURL(site.Id, pq), FunnelsURL: sitePath(site.Id, "funnels", pq)}
+	revenue := s.goalRevenue(r, site)
 	for _, rec := range recs {
 		spec := goal.FromRecord(rec)
 		d.Goals = append(d.Goals, goalDef{Spec: spec,
 			FilterURL: siteURL(site.Id, with(pq, "filter", "goal:"+spec.Name)),
-			DeleteURL: sitePath(site.Id, "goals/"+url.PathEscape(rec.Id)+"/delete", pq)})
+			DeleteURL: sitePath(site.Id, "goals/"+url.PathEscape(rec.Id)+"/delete", pq),
+			Revenue:   revenue[spec.Name]})
 	}
 	s.render(w, status, "goals", pageFor(u, "Goals · "+site.GetString("name"), "", d))
+}
+
+// goalRevenue reads each goal's revenue in the page's period, by name.
+// The page manages goals: a report that fails (over its budget, too many
+// running) leaves the figures out rather than the page.
+func (s *server) goalRevenue(r *http.Request, site *core.Record) map[string][]revenueRow {
+	p, err := s.period(r, site)
+	if err != nil {
+		return nil
+	}
+	leave, err := s.opts.Queries.Enter(site.Id, "")
+	if err != nil {
+		return nil
+	}
+	defer leave()
+	rows, err := stats.Revenue(r.Context(), s.app, site.Id, "goal", stats.Request{Period: p, Now: s.opts.Now(), Budget: s.opts.QueryBudget})
+	if err != nil {
+		s.app.Logger().Warn("skopos dashboard: goal revenue left out", "site", site.Id, "error", err)
+		return nil
+	}
+	out := map[string][]revenueRow{}
+	for _, row := range revenueRows(rows) {
+		out[row.Key] = append(out[row.Key], row)
+	}
+	return out
 }
 
 func sortByName(recs []*core.Record) {

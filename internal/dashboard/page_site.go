@@ -123,13 +123,16 @@ func emptyKeyLabel(dim string) string {
 }
 
 type sitePageData struct {
-	Site        siteView
-	Period      periodView
-	Filters     filterView
-	KPIs        []kpi
-	Chart       chart
-	Goals       []goalRow
-	GoalsURL    string
+	Site     siteView
+	Period   periodView
+	Filters  filterView
+	KPIs     []kpi
+	Chart    chart
+	Goals    []goalRow
+	GoalsURL string
+	// Revenue is the Revenue card's tables (by goal, by page); nil when
+	// the period has no revenue
+	Revenue     []revenueTable
 	FunnelsURL  string
 	Cards       []card
 	ActiveUsers int
@@ -235,6 +238,10 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 	for _, g := range rep.Goals {
 		d.Goals = append(d.Goals, goalRow{Name: g.Name, Visitors: g.Visitors, Rate: percent(g.ConversionRate),
 			Share: barWidth(g.Visitors, topGoal), Href: filterURL(stats.Filter{Dim: "goal", Value: g.Name})})
+	}
+	if d.Revenue, err = s.revenueTables(r, site.Id, req); err != nil {
+		s.queryFailed(w, r, u, err)
+		return
 	}
 	for _, def := range cardDefs {
 		c := card{ID: def.id, Title: def.title}

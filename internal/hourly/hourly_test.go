@@ -83,7 +83,7 @@ func (w *writer) server(t testing.TB, site int, ip, ua, name string) {
 	r.RemoteAddr = ip + ":50000"
 	r.Header.Set("User-Agent", ua)
 	s := w.sites[site]
-	if err := w.p.TrackServer(r, s.TrackingID, s, name, nil); err != nil {
+	if err := w.p.TrackServer(r, s.TrackingID, s, name, nil, pipeline.Purchase{}); err != nil {
 		t.Fatalf("TrackServer: %v", err)
 	}
 }

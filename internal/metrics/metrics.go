@@ -10,6 +10,7 @@
 //	skopos_store_errors_total{kind}         transient, permanent
 //	skopos_store_retries_total
 //	skopos_store_conflicts_total            rows another writer created first
+//	skopos_duplicate_orders_total           events stored without revenue: their order was already paid
 //
 // and, with an intake log:
 //
@@ -38,7 +39,7 @@ type Collector struct {
 	stats func() pipeline.Stats
 	flush prometheus.Histogram
 
-	received, stored, rejected, dropped, depth, storeErrs, retries, conflicts *prometheus.Desc
+	received, stored, rejected, dropped, depth, storeErrs, retries, conflicts, duplicateOrders *prometheus.Desc
 
 	spool                                                 func() spool.Stats // nil: no intake log
 	fsync                                                 prometheus.Histogram
@@ -65,6 +66,8 @@ func New(stats func() pipeline.Stats, constLabels prometheus.Labels) *Collector 
 		storeErrs: d("skopos_store_errors_total", "Failed store writes, by kind.", "kind"),
 		retries:   d("skopos_store_retries_total", "Store writes retried after a transient failure."),
 		conflicts: d("skopos_store_conflicts_total", "Visitors or sessions another writer created first (resolved)."),
+		duplicateOrders: d("skopos_duplicate_orders_total",
+			"Events stored without their revenue because their order's revenue was already stored."),
 		fsync: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "skopos_spool_fsync_duration_seconds", Help: "Duration of the intake log's fsyncs.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12), ConstLabels: constLabels,
@@ -89,7 +92,7 @@ func (c *Collector) ObserveFlush(d time.Duration) { c.flush.Observe(d.Seconds())
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.received, c.stored, c.rejected, c.dropped, c.depth, c.storeErrs, c.retries, c.conflicts,
+	for _, d := range []*prometheus.Desc{c.received, c.stored, c.rejected, c.dropped, c.depth, c.storeErrs, c.retries, c.conflicts, c.duplicateOrders,
 		c.spoolBytes, c.spoolOldest, c.spoolAppended, c.spoolCheckpts} {
 		ch <- d
 	}
@@ -107,6 +110,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.stored, s.Stored)
 	counter(c.retries, s.Retries)
 	counter(c.conflicts, s.Conflicts)
+	counter(c.duplicateOrders, s.DuplicateOrders)
 	for reason, n := range s.Dropped {
 		if rejected[reason] {
 			counter(c.rejected, n, reason)

@@ -16,6 +16,9 @@ type role struct {
 	event   *Event // the event (roleEvent)
 	count   int    // roleJSError: occurrences
 	js      *jsAgg // roleJSError: the group
+	// roleEvent with revenue: written with it (paid), or without it
+	// because its order's revenue was stored before (duplicate)
+	paid, duplicate bool
 }
 
 type roleKind uint8

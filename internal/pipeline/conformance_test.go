@@ -132,7 +132,7 @@ func (in *instance) server(t *testing.T, ip, ua, path, name string, data map[str
 	r := httptest.NewRequest(http.MethodPost, path, nil)
 	r.RemoteAddr = ip + ":50000"
 	r.Header.Set("User-Agent", ua)
-	if err := in.p.TrackServer(r, in.site.TrackingID, in.site, name, data); err != nil {
+	if err := in.p.TrackServer(r, in.site.TrackingID, in.site, name, data, pipeline.Purchase{}); err != nil {
 		t.Fatalf("TrackServer: %v", err)
 	}
 }

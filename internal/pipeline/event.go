@@ -52,6 +52,11 @@ type StoredEvent struct {
 	Name       string         // custom and server events
 	Data       map[string]any // customData, when there was any
 	Time       time.Time
+	// Revenue as stored: zero when the event had none, or when its
+	// order's revenue was already stored (a duplicate order).
+	RevenueAmount   int64
+	RevenueCurrency string
+	OrderID         string
 }
 
 // Event is one accepted event on its way to the store.
@@ -74,6 +79,14 @@ type Event struct {
 	Name     string
 	Data     map[string]any
 	Duration float64 // customData.duration (seconds), for engagement
+
+	// Revenue of a custom or server event, in the minor units of the
+	// ISO 4217 RevenueCurrency (validate.ParseRevenue); 0 and "" without.
+	RevenueAmount   int64
+	RevenueCurrency string
+	// OrderID names the order a custom or server event paid for: the
+	// revenue of an order is stored once per website.
+	OrderID string
 
 	// used when the event opens a session
 	Referrer     string

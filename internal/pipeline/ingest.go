@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -210,6 +211,9 @@ func checkForwarded(ev *Event, now time.Time) string {
 	case math.IsNaN(ev.Duration) || math.IsInf(ev.Duration, 0) || ev.Duration < 0:
 		return "duration must be a finite number >= 0"
 	}
+	if why := checkForwardedRevenue(ev); why != "" {
+		return why
+	}
 	utm := 0
 	for k, v := range ev.UTM {
 		utm += len(k) + len(v) + 6
@@ -221,6 +225,30 @@ func checkForwarded(ev *Event, now time.Time) string {
 		b, err := json.Marshal(ev.Data)
 		if err != nil || len(b) > schema.MaxEventDataStored {
 			return "customData too large or not JSON"
+		}
+	}
+	return ""
+}
+
+// checkForwardedRevenue applies the revenue rules to an event an SDK
+// validated: a known currency and an amount within bounds, on custom and
+// server events only.
+func checkForwardedRevenue(ev *Event) string {
+	if ev.RevenueAmount == 0 && ev.RevenueCurrency == "" && ev.OrderID == "" {
+		return ""
+	}
+	if ev.Kind != Custom && ev.Kind != Server {
+		return "revenue and orderId only on custom events"
+	}
+	if ev.RevenueAmount != 0 || ev.RevenueCurrency != "" {
+		if _, err := validate.ParseRevenue(validate.FormatMinor(ev.RevenueAmount, ev.RevenueCurrency), ev.RevenueCurrency); err != nil ||
+			strings.ToUpper(ev.RevenueCurrency) != ev.RevenueCurrency {
+			return "revenue out of range or unknown currency"
+		}
+	}
+	if ev.OrderID != "" {
+		if _, err := validate.OrderID(ev.OrderID); err != nil {
+			return "orderId: " + err.Error()
 		}
 	}
 	return ""

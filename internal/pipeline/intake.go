@@ -76,20 +76,52 @@ func (p *Pipeline) browserEvent(r *http.Request, body []byte, pick func(host str
 		Path: pl.Path, Name: pl.Name, Data: pl.CustomData, Duration: pl.Duration,
 		Referrer: pl.Referrer, Language: pl.Language, ScreenWidth: pl.ScreenWidth, ScreenHeight: pl.ScreenHeight,
 		UTM: pl.UTM, ErrorMessage: pl.ErrorMessage, StackTrace: pl.StackTrace,
+		RevenueAmount: pl.Revenue.Amount, RevenueCurrency: pl.Revenue.Currency, OrderID: pl.OrderID,
 	}, "", nil
+}
+
+// Purchase is what a server event paid for, as the caller gave it: the
+// amount as a decimal string ("29.99") in Currency (ISO 4217), and the
+// order's id. Amount and Currency go together; the zero value is none.
+type Purchase struct {
+	Amount, Currency string
+	OrderID          string
+}
+
+// check validates the purchase as the browser's revenue and orderId are.
+func (pu Purchase) check() (validate.Revenue, string, error) {
+	var rev validate.Revenue
+	var err error
+	if pu.Amount != "" || pu.Currency != "" {
+		if rev, err = validate.ParseRevenue(pu.Amount, pu.Currency); err != nil {
+			return rev, "", err
+		}
+	}
+	id := pu.OrderID
+	if id != "" {
+		if id, err = validate.OrderID(id); err != nil {
+			return rev, "", err
+		}
+	}
+	return rev, id, nil
 }
 
 // TrackServer is the intake of a server-side custom event for the website
 // with trackingID. site is that website when already known; nil makes the
 // worker resolve trackingID off the caller's path (unknown ones are
-// dropped and counted).
-func (p *Pipeline) TrackServer(r *http.Request, trackingID string, site *Site, name string, data map[string]any) error {
+// dropped and counted). purchase is its revenue and order, if any.
+func (p *Pipeline) TrackServer(r *http.Request, trackingID string, site *Site, name string, data map[string]any, purchase Purchase) error {
 	p.stats.received.Add(1)
 	if p.closed.Load() {
 		p.stats.drop(ReasonClosed, 1)
 		return ErrClosed
 	}
 	cleanName, cleanData, err := validate.CustomEvent(name, data)
+	if err != nil {
+		p.stats.drop(ReasonInvalid, 1)
+		return fmt.Errorf("%w: %w", ErrInvalidPayload, err)
+	}
+	rev, orderID, err := purchase.check()
 	if err != nil {
 		p.stats.drop(ReasonInvalid, 1)
 		return fmt.Errorf("%w: %w", ErrInvalidPayload, err)
@@ -111,6 +143,7 @@ func (p *Pipeline) TrackServer(r *http.Request, trackingID string, site *Site, n
 		Visitor: p.visitorID(trackingID, ip, ua),
 		IP:      ip, UA: ua,
 		Path: serverPath(r), Name: cleanName, Data: cleanData,
+		RevenueAmount: rev.Amount, RevenueCurrency: rev.Currency, OrderID: orderID,
 		Referrer: serverReferrer(r), ScreenWidth: -1, ScreenHeight: -1,
 	}
 	if site != nil {

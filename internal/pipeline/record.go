@@ -58,6 +58,14 @@ func AppendRecord(b []byte, ev *Event) ([]byte, error) {
 	}
 	b = append(b, `,"Duration":`...)
 	b = strconv.AppendFloat(b, ev.Duration, 'g', -1, 64)
+	if ev.RevenueAmount != 0 || ev.RevenueCurrency != "" || ev.OrderID != "" {
+		b = append(b, `,"RevenueAmount":`...)
+		b = strconv.AppendInt(b, ev.RevenueAmount, 10)
+		b = append(b, `,"RevenueCurrency":`...)
+		b = appendString(b, ev.RevenueCurrency)
+		b = append(b, `,"OrderID":`...)
+		b = appendString(b, ev.OrderID)
+	}
 	b = append(b, `,"Referrer":`...)
 	b = appendString(b, ev.Referrer)
 	b = append(b, `,"Language":`...)

@@ -50,6 +50,9 @@ func TestRecordEncodingMatchesEncodingJSON(t *testing.T) {
 		{Kind: JSError, ErrorMessage: "TypeError: a\tb\r\n\x01\x1f\x7f", StackTrace: "at f (app.js:1:2)\n", IP: netip.MustParseAddr("2001:db8::1"), StoreIP: true},
 		{UA: "bad \xff\xfe utf8 \xe2\x82 cut", Path: "/é😀", Duration: 1e-9},
 		{Data: map[string]any{}, UTM: map[string]string{}, Duration: 1e21, Forwarded: true},
+		{Kind: Server, Name: "buy", RevenueAmount: 2999, RevenueCurrency: "USD", OrderID: `A-1 "x" \ 😀`},
+		{Kind: Custom, OrderID: "A-2"},
+		{RevenueAmount: -1 << 63, RevenueCurrency: "\xff"},
 		{Duration: math.Inf(1)},
 		{Duration: math.NaN()},
 		{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -62,11 +65,14 @@ func TestRecordEncodingMatchesEncodingJSON(t *testing.T) {
 func FuzzRecordEncoding(f *testing.F) {
 	f.Add("id", "Mozilla/5.0 \xff", "/p\n\"", "name\\", "ref\x00", "en", "msg\u2028", "stack", 1.5, 3, -1, "203.0.113.1")
 	f.Fuzz(func(t *testing.T, id, ua, path, name, ref, lang, msg, stack string, dur float64, kind, w int, ip string) {
+		// the revenue fields reuse w and the strings: the fuzz signature stays
+		// that of the stored corpus
 		addr, _ := netip.ParseAddr(ip)
 		ev := Event{ID: id, Kind: Kind(uint8(kind)), Time: time.UnixMilli(int64(w) * 7919).UTC(), TrackingID: name, Visitor: id,
 			IP: addr, UA: ua, Path: path, Name: name, Data: map[string]any{name: ua, "n": dur},
 			Duration: dur, Referrer: ref, Language: lang, ScreenWidth: w, ScreenHeight: -w,
-			UTM: map[string]string{"utm_source": path, lang: msg}, ErrorMessage: msg, StackTrace: stack}
+			UTM: map[string]string{"utm_source": path, lang: msg}, ErrorMessage: msg, StackTrace: stack,
+			RevenueAmount: int64(w) * 7919, RevenueCurrency: lang, OrderID: stack}
 		if math.IsNaN(dur) || math.IsInf(dur, 0) {
 			ev.Data = nil // encoding/json refuses them inside Data as well
 		}

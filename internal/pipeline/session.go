@@ -163,8 +163,9 @@ func (w *worker) addEventRow(c *chunk, ev *Event, vid, sid string) {
 	if len(ev.Data) > 0 {
 		data["eventData"] = ev.Data
 	}
+	paid, duplicate := w.addRevenue(data, ev)
 	c.add(store.Op{Action: store.Create, Collection: schema.Events, ID: ev.ID, Data: data},
-		role{kind: roleEvent, visitor: vid, session: sid, event: ev})
+		role{kind: roleEvent, visitor: vid, session: sid, event: ev, paid: paid, duplicate: duplicate})
 }
 
 // countNewSession adds a new session's counters to its start hour (its

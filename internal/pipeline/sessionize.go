@@ -34,6 +34,9 @@ func (w *worker) sessionize(ctx context.Context) error {
 	if err := w.resolveVisitors(ctx); err != nil {
 		return err
 	}
+	if err := w.resolveOrders(ctx); err != nil {
+		return err
+	}
 	if err := w.loadDays(ctx); err != nil {
 		return err
 	}

@@ -45,6 +45,10 @@ type Stats struct {
 	// restart that the store already had (committed just before the
 	// crash); they are skipped, not stored twice.
 	Replayed uint64
+	// DuplicateOrders counts events stored without their revenue because
+	// their order's revenue was already stored (the same order sent by
+	// the browser and the server, or twice by one of them).
+	DuplicateOrders uint64
 	// Refreshed counts cached sessions replaced by a newer state another
 	// instance wrote (Route "batch").
 	Refreshed uint64
@@ -55,7 +59,7 @@ type Stats struct {
 }
 
 type counters struct {
-	received, accepted, stored, jsErrors, retries, conflicts, flushes, replayed, refreshed atomic.Uint64
+	received, accepted, stored, jsErrors, retries, conflicts, flushes, replayed, refreshed, duplicateOrders atomic.Uint64
 
 	mu        sync.Mutex
 	dropped   map[string]uint64
@@ -84,7 +88,7 @@ func (c *counters) snapshot() Stats {
 	s := Stats{
 		Received: c.received.Load(), Accepted: c.accepted.Load(), Stored: c.stored.Load(),
 		JSErrors: c.jsErrors.Load(), Retries: c.retries.Load(), Conflicts: c.conflicts.Load(),
-		Flushes: c.flushes.Load(), Replayed: c.replayed.Load(), Refreshed: c.refreshed.Load(),
+		Flushes: c.flushes.Load(), Replayed: c.replayed.Load(), Refreshed: c.refreshed.Load(), DuplicateOrders: c.duplicateOrders.Load(),
 		Dropped: map[string]uint64{}, StoreErrs: map[string]uint64{},
 	}
 	c.mu.Lock()

@@ -32,6 +32,9 @@ type worker struct {
 	// unsent chunks are rebuilt without them
 	refused         map[string]bool
 	refusedSessions map[string]bool
+	// paid holds the orders whose revenue is stored or in an unsent
+	// chunk, for the events being sessionized (resolveOrders)
+	paid map[orderKey]bool
 	// chunkUnits, when > 0, caps the events (or JS error groups) of a
 	// chunk while a refusal that named no op is being narrowed down
 	chunkUnits int

@@ -110,13 +110,23 @@ func (w *worker) committed(c *chunk) {
 		}
 	}
 	w.p.stats.jsErrors.Add(uint64(js))
+	for _, r := range c.roles {
+		if r.duplicate {
+			w.p.stats.duplicateOrders.Add(1)
+			w.p.debug("order already paid: event stored without its revenue", "site", r.event.TrackingID, "order", r.event.OrderID)
+		}
+	}
 	if w.p.cfg.OnStored != nil {
 		var out []StoredEvent
 		for _, r := range c.roles {
 			if r.kind == roleEvent {
 				e := r.event
-				out = append(out, StoredEvent{ID: e.ID, WebsiteID: e.WebsiteID, TrackingID: e.TrackingID, SessionID: r.session,
-					Kind: e.Kind, Path: e.Path, Name: e.Name, Data: e.Data, Time: e.Time})
+				se := StoredEvent{ID: e.ID, WebsiteID: e.WebsiteID, TrackingID: e.TrackingID, SessionID: r.session,
+					Kind: e.Kind, Path: e.Path, Name: e.Name, Data: e.Data, Time: e.Time, OrderID: e.OrderID}
+				if r.paid {
+					se.RevenueAmount, se.RevenueCurrency = e.RevenueAmount, e.RevenueCurrency
+				}
+				out = append(out, se)
 			}
 		}
 		if len(out) > 0 {

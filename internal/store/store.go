@@ -157,6 +157,10 @@ type Store interface {
 	// SpoolPosition returns the seq stored in the skopos_spool record with
 	// id, 0 when there is none.
 	SpoolPosition(ctx context.Context, id string) (uint64, error)
+	// PaidOrders returns which of orderIDs already have an events row of
+	// the website that carries revenue (the order's revenue is stored
+	// once, whichever source sent it first).
+	PaidOrders(ctx context.Context, websiteID string, orderIDs []string) (map[string]bool, error)
 	// DimensionKeys returns, for each dimension, the distinct
 	// dash_sum_items keys stored for the website in the hours of day (UTC
 	// midnight).

@@ -18,6 +18,10 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"custom","name":"x","url":"https://example.com/","customData":{"a":{"Constructor":1}}}`,
 		`{"type":"jsError","url":"https://example.com/","errorMessage":"\t\u0085","stackTrace":"a\r\nb\u2028"}`,
 		`{"type":"pageView","url":"https://example.com/","screenWidth":"1920"}`,
+		`{"type":"custom","name":"buy","url":"https://example.com/","revenue":{"amount":29.99,"currency":"usd"},"orderId":"A-1"}`,
+		`{"type":"custom","name":"buy","url":"https://example.com/","revenue":{"amount":"0.125","currency":"KWD"},"orderId":"😀"}`,
+		`{"type":"custom","name":"buy","url":"https://example.com/","revenue":{"amount":1e3,"currency":"JPY","amount":"1.5"}}`,
+		`{"type":"pageView","url":"https://example.com/","revenue":{"amount":-0,"currency":null},"orderId":"\u0000"}`,
 		"{\"type\":\"custom\",\"name\":\"a\xff\xfe\",\"url\":\"https://example.com/\",\"language\":\"en\xc2\"}",
 	} {
 		f.Add([]byte(b))
@@ -45,11 +49,15 @@ func FuzzDecodeFields(f *testing.F) {
 	f.Add("custom", "https://example.com/a?utm_source=x", "https://ref.example/p?q", "click", "en-US", "msg", "{}")
 	f.Add("jsError", "http://[::1]:8080/%F0%9F%98%80", "android-app://x/", " \x00 ", "\u0085", "\t", `{"a":[{"__proto__":1}]}`)
 	f.Add("pageView", "https://bücher.de./?utm_%5F=%FF", "javascript:alert(1)", "😀", "x", "", `{"duration":1e999}`)
+	f.Add("custom", "https://example.com/", "", "buy", "A-1", "29.99", `{"amount":"29.99","currency":"eur"}`)
+	f.Add("custom", "https://example.com/", "", "buy", "", "", `{"amount":1.005,"currency":"JPY"}`)
 	f.Fuzz(func(t *testing.T, typ, url, referrer, name, language, message, data string) {
 		m := map[string]any{"type": typ, "url": url, "referrer": referrer, "name": name,
-			"language": language, "errorMessage": message, "stackTrace": message, "customData": json.RawMessage(data)}
+			"language": language, "errorMessage": message, "stackTrace": message, "customData": json.RawMessage(data),
+			"revenue": json.RawMessage(data), "orderId": language}
 		if !json.Valid([]byte(data)) {
 			delete(m, "customData")
+			delete(m, "revenue")
 		}
 		body, err := json.Marshal(m)
 		if err != nil {

@@ -163,6 +163,12 @@ type Payload struct {
 	// ErrorMessage and truncated to MaxStackTrace units; "" when absent and
 	// for the other types.
 	StackTrace string
+	// Revenue is the "revenue" object of a TypeCustom (see ParseRevenue);
+	// the zero value when absent. Other types may not carry one.
+	Revenue Revenue
+	// OrderID is the "orderId" of a TypeCustom (see OrderID); "" when
+	// absent. Other types may not carry one.
+	OrderID string
 }
 
 // Decode parses body, the JSON document a browser posted, and validates it
@@ -205,6 +211,9 @@ func Decode(body []byte) (Payload, error) {
 		if p.Name, err = eventName(name); err != nil {
 			return Payload{}, err
 		}
+	}
+	if err := p.setOrder(m); err != nil {
+		return Payload{}, err
 	}
 
 	msg, present, err := stringField(m, "errorMessage")
@@ -451,6 +460,32 @@ func rawKind(raw json.RawMessage) string {
 		return "an array"
 	}
 	return "a number"
+}
+
+// setOrder reads revenue and orderId, which only custom events may carry
+// (a page view is not a purchase).
+func (p *Payload) setOrder(m object) (err error) {
+	if p.Revenue, err = revenueField(m); err != nil {
+		return err
+	}
+	id, present, err := stringField(m, "orderId")
+	if err != nil {
+		return err
+	}
+	if present {
+		if p.OrderID, err = OrderID(id); err != nil {
+			return err
+		}
+	}
+	if p.Type != TypeCustom {
+		switch {
+		case p.Revenue != Revenue{}:
+			return fieldErr("revenue", "only custom events may carry revenue")
+		case present:
+			return fieldErr("orderId", "only custom events may carry an order id")
+		}
+	}
+	return nil
 }
 
 // setURL validates the "url" field and fills Host, Path and UTM.

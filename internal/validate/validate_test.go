@@ -603,6 +603,19 @@ func checkInvariants(t testing.TB, p Payload) {
 	if math.IsNaN(p.Duration) || math.IsInf(p.Duration, 0) {
 		t.Errorf("Duration = %v", p.Duration)
 	}
+	if r := p.Revenue; r != (Revenue{}) {
+		if _, ok := CurrencyExponent(r.Currency); !ok || strings.ToUpper(r.Currency) != r.Currency || r.Amount < 1 || r.Amount > MaxRevenueMinor {
+			t.Errorf("Revenue = %+v", r)
+		}
+	}
+	if (p.Revenue != Revenue{} || p.OrderID != "") && p.Type != TypeCustom {
+		t.Errorf("a %s with revenue %+v, order %q", p.Type, p.Revenue, p.OrderID)
+	}
+	if p.OrderID != "" {
+		if _, err := OrderID(p.OrderID); err != nil {
+			t.Errorf("OrderID %q: %v", p.OrderID, err)
+		}
+	}
 }
 
 func sizeOf(m map[string]any) int {

@@ -210,6 +210,14 @@ func (b *builder) events() {
 	// row: a page's views are spread over every page of the table)
 	b.index("website_path_timestamp", false, "website, path, timestamp, type, session, id")
 	b.index("website_eventName_timestamp", false, "website, eventName, timestamp, type, session, id")
+	// new: the revenue of a custom event, in the minor units of the
+	// ISO 4217 revenueCurrency (0 and "" without), and the order it paid
+	b.fields(&core.NumberField{Name: "revenueAmount", OnlyInt: true, Min: types.Pointer(0.0), Max: types.Pointer(float64(schema.MaxRevenueAmount))})
+	b.text("revenueCurrency", 3, false)
+	b.text("orderId", schema.MaxOrderID, false)
+	// the writer looks up each order's stored revenue (an order is paid
+	// once); partial, since most events carry no order
+	b.c.AddIndex(schema.IndexName(b.c.Name, "website_orderId"), false, "website, orderId", "orderId != ''")
 }
 
 // jsErrors defines js_errors: the JS errors of a website, one row per error

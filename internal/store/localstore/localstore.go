@@ -169,24 +169,27 @@ func (s *Store) MaxOps(context.Context) (int, error) { return localMaxOps, nil }
 
 // Existing returns which ids exist in collection.
 func (s *Store) Existing(ctx context.Context, collection string, ids []string) (map[string]bool, error) {
-	out := make(map[string]bool, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	// SQLite binds at most 32 766 variables per statement: a backlog
-	// flush can bring more new visitors than that
-	for len(ids) > 0 {
-		n := min(len(ids), existingPerQuery)
-		var found []string
-		err := s.app.RecordQuery(collection).WithContext(ctx).Select("id").
-			AndWhere(dbx.In("id", toAny(ids[:n])...)).Column(&found)
+	return found(ids, func(part []any) (out []string, err error) {
+		err = s.app.RecordQuery(collection).WithContext(ctx).Select("id").AndWhere(dbx.In("id", part...)).Column(&out)
+		return out, err
+	})
+}
+
+// found collects the values query finds among values, queried
+// existingPerQuery at a time: SQLite binds at most 32 766 variables per
+// statement, and a backlog flush can bring more new visitors than that.
+func found(values []string, query func(part []any) ([]string, error)) (map[string]bool, error) {
+	out := make(map[string]bool, len(values))
+	for len(values) > 0 {
+		n := min(len(values), existingPerQuery)
+		got, err := query(toAny(values[:n]))
 		if err != nil {
 			return out, err
 		}
-		for _, id := range found {
-			out[id] = true
+		for _, v := range got {
+			out[v] = true
 		}
-		ids = ids[n:]
+		values = values[n:]
 	}
 	return out, nil
 }
@@ -229,6 +232,17 @@ func (s *Store) VisitorRows(ctx context.Context, keys []store.VisitorKey) (map[s
 		}
 	}
 	return out, nil
+}
+
+// PaidOrders finds the website's orders with revenue (store.Store),
+// through the events (website, orderId) index.
+func (s *Store) PaidOrders(ctx context.Context, websiteID string, orderIDs []string) (map[string]bool, error) {
+	return found(orderIDs, func(part []any) (out []string, err error) {
+		err = s.app.DB().Select("orderId").Distinct(true).From(schema.Events).WithContext(ctx).
+			Where(dbx.HashExp{"website": websiteID}).AndWhere(dbx.In("orderId", part...)).
+			AndWhere(dbx.NewExp("revenueCurrency != ''")).Column(&out)
+		return out, err
+	})
 }
 
 // LatestSession reads the visitor's highest-seq session.

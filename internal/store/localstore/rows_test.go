@@ -103,7 +103,7 @@ func TestSQLCreatesWriteTheSameRowsAsTheRecordAPI(t *testing.T) {
 			sr := httptest.NewRequest(http.MethodPost, "/hooks/stripe?token=secret", nil)
 			sr.RemoteAddr = r.RemoteAddr
 			sr.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
-			if err := p.TrackServer(sr, site.TrackingID, site, "payment", map[string]any{"amount": 4200, "currency": "EUR"}); err != nil {
+			if err := p.TrackServer(sr, site.TrackingID, site, "payment", map[string]any{"amount": 4200, "currency": "EUR"}, pipeline.Purchase{}); err != nil {
 				t.Fatal(err)
 			}
 		}

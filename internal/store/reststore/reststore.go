@@ -125,6 +125,38 @@ func (s *Store) Existing(ctx context.Context, collection string, ids []string) (
 	return out, nil
 }
 
+// PaidOrders finds the website's orders with revenue, a request per 40
+// order ids (the filter travels in the URL).
+func (s *Store) PaidOrders(ctx context.Context, websiteID string, orderIDs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for start := 0; start < len(orderIDs); start += openSessionsPerRequest {
+		part := orderIDs[start:min(start+openSessionsPerRequest, len(orderIDs))]
+		params := pbrest.Params{"website": websiteID}
+		or := make([]string, len(part))
+		for i, id := range part {
+			k := fmt.Sprintf("o%d", i)
+			params[k] = id
+			or[i] = "orderId = {:" + k + "}"
+		}
+		q := pbrest.ListQuery{
+			Filter:    pbrest.Filter("website = {:website} && revenueCurrency != '' && ("+strings.Join(or, " || ")+")", params),
+			PerPage:   500,
+			SkipTotal: true,
+			Fields:    "orderId",
+		}
+		var rows []struct {
+			OrderID string `json:"orderId"`
+		}
+		if _, err := s.pb.ListRecords(ctx, schema.Events, q, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.OrderID] = true
+		}
+	}
+	return out, nil
+}
+
 type sessionRow struct {
 	ID           string         `json:"id"`
 	Visitor      string         `json:"visitor"`

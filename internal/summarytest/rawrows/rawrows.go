@@ -35,6 +35,8 @@ type Event struct {
 	ID, Website, Session, Type, Path, Name string // Name is eventName
 	At                                     time.Time
 	Data                                   map[string]any // eventData decoded with UseNumber; nil without an object
+	RevenueAmount                          int64          // minor units; 0 without revenue
+	RevenueCurrency                        string
 }
 
 // Time parses a stored date; a date that does not parse fails the test.
@@ -115,9 +117,12 @@ func Events(t testing.TB, db dbx.Builder, website string) []*Event {
 		EventName string `db:"eventName"`
 		EventData string `db:"eventData"`
 		Timestamp string `db:"timestamp"`
+		Amount    int64  `db:"revenueAmount"`
+		Currency  string `db:"revenueCurrency"`
 	}
 	cond, params := where(website)
-	err := db.NewQuery(`SELECT id, website, session, type, path, eventName, COALESCE(eventData, '') AS eventData, timestamp
+	err := db.NewQuery(`SELECT id, website, session, type, path, eventName, COALESCE(eventData, '') AS eventData, timestamp,
+		COALESCE(revenueAmount, 0) AS revenueAmount, COALESCE(revenueCurrency, '') AS revenueCurrency
 		FROM events` + cond + ` ORDER BY timestamp, id`).Bind(params).All(&rows)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +130,7 @@ func Events(t testing.TB, db dbx.Builder, website string) []*Event {
 	out := make([]*Event, 0, len(rows))
 	for _, r := range rows {
 		e := &Event{ID: r.ID, Website: r.Website, Session: r.Session, Type: r.Type, Path: r.Path, Name: r.EventName,
-			At: Time(t, r.Timestamp)}
+			At: Time(t, r.Timestamp), RevenueAmount: r.Amount, RevenueCurrency: r.Currency}
 		if d := strings.TrimSpace(r.EventData); d != "" && d[0] == '{' {
 			dec := json.NewDecoder(strings.NewReader(d))
 			dec.UseNumber()
