@@ -903,8 +903,8 @@ func (o *oracle) revenue(p oPeriod, filters []string, by string) map[[2]string]o
 			}
 		case "page":
 			keys = []string{e.Path}
-		case "referrer":
-			keys = []string{refHost(s.Referrer)}
+		case "referrer", "source", "channel":
+			keys = []string{sessKey(s, by)}
 		}
 		for _, k := range keys {
 			r := out[[2]string{k, e.RevenueCurrency}]

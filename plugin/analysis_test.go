@@ -313,7 +313,7 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 							}
 							compareProperties(t, label+" properties "+ev, props, o.properties(op, fs, ev), 100)
 						}
-						for _, by := range []string{"goal", "page", "referrer"} {
+						for _, by := range []string{"goal", "page", "referrer", "source", "channel"} {
 							rows, err := stats.Revenue(ctx, app, site.Id, by, req)
 							if err != nil {
 								t.Fatalf("%s: revenue by %s: %v", label, by, err)

@@ -32,10 +32,11 @@ const StatsPath = "/api/skopos/stats"
 //	GET /api/skopos/stats/properties?site=<trackingId>&period=7d&event=<name>[&filter=...]
 const PropertiesPath = "/api/skopos/stats/properties"
 
-// RevenuePath sums the revenue of custom events by goal, page or
-// referrer, one row per key and currency (amounts are never converted):
+// RevenuePath sums the revenue of custom events by goal, page, referrer,
+// source or channel, one row per key and currency (amounts are never
+// converted):
 //
-//	GET /api/skopos/stats/revenue?site=<trackingId>&period=7d[&by=goal|page|referrer][&filter=...]
+//	GET /api/skopos/stats/revenue?site=<trackingId>&period=7d[&by=goal|page|referrer|source|channel][&filter=...]
 const RevenuePath = "/api/skopos/stats/revenue"
 
 // FunnelPath computes a funnel:

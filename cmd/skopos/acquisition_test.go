@@ -15,8 +15,9 @@ import (
 // visits from a Google search, a Gmail link (the app's android-app://
 // referrer) and a utm_medium=cpc link are Organic Search / Google,
 // Email / Gmail and Paid Search, in the sessions, the stats API's top
-// lists and filters, and the dashboard.
-func TestServeNamesSourcesAndChannels(t *testing.T) {
+// lists and filters, and the dashboard; and a purchase sent twice with
+// one order id counts once in its goal's revenue.
+func TestServeNamesSourcesChannelsAndRevenue(t *testing.T) {
 	t.Parallel()
 	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword, "SKOPOS_RATE_LIMIT=off")
 	pb := client(t, s.URL)
@@ -91,6 +92,33 @@ func TestServeNamesSourcesAndChannels(t *testing.T) {
 	getJSON(t, pb, "/api/skopos/stats", q, &rep)
 	if rep.Visitors.Value != 3 || count("source", "Gmail") != 0 {
 		t.Errorf("channel:!Email: %v visitors, sources %+v", rep.Visitors.Value, rep.Top["source"])
+	}
+
+	// a purchase from the Gmail visitor, sent twice with one order id:
+	// its goal's total counts it once, under the visit's channel too
+	goal := map[string]any{"website": siteID(t, pb, tid), "name": "Purchase", "type": "event", "match": "Purchase"}
+	if err := pb.CreateRecord(t.Context(), schema.Goals, goal, nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		sendBeacon(t, s.URL, "192.0.2.2", browserUA, map[string]any{"type": "custom", "name": "Purchase", "url": "/checkout",
+			"revenue": map[string]any{"amount": "29.90", "currency": "eur"}, "orderId": "o-1"})
+	}
+	var events []rawEvent
+	testwait.Until(t, "the purchases stored", func() bool { return listAll(t, pb, schema.Events, "", &events) == len(visits)+2 })
+	for by, key := range map[string]string{"goal": "Purchase", "channel": "Email"} {
+		var rev struct {
+			Rows []struct {
+				Key, Currency, Amount string
+				Total                 int64
+				Visitors              int
+			} `json:"rows"`
+		}
+		getJSON(t, pb, "/api/skopos/stats/revenue", url.Values{"site": {tid}, "from": {day}, "to": {day}, "by": {by}}, &rev)
+		if len(rev.Rows) != 1 || rev.Rows[0].Key != key || rev.Rows[0].Currency != "EUR" || rev.Rows[0].Total != 2990 ||
+			rev.Rows[0].Amount != "29.90" || rev.Rows[0].Visitors != 1 {
+			t.Errorf("revenue by %s = %+v, want one row: %s, EUR 29.90 (2990), 1 visitor", by, rev.Rows, key)
+		}
 	}
 
 	page := getPage(t, dashboardClient(t, s.URL), s.URL+"/dashboard/sites/"+siteID(t, pb, tid)+"?from="+day+"&to="+day)

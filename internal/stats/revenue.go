@@ -41,6 +41,17 @@ var revenueDims = map[string]struct {
 }{
 	"page":     {expr: "e.path"},
 	"referrer": {expr: "s.referrer", key: domain.ReferrerKey},
+	"source":   {expr: "s.source", key: orUnknown},
+	"channel":  {expr: "s.channel", key: orUnknown},
+}
+
+// orUnknown keys a session without a source or channel (none is stored
+// before schema v12's backfill) as the breakdowns do.
+func orUnknown(v string) string {
+	if v == "" {
+		return "Unknown"
+	}
+	return v
 }
 
 // RevenueDimensions lists what Revenue's by may be.
