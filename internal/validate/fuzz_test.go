@@ -19,6 +19,10 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"jsError","url":"https://example.com/","errorMessage":"\t\u0085","stackTrace":"a\r\nb\u2028"}`,
 		`{"type":"pageView","url":"https://example.com/","screenWidth":"1920"}`,
 		"{\"type\":\"custom\",\"name\":\"a\xff\xfe\",\"url\":\"https://example.com/\",\"language\":\"en\xc2\"}",
+		engagementBody,
+		`{"type":"engagement","url":"https://example.com/","pid":"abcdefgh","engagedMs":86400000.0,"scroll":1e2}`,
+		`{"type":"engagement","url":"https://example.com/","pid":"ABCDEFGH","engagedMs":-0,"scroll":100.5}`,
+		`{"type":"pageView","url":"https://example.com/","pid":"0123456789abcdefghijklmnopqrstuv"}`,
 	} {
 		f.Add([]byte(b))
 	}
@@ -45,9 +49,15 @@ func FuzzDecodeFields(f *testing.F) {
 	f.Add("custom", "https://example.com/a?utm_source=x", "https://ref.example/p?q", "click", "en-US", "msg", "{}")
 	f.Add("jsError", "http://[::1]:8080/%F0%9F%98%80", "android-app://x/", " \x00 ", "\u0085", "\t", `{"a":[{"__proto__":1}]}`)
 	f.Add("pageView", "https://bücher.de./?utm_%5F=%FF", "javascript:alert(1)", "😀", "x", "", `{"duration":1e999}`)
+	f.Add("engagement", "https://example.com/", "", "abcdefgh", "en", "", `{}`)
 	f.Fuzz(func(t *testing.T, typ, url, referrer, name, language, message, data string) {
 		m := map[string]any{"type": typ, "url": url, "referrer": referrer, "name": name,
 			"language": language, "errorMessage": message, "stackTrace": message, "customData": json.RawMessage(data)}
+		if typ == TypeEngagement {
+			// name doubles as the pid (a bad one would reject every other
+			// type's body); the figures' bounds are TestDecodeEngagement's
+			m["pid"], m["engagedMs"], m["scroll"] = name, len(message), len(language)%101
+		}
 		if !json.Valid([]byte(data)) {
 			delete(m, "customData")
 		}

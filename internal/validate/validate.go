@@ -116,7 +116,7 @@ func fieldErr(field, reason string) error { return &FieldError{Field: field, Rea
 // Payload is a decoded, validated and sanitized browser event. Every string
 // is valid UTF-8 and within the limit stated for it (UTF-16 units).
 type Payload struct {
-	// Type is TypePageView, TypeCustom or TypeJSError.
+	// Type is TypePageView, TypeCustom, TypeJSError or TypeEngagement.
 	Type string
 	// Host is the canonical host of the page URL (domain.Host: lower case,
 	// punycode, no trailing dot, IPs in canonical form), for domain checks.
@@ -161,6 +161,13 @@ type Payload struct {
 	// ErrorMessage and truncated to MaxStackTrace units; "" when absent and
 	// for the other types.
 	StackTrace string
+	// PID is the page view's id the browser chose ([0-9a-z], MinPID to
+	// MaxPID characters): optional on a TypePageView, required on a
+	// TypeEngagement, "" for the other types.
+	PID string
+	// EngagedMs (0..MaxEngagedMs) and Scroll (0..MaxScroll percent) are
+	// the engagement of a TypeEngagement so far; 0 for the other types.
+	EngagedMs, Scroll int
 }
 
 // Decode parses body, the JSON document a browser posted, and validates it
@@ -182,13 +189,16 @@ func Decode(body []byte) (Payload, error) {
 		return Payload{}, err
 	}
 	switch typ {
-	case TypePageView, TypeCustom, TypeJSError:
+	case TypePageView, TypeCustom, TypeJSError, TypeEngagement:
 		p.Type = typ
 	default:
-		return Payload{}, fieldErr("type", `must be "pageView", "custom" or "jsError"`)
+		return Payload{}, fieldErr("type", `must be "pageView", "custom", "jsError" or "engagement"`)
 	}
 
 	if err := p.setURL(m); err != nil {
+		return Payload{}, err
+	}
+	if err := p.engagement(m); err != nil {
 		return Payload{}, err
 	}
 
