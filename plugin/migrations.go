@@ -78,6 +78,8 @@ func (p *plugin) migrations() core.MigrationsList {
 	l.Register(apply, nil, "1764115213_skopos_schema_v10.go")
 	// v11: dash_sum.imported
 	l.Register(apply, nil, "1764115214_skopos_schema_v11.go")
+	// v13: events.engagedMs and scrollDepth, sessions.engagedMs
+	l.Register(apply, nil, "1764115217_skopos_schema_v13.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -180,6 +180,9 @@ func (b *builder) sessions() {
 	// instance keeps counting where it was
 	b.fields(&core.NumberField{Name: "eventCount", OnlyInt: true, Min: types.Pointer(0.0)})
 	b.boolean("isEngaged")
+	// new: the engaged time of the session's page views, summed from
+	// their engagement beacons
+	b.fields(&core.NumberField{Name: "engagedMs", OnlyInt: true, Min: types.Pointer(0.0)})
 	b.index("visitor_seq", true, "visitor, seq")
 	b.index("website_created", false, "website, created")
 	b.index("website_startedAt", false, "website, startedAt")
@@ -197,6 +200,10 @@ func (b *builder) events() {
 	b.json("eventData", schema.MaxEventDataStored)
 	b.relation("website", schema.Websites)
 	b.fields(&core.DateField{Name: "timestamp"})
+	// new: a page view's engaged time and deepest scroll (percent), the
+	// largest its engagement beacons reported
+	b.fields(&core.NumberField{Name: "engagedMs", OnlyInt: true, Min: types.Pointer(0.0)})
+	b.fields(&core.NumberField{Name: "scrollDepth", OnlyInt: true, Min: types.Pointer(0.0), Max: types.Pointer(100.0)})
 	b.index("session_timestamp", false, "session, timestamp")
 	b.index("website_timestamp", false, "website, timestamp")
 	// filtered stats, goals and funnels select events by page or
