@@ -30,7 +30,7 @@ func (p *Payload) engagement(m object) error {
 	switch {
 	case !present && p.Type == TypeEngagement:
 		return fieldErr("pid", "required for engagement events")
-	case present && !validPID(pid):
+	case present && !PID(pid):
 		return fieldErr("pid", fmt.Sprintf("must be %d to %d characters 0-9 a-z", MinPID, MaxPID))
 	case p.Type == TypePageView || p.Type == TypeEngagement:
 		p.PID = pid
@@ -45,7 +45,8 @@ func (p *Payload) engagement(m object) error {
 	return err
 }
 
-func validPID(s string) bool {
+// PID reports whether s is a valid page view id (Payload.PID).
+func PID(s string) bool {
 	if len(s) < MinPID || len(s) > MaxPID {
 		return false
 	}

@@ -517,7 +517,7 @@ func checkInvariants(t testing.TB, p Payload) {
 	default:
 		t.Errorf("Type = %q", p.Type)
 	}
-	if p.PID != "" && !validPID(p.PID) || p.PID == "" && p.Type == TypeEngagement ||
+	if p.PID != "" && !PID(p.PID) || p.PID == "" && p.Type == TypeEngagement ||
 		p.EngagedMs < 0 || p.EngagedMs > MaxEngagedMs || p.Scroll < 0 || p.Scroll > MaxScroll ||
 		p.Type != TypeEngagement && (p.EngagedMs != 0 || p.Scroll != 0) {
 		t.Errorf("%s: pid %q, engagedMs %d, scroll %d", p.Type, p.PID, p.EngagedMs, p.Scroll)

@@ -125,6 +125,35 @@ func (s *Store) Existing(ctx context.Context, collection string, ids []string) (
 	return out, nil
 }
 
+// PageViews reads the page views among ids (store.PageView), a filter
+// request per 100 ids.
+func (s *Store) PageViews(ctx context.Context, ids []string) (map[string]store.PageView, error) {
+	out := make(map[string]store.PageView, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), maxFilterIDs)
+		parts := make([]string, n)
+		for i, id := range ids[:n] {
+			parts[i] = "id=" + pbrest.Quote(id)
+		}
+		var rows []struct {
+			ID          string `json:"id"`
+			Session     string `json:"session"`
+			EngagedMs   int    `json:"engagedMs"`
+			ScrollDepth int    `json:"scrollDepth"`
+		}
+		q := pbrest.ListQuery{Filter: "type='pageView'&&(" + strings.Join(parts, "||") + ")", PerPage: n,
+			Fields: "id,session,engagedMs,scrollDepth", SkipTotal: true}
+		if _, err := s.pb.ListRecords(ctx, schema.Events, q, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.ID] = store.PageView{Session: r.Session, EngagedMs: r.EngagedMs, ScrollDepth: r.ScrollDepth}
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
 type sessionRow struct {
 	ID           string         `json:"id"`
 	Visitor      string         `json:"visitor"`
