@@ -47,7 +47,7 @@ func TestEngagementRaisesItsPageViewOnly(t *testing.T) {
 		flush(t, in.p)
 		at(10 * time.Second)
 		in.browse(t, a, chromeUA, engagementBeacon("pageone1", 5000, 40))
-		in.browse(t, a, chromeUA, engagementBeacon("pageone1", 3000, 60)) // late and lower: scroll only
+		in.browse(t, a, chromeUA, engagementBeacon("pageone1", 3000, 60))   // late and lower: scroll only
 		in.browse(t, b, chromeUA, engagementBeacon("pageone1", 60000, 100)) // another visitor's
 		in.browse(t, a, chromeUA, engagementBeacon("unknown1", 1000, 10))   // no such page view
 		in.browse(t, b, chromeUA, engagementBeacon("pagesolo", 60000, 100)) // a bounce stays one
