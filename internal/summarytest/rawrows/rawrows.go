@@ -34,6 +34,7 @@ type Event struct {
 	ID, Website, Session, Type, Path, Name string // Name is eventName
 	At                                     time.Time
 	Data                                   map[string]any // eventData decoded with UseNumber; nil without an object
+	EngagedMs, ScrollDepth                 int            // a page view's engagement (0 without)
 }
 
 // Time parses a stored date; a date that does not parse fails the test.
@@ -112,9 +113,12 @@ func Events(t testing.TB, db dbx.Builder, website string) []*Event {
 		EventName string `db:"eventName"`
 		EventData string `db:"eventData"`
 		Timestamp string `db:"timestamp"`
+		EngagedMs int    `db:"engagedMs"`
+		Scroll    int    `db:"scrollDepth"`
 	}
 	cond, params := where(website)
-	err := db.NewQuery(`SELECT id, website, session, type, path, eventName, COALESCE(eventData, '') AS eventData, timestamp
+	err := db.NewQuery(`SELECT id, website, session, type, path, eventName, COALESCE(eventData, '') AS eventData, timestamp,
+		engagedMs, scrollDepth
 		FROM events` + cond + ` ORDER BY timestamp, id`).Bind(params).All(&rows)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +126,7 @@ func Events(t testing.TB, db dbx.Builder, website string) []*Event {
 	out := make([]*Event, 0, len(rows))
 	for _, r := range rows {
 		e := &Event{ID: r.ID, Website: r.Website, Session: r.Session, Type: r.Type, Path: r.Path, Name: r.EventName,
-			At: Time(t, r.Timestamp)}
+			At: Time(t, r.Timestamp), EngagedMs: r.EngagedMs, ScrollDepth: r.Scroll}
 		if d := strings.TrimSpace(r.EventData); d != "" && d[0] == '{' {
 			dec := json.NewDecoder(strings.NewReader(d))
 			dec.UseNumber()
