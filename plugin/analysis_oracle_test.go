@@ -650,6 +650,72 @@ type oReport struct {
 	goals                                       []oGoalResult
 	activeUsers                                 int
 	cur, prev                                   oTotals
+	// pageEngagement by path; autoEvents by name, then (value, page):
+	// {events, sessions}
+	pageEngagement map[string]oPageEngagement
+	autoEvents     map[string]map[[2]string][2]int
+}
+
+// oPageEngagement: the medians of a page's selected page views of the
+// period with engagement (engagedMs or scrollDepth above 0); an even
+// count takes the mean of the middle two, seconds are rounded half up to
+// a tenth.
+type oPageEngagement struct {
+	path            string
+	views           int
+	seconds, scroll float64
+}
+
+func oMedian(xs []int) float64 {
+	sort.Ints(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return float64(xs[n/2])
+	}
+	return float64(xs[n/2-1]+xs[n/2]) / 2
+}
+
+// engagementOf computes pageEngagement and autoEvents from the selected
+// events of the period.
+func (r *oReport) engagementOf(evs []*oEvent) {
+	ms, scroll := map[string][]int{}, map[string][]int{}
+	r.autoEvents = map[string]map[[2]string][2]int{}
+	sessions := map[[3]string]map[string]bool{}
+	for _, e := range evs {
+		switch {
+		case e.Type == "pageView" && (e.EngagedMs > 0 || e.ScrollDepth > 0):
+			ms[e.Path] = append(ms[e.Path], e.EngagedMs)
+			scroll[e.Path] = append(scroll[e.Path], e.ScrollDepth)
+		case e.Type == "custom" && (e.Name == "Outbound Link: Click" || e.Name == "File Download" || e.Name == "404" || e.Name == "Form: Submit"):
+			value := ""
+			switch e.Name {
+			case "Form: Submit":
+				value = textOf(e.Data["form"])
+			case "Outbound Link: Click", "File Download":
+				value = textOf(e.Data["url"])
+			}
+			k := [2]string{value, e.Path}
+			if r.autoEvents[e.Name] == nil {
+				r.autoEvents[e.Name] = map[[2]string][2]int{}
+			}
+			c := r.autoEvents[e.Name][k]
+			c[0]++
+			sk := [3]string{e.Name, value, e.Path}
+			if sessions[sk] == nil {
+				sessions[sk] = map[string]bool{}
+			}
+			if !sessions[sk][e.Session] {
+				sessions[sk][e.Session] = true
+				c[1]++
+			}
+			r.autoEvents[e.Name][k] = c
+		}
+	}
+	r.pageEngagement = map[string]oPageEngagement{}
+	for path, xs := range ms {
+		med := oMedian(xs)
+		r.pageEngagement[path] = oPageEngagement{path, len(xs), float64(int(med/100+0.5)) / 10, oMedian(scroll[path])}
+	}
 }
 
 // jsHours widens w to whole UTC hours: JS errors are counted per hour.
@@ -714,6 +780,7 @@ func (o *oracle) expect(p oPeriod, filters []string) oReport {
 		return nil
 	}
 	evs := sel.selectedEvents(p.cur())
+	r.engagementOf(evs)
 	counted := sel.counted(p.cur())
 	for _, e := range evs {
 		if e.Type == "pageView" {

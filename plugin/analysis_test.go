@@ -103,11 +103,26 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
 	rows, jsSent := 0, 0
 	for _, ev := range all {
-		if ev.Kind == pipeline.JSError {
+		switch ev.Kind {
+		case pipeline.JSError:
 			jsSent++
-		} else {
+		case pipeline.Engagement: // updates its page view's row
+		default:
 			rows++
 		}
+	}
+	// the engagement the page views end with: each one's largest figures
+	type eng struct{ ms, scroll int }
+	engaged := map[string]eng{}
+	for _, ev := range all {
+		if ev.Kind == pipeline.Engagement && ev.PID != "orphan123" {
+			id := pipeline.PageViewID(ev.TrackingID, ev.Visitor, ev.PID)
+			engaged[id] = eng{max(engaged[id].ms, ev.EngagedMs), max(engaged[id].scroll, ev.Scroll)}
+		}
+	}
+	wantMs, wantScroll := 0, 0
+	for _, e := range engaged {
+		wantMs, wantScroll = wantMs+e.ms, wantScroll+e.scroll
 	}
 	for start := 0; start < len(all); start += 400 {
 		batch := all[start:min(start+400, len(all))]
@@ -116,9 +131,10 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 		}
 	}
 	testwait.For(t, testwait.Events(rows+jsSent), fmt.Sprintf("%d events and %d JS errors stored", rows, jsSent), func() bool {
-		var n, js int
-		_ = app.DB().NewQuery("SELECT (SELECT COUNT(*) FROM events), (SELECT COALESCE(SUM(count), 0) FROM js_errors)").Row(&n, &js)
-		return n == rows && js == jsSent
+		var n, js, ms, scroll int
+		_ = app.DB().NewQuery(`SELECT (SELECT COUNT(*) FROM events), (SELECT COALESCE(SUM(count), 0) FROM js_errors),
+			(SELECT COALESCE(SUM(engagedMs), 0) FROM events), (SELECT COALESCE(SUM(scrollDepth), 0) FROM events)`).Row(&n, &js, &ms, &scroll)
+		return n == rows && js == jsSent && ms == wantMs && scroll == wantScroll
 	})
 	summarytest.Check(t, app.DB(), "after the traffic")
 	identifyVisitors(t, app.DB(), site.Id)
@@ -129,6 +145,12 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 	sr := loadSummaries(t, app.DB(), site.Id)
 	checkCoverage(t, o, nyDST)
 	t.Logf("%d sessions, %d events, %d JS errors of the website", len(o.sessions), len(o.events), len(o.js))
+	var coverage oReport
+	coverage.engagementOf(o.events)
+	if len(coverage.pageEngagement) < 5 || len(coverage.autoEvents) != 4 {
+		t.Fatalf("the traffic engages %d pages and has %d kinds of automatic events; want at least 5 and 4",
+			len(coverage.pageEngagement), len(coverage.autoEvents))
+	}
 
 	// filter values the user agents produced
 	device, browser, osName := firstKey(o, "device"), firstKey(o, "browser"), firstKey(o, "os")
@@ -529,6 +551,45 @@ func compareReport(t *testing.T, label string, got *stats.Report, want oReport, 
 	}
 	if got.ActiveUsers != want.activeUsers {
 		t.Errorf("%s: activeUsers %d, raw rows say %d", label, got.ActiveUsers, want.activeUsers)
+	}
+	compareEngagement(t, label, got, want, top)
+}
+
+// compareEngagement: every top page with engaged page views has its
+// medians, in the top list's order; every automatic event with data has
+// its top rows with their exact counts, by count descending.
+func compareEngagement(t *testing.T, label string, got *stats.Report, want oReport, top int) {
+	t.Helper()
+	var wantPages []oPageEngagement
+	for _, it := range got.Top["page"] {
+		if pe, ok := want.pageEngagement[it.Key]; ok {
+			wantPages = append(wantPages, pe)
+		}
+	}
+	if len(got.PageEngagement) != len(wantPages) {
+		t.Errorf("%s: pageEngagement %+v; raw rows say %+v", label, got.PageEngagement, wantPages)
+	} else {
+		for i, pe := range got.PageEngagement {
+			if w := wantPages[i]; pe.Path != w.path || pe.Views != w.views || pe.MedianSeconds != w.seconds || pe.MedianScroll != w.scroll {
+				t.Errorf("%s: pageEngagement %+v; raw rows say %+v", label, pe, w)
+			}
+		}
+	}
+	if len(got.AutoEvents) != len(want.autoEvents) {
+		t.Errorf("%s: autoEvents for %d names; raw rows have %d", label, len(got.AutoEvents), len(want.autoEvents))
+	}
+	for name, rows := range want.autoEvents {
+		items := got.AutoEvents[name]
+		if len(items) != min(top, len(rows)) {
+			t.Errorf("%s: %s: %d rows, want %d", label, name, len(items), min(top, len(rows)))
+			continue
+		}
+		for i, it := range items {
+			w := rows[[2]string{it.Value, it.Page}]
+			if it.Count != w[0] || it.Visitors != w[1] || i > 0 && items[i-1].Count < it.Count {
+				t.Errorf("%s: %s %+v; raw rows say %d events, %d sessions", label, name, it, w[0], w[1])
+			}
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/visitorid"
 )
 
@@ -78,10 +79,13 @@ type trafficGen struct {
 	from, to, ny, berlin time.Time
 	evs                  []pipeline.Event
 	js                   []sentJSError
+	// er draws the engagement and automatic events, apart from r, so
+	// that the rest of the traffic is what it was before they existed
+	er *rand.Rand
 }
 
 func newTrafficGen(seed uint64, ny, berlin time.Time) *trafficGen {
-	g := &trafficGen{r: rand.New(rand.NewPCG(seed, seed^0x5eed)), ny: ny, berlin: berlin,
+	g := &trafficGen{r: rand.New(rand.NewPCG(seed, seed^0x5eed)), er: rand.New(rand.NewPCG(seed, 0xe9a6e)), ny: ny, berlin: berlin,
 		from: berlin.AddDate(0, 0, -2).Add(12 * time.Hour), to: ny.AddDate(0, 0, 5).Add(12 * time.Hour)}
 	for _, z := range trafficZones {
 		loc, err := time.LoadLocation(z)
@@ -176,6 +180,7 @@ func (g *trafficGen) session(tid, vid, ip, ua string, t time.Time) time.Time {
 		first.ScreenWidth, first.ScreenHeight = 1920, 1080
 	}
 	g.evs = append(g.evs, first)
+	g.engage(&g.evs[len(g.evs)-1])
 	g.maybeJSError(tid, vid, ip, ua, path, t)
 	for i := 1; i < n; i++ {
 		gap := g.ms(5*time.Second, 10*time.Minute)
@@ -186,6 +191,7 @@ func (g *trafficGen) session(tid, vid, ip, ua string, t time.Time) time.Time {
 		if g.r.IntN(10) < 7 {
 			path = g.pick(trafficPages)
 			g.evs = append(g.evs, g.event(pipeline.PageView, t, tid, vid, ip, ua, path))
+			g.engage(&g.evs[len(g.evs)-1])
 		} else {
 			ev := g.event(pipeline.Custom, t, tid, vid, ip, ua, path)
 			switch g.r.IntN(3) {
@@ -216,6 +222,46 @@ func (g *trafficGen) session(tid, vid, ip, ua string, t time.Time) time.Time {
 		g.maybeJSError(tid, vid, ip, ua, path, t)
 	}
 	return t
+}
+
+// engage gives most page views a pid and one or two engagement beacons
+// (the second one lower in one figure: the larger stays), a few beacons
+// without their page view, and some page views an automatic event a
+// second later.
+func (g *trafficGen) engage(pv *pipeline.Event) {
+	pick := func(list ...string) string { return list[g.er.IntN(len(list))] }
+	if k := g.er.IntN(6); k < 4 {
+		pv.PID = fmt.Sprintf("pid%013d", g.er.Int64N(1e13))
+		pv.ID = pipeline.PageViewID(pv.TrackingID, pv.Visitor, pv.PID)
+		beacon := *pv
+		beacon.ID, beacon.Kind = pipeline.NewID(), pipeline.Engagement
+		for range 1 + g.er.IntN(2) {
+			beacon.Time = beacon.Time.Add(time.Duration(1000+g.er.IntN(19_000)) * time.Millisecond)
+			beacon.EngagedMs, beacon.Scroll = g.er.IntN(120_000), 1+g.er.IntN(100)
+			g.evs = append(g.evs, beacon)
+		}
+	} else if k == 4 {
+		orphan := *pv
+		orphan.ID, orphan.Kind, orphan.PID, orphan.EngagedMs, orphan.Scroll = pipeline.NewID(), pipeline.Engagement, "orphan123", 5000, 50
+		g.evs = append(g.evs, orphan)
+	}
+	if g.er.IntN(5) > 0 {
+		return
+	}
+	ev := *pv
+	ev.ID, ev.Kind, ev.PID, ev.Time = pipeline.NewID(), pipeline.Custom, "", pv.Time.Add(time.Second)
+	ev.Referrer, ev.UTM, ev.Duration = "", nil, 0
+	switch g.er.IntN(4) {
+	case 0:
+		ev.Name, ev.Data = stats.EventOutbound, map[string]any{"url": pick("https://a.example/x", "https://b.example/"), "host": "a.example"}
+	case 1:
+		ev.Name, ev.Data = stats.EventDownload, map[string]any{"url": "https://shop.example/" + pick("a.pdf", "b.zip")}
+	case 2:
+		ev.Name = stats.Event404
+	default:
+		ev.Name, ev.Data = stats.EventForm, map[string]any{"form": pick("signup", "(unnamed)")}
+	}
+	g.evs = append(g.evs, ev)
 }
 
 func (g *trafficGen) maybeJSError(tid, vid, ip, ua, path string, t time.Time) {

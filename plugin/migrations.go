@@ -98,6 +98,8 @@ func (p *plugin) migrations() core.MigrationsList {
 	// v14: events.revenueAmount, revenueCurrency and orderId, with the
 	// (website, orderId) index of the order lookup
 	l.Register(apply, nil, "1764115218_skopos_schema_v14.go")
+	// v13: events.engagedMs and scrollDepth, sessions.engagedMs
+	l.Register(apply, nil, "1764115217_skopos_schema_v13.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -21,6 +21,18 @@
 //	data-capture-console="true"         console.error becomes a jsError
 //	data-respect-dnt="true"             send nothing when Do Not Track or
 //	                                    Global Privacy Control is on
+//	data-auto="outbound downloads 404 forms"
+//	                                    automatic events, each opt-in:
+//	                                    "Outbound Link: Click" {url, host},
+//	                                    "File Download" {url}, "404" (the
+//	                                    page has a data-404 element or
+//	                                    <meta name="skopos:404">) and
+//	                                    "Form: Submit" {form: id or name}
+//	data-download-extensions="pdf zip"  what a download is (default: the
+//	                                    usual document, archive, media and
+//	                                    installer extensions)
+//	data-engagement="false"             no engaged time or scroll depth
+//	                                    beacons (on by default)
 //
 // Element attributes: skopos-event="name" (a custom event when the element
 // is clicked), skopos-event-on="change" (another DOM event), skopos-data

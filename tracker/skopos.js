@@ -76,6 +76,45 @@
     }
   }
 
+  // custom sends an event under one of the reserved names.
+  function custom(name, data) {
+    send("custom", { name: name, customData: data });
+  }
+
+  // Engagement ----------------------------------------------------------
+
+  // Engaged time counts while the page is visible and focused and the last
+  // input is under 30 s old. It is accounted when something happens (an
+  // input, a visibility or focus change, a beacon), never by a timer: an
+  // idle page costs nothing. pid names the page view, so that the server
+  // can attach the beacon to it; the values are cumulative, and the
+  // server keeps the largest it has seen.
+  var engage = attr("engagement") != "false";
+  var pid, engagedMs, mark, active, lastInput, scroll, sent;
+
+  function account(input) {
+    var t = Date.now();
+    if (active) engagedMs += Math.max(0, Math.min(t, lastInput + 3e4) - mark);
+    mark = t;
+    var was = active;
+    active = d.visibilityState == "visible" && d.hasFocus();
+    // coming back to the page counts as input
+    if (input || (active && !was)) lastInput = t;
+    var h = d.documentElement.scrollHeight;
+    scroll = Math.max(scroll, h > innerHeight ? Math.min(100, Math.round(((scrollY + innerHeight) / h) * 100)) : 100);
+  }
+
+  // leave sends what the current page view has gathered, when it changed.
+  function leave() {
+    if (!pid) return;
+    account();
+    var v = [pid, Math.round(engagedMs), scroll];
+    if (v + "" != sent) {
+      sent = v + "";
+      send("engagement", { pid: pid, engagedMs: v[1], scroll: scroll });
+    }
+  }
+
   // Page views: the path (plus the fragment in hash mode) must change for
   // an automatic one; a manual skopos("pageview") always sends.
   var last;
@@ -83,7 +122,19 @@
     var key = l.pathname + (hashMode ? l.hash : "");
     if (force || key != last) {
       last = key;
-      send("pageView", { name: l.pathname });
+      if (engage) {
+        leave(); // the page view being replaced (SPA navigation)
+        pid = Array.from(crypto.getRandomValues(new Uint8Array(16)), function (b) {
+          return (b % 36).toString(36);
+        }).join("");
+        engagedMs = scroll = 0;
+        active = 0;
+        account(1);
+      }
+      send("pageView", { name: l.pathname, pid: pid });
+      // the site marks its "not found" page; an SPA must render the
+      // marker before it changes the URL
+      if (auto.indexOf("404") >= 0 && d.querySelector('[data-404],meta[name="skopos:404"]')) custom("404", {});
     }
   }
 
@@ -209,11 +260,71 @@
     root.querySelectorAll("[skopos-event]").forEach(bind);
   }
 
+  // Automatic events ----------------------------------------------------
+
+  // Opt-in by data-auto="outbound downloads 404 forms".
+  var auto = (attr("auto") || "").split(" ");
+  var extensions = (
+    attr("download-extensions") ||
+    "pdf xlsx docx txt rtf csv exe key pps ppt pptx 7z pkg rar gz zip avi mov mp4 mpeg wmv midi mp3 wav wma dmg iso msi"
+  ).split(" ");
+
+  // link reports a click (or a middle click) on a link: a download by its
+  // path's extension, wherever it points, else an outbound link. The URL
+  // is sent without query or fragment, which often carry tokens or
+  // e-mail addresses; the beacon survives the navigation that follows.
+  function link(e) {
+    try {
+      var a = e.target.closest("a[href]");
+      if (!a || (e.type == "auxclick" && e.button != 1)) return;
+      var u = new URL(a.getAttribute("href"), d.baseURI),
+        url = u.origin + u.pathname,
+        ext = /\.([^./]+)$/.exec(u.pathname);
+      if (!/^https?:$/.test(u.protocol)) return;
+      if (auto.indexOf("downloads") >= 0 && ext && extensions.indexOf(ext[1].toLowerCase()) >= 0)
+        custom("File Download", { url: url });
+      else if (auto.indexOf("outbound") >= 0 && u.host != l.host)
+        custom("Outbound Link: Click", { url: url, host: u.host });
+    } catch (e) {}
+  }
+
   // Start ---------------------------------------------------------------
 
   function start() {
-    var auto = attr("auto-track-pageviews") != "false";
-    if (auto) {
+    if (engage) {
+      ["mousemove", "keydown", "scroll", "touchstart", "click"].forEach(function (t) {
+        d.addEventListener(
+          t,
+          function () {
+            pid && account(1);
+          },
+          { capture: true, passive: true }
+        );
+      });
+      ["focus", "blur"].forEach(function (t) {
+        w.addEventListener(t, function () {
+          pid && account();
+        });
+      });
+      d.addEventListener("visibilitychange", function () {
+        d.visibilityState == "hidden" ? leave() : pid && account();
+      });
+      w.addEventListener("pagehide", leave);
+    }
+    d.addEventListener("click", link, true);
+    d.addEventListener("auxclick", link, true);
+    // field values are never read: the form's id or name only
+    if (auto.indexOf("forms") >= 0)
+      d.addEventListener(
+        "submit",
+        function (e) {
+          var f = e.target;
+          custom("Form: Submit", { form: f.getAttribute("id") || f.getAttribute("name") || "(unnamed)" });
+        },
+        true
+      );
+
+    if (attr("auto-track-pageviews") != "false") {
       ["pushState", "replaceState"].forEach(function (m) {
         var orig = h[m];
         h[m] = function () {

@@ -53,7 +53,7 @@ func Script() []byte {
 
 // Handler serves the minified skopos.js on GET and HEAD (any path; mount it
 // where the pages load it from, usually /skopos.js), gzip-compressed when
-// the client accepts it (1.8 KB instead of 3.7 KB). It sends a strong ETag
+// the client accepts it (2.7 KB instead of 5.6 KB). It sends a strong ETag
 // and answers a matching If-None-Match with 304, lets browsers and proxies
 // cache for an hour, and allows every origin: the script is public, and a
 // site may load it from its analytics server's origin. Other methods get

@@ -100,6 +100,7 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 		{"Language", orDash(sess.Language)},
 		{"Screen", orDash(strings.Trim(sess.ScreenWidth+"×"+sess.ScreenHeight, "×"))},
 		{"Engaged", yesNo(sess.IsEngaged)},
+		{"Engaged time", formatDuration(float64(sess.EngagedMs) / 1000)},
 	}
 	for _, f := range [][2]string{{"User id", sess.UserID}, {"Name", sess.UserName}, {"Email", sess.UserEmail}, {"Phone", sess.UserPhone}} {
 		if f[1] != "" {

@@ -69,6 +69,9 @@ type cardItem struct {
 	Href  string // the key's link: a filter, or the JS error drill-down
 	// DetailHref is the custom event drill-down (payloads, properties).
 	DetailHref string
+	// Extra is a note after the key: a page's median time on page and
+	// scroll depth, an automatic event's page and visitors.
+	Extra string
 }
 
 // cardDefs are the report cards in page order; filter is the filter
@@ -243,6 +246,10 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		s.queryFailed(w, r, u, err)
 		return
 	}
+	engagement := map[string]stats.PageEngagement{}
+	for _, pe := range rep.PageEngagement {
+		engagement[pe.Path] = pe
+	}
 	for _, def := range cardDefs {
 		c := card{ID: def.id, Title: def.title}
 		if def.id == "jsError" && rep.JSErrors == nil {
@@ -274,6 +281,9 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 						ci.DetailHref = rd.url("events", with(vq, "name", it.Key))
 					}
 				}
+				if pe, ok := engagement[it.Key]; ok && td.dim == "page" {
+					ci.Extra = fmt.Sprintf("%s on page · %s scrolled", formatDuration(pe.MedianSeconds), percent(pe.MedianScroll))
+				}
 				t.Items = append(t.Items, ci)
 			}
 			c.Tables = append(c.Tables, t)
@@ -282,6 +292,9 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			c.Tables[0].Caption = ""
 		}
 		d.Cards = append(d.Cards, c)
+		if def.id == "customEvent" {
+			d.Cards = append(d.Cards, autoEventCards(rep, filterURL)...)
+		}
 	}
 	s.render(w, http.StatusOK, "site", rd.page(site.GetString("name"), d))
 }
@@ -309,4 +322,33 @@ func importedNote(im *stats.Imported) string {
 		span += " – " + last
 	}
 	return fmt.Sprintf("Includes imported data%s for %s (UTC days).", src, span)
+}
+
+// autoEventCards are the cards of the browser script's automatic events
+// that have data: each row a value (link, form; the page for a 404) with
+// the page it happened on and its visitors; a row filters on that page.
+func autoEventCards(rep *stats.Report, filterURL func(stats.Filter) string) []card {
+	var out []card
+	for i, name := range stats.AutoEvents {
+		items := rep.AutoEvents[name]
+		if len(items) == 0 {
+			continue
+		}
+		label := map[string]string{stats.EventOutbound: "Link", stats.EventDownload: "File", stats.Event404: "Page", stats.EventForm: "Form"}[name]
+		t := cardTable{ID: fmt.Sprintf("auto%d", i), KeyLabel: label}
+		top := 0
+		for _, it := range items {
+			top = max(top, it.Count)
+		}
+		for _, it := range items {
+			ci := cardItem{Key: it.Value, Count: it.Count, Share: barWidth(it.Count, top),
+				Href: filterURL(stats.Filter{Dim: "page", Value: it.Page}), Extra: fmt.Sprintf("on %s · %d visitors", it.Page, it.Visitors)}
+			if name == stats.Event404 {
+				ci.Key, ci.Extra = it.Page, fmt.Sprintf("%d visitors", it.Visitors)
+			}
+			t.Items = append(t.Items, ci)
+		}
+		out = append(out, card{ID: fmt.Sprintf("auto%d", i), Title: name, Tables: []cardTable{t}})
+	}
+	return out
 }

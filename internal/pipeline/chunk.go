@@ -31,6 +31,7 @@ const (
 	roleJSError                       // upsert js_errors
 	roleSummary                       // upsert dash_sum / dash_sum_items
 	roleSpool                         // upsert skopos_spool (the intake log position)
+	roleEngagement                    // update a page view's engagement (event: the beacon)
 )
 
 // chunk is one transaction: events together with every write derived
@@ -73,6 +74,7 @@ type sessionDelta struct {
 	startedAt    time.Time // set when an earlier event moved the start back
 	entryPath    string
 	engaged      bool
+	engagedMs    int // engaged time added by engagement beacons
 }
 
 func newChunk() *chunk {
@@ -99,7 +101,13 @@ func (c *chunk) finalize() {
 	c.finalized = true
 	for _, id := range c.updateOrder {
 		d := c.updates[id]
-		data := map[string]any{"lastActivity": d.lastActivity}
+		data := map[string]any{}
+		if !d.lastActivity.IsZero() { // zero: only engagement beacons touched it
+			data["lastActivity"] = d.lastActivity
+		}
+		if d.engagedMs > 0 {
+			data["engagedMs+"] = d.engagedMs
+		}
 		if d.exitPath != "" {
 			data["exitPath"] = d.exitPath
 		}
@@ -136,7 +144,7 @@ func (c *chunk) nEvents() int {
 	n := 0
 	for _, r := range c.roles {
 		switch r.kind {
-		case roleEvent:
+		case roleEvent, roleEngagement:
 			n++
 		case roleJSError:
 			n += r.count
@@ -162,7 +170,7 @@ func (c *chunk) removeWhere(match func(role) bool) (events int) {
 	for i, r := range c.roles {
 		if match(r) {
 			switch r.kind {
-			case roleEvent:
+			case roleEvent, roleEngagement:
 				events++
 			case roleJSError:
 				events += r.count

@@ -21,6 +21,13 @@ const (
 	// JSError is a browser JavaScript error: grouped into js_errors, never
 	// an events row; it attaches to an open session and never opens one.
 	JSError
+	// Engagement is a page view's engagement beacon: it raises the engaged
+	// time and scroll depth of its page view (by PID) and adds the
+	// increase to that page view's session, and is nothing else: no
+	// events row, no session opened or continued, no exit page moved, no
+	// end of a bounce (as in Plausible, merely staying on a page does not
+	// make a visit more than a bounce).
+	Engagement
 )
 
 func (k Kind) String() string {
@@ -33,6 +40,8 @@ func (k Kind) String() string {
 		return "server"
 	case JSError:
 		return "jsError"
+	case Engagement:
+		return "engagement"
 	}
 	return "unknown"
 }
@@ -97,6 +106,13 @@ type Event struct {
 
 	ErrorMessage string
 	StackTrace   string
+
+	// PID is the page view id the browser chose, on page views (their
+	// events row id is derived from it, see PageViewID) and engagement
+	// beacons; EngagedMs and Scroll are a beacon's figures so far.
+	PID       string
+	EngagedMs int
+	Scroll    int
 
 	// Forwarded marks an event an SDK handed to this server (Ingest): its
 	// id may arrive twice (a retry after a lost answer), so the writer

@@ -55,3 +55,14 @@ func DeriveID(parts ...string) string {
 	}
 	return string(out[:])
 }
+
+// PageViewID is the events row id of the page view the browser named pid.
+// An engagement beacon finds its page view by deriving the same id, so
+// only the visitor who sent the page view can update it: the id includes
+// the visitor hash, which the server derives from the request (address,
+// user agent, daily salt) and no client can choose. It needs no column or
+// index of its own, and the lookup is by primary key. (A beacon after the
+// salt's daily rotation finds nothing and is dropped as an orphan.)
+func PageViewID(trackingID, visitor, pid string) string {
+	return DeriveID("pageview", trackingID, visitor, pid)
+}

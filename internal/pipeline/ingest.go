@@ -178,7 +178,7 @@ func (p *Pipeline) ingest(ctx context.Context, evs []Event) error {
 // checkForwarded returns why ev cannot be stored, or "".
 func checkForwarded(ev *Event, now time.Time) string {
 	switch {
-	case ev.Kind > JSError:
+	case ev.Kind > Engagement:
 		return "unknown kind"
 	case !validID(ev.ID):
 		return "id must be 15 characters a-z0-9"
@@ -210,6 +210,10 @@ func checkForwarded(ev *Event, now time.Time) string {
 		return "screen size must be >= -1"
 	case math.IsNaN(ev.Duration) || math.IsInf(ev.Duration, 0) || ev.Duration < 0:
 		return "duration must be a finite number >= 0"
+	case ev.PID != "" && !validate.PID(ev.PID) || ev.Kind == Engagement && ev.PID == "":
+		return "pid must be 8 to 32 characters 0-9 a-z (required for engagement)"
+	case ev.EngagedMs < 0 || ev.EngagedMs > validate.MaxEngagedMs || ev.Scroll < 0 || ev.Scroll > validate.MaxScroll:
+		return "engagedMs or scroll out of range"
 	}
 	if why := checkForwardedRevenue(ev); why != "" {
 		return why

@@ -77,6 +77,7 @@ func (p *Pipeline) browserEvent(r *http.Request, body []byte, pick func(host str
 		Referrer: pl.Referrer, Language: pl.Language, ScreenWidth: pl.ScreenWidth, ScreenHeight: pl.ScreenHeight,
 		UTM: pl.UTM, ErrorMessage: pl.ErrorMessage, StackTrace: pl.StackTrace,
 		RevenueAmount: pl.Revenue.Amount, RevenueCurrency: pl.Revenue.Currency, OrderID: pl.OrderID,
+		PID: pl.PID, EngagedMs: pl.EngagedMs, Scroll: pl.Scroll,
 	}, "", nil
 }
 
@@ -154,6 +155,9 @@ func (p *Pipeline) TrackServer(r *http.Request, trackingID string, site *Site, n
 
 func (p *Pipeline) enqueue(r *http.Request, ev Event) error {
 	ev.ID = NewID()
+	if ev.Kind == PageView && ev.PID != "" {
+		ev.ID = PageViewID(ev.TrackingID, ev.Visitor, ev.PID)
+	}
 	ev.Time = p.cfg.Now().UTC().Truncate(time.Millisecond)
 	if p.cfg.Spool != nil {
 		return p.append(r, ev)
@@ -237,6 +241,8 @@ func kindOf(t string) Kind {
 		return Custom
 	case validate.TypeJSError:
 		return JSError
+	case validate.TypeEngagement:
+		return Engagement
 	}
 	return PageView
 }

@@ -95,6 +95,16 @@ func AppendRecord(b []byte, ev *Event) ([]byte, error) {
 	if ev.Forwarded {
 		b = append(b, `,"Forwarded":true`...)
 	}
+	if ev.PID != "" {
+		b = append(b, `,"PID":`...)
+		b = appendString(b, ev.PID)
+	}
+	if ev.EngagedMs != 0 || ev.Scroll != 0 {
+		b = append(b, `,"EngagedMs":`...)
+		b = strconv.AppendInt(b, int64(ev.EngagedMs), 10)
+		b = append(b, `,"Scroll":`...)
+		b = strconv.AppendInt(b, int64(ev.Scroll), 10)
+	}
 	return append(b, '}'), nil
 }
 

@@ -57,6 +57,10 @@ func TestRecordEncodingMatchesEncodingJSON(t *testing.T) {
 		{Duration: math.NaN()},
 		{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600))},
+		{Kind: PageView, PID: "0a1b2c3d4e5f6g7h"},
+		{Kind: Engagement, PID: "0a1b2c3d", EngagedMs: 86_400_000, Scroll: 100},
+		{Kind: Engagement, PID: "0a1b2c3d", EngagedMs: 0, Scroll: 7},
+		{Kind: Engagement, PID: "0a1b2c3d", EngagedMs: 1, Scroll: 0},
 	} {
 		checkRecord(t, ev)
 	}
@@ -72,7 +76,8 @@ func FuzzRecordEncoding(f *testing.F) {
 			IP: addr, UA: ua, Path: path, Name: name, Data: map[string]any{name: ua, "n": dur},
 			Duration: dur, Referrer: ref, Language: lang, ScreenWidth: w, ScreenHeight: -w,
 			UTM: map[string]string{"utm_source": path, lang: msg}, ErrorMessage: msg, StackTrace: stack,
-			RevenueAmount: int64(w) * 7919, RevenueCurrency: lang, OrderID: stack}
+			RevenueAmount: int64(w) * 7919, RevenueCurrency: lang, OrderID: stack,
+			PID: stack, EngagedMs: kind, Scroll: -w}
 		if math.IsNaN(dur) || math.IsInf(dur, 0) {
 			ev.Data = nil // encoding/json refuses them inside Data as well
 		}

@@ -96,7 +96,7 @@ func (w *worker) skipForwardedStored(ctx context.Context) error {
 	seen := map[string]bool{}
 	dup := map[int]bool{}
 	for i, ev := range w.pending {
-		if !ev.Forwarded || ev.Kind == JSError {
+		if !checkStored(&ev) {
 			continue
 		}
 		if seen[ev.ID] {
@@ -122,8 +122,16 @@ func (w *worker) skipForwardedStored(ctx context.Context) error {
 	if len(stored) == 0 && len(dup) == 0 {
 		return nil
 	}
-	w.dropReplayed(func(i int, ev *Event) bool { return dup[i] || ev.Forwarded && ev.Kind != JSError && stored[ev.ID] })
+	w.dropReplayed(func(i int, ev *Event) bool { return dup[i] || checkStored(ev) && stored[ev.ID] })
 	return nil
+}
+
+// checkStored reports whether ev's id may already be stored: a forwarded
+// event's, and a page view's whose id the browser's pid derives (the same
+// page view sent twice must not be written twice: its events row id would
+// collide, which the writer takes for a committed chunk).
+func checkStored(ev *Event) bool {
+	return ev.Kind != JSError && ev.Kind != Engagement && (ev.Forwarded || ev.Kind == PageView && ev.PID != "")
 }
 
 // resolveSites attributes events tracked for a trackingId the intake did
@@ -183,6 +191,9 @@ func (w *worker) resolveVisitors(ctx context.Context) error {
 	var missing, cached []string
 	keys := map[string]store.VisitorKey{}
 	for _, ev := range w.pending {
+		if ev.Kind == Engagement { // attaches to its page view's session
+			continue
+		}
 		vid := visitorRecordID(ev.WebsiteID, ev.Visitor)
 		if _, seen := keys[vid]; seen {
 			continue
@@ -273,6 +284,9 @@ func (w *worker) visitorRows(ctx context.Context, missing []string, exists map[s
 // events may touch (their own day and their open session's start day).
 func (w *worker) loadDays(ctx context.Context) error {
 	for _, ev := range w.pending {
+		if ev.Kind == Engagement { // no summary rows
+			continue
+		}
 		keys := []sumKey{keyOf(ev.WebsiteID, ev.Time)}
 		if vs := w.visitors.get(visitorRecordID(ev.WebsiteID, ev.Visitor)); vs != nil && vs.session != nil {
 			keys = append(keys, keyOf(ev.WebsiteID, vs.session.start))

@@ -166,6 +166,9 @@ func (w *worker) addEventRow(c *chunk, ev *Event, vid, sid string) {
 	paid, duplicate := w.addRevenue(data, ev)
 	c.add(store.Op{Action: store.Create, Collection: schema.Events, ID: ev.ID, Data: data},
 		role{kind: roleEvent, visitor: vid, session: sid, event: ev, paid: paid, duplicate: duplicate})
+	if ev.Kind == PageView && ev.PID != "" {
+		w.pageViews.put(ev.ID, &pageViewState{session: sid})
+	}
 }
 
 // countNewSession adds a new session's counters to its start hour (its

@@ -40,6 +40,9 @@ func (w *worker) sessionize(ctx context.Context) error {
 	if err := w.loadDays(ctx); err != nil {
 		return err
 	}
+	if err := w.resolvePageViews(ctx); err != nil {
+		return err
+	}
 	maxOps, err := p.cfg.Store.MaxOps(ctx)
 	if err != nil {
 		return err
@@ -66,6 +69,8 @@ func (w *worker) sessionize(ctx context.Context) error {
 		}
 		if ev.Kind == JSError {
 			w.addChunkJSError(c, ev)
+		} else if ev.Kind == Engagement {
+			w.addEngagement(c, ev)
 		} else {
 			w.addEvent(c, ev)
 		}

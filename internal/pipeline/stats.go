@@ -27,6 +27,10 @@ const (
 	ReasonSpoolError   = "spool_error"   // the intake log could not write the event (503)
 	ReasonRefused      = "refused"       // the Skopos server refused a forwarded batch for good (4xx)
 	ReasonRateLimited  = "rate_limited"  // the client address sent more than its budget (429)
+	// ReasonEngagementOrphan: an engagement beacon whose page view is not
+	// stored (never was, another visitor's, or erased); the browser got
+	// its 202 all the same
+	ReasonEngagementOrphan = "engagement_orphan"
 )
 
 // Stats is a snapshot of the pipeline's counters.
@@ -52,6 +56,9 @@ type Stats struct {
 	// Refreshed counts cached sessions replaced by a newer state another
 	// instance wrote (Route "batch").
 	Refreshed uint64
+	// Engagements counts engagement beacons applied to their page view
+	// (they are no events rows: not in Stored).
+	Engagements uint64
 	// Route is where the writer sends events: "ingest" (a Skopos
 	// server's ingest route, whose writer sessionizes them), "batch"
 	// (PocketBase's batch API) or "local" (an in-process PocketBase).
@@ -59,7 +66,7 @@ type Stats struct {
 }
 
 type counters struct {
-	received, accepted, stored, jsErrors, retries, conflicts, flushes, replayed, refreshed, duplicateOrders atomic.Uint64
+	received, accepted, stored, jsErrors, retries, conflicts, flushes, replayed, refreshed, duplicateOrders, engagements atomic.Uint64
 
 	mu        sync.Mutex
 	dropped   map[string]uint64
@@ -88,7 +95,8 @@ func (c *counters) snapshot() Stats {
 	s := Stats{
 		Received: c.received.Load(), Accepted: c.accepted.Load(), Stored: c.stored.Load(),
 		JSErrors: c.jsErrors.Load(), Retries: c.retries.Load(), Conflicts: c.conflicts.Load(),
-		Flushes: c.flushes.Load(), Replayed: c.replayed.Load(), Refreshed: c.refreshed.Load(), DuplicateOrders: c.duplicateOrders.Load(),
+		Flushes: c.flushes.Load(), Replayed: c.replayed.Load(), Refreshed: c.refreshed.Load(),
+		DuplicateOrders: c.duplicateOrders.Load(), Engagements: c.engagements.Load(),
 		Dropped: map[string]uint64{}, StoreErrs: map[string]uint64{},
 	}
 	c.mu.Lock()

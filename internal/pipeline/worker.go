@@ -19,9 +19,10 @@ type worker struct {
 	unsent  []*chunk // sessionized, not yet committed, in order
 	held    atomic.Int64
 
-	visitors *lru
-	jsErrs   map[string]*jsAgg
-	dims     *dimKeys
+	visitors  *lru
+	pageViews *pageViews // page views engagement beacons may update
+	jsErrs    map[string]*jsAgg
+	dims      *dimKeys
 
 	backoff   time.Duration
 	retryAt   time.Time
@@ -57,7 +58,7 @@ type worker struct {
 }
 
 func newWorker(p *Pipeline) worker {
-	return worker{p: p, visitors: newLRU(p.cfg.SessionCacheSize), jsErrs: map[string]*jsAgg{}, dims: newDimKeys(p.cfg.MaxDimensionKeys),
+	return worker{p: p, visitors: newLRU(p.cfg.SessionCacheSize), pageViews: newPageViews(p.cfg.SessionCacheSize), jsErrs: map[string]*jsAgg{}, dims: newDimKeys(p.cfg.MaxDimensionKeys),
 		refused: map[string]bool{}, refusedSessions: map[string]bool{}}
 }
 
@@ -153,6 +154,7 @@ func (w *worker) flushTo(ctx context.Context, target uint64) error {
 // summary keys (Exclusive); the next events read them from the store.
 func (w *worker) forget() {
 	w.visitors = newLRU(w.p.cfg.SessionCacheSize)
+	w.pageViews = newPageViews(w.p.cfg.SessionCacheSize)
 	w.dims = newDimKeys(w.p.cfg.MaxDimensionKeys)
 }
 

@@ -103,6 +103,7 @@ func (w *worker) write(ctx context.Context, c *chunk) error {
 // committed updates the counters after a chunk's transaction committed.
 func (w *worker) committed(c *chunk) {
 	w.p.stats.stored.Add(uint64(c.countKind(roleEvent)))
+	w.p.stats.engagements.Add(uint64(c.countKind(roleEngagement)))
 	js := 0
 	for _, r := range c.roles {
 		if r.kind == roleJSError {
@@ -152,12 +153,12 @@ func (w *worker) refuse(c *chunk, i int, cause error) error {
 		"collection", op.Collection, "id", op.ID, "record", op.Data)
 	var match func(role) bool
 	switch r.kind {
-	case roleEvent:
-		match = func(x role) bool { return x.kind == roleEvent && x.event == r.event }
+	case roleEvent, roleEngagement:
+		match = func(x role) bool { return x.kind == r.kind && x.event == r.event }
 	case roleVisitor:
 		match = func(x role) bool { return x.kind == roleEvent && x.visitor == r.visitor }
 	case roleSession, roleSessionUpdate:
-		match = func(x role) bool { return x.kind == roleEvent && x.session == r.session }
+		match = func(x role) bool { return (x.kind == roleEvent || x.kind == roleEngagement) && x.session == r.session }
 		w.refusedSessions[r.session] = true
 	case roleJSError:
 		match = func(x role) bool { return x.kind == roleJSError && x.js == r.js }
@@ -168,6 +169,9 @@ func (w *worker) refuse(c *chunk, i int, cause error) error {
 			continue
 		}
 		switch x.kind {
+		case roleEngagement:
+			w.refused[x.event.ID] = true
+			n++
 		case roleEvent:
 			w.refused[x.event.ID] = true
 			n++
@@ -197,7 +201,7 @@ func (w *worker) refuseSummary(c *chunk, i int, cause error) {
 // when they grow back to the store's batch size. False when c holds one
 // or none: nothing smaller to try.
 func (w *worker) halve(c *chunk, why string, cause error) bool {
-	units := c.countKind(roleEvent) + c.countKind(roleJSError)
+	units := c.countKind(roleEvent) + c.countKind(roleJSError) + c.countKind(roleEngagement)
 	if units <= 1 {
 		return false
 	}
@@ -218,7 +222,7 @@ func (w *worker) refuseUnnamed(c *chunk, cause error) error {
 		return errRebuild
 	}
 	for i, r := range c.roles {
-		if r.kind == roleEvent || r.kind == roleJSError {
+		if r.kind == roleEvent || r.kind == roleJSError || r.kind == roleEngagement {
 			return w.refuse(c, i, cause)
 		}
 	}
@@ -245,7 +249,7 @@ func (w *worker) requeue() (js bool) {
 				w.visitors.remove(r.visitor)
 			}
 			switch r.kind {
-			case roleEvent:
+			case roleEvent, roleEngagement:
 				if !w.refused[r.event.ID] {
 					events = append(events, *r.event)
 				}
@@ -268,6 +272,9 @@ func (w *worker) requeue() (js bool) {
 	}
 	w.unsent = nil
 	w.pending = append(events, w.pending...)
+	// the page views' engagement in the cache may be what the undone
+	// chunks would have written: read it again
+	w.pageViews = newPageViews(w.p.cfg.SessionCacheSize)
 	// a JS error group must not point at a session that will not exist
 	for _, a := range w.jsErrs {
 		if w.refusedSessions[a.session] {

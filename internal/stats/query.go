@@ -111,6 +111,12 @@ func query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 	if p.Hourly {
 		r.SeriesUnit = "hour"
 	}
+	if r.PageEngagement, err = q.pageEngagement(p, top["page"]); err != nil {
+		return nil, err
+	}
+	if r.AutoEvents, err = q.autoEvents(p, req.Top); err != nil {
+		return nil, err
+	}
 	if r.Goals, err = q.goals(p, cur.visitors); err != nil {
 		return nil, err
 	}

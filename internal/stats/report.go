@@ -66,6 +66,15 @@ type Report struct {
 	// selected sessions, the drill-down below a referrer host or source.
 	Top map[string][]Item `json:"top"`
 
+	// PageEngagement is, for the pages of Top["page"] that have any, the
+	// median time on page and scroll depth (raw rows, filters honored).
+	PageEngagement []PageEngagement `json:"pageEngagement"`
+
+	// AutoEvents breaks each automatic event of the browser script
+	// (AutoEvents) that has data in the period down by value and page;
+	// events without data are absent.
+	AutoEvents map[string][]AutoEventItem `json:"autoEvents"`
+
 	// Goals are the website's goals (by name) with their conversions.
 	Goals []GoalResult `json:"goals"`
 

@@ -63,6 +63,8 @@ type Session struct {
 	ScreenWidth  string `db:"screenWidth"`
 	ScreenHeight string `db:"screenHeight"`
 	UserPhone    string `db:"userPhone"`
+	// EngagedMs is the engaged time of its page views (engagement beacons).
+	EngagedMs int `db:"engagedMs"`
 }
 
 // SessionByID reads one session of the website; ErrSessionNotFound when
@@ -71,7 +73,7 @@ type Session struct {
 func SessionByID(ctx context.Context, db dbx.Builder, websiteID, sessionID string) (*Session, error) {
 	var s Session
 	err := db.NewQuery(`SELECT ` + sessionColumns + `, s.state, s.language, s.screenWidth, s.screenHeight,
-			COALESCE(v.phone, '') AS userPhone
+			COALESCE(v.phone, '') AS userPhone, COALESCE(s.engagedMs, 0) AS engagedMs
 		FROM sessions s LEFT JOIN visitors v ON v.id = s.visitor
 		WHERE s.id = {:id} AND s.website = {:w}`).
 		Bind(dbx.Params{"id": sessionID, "w": websiteID}).WithContext(ctx).One(&s)

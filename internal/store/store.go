@@ -99,6 +99,14 @@ type Session struct {
 	Engaged      bool
 }
 
+// PageView is what an engagement beacon needs of its page view's events
+// row: its session, and the engagement stored so far.
+type PageView struct {
+	Session     string
+	EngagedMs   int
+	ScrollDepth int
+}
+
 // Website holds the settings of one website record.
 type Website struct {
 	ID                       string
@@ -146,6 +154,9 @@ type Store interface {
 	MaxOps(ctx context.Context) (int, error)
 	// Existing returns which of ids exist in collection.
 	Existing(ctx context.Context, collection string, ids []string) (map[string]bool, error)
+	// PageViews returns, for each of ids that is a page view's events
+	// row, its session and engagement.
+	PageViews(ctx context.Context, ids []string) (map[string]PageView, error)
 	// LatestSession returns the visitor's session with the highest seq,
 	// or ErrNotFound.
 	LatestSession(ctx context.Context, visitorRecordID string) (Session, error)

@@ -23,6 +23,10 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"custom","name":"buy","url":"https://example.com/","revenue":{"amount":1e3,"currency":"JPY","amount":"1.5"}}`,
 		`{"type":"pageView","url":"https://example.com/","revenue":{"amount":-0,"currency":null},"orderId":"\u0000"}`,
 		"{\"type\":\"custom\",\"name\":\"a\xff\xfe\",\"url\":\"https://example.com/\",\"language\":\"en\xc2\"}",
+		engagementBody,
+		`{"type":"engagement","url":"https://example.com/","pid":"abcdefgh","engagedMs":86400000.0,"scroll":1e2}`,
+		`{"type":"engagement","url":"https://example.com/","pid":"ABCDEFGH","engagedMs":-0,"scroll":100.5}`,
+		`{"type":"pageView","url":"https://example.com/","pid":"0123456789abcdefghijklmnopqrstuv"}`,
 	} {
 		f.Add([]byte(b))
 	}
@@ -51,10 +55,16 @@ func FuzzDecodeFields(f *testing.F) {
 	f.Add("pageView", "https://bücher.de./?utm_%5F=%FF", "javascript:alert(1)", "😀", "x", "", `{"duration":1e999}`)
 	f.Add("custom", "https://example.com/", "", "buy", "A-1", "29.99", `{"amount":"29.99","currency":"eur"}`)
 	f.Add("custom", "https://example.com/", "", "buy", "", "", `{"amount":1.005,"currency":"JPY"}`)
+	f.Add("engagement", "https://example.com/", "", "abcdefgh", "en", "", `{}`)
 	f.Fuzz(func(t *testing.T, typ, url, referrer, name, language, message, data string) {
 		m := map[string]any{"type": typ, "url": url, "referrer": referrer, "name": name,
 			"language": language, "errorMessage": message, "stackTrace": message, "customData": json.RawMessage(data),
 			"revenue": json.RawMessage(data), "orderId": language}
+		if typ == TypeEngagement {
+			// name doubles as the pid (a bad one would reject every other
+			// type's body); the figures' bounds are TestDecodeEngagement's
+			m["pid"], m["engagedMs"], m["scroll"] = name, len(message), len(language)%101
+		}
 		if !json.Valid([]byte(data)) {
 			delete(m, "customData")
 			delete(m, "revenue")

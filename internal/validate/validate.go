@@ -116,7 +116,7 @@ func fieldErr(field, reason string) error { return &FieldError{Field: field, Rea
 // Payload is a decoded, validated and sanitized browser event. Every string
 // is valid UTF-8 and within the limit stated for it (UTF-16 units).
 type Payload struct {
-	// Type is TypePageView, TypeCustom or TypeJSError.
+	// Type is TypePageView, TypeCustom, TypeJSError or TypeEngagement.
 	Type string
 	// Host is the canonical host of the page URL (domain.Host: lower case,
 	// punycode, no trailing dot, IPs in canonical form), for domain checks.
@@ -169,6 +169,13 @@ type Payload struct {
 	// OrderID is the "orderId" of a TypeCustom (see OrderID); "" when
 	// absent. Other types may not carry one.
 	OrderID string
+	// PID is the page view's id the browser chose ([0-9a-z], MinPID to
+	// MaxPID characters): optional on a TypePageView, required on a
+	// TypeEngagement, "" for the other types.
+	PID string
+	// EngagedMs (0..MaxEngagedMs) and Scroll (0..MaxScroll percent) are
+	// the engagement of a TypeEngagement so far; 0 for the other types.
+	EngagedMs, Scroll int
 }
 
 // Decode parses body, the JSON document a browser posted, and validates it
@@ -190,13 +197,16 @@ func Decode(body []byte) (Payload, error) {
 		return Payload{}, err
 	}
 	switch typ {
-	case TypePageView, TypeCustom, TypeJSError:
+	case TypePageView, TypeCustom, TypeJSError, TypeEngagement:
 		p.Type = typ
 	default:
-		return Payload{}, fieldErr("type", `must be "pageView", "custom" or "jsError"`)
+		return Payload{}, fieldErr("type", `must be "pageView", "custom", "jsError" or "engagement"`)
 	}
 
 	if err := p.setURL(m); err != nil {
+		return Payload{}, err
+	}
+	if err := p.engagement(m); err != nil {
 		return Payload{}, err
 	}
 

@@ -524,9 +524,14 @@ func TestLimitsFitSchema(t *testing.T) {
 func checkInvariants(t testing.TB, p Payload) {
 	t.Helper()
 	switch p.Type {
-	case TypePageView, TypeCustom, TypeJSError:
+	case TypePageView, TypeCustom, TypeJSError, TypeEngagement:
 	default:
 		t.Errorf("Type = %q", p.Type)
+	}
+	if p.PID != "" && !PID(p.PID) || p.PID == "" && p.Type == TypeEngagement ||
+		p.EngagedMs < 0 || p.EngagedMs > MaxEngagedMs || p.Scroll < 0 || p.Scroll > MaxScroll ||
+		p.Type != TypeEngagement && (p.EngagedMs != 0 || p.Scroll != 0) {
+		t.Errorf("%s: pid %q, engagedMs %d, scroll %d", p.Type, p.PID, p.EngagedMs, p.Scroll)
 	}
 	strs := []struct {
 		name string

@@ -185,6 +185,9 @@ func (b *builder) sessions() {
 	// channel by GA4's default rules, decided when the session opens
 	b.text("source", schema.MaxSource, false)
 	b.text("channel", schema.MaxChannel, false)
+	// new: the engaged time of the session's page views, summed from
+	// their engagement beacons
+	b.fields(&core.NumberField{Name: "engagedMs", OnlyInt: true, Min: types.Pointer(0.0)})
 	b.index("visitor_seq", true, "visitor, seq")
 	b.index("website_created", false, "website, created")
 	b.index("website_startedAt", false, "website, startedAt")
@@ -202,6 +205,10 @@ func (b *builder) events() {
 	b.json("eventData", schema.MaxEventDataStored)
 	b.relation("website", schema.Websites)
 	b.fields(&core.DateField{Name: "timestamp"})
+	// new: a page view's engaged time and deepest scroll (percent), the
+	// largest its engagement beacons reported
+	b.fields(&core.NumberField{Name: "engagedMs", OnlyInt: true, Min: types.Pointer(0.0)})
+	b.fields(&core.NumberField{Name: "scrollDepth", OnlyInt: true, Min: types.Pointer(0.0), Max: types.Pointer(100.0)})
 	b.index("session_timestamp", false, "session, timestamp")
 	b.index("website_timestamp", false, "website, timestamp")
 	// filtered stats, goals and funnels select events by page or

@@ -194,6 +194,30 @@ func found(values []string, query func(part []any) ([]string, error)) (map[strin
 	return out, nil
 }
 
+// PageViews reads the page views among ids (store.PageView).
+func (s *Store) PageViews(ctx context.Context, ids []string) (map[string]store.PageView, error) {
+	out := make(map[string]store.PageView, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), existingPerQuery)
+		var rows []struct {
+			ID          string `db:"id"`
+			Session     string `db:"session"`
+			EngagedMs   int    `db:"engagedMs"`
+			ScrollDepth int    `db:"scrollDepth"`
+		}
+		err := s.app.DB().Select("id", "session", "engagedMs", "scrollDepth").From(schema.Events).WithContext(ctx).
+			Where(dbx.In("id", toAny(ids[:n])...)).AndWhere(dbx.HashExp{"type": "pageView"}).All(&rows)
+		if err != nil {
+			return out, err
+		}
+		for _, r := range rows {
+			out[r.ID] = store.PageView{Session: r.Session, EngagedMs: r.EngagedMs, ScrollDepth: r.ScrollDepth}
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
 // existingPerQuery bounds the ids of one Existing query.
 const existingPerQuery = 10000
 

@@ -106,14 +106,10 @@ func (s *Store) Existing(ctx context.Context, collection string, ids []string) (
 	out := make(map[string]bool, len(ids))
 	for len(ids) > 0 {
 		n := min(len(ids), maxFilterIDs)
-		parts := make([]string, n)
-		for i, id := range ids[:n] {
-			parts[i] = "id=" + pbrest.Quote(id)
-		}
 		var rows []struct {
 			ID string `json:"id"`
 		}
-		q := pbrest.ListQuery{Filter: strings.Join(parts, "||"), PerPage: n, Fields: "id", SkipTotal: true}
+		q := pbrest.ListQuery{Filter: idFilter(ids[:n]), PerPage: n, Fields: "id", SkipTotal: true}
 		if _, err := s.pb.ListRecords(ctx, collection, q, &rows); err != nil {
 			return nil, err
 		}
@@ -153,6 +149,40 @@ func (s *Store) PaidOrders(ctx context.Context, websiteID string, orderIDs []str
 		for _, r := range rows {
 			out[r.OrderID] = true
 		}
+	}
+	return out, nil
+}
+
+// idFilter selects the records with one of ids (at most maxFilterIDs).
+func idFilter(ids []string) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = "id=" + pbrest.Quote(id)
+	}
+	return strings.Join(parts, "||")
+}
+
+// PageViews reads the page views among ids (store.PageView), a filter
+// request per 100 ids.
+func (s *Store) PageViews(ctx context.Context, ids []string) (map[string]store.PageView, error) {
+	out := make(map[string]store.PageView, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), maxFilterIDs)
+		var rows []struct {
+			ID          string `json:"id"`
+			Session     string `json:"session"`
+			EngagedMs   int    `json:"engagedMs"`
+			ScrollDepth int    `json:"scrollDepth"`
+		}
+		q := pbrest.ListQuery{Filter: "type='pageView'&&(" + idFilter(ids[:n]) + ")", PerPage: n,
+			Fields: "id,session,engagedMs,scrollDepth", SkipTotal: true}
+		if _, err := s.pb.ListRecords(ctx, schema.Events, q, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.ID] = store.PageView{Session: r.Session, EngagedMs: r.EngagedMs, ScrollDepth: r.ScrollDepth}
+		}
+		ids = ids[n:]
 	}
 	return out, nil
 }

@@ -37,6 +37,7 @@ type Event struct {
 	Data                                   map[string]any // eventData decoded with UseNumber; nil without an object
 	RevenueAmount                          int64          // minor units; 0 without revenue
 	RevenueCurrency                        string
+	EngagedMs, ScrollDepth                 int            // a page view's engagement (0 without)
 }
 
 // Time parses a stored date; a date that does not parse fails the test.
@@ -119,10 +120,13 @@ func Events(t testing.TB, db dbx.Builder, website string) []*Event {
 		Timestamp string `db:"timestamp"`
 		Amount    int64  `db:"revenueAmount"`
 		Currency  string `db:"revenueCurrency"`
+		EngagedMs int    `db:"engagedMs"`
+		Scroll    int    `db:"scrollDepth"`
 	}
 	cond, params := where(website)
 	err := db.NewQuery(`SELECT id, website, session, type, path, eventName, COALESCE(eventData, '') AS eventData, timestamp,
-		COALESCE(revenueAmount, 0) AS revenueAmount, COALESCE(revenueCurrency, '') AS revenueCurrency
+		COALESCE(revenueAmount, 0) AS revenueAmount, COALESCE(revenueCurrency, '') AS revenueCurrency,
+		COALESCE(engagedMs, 0) AS engagedMs, COALESCE(scrollDepth, 0) AS scrollDepth
 		FROM events` + cond + ` ORDER BY timestamp, id`).Bind(params).All(&rows)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +134,8 @@ func Events(t testing.TB, db dbx.Builder, website string) []*Event {
 	out := make([]*Event, 0, len(rows))
 	for _, r := range rows {
 		e := &Event{ID: r.ID, Website: r.Website, Session: r.Session, Type: r.Type, Path: r.Path, Name: r.EventName,
-			At: Time(t, r.Timestamp), RevenueAmount: r.Amount, RevenueCurrency: r.Currency}
+			At: Time(t, r.Timestamp), RevenueAmount: r.Amount, RevenueCurrency: r.Currency,
+			EngagedMs: r.EngagedMs, ScrollDepth: r.Scroll}
 		if d := strings.TrimSpace(r.EventData); d != "" && d[0] == '{' {
 			dec := json.NewDecoder(strings.NewReader(d))
 			dec.UseNumber()
