@@ -37,7 +37,7 @@ type Event struct {
 	Data                                   map[string]any // eventData decoded with UseNumber; nil without an object
 	RevenueAmount                          int64          // minor units; 0 without revenue
 	RevenueCurrency                        string
-	EngagedMs, ScrollDepth                 int            // a page view's engagement (0 without)
+	EngagedMs, ScrollDepth                 int // a page view's engagement (0 without)
 }
 
 // Time parses a stored date; a date that does not parse fails the test.
