@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 	}
 	binary, plainPB = bins["."], bins["./testdata/plainpb"]
 	code := m.Run()
+	chrome.Close()
 	cleanup()
 	os.Exit(code)
 }
