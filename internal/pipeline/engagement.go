@@ -49,15 +49,19 @@ func (ev *Event) target() string { return PageViewID(ev.TrackingID, ev.Visitor, 
 // view provides.
 func (w *worker) resolvePageViews(ctx context.Context) error {
 	var ids []string
-	pending := map[string]bool{}
+	// the batch's page views, wherever they are in it: a beacon accepted
+	// before its page view waits for it (sessionize)
+	w.laterPageViews = map[string]bool{}
 	for i := range w.pending {
-		ev := &w.pending[i]
-		switch {
-		case ev.Kind == PageView && ev.PID != "":
-			pending[ev.ID] = true
-		case ev.Kind == Engagement:
-			if id := ev.target(); !pending[id] && w.pageViews.get(id) == nil {
-				pending[id] = true // asked once
+		if ev := &w.pending[i]; ev.Kind == PageView && ev.PID != "" {
+			w.laterPageViews[ev.ID] = true
+		}
+	}
+	asked := map[string]bool{}
+	for i := range w.pending {
+		if ev := &w.pending[i]; ev.Kind == Engagement {
+			if id := ev.target(); !w.laterPageViews[id] && !asked[id] && w.pageViews.get(id) == nil {
+				asked[id] = true
 				ids = append(ids, id)
 			}
 		}

@@ -55,6 +55,11 @@ func TestEngagementRaisesItsPageViewOnly(t *testing.T) {
 		in.browse(t, a, chromeUA, pageViewPID("/two", "pagetwo2"))
 		in.browse(t, a, chromeUA, pageViewPID("/two", "pagetwo2")) // sent twice: one row
 		in.browse(t, a, chromeUA, engagementBeacon("pagetwo2", 2000, 100))
+		// a beacon accepted before its page view (two requests of one
+		// page a moment apart) waits for it within the batch
+		at(25 * time.Second)
+		in.browse(t, a, chromeUA, engagementBeacon("pagethr3", 1500, 30))
+		in.browse(t, a, chromeUA, pageViewPID("/three", "pagethr3"))
 		flush(t, in.p)
 		st := in.p.Stats()
 		if err := in.stop(t.Context()); err != nil {
@@ -73,7 +78,7 @@ func TestEngagementRaisesItsPageViewOnly(t *testing.T) {
 		if err := app.DB().Select("path", "session", "engagedMs", "scrollDepth").From(schema.Events).OrderBy("timestamp").All(&rows); err != nil {
 			t.Fatal(err)
 		}
-		want := []engagementRow{{"/", "", 9000, 60}, {"/solo", "", 60000, 100}, {"/two", "", 2000, 100}}
+		want := []engagementRow{{"/", "", 9000, 60}, {"/solo", "", 60000, 100}, {"/two", "", 2000, 100}, {"/three", "", 1500, 30}}
 		if len(rows) != len(want) {
 			t.Fatalf("events rows %+v, want %+v", rows, want)
 		}
@@ -99,8 +104,8 @@ func TestEngagementRaisesItsPageViewOnly(t *testing.T) {
 		}
 		q(rows[0].Session, &sa)
 		q(rows[1].Session, &sb)
-		if sa != (sess{11000, 2, true, "/two", pbTime(t0.Add(20 * time.Second))}) {
-			t.Errorf("visitor A's session %+v: want 11000 ms engaged, 2 events, exit /two at 0:20", sa)
+		if sa != (sess{12500, 3, true, "/three", pbTime(t0.Add(25 * time.Second))}) {
+			t.Errorf("visitor A's session %+v: want 12500 ms engaged, 3 events, exit /three at 0:25", sa)
 		}
 		if sb != (sess{60000, 1, false, "/solo", pbTime(t0)}) {
 			t.Errorf("visitor B's session %+v: want 60000 ms engaged, still a bounce", sb)
@@ -115,8 +120,8 @@ func TestEngagementRaisesItsPageViewOnly(t *testing.T) {
 		if bounces != 1 {
 			t.Errorf("dash_sum bounces %d, want 1", bounces)
 		}
-		if st.Stored != 3 || st.Replayed != 1 || st.Engagements != 4 || st.Dropped[pipeline.ReasonEngagementOrphan] != 2 {
-			t.Errorf("first instance: stored %d, replayed %d, engagements %d, dropped %v; want 3 (one replayed), 4, 2 orphans",
+		if st.Stored != 4 || st.Replayed != 1 || st.Engagements != 5 || st.Dropped[pipeline.ReasonEngagementOrphan] != 2 {
+			t.Errorf("first instance: stored %d, replayed %d, engagements %d, dropped %v; want 4 (one replayed), 5, 2 orphans",
 				st.Stored, st.Replayed, st.Engagements, st.Dropped)
 		}
 		if st := in.p.Stats(); st.Stored != 0 || st.Engagements != 2 || st.QueueDepth != 0 {

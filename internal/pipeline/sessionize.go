@@ -51,6 +51,10 @@ func (w *worker) sessionize(ctx context.Context) error {
 
 	c := newChunk()
 	var last uint64 // the last intake log record the chunk covers
+	// beacons that arrived before their page view (two requests of one
+	// page a few milliseconds apart can be accepted in either order) wait
+	// for it within the batch instead of being dropped as orphans
+	early := map[string][]*Event{}
 	for i := range w.pending {
 		ev := &w.pending[i]
 		if ev.Kind == JSError && p.cfg.Spool == nil {
@@ -70,11 +74,27 @@ func (w *worker) sessionize(ctx context.Context) error {
 		if ev.Kind == JSError {
 			w.addChunkJSError(c, ev)
 		} else if ev.Kind == Engagement {
-			w.addEngagement(c, ev)
+			if id := ev.target(); w.laterPageViews[id] {
+				early[id] = append(early[id], ev)
+			} else {
+				w.addEngagement(c, ev)
+			}
 		} else {
 			w.addEvent(c, ev)
+			if ev.Kind == PageView && ev.PID != "" {
+				delete(w.laterPageViews, ev.ID)
+				for _, e := range early[ev.ID] {
+					w.addEngagement(c, e)
+				}
+				delete(early, ev.ID)
+			}
 		}
 		last = max(last, ev.Seq)
+	}
+	for _, evs := range early { // their page view never came: orphans
+		for _, e := range evs {
+			w.addEngagement(c, e)
+		}
 	}
 	if !c.empty() {
 		w.finish(c, last)

@@ -21,8 +21,11 @@ type worker struct {
 
 	visitors  *lru
 	pageViews *pageViews // page views engagement beacons may update
-	jsErrs    map[string]*jsAgg
-	dims      *dimKeys
+	// laterPageViews are the page views (events row ids) of the batch
+	// being written that are not written yet
+	laterPageViews map[string]bool
+	jsErrs         map[string]*jsAgg
+	dims           *dimKeys
 
 	backoff   time.Duration
 	retryAt   time.Time
