@@ -658,8 +658,8 @@ type oReport struct {
 
 // oPageEngagement: the medians of a page's selected page views of the
 // period with engagement (engagedMs or scrollDepth above 0); an even
-// count takes the mean of the middle two, seconds are rounded half up to
-// a tenth.
+// count takes the mean of the middle two; engaged times count in whole
+// tenths of a second (cut), and the median is rounded half up to a tenth.
 type oPageEngagement struct {
 	path            string
 	views           int
@@ -713,8 +713,14 @@ func (r *oReport) engagementOf(evs []*oEvent) {
 	}
 	r.pageEngagement = map[string]oPageEngagement{}
 	for path, xs := range ms {
-		med := oMedian(xs)
-		r.pageEngagement[path] = oPageEngagement{path, len(xs), float64(int(med/100+0.5)) / 10, oMedian(scroll[path])}
+		// engaged times in whole tenths of a second (cut), the median
+		// rounded half up to a tenth
+		tenths := make([]int, len(xs))
+		for i, x := range xs {
+			tenths[i] = x / 100
+		}
+		med := oMedian(tenths)
+		r.pageEngagement[path] = oPageEngagement{path, len(xs), float64(int(med+0.5)) / 10, oMedian(scroll[path])}
 	}
 }
 

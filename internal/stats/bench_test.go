@@ -26,7 +26,8 @@ import (
 // one session per 10 consecutive events (sessions of 8 countries with a
 // skewed share, 7 device/browser/OS mixes, 4 languages, 6 referrers, 1
 // in 10 from a campaign), 500 paths of which "/" takes 15 % and /pricing
-// 5 % of the page views, 2 % of the events a custom "signup" with
+// 5 % of the page views, 7 in 10 page views with engagement (engaged
+// time up to 2 minutes, scroll depth), 2 % of the events a custom "signup" with
 // {"plan":"pro"} (a third) or {"plan":"free"}, a visitors row per two
 // sessions (every 4th identified, two per user, a third of the users with
 // metadata plan "pro"), and the summaries
@@ -442,19 +443,24 @@ func fill(app core.App, site string, n int, from time.Time, span time.Duration) 
 		if err := flush(visIns); err != nil {
 			return err
 		}
-		const evIns = `INSERT INTO events (id, session, website, type, path, eventName, eventData, timestamp, created, updated) VALUES `
+		const evIns = `INSERT INTO events (id, session, website, type, path, eventName, eventData, timestamp, engagedMs, scrollDepth,
+			created, updated) VALUES `
 		rows = 0
 		for i := range n {
 			t := at(i).Format(layout)
 			typ, name, data := "pageView", "", "NULL"
-			if h := mix(uint64(i) ^ 0x5a5a); h%50 == 0 {
+			ms, scroll := 0, 0
+			h := mix(uint64(i) ^ 0x5a5a)
+			if h%50 == 0 {
 				typ, name, data = "custom", "signup", `'{"plan":"free"}'`
 				if h/50%3 == 0 {
 					data = `'{"plan":"pro"}'`
 				}
+			} else if h>>8%10 < 7 {
+				ms, scroll = int(h>>16%120000), int(h>>40%101)
 			}
-			if err := add(evIns, "('e%014d','s%014d','%s','%s','%s','%s',%s,'%s','%s','%s')",
-				i, i/10, site, typ, benchPath(i), name, data, t, t, t); err != nil {
+			if err := add(evIns, "('e%014d','s%014d','%s','%s','%s','%s',%s,'%s',%d,%d,'%s','%s')",
+				i, i/10, site, typ, benchPath(i), name, data, t, ms, scroll, t, t); err != nil {
 				return err
 			}
 		}

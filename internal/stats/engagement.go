@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"database/sql"
 	"fmt"
 	"math"
 	"sort"
@@ -18,7 +19,8 @@ type PageEngagement struct {
 	// Views is the number of page views with engagement data.
 	Views int `json:"views"`
 	// MedianSeconds is the median engaged time (visible, focused, not
-	// idle over 30 s), in seconds to a tenth.
+	// idle over 30 s), each page view's counted in whole tenths of a
+	// second (cut, not rounded), the median rounded half up to a tenth.
 	MedianSeconds float64 `json:"medianSeconds"`
 	// MedianScroll is the median of the deepest scroll, in percent of
 	// the page (100 for a page without scroll).
@@ -26,7 +28,9 @@ type PageEngagement struct {
 }
 
 // pageEngagement computes the engagement of the pages listed (the top
-// pages), honoring the filters, from the raw rows.
+// pages), honoring the filters, from the raw rows: each page's engaged
+// times (in whole tenths of a second) and scroll depths (whole percents)
+// are counted, and the medians read from the counts.
 func (q *querier) pageEngagement(p Period, pages []Item) ([]PageEngagement, error) {
 	out := []PageEngagement{}
 	if len(pages) == 0 {
@@ -39,41 +43,93 @@ func (q *querier) pageEngagement(p Period, pages []Item) ([]PageEngagement, erro
 		params[k] = it.Key
 		in = append(in, "{:"+k+"}")
 	}
-	var rows []struct {
-		Path   string `db:"path"`
-		Ms     int    `db:"ms"`
-		Scroll int    `db:"scroll"`
-	}
-	err := q.db.NewQuery(`SELECT e.path AS path, e.engagedMs AS ms, e.scrollDepth AS scroll` + q.eventsFrom() +
-		` AND e.type = 'pageView' AND e.path IN (` + strings.Join(in, ", ") + `) AND (e.engagedMs > 0 OR e.scrollDepth > 0)`).
-		WithContext(q.ctx).Bind(q.params(p, params)).All(&rows)
+	from := q.eventsFrom() + ` AND e.type = 'pageView' AND e.path IN (` + strings.Join(in, ", ") +
+		`) AND (e.engagedMs > 0 OR e.scrollDepth > 0)`
+	// the rows are read as a stream into per-page counts (a covering,
+	// partial index serves them): no row is kept, no path copied
+	rs, err := q.db.NewQuery(`SELECT e.path, CAST(e.engagedMs AS INTEGER), CAST(e.scrollDepth AS INTEGER)` + from).
+		WithContext(q.ctx).Bind(q.params(p, params)).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("stats: page engagement: %w", err)
 	}
-	ms, scroll := map[string][]int{}, map[string][]int{}
-	for _, r := range rows {
-		ms[r.Path] = append(ms[r.Path], r.Ms)
-		scroll[r.Path] = append(scroll[r.Path], r.Scroll)
+	defer rs.Close()
+	type counts struct {
+		tenths map[int]int
+		scroll [101]int
 	}
-	for _, it := range pages { // in the top list's order
-		if len(ms[it.Key]) == 0 {
+	byPath := make(map[string]*counts, len(pages))
+	for _, it := range pages {
+		byPath[it.Key] = &counts{tenths: map[int]int{}}
+	}
+	var (
+		path      sql.RawBytes
+		ms, depth int
+	)
+	for rs.Next() {
+		if err := rs.Scan(&path, &ms, &depth); err != nil {
+			return nil, fmt.Errorf("stats: page engagement: %w", err)
+		}
+		c := byPath[string(path)]
+		if c == nil {
 			continue
 		}
-		out = append(out, PageEngagement{Path: it.Key, Views: len(ms[it.Key]),
-			MedianSeconds: math.Round(median(ms[it.Key])/100) / 10, MedianScroll: median(scroll[it.Key])})
+		c.tenths[ms/100]++
+		c.scroll[min(max(depth, 0), 100)]++
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("stats: page engagement: %w", err)
+	}
+	for _, it := range pages { // in the top list's order
+		c := byPath[it.Key]
+		if len(c.tenths) == 0 {
+			continue
+		}
+		tenths := make([]bucket, 0, len(c.tenths))
+		for v, n := range c.tenths {
+			tenths = append(tenths, bucket{v, n})
+		}
+		var scroll []bucket
+		for v, n := range c.scroll {
+			if n > 0 {
+				scroll = append(scroll, bucket{v, n})
+			}
+		}
+		med, views := medianOf(tenths)
+		sc, _ := medianOf(scroll)
+		out = append(out, PageEngagement{Path: it.Key, Views: views,
+			MedianSeconds: math.Floor(med+0.5) / 10, MedianScroll: sc})
 	}
 	return out, nil
 }
 
-// median is the middle value of xs (the mean of the two middle ones for
-// an even count); xs is sorted in place.
-func median(xs []int) float64 {
-	sort.Ints(xs)
-	n := len(xs)
-	if n%2 == 1 {
-		return float64(xs[n/2])
+// bucket is how many page views (n) had one value (v).
+type bucket struct{ v, n int }
+
+// medianOf is the median of the values the buckets count (the mean of the
+// two middle ones for an even count) and how many values there are.
+func medianOf(bs []bucket) (float64, int) {
+	sort.Slice(bs, func(i, j int) bool { return bs[i].v < bs[j].v })
+	total := 0
+	for _, b := range bs {
+		total += b.n
 	}
-	return float64(xs[n/2-1]+xs[n/2]) / 2
+	if total == 0 {
+		return 0, 0
+	}
+	// the values at 0-based positions lo and hi (equal for an odd count)
+	lo, hi := (total-1)/2, total/2
+	var vlo, vhi, seen int
+	for _, b := range bs {
+		if lo >= seen && lo < seen+b.n {
+			vlo = b.v
+		}
+		if hi >= seen && hi < seen+b.n {
+			vhi = b.v
+			break
+		}
+		seen += b.n
+	}
+	return float64(vlo+vhi) / 2, total
 }
 
 // The reserved names of the browser script's automatic events.

@@ -209,6 +209,12 @@ func (b *builder) events() {
 	// largest its engagement beacons reported
 	b.fields(&core.NumberField{Name: "engagedMs", OnlyInt: true, Min: types.Pointer(0.0)})
 	b.fields(&core.NumberField{Name: "scrollDepth", OnlyInt: true, Min: types.Pointer(0.0), Max: types.Pointer(100.0)})
+	// the stats' median time on page and scroll depth read the engaged
+	// page views of the top pages: covering, and partial (only page
+	// views with engagement), so a report never reads the events' rows
+	// for them, nor the index entries of page views without engagement
+	b.c.AddIndex(schema.IndexName(b.c.Name, "website_path_engaged"), false,
+		"website, path, timestamp, type, engagedMs, scrollDepth, session", "engagedMs > 0 OR scrollDepth > 0")
 	b.index("session_timestamp", false, "session, timestamp")
 	b.index("website_timestamp", false, "website, timestamp")
 	// filtered stats, goals and funnels select events by page or
