@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -128,20 +129,6 @@ func TestScriptAutomaticEvents(t *testing.T) {
 	}
 }
 
-// clock replaces Date.now with a clock the test moves, and
-// document.visibilityState with a value it sets, before any script runs.
-const clock = `
-	window.testNow = 1.7e12;
-	Date.now = function () { return window.testNow; };
-	window.testVisibility = "visible";
-	Object.defineProperty(Document.prototype, "visibilityState", {get: function () { return window.testVisibility; }, configurable: true});
-	window.advance = function (ms) { window.testNow += ms; };
-	window.setVisible = function (v) {
-		window.testVisibility = v ? "visible" : "hidden";
-		document.dispatchEvent(new Event("visibilitychange"));
-	};
-`
-
 type engagementRow struct {
 	Path   string `db:"path"`
 	Ms     int    `db:"engagedMs"`
@@ -181,7 +168,7 @@ func TestScriptMeasuresEngagedTimeAndScrollDepth(t *testing.T) {
 	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: clock}); err != nil {
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: browsertest.ControlledClock}); err != nil {
 		t.Fatal(err)
 	}
 	do(t, ctx, chromedp.Navigate(s.base+"/t/long"), loaded())

@@ -21,20 +21,6 @@ import (
 // chrome is the test binary's one headless Chromium.
 var chrome browsertest.Browser
 
-// controlledClock replaces the page's clock and visibility before any
-// script runs: the test moves time and hides the tab.
-const controlledClock = `
-	window.testNow = 1.7e12;
-	Date.now = function () { return window.testNow; };
-	window.testVisibility = "visible";
-	Object.defineProperty(Document.prototype, "visibilityState", {get: function () { return window.testVisibility; }, configurable: true});
-	window.advance = function (ms) { window.testNow += ms; };
-	window.setVisible = function (v) {
-		window.testVisibility = v ? "visible" : "hidden";
-		document.dispatchEvent(new Event("visibilitychange"));
-	};
-`
-
 // TestServeBrowserAutomaticEventsAndEngagement is issue 32's browser
 // check against skopos serve: on a page of the demo site (localhost) with
 // data-auto="outbound downloads", clicking a download link and then an
@@ -106,7 +92,7 @@ func TestServeBrowserAutomaticEventsAndEngagement(t *testing.T) {
 	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: controlledClock}); err != nil {
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: browsertest.ControlledClock}); err != nil {
 		t.Fatal(err)
 	}
 	do(chromedp.Navigate(base + "/read"))

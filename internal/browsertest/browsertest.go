@@ -22,3 +22,20 @@ func Headers(h http.Header, ua string) {
 	h.Set("Sec-Fetch-Mode", "no-cors")
 	h.Set("Sec-Fetch-Dest", "empty")
 }
+
+// ControlledClock is a script to install before a page's own
+// (page.AddScriptToEvaluateOnNewDocument): Date.now returns window.testNow,
+// which advance(ms) moves, and setVisible(bool) sets
+// document.visibilityState and dispatches visibilitychange, so a test
+// decides how long a page was seen and hidden.
+const ControlledClock = `
+	window.testNow = 1.7e12;
+	Date.now = function () { return window.testNow; };
+	window.testVisibility = "visible";
+	Object.defineProperty(Document.prototype, "visibilityState", {get: function () { return window.testVisibility; }, configurable: true});
+	window.advance = function (ms) { window.testNow += ms; };
+	window.setVisible = function (v) {
+		window.testVisibility = v ? "visible" : "hidden";
+		document.dispatchEvent(new Event("visibilitychange"));
+	};
+`
