@@ -25,6 +25,7 @@ import (
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	_ "github.com/pocketbase/pocketbase/migrations" // PocketBase's system migrations
+	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/superuser"
 	"github.com/skopos-go/skopos/schema"
 	"github.com/skopos-go/skopos/schema/collections"
@@ -237,6 +238,10 @@ func (s *Server) prepare(app *core.BaseApp) error {
 // What the tests check (who may log in, how often) does not depend on the
 // cost, which is a parameter of the hash stored with it.
 const testBcryptCost = 4
+
+// Shared-link passwords are bcrypt hashes too, at cost 10 in production;
+// set before any test runs, so parallel tests never race on it.
+func init() { share.PasswordCost = testBcryptCost }
 
 // cheapPasswords sets the password fields of the superusers and users
 // collections to testBcryptCost.

@@ -42,6 +42,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
+// PasswordCost is the bcrypt cost of new link passwords. Tests lower it
+// (package pbtest does): a check reads the cost stored in each hash.
+var PasswordCost = bcrypt.DefaultCost
+
 // PathPrefix is where a link's read-only dashboard lives:
 // PathPrefix + "/" + token.
 const PathPrefix = "/share"
@@ -101,7 +105,7 @@ func Create(app core.App, auth, site *core.Record, in Input, now time.Time) (str
 	rec.Set("name", in.Name)
 	rec.Set("hash", hash)
 	if in.Password != "" {
-		h, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
+		h, err := bcrypt.GenerateFromPassword([]byte(in.Password), PasswordCost)
 		if err != nil {
 			return "", nil, fmt.Errorf("share: password: %w", err)
 		}
