@@ -205,7 +205,8 @@ func keyset(ctx context.Context, app core.App, w *writer, q string, site string,
 }
 
 // EventColumns is the header of an events export.
-var EventColumns = []string{"time", "id", "type", "path", "eventName", "eventData", "session", "visitor"}
+var EventColumns = []string{"time", "id", "type", "path", "eventName", "eventData", "session", "visitor",
+	"engagedMs", "scrollDepth", "revenueAmount", "revenueCurrency", "orderId"}
 
 func writeEvents(ctx context.Context, app core.App, w *writer, site string, p stats.Period) error {
 	if err := w.write(EventColumns...); err != nil {
@@ -214,21 +215,30 @@ func writeEvents(ctx context.Context, app core.App, w *writer, site string, p st
 	// the website_timestamp index bounds the range; ties on the
 	// timestamp are ordered by id, and the page starts after the last
 	// (timestamp, id) written
-	const q = `SELECT e.timestamp, e.id, e.type, e.path, e.eventName, COALESCE(e.eventData, ''), e.session, COALESCE(s.visitor, '')
+	const q = `SELECT e.timestamp, e.id, e.type, e.path, e.eventName, COALESCE(e.eventData, ''), e.session, COALESCE(s.visitor, ''),
+			CAST(COALESCE(e.engagedMs, 0) AS INTEGER), CAST(COALESCE(e.scrollDepth, 0) AS INTEGER),
+			CAST(COALESCE(e.revenueAmount, 0) AS INTEGER), COALESCE(e.revenueCurrency, ''), COALESCE(e.orderId, '')
 		FROM events e LEFT JOIN sessions s ON s.id = e.session
 		WHERE e.website = {:w} AND e.timestamp >= {:lo} AND e.timestamp < {:to}
 			AND NOT (e.timestamp = {:t} AND e.id <= {:id})
 		ORDER BY e.timestamp, e.id LIMIT {:n}`
-	var c [8]sql.NullString
+	var c [13]sql.NullString
+	dest := make([]any, len(c))
+	for i := range c {
+		dest[i] = &c[i]
+	}
 	return keyset(ctx, app, w, q, site, p, func(rows *dbx.Rows) (string, string, error) {
-		if err := rows.Scan(&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7]); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return "", "", fmt.Errorf("scan event: %w", err)
 		}
 		data := c[5].String
 		if data == "null" {
 			data = ""
 		}
-		if err := w.write(rfc3339(c[0].String), c[1].String, c[2].String, c[3].String, c[4].String, data, c[6].String, c[7].String); err != nil {
+		// engagement and revenue as stored (0 and "" without; the amount
+		// in the currency's minor units)
+		if err := w.write(rfc3339(c[0].String), c[1].String, c[2].String, c[3].String, c[4].String, data, c[6].String, c[7].String,
+			c[8].String, c[9].String, c[10].String, c[11].String, c[12].String); err != nil {
 			return "", "", fmt.Errorf("write event: %w", err)
 		}
 		return c[0].String, c[1].String, nil

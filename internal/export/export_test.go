@@ -304,3 +304,57 @@ func superToken(b testing.TB, srv *pbtest.Server) string {
 }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// TestEventsCarryEngagementRevenueAndOrigin: a page view's engagement, a
+// purchase's revenue and order, and a session's source and channel are
+// exported as stored.
+func TestEventsCarryEngagementRevenueAndOrigin(t *testing.T) {
+	t.Parallel()
+	app := pbtest.Start(t, pbtest.Options{}).App()
+	site := addSite(t, app)
+	now := time.Now().UTC()
+	vis := pbtest.Save(t, app, schema.Visitors, map[string]any{"website": site, "visitorId": "v1"})
+	sess := pbtest.Save(t, app, schema.Sessions, map[string]any{"website": site, "visitor": vis.Id, "seq": 1,
+		"startedAt": now, "lastActivity": now, "source": "Gmail", "channel": "Email"})
+	pbtest.Save(t, app, schema.Events, map[string]any{"website": site, "session": sess.Id, "type": "pageView", "path": "/read",
+		"timestamp": now, "engagedMs": 7000, "scrollDepth": 40})
+	pbtest.Save(t, app, schema.Events, map[string]any{"website": site, "session": sess.Id, "type": "custom", "eventName": "Purchase",
+		"path": "/checkout", "timestamp": now.Add(time.Millisecond), "revenueAmount": 2990, "revenueCurrency": "EUR", "orderId": "o-1"})
+	p, err := stats.ParsePeriod("24h", "", "", now.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(kind export.Kind) []map[string]string {
+		var buf bytes.Buffer
+		if err := export.Write(context.Background(), app, &buf, func() {}, site, kind, stats.Request{Period: p, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(&buf).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]string
+		for _, r := range rows[1:] {
+			m := map[string]string{}
+			for i, h := range rows[0] {
+				m[h] = r[i]
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	evs := read(export.Events)
+	if len(evs) != 2 {
+		t.Fatalf("%d events exported", len(evs))
+	}
+	pv, buy := evs[0], evs[1]
+	if pv["engagedMs"] != "7000" || pv["scrollDepth"] != "40" || pv["revenueAmount"] != "0" || pv["revenueCurrency"] != "" {
+		t.Errorf("page view %v", pv)
+	}
+	if buy["revenueAmount"] != "2990" || buy["revenueCurrency"] != "EUR" || buy["orderId"] != "o-1" || buy["engagedMs"] != "0" {
+		t.Errorf("purchase %v", buy)
+	}
+	if ss := read(export.Sessions); len(ss) != 1 || ss[0]["source"] != "Gmail" || ss[0]["channel"] != "Email" {
+		t.Errorf("sessions %v", ss)
+	}
+}
