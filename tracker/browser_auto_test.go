@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
@@ -149,13 +148,17 @@ func (s *site) engagement(t *testing.T) []engagementRow {
 func (s *site) waitEngagement(t *testing.T, want ...engagementRow) {
 	t.Helper()
 	var got []engagementRow
-	deadline := time.Now().Add(testwait.Timeout())
-	for got = s.engagement(t); fmt.Sprint(got) != fmt.Sprint(want); got = s.engagement(t) {
-		if time.Now().After(deadline) {
-			t.Fatalf("page views' engagement %v, want %v", got, want)
+	done := false
+	t.Cleanup(func() {
+		if !done {
+			t.Logf("page views' engagement last read: %v", got)
 		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	})
+	testwait.Until(t, fmt.Sprintf("page views' engagement %v", want), func() bool {
+		got = s.engagement(t)
+		return fmt.Sprint(got) == fmt.Sprint(want)
+	})
+	done = true
 }
 
 func TestScriptMeasuresEngagedTimeAndScrollDepth(t *testing.T) {
