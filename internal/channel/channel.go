@@ -106,8 +106,10 @@ func Classify(v Visit) Result {
 // with the additions the package comment lists. cat is the source's
 // category, src the lower-cased utm_source.
 func rules(cat category, src, medium, campaign string) string {
-	paid := paidMedium.MatchString(medium)
-	shop := cat == shopping || shopCampaign.MatchString(campaign)
+	// most visits have no utm_medium (or the referrer's "referral") and
+	// no campaign: the regular expressions only run on the rest
+	paid := medium != "" && medium != "referral" && paidMedium.MatchString(medium)
+	shop := cat == shopping || campaign != "" && shopCampaign.MatchString(campaign)
 	switch {
 	case strings.Contains(campaign, "cross-network"):
 		return CrossNetwork
@@ -133,7 +135,7 @@ func rules(cat category, src, medium, campaign string) string {
 		return OrganicSearch
 	case cat == ai:
 		return AIAssistants
-	case cat == email || emailWord.MatchString(src) || emailWord.MatchString(medium):
+	case cat == email || src != "" && emailWord.MatchString(src) || medium != "referral" && emailWord.MatchString(medium):
 		return Email
 	case cat == adNetwork && medium == "referral":
 		return Display

@@ -109,14 +109,12 @@ func (w *worker) committed(c *chunk) {
 		if r.kind == roleJSError {
 			js += r.count
 		}
-	}
-	w.p.stats.jsErrors.Add(uint64(js))
-	for _, r := range c.roles {
 		if r.duplicate {
 			w.p.stats.duplicateOrders.Add(1)
 			w.p.debug("order already paid: event stored without its revenue", "site", r.event.TrackingID, "order", r.event.OrderID)
 		}
 	}
+	w.p.stats.jsErrors.Add(uint64(js))
 	if w.p.cfg.OnStored != nil {
 		var out []StoredEvent
 		for _, r := range c.roles {
@@ -169,13 +167,10 @@ func (w *worker) refuse(c *chunk, i int, cause error) error {
 			continue
 		}
 		switch x.kind {
-		case roleEngagement:
+		case roleEvent, roleEngagement:
 			w.refused[x.event.ID] = true
 			n++
-		case roleEvent:
-			w.refused[x.event.ID] = true
-			n++
-			if r.kind == roleVisitor { // its sessions will not exist either
+			if x.kind == roleEvent && r.kind == roleVisitor { // its sessions will not exist either
 				w.refusedSessions[x.session] = true
 			}
 		case roleJSError:
