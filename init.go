@@ -244,7 +244,7 @@ func checkSchema(ctx context.Context, pb *pbrest.Client, spooled, secrets bool) 
 		}
 	}
 	for _, name := range schema.All() {
-		if slices.Contains(schema.Analysis, name) || slices.Contains(schema.Server, name) {
+		if slices.Contains(schema.Analysis, name) || slices.Contains(schema.Server, name) || slices.Contains(schema.Teams, name) {
 			continue // read by the stats API, never written by the SDK
 		}
 		if name == schema.Spools && !spooled {

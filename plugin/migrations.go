@@ -100,6 +100,10 @@ func (p *plugin) migrations() core.MigrationsList {
 	l.Register(apply, nil, "1764115218_skopos_schema_v14.go")
 	// v13: events.engagedMs and scrollDepth, sessions.engagedMs
 	l.Register(apply, nil, "1764115217_skopos_schema_v13.go")
+	// v15: skopos_members and skopos_invites (teams); goals and funnels
+	// rules that let members read and admins change
+	l.Register(apply, nil, "1764115219_skopos_schema_v15.go")
+	l.Register(collections.UpgradeOwnerRules, nil, "1764115219_skopos_v15_member_rules.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/seorun"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -41,7 +42,7 @@ func (p *plugin) mountSEO(e *core.ServeEvent) {
 }
 
 func (p *plugin) getSEO(e *core.RequestEvent) error {
-	site, err := p.keyAuth.ownSite(e, e.Request.URL.Query().Get("site"), time.Now())
+	site, err := p.keyAuth.ownSite(e, e.Request.URL.Query().Get("site"), access.Viewer, time.Now())
 	if err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func (p *plugin) analyzeSEO(e *core.RequestEvent) error {
 	if err := e.BindBody(&in); err != nil {
 		return e.BadRequestError("Send JSON: {\"site\": \"<trackingId>\", \"strategy\": \"mobile\"|\"desktop\"}.", err)
 	}
-	site, err := p.keyAuth.ownSite(e, in.Site, time.Now())
+	site, err := p.keyAuth.ownSite(e, in.Site, access.Admin, time.Now())
 	if err != nil {
 		return err
 	}

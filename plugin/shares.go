@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/dashboard"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/schema"
@@ -76,6 +77,8 @@ func createShare(e *core.RequestEvent) error {
 	switch {
 	case errors.Is(err, share.ErrNotFound):
 		return e.NotFoundError("Website not found.", nil)
+	case errors.Is(err, access.ErrForbidden):
+		return accessError(e, err)
 	case errors.Is(err, share.ErrInvalid):
 		return e.BadRequestError(strings.TrimPrefix(err.Error(), share.ErrInvalid.Error()+": "), nil)
 	case err != nil:
@@ -100,6 +103,8 @@ func listShares(e *core.RequestEvent) error {
 	switch {
 	case errors.Is(err, share.ErrNotFound):
 		return e.NotFoundError("Website not found.", nil)
+	case errors.Is(err, access.ErrForbidden):
+		return accessError(e, err)
 	case err != nil:
 		return e.InternalServerError("", err)
 	}
@@ -115,6 +120,8 @@ func revokeShare(e *core.RequestEvent) error {
 	case errors.Is(err, share.ErrNotFound):
 		// someone else's link looks exactly like an unknown one
 		return e.NotFoundError("Shared link not found.", nil)
+	case errors.Is(err, access.ErrForbidden):
+		return accessError(e, err)
 	case err != nil:
 		return e.InternalServerError("", err)
 	}

@@ -137,29 +137,52 @@ func (k *keyAuth) siteLink(e *core.RequestEvent, now time.Time) (site *core.Reco
 		}
 		return l.Site, l.Record.Id, nil
 	}
-	site, err = k.ownSite(e, q.Get("site"), now)
+	site, err = k.ownSite(e, q.Get("site"), access.Viewer, now)
 	return site, "", err
 }
 
 // ownSite returns the website trackingID if the caller (an auth token,
-// or an API key within its sites; never a shared link) may see it.
-func (k *keyAuth) ownSite(e *core.RequestEvent, trackingID string, now time.Time) (*core.Record, error) {
-	site, _, err := k.ownSiteBy(e, trackingID, now)
+// or an API key within its sites; never a shared link) has the role need
+// on it (access.Check): 404 below Viewer, 403 below need.
+func (k *keyAuth) ownSite(e *core.RequestEvent, trackingID string, need access.Role, now time.Time) (*core.Record, error) {
+	site, _, err := k.ownSiteBy(e, trackingID, need, now)
 	return site, err
 }
 
 // ownSiteBy is ownSite that also returns the caller: the auth record, or
-// the API key's owner.
-func (k *keyAuth) ownSiteBy(e *core.RequestEvent, trackingID string, now time.Time) (site, caller *core.Record, err error) {
+// the API key's owner. An API key works only while its owner administers
+// the website (access.Admin): a key is handed to other systems and
+// outlives sessions, so handing a site's data out is an admin's decision,
+// and a member demoted to viewer takes their keys' reach with them.
+func (k *keyAuth) ownSiteBy(e *core.RequestEvent, trackingID string, need access.Role, now time.Time) (site, caller *core.Record, err error) {
 	auth, scope, err := k.caller(e, now)
 	if err != nil {
 		return nil, nil, err
 	}
 	site, err = e.App.FindFirstRecordByData(schema.Websites, "trackingId", trackingID)
-	if err != nil || !access.CanView(auth, site) || (scope != nil && !slices.Contains(scope, site.GetString("trackingId"))) {
+	if err != nil || (scope != nil && !slices.Contains(scope, site.GetString("trackingId"))) {
 		return nil, nil, e.NotFoundError("Website not found.", nil)
 	}
+	if e.Auth == nil {
+		need = max(need, access.Admin)
+	}
+	if err := accessError(e, access.Check(e.App, auth, site, need)); err != nil {
+		return nil, nil, err
+	}
 	return site, auth, nil
+}
+
+// accessError answers access.Check's errors: 404 for a website the
+// caller cannot see (exactly as an unknown one), 403 for a role below
+// the route's.
+func accessError(e *core.RequestEvent, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, access.ErrForbidden):
+		return e.ForbiddenError("Your role on this website does not allow this.", nil)
+	}
+	return e.NotFoundError("Website not found.", nil)
 }
 
 // queryError maps the stats package's errors onto API answers.

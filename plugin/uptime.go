@@ -6,6 +6,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/notify"
 	"github.com/skopos-go/skopos/internal/safefetch"
 	"github.com/skopos-go/skopos/internal/uptime"
@@ -64,7 +65,7 @@ func (p *plugin) mountUptime(e *core.ServeEvent) {
 	e.Router.GET(UptimePath, func(e *core.RequestEvent) error {
 		now := time.Now()
 		q := e.Request.URL.Query()
-		site, err := p.keyAuth.ownSite(e, q.Get("site"), now)
+		site, err := p.keyAuth.ownSite(e, q.Get("site"), access.Viewer, now)
 		if err != nil {
 			return err
 		}

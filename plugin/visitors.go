@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/visitors"
@@ -62,7 +63,7 @@ func (p *plugin) mountVisitors(e *core.ServeEvent) {
 	}))
 	for path, kind := range map[string]erase.Kind{SessionsPath + "/{id}": erase.Session, VisitorsPath + "/{id}": erase.Visitor, UsersPath + "/{id}": erase.User} {
 		e.Router.DELETE(path, func(e *core.RequestEvent) error {
-			site, caller, err := keys.ownSiteBy(e, e.Request.URL.Query().Get("site"), time.Now())
+			site, caller, err := keys.ownSiteBy(e, e.Request.URL.Query().Get("site"), access.Admin, time.Now())
 			if err != nil {
 				return err
 			}
@@ -111,7 +112,7 @@ func actor(e *core.RequestEvent, caller *core.Record) string {
 // visitorsHandler runs h for the site= website the caller may read.
 func visitorsHandler(keys *keyAuth, h func(*core.RequestEvent, *core.Record) error) func(*core.RequestEvent) error {
 	return func(e *core.RequestEvent) error {
-		site, err := keys.ownSite(e, e.Request.URL.Query().Get("site"), time.Now())
+		site, err := keys.ownSite(e, e.Request.URL.Query().Get("site"), access.Viewer, time.Now())
 		if err != nil {
 			return err
 		}

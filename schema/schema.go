@@ -86,6 +86,15 @@ const (
 	// went), never the erased data or its ids. Superuser-only (no API
 	// rules); the dashboard shows a site's to its owner.
 	Erasures = "skopos_erasures"
+	// Members gives users records a role on a website they do not own
+	// (admin or viewer; the owner is websites.user). One row per website
+	// and user; deleted with either.
+	Members = "skopos_members"
+	// Invites are the pending invitations to a website: an email, the
+	// role it will get, the hash of the link's token (never the token),
+	// who invited and until when the link works. Used once: accepting it
+	// records when and by whom.
+	Invites = "skopos_invites"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -107,10 +116,15 @@ var Analysis = []string{Goals, Funnels}
 var Server = []string{APIKeys, Shares, SEOData, SEOHistory, ServiceKeys,
 	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State, Erasures}
 
+// Teams lists the collections of a website's members and invitations;
+// they come before Analysis, whose API rules read skopos_members.
+var Teams = []string{Members, Invites}
+
 // All lists every Skopos collection: Names, the writer's own bookkeeping
-// (Spools), the installation's secrets, Analysis, then Server.
+// (Spools), the installation's secrets, Teams, Analysis, then Server.
 func All() []string {
-	return append(append(append(append([]string(nil), Names...), Spools, Secrets), Analysis...), Server...)
+	l := append(append([]string(nil), Names...), Spools, Secrets)
+	return append(append(append(l, Teams...), Analysis...), Server...)
 }
 
 // Superusers is PocketBase's superusers auth collection, which

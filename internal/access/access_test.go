@@ -80,7 +80,7 @@ func TestCanViewAndVisibleSites(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			for name, want := range tt.canSee {
-				if got := access.CanView(tt.auth, sites[name]); got != want {
+				if got := access.CanView(app, tt.auth, sites[name]); got != want {
 					t.Errorf("CanView(%s) = %v, want %v", name, got, want)
 				}
 			}
@@ -102,7 +102,7 @@ func TestCanViewAndVisibleSites(t *testing.T) {
 			}
 		})
 	}
-	if access.CanView(super, nil) {
+	if access.CanView(app, super, nil) {
 		t.Error("CanView(superuser, nil site) = true")
 	}
 }

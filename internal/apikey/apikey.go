@@ -132,8 +132,8 @@ func Create(app core.App, owner *core.Record, in Input, now time.Time) (id, key 
 		}
 		for _, tid := range in.Sites {
 			site, err := app.FindFirstRecordByData(schema.Websites, "trackingId", tid)
-			if err != nil || !access.CanView(owner, site) {
-				return "", "", invalid("sites: no website %q of yours", tid)
+			if err != nil || !access.Can(app, owner, site, access.Admin) {
+				return "", "", invalid("sites: no website %q you own or administer", tid)
 			}
 		}
 		rec.Set("sites", slices.Compact(slices.Sorted(slices.Values(in.Sites))))

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/live"
@@ -221,34 +222,34 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/{$}", s.authed(s.overview))
 	m.HandleFunc("GET "+activePath, s.authed(s.activeStream))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}", s.authed(s.forSite(s.sitePage)))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/realtime", s.authed(s.ownSite(s.realtime)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/realtime", s.authed(s.ownSite(access.Viewer, s.realtime)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/live/stream", s.authed(s.liveStream))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/events", s.authed(s.forSite(s.eventDrill)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/errors", s.authed(s.forSite(s.errorDrill)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions", s.authed(s.forSite(s.sessionList)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/export", s.authed(s.forSite(s.exportCSV)))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions/{sid}", s.authed(s.ownSite(s.sessionTimeline)))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/visitors", s.authed(s.ownSite(s.visitorsPage)))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/visitors/{vid}/export", s.authed(s.ownSite(s.visitorExport)))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/users/{userId}", s.authed(s.ownSite(s.userPage)))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/users/{userId}/export", s.authed(s.ownSite(s.userExport)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions/{sid}", s.authed(s.ownSite(access.Viewer, s.sessionTimeline)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/visitors", s.authed(s.ownSite(access.Viewer, s.visitorsPage)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/visitors/{vid}/export", s.authed(s.ownSite(access.Viewer, s.visitorExport)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/users/{userId}", s.authed(s.ownSite(access.Viewer, s.userPage)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/users/{userId}/export", s.authed(s.ownSite(access.Viewer, s.userExport)))
 	s.eraseRoutes()
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/goals", s.authed(s.ownSite(s.goals)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals", s.authed(s.ownSite(s.addGoal)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals/{gid}/delete", s.authed(s.ownSite(s.deleteRecord(schema.Goals, "gid", "goals"))))
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels", s.authed(s.ownSite(s.funnels)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels", s.authed(s.ownSite(s.addFunnel)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/goals", s.authed(s.ownSite(access.Viewer, s.goals)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals", s.authed(s.ownSite(access.Admin, s.addGoal)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/goals/{gid}/delete", s.authed(s.ownSite(access.Admin, s.deleteRecord(schema.Goals, "gid", "goals"))))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels", s.authed(s.ownSite(access.Viewer, s.funnels)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels", s.authed(s.ownSite(access.Admin, s.addFunnel)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels/{fid}", s.authed(s.forSite(s.funnelView)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels/{fid}/delete", s.authed(s.ownSite(s.deleteRecord(schema.Funnels, "fid", "funnels"))))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels/{fid}/delete", s.authed(s.ownSite(access.Admin, s.deleteRecord(schema.Funnels, "fid", "funnels"))))
 
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/uptime", s.authed(s.ownSite(s.uptimePage)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/uptime", s.authed(s.ownSite(access.Viewer, s.uptimePage)))
 
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(s.seoPage)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(s.runSEO)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(access.Viewer, s.seoPage)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(access.Admin, s.runSEO)))
 
-	m.HandleFunc("GET "+Prefix+"/sites/{id}/shares", s.authed(s.ownSite(s.shares)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares", s.authed(s.ownSite(s.addShare)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares/{sid}/revoke", s.authed(s.ownSite(s.deleteRecord(schema.Shares, "sid", "shares"))))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/shares", s.authed(s.ownSite(access.Admin, s.shares)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares", s.authed(s.ownSite(access.Admin, s.addShare)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares/{sid}/revoke", s.authed(s.ownSite(access.Admin, s.deleteRecord(schema.Shares, "sid", "shares"))))
 
 	// a shared link's read-only reports (share.PathPrefix)
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}", s.shared(s.sitePage))
@@ -262,11 +263,11 @@ func (s *server) routes() {
 
 	m.HandleFunc("GET "+Prefix+"/websites", s.authed(s.websites))
 	m.HandleFunc("POST "+Prefix+"/websites", s.authed(s.addWebsite))
-	m.HandleFunc("GET "+Prefix+"/websites/{id}", s.authed(s.ownSite(s.editWebsite)))
-	m.HandleFunc("POST "+Prefix+"/websites/{id}", s.authed(s.ownSite(s.saveWebsite)))
-	m.HandleFunc("POST "+Prefix+"/websites/{id}/archive", s.authed(s.ownSite(s.archiveWebsite)))
-	m.HandleFunc("GET "+Prefix+"/websites/{id}/delete", s.authed(s.ownSite(s.confirmDelete)))
-	m.HandleFunc("POST "+Prefix+"/websites/{id}/delete", s.authed(s.ownSite(s.deleteWebsite)))
+	m.HandleFunc("GET "+Prefix+"/websites/{id}", s.authed(s.ownSite(access.Admin, s.editWebsite)))
+	m.HandleFunc("POST "+Prefix+"/websites/{id}", s.authed(s.ownSite(access.Admin, s.saveWebsite)))
+	m.HandleFunc("POST "+Prefix+"/websites/{id}/archive", s.authed(s.ownSite(access.Admin, s.archiveWebsite)))
+	m.HandleFunc("GET "+Prefix+"/websites/{id}/delete", s.authed(s.ownSite(access.Owner, s.confirmDelete)))
+	m.HandleFunc("POST "+Prefix+"/websites/{id}/delete", s.authed(s.ownSite(access.Owner, s.deleteWebsite)))
 
 	m.HandleFunc("GET "+Prefix+"/keys", s.authed(s.keys))
 	m.HandleFunc("POST "+Prefix+"/keys", s.authed(s.createKey))

@@ -10,6 +10,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -26,8 +27,8 @@ func (s *server) eraseRoutes() {
 		kind        erase.Kind
 	}{{"sessions/{sid}", "sid", erase.Session}, {"visitors/{vid}", "vid", erase.Visitor}, {"users/{userId}", "userId", erase.User}} {
 		path := Prefix + "/sites/{id}/" + k.path + "/delete"
-		s.mux.HandleFunc("GET "+path, s.authed(s.ownSite(s.confirmErase(k.kind, k.param))))
-		s.mux.HandleFunc("POST "+path, s.authed(s.ownSite(s.erasePost(k.kind, k.param))))
+		s.mux.HandleFunc("GET "+path, s.authed(s.ownSite(access.Admin, s.confirmErase(k.kind, k.param))))
+		s.mux.HandleFunc("POST "+path, s.authed(s.ownSite(access.Admin, s.erasePost(k.kind, k.param))))
 	}
 }
 

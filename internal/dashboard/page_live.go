@@ -69,7 +69,7 @@ func (s *server) activeStream(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	for _, id := range ids {
 		rec, err := s.app.FindRecordById(schema.Websites, id)
-		if err != nil || !access.CanView(u.rec, rec) {
+		if err != nil || !access.CanView(s.app, u.rec, rec) {
 			http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 			return
 		}

@@ -231,8 +231,8 @@ func (s *server) applyRule(u *user, rule *core.Record, f ruleForm, secret string
 	}
 	if f.Website != "" {
 		site, ferr := s.app.FindRecordById(schema.Websites, f.Website)
-		if ferr != nil || !access.CanView(u.rec, site) {
-			errs["website"] = "Choose one of your websites, or all of them."
+		if ferr != nil || !access.Can(s.app, u.rec, site, access.Admin) {
+			errs["website"] = "Choose a website you own or administer, or all of them."
 		}
 	}
 	if f.EventType == "custom_event" && (f.CustomEventName == "" || len(f.CustomEventName) > schema.MaxEventName) {

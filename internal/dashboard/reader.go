@@ -7,8 +7,10 @@ import (
 	"strconv"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/schema"
 )
 
 // reader is who reads a website's reports, and where its pages are: a
@@ -125,20 +127,28 @@ func (s *server) queryFailed(w http.ResponseWriter, r *http.Request, u *user, er
 // forSite runs a report page for a logged-in user who may see the {id}
 // website; others get 404.
 func (s *server) forSite(h func(http.ResponseWriter, *http.Request, *reader)) func(http.ResponseWriter, *http.Request, *user) {
-	return s.ownSite(func(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
+	return s.ownSite(access.Viewer, func(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 		h(w, r, &reader{u: u, site: site})
 	})
 }
 
-// ownSite runs a page of the {id} website for a logged-in user who may
-// see it; for others, and for unknown ids, the page is 404 alike.
-func (s *server) ownSite(h func(http.ResponseWriter, *http.Request, *user, *core.Record)) func(http.ResponseWriter, *http.Request, *user) {
+// ownSite runs a page of the {id} website for a logged-in user whose
+// role on it is need or above (access.Check); for others, and for
+// unknown ids, the page is 404 alike, and a member whose role is below
+// need gets 403.
+func (s *server) ownSite(need access.Role, h func(http.ResponseWriter, *http.Request, *user, *core.Record)) func(http.ResponseWriter, *http.Request, *user) {
 	return func(w http.ResponseWriter, r *http.Request, u *user) {
-		site := s.siteFor(r, u)
-		if site == nil {
-			s.notFound(w, r, u)
-			return
+		site, err := s.app.FindRecordById(schema.Websites, r.PathValue("id"))
+		if err == nil {
+			err = access.Check(s.app, u.rec, site, need)
 		}
-		h(w, r, u, site)
+		switch {
+		case errors.Is(err, access.ErrForbidden):
+			s.fail(w, r, u, http.StatusForbidden, "Your role on this website ("+access.RoleOf(s.app, u.rec, site).String()+") does not allow this.")
+		case err != nil:
+			s.notFound(w, r, u)
+		default:
+			h(w, r, u, site)
+		}
 	}
 }

@@ -22,7 +22,7 @@ func (s *server) visibleSites(u *user) ([]*core.Record, error) {
 // siteFor loads the website of the {id} path value if u may see it.
 func (s *server) siteFor(r *http.Request, u *user) *core.Record {
 	rec, err := s.app.FindRecordById(schema.Websites, r.PathValue("id"))
-	if err != nil || !access.CanView(u.rec, rec) {
+	if err != nil || !access.CanView(s.app, u.rec, rec) {
 		return nil
 	}
 	return rec

@@ -69,14 +69,24 @@ func (s *sites) get(id string) (*site, error) {
 	return &st, nil
 }
 
-// of returns the websites a rule watches: its website, else its user's
-// sites, else (a superuser's rule) every site; archived sites are left
+// of returns the websites a rule watches: its website, else the sites its
+// user owns or administers, else (a superuser's rule) every site; archived sites are left
 // out.
 func (s *sites) of(r rule) ([]site, error) {
 	if r.Website != "" {
 		st, err := s.get(r.Website)
 		if err != nil || st == nil || st.Archived {
 			return nil, err
+		}
+		if r.User != "" && st.User != r.User {
+			// a member's rule fires while they administer the site
+			// (access.Admin): a removed or demoted member's rules fall silent
+			var n int
+			err := s.db.NewQuery("SELECT COUNT(*) FROM " + schema.Members + " WHERE website = {:w} AND user = {:u} AND role = 'admin'").
+				WithContext(s.ctx).Bind(dbx.Params{"w": st.ID, "u": r.User}).Row(&n)
+			if err != nil || n == 0 {
+				return nil, err
+			}
 		}
 		return []site{*st}, nil
 	}
@@ -89,7 +99,9 @@ func (s *sites) of(r rule) ([]site, error) {
 	q := s.db.Select("id", "name", "domain", "user", "isArchived").From(schema.Websites).
 		Where(dbx.HashExp{"isArchived": false}).OrderBy("created", "id").WithContext(s.ctx)
 	if r.User != "" {
-		q.AndWhere(dbx.HashExp{"user": r.User})
+		// the user's own sites and those they administer (access.Admin)
+		q.AndWhere(dbx.Or(dbx.HashExp{"user": r.User},
+			dbx.NewExp("id IN (SELECT website FROM "+schema.Members+" WHERE user = {:member} AND role = 'admin')", dbx.Params{"member": r.User})))
 	}
 	var list []site
 	if err := q.All(&list); err != nil {

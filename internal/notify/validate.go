@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -75,8 +76,8 @@ func ValidateRule(app core.App, rec *core.Record) error {
 		switch {
 		case err != nil:
 			errs["website"] = "no such website"
-		case r.User != "" && site.GetString("user") != r.User:
-			errs["website"] = "not a website of the rule's user"
+		case r.User != "" && !userAdministers(app, r.User, site):
+			errs["website"] = "not a website the rule's user owns or administers"
 		}
 	}
 	if r.RecipientEmail == "" && r.WebhookURL == "" {
@@ -122,4 +123,11 @@ func ValidateRule(app core.App, rec *core.Record) error {
 		return errs
 	}
 	return nil
+}
+
+// userAdministers reports whether the users record id owns or administers
+// site (access.Admin).
+func userAdministers(app core.App, id string, site *core.Record) bool {
+	u, err := app.FindRecordById(schema.Users, id)
+	return err == nil && access.Can(app, u, site, access.Admin)
 }

@@ -75,12 +75,12 @@ type Input struct {
 	Expires time.Time
 }
 
-// Create makes a link to site for auth, who must be able to see it
-// (else ErrNotFound). It returns the token, which is not stored and
+// Create makes a link to site for auth, who must be an admin or the
+// owner of it (else ErrNotFound, or access.ErrForbidden for a viewer). It returns the token, which is not stored and
 // cannot be shown again, and the record.
 func Create(app core.App, auth, site *core.Record, in Input, now time.Time) (string, *core.Record, error) {
-	if !access.CanView(auth, site) {
-		return "", nil, ErrNotFound
+	if err := access.Check(app, auth, site, access.Admin); err != nil {
+		return "", nil, notFound(err)
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if len(in.Name) > schema.MaxShareName {
@@ -135,17 +135,17 @@ type Info struct {
 	Expired  bool           `json:"expired"`
 }
 
-// List returns the links of the websites auth may see, newest first;
-// site (a websites record) narrows it to one website.
+// List returns the links of the websites auth administers (access.Admin),
+// newest first; site (a websites record) narrows it to one website.
 func List(app core.App, auth, site *core.Record, now time.Time) ([]Info, error) {
 	sites := map[string]*core.Record{}
 	if site != nil {
-		if !access.CanView(auth, site) {
-			return nil, ErrNotFound
+		if err := access.Check(app, auth, site, access.Admin); err != nil {
+			return nil, notFound(err)
 		}
 		sites[site.Id] = site
 	} else {
-		recs, err := access.VisibleSites(app, auth)
+		recs, err := access.SitesWith(app, auth, access.Admin)
 		if err != nil {
 			return nil, fmt.Errorf("share: sites: %w", err)
 		}
@@ -199,8 +199,8 @@ func Revoke(app core.App, auth *core.Record, ref string) error {
 		if auth == nil || !auth.IsSuperuser() {
 			return ErrNotFound
 		}
-	} else if !access.CanView(auth, site) {
-		return ErrNotFound
+	} else if err := access.Check(app, auth, site, access.Admin); err != nil {
+		return notFound(err)
 	}
 	if err := app.Delete(rec); err != nil {
 		return fmt.Errorf("share: revoke: %w", err)
@@ -355,4 +355,13 @@ func (g *Guard) sign(l *Link, exp string) string {
 	m := hmac.New(sha256.New, g.key)
 	m.Write([]byte(l.Record.Id + "|" + l.Record.GetString("password") + "|" + exp))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// notFound is access.Check's error in this package's terms: ErrNotFound
+// for a website the caller cannot see, access.ErrForbidden kept as it is.
+func notFound(err error) error {
+	if errors.Is(err, access.ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
 }

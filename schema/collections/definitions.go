@@ -94,6 +94,8 @@ var definitions = map[string]func(*builder){
 	schema.NotifyDeliveries: (*builder).notifyDeliveries,
 	schema.State:            (*builder).state,
 	schema.Erasures:         (*builder).erasures,
+	schema.Members:          (*builder).members,
+	schema.Invites:          (*builder).invites,
 }
 
 // websites defines websites: the sites tracked, with their owner and settings.
