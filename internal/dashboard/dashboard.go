@@ -261,6 +261,17 @@ func (s *server) routes() {
 		s.serveActive(w, r, "share:"+rd.link.Record.Id, []string{rd.site.Id})
 	}))
 
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/members", s.authed(s.ownSite(access.Admin, s.members)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/members", s.authed(s.ownSite(access.Owner, s.invite)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/members/{uid}/role", s.authed(s.ownSite(access.Owner, s.memberAction("role", s.setRole))))
+	// an admin may leave (team.Remove lets a member remove themselves)
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/members/{uid}/remove", s.authed(s.ownSite(access.Admin, s.memberAction("removed", s.removeMember))))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/members/{uid}/transfer", s.authed(s.ownSite(access.Owner, s.memberAction("transferred", s.transferSite))))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/invites/{iid}/revoke", s.authed(s.ownSite(access.Owner, s.revokeInvite)))
+	// an invitation link: anyone holding it (the token is the secret)
+	m.HandleFunc("GET "+Prefix+"/invite/{token}", s.invitePage)
+	m.HandleFunc("POST "+Prefix+"/invite/{token}", s.acceptInvite)
+
 	m.HandleFunc("GET "+Prefix+"/websites", s.authed(s.websites))
 	m.HandleFunc("POST "+Prefix+"/websites", s.authed(s.addWebsite))
 	m.HandleFunc("GET "+Prefix+"/websites/{id}", s.authed(s.ownSite(access.Admin, s.editWebsite)))

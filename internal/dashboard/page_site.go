@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -143,6 +144,7 @@ type sitePageData struct {
 	RealtimeURL string // the live view; empty without one
 	SessionsURL string
 	SharesURL   string // the site's shared links; empty through one
+	MembersURL  string // the site's members; empty through a link and for a viewer
 	UptimeURL   string // likewise, the site's uptime page
 	// SEO is the SEO card; nil through a shared link (the analysis is
 	// the owner's business, and its texts come from the analyzed site).
@@ -223,7 +225,11 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		// the sessions list cannot filter: it gets the period only
 		d.SessionsURL, d.GoalsURL, d.FunnelsURL = sitePath(site.Id, "sessions", pq), sitePath(site.Id, "goals", pq), sitePath(site.Id, "funnels", vq)
 		d.Exports = exportLinks(site.Id, p, fs)
-		d.SharesURL, d.UptimeURL = sitePath(site.Id, "shares", nil), sitePath(site.Id, "uptime", nil)
+		d.UptimeURL = sitePath(site.Id, "uptime", nil)
+		if access.Can(s.app, rd.u.rec, site, access.Admin) {
+			// links, members: an admin's (a viewer would get 403)
+			d.SharesURL, d.MembersURL = sitePath(site.Id, "shares", nil), sitePath(site.Id, "members", nil)
+		}
 		a, err := s.loadSEO(site)
 		if err != nil {
 			s.internal(w, r, u, err)

@@ -195,3 +195,10 @@
     eventSel.addEventListener("change", syncRule);
   }
 })();
+
+// Forms that delete, revoke or hand something over ask first
+// (data-confirm holds the question); without script they submit as is.
+document.addEventListener('submit', function (e) {
+  var q = e.target.getAttribute && e.target.getAttribute('data-confirm');
+  if (q && !window.confirm(q)) e.preventDefault();
+});
