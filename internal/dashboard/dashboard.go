@@ -160,7 +160,7 @@ type Options struct {
 type server struct {
 	app      core.App
 	opts     Options
-	mux      *http.ServeMux
+	mux      *routeMux
 	sessions *sessionStore
 	limiter  *window.Limiter[netip.Addr] // failed logins per client address
 	accounts *window.Limiter[string]     // failed logins per account
@@ -197,7 +197,7 @@ func Handler(app core.App, opts Options) http.Handler {
 		panic(err) // the embedded tree is fixed at build time
 	}
 	s := &server{
-		app: app, opts: opts, mux: http.NewServeMux(),
+		app: app, opts: opts, mux: &routeMux{ServeMux: http.NewServeMux()},
 		sessions:   newSessionStore(opts.Now, opts.SessionTTL),
 		limiter:    window.New[netip.Addr](opts.Now, opts.LoginFailures, time.Minute),
 		accounts:   window.New[string](opts.Now, 2*opts.LoginFailures, time.Minute),
@@ -295,6 +295,28 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+serviceKeysPath, s.authed(s.serviceKeys))
 	m.HandleFunc("POST "+serviceKeysPath, s.authed(s.addServiceKey))
 	m.HandleFunc("POST "+serviceKeysPath+"/{kid}/{action}", s.authed(s.changeServiceKey))
+}
+
+// routeMux is a ServeMux that remembers its patterns, so that a test can
+// walk every route (Patterns) and a route added without an access rule
+// for it fails that test.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// Patterns lists the route patterns ("GET /dashboard/sites/{id}") of a
+// Handler, in the order they were registered; nil for any other handler.
+func Patterns(h http.Handler) []string {
+	if s, ok := h.(*server); ok {
+		return append([]string(nil), s.mux.patterns...)
+	}
+	return nil
 }
 
 // ServeHTTP sets the security headers every dashboard response carries,

@@ -151,6 +151,10 @@ func Invite(app core.App, auth, site *core.Record, email string, role access.Rol
 				return invalid("%s already has a role on this website (%s)", email, m.Role)
 			}
 		}
+		if _, err := tx.DB().NewQuery("DELETE FROM " + schema.Invites + " WHERE website = {:w} AND accepted = '' AND email = {:e} COLLATE NOCASE").
+			Bind(dbx.Params{"w": site.Id, "e": email}).Execute(); err != nil {
+			return err
+		}
 		var open int
 		if err := tx.DB().NewQuery("SELECT COUNT(*) FROM " + schema.Invites + " WHERE website = {:w} AND accepted = '' AND expires > {:now}").
 			Bind(dbx.Params{"w": site.Id, "now": now.UTC().Format(types.DefaultDateLayout)}).Row(&open); err != nil {
@@ -158,10 +162,6 @@ func Invite(app core.App, auth, site *core.Record, email string, role access.Rol
 		}
 		if open >= MaxPendingInvites {
 			return invalid("this website has %d open invitations; revoke some first", open)
-		}
-		if _, err := tx.DB().NewQuery("DELETE FROM " + schema.Invites + " WHERE website = {:w} AND accepted = '' AND email = {:e} COLLATE NOCASE").
-			Bind(dbx.Params{"w": site.Id, "e": email}).Execute(); err != nil {
-			return err
 		}
 		col, err := tx.FindCollectionByNameOrId(schema.Invites)
 		if err != nil {
