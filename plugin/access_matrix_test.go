@@ -32,7 +32,7 @@ type matrixEnv struct {
 	t          *testing.T
 	srv        *pbtest.Server
 	app        core.App
-	a, b       *core.Record
+	a, b, c    *core.Record
 	users      map[string]*core.Record // owner, admin, viewer
 	dash       map[string]*http.Client // logged in to the dashboard
 	tokens     map[string]string       // PocketBase auth tokens
@@ -261,6 +261,7 @@ func startMatrix(t *testing.T) *matrixEnv {
 	// the viewer of A administers C: the goals' API rules must not mix
 	// up two member rows
 	c := pbtest.Save(t, m.app, schema.Websites, map[string]any{"name": "C", "domain": "c.m.test", "user": m.stranger.Id})
+	m.c = c
 	for _, mem := range []struct {
 		site       *core.Record
 		user, role string
@@ -450,4 +451,74 @@ func apiRoutes(t *testing.T) []string {
 		t.Fatalf("found %d e.Router registrations: the scan is broken", len(out))
 	}
 	return out
+}
+
+// TestGoalRulesFollowRoles: PocketBase's own REST API on goals lets
+// members read and admins change, per website: the viewer of A, who
+// administers C, cannot create a goal on A (the rule's conditions hold
+// for one member row, not one row each).
+func TestGoalRulesFollowRoles(t *testing.T) {
+	t.Parallel()
+	m := startMatrix(t)
+	pbtest.Save(t, m.app, schema.Goals, map[string]any{"website": m.c.Id, "name": "g", "type": "event", "match": "signup"})
+	api := func(name, method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", m.tokens[name])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	list := func(name string) map[string]int {
+		code, body := api(name, "GET", "/api/collections/goals/records?perPage=100", "")
+		if code != http.StatusOK {
+			t.Fatalf("list goals as %s: %d %s", name, code, body)
+		}
+		out := map[string]int{}
+		for _, s := range []*core.Record{m.a, m.b, m.c} {
+			out[s.GetString("name")] = strings.Count(body, `"website":"`+s.Id+`"`)
+		}
+		return out
+	}
+	if got := list("viewer"); got["A"] != 1 || got["B"] != 0 || got["C"] != 1 {
+		t.Errorf("the viewer of A (admin of C) lists %v, want A and C only", got)
+	}
+	if got := list("admin"); got["A"] != 1 || got["B"] != 0 || got["C"] != 0 {
+		t.Errorf("the admin of A lists %v", got)
+	}
+	create := func(name string, site *core.Record) int {
+		code, _ := api(name, "POST", "/api/collections/goals/records",
+			fmt.Sprintf(`{"website":%q,"name":"by-%s-%d","type":"event","match":"x"}`, site.Id, name, time.Now().UnixNano()))
+		return code
+	}
+	for _, tt := range []struct {
+		who  string
+		site *core.Record
+		want int
+	}{
+		{"viewer", m.a, http.StatusBadRequest}, {"viewer", m.c, http.StatusOK}, {"admin", m.a, http.StatusOK},
+		{"owner", m.a, http.StatusOK}, {"admin", m.b, http.StatusBadRequest},
+	} {
+		if got := create(tt.who, tt.site); got != tt.want {
+			t.Errorf("create a goal on %s as %s: %d, want %d", tt.site.GetString("name"), tt.who, got, tt.want)
+		}
+	}
+	var goalA string
+	if err := m.app.DB().Select("id").From(schema.Goals).Where(dbx.HashExp{"website": m.a.Id, "name": "g"}).Row(&goalA); err != nil {
+		t.Fatal(err)
+	}
+	// moving A's goal to C: the admin of C is only a viewer of A
+	if code, _ := api("viewer", "PATCH", "/api/collections/goals/records/"+goalA, `{"website":"`+m.c.Id+`"}`); code != http.StatusNotFound {
+		t.Errorf("the viewer of A moves A's goal: %d, want 404", code)
+	}
+	if code, _ := api("viewer", "DELETE", "/api/collections/goals/records/"+goalA, ""); code != http.StatusNotFound {
+		t.Errorf("the viewer of A deletes A's goal: %d, want 404", code)
+	}
+	if code, _ := api("admin", "DELETE", "/api/collections/goals/records/"+goalA, ""); code != http.StatusNoContent {
+		t.Errorf("the admin of A deletes A's goal: %d, want 204", code)
+	}
 }
