@@ -29,7 +29,7 @@ func TestCreateRefuses(t *testing.T) {
 		{"blank name", apikey.Input{Name: "  "}, "name is required (at most 255 bytes)"},
 		{"long name", apikey.Input{Name: strings.Repeat("é", 128)}, "name is required (at most 255 bytes)"},
 		{"empty sites", apikey.Input{Name: "x", Sites: []string{}}, "sites must name at least one website (omit it for all of yours)"},
-		{"someone else's site", apikey.Input{Name: "x", Sites: []string{bobs.GetString("trackingId")}}, `sites: no website "` + bobs.GetString("trackingId") + `" of yours`},
+		{"someone else's site", apikey.Input{Name: "x", Sites: []string{bobs.GetString("trackingId")}}, `sites: no website "` + bobs.GetString("trackingId") + `" you own or administer`},
 		{"bad expiry", apikey.Input{Name: "x", Expires: "2027-01-01"}, "expires must be an RFC 3339 time"},
 		{"past expiry", apikey.Input{Name: "x", Expires: now.Add(-time.Second).Format(time.RFC3339)}, "expires is in the past"},
 		// the name is checked first
