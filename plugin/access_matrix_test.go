@@ -522,3 +522,49 @@ func TestGoalRulesFollowRoles(t *testing.T) {
 		t.Errorf("the admin of A deletes A's goal: %d, want 204", code)
 	}
 }
+
+// TestKeyFollowsItsOwnersRole: an API key reads a website while its
+// owner administers it; demoted to viewer the key gets 403, removed 404.
+func TestKeyFollowsItsOwnersRole(t *testing.T) {
+	t.Parallel()
+	m := startMatrix(t)
+	req, _ := http.NewRequest("POST", m.srv.URL+"/api/skopos/keys",
+		strings.NewReader(`{"name":"ci","sites":["`+m.a.GetString("trackingId")+`"]}`))
+	req.Header.Set("Authorization", m.tokens["admin"])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	key := regexp.MustCompile(`"key":"(sk_[^"]+)"`).FindSubmatch(b)
+	if resp.StatusCode != http.StatusCreated || key == nil {
+		t.Fatalf("the admin creates a key: %d %s", resp.StatusCode, b)
+	}
+	read := func() int {
+		req, _ := http.NewRequest("GET", m.srv.URL+"/api/skopos/stats?period=7d&site="+m.a.GetString("trackingId"), nil)
+		req.Header.Set("Authorization", "Bearer "+string(key[1]))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := read(); got != http.StatusOK {
+		t.Fatalf("the admin's key: %d", got)
+	}
+	if _, err := m.app.DB().Update(schema.Members, dbx.Params{"role": "viewer"}, dbx.HashExp{"website": m.a.Id, "user": m.users["admin"].Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != http.StatusForbidden {
+		t.Errorf("the key of a member demoted to viewer: %d, want 403", got)
+	}
+	if _, err := m.app.DB().Delete(schema.Members, dbx.HashExp{"website": m.a.Id, "user": m.users["admin"].Id}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != http.StatusNotFound {
+		t.Errorf("the key of a removed member: %d, want 404", got)
+	}
+}
