@@ -73,3 +73,42 @@ func TestMembersPage(t *testing.T) {
 		t.Fatalf("members page as admin: %d\n%s", r.StatusCode, r.body)
 	}
 }
+
+// TestViewerPagesHaveNoForms: a viewer's pages show the reports without
+// the forms and links their routes would refuse (403).
+func TestViewerPagesHaveNoForms(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	owner := addUser(t, e.app, "owner@viewer.test", "viewer-pass-1")
+	viewer := addUser(t, e.app, "viewer@viewer.test", "viewer-pass-1")
+	site := addSite(t, e.app, "Shop", "shop.viewer.test", owner.Id)
+	pbtest.Save(t, e.app, schema.Members, map[string]any{"website": site.Id, "user": viewer.Id, "role": "viewer"})
+	pbtest.Save(t, e.app, schema.Goals, map[string]any{"website": site.Id, "name": "Signup", "type": "event", "match": "signup"})
+	pbtest.Save(t, e.app, schema.Funnels, map[string]any{"website": site.Id, "name": "Checkout",
+		"steps": `[{"name":"a","type":"page","match":"/"},{"name":"b","type":"page","match":"/b"}]`})
+	for _, who := range []struct {
+		email string
+		forms bool
+	}{{"owner@viewer.test", true}, {"viewer@viewer.test", false}} {
+		c := e.client(t)
+		c.mustLogin(who.email, "viewer-pass-1")
+		for path, marks := range map[string][]string{
+			"/dashboard/sites/" + site.Id:              {`id="shares-link"`, `id="members-link"`, `id="period-zone" href=`},
+			"/dashboard/sites/" + site.Id + "/goals":   {`id="goal-form"`, `/delete`},
+			"/dashboard/sites/" + site.Id + "/funnels": {`id="funnel-form"`, `/delete`},
+			"/dashboard/sites/" + site.Id + "/uptime":  {`id="uptime-settings"`},
+			"/dashboard/websites":                      {`href="/dashboard/websites/` + site.Id + `"`},
+			"/dashboard/":                              {`href="/dashboard/websites/` + site.Id + `"`},
+		} {
+			r := c.get(path)
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("%s as %s: %d", path, who.email, r.StatusCode)
+			}
+			for _, m := range marks {
+				if strings.Contains(r.body, m) != who.forms {
+					t.Errorf("%s as %s: %q shown = %v, want %v", path, who.email, m, !who.forms, who.forms)
+				}
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/goal"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
@@ -72,10 +73,15 @@ func (s *server) renderFunnels(w http.ResponseWriter, r *http.Request, u *user, 
 	d := funnelsData{Site: s.viewSite(site), Form: f, Error: msg, Created: created, Deleted: deleted,
 		ActionURL: sitePath(site.Id, "funnels", pq), BackURL: siteURL(site.Id, vq), GoalsURL: sitePath(site.Id, "goals", pq),
 		MinSteps: schema.MinFunnelSteps, MaxSteps: schema.MaxFunnelSteps}
+	admin := access.Can(s.app, u.rec, site, access.Admin)
+	if !admin {
+		d.ActionURL = "" // a viewer's page has no forms (the routes would answer 403)
+	}
 	for _, rec := range recs {
-		fd := funnelDef{Name: rec.GetString("name"),
-			ViewURL:   sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id), vq),
-			DeleteURL: sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id)+"/delete", pq)}
+		fd := funnelDef{Name: rec.GetString("name"), ViewURL: sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id), vq)}
+		if admin {
+			fd.DeleteURL = sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id)+"/delete", pq)
+		}
 		steps, err := goal.ParseSteps([]byte(rec.GetString("steps")))
 		if err != nil {
 			fd.Broken = invalidMessage(err)
@@ -222,7 +228,9 @@ func (s *server) funnelView(w http.ResponseWriter, r *http.Request, rd *reader) 
 		Name:    rep.Name, Sessions: rep.Sessions, BackURL: rd.url("", viewQuery(p, fs))}
 	if !rd.shared() {
 		d.ListURL = sitePath(site.Id, "funnels", viewQuery(p, fs))
-		d.DeleteURL = sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id)+"/delete", pq)
+		if access.Can(s.app, rd.u.rec, site, access.Admin) {
+			d.DeleteURL = sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id)+"/delete", pq)
+		}
 	}
 	for i, st := range rep.Steps {
 		v := funnelStepView{N: i + 1, Name: st.Name, Visitors: st.Visitors, Rate: percent(st.ConversionRate),

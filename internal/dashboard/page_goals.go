@@ -12,6 +12,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/inflector"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/goal"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
@@ -80,6 +81,9 @@ func (s *server) renderGoals(w http.ResponseWriter, r *http.Request, u *user, si
 			FilterURL: siteURL(site.Id, with(pq, "filter", "goal:"+spec.Name)),
 			DeleteURL: sitePath(site.Id, "goals/"+url.PathEscape(rec.Id)+"/delete", pq),
 			Revenue:   revenue[spec.Name]})
+	}
+	if !access.Can(s.app, u.rec, site, access.Admin) {
+		d.readOnly()
 	}
 	s.render(w, status, "goals", pageFor(u, "Goals · "+site.GetString("name"), "", d))
 }
@@ -225,4 +229,13 @@ func saveError(err error) string {
 		return "That name is taken: names are unique per website."
 	}
 	return ""
+}
+
+// readOnly takes the forms away from a viewer's page (the routes would
+// answer 403).
+func (d *goalsData) readOnly() {
+	d.ActionURL = ""
+	for i := range d.Goals {
+		d.Goals[i].DeleteURL = ""
+	}
 }

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/live"
 	"github.com/skopos-go/skopos/internal/stats"
 )
@@ -39,6 +40,9 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, u *user) {
 	var streamed []string
 	for _, site := range sites {
 		row := overviewRow{siteView: s.withSDK(r.Context(), site), Dot: dotOf(site), UptimeURL: sitePath(site.Id, "uptime", nil)}
+		if !access.Can(s.app, u.rec, site, access.Admin) {
+			row.EditURL = ""
+		}
 		today, _ := stats.ParsePeriodIn("today", "", "", now, stats.SiteLocation(site))
 		rep, err := stats.Query(r.Context(), s.app, site.Id, stats.Request{Period: today, Top: 1, Now: now})
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/seo"
 	"github.com/skopos-go/skopos/internal/seorun"
 	"github.com/skopos-go/skopos/schema"
@@ -221,6 +222,7 @@ type seoPageData struct {
 	Strategies []string
 	Strategy   string // the select's choice
 	ActionURL  string
+	Admin      bool // may run an analysis
 	Queued     bool
 	// Refused is why the last "Run analysis" was refused.
 	Refused string
@@ -245,6 +247,7 @@ func (s *server) renderSEO(w http.ResponseWriter, r *http.Request, u *user, site
 		return
 	}
 	d := seoPageData{Site: s.viewSite(site), Summary: a.Summary, Result: a.Result, CanRun: s.opts.SEO != nil,
+		Admin:      access.Can(s.app, u.rec, site, access.Admin),
 		Strategies: seorun.Strategies, Strategy: a.Summary.Strategy, ActionURL: sitePath(site.Id, "seo", nil),
 		Queued: queued, Refused: refused}
 	if !slices.Contains(d.Strategies, d.Strategy) {

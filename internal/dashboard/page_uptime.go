@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/uptime"
 )
 
@@ -89,7 +90,11 @@ func (s *server) uptimePage(w http.ResponseWriter, r *http.Request, u *user, sit
 		s.internal(w, r, u, err)
 		return
 	}
-	d := uptimePageData{Site: s.viewSite(site), Home: websiteHome(site), Dot: dotOf(site), Report: rep, Period: period,
+	view := s.viewSite(site)
+	if !access.Can(s.app, u.rec, site, access.Admin) {
+		view.EditURL = ""
+	}
+	d := uptimePageData{Site: view, Home: websiteHome(site), Dot: dotOf(site), Report: rep, Period: period,
 		Interval: intervalText(rep.Interval), Chart: buildUptimeChart(rep.Points, now.Add(-span), now)}
 	for _, p := range uptimePeriods {
 		d.Periods = append(d.Periods, periodChoice{Label: p.label, Current: p.name == period,

@@ -15,6 +15,7 @@ import (
 	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/uptime"
 	"github.com/skopos-go/skopos/schema"
@@ -123,7 +124,11 @@ func (s *server) renderWebsites(w http.ResponseWriter, r *http.Request, u *user,
 		}
 	}
 	for _, rec := range recs {
-		d.Sites = append(d.Sites, s.withSDK(r.Context(), rec))
+		v := s.withSDK(r.Context(), rec)
+		if !access.Can(s.app, u.rec, rec, access.Admin) {
+			v.EditURL = "" // a viewer's: the settings would answer 403
+		}
+		d.Sites = append(d.Sites, v)
 	}
 	s.render(w, status, "websites", pageFor(u, "Websites", "websites", d))
 }

@@ -52,11 +52,13 @@ func (rd *reader) page(title string, data any) *page {
 }
 
 // readerSite is the website as the reader's pages show it: no settings link
-// through a shared link.
+// through a shared link or for a viewer.
 func (s *server) readerSite(rd *reader) siteView {
 	v := s.viewSite(rd.site)
 	if rd.shared() {
 		v.EditURL, v.StatsURL = "", rd.url("", nil)
+	} else if !access.Can(s.app, rd.u.rec, rd.site, access.Admin) {
+		v.EditURL = "" // a viewer's: the settings would answer 403
 	}
 	return v
 }
