@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -143,6 +144,7 @@ type sitePageData struct {
 	RealtimeURL string // the live view; empty without one
 	SessionsURL string
 	SharesURL   string // the site's shared links; empty through one
+	AuditURL    string // the site's audit log; empty below admin
 	UptimeURL   string // likewise, the site's uptime page
 	// SEO is the SEO card; nil through a shared link (the analysis is
 	// the owner's business, and its texts come from the analyzed site).
@@ -224,6 +226,9 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		d.SessionsURL, d.GoalsURL, d.FunnelsURL = sitePath(site.Id, "sessions", pq), sitePath(site.Id, "goals", pq), sitePath(site.Id, "funnels", vq)
 		d.Exports = exportLinks(site.Id, p, fs)
 		d.SharesURL, d.UptimeURL = sitePath(site.Id, "shares", nil), sitePath(site.Id, "uptime", nil)
+		if access.Can(s.app, u.rec, site, access.Admin) {
+			d.AuditURL = sitePath(site.Id, "audit", nil)
+		}
 		a, err := s.loadSEO(site)
 		if err != nil {
 			s.internal(w, r, u, err)
