@@ -161,6 +161,8 @@ func matrixRows(m *matrixEnv) []matrixRow {
 		{route: "POST " + site + "/shares", need: access.Admin, build: postForm(site+"/shares", url.Values{"name": {"m"}})},
 		{route: "POST " + site + "/shares/{sid}/revoke", need: access.Admin, build: with("POST", site+"/shares/{x}/revoke", freshShare, empty)},
 		{route: "GET " + site + "/members", need: access.Admin, build: get(site + "/members")},
+		{route: "GET " + site + "/audit", need: access.Admin, build: get(site + "/audit")},
+		{route: "GET AuditPath", need: access.Admin, build: get("/api/skopos/audit?site={tid}")},
 		{route: "GET /dashboard/websites/{id}", need: access.Admin, build: get("/dashboard/websites/{id}")},
 		{route: "POST /dashboard/websites/{id}", need: access.Admin, build: postForm("/dashboard/websites/{id}", empty)},
 		{route: "POST /dashboard/websites/{id}/archive", need: access.Admin, build: postForm("/dashboard/websites/{id}/archive", empty)},

@@ -10,8 +10,10 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/apikey"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/window"
+	"github.com/skopos-go/skopos/schema"
 )
 
 // KeysPath manages the stats API keys of the caller (a PocketBase auth
@@ -88,6 +90,9 @@ func createKey(e *core.RequestEvent) error {
 		}
 		return e.InternalServerError("", err)
 	}
+	if rec, err := e.App.FindRecordById(schema.APIKeys, id); err == nil {
+		_ = audit.LogKey(e.App, auth, false, audit.KeyCreate, rec) // a failure is logged there
+	}
 	return e.JSON(http.StatusCreated, map[string]string{"id": id, "key": key})
 }
 
@@ -125,12 +130,15 @@ func revokeKey(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
+	// read before it goes: its rows name its name and scope
+	rec, _ := e.App.FindRecordById(schema.APIKeys, e.Request.PathValue("id"))
 	switch err := apikey.Revoke(e.App, auth, e.Request.PathValue("id")); {
 	case errors.Is(err, apikey.ErrNotFound):
 		return e.NotFoundError("API key not found.", nil)
 	case err != nil:
 		return e.InternalServerError("", err)
 	}
+	_ = audit.LogKey(e.App, auth, false, audit.KeyRevoke, rec) // a failure is logged there
 	return e.NoContent(http.StatusNoContent)
 }
 

@@ -333,6 +333,7 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 	p.bindWebsiteHooks(app)
 	bindWebsiteDomainHook(app)
 	bindGoalHooks(app)
+	bindAuditHooks(app)
 	p.scheduleRetention(app)
 	p.scheduleReports(app)
 	if rootCmd != nil {
@@ -425,6 +426,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountVisitors(e)
 	p.mountShares(e)
 	p.mountSEO(e)
+	p.mountAudit(e)
 	p.mountUptime(e)
 	p.mountDashboard(e)
 	if err := e.Next(); err != nil {

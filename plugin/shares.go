@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/dashboard"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/schema"
@@ -84,6 +86,8 @@ func createShare(e *core.RequestEvent) error {
 	case err != nil:
 		return e.InternalServerError("", err)
 	}
+	_ = audit.Log(e.App, audit.Entry{Website: site, Actor: auth, Action: audit.ShareCreate,
+		Target: cmp.Or(rec.GetString("name"), rec.Id), Details: audit.ShareDetails(rec)}) // a failure is logged there
 	return e.JSON(http.StatusCreated, map[string]string{"id": rec.Id, "token": token,
 		"url": dashboard.Origin(e.Request) + share.PathPrefix + "/" + token})
 }
@@ -116,6 +120,8 @@ func revokeShare(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
+	// read before it goes: its row names it and its website
+	link := findShare(e.App, e.Request.PathValue("ref"))
 	switch err := share.Revoke(e.App, auth, e.Request.PathValue("ref")); {
 	case errors.Is(err, share.ErrNotFound):
 		// someone else's link looks exactly like an unknown one
@@ -124,6 +130,14 @@ func revokeShare(e *core.RequestEvent) error {
 		return accessError(e, err)
 	case err != nil:
 		return e.InternalServerError("", err)
+	}
+	if link != nil {
+		entry := audit.Entry{WebsiteID: link.GetString("website"), Actor: auth, Action: audit.ShareRevoke,
+			Target: cmp.Or(link.GetString("name"), link.Id), Details: map[string]any{"id": link.Id}}
+		if site, err := e.App.FindRecordById(schema.Websites, entry.WebsiteID); err == nil {
+			entry.Website = site
+		}
+		_ = audit.Log(e.App, entry) // a failure is logged there
 	}
 	return e.NoContent(http.StatusNoContent)
 }

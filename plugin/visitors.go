@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/visitors"
@@ -99,14 +100,10 @@ func (p *plugin) erase(ctx context.Context, app core.App, t erase.Target, actor 
 	return res, err
 }
 
-// actor names the caller in the erasure log: its auth collection and
-// record id, marked when it came with an API key.
+// actor names the caller in the erasure and audit logs (audit.Actor):
+// a caller without the request's auth came with an API key.
 func actor(e *core.RequestEvent, caller *core.Record) string {
-	who := caller.Collection().Name + "/" + caller.Id
-	if e.Auth == nil {
-		who += " (API key)"
-	}
-	return who
+	return audit.Actor(caller, e.Auth == nil)
 }
 
 // visitorsHandler runs h for the site= website the caller may read.

@@ -95,6 +95,14 @@ const (
 	// who invited and until when the link works. Used once: accepting it
 	// records when and by whom.
 	Invites = "skopos_invites"
+	// Audit is the audit log: one row per change of a website's
+	// settings, goals, funnels, links, keys, notification rules, members
+	// and segments (when, who, what, on what). The website is a plain id
+	// and the website's name and the actor's email are copied in, so that
+	// a row outlives the website, the member and the account it names.
+	// Superuser-only (no API rules); the dashboard and /api/skopos/audit
+	// show a site's to its owner and admins.
+	Audit = "skopos_audit"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -114,7 +122,7 @@ var Analysis = []string{Goals, Funnels}
 // (never the SDK): the stats API keys, the shared links, the SEO analyses
 // and the service key vault.
 var Server = []string{APIKeys, Shares, SEOData, SEOHistory, ServiceKeys,
-	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State, Erasures}
+	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State, Erasures, Audit}
 
 // Teams lists the collections of a website's members and invitations;
 // they come before Analysis, whose API rules read skopos_members.
@@ -185,6 +193,11 @@ const (
 	// MaxSharePassword is the longest shared-link password in bytes:
 	// bcrypt reads no further.
 	MaxSharePassword = 72
+	// MaxAuditTarget is the longest target of an audit row (the name or
+	// id acted on), in characters; MaxAuditDetails the largest details
+	// JSON in bytes as stored.
+	MaxAuditTarget  = 512
+	MaxAuditDetails = 16384
 )
 
 // Stored-length limits: each text field's max is at least what the

@@ -242,6 +242,8 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/funnels/{fid}", s.authed(s.forSite(s.funnelView)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/funnels/{fid}/delete", s.authed(s.ownSite(access.Admin, s.deleteRecord(schema.Funnels, "fid", "funnels"))))
 
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/audit", s.authed(s.ownSite(access.Admin, s.auditPage)))
+
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/uptime", s.authed(s.ownSite(access.Viewer, s.uptimePage)))
 
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(access.Viewer, s.seoPage)))

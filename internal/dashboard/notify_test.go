@@ -87,7 +87,7 @@ func TestNotificationsPage(t *testing.T) {
 		t.Fatalf("bad rule: %d", r.StatusCode)
 	}
 	for _, want := range []string{`id="customEventName-err">Enter the custom event`, `id="webhook-err">Enter an http:// or https:// URL.`,
-		`id="website-err">Choose one of your websites`, `value="&lt;script&gt;alert(1)&lt;/script&gt;"`, `value="javascript:alert(1)"`} {
+		`id="website-err">Choose a website you own or administer`, `value="&lt;script&gt;alert(1)&lt;/script&gt;"`, `value="javascript:alert(1)"`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("refused form lacks %q", want)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/goal"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
@@ -168,6 +169,7 @@ func (s *server) addFunnel(w http.ResponseWriter, r *http.Request, u *user, site
 		s.internal(w, r, u, err)
 		return
 	}
+	s.logChange(u, site, audit.FunnelCreate, f.Name, map[string]any{"steps": len(steps)})
 	http.Redirect(w, r, sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id), s.navQuery(r, site, false)), http.StatusSeeOther)
 }
 

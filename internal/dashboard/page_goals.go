@@ -13,6 +13,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/inflector"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/goal"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
@@ -157,6 +158,7 @@ func (s *server) addGoal(w http.ResponseWriter, r *http.Request, u *user, site *
 		s.internal(w, r, u, err)
 		return
 	}
+	s.logChange(u, site, audit.GoalCreate, spec.Name, map[string]any{"type": spec.Type, "match": spec.Match})
 	http.Redirect(w, r, sitePath(site.Id, "goals", with(s.navQuery(r, site, false), "created", "1")), http.StatusSeeOther)
 }
 
@@ -175,6 +177,7 @@ func (s *server) deleteRecord(collection, param, sub string) func(http.ResponseW
 			s.internal(w, r, u, err)
 			return
 		}
+		s.logChange(u, site, deleteActions[collection], recordTarget(rec), map[string]any{"id": rec.Id})
 		http.Redirect(w, r, sitePath(site.Id, sub, with(s.navQuery(r, site, false), "deleted", "1")), http.StatusSeeOther)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/tools/inflector"
 	"github.com/skopos-go/skopos/internal/apikey"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -119,7 +120,7 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request, u *user) {
 		// gets the REST API's RFC 3339 message
 		in.Expires = f.Expires + "T00:00:00Z"
 	}
-	_, key, err := apikey.Create(s.app, u.rec, in, s.opts.Now())
+	id, key, err := apikey.Create(s.app, u.rec, in, s.opts.Now())
 	if bad, ok := errors.AsType[*apikey.InvalidError](err); ok {
 		// the sentence the REST API answers (PocketBase sentenizes its
 		// error messages)
@@ -130,6 +131,9 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request, u *user) {
 		s.internal(w, r, u, err)
 		return
 	}
+	if rec, err := s.app.FindRecordById(schema.APIKeys, id); err == nil {
+		_ = audit.LogKey(s.app, u.rec, false, audit.KeyCreate, rec) // a failure is logged there
+	}
 	// Rendered for this POST rather than redirected to: a redirect could
 	// carry the key only in its URL (history, logs, Referer).
 	s.renderKeys(w, r, u, http.StatusCreated, keysData{NewKey: key, NewName: f.Name})
@@ -138,12 +142,15 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request, u *user) {
 func (s *server) revokeKey(w http.ResponseWriter, r *http.Request, u *user) {
 	// only the account's own keys, superuser or not: this page lists
 	// those, and any other id is someone else's (or none)
+	// read before it goes: its rows name its name and scope
+	rec, _ := s.app.FindRecordById(schema.APIKeys, r.PathValue("kid"))
 	switch err := apikey.RevokeOwn(s.app, u.rec, r.PathValue("kid")); {
 	case errors.Is(err, apikey.ErrNotFound):
 		s.notFound(w, r, u)
 	case err != nil:
 		s.internal(w, r, u, err)
 	default:
+		_ = audit.LogKey(s.app, u.rec, false, audit.KeyRevoke, rec) // a failure is logged there
 		http.Redirect(w, r, Prefix+"/keys?revoked=1", http.StatusSeeOther)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -326,6 +327,7 @@ func (s *server) createRule(w http.ResponseWriter, r *http.Request, u *user) {
 	case len(errs) > 0 || msg != "":
 		s.renderNotifications(w, r, u, http.StatusUnprocessableEntity, f, errs, msg, "")
 	default:
+		s.logRule(u, rule, audit.NotifyCreate, map[string]any{"eventType": rule.GetString("eventType")})
 		http.Redirect(w, r, notifyPath+"?done=created", http.StatusSeeOther)
 	}
 }
@@ -380,6 +382,7 @@ func (s *server) renderRule(w http.ResponseWriter, r *http.Request, u *user, rul
 
 func (s *server) saveRule(w http.ResponseWriter, r *http.Request, u *user, rule *core.Record) {
 	f := postedRule(r)
+	before := rule.Original()
 	// an empty secret keeps the stored one: it is never sent to the form
 	errs, msg, err := s.applyRule(u, rule, f, r.PostFormValue("webhookSecret"))
 	switch {
@@ -388,16 +391,23 @@ func (s *server) saveRule(w http.ResponseWriter, r *http.Request, u *user, rule 
 	case len(errs) > 0 || msg != "":
 		s.renderRule(w, r, u, rule, http.StatusUnprocessableEntity, f, errs, msg, ruleData{})
 	default:
+		if changes := audit.Changes(before, rule); len(changes) > 0 {
+			s.logRule(u, rule, audit.NotifyUpdate, changes)
+		}
 		http.Redirect(w, r, ruleURL(rule.Id, "")+"?saved=1", http.StatusSeeOther)
 	}
 }
 
 func (s *server) switchRule(w http.ResponseWriter, r *http.Request, u *user, rule *core.Record) {
 	on := r.PostFormValue("active") == "1"
+	before := rule.Original()
 	rule.Set("isActive", on)
 	if err := s.app.Save(rule); err != nil {
 		s.internal(w, r, u, err)
 		return
+	}
+	if changes := audit.Changes(before, rule); len(changes) > 0 {
+		s.logRule(u, rule, audit.NotifyUpdate, changes)
 	}
 	done := "off"
 	if on {
@@ -411,7 +421,19 @@ func (s *server) deleteRule(w http.ResponseWriter, r *http.Request, u *user, rul
 		s.internal(w, r, u, err)
 		return
 	}
+	s.logRule(u, rule, audit.NotifyDelete, nil)
 	http.Redirect(w, r, notifyPath+"?done=deleted", http.StatusSeeOther)
+}
+
+// logRule logs a change to u's notification rule on the website it
+// watches, or, watching all of u's, on each website u administers. A
+// failure is logged by package audit and does not fail the change.
+func (s *server) logRule(u *user, rule *core.Record, action string, details map[string]any) {
+	var sites []string
+	if w := rule.GetString("website"); w != "" {
+		sites = []string{w}
+	}
+	_ = audit.LogReach(s.app, u.rec, "id", sites, audit.Entry{Actor: u.rec, Action: action, Target: recordTarget(rule), Details: details})
 }
 
 // testRule sends a test message through Options.NotifyTest.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/inflector"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/stats"
 )
@@ -199,7 +200,7 @@ func (s *server) addShare(w http.ResponseWriter, r *http.Request, u *user, site 
 		// through the chosen day, in the website's time zone
 		in.Expires = day.AddDate(0, 0, 1)
 	}
-	token, _, err := share.Create(s.app, u.rec, site, in, s.opts.Now())
+	token, rec, err := share.Create(s.app, u.rec, site, in, s.opts.Now())
 	switch {
 	case errors.Is(err, share.ErrInvalid):
 		msg := strings.TrimPrefix(err.Error(), share.ErrInvalid.Error()+": ")
@@ -209,6 +210,7 @@ func (s *server) addShare(w http.ResponseWriter, r *http.Request, u *user, site 
 		s.internal(w, r, u, err)
 		return
 	}
+	s.logChange(u, site, audit.ShareCreate, recordTarget(rec), audit.ShareDetails(rec))
 	// shown on this response only: the token is in no URL, no redirect,
 	// and authed sends no-store
 	s.renderShares(w, r, u, site, http.StatusCreated, sharesData{

@@ -145,6 +145,7 @@ type sitePageData struct {
 	SessionsURL string
 	SharesURL   string // the site's shared links; empty through one
 	MembersURL  string // the site's members; empty through a link and for a viewer
+	AuditURL    string // the site's audit log; empty below admin
 	UptimeURL   string // likewise, the site's uptime page
 	// SEO is the SEO card; nil through a shared link (the analysis is
 	// the owner's business, and its texts come from the analyzed site).
@@ -227,8 +228,9 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		d.Exports = exportLinks(site.Id, p, fs)
 		d.UptimeURL = sitePath(site.Id, "uptime", nil)
 		if access.Can(s.app, rd.u.rec, site, access.Admin) {
-			// links, members: an admin's (a viewer would get 403)
+			// links, members, the audit log: an admin's (a viewer would get 403)
 			d.SharesURL, d.MembersURL = sitePath(site.Id, "shares", nil), sitePath(site.Id, "members", nil)
+			d.AuditURL = sitePath(site.Id, "audit", nil)
 		}
 		a, err := s.loadSEO(site)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/uptime"
 	"github.com/skopos-go/skopos/schema"
@@ -339,6 +340,7 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user, si
 	site.Set("reportFrequency", f.ReportFrequency)
 	site.Set("uptimeMonitoring", f.Monitor)
 	site.Set("uptimeCheckInterval", interval)
+	before := site.Original()
 	if err := s.app.Save(site); err != nil {
 		if errs := fieldErrors(err); errs != nil {
 			// the page header shows the website as stored, not as typed
@@ -347,6 +349,9 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user, si
 		}
 		s.internal(w, r, u, err)
 		return
+	}
+	if changes := audit.Changes(before, site); len(changes) > 0 {
+		s.logChange(u, site, audit.WebsiteUpdate, site.GetString("name"), changes)
 	}
 	http.Redirect(w, r, websiteURL(site.Id, "")+"?saved=1", http.StatusSeeOther)
 }
@@ -388,11 +393,13 @@ func parseBlacklist(text string) (ips []string, bad string) {
 }
 
 func (s *server) archiveWebsite(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
-	site.Set("isArchived", r.PostFormValue("archived") == "1")
+	archived := r.PostFormValue("archived") == "1"
+	site.Set("isArchived", archived)
 	if err := s.app.Save(site); err != nil {
 		s.internal(w, r, u, err)
 		return
 	}
+	s.logChange(u, site, audit.WebsiteArchive, site.GetString("name"), map[string]any{"archived": archived})
 	http.Redirect(w, r, websiteURL(site.Id, "")+"?saved=1", http.StatusSeeOther)
 }
 
@@ -433,5 +440,7 @@ func (s *server) deleteWebsite(w http.ResponseWriter, r *http.Request, u *user, 
 		s.internal(w, r, u, err)
 		return
 	}
+	// the rows outlive the website: superusers still read them
+	s.logChange(u, site, audit.WebsiteDelete, site.GetString("name"), map[string]any{"domain": site.GetString("domain")})
 	http.Redirect(w, r, Prefix+"/websites", http.StatusSeeOther)
 }

@@ -25,7 +25,7 @@ type page struct {
 
 var pageNames = []string{"login", "error", "overview", "site", "events", "errors", "sessions", "session",
 	"websites", "website", "delete", "goals", "funnels", "funnel", "realtime", "keys", "shares", "share-password",
-	"seo", "service-keys", "uptime", "notifications", "notification", "visitors", "user", "erase", "members", "invite"}
+	"seo", "service-keys", "uptime", "notifications", "notification", "visitors", "user", "erase", "members", "invite", "audit"}
 
 // funcs format numbers for display; they return plain strings, which
 // html/template escapes like any other value.

@@ -96,6 +96,7 @@ var definitions = map[string]func(*builder){
 	schema.Erasures:         (*builder).erasures,
 	schema.Members:          (*builder).members,
 	schema.Invites:          (*builder).invites,
+	schema.Audit:            (*builder).audit,
 }
 
 // websites defines websites: the sites tracked, with their owner and settings.
