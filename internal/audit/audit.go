@@ -52,6 +52,8 @@ const (
 	MemberRole     = "member.role"
 	MemberRemove   = "member.remove"
 	OwnerTransfer  = "owner.transfer"
+	InviteRevoke   = "invite.revoke"
+	MemberJoin     = "member.join" // an invitation accepted: the actor is the new member
 	SegmentCreate  = "segment.create"
 	SegmentDelete  = "segment.delete"
 )

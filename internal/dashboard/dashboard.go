@@ -32,6 +32,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/live"
@@ -265,10 +266,10 @@ func (s *server) routes() {
 
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/members", s.authed(s.ownSite(access.Admin, s.members)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/members", s.authed(s.ownSite(access.Owner, s.invite)))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/members/{uid}/role", s.authed(s.ownSite(access.Owner, s.memberAction("role", s.setRole))))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/members/{uid}/role", s.authed(s.ownSite(access.Owner, s.memberAction(audit.MemberRole, "role", s.setRole))))
 	// an admin may leave (team.Remove lets a member remove themselves)
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/members/{uid}/remove", s.authed(s.ownSite(access.Admin, s.memberAction("removed", s.removeMember))))
-	m.HandleFunc("POST "+Prefix+"/sites/{id}/members/{uid}/transfer", s.authed(s.ownSite(access.Owner, s.memberAction("transferred", s.transferSite))))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/members/{uid}/remove", s.authed(s.ownSite(access.Admin, s.memberAction(audit.MemberRemove, "removed", s.removeMember))))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/members/{uid}/transfer", s.authed(s.ownSite(access.Owner, s.memberAction(audit.OwnerTransfer, "transferred", s.transferSite))))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/invites/{iid}/revoke", s.authed(s.ownSite(access.Owner, s.revokeInvite)))
 	// an invitation link: anyone holding it (the token is the secret)
 	m.HandleFunc("GET "+Prefix+"/invite/{token}", s.invitePage)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/schema"
@@ -66,6 +67,11 @@ func TestMembersPage(t *testing.T) {
 		t.Fatalf("the used link: %d, want 410", r.StatusCode)
 	}
 
+	for action, target := range map[string]string{"member.invite": "new@members.test", "member.join": "new@members.test"} {
+		if n := count(t, e.app, schema.Audit, dbx.HashExp{"website": site.Id, "action": action, "target": target}); n != 1 {
+			t.Errorf("audit rows %s %s: %d, want 1", action, target, n)
+		}
+	}
 	a := e.client(t)
 	a.mustLogin("admin@members.test", "members-pass-1")
 	r = a.get("/dashboard/sites/" + site.Id + "/members")

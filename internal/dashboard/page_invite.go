@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/team"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -109,6 +110,7 @@ func (s *server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 			s.inviteAcceptError(w, r, u, o, err)
 			return
 		}
+		s.logMember(site, u, audit.MemberJoin, u.email(), map[string]any{"role": o.Role.String()})
 		http.Redirect(w, r, siteURL(site.Id, nil), http.StatusSeeOther)
 		return
 	}
@@ -153,6 +155,7 @@ func (s *server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.inviteAcceptError(w, r, nil, o, err)
 		return
 	}
+	s.logMember(site, &user{rec: rec}, audit.MemberJoin, rec.Email(), map[string]any{"role": o.Role.String(), "signedUp": true})
 	ss := s.sessions.create(rec)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: ss.token, Path: Prefix,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: isHTTPS(r), MaxAge: int(s.opts.SessionTTL.Seconds())})

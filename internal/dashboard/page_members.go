@@ -9,7 +9,9 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/inflector"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/team"
+	"github.com/skopos-go/skopos/schema"
 )
 
 type memberRow struct {
@@ -99,6 +101,7 @@ func (s *server) invite(w http.ResponseWriter, r *http.Request, u *user, site *c
 		s.teamError(w, r, u, site, err, d)
 		return
 	}
+	s.logMember(site, u, audit.MemberInvite, d.Email, map[string]any{"role": access.ParseRole(d.Role).String()})
 	link := Origin(r) + Prefix + "/invite/" + url.PathEscape(token)
 	if err := team.SendInvite(s.app, rec, site, u.rec, link); err != nil {
 		// the invitation stands; its link is shown once, to pass on by hand
@@ -110,15 +113,29 @@ func (s *server) invite(w http.ResponseWriter, r *http.Request, u *user, site *c
 	http.Redirect(w, r, sitePath(site.Id, "members", url.Values{"done": {"invited"}}), http.StatusSeeOther)
 }
 
-// memberAction runs one change of the {uid} member and goes back to the
-// members page with its notice.
-func (s *server) memberAction(done string, do func(app core.App, u *user, site *core.Record, uid string, r *http.Request) error) func(http.ResponseWriter, *http.Request, *user, *core.Record) {
+// logMember adds a members change to the audit log.
+func (s *server) logMember(site *core.Record, u *user, action, target string, details map[string]any) {
+	_ = audit.Log(s.app, audit.Entry{Website: site, Actor: u.rec, Action: action, Target: target, Details: details})
+}
+
+// memberAction runs one change (an audit action) of the {uid} member, logs
+// it and goes back to the members page with its notice.
+func (s *server) memberAction(action, done string, do func(app core.App, u *user, site *core.Record, uid string, r *http.Request) error) func(http.ResponseWriter, *http.Request, *user, *core.Record) {
 	return func(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 		uid := r.PathValue("uid")
+		target := uid
+		if rec, err := s.app.FindRecordById(schema.Users, uid); err == nil {
+			target = rec.Email() // read before: a removal takes the row away
+		}
 		if err := do(s.app, u, site, uid, r); err != nil {
 			s.teamError(w, r, u, site, err, membersData{})
 			return
 		}
+		var details map[string]any
+		if action == audit.MemberRole {
+			details = map[string]any{"role": access.ParseRole(r.PostFormValue("role")).String()}
+		}
+		s.logMember(site, u, action, target, details)
 		next := sitePath(site.Id, "members", url.Values{"done": {done}})
 		if !access.CanView(s.app, u.rec, site) {
 			next = Prefix + "/" // left the website
@@ -140,9 +157,14 @@ func (s *server) transferSite(app core.App, u *user, site *core.Record, uid stri
 }
 
 func (s *server) revokeInvite(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
+	target := r.PathValue("iid")
+	if rec, err := s.app.FindRecordById(schema.Invites, target); err == nil {
+		target = rec.GetString("email")
+	}
 	if err := team.RevokeInvite(s.app, u.rec, site, r.PathValue("iid")); err != nil {
 		s.teamError(w, r, u, site, err, membersData{})
 		return
 	}
+	s.logMember(site, u, audit.InviteRevoke, target, nil)
 	http.Redirect(w, r, sitePath(site.Id, "members", url.Values{"done": {"revoked"}}), http.StatusSeeOther)
 }

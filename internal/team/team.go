@@ -24,6 +24,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -73,13 +74,9 @@ type Invitation struct {
 	By      string
 }
 
-// Actor names a caller in the tables' addedBy/invitedBy columns.
-func Actor(auth *core.Record) string {
-	if auth == nil {
-		return ""
-	}
-	return auth.Collection().Name + "/" + auth.Id
-}
+// Actor names a caller in the tables' addedBy/invitedBy columns, as the
+// audit log does.
+func Actor(auth *core.Record) string { return audit.Actor(auth, false) }
 
 // Members lists site's owner (when the owner is a users record) then its
 // members by email.
