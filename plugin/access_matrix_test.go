@@ -17,6 +17,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/dashboard"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/pbtest"
@@ -202,6 +203,14 @@ func matrixRows(m *matrixEnv) []matrixRow {
 		{route: "POST SharesPath", need: access.Admin, build: apiJSON("POST", "/api/skopos/shares", `{"site":"{tid}"}`)},
 		{route: "GET SharesPath", need: access.Admin, build: get("/api/skopos/shares?site={tid}")},
 		{route: `DELETE SharesPath+"/{ref}"`, need: access.Admin, build: shareJSON},
+		{route: "GET MembersPath", need: access.Admin, build: get("/api/skopos/members?site={tid}")},
+		{route: "POST MembersPath", need: access.Owner, build: apiJSON("POST", "/api/skopos/members", `{"site":"{tid}"}`)},
+		{route: `PATCH MembersPath+"/{userId}"`, need: access.Owner, build: apiJSON("PATCH", "/api/skopos/members/{bogus}?site={tid}", `{"role":"viewer"}`)},
+		{route: `DELETE MembersPath+"/{userId}"`, need: access.Owner, build: apiJSON("DELETE", "/api/skopos/members/{bogus}?site={tid}", "")},
+		{route: `POST MembersPath+"/{userId}/transfer"`, need: access.Owner, build: apiJSON("POST", "/api/skopos/members/{bogus}/transfer?site={tid}", "")},
+		{route: `DELETE MembersPath+"/invitations/{id}"`, need: access.Owner, build: func(m *matrixEnv, s *core.Record) mcall {
+			return mcall{method: "DELETE", path: "/api/skopos/members/invitations/" + freshInvite(s) + "?site=" + s.GetString("trackingId")}
+		}},
 		// a key's sites are checked as a body field: 400 "no website you administer"
 		{route: "POST KeysPath", need: access.Admin, build: apiJSON("POST", "/api/skopos/keys", `{"name":"k","sites":["{tid}"]}`),
 			denyBelow: http.StatusBadRequest, denyOther: http.StatusBadRequest},
@@ -568,5 +577,69 @@ func TestKeyFollowsItsOwnersRole(t *testing.T) {
 	}
 	if got := read(); got != http.StatusNotFound {
 		t.Errorf("the key of a removed member: %d, want 404", got)
+	}
+}
+
+// TestMembersAPI: the members routes invite (the link answered when no
+// mail could be sent), list, change a role, let a member leave and
+// transfer the website; API keys cannot manage members.
+func TestMembersAPI(t *testing.T) {
+	t.Parallel()
+	m := startMatrix(t)
+	tid := m.a.GetString("trackingId")
+	call := func(who, method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", m.tokens[who])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := call("owner", "POST", "/api/skopos/members", `{"site":"`+tid+`","email":"new@m.test","role":"viewer"}`)
+	if code != http.StatusCreated || !strings.Contains(body, `"mailed":false`) || !strings.Contains(body, "/dashboard/invite/") {
+		t.Fatalf("invite: %d %s", code, body)
+	}
+	code, body = call("admin", "GET", "/api/skopos/members?site="+tid, "")
+	if code != http.StatusOK || strings.Count(body, `"userId"`) != 3 || !strings.Contains(body, `"email":"new@m.test"`) {
+		t.Fatalf("list as admin: %d %s", code, body)
+	}
+	if code, body := call("owner", "PATCH", "/api/skopos/members/"+m.users["viewer"].Id+"?site="+tid, `{"role":"admin"}`); code != http.StatusNoContent {
+		t.Fatalf("promote: %d %s", code, body)
+	}
+	if got := access.RoleOf(m.app, m.users["viewer"], m.a); got != access.Admin {
+		t.Fatalf("after PATCH: %v", got)
+	}
+	if code, _ := call("owner", "PATCH", "/api/skopos/members/"+m.users["viewer"].Id+"?site="+tid, `{"role":"owner"}`); code != http.StatusBadRequest {
+		t.Errorf("PATCH to owner: %d, want 400", code)
+	}
+	if code, _ := call("viewer", "DELETE", "/api/skopos/members/"+m.users["viewer"].Id+"?site="+tid, ""); code != http.StatusNoContent {
+		t.Errorf("leave: %d", code)
+	}
+	if got := access.RoleOf(m.app, m.users["viewer"], m.a); got != access.None {
+		t.Errorf("after leaving: %v", got)
+	}
+	if code, _ := call("owner", "POST", "/api/skopos/members/"+m.users["admin"].Id+"/transfer?site="+tid, ""); code != http.StatusNoContent {
+		t.Fatalf("transfer: %d", code)
+	}
+	site, _ := m.app.FindRecordById(schema.Websites, m.a.Id)
+	if access.RoleOf(m.app, m.users["admin"], site) != access.Owner || access.RoleOf(m.app, m.users["owner"], site) != access.Admin {
+		t.Errorf("after transfer: %v, %v", access.RoleOf(m.app, m.users["admin"], site), access.RoleOf(m.app, m.users["owner"], site))
+	}
+	if n, err := m.app.CountRecords(schema.Audit, dbx.HashExp{"website": m.a.Id, "action": audit.OwnerTransfer}); err != nil || n != 1 {
+		t.Errorf("audit rows of the transfer: %d %v", n, err)
+	}
+	// an API key of the (new) owner reads reports but manages no one
+	code, body = call("admin", "POST", "/api/skopos/keys", `{"name":"k"}`)
+	key := regexp.MustCompile(`"key":"(sk_[^"]+)"`).FindStringSubmatch(body)
+	if code != http.StatusCreated || key == nil {
+		t.Fatalf("key: %d %s", code, body)
+	}
+	m.tokens["key"] = "Bearer " + key[1]
+	if code, _ := call("key", "GET", "/api/skopos/members?site="+tid, ""); code != http.StatusUnauthorized {
+		t.Errorf("members with an API key: %d, want 401", code)
 	}
 }

@@ -427,6 +427,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountShares(e)
 	p.mountSEO(e)
 	p.mountAudit(e)
+	p.mountMembers(e)
 	p.mountUptime(e)
 	p.mountDashboard(e)
 	if err := e.Next(); err != nil {
