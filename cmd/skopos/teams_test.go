@@ -20,7 +20,7 @@ const teamPassword = "team-password-1"
 
 // teamUser is a users record of the black-box tests and its clients.
 type teamUser struct {
-	id, email, token string
+	email, token string
 	dash             *http.Client // logged in to the dashboard; redirects not followed
 	csrf             string
 }
