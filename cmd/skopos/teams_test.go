@@ -21,8 +21,8 @@ const teamPassword = "team-password-1"
 // teamUser is a users record of the black-box tests and its clients.
 type teamUser struct {
 	email, token string
-	dash             *http.Client // logged in to the dashboard; redirects not followed
-	csrf             string
+	dash         *http.Client // logged in to the dashboard; redirects not followed
+	csrf         string
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
