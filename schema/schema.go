@@ -95,6 +95,11 @@ const (
 	// who invited and until when the link works. Used once: accepting it
 	// records when and by whom.
 	Invites = "skopos_invites"
+	// Segments are the saved segments: a named set of stats filters per
+	// website, private to the users or superuser record that saved it or
+	// shared with every member of the website. Superuser-only (no API
+	// rules): managed through /api/skopos/segments and the dashboard.
+	Segments = "skopos_segments"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -114,7 +119,7 @@ var Analysis = []string{Goals, Funnels}
 // (never the SDK): the stats API keys, the shared links, the SEO analyses
 // and the service key vault.
 var Server = []string{APIKeys, Shares, SEOData, SEOHistory, ServiceKeys,
-	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State, Erasures}
+	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State, Erasures, Segments}
 
 // Teams lists the collections of a website's members and invitations;
 // they come before Analysis, whose API rules read skopos_members.
@@ -182,6 +187,8 @@ const (
 	MaxServiceKeyLabel = 255
 	// MaxServiceKey is the longest service key accepted, in bytes.
 	MaxServiceKey = 4096
+	// MaxSegmentName is the longest name of a saved segment, in bytes.
+	MaxSegmentName = 100
 	// MaxSharePassword is the longest shared-link password in bytes:
 	// bcrypt reads no further.
 	MaxSharePassword = 72

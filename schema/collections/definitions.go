@@ -96,6 +96,7 @@ var definitions = map[string]func(*builder){
 	schema.Erasures:         (*builder).erasures,
 	schema.Members:          (*builder).members,
 	schema.Invites:          (*builder).invites,
+	schema.Segments:         (*builder).segments,
 }
 
 // websites defines websites: the sites tracked, with their owner and settings.
@@ -119,6 +120,9 @@ func (b *builder) websites() {
 	// so that a restart never sends one twice
 	b.fields(&core.SelectField{Name: "reportFrequency", MaxSelect: 1, Values: schema.ReportFrequencies})
 	b.text("lastReport", 64, false)
+	// new: the saved segment the email reports are pinned to
+	// (reportFilters, reportSegment; see pin)
+	b.pin("report")
 	// new: the site's home page (https://www.example.com/ or
 	// http://localhost:8081/), which the SEO analysis and the uptime
 	// checks fetch; the domain alone has lost its scheme and port.
@@ -325,6 +329,7 @@ func (b *builder) apiKeys() {
 	b.json("sites", 1<<16)
 	b.fields(&core.DateField{Name: "expires"})
 	b.fields(&core.DateField{Name: "lastUsed"})
+	b.pin("")
 	b.index("hash", true, "hash")
 	b.index("user", false, "user")
 	b.index("superuser", false, "superuser")
@@ -342,6 +347,7 @@ func (b *builder) shares() {
 	b.fields(&core.TextField{Name: "password", Max: 100, Hidden: true})
 	b.fields(&core.DateField{Name: "expires"})
 	b.fields(&core.DateField{Name: "lastUsed"})
+	b.pin("")
 	b.index("hash", true, "hash")
 	b.index("website", false, "website")
 }
