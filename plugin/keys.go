@@ -96,7 +96,7 @@ func createKey(e *core.RequestEvent) error {
 type keyInfo struct {
 	ID       string   `json:"id"`
 	Name     string   `json:"name"`
-	Sites    []string `json:"sites"` // null: every site of the owner
+	Sites    []string `json:"sites"`   // null: every site of the owner
 	Segment  string   `json:"segment"` // the pinned segment's name; "": none
 	Expires  string   `json:"expires"`
 	Created  string   `json:"created"`
