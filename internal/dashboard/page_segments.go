@@ -1,9 +1,11 @@
 package dashboard
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -121,4 +123,49 @@ func (s *server) segmentChoices(u *user, site *core.Record, selected string) ([]
 		out = append(out, segmentOption{ID: g.ID, Name: g.Name, Shared: g.Shared, Selected: g.ID == selected})
 	}
 	return out, nil
+}
+
+// keepPin is the report segment select's value that keeps the copy of a
+// segment the reports are pinned to (which may have changed or gone
+// since).
+const keepPin = "keep"
+
+// reportPin is the report segment select's value for rec as stored.
+func reportPin(rec *core.Record) string {
+	if fs, _, err := segment.Pinned(rec, "report"); err != nil || fs != nil {
+		return keepPin
+	}
+	return ""
+}
+
+// reportChoices are the report segment select's options: none, the pin
+// as stored (when there is one), then the segments u may use.
+func (s *server) reportChoices(u *user, site *core.Record, selected string) ([]segmentOption, error) {
+	out, err := s.segmentChoices(u, site, selected)
+	if err != nil {
+		return nil, err
+	}
+	if reportPin(site) == keepPin {
+		_, name, _ := segment.Pinned(site, "report")
+		keep := segmentOption{ID: keepPin, Name: "Keep: " + cmp.Or(name, "(unnamed)") + " (as pinned)", Selected: selected == keepPin}
+		out = slices.Insert(out, 1, keep)
+	}
+	return out, nil
+}
+
+// postedReportPin is the pin a posted report segment asks for: nil to
+// keep the stored one, a zero Pin to unpin, or a copy of a segment u may
+// use on site (bad when it names none).
+func (s *server) postedReportPin(u *user, site *core.Record, v string) (_ *segment.Pin, bad bool) {
+	switch v {
+	case keepPin:
+		return nil, false
+	case "":
+		return &segment.Pin{}, false
+	}
+	pin, _, err := segment.PinOf(s.app, u.rec, site, v)
+	if err != nil {
+		return nil, true
+	}
+	return &pin, false
 }
