@@ -18,6 +18,18 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
+// countryDB writes a country database that maps each CIDR of nets to
+// its country code.
+func countryDB(t *testing.T, nets map[string]string) string {
+	t.Helper()
+	var ns []geotest.Network
+	for cidr, code := range nets {
+		c := geotest.Country(code, code)
+		ns = append(ns, geotest.Network{CIDR: cidr, Value: mmdbtype.Map{"country": c, "registered_country": c}})
+	}
+	return geotest.Write(t, "GeoLite2-Country", ns)
+}
+
 // TestSegments runs on one server with German and American traffic:
 // the segments routes' rules and bounds; segment=<id> answers exactly
 // what its filters answer (stats, properties, funnel); a shared link and
@@ -26,13 +38,7 @@ import (
 // refused by the routes that cannot filter.
 func TestSegments(t *testing.T) {
 	t.Parallel()
-	country := func(code string) mmdbtype.Map {
-		return mmdbtype.Map{"country": geotest.Country(code, code), "registered_country": geotest.Country(code, code)}
-	}
-	geoDB := geotest.Write(t, "GeoLite2-Country", []geotest.Network{
-		{CIDR: "198.51.100.0/25", Value: country("DE")},
-		{CIDR: "203.0.113.0/25", Value: country("US")},
-	})
+	geoDB := countryDB(t, map[string]string{"198.51.100.0/25": "DE", "203.0.113.0/25": "US"})
 	srv := startEmbeddedWith(t, plugin.Config{GeoIPDatabase: geoDB})
 	app := srv.App()
 	site := srv.AddWebsite(t, "seg.example")
