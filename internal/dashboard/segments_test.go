@@ -83,6 +83,10 @@ func TestSegments(t *testing.T) {
 			t.Errorf("pinned link %q: no pinned chip, or an active count", tc.query)
 		}
 	}
+	if r := anon.get(link + "/events?period=today&name=signup"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, `id="payloads-pinned"`) ||
+		strings.Contains(r.body, `id="payloads"`) {
+		t.Errorf("pinned link's custom event page: %d, or it lists the payloads", r.StatusCode)
+	}
 	for _, sub := range []string{"/active", "/errors?message=x"} {
 		if r := anon.get(link + sub); r.StatusCode != http.StatusNotFound {
 			t.Errorf("pinned link %s: %d, want 404", sub, r.StatusCode)
