@@ -199,25 +199,25 @@ func fieldErrors(err error) map[string]string {
 }
 
 type websiteData struct {
-	// ReportSegments are the report segment select's options
-	ReportSegments []segmentOption
-	Drops          []dropCount
-	DropsHint      string
-	Site           siteView
-	Form           websiteForm
-	Errors         map[string]string
-	Created        bool
-	Saved          bool
-	Snippet        string
-	ActionURL      string
-	ArchURL        string
-	DeleteURL      string
-	Zones          []string // suggestions for the time zone field
-	Intervals      []option // the uptime "Check every" select
-	Home           string   // the home page the uptime checks fetch
-	UptimeURL      string
+	Drops     []dropCount
+	DropsHint string
+	Site      siteView
+	Form      websiteForm
+	Errors    map[string]string
+	Created   bool
+	Saved     bool
+	Snippet   string
+	ActionURL string
+	ArchURL   string
+	DeleteURL string
+	Zones     []string // suggestions for the time zone field
+	Intervals []option // the uptime "Check every" select
+	Home      string   // the home page the uptime checks fetch
+	UptimeURL string
 	// ReportFrequencies are the email report select's options.
 	ReportFrequencies []string
+	// ReportSegments are the report segment select's options.
+	ReportSegments []segmentOption
 	// SMTPOff: PocketBase's SMTP settings are off, so no email report
 	// is sent.
 	SMTPOff bool
