@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/maxmind/mmdbwriter/mmdbtype"
-	"github.com/skopos-go/skopos/internal/geo/geotest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/stats"
@@ -35,14 +33,7 @@ import (
 // same raw figures.
 func TestStatsEqualAnIndependentComputation(t *testing.T) {
 	t.Parallel()
-	country := func(code string) mmdbtype.Map {
-		return mmdbtype.Map{"country": geotest.Country(code, code), "registered_country": geotest.Country(code, code)}
-	}
-	geoDB := geotest.Write(t, "GeoLite2-Country", []geotest.Network{
-		{CIDR: "198.51.100.0/25", Value: country("DE")},
-		{CIDR: "203.0.113.0/25", Value: country("US")},
-		{CIDR: "203.0.113.128/25", Value: country("IN")},
-	})
+	geoDB := countryDB(t, map[string]string{"198.51.100.0/25": "DE", "203.0.113.0/25": "US", "203.0.113.128/25": "IN"})
 	srv := startEmbeddedWith(t, plugin.Config{GeoIPDatabase: geoDB})
 	app := srv.App()
 	site := srv.AddWebsite(t, "shop.example")

@@ -19,8 +19,8 @@ import (
 // KeysPath manages the stats API keys of the caller (a PocketBase auth
 // token of a superuser or a users record; a key cannot manage keys):
 //
-//	POST   /api/skopos/keys       {"name", "sites"?: [trackingId], "expires"?: RFC 3339} → {"id", "key"}
-//	GET    /api/skopos/keys       → [{"id", "name", "sites", "expires", "created", "lastUsed"}]
+//	POST   /api/skopos/keys       {"name", "sites"?: [trackingId], "expires"?: RFC 3339, "segment"?: id} → {"id", "key"}
+//	GET    /api/skopos/keys       → [{"id", "name", "sites", "segment", "expires", "created", "lastUsed"}]
 //	DELETE /api/skopos/keys/<id>  revokes a key (its owner or a superuser)
 //
 // The key is answered once, when it is created; only its SHA-256 hash is
@@ -67,6 +67,7 @@ type keyInput struct {
 	Name    string    `json:"name"`
 	Sites   *[]string `json:"sites"`
 	Expires string    `json:"expires"`
+	Segment string    `json:"segment"`
 }
 
 func createKey(e *core.RequestEvent) error {
@@ -76,9 +77,9 @@ func createKey(e *core.RequestEvent) error {
 	}
 	var in keyInput
 	if err := json.NewDecoder(http.MaxBytesReader(e.Response, e.Request.Body, 1<<16)).Decode(&in); err != nil {
-		return e.BadRequestError("The body must be a JSON object {name, sites?, expires?}.", err)
+		return e.BadRequestError("The body must be a JSON object {name, sites?, expires?, segment?}.", err)
 	}
-	spec := apikey.Input{Name: in.Name, Expires: in.Expires}
+	spec := apikey.Input{Name: in.Name, Expires: in.Expires, Segment: in.Segment}
 	if in.Sites != nil {
 		// present, even as [], is a scope; apikey refuses an empty one
 		spec.Sites = append([]string{}, *in.Sites...)
@@ -100,7 +101,8 @@ func createKey(e *core.RequestEvent) error {
 type keyInfo struct {
 	ID       string   `json:"id"`
 	Name     string   `json:"name"`
-	Sites    []string `json:"sites"` // null: every site of the owner
+	Sites    []string `json:"sites"`   // null: every site of the owner
+	Segment  string   `json:"segment"` // the pinned segment's name; "": none
 	Expires  string   `json:"expires"`
 	Created  string   `json:"created"`
 	LastUsed string   `json:"lastUsed"`
@@ -118,7 +120,7 @@ func listKeys(e *core.RequestEvent) error {
 	out := make([]keyInfo, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, keyInfo{
-			ID: k.ID, Name: k.Name, Sites: k.Sites,
+			ID: k.ID, Name: k.Name, Sites: k.Sites, Segment: k.Segment,
 			Expires: k.Expires.String(), Created: k.Created.String(), LastUsed: k.LastUsed.String(),
 		})
 	}
@@ -143,37 +145,38 @@ func revokeKey(e *core.RequestEvent) error {
 }
 
 // caller returns who a stats request reads as: the PocketBase-authenticated
-// record, or the owner of the API key in "Authorization: Bearer <key>"
-// and the key's site scope (nil: every site the owner sees). A request
-// with neither is 401, as is a refused key.
-func (k *keyAuth) caller(e *core.RequestEvent, now time.Time) (*core.Record, []string, error) {
+// record, or the owner of the API key in "Authorization: Bearer <key>",
+// the key's site scope (nil: every site the owner sees) and the filters
+// it is pinned to (nil: none). A request with neither is 401, as is a
+// refused key.
+func (k *keyAuth) caller(e *core.RequestEvent, now time.Time) (apikey.Resolved, error) {
 	if e.Auth != nil {
-		return e.Auth, nil, nil
+		return apikey.Resolved{Owner: e.Auth}, nil
 	}
 	key, ok := bearerKey(e.Request)
 	if !ok {
-		return nil, nil, e.UnauthorizedError("A superuser or users auth token, or an API key, is required.", nil)
+		return apikey.Resolved{}, e.UnauthorizedError("A superuser or users auth token, or an API key, is required.", nil)
 	}
 	var ip netip.Addr
 	prefix := apikey.PrefixOf(key)
 	if k.fails != nil {
 		ip = k.clientIP(e.Request)
 		if k.fails.Blocked(ip) || k.prefixes.Blocked(prefix) {
-			return nil, nil, e.TooManyRequestsError("Too many invalid API keys, try again later.", nil)
+			return apikey.Resolved{}, e.TooManyRequestsError("Too many invalid API keys, try again later.", nil)
 		}
 	}
-	owner, sites, err := apikey.Resolve(e.App, key, now)
+	r, err := apikey.Lookup(e.App, key, now)
 	if err != nil {
 		if k.fails != nil {
 			k.fails.Add(ip)
 			k.prefixes.Add(prefix)
 		}
 		if errors.Is(err, apikey.ErrBadKey) {
-			return nil, nil, e.UnauthorizedError("Invalid or expired API key.", nil)
+			return apikey.Resolved{}, e.UnauthorizedError("Invalid or expired API key.", nil)
 		}
-		return nil, nil, e.InternalServerError("", err)
+		return apikey.Resolved{}, e.InternalServerError("", err)
 	}
-	return owner, sites, nil
+	return r, nil
 }
 
 // bearerKey returns the API key of "Authorization: Bearer sk_…" (the

@@ -104,6 +104,9 @@ func (p *plugin) migrations() core.MigrationsList {
 	// rules that let members read and admins change
 	l.Register(apply, nil, "1764115219_skopos_schema_v15.go")
 	l.Register(collections.UpgradeOwnerRules, nil, "1764115219_skopos_v15_member_rules.go")
+	// v16: skopos_segments; shared links, API keys and email reports
+	// pinned to a segment (a copy of its filters)
+	l.Register(apply, nil, "1764115220_skopos_schema_v16.go")
 	// v17: skopos_audit (the audit log)
 	l.Register(apply, nil, "1764115221_skopos_schema_v17.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {

@@ -425,6 +425,7 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 	p.mountExport(e)
 	p.mountVisitors(e)
 	p.mountShares(e)
+	p.mountSegments(e)
 	p.mountSEO(e)
 	p.mountAudit(e)
 	p.mountMembers(e)

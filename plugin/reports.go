@@ -15,6 +15,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/mailer"
+	"github.com/skopos-go/skopos/internal/segment"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 	"github.com/spf13/cobra"
@@ -135,7 +136,15 @@ func dueReports(ctx context.Context, app core.App, sites []*core.Record, now tim
 			errs = append(errs, err)
 			continue
 		}
-		rep, err := stats.Query(ctx, app, site.Id, stats.Request{Period: period, Top: reportTopPages, Now: now})
+		// a report pinned to a segment (websites.reportFilters) shows
+		// that segment; filters that cannot be read fail the report
+		// rather than send the whole site's
+		pin, segName, err := segment.Pinned(site, "report")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rep, err := stats.Query(ctx, app, site.Id, stats.Request{Period: period, Filters: pin, Top: reportTopPages, Now: now})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("website %s: %w", site.Id, err))
 			continue
@@ -146,7 +155,9 @@ func dueReports(ctx context.Context, app core.App, sites []*core.Record, now tim
 			byUser[owner.Id] = o
 			owners = append(owners, o)
 		}
-		o.due = append(o.due, dueReport{site.Id, key, sectionOf(rep, freq, from, to)})
+		sec := sectionOf(rep, freq, from, to)
+		sec.Segment = segName
+		o.due = append(o.due, dueReport{site.Id, key, sec})
 	}
 	return owners, errs, nil
 }
@@ -201,8 +212,10 @@ type reportKPI struct {
 // reportSection is one website's part of a report email.
 type reportSection struct {
 	Site, Domain, Frequency, From, To string
-	KPIs                              []reportKPI
-	Pages                             []stats.Item
+	// Segment names the segment the report is pinned to ("": none).
+	Segment string
+	KPIs    []reportKPI
+	Pages   []stats.Item
 }
 
 func sectionOf(r *stats.Report, freq, from, to string) reportSection {
@@ -253,7 +266,8 @@ var reportText = texttemplate.Must(texttemplate.New("text").Parse(`{{range $i, $
 
 ----
 
-{{end}}{{.Site}} ({{.Domain}}), {{.Frequency}} report: {{.From}} to {{.To}}
+{{end}}{{.Site}} ({{.Domain}}), {{.Frequency}} report: {{.From}} to {{.To}}{{if .Segment}}
+Segment: {{.Segment}}{{end}}
 
 {{range .KPIs}}{{.Name}}: {{.Value}} ({{printf "%+d" .Change}} % vs {{.Previous}})
 {{end}}
@@ -265,7 +279,7 @@ Top pages:
 var reportHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
 <html><body style="font-family:sans-serif">
 {{range .}}<h1>{{.Site}}</h1>
-<p>{{.Domain}}, {{.Frequency}} report: {{.From}} to {{.To}}</p>
+<p>{{.Domain}}, {{.Frequency}} report: {{.From}} to {{.To}}{{if .Segment}}, segment {{.Segment}}{{end}}</p>
 <table>
 {{range .KPIs}}<tr><th align="left">{{.Name}}</th><td>{{.Value}}</td><td>{{printf "%+d" .Change}} % vs {{.Previous}}</td></tr>
 {{end}}</table>

@@ -16,6 +16,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/segment"
 	"github.com/skopos-go/skopos/internal/smtptest"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/store/localstore"
@@ -233,6 +234,36 @@ func TestEmailReports(t *testing.T) {
 	case m := <-inbox:
 		t.Errorf("a second message to %v", m.To)
 	default:
+	}
+
+	// pinned to a segment, the report shows the segment's figures only
+	pinned, _ := app.FindRecordById(schema.Websites, site.Id)
+	segment.Pin{Name: "Pricing", Filters: []string{"page:/pricing"}}.Apply(pinned, "report")
+	pinned.Set("lastReport", "")
+	blog.Set("reportFrequency", "none")
+	if err := app.Save(pinned); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Save(blog); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = plugin.SendReports(ctx, app, now.Add(time.Hour)); err != nil || len(res.Sent) != 1 {
+		t.Fatalf("pinned run: sent %v, %v", res.Sent, err)
+	}
+	select {
+	case msg = <-inbox:
+	case <-time.After(testwait.Timeout()):
+		t.Fatal("no pinned report received")
+	}
+	_, text, _ = smtptest.Bodies(t, msg.Data)
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	for _, line := range []string{"Segment: Pricing\n", "Page views: 1 ", "Visitors: 1 ", "1\t/pricing\n"} {
+		if !strings.Contains(text, line) {
+			t.Errorf("pinned report lacks %q:\n%s", line, text)
+		}
+	}
+	if strings.Contains(text, "2\t/\n") {
+		t.Errorf("pinned report lists pages outside its segment:\n%s", text)
 	}
 
 	// the server sends them from an hourly job

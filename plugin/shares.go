@@ -22,8 +22,8 @@ import (
 // superuser or a users record, who must be able to see the website (an
 // API key cannot manage links):
 //
-//	POST   /api/skopos/shares            {"site": trackingId, "name"?, "password"?, "expires"?: RFC 3339} → {"id", "token", "url"}
-//	GET    /api/skopos/shares[?site=…]   → [{"id", "site", "siteName", "name", "hasPassword", "expires", "created", "lastUsed", "expired"}]
+//	POST   /api/skopos/shares            {"site": trackingId, "name"?, "password"?, "expires"?: RFC 3339, "segment"?: id} → {"id", "token", "url"}
+//	GET    /api/skopos/shares[?site=…]   → [{"id", "site", "siteName", "name", "hasPassword", "segment", "filters", "expires", "created", "lastUsed", "expired"}]
 //	DELETE /api/skopos/shares/<token|id> revokes a link
 //
 // The token is answered once, when the link is created; only its SHA-256
@@ -31,7 +31,8 @@ import (
 // the stats API (StatsPath, PropertiesPath, FunnelPath) answers
 // "?share=<token>" without any other auth, with the password, if the link
 // has one, in the X-Skopos-Share-Password header. A revoked, expired or
-// unknown token is 404. See the README ("Shared links").
+// unknown token is 404. A link pinned to a saved segment (segment, see
+// SegmentsPath) shows only that segment. See docs/sharing.md.
 const SharesPath = "/api/skopos/shares"
 
 // ShareHeader carries a shared link's token on stats API calls in place
@@ -54,6 +55,7 @@ type shareInput struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
 	Expires  string `json:"expires"`
+	Segment  string `json:"segment"`
 }
 
 func createShare(e *core.RequestEvent) error {
@@ -63,13 +65,13 @@ func createShare(e *core.RequestEvent) error {
 	}
 	var in shareInput
 	if err := json.NewDecoder(http.MaxBytesReader(e.Response, e.Request.Body, 1<<16)).Decode(&in); err != nil {
-		return e.BadRequestError("The body must be a JSON object {site, name?, password?, expires?}.", err)
+		return e.BadRequestError("The body must be a JSON object {site, name?, password?, expires?, segment?}.", err)
 	}
 	site, err := e.App.FindFirstRecordByData(schema.Websites, "trackingId", in.Site)
 	if err != nil {
 		return e.NotFoundError("Website not found.", nil)
 	}
-	si := share.Input{Name: in.Name, Password: in.Password}
+	si := share.Input{Name: in.Name, Password: in.Password, Segment: in.Segment}
 	if in.Expires != "" {
 		if si.Expires, err = time.Parse(time.RFC3339, in.Expires); err != nil {
 			return e.BadRequestError("expires must be an RFC 3339 time", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/segment"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/window"
 	"github.com/skopos-go/skopos/schema"
@@ -85,14 +86,18 @@ func (p *plugin) statsHandler(keys *keyAuth, h func(*core.RequestEvent, *core.Re
 
 // statsRequest reads what every stats route shares: the site the caller
 // may read (and the id of the shared link it came through, if it did),
-// the period in its time zone, the filters and top.
+// the period in its time zone, the filters and top. The filters are the
+// ones of the segment= asked for, the filter= ones, and, always, those
+// a shared link or an API key is pinned to (which the others can only
+// narrow). A pinned request is marked for the routes that must refuse
+// what they cannot filter (pinnedKey).
 func statsRequest(e *core.RequestEvent, keys *keyAuth, now time.Time) (site *core.Record, link string, _ stats.Request, _ error) {
 	q := e.Request.URL.Query()
-	site, link, err := keys.siteLink(e, now)
+	r, err := keys.siteLink(e, now)
 	if err != nil {
 		return nil, "", stats.Request{}, err
 	}
-	period, err := stats.ParsePeriodIn(q.Get("period"), q.Get("from"), q.Get("to"), now, stats.SiteLocation(site))
+	period, err := stats.ParsePeriodIn(q.Get("period"), q.Get("from"), q.Get("to"), now, stats.SiteLocation(r.site))
 	if err != nil {
 		return nil, "", stats.Request{}, e.BadRequestError(err.Error(), nil)
 	}
@@ -100,28 +105,59 @@ func statsRequest(e *core.RequestEvent, keys *keyAuth, now time.Time) (site *cor
 	if err != nil {
 		return nil, "", stats.Request{}, e.BadRequestError(err.Error(), nil)
 	}
+	if id := q.Get("segment"); id != "" {
+		// a shared link has no account: only its own pin
+		seg, err := segment.Resolve(e.App, r.caller, r.site, id)
+		if err != nil {
+			return nil, "", stats.Request{}, e.NotFoundError("Segment not found.", nil)
+		}
+		filters = append(seg, filters...)
+	}
+	if r.pinned != nil {
+		e.Set(pinnedKey, true)
+		filters = segment.Combine(r.pinned, filters)
+	}
 	top := 10
 	if v := q.Get("top"); v != "" {
 		if top, err = strconv.Atoi(v); err != nil || top < 1 || top > 100 {
 			return nil, "", stats.Request{}, e.BadRequestError("top must be 1..100", nil)
 		}
 	}
-	return site, link, stats.Request{Period: period, Filters: filters, Top: top, Now: now}, nil
+	return r.site, r.link, stats.Request{Period: period, Filters: filters, Top: top, Now: now}, nil
+}
+
+// pinnedKey marks (RequestEvent.Set) a stats request whose caller is
+// pinned to a segment.
+const pinnedKey = "skoposPinned"
+
+// pinned reports whether statsRequest marked e as pinned.
+func pinned(e *core.RequestEvent) bool { return e.Get(pinnedKey) == true }
+
+// readAs is who a read route answers: the website, the caller (nil
+// through a shared link), the shared link's record id ("" without one)
+// and the filters the caller is pinned to (nil: none).
+type readAs struct {
+	site, caller *core.Record
+	link         string
+	pinned       []stats.Filter
 }
 
 // site returns the website a read route answers for: the one of a shared
 // link (share=<token> or the ShareHeader, when the route takes them; site=, if given too,
 // must name it), or site= if the caller (an auth token, or an API key
 // within its sites) may see it. Not-owned sites look exactly like
-// unknown ones.
+// unknown ones. The route cannot filter what it answers: a caller pinned
+// to a segment is refused (403).
 func (k *keyAuth) site(e *core.RequestEvent, now time.Time) (*core.Record, error) {
-	site, _, err := k.siteLink(e, now)
-	return site, err
+	r, err := k.siteLink(e, now)
+	if err == nil && r.pinned != nil {
+		return nil, pinnedError(e)
+	}
+	return r.site, err
 }
 
-// siteLink is site that also returns the shared link's record id ("" when
-// the caller did not come through one).
-func (k *keyAuth) siteLink(e *core.RequestEvent, now time.Time) (site *core.Record, link string, err error) {
+// siteLink is site for the routes that apply the pinned filters.
+func (k *keyAuth) siteLink(e *core.RequestEvent, now time.Time) (readAs, error) {
 	q := e.Request.URL.Query()
 	token := q.Get("share")
 	if token == "" {
@@ -130,15 +166,20 @@ func (k *keyAuth) siteLink(e *core.RequestEvent, now time.Time) (site *core.Reco
 	if token != "" && k.shares != nil {
 		l, err := k.openShare(e, token)
 		if err != nil {
-			return nil, "", err
+			return readAs{}, err
 		}
 		if id := q.Get("site"); id != "" && id != l.Site.GetString("trackingId") {
-			return nil, "", e.NotFoundError("Website not found.", nil)
+			return readAs{}, e.NotFoundError("Website not found.", nil)
 		}
-		return l.Site, l.Record.Id, nil
+		return readAs{site: l.Site, link: l.Record.Id, pinned: l.Pinned}, nil
 	}
-	site, err = k.ownSite(e, q.Get("site"), access.Viewer, now)
-	return site, "", err
+	return k.readAs(e, q.Get("site"), access.Viewer, now)
+}
+
+// pinnedError refuses a caller pinned to a segment on a route that
+// cannot restrict its answer to the segment.
+func pinnedError(e *core.RequestEvent) error {
+	return e.ForbiddenError("This API key or shared link is pinned to a segment: it reads only the stats, properties, funnel and revenue routes, and the summary export.", nil)
 }
 
 // ownSite returns the website trackingID if the caller (an auth token,
@@ -150,26 +191,40 @@ func (k *keyAuth) ownSite(e *core.RequestEvent, trackingID string, need access.R
 }
 
 // ownSiteBy is ownSite that also returns the caller: the auth record, or
-// the API key's owner. An API key works only while its owner administers
-// the website (access.Admin): a key is handed to other systems and
-// outlives sessions, so handing a site's data out is an admin's decision,
-// and a member demoted to viewer takes their keys' reach with them.
+// the API key's owner. Its routes do not filter: an API key pinned to a
+// segment is refused (403).
 func (k *keyAuth) ownSiteBy(e *core.RequestEvent, trackingID string, need access.Role, now time.Time) (site, caller *core.Record, err error) {
-	auth, scope, err := k.caller(e, now)
+	r, err := k.readAs(e, trackingID, need, now)
 	if err != nil {
 		return nil, nil, err
 	}
-	site, err = e.App.FindFirstRecordByData(schema.Websites, "trackingId", trackingID)
-	if err != nil || (scope != nil && !slices.Contains(scope, site.GetString("trackingId"))) {
-		return nil, nil, e.NotFoundError("Website not found.", nil)
+	if r.pinned != nil {
+		return nil, nil, pinnedError(e)
+	}
+	return r.site, r.caller, nil
+}
+
+// readAs checks the caller's role on trackingID. An API key works only
+// while its owner administers the website (access.Admin): a key is
+// handed to other systems and outlives sessions, so handing a site's
+// data out is an admin's decision, and a member demoted to viewer takes
+// their keys' reach with them.
+func (k *keyAuth) readAs(e *core.RequestEvent, trackingID string, need access.Role, now time.Time) (readAs, error) {
+	c, err := k.caller(e, now)
+	if err != nil {
+		return readAs{}, err
+	}
+	site, err := e.App.FindFirstRecordByData(schema.Websites, "trackingId", trackingID)
+	if err != nil || (c.Sites != nil && !slices.Contains(c.Sites, site.GetString("trackingId"))) {
+		return readAs{}, e.NotFoundError("Website not found.", nil)
 	}
 	if e.Auth == nil {
 		need = max(need, access.Admin)
 	}
-	if err := accessError(e, access.Check(e.App, auth, site, need)); err != nil {
-		return nil, nil, err
+	if err := accessError(e, access.Check(e.App, c.Owner, site, need)); err != nil {
+		return readAs{}, err
 	}
-	return site, auth, nil
+	return readAs{site: site, caller: c.Owner, pinned: c.Pinned}, nil
 }
 
 // accessError answers access.Check's errors: 404 for a website the
@@ -209,6 +264,10 @@ func handleStats(e *core.RequestEvent, site *core.Record, req stats.Request) err
 	r, err := stats.Query(e.Request.Context(), e.App, site.Id, req)
 	if err != nil {
 		return queryError(e, err)
+	}
+	if pinned(e) {
+		// counted over every visitor, not the segment's
+		r.ActiveUsers = 0
 	}
 	return e.JSON(http.StatusOK, r)
 }

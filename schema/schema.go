@@ -103,6 +103,11 @@ const (
 	// Superuser-only (no API rules); the dashboard and /api/skopos/audit
 	// show a site's to its owner and admins.
 	Audit = "skopos_audit"
+	// Segments are the saved segments: a named set of stats filters per
+	// website, private to the users or superuser record that saved it or
+	// shared with every member of the website. Superuser-only (no API
+	// rules): managed through /api/skopos/segments and the dashboard.
+	Segments = "skopos_segments"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
@@ -122,7 +127,7 @@ var Analysis = []string{Goals, Funnels}
 // (never the SDK): the stats API keys, the shared links, the SEO analyses
 // and the service key vault.
 var Server = []string{APIKeys, Shares, SEOData, SEOHistory, ServiceKeys,
-	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State, Erasures, Audit}
+	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State, Erasures, Audit, Segments}
 
 // Teams lists the collections of a website's members and invitations;
 // they come before Analysis, whose API rules read skopos_members.
@@ -190,6 +195,8 @@ const (
 	MaxServiceKeyLabel = 255
 	// MaxServiceKey is the longest service key accepted, in bytes.
 	MaxServiceKey = 4096
+	// MaxSegmentName is the longest name of a saved segment, in bytes.
+	MaxSegmentName = 100
 	// MaxSharePassword is the longest shared-link password in bytes:
 	// bcrypt reads no further.
 	MaxSharePassword = 72

@@ -21,6 +21,8 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/segment"
+	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/token"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -80,6 +82,11 @@ type Input struct {
 	// Expires is when the key stops working, in RFC 3339; it must be in
 	// the future. Empty: never.
 	Expires string
+	// Segment, when not empty, is the id of a saved segment the owner
+	// may use on a website it administers: the key then reads only that
+	// website (Sites must be nil or name it alone) and only that segment
+	// (a copy of its filters, see package segment).
+	Segment string
 }
 
 // Key is a key as listed: never the key or its hash.
@@ -87,6 +94,7 @@ type Key struct {
 	ID       string
 	Name     string
 	Sites    []string // trackingIds; nil: every website of the owner
+	Segment  string   // name of the segment the key is pinned to; "": none
 	Expires  types.DateTime
 	Created  types.DateTime
 	LastUsed types.DateTime // zero: never used
@@ -138,6 +146,18 @@ func Create(app core.App, owner *core.Record, in Input, now time.Time) (id, key 
 		}
 		rec.Set("sites", slices.Compact(slices.Sorted(slices.Values(in.Sites))))
 	}
+	if in.Segment != "" {
+		pin, site, err := segment.PinOf(app, owner, nil, in.Segment)
+		if err != nil || !access.Can(app, owner, site, access.Admin) {
+			return "", "", invalid("segment: no saved segment %q of a website you own or administer", in.Segment)
+		}
+		tid := site.GetString("trackingId")
+		if in.Sites != nil && slices.ContainsFunc(in.Sites, func(s string) bool { return s != tid }) {
+			return "", "", invalid("sites: a key pinned to a segment reads only the segment's website")
+		}
+		rec.Set("sites", []string{tid})
+		pin.Apply(rec, "")
+	}
 	if in.Expires != "" {
 		t, err := time.Parse(time.RFC3339, in.Expires)
 		if err != nil {
@@ -175,7 +195,7 @@ func List(app core.App, owner *core.Record) ([]Key, error) {
 	out := make([]Key, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, Key{
-			ID: r.Id, Name: r.GetString("name"), Sites: siteScope(r),
+			ID: r.Id, Name: r.GetString("name"), Sites: siteScope(r), Segment: r.GetString("segment"),
 			Expires: r.GetDateTime("expires"), Created: r.GetDateTime("created"), LastUsed: r.GetDateTime("lastUsed"),
 		})
 	}
@@ -224,10 +244,32 @@ func revoke(app core.App, caller *core.Record, id string, superAny bool) error {
 // sees), and records the key's use (at most once a minute). Every refusal
 // is ErrBadKey; other errors do not occur.
 func Resolve(app core.App, key string, now time.Time) (owner *core.Record, sites []string, err error) {
+	r, err := Lookup(app, key, now)
+	return r.Owner, r.Sites, err
+}
+
+// Resolved is what a key reads as.
+type Resolved struct {
+	Owner *core.Record
+	Sites []string // trackingIds; nil: every site the owner sees
+	// Pinned are the filters of the segment the key is pinned to (nil:
+	// none): every report the key reads must add them.
+	Pinned []stats.Filter
+}
+
+// Lookup is Resolve with the key's pinned filters. A key whose pinned
+// filters cannot be read is ErrBadKey: refused, never read unfiltered.
+func Lookup(app core.App, key string, now time.Time) (Resolved, error) {
 	rec, ok := token.Find(app, schema.APIKeys, key, now)
 	if !ok {
-		return nil, nil, ErrBadKey
+		return Resolved{}, ErrBadKey
 	}
+	pinned, _, err := segment.Pinned(rec, "")
+	if err != nil {
+		app.Logger().Error("skopos: API key refused", "error", err)
+		return Resolved{}, ErrBadKey
+	}
+	var owner *core.Record
 	switch {
 	case rec.GetString("user") != "":
 		owner, err = app.FindRecordById(schema.Users, rec.GetString("user"))
@@ -237,8 +279,8 @@ func Resolve(app core.App, key string, now time.Time) (owner *core.Record, sites
 		err = ErrBadKey
 	}
 	if err != nil {
-		return nil, nil, ErrBadKey
+		return Resolved{}, ErrBadKey
 	}
 	token.Touch(app, rec, now)
-	return owner, siteScope(rec), nil
+	return Resolved{Owner: owner, Sites: siteScope(rec), Pinned: pinned}, nil
 }

@@ -250,6 +250,9 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(access.Viewer, s.seoPage)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/seo", s.authed(s.ownSite(access.Admin, s.runSEO)))
 
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/segments", s.authed(s.ownSite(access.Viewer, s.addSegment)))
+	m.HandleFunc("POST "+Prefix+"/sites/{id}/segments/{gid}/delete", s.authed(s.ownSite(access.Viewer, s.deleteSegment)))
+
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/shares", s.authed(s.ownSite(access.Admin, s.shares)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares", s.authed(s.ownSite(access.Admin, s.addShare)))
 	m.HandleFunc("POST "+Prefix+"/sites/{id}/shares/{sid}/revoke", s.authed(s.ownSite(access.Admin, s.deleteRecord(schema.Shares, "sid", "shares"))))
@@ -261,6 +264,11 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/errors", s.shared(s.errorDrill))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/funnels/{fid}", s.shared(s.funnelView))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/active", s.shared(func(w http.ResponseWriter, r *http.Request, rd *reader) {
+		if rd.pinned() {
+			// the count is of every visitor, not the segment's
+			http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
+			return
+		}
 		s.serveActive(w, r, "share:"+rd.link.Record.Id, []string{rd.site.Id})
 	}))
 

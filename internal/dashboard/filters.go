@@ -40,6 +40,17 @@ func viewQuery(p stats.Period, fs []stats.Filter) url.Values {
 	return q
 }
 
+// viewQuery is viewQuery of the reader's own filters, with its segment:
+// for the links that leave the reader's pages (rd.url adds the segment
+// itself).
+func (rd *reader) viewQuery(p stats.Period) url.Values {
+	q := viewQuery(p, rd.own)
+	if rd.seg != nil {
+		q.Set("segment", rd.seg.ID)
+	}
+	return q
+}
+
 // dimLabels name the filter dimensions in chips.
 var dimLabels = map[string]string{
 	"page": "Page", "entryPage": "Entry page", "exitPage": "Exit page", "referrer": "Referrer",
@@ -56,6 +67,43 @@ type filterView struct {
 	Chips    []chip
 	Params   []string // filter parameter values, for hidden inputs
 	ClearURL string
+	// Segment is the saved segment the page applies (nil: none), a chip
+	// of its own; Pinned names the segment a shared link is pinned to,
+	// which its reader cannot remove.
+	Segment *segmentChip
+	Pinned  string
+}
+
+// segmentChip is the chip of the page's segment=.
+type segmentChip struct {
+	ID, Name, RemoveURL string
+}
+
+// filters builds the chips of the reader's own filters (rd.own), of its
+// segment and of the segment its shared link is pinned to.
+func (rd *reader) filters(p stats.Period, link func(url.Values) string) filterView {
+	v := viewFilters(p, rd.own, link)
+	if rd.seg != nil {
+		v.Segment = &segmentChip{ID: rd.seg.ID, Name: rd.seg.Name, RemoveURL: withoutParam(link(viewQuery(p, rd.own)), "segment")}
+	}
+	if rd.link != nil {
+		v.Pinned = rd.link.Segment
+		if rd.pinned() && v.Pinned == "" {
+			v.Pinned = "(unnamed)"
+		}
+	}
+	return v
+}
+
+// withoutParam is the URL u without its query parameter key.
+func withoutParam(u, key string) string {
+	path, raw, _ := strings.Cut(u, "?")
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return path
+	}
+	q.Del(key)
+	return withQuery(path, q)
 }
 
 type chip struct {

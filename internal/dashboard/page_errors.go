@@ -18,6 +18,11 @@ const errorGroupLimit = 20
 
 func (s *server) errorDrill(w http.ResponseWriter, r *http.Request, rd *reader) {
 	site, u := rd.site, rd.u
+	if rd.pinned() {
+		// JS errors are not linked to sessions: no segment selects them
+		s.notFound(w, r, u)
+		return
+	}
 	p, ok := s.readPeriod(w, r, rd)
 	if !ok {
 		return

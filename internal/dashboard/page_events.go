@@ -50,7 +50,7 @@ func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, rd *reader) 
 		return
 	}
 	defer leave()
-	p, fs := req.Period, req.Filters
+	p, fs := req.Period, rd.own
 	req.Top = propertyValues
 	name := r.URL.Query().Get("name")
 	props, err := stats.Properties(r.Context(), s.app, site.Id, name, req)
@@ -58,13 +58,17 @@ func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, rd *reader) 
 		s.queryFailed(w, r, u, err)
 		return
 	}
-	rows, err := stats.EventPayloads(r.Context(), s.app.DB(), site.Id, name, p, payloadLimit+1)
-	if err != nil {
-		s.internal(w, r, u, err)
-		return
+	var rows []stats.Payload
+	if !rd.pinned() {
+		// the payload list is of all events (no filters apply to it):
+		// none through a link pinned to a segment
+		if rows, err = stats.EventPayloads(r.Context(), s.app.DB(), site.Id, name, p, payloadLimit+1); err != nil {
+			s.internal(w, r, u, err)
+			return
+		}
 	}
 	self := func(q url.Values) string { return rd.url("events", with(q, "name", name)) }
-	d := eventsData{Site: s.readerSite(rd), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), Name: name,
+	d := eventsData{Site: s.readerSite(rd), Period: viewPeriod(p), Filters: rd.filters(p, self), Name: name,
 		BackURL: rd.url("", viewQuery(p, fs))}
 	keys := make([]string, 0, len(props))
 	for k := range props {

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/skopos-go/skopos/internal/export"
 	"github.com/skopos-go/skopos/internal/stats"
@@ -14,9 +15,9 @@ type exportLink struct {
 
 // exportLinks are the CSV downloads of the site page's period: events and
 // sessions unfiltered (as the sessions list), the daily summary with the
-// page's filters.
-func exportLinks(siteID string, p stats.Period, fs []stats.Filter) []exportLink {
-	pq, vq := periodQuery(p), viewQuery(p, fs)
+// page's filters and segment (vq).
+func exportLinks(siteID string, p stats.Period, vq url.Values) []exportLink {
+	pq := periodQuery(p)
 	return []exportLink{
 		{"events", "Events (CSV)", sitePath(siteID, "export", with(pq, "kind", "events"))},
 		{"sessions", "Sessions (CSV)", sitePath(siteID, "export", with(pq, "kind", "sessions"))},

@@ -207,7 +207,7 @@ func (s *server) funnelView(w http.ResponseWriter, r *http.Request, rd *reader) 
 		return
 	}
 	defer leave()
-	p, fs := req.Period, req.Filters
+	p, fs := req.Period, rd.own
 	rec := s.siteRecord(site, schema.Funnels, r.PathValue("fid"))
 	if rec == nil {
 		s.notFound(w, r, u)
@@ -224,12 +224,12 @@ func (s *server) funnelView(w http.ResponseWriter, r *http.Request, rd *reader) 
 		return
 	}
 	pq := periodQuery(p)
-	self := rd.url("funnels/"+url.PathEscape(rec.Id), nil)
-	d := funnelData{Site: s.readerSite(rd), Period: viewPeriod(p), FormAction: self,
-		Filters: viewFilters(p, fs, func(q url.Values) string { return withQuery(self, q) }),
+	sub := "funnels/" + url.PathEscape(rec.Id)
+	d := funnelData{Site: s.readerSite(rd), Period: viewPeriod(p), FormAction: rd.url(sub, nil),
+		Filters: rd.filters(p, func(q url.Values) string { return rd.url(sub, q) }),
 		Name:    rep.Name, Sessions: rep.Sessions, BackURL: rd.url("", viewQuery(p, fs))}
 	if !rd.shared() {
-		d.ListURL = sitePath(site.Id, "funnels", viewQuery(p, fs))
+		d.ListURL = sitePath(site.Id, "funnels", rd.viewQuery(p))
 		if access.Can(s.app, rd.u.rec, site, access.Admin) {
 			d.DeleteURL = sitePath(site.Id, "funnels/"+url.PathEscape(rec.Id)+"/delete", pq)
 		}

@@ -49,7 +49,7 @@ func (s *server) goals(w http.ResponseWriter, r *http.Request, u *user, site *co
 	s.renderGoals(w, r, u, site, http.StatusOK, goalForm{Type: goal.Event}, "", q.Get("created") == "1", q.Get("deleted") == "1")
 }
 
-// navQuery is the period (and filters) the page was opened with, kept in
+// navQuery is the period (and filters and segment) the page was opened with, kept in
 // its links back to the site; a bad one is dropped rather than refused,
 // as these pages do not show figures.
 func (s *server) navQuery(r *http.Request, site *core.Record, filters bool) url.Values {
@@ -59,9 +59,13 @@ func (s *server) navQuery(r *http.Request, site *core.Record, filters bool) url.
 	}
 	fs, err := requestFilters(r)
 	if err != nil || !filters {
-		fs = nil
+		return viewQuery(p, nil)
 	}
-	return viewQuery(p, fs)
+	q := viewQuery(p, fs)
+	if id := r.URL.Query().Get("segment"); id != "" {
+		q.Set("segment", id)
+	}
+	return q
 }
 
 func (s *server) renderGoals(w http.ResponseWriter, r *http.Request, u *user, site *core.Record, status int,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/tools/inflector"
+	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/apikey"
 	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/schema"
@@ -20,6 +21,7 @@ type keyForm struct {
 	Name    string
 	Sites   map[string]bool // checked trackingIds
 	Expires string          // YYYY-MM-DD, "" for never
+	Segment string          // the id of the segment to pin the key to
 }
 
 // keySite is a website in the form's checkbox list.
@@ -32,6 +34,7 @@ type keySite struct {
 type keyRow struct {
 	Name      string
 	Sites     []string // website names; nil: every website of the account
+	Segment   string   // the pinned segment's name; "": none
 	Created   time.Time
 	Expires   time.Time // zero: never
 	Expired   bool
@@ -40,11 +43,14 @@ type keyRow struct {
 }
 
 type keysData struct {
-	Keys    []keyRow
-	Sites   []keySite
-	Form    keyForm
-	Error   string
-	Revoked bool
+	Keys  []keyRow
+	Sites []keySite
+	// Segments are the "Pin to segment" select's options: the segments
+	// of the websites the account administers, named "site · segment"
+	Segments []segmentOption
+	Form     keyForm
+	Error    string
+	Revoked  bool
 	// NewKey is the key just created. It is in this one response only
 	// (rendered for the POST, never in a URL, and not cacheable: authed
 	// sets no-store); only its hash is stored.
@@ -84,8 +90,23 @@ func (s *server) renderKeys(w http.ResponseWriter, r *http.Request, u *user, sta
 		d.Sites = append(d.Sites, keySite{TrackingID: tid, Name: site.GetString("name"), Domain: site.GetString("domain"),
 			Checked: d.Form.Sites[tid]})
 	}
+	d.Segments = []segmentOption{{Name: "None (all visitors)", Selected: d.Form.Segment == ""}}
+	for _, site := range sites {
+		if !access.Can(s.app, u.rec, site, access.Admin) {
+			continue
+		}
+		segs, err := s.segmentChoices(u, site, d.Form.Segment)
+		if err != nil {
+			s.internal(w, r, u, err)
+			return
+		}
+		for _, o := range segs[1:] {
+			o.Name = site.GetString("name") + " · " + o.Name
+			d.Segments = append(d.Segments, o)
+		}
+	}
 	for _, k := range keys {
-		row := keyRow{Name: k.Name, Created: k.Created.Time(), Expires: k.Expires.Time(), LastUsed: k.LastUsed.Time(),
+		row := keyRow{Name: k.Name, Segment: k.Segment, Created: k.Created.Time(), Expires: k.Expires.Time(), LastUsed: k.LastUsed.Time(),
 			RevokeURL: Prefix + "/keys/" + url.PathEscape(k.ID) + "/revoke"}
 		row.Expired = !k.Expires.IsZero() && !now.Before(row.Expires)
 		for _, tid := range k.Sites {
@@ -105,8 +126,9 @@ func (s *server) renderKeys(w http.ResponseWriter, r *http.Request, u *user, sta
 }
 
 func (s *server) createKey(w http.ResponseWriter, r *http.Request, u *user) {
-	f := keyForm{Name: strings.TrimSpace(r.PostFormValue("name")), Expires: strings.TrimSpace(r.PostFormValue("expires"))}
-	in := apikey.Input{Name: f.Name}
+	f := keyForm{Name: strings.TrimSpace(r.PostFormValue("name")), Expires: strings.TrimSpace(r.PostFormValue("expires")),
+		Segment: r.PostFormValue("segment")}
+	in := apikey.Input{Name: f.Name, Segment: f.Segment}
 	// none checked is nil: every website, as the form says
 	if checked := r.PostForm["site"]; len(checked) > 0 {
 		in.Sites = checked

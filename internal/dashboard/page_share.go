@@ -146,6 +146,7 @@ func (s *server) unlockShare(w http.ResponseWriter, r *http.Request) {
 // shareForm is the new-link form as typed (never the password).
 type shareForm struct {
 	Name, Expires string
+	Segment       string // the id of the segment to pin the link to
 }
 
 type shareRow struct {
@@ -168,6 +169,8 @@ type sharesData struct {
 	Zone      string
 	ActionURL string
 	BackURL   string
+	// Segments are the "Pin to segment" select's options
+	Segments []segmentOption
 }
 
 func (s *server) shares(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
@@ -180,6 +183,10 @@ func (s *server) renderShares(w http.ResponseWriter, r *http.Request, u *user, s
 		s.internal(w, r, u, err)
 		return
 	}
+	if d.Segments, err = s.segmentChoices(u, site, d.Form.Segment); err != nil {
+		s.internal(w, r, u, err)
+		return
+	}
 	d.Site, d.Zone = s.viewSite(site), stats.SiteLocation(site).String()
 	d.ActionURL, d.BackURL = sitePath(site.Id, "shares", nil), siteURL(site.Id, nil)
 	for _, in := range infos {
@@ -189,8 +196,9 @@ func (s *server) renderShares(w http.ResponseWriter, r *http.Request, u *user, s
 }
 
 func (s *server) addShare(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
-	f := shareForm{Name: strings.TrimSpace(r.PostFormValue("name")), Expires: strings.TrimSpace(r.PostFormValue("expires"))}
-	in := share.Input{Name: f.Name, Password: r.PostFormValue("password")}
+	f := shareForm{Name: strings.TrimSpace(r.PostFormValue("name")), Expires: strings.TrimSpace(r.PostFormValue("expires")),
+		Segment: r.PostFormValue("segment")}
+	in := share.Input{Name: f.Name, Password: r.PostFormValue("password"), Segment: f.Segment}
 	if f.Expires != "" {
 		day, err := time.ParseInLocation(time.DateOnly, f.Expires, stats.SiteLocation(site))
 		if err != nil {

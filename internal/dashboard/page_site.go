@@ -158,6 +158,8 @@ type sitePageData struct {
 	// Imported notes that the figures include imported days ("" when
 	// they do not).
 	Imported string
+	// Segments is the segment picker; nil through a shared link.
+	Segments *segmentPicker
 }
 
 // funnelLink is a funnel's chart as a shared link lists it.
@@ -179,7 +181,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		return
 	}
 	defer leave()
-	p, fs := req.Period, req.Filters
+	p, fs := req.Period, rd.own
 	req.Top = topN
 	rep, err := stats.Query(r.Context(), s.app, site.Id, req)
 	if err != nil {
@@ -187,12 +189,12 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		return
 	}
 	pq := periodQuery(p)
-	vq := viewQuery(p, fs)
+	vq := rd.viewQuery(p)
 	self := func(q url.Values) string { return rd.url("", q) }
 	// filterURL is this page with f added (in place of f's dimension)
 	filterURL := func(f stats.Filter) string { return self(viewQuery(p, withFilter(fs, f))) }
 	d := sitePageData{
-		Site: s.readerSite(rd), Period: viewPeriod(p), Filters: viewFilters(p, fs, self), ActiveUsers: rep.ActiveUsers,
+		Site: s.readerSite(rd), Period: viewPeriod(p), Filters: rd.filters(p, self), ActiveUsers: rep.ActiveUsers,
 		FormAction: rd.url("", nil), Chart: buildChart(rep.Series, rep.SeriesUnit),
 		KPIs: []kpi{
 			makeKPI("pageViews", "Page views", "", rep.PageViews, count, false),
@@ -205,9 +207,14 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		},
 	}
 	d.Imported = importedNote(rep.Imported)
+	if rd.pinned() {
+		// counted over every visitor, not the segment's
+		d.ActiveUsers = 0
+	}
 	if rd.shared() {
-		// the counter's stream through the link (counts only)
-		if s.opts.Live != nil {
+		// the counter's stream through the link (counts only); none
+		// through a pinned link
+		if s.opts.Live != nil && !rd.pinned() {
 			d.ActiveURL = rd.url("active", nil)
 		}
 		funnels, err := s.app.FindAllRecords(schema.Funnels, dbx.HashExp{"website": site.Id})
@@ -225,7 +232,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		d.ActiveURL, d.RealtimeURL = s.activeURL([]string{site.Id}), s.realtimeURL(site.Id)
 		// the sessions list cannot filter: it gets the period only
 		d.SessionsURL, d.GoalsURL, d.FunnelsURL = sitePath(site.Id, "sessions", pq), sitePath(site.Id, "goals", pq), sitePath(site.Id, "funnels", vq)
-		d.Exports = exportLinks(site.Id, p, fs)
+		d.Exports = exportLinks(site.Id, p, vq)
 		d.UptimeURL = sitePath(site.Id, "uptime", nil)
 		if access.Can(s.app, rd.u.rec, site, access.Admin) {
 			// links, members, the audit log: an admin's (a viewer would get 403)
@@ -238,6 +245,10 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			return
 		}
 		d.SEO = &a.Summary
+		if d.Segments, err = s.picker(rd, req); err != nil {
+			s.internal(w, r, u, err)
+			return
+		}
 	}
 	if rep.JSErrors != nil {
 		d.KPIs = append(d.KPIs, makeKPI("jsErrors", "JS errors", "", *rep.JSErrors, count, true))

@@ -64,9 +64,12 @@ type websiteForm struct {
 	// URL is the home page (websites.url) the SEO analysis and uptime
 	// checks fetch; the record hook checks it and fills
 	// https://<domain>/ when it is empty.
-	URL                          string
-	Timezone                     string // IANA name, "" for UTC
-	ReportFrequency              string // none, weekly or monthly
+	URL             string
+	Timezone        string // IANA name, "" for UTC
+	ReportFrequency string // none, weekly or monthly
+	// ReportSegment is the segment the email reports are pinned to: a
+	// saved segment's id, keepPin (the copy already pinned) or "" (none)
+	ReportSegment                string
 	DisableLocalhost, StoreRawIP bool
 	// Monitor is uptime monitoring on; Interval the minutes between
 	// checks (one of uptimeIntervals).
@@ -219,6 +222,8 @@ type websiteData struct {
 	UptimeURL string
 	// ReportFrequencies are the email report select's options.
 	ReportFrequencies []string
+	// ReportSegments are the report segment select's options.
+	ReportSegments []segmentOption
 	// SMTPOff: PocketBase's SMTP settings are off, so no email report
 	// is sent.
 	SMTPOff bool
@@ -244,6 +249,7 @@ func formOf(rec *core.Record) websiteForm {
 		RetentionDays:    strconv.Itoa(rec.GetInt("dataRetentionDays")),
 		Timezone:         rec.GetString("timezone"),
 		ReportFrequency:  cmp.Or(rec.GetString("reportFrequency"), "none"),
+		ReportSegment:    reportPin(rec),
 		DisableLocalhost: rec.GetBool("disableLocalhostTracking"), StoreRawIP: rec.GetBool("storeRawIp"),
 		Monitor: rec.GetBool("uptimeMonitoring"), Interval: strconv.Itoa(uptime.IntervalOf(rec) / 60),
 	}
@@ -259,6 +265,11 @@ func (s *server) renderWebsite(w http.ResponseWriter, r *http.Request, u *user, 
 		Zones: commonZones, ReportFrequencies: schema.ReportFrequencies, Intervals: intervalOptions(f.Interval),
 		Home: websiteHome(site), UptimeURL: sitePath(site.Id, "uptime", nil),
 		SMTPOff: !s.app.Settings().SMTP.Enabled, NoOwner: site.GetString("user") == "",
+	}
+	var err error
+	if d.ReportSegments, err = s.reportChoices(u, site, f.ReportSegment); err != nil {
+		s.internal(w, r, u, err)
+		return
 	}
 	d.Drops = s.recentDrops(site.GetString("trackingId"))
 	if len(d.Drops) > 0 {
@@ -298,6 +309,11 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user, si
 		DisableLocalhost: r.PostFormValue("disableLocalhostTracking") != "", StoreRawIP: r.PostFormValue("storeRawIp") != "",
 		Timezone:        strings.TrimSpace(r.PostFormValue("timezone")),
 		ReportFrequency: cmp.Or(r.PostFormValue("reportFrequency"), "none"),
+		// a form without the field (an older page) keeps the pin
+		ReportSegment: keepPin,
+	}
+	if v, ok := r.PostForm["reportSegment"]; ok && len(v) > 0 {
+		f.ReportSegment = v[0]
 	}
 	interval, badInterval := postedMonitoring(r, &f)
 	errs := map[string]string{}
@@ -306,6 +322,10 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user, si
 	}
 	if !slices.Contains(schema.ReportFrequencies, f.ReportFrequency) {
 		errs["reportFrequency"] = "Choose none, weekly or monthly."
+	}
+	pin, badPin := s.postedReportPin(u, site, f.ReportSegment)
+	if badPin {
+		errs["reportSegment"] = "Choose one of the segments."
 	}
 	if _, err := stats.Location(f.Timezone); err != nil {
 		errs["timezone"] = "Not a time zone: use an IANA name such as Europe/Berlin or America/New_York, or leave it empty for UTC."
@@ -338,6 +358,9 @@ func (s *server) saveWebsite(w http.ResponseWriter, r *http.Request, u *user, si
 	site.Set("dataRetentionDays", days)
 	site.Set("timezone", f.Timezone)
 	site.Set("reportFrequency", f.ReportFrequency)
+	if pin != nil {
+		pin.Apply(site, "report")
+	}
 	site.Set("uptimeMonitoring", f.Monitor)
 	site.Set("uptimeCheckInterval", interval)
 	before := site.Original()

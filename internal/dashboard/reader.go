@@ -8,6 +8,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/segment"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
@@ -23,13 +24,27 @@ type reader struct {
 	u    *user       // nil through a shared link
 	link *share.Link // nil for a user
 	site *core.Record
+	// own are the page's filter= filters and seg its segment= (nil:
+	// none), as readView read them: what the page's links carry. The
+	// figures also honour the segment's filters and, through a link
+	// pinned to a segment, the link's.
+	own []stats.Filter
+	seg *segment.Segment
 }
+
+// pinned reports whether the reader came through a shared link pinned
+// to a segment: what cannot be filtered must not be shown.
+func (rd *reader) pinned() bool { return rd.link != nil && rd.link.Pinned != nil }
 
 // shared reports whether the reader came through a shared link.
 func (rd *reader) shared() bool { return rd.link != nil }
 
-// url is the reader's report page sub ("" for the site page) with q.
+// url is the reader's report page sub ("" for the site page) with q,
+// and the page's segment when q is not nil and names none.
 func (rd *reader) url(sub string, q url.Values) string {
+	if rd.seg != nil && q != nil && !q.Has("segment") {
+		q = with(q, "segment", rd.seg.ID)
+	}
 	if rd.link != nil {
 		p := share.PathPrefix + "/" + url.PathEscape(rd.link.Token)
 		if sub != "" {
@@ -90,6 +105,10 @@ func (s *server) readView(w http.ResponseWriter, r *http.Request, rd *reader) (r
 		s.fail(w, r, rd.u, http.StatusBadRequest, badFilter(err))
 		return stats.Request{}, nil, false
 	}
+	rd.own = fs
+	if fs, ok = s.segmentFilters(w, r, rd, fs); !ok {
+		return stats.Request{}, nil, false
+	}
 	link := ""
 	if rd.link != nil {
 		link = rd.link.Record.Id
@@ -100,6 +119,36 @@ func (s *server) readView(w http.ResponseWriter, r *http.Request, rd *reader) (r
 		return stats.Request{}, nil, false
 	}
 	return stats.Request{Period: p, Filters: fs, Now: s.opts.Now(), Budget: s.opts.QueryBudget}, leave, true
+}
+
+// segmentFilters adds to fs the filters of the page's segment= (a saved
+// segment the user may use: 404 otherwise, as for an unknown one; a
+// shared link has no account to choose one) and, always, those the
+// shared link is pinned to, which fs can only narrow. Or it answers
+// itself and returns ok=false.
+func (s *server) segmentFilters(w http.ResponseWriter, r *http.Request, rd *reader, fs []stats.Filter) (_ []stats.Filter, ok bool) {
+	if id := r.URL.Query().Get("segment"); id != "" {
+		if rd.u == nil {
+			s.notFound(w, r, nil)
+			return nil, false
+		}
+		seg, _, err := segment.Get(s.app, rd.u.rec, rd.site, id)
+		if err != nil {
+			s.notFound(w, r, rd.u)
+			return nil, false
+		}
+		segFs, err := stats.ParseFilters(seg.Filters)
+		if err != nil {
+			s.internal(w, r, rd.u, err)
+			return nil, false
+		}
+		rd.seg = &seg
+		fs = append(segFs, fs...)
+	}
+	if rd.link != nil {
+		fs = segment.Combine(rd.link.Pinned, fs)
+	}
+	return fs, true
 }
 
 // queryFailed answers a failed stats query: 400 with the reason for the

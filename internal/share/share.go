@@ -36,6 +36,8 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/segment"
+	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/token"
 	"github.com/skopos-go/skopos/internal/window"
 	"github.com/skopos-go/skopos/schema"
@@ -73,6 +75,10 @@ type Input struct {
 	Password string
 	// Expires, when not zero, is when the link stops working.
 	Expires time.Time
+	// Segment, when not empty, is the id of a saved segment of the
+	// website the creator may use: the link then shows only that
+	// segment (a copy of its filters, see package segment).
+	Segment string
 }
 
 // Create makes a link to site for auth, who must be an admin or the
@@ -104,6 +110,13 @@ func Create(app core.App, auth, site *core.Record, in Input, now time.Time) (str
 	rec.Set("website", site.Id)
 	rec.Set("name", in.Name)
 	rec.Set("hash", hash)
+	if in.Segment != "" {
+		pin, _, err := segment.PinOf(app, auth, site, in.Segment)
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: segment: no saved segment %q of this website you may use", ErrInvalid, in.Segment)
+		}
+		pin.Apply(rec, "")
+	}
 	if in.Password != "" {
 		h, err := bcrypt.GenerateFromPassword([]byte(in.Password), PasswordCost)
 		if err != nil {
@@ -128,6 +141,10 @@ type Info struct {
 	SiteName    string `json:"siteName"`
 	Name        string `json:"name"`
 	HasPassword bool   `json:"hasPassword"`
+	// Segment is the name of the segment the link is pinned to ("":
+	// none) and Filters its filters as they were copied.
+	Segment string   `json:"segment"`
+	Filters []string `json:"filters"`
 	// Expires and LastUsed are zero for never (JSON "").
 	Expires  types.DateTime `json:"expires"`
 	Created  types.DateTime `json:"created"`
@@ -168,8 +185,13 @@ func List(app core.App, auth, site *core.Record, now time.Time) ([]Info, error) 
 	for _, r := range recs {
 		s := sites[r.GetString("website")]
 		exp := r.GetDateTime("expires")
+		pinned, segName, _ := segment.Pinned(r, "")
+		filters := []string{}
+		for _, f := range pinned {
+			filters = append(filters, f.String())
+		}
 		out = append(out, Info{ID: r.Id, Site: s.GetString("trackingId"), SiteName: s.GetString("name"),
-			Name: r.GetString("name"), HasPassword: r.GetString("password") != "",
+			Name: r.GetString("name"), HasPassword: r.GetString("password") != "", Segment: segName, Filters: filters,
 			Expires: exp, Created: r.GetDateTime("created"), LastUsed: r.GetDateTime("lastUsed"),
 			Expired: !exp.IsZero() && !now.Before(exp.Time())})
 	}
@@ -215,6 +237,11 @@ type Link struct {
 	Site *core.Record
 	// Token is the token the link was opened with.
 	Token string
+	// Pinned are the filters of the segment the link is pinned to (nil:
+	// none), which every report through the link must add; Segment is
+	// that segment's name.
+	Pinned  []stats.Filter
+	Segment string
 }
 
 // HasPassword reports whether the link needs a password.
@@ -237,8 +264,14 @@ func find(app core.App, tok string, now time.Time) (*Link, error) {
 	if err != nil {
 		return nil, ErrNotFound
 	}
+	pinned, name, err := segment.Pinned(rec, "")
+	if err != nil {
+		// never the unfiltered reports of a link that was pinned
+		app.Logger().Error("skopos: shared link refused", "error", err)
+		return nil, ErrNotFound
+	}
 	token.Touch(app, rec, now)
-	return &Link{Record: rec, Site: site, Token: tok}, nil
+	return &Link{Record: rec, Site: site, Token: tok, Pinned: pinned, Segment: name}, nil
 }
 
 // Guard opens links for anonymous clients under per-address and per-link

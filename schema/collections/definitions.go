@@ -97,6 +97,7 @@ var definitions = map[string]func(*builder){
 	schema.Members:          (*builder).members,
 	schema.Invites:          (*builder).invites,
 	schema.Audit:            (*builder).audit,
+	schema.Segments:         (*builder).segments,
 }
 
 // websites defines websites: the sites tracked, with their owner and settings.
@@ -120,6 +121,9 @@ func (b *builder) websites() {
 	// so that a restart never sends one twice
 	b.fields(&core.SelectField{Name: "reportFrequency", MaxSelect: 1, Values: schema.ReportFrequencies})
 	b.text("lastReport", 64, false)
+	// new: the saved segment the email reports are pinned to
+	// (reportFilters, reportSegment; see pin)
+	b.pin("report")
 	// new: the site's home page (https://www.example.com/ or
 	// http://localhost:8081/), which the SEO analysis and the uptime
 	// checks fetch; the domain alone has lost its scheme and port.
@@ -326,6 +330,7 @@ func (b *builder) apiKeys() {
 	b.json("sites", 1<<16)
 	b.fields(&core.DateField{Name: "expires"})
 	b.fields(&core.DateField{Name: "lastUsed"})
+	b.pin("")
 	b.index("hash", true, "hash")
 	b.index("user", false, "user")
 	b.index("superuser", false, "superuser")
@@ -343,6 +348,7 @@ func (b *builder) shares() {
 	b.fields(&core.TextField{Name: "password", Max: 100, Hidden: true})
 	b.fields(&core.DateField{Name: "expires"})
 	b.fields(&core.DateField{Name: "lastUsed"})
+	b.pin("")
 	b.index("hash", true, "hash")
 	b.index("website", false, "website")
 }
