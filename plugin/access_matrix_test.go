@@ -123,6 +123,11 @@ func matrixRows(m *matrixEnv) []matrixRow {
 		}
 		return rec.Id
 	}
+	// a shared segment of the site's owner: an admin may delete it, a viewer not
+	freshSegment := func(s *core.Record) string {
+		return pbtest.Save(m.t, m.app, schema.Segments, map[string]any{"website": s.Id, "user": s.GetString("user"),
+			"name": fmt.Sprintf("seg-%d", time.Now().UnixNano()), "filters": `["country:DE"]`, "shared": true}).Id
+	}
 	with := func(method, pattern string, id func(*core.Record) string, form url.Values) func(*matrixEnv, *core.Record) mcall {
 		return func(m *matrixEnv, s *core.Record) mcall {
 			return mcall{method: method, path: strings.Replace(m.expand(pattern, s), "{x}", id(s), 1), form: form}
@@ -163,6 +168,13 @@ func matrixRows(m *matrixEnv) []matrixRow {
 		{route: "POST " + site + "/shares/{sid}/revoke", need: access.Admin, build: with("POST", site+"/shares/{x}/revoke", freshShare, empty)},
 		{route: "GET " + site + "/members", need: access.Admin, build: get(site + "/members")},
 		{route: "GET " + site + "/audit", need: access.Admin, build: get(site + "/audit")},
+		{route: "POST " + site + "/segments", need: access.Viewer, build: postForm(site+"/segments", empty)},
+		{route: "POST " + site + "/segments/{gid}/delete", need: access.Admin, build: with("POST", site+"/segments/{x}/delete", freshSegment, empty)},
+		{route: "GET SegmentsPath", need: access.Viewer, build: get("/api/skopos/segments?site={tid}")},
+		{route: "POST SegmentsPath", need: access.Viewer, build: apiJSON("POST", "/api/skopos/segments", `{"site":"{tid}"}`)},
+		{route: `DELETE SegmentsPath+"/{id}"`, need: access.Admin, build: func(m *matrixEnv, s *core.Record) mcall {
+			return mcall{method: "DELETE", path: "/api/skopos/segments/" + freshSegment(s)}
+		}},
 		{route: "GET AuditPath", need: access.Admin, build: get("/api/skopos/audit?site={tid}")},
 		{route: "GET /dashboard/websites/{id}", need: access.Admin, build: get("/dashboard/websites/{id}")},
 		{route: "POST /dashboard/websites/{id}", need: access.Admin, build: postForm("/dashboard/websites/{id}", empty)},
