@@ -655,3 +655,34 @@ func TestMembersAPI(t *testing.T) {
 		t.Errorf("members with an API key: %d, want 401", code)
 	}
 }
+
+// TestSegmentChangesAudited: saving and deleting a segment through the
+// API are in the website's audit log.
+func TestSegmentChangesAudited(t *testing.T) {
+	t.Parallel()
+	m := startMatrix(t)
+	api := func(method, path, body string) string {
+		req, _ := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", m.tokens["admin"])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	body := api("POST", "/api/skopos/segments", `{"site":"`+m.a.GetString("trackingId")+`","name":"Germany","filters":["country:DE"],"shared":true}`)
+	id := regexp.MustCompile(`"id":"([a-z0-9]+)"`).FindStringSubmatch(body)
+	if id == nil {
+		t.Fatalf("create: %s", body)
+	}
+	api("DELETE", "/api/skopos/segments/"+id[1], "")
+	for _, action := range []string{audit.SegmentCreate, audit.SegmentDelete} {
+		if n, err := m.app.CountRecords(schema.Audit, dbx.HashExp{"website": m.a.Id, "action": action, "target": "Germany",
+			"actor": "users/" + m.users["admin"].Id}); err != nil || n != 1 {
+			t.Errorf("%s rows: %d %v", action, n, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/segment"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -97,6 +98,8 @@ func createSegment(e *core.RequestEvent) error {
 	if err != nil {
 		return segmentError(e, err, "Website not found.")
 	}
+	_ = audit.Log(e.App, audit.Entry{Website: site, Actor: auth, Action: audit.SegmentCreate, Target: s.Name,
+		Details: map[string]any{"filters": s.Filters, "shared": s.Shared}})
 	return e.JSON(http.StatusCreated, s)
 }
 
@@ -105,8 +108,14 @@ func deleteSegment(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
+	rec, _ := e.App.FindRecordById(schema.Segments, e.Request.PathValue("id")) // named in the audit log
 	if err := segment.Delete(e.App, auth, e.Request.PathValue("id")); err != nil {
 		return segmentError(e, err, "Segment not found.")
+	}
+	if rec != nil {
+		web, _ := e.App.FindRecordById(schema.Websites, rec.GetString("website"))
+		_ = audit.Log(e.App, audit.Entry{Website: web, WebsiteID: rec.GetString("website"), Actor: auth, Action: audit.SegmentDelete,
+			Target: rec.GetString("name"), Details: map[string]any{"shared": rec.GetBool("shared")}})
 	}
 	return e.NoContent(http.StatusNoContent)
 }

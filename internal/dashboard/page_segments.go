@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/inflector"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/audit"
 	"github.com/skopos-go/skopos/internal/segment"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
@@ -88,6 +89,8 @@ func (s *server) addSegment(w http.ResponseWriter, r *http.Request, u *user, sit
 		s.internal(w, r, u, err)
 		return
 	}
+	_ = audit.Log(s.app, audit.Entry{Website: site, Actor: u.rec, Action: audit.SegmentCreate, Target: seg.Name,
+		Details: map[string]any{"filters": seg.Filters, "shared": seg.Shared}})
 	http.Redirect(w, r, siteURL(site.Id, with(s.navQuery(r, site, false), "segment", seg.ID)), http.StatusSeeOther)
 }
 
@@ -95,9 +98,13 @@ func (s *server) addSegment(w http.ResponseWriter, r *http.Request, u *user, sit
 // one also an admin or the owner) and opens the site page without it.
 func (s *server) deleteSegment(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
 	id := r.PathValue("gid")
-	_, _, err := segment.Get(s.app, u.rec, site, id)
+	seg, _, err := segment.Get(s.app, u.rec, site, id)
 	if err == nil {
 		err = segment.Delete(s.app, u.rec, id)
+	}
+	if err == nil {
+		_ = audit.Log(s.app, audit.Entry{Website: site, Actor: u.rec, Action: audit.SegmentDelete, Target: seg.Name,
+			Details: map[string]any{"shared": seg.Shared}})
 	}
 	switch {
 	case errors.Is(err, segment.ErrNotFound):
