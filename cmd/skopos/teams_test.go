@@ -1,7 +1,10 @@
 package main_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/geo/geotest"
 	"github.com/skopos-go/skopos/internal/smtptest"
 	"github.com/skopos-go/skopos/internal/testwait"
 )
@@ -125,11 +130,17 @@ func inviteLink(t *testing.T, inbox <-chan smtptest.Message, email string) strin
 // the account and opens the site; the viewer reads the stats and gets
 // 403 on the settings and 404 on another website; an admin, invited to an
 // existing account, creates a goal and cannot remove the owner; a used
-// link is refused.
+// link is refused; a shared link pinned to the segment country:DE answers
+// only the German visitors, asked filter=country:!DE too.
 func TestServeTeamsInviteAndRoles(t *testing.T) {
 	t.Parallel()
 	smtpPort, inbox := smtptest.Start(t)
-	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword, "SKOPOS_RATE_LIMIT=off")
+	geoDB := geotest.Write(t, "GeoLite2-Country", []geotest.Network{
+		{CIDR: "198.51.100.0/24", Value: geotest.City("DE", "")},
+		{CIDR: "203.0.113.0/24", Value: geotest.City("US", "")},
+	})
+	s := serve(t, t.TempDir(), "SKOPOS_ADMIN_EMAIL="+adminEmail, "SKOPOS_ADMIN_PASSWORD="+adminPassword, "SKOPOS_RATE_LIMIT=off",
+		"SKOPOS_GEOIP_DB="+geoDB)
 	ctx := context.Background()
 	pb := client(t, s.URL)
 	if err := pb.Do(ctx, "PATCH", "/api/settings", map[string]any{
@@ -255,6 +266,57 @@ func TestServeTeamsInviteAndRoles(t *testing.T) {
 	if code, _ := admin.do(t, "POST", members+"/"+ids["owner"]+"/remove", url.Values{}); code != http.StatusForbidden {
 		t.Errorf("the admin removes the owner: %d, want 403", code)
 	}
+
+	// a shared link pinned to a segment "country:DE" answers only German
+	// traffic, even when asked for the rest
+	for i, ip := range []string{"198.51.100.1", "198.51.100.2", "203.0.113.1", "203.0.113.2", "203.0.113.3"} {
+		teamPageView(t, s.URL, "teams.example", ip, fmt.Sprintf("/p%d", i))
+	}
+	visitors := func(u *teamUser, q string) float64 {
+		t.Helper()
+		var rep struct {
+			Visitors struct {
+				Value float64 `json:"value"`
+			} `json:"visitors"`
+		}
+		req, _ := http.NewRequest("GET", stats(site["Teams"])+q, nil)
+		if u != nil {
+			req.Header.Set("Authorization", u.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("stats%s: %d %v", q, resp.StatusCode, err)
+		}
+		return rep.Visitors.Value
+	}
+	testwait.Until(t, "five visitors stored", func() bool { return visitors(owner, "") == 5 })
+	var seg, pinned struct {
+		ID    string `json:"id"`
+		Token string `json:"token"`
+	}
+	if err := postJSON(owner, s.URL+"/api/skopos/segments", map[string]any{"site": site["Teams"].TrackingID, "name": "Germany",
+		"filters": []string{"country:DE"}, "shared": true}, &seg); err != nil {
+		t.Fatal(err)
+	}
+	if err := postJSON(owner, s.URL+"/api/skopos/shares", map[string]any{"site": site["Teams"].TrackingID, "segment": seg.ID}, &pinned); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]float64{
+		"&share=" + pinned.Token: 2, "&share=" + pinned.Token + "&filter=country:!DE": 0,
+		"&share=" + pinned.Token + "&filter=country:US": 0, "&share=" + pinned.Token + "&filter=country:DE": 2,
+	} {
+		if got := visitors(nil, q); got != want {
+			t.Errorf("pinned link%s: %v visitors, want %v", q, got, want)
+		}
+	}
+	if got := visitors(viewer, "&segment="+seg.ID); got != 2 {
+		t.Errorf("the viewer with the shared segment: %v visitors, want 2", got)
+	}
+
 	if code, body := owner.do(t, "GET", members, nil); code != http.StatusOK || !strings.Contains(body, "admin@teams.test") ||
 		!strings.Contains(body, "viewer@teams.test") {
 		t.Errorf("members page after both accepted: %d", code)
@@ -267,3 +329,39 @@ type website struct {
 }
 
 func first(code int, _ string) int { return code }
+
+// teamPageView sends a page view of https://<domain><path> from ip.
+func teamPageView(t *testing.T, srvURL, domain, ip, path string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srvURL+"/api/event", strings.NewReader(`{"type":"pageView","url":"https://`+domain+path+`"}`))
+	browsertest.Headers(req.Header, browserUA)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "https://"+domain)
+	req.Header.Set("X-Forwarded-For", ip)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("page view: %d", resp.StatusCode)
+	}
+}
+
+// postJSON posts v with u's auth token and decodes the answer into out.
+func postJSON(u *teamUser, target string, v, out any) error {
+	b, _ := json.Marshal(v)
+	req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(b))
+	req.Header.Set("Authorization", u.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("POST %s: %d %s", target, resp.StatusCode, body)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
