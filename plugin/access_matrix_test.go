@@ -319,6 +319,21 @@ func startMatrix(t *testing.T) *matrixEnv {
 	return m
 }
 
+// api sends an API request with who's auth token (m.tokens) and returns
+// the status and body.
+func (m *matrixEnv) api(who, method, path, body string) (int, string) {
+	req, _ := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", m.tokens[who])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 var matrixCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // login logs name in to the dashboard and returns its client (cookies,
@@ -484,18 +499,7 @@ func TestGoalRulesFollowRoles(t *testing.T) {
 	t.Parallel()
 	m := startMatrix(t)
 	pbtest.Save(t, m.app, schema.Goals, map[string]any{"website": m.c.Id, "name": "g", "type": "event", "match": "signup"})
-	api := func(name, method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", m.tokens[name])
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	api := m.api
 	list := func(name string) map[string]int {
 		code, body := api(name, "GET", "/api/collections/goals/records?perPage=100", "")
 		if code != http.StatusOK {
@@ -599,18 +603,7 @@ func TestMembersAPI(t *testing.T) {
 	t.Parallel()
 	m := startMatrix(t)
 	tid := m.a.GetString("trackingId")
-	call := func(who, method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", m.tokens[who])
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	call := m.api
 	code, body := call("owner", "POST", "/api/skopos/members", `{"site":"`+tid+`","email":"new@m.test","role":"viewer"}`)
 	if code != http.StatusCreated || !strings.Contains(body, `"mailed":false`) || !strings.Contains(body, "/dashboard/invite/") {
 		t.Fatalf("invite: %d %s", code, body)
@@ -662,16 +655,8 @@ func TestSegmentChangesAudited(t *testing.T) {
 	t.Parallel()
 	m := startMatrix(t)
 	api := func(method, path, body string) string {
-		req, _ := http.NewRequest(method, m.srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", m.tokens["admin"])
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
+		_, b := m.api("admin", method, path, body)
+		return b
 	}
 	body := api("POST", "/api/skopos/segments", `{"site":"`+m.a.GetString("trackingId")+`","name":"Germany","filters":["country:DE"],"shared":true}`)
 	id := regexp.MustCompile(`"id":"([a-z0-9]+)"`).FindStringSubmatch(body)
