@@ -533,8 +533,22 @@ type oPeriod struct {
 	from, to         time.Time
 	prevFrom, prevTo time.Time
 	hourly           bool
+	interval         string // week or month; "" the default (hour or day)
 	now              time.Time
 	fromRaw          bool
+}
+
+// by is p read in steps of interval ("" keeps the default).
+func (p oPeriod) by(interval string) oPeriod {
+	switch interval {
+	case "hour":
+		p.hourly = true
+	case "day":
+		p.hourly = false
+	case "week", "month":
+		p.interval, p.hourly = interval, false
+	}
+	return p
 }
 
 func (p oPeriod) cur() window  { return window{p.from, p.to} }
@@ -596,6 +610,19 @@ func namedPeriod(loc *time.Location, name string, now time.Time) oPeriod {
 // (reading: local hours also in zones whose offset has minutes).
 func (p oPeriod) buckets() []time.Time {
 	var out []time.Time
+	if p.interval != "" {
+		// weeks start on local Mondays, months on the 1st: walk the local
+		// days and cut where one starts
+		out = append(out, p.from)
+		start := p.from.In(p.loc).Format(time.DateOnly)
+		for i := 1; dateIn(start, p.loc, i).Before(p.to); i++ {
+			d := dateIn(start, p.loc, i)
+			if p.interval == "week" && d.Weekday() == time.Monday || p.interval == "month" && d.Day() == 1 {
+				out = append(out, d)
+			}
+		}
+		return append(out, p.to)
+	}
 	if p.hourly {
 		t := p.from
 		if p.name == "24h" {

@@ -247,17 +247,21 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 	})
 
 	// stats functions with fixed clocks, every zone, period and filter set
-	type periodSpec struct{ name, from, to, now string }
+	type periodSpec struct{ name, from, to, now, interval string }
 	periods := []periodSpec{
-		{"custom", day(nyDST, 0), day(nyDST, 0), day(nyDST, 0) + " 01:30:00.000"},             // New York: 25 hours
-		{"custom", day(berlinDST, 0), day(berlinDST, 0), day(berlinDST, 1) + " 00:01:00.000"}, // Berlin: 25 hours
-		{"custom", day(nyDST, -1), day(nyDST, 0), day(nyDST, 4) + " 12:00:00.000"},            // two days: by hour
-		{"custom", day(berlinDST, -1), day(nyDST, 4), day(nyDST, 1) + " 00:02:00.000"},        // everything, by day
-		{"7d", "", "", day(nyDST, 2) + " 15:37:12.345"},
-		{"30d", "", "", day(nyDST, 4) + " 10:00:00.000"},
-		{"today", "", "", day(nyDST, 0) + " 13:21:07.500"},
-		{"today", "", "", day(berlinDST, 3) + " 00:04:00.000"},
-		{"24h", "", "", day(nyDST, 0) + " 09:10:11.000"},
+		{"custom", day(nyDST, 0), day(nyDST, 0), day(nyDST, 0) + " 01:30:00.000", ""},             // New York: 25 hours
+		{"custom", day(berlinDST, 0), day(berlinDST, 0), day(berlinDST, 1) + " 00:01:00.000", ""}, // Berlin: 25 hours
+		{"custom", day(nyDST, -1), day(nyDST, 0), day(nyDST, 4) + " 12:00:00.000", ""},            // two days: by hour
+		{"custom", day(berlinDST, -1), day(nyDST, 4), day(nyDST, 1) + " 00:02:00.000", ""},        // everything, by day
+		{"7d", "", "", day(nyDST, 2) + " 15:37:12.345", ""},
+		{"30d", "", "", day(nyDST, 4) + " 10:00:00.000", ""},
+		{"today", "", "", day(nyDST, 0) + " 13:21:07.500", ""},
+		{"today", "", "", day(berlinDST, 3) + " 00:04:00.000", ""},
+		{"24h", "", "", day(nyDST, 0) + " 09:10:11.000", ""},
+		// the other steps: weeks from Monday, months, a week by hour
+		{"30d", "", "", day(nyDST, 4) + " 10:00:00.000", "week"},
+		{"custom", day(berlinDST, -1), day(nyDST, 4), day(nyDST, 1) + " 00:02:00.000", "month"},
+		{"7d", "", "", day(nyDST, 2) + " 15:37:12.345", "hour"},
 	}
 	ctx := context.Background()
 	for zi, zone := range []string{"UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu"} {
@@ -273,10 +277,13 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 					t.Fatal(err)
 				}
 				p, err := stats.ParsePeriodIn(ps.name, ps.from, ps.to, now, loc)
+				if err == nil {
+					p, err = p.WithInterval(ps.interval)
+				}
 				if err != nil {
 					t.Fatal(err)
 				}
-				op := namedOrCustom(loc, ps.name, ps.from, ps.to, now)
+				op := namedOrCustom(loc, ps.name, ps.from, ps.to, now).by(ps.interval)
 				if ps.name == "custom" && ps.from == ps.to {
 					hours := 24
 					if zone == "America/New_York" && ps.from == day(nyDST, 0) || zone == "Europe/Berlin" && ps.from == day(berlinDST, 0) {
@@ -290,7 +297,7 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 					if raceEnabled && fi != 0 && (fi%len(periods) != (zi+pi)%len(periods) || (fi+zi)%2 == 1) {
 						continue // under the race detector each filter set with one period in every other zone
 					}
-					label := fmt.Sprintf("%s %s %s%s filters %v", zone, ps.name, ps.from, ps.to, fs)
+					label := fmt.Sprintf("%s %s %s%s %s filters %v", zone, ps.name, ps.from, ps.to, ps.interval, fs)
 					req := stats.Request{Period: p, Filters: statsFilters(fs), Top: 100, Now: now}
 					got, err := stats.Query(ctx, app, site.Id, req)
 					if err != nil {
@@ -499,7 +506,10 @@ func compareReport(t *testing.T, label string, got *stats.Report, want oReport, 
 	}
 
 	unit := "day"
-	if p.hourly {
+	switch {
+	case p.interval != "":
+		unit = p.interval
+	case p.hourly:
 		unit = "hour"
 	}
 	if got.SeriesUnit != unit || len(got.Series) != len(want.series) {

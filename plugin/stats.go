@@ -98,6 +98,9 @@ func statsRequest(e *core.RequestEvent, keys *keyAuth, now time.Time) (site *cor
 		return nil, "", stats.Request{}, err
 	}
 	period, err := stats.ParsePeriodIn(q.Get("period"), q.Get("from"), q.Get("to"), now, stats.SiteLocation(r.site))
+	if err == nil {
+		period, err = period.WithInterval(q.Get("interval"))
+	}
 	if err != nil {
 		return nil, "", stats.Request{}, e.BadRequestError(err.Error(), nil)
 	}

@@ -20,16 +20,52 @@ func (s *server) period(r *http.Request, site *core.Record) (stats.Period, error
 	if name == "" && q.Get("from") == "" && q.Get("to") == "" {
 		name = "7d"
 	}
-	return stats.ParsePeriodIn(name, q.Get("from"), q.Get("to"), s.opts.Now(), stats.SiteLocation(site))
+	loc := stats.SiteLocation(site)
+	if name == "all" {
+		return s.allTime(site, q.Get("interval"))
+	}
+	p, err := stats.ParsePeriodIn(name, q.Get("from"), q.Get("to"), s.opts.Now(), loc)
+	if err != nil {
+		return p, err
+	}
+	return p.WithInterval(q.Get("interval"))
+}
+
+// allTime is the period from the site's first summary day (or its
+// creation) through today, at most the 5 years a custom range may span.
+func (s *server) allTime(site *core.Record, interval string) (stats.Period, error) {
+	loc := stats.SiteLocation(site)
+	now := s.opts.Now().In(loc)
+	first := site.GetDateTime("created").Time()
+	var date string
+	if err := s.app.DB().NewQuery("SELECT COALESCE(MIN(date), '') FROM dash_sum WHERE website = {:w}").
+		Bind(map[string]any{"w": site.Id}).Row(&date); err == nil && len(date) >= 10 {
+		if t, err := time.Parse(time.DateOnly, date[:10]); err == nil && t.Before(first) {
+			first = t
+		}
+	}
+	if oldest := now.AddDate(-5, 0, 1); first.Before(oldest) {
+		first = oldest
+	}
+	p, err := stats.ParsePeriodIn("custom", first.In(loc).Format(time.DateOnly), now.Format(time.DateOnly), now, loc)
+	if err != nil {
+		return p, err
+	}
+	p.Name = "all"
+	return p.WithInterval(interval)
 }
 
 // periodQuery is the query that selects p again, for links.
 func periodQuery(p stats.Period) url.Values {
+	q := url.Values{"period": {p.Name}}
 	if p.Name == "custom" {
-		return url.Values{"period": {"custom"}, "from": {p.From.Format(time.DateOnly)},
+		q = url.Values{"period": {"custom"}, "from": {p.From.Format(time.DateOnly)},
 			"to": {p.To.AddDate(0, 0, -1).Format(time.DateOnly)}}
 	}
-	return url.Values{"period": {p.Name}}
+	if p.IntervalSet {
+		q.Set("interval", p.Interval)
+	}
+	return q
 }
 
 func with(q url.Values, k, v string) url.Values {
@@ -54,8 +90,9 @@ type periodOption struct {
 }
 
 var periodNames = []struct{ value, label string }{
-	{"today", "Today"}, {"24h", "Last 24 hours"}, {"7d", "Last 7 days"}, {"30d", "Last 30 days"},
-	{"12mo", "Last 12 months"}, {"custom", "Custom range"},
+	{"today", "Today"}, {"yesterday", "Yesterday"}, {"24h", "Last 24 hours"}, {"7d", "Last 7 days"}, {"30d", "Last 30 days"},
+	{"month", "This month"}, {"lastmonth", "Last month"}, {"ytd", "Year to date"}, {"12mo", "Last 12 months"},
+	{"all", "All time"}, {"custom", "Custom range"},
 }
 
 func viewPeriod(p stats.Period) periodView {

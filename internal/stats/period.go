@@ -21,6 +21,7 @@ package stats
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,13 +56,19 @@ func Location(name string) (*time.Location, error) {
 // Period is a half-open time range [From, To) with the previous period of
 // the same length, in the website's time zone.
 type Period struct {
-	Name     string    `json:"name"` // today, 24h, 7d, 30d, 12mo or custom
+	Name     string    `json:"name"` // a PeriodNames entry or custom
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
 	Timezone string    `json:"timezone"` // IANA name the days are counted in
-	Hourly   bool      `json:"hourly"`   // series by hour (≤ 2 days), else by day
-	FromRaw  bool      `json:"-"`        // "today" and "24h": raw rows up to now
-	Previous *Period   `json:"previous"` // the same length just before
+	Hourly   bool      `json:"hourly"`   // series by hour (Interval "hour")
+	// Interval is the series' step: hour, day, week (from Monday) or
+	// month, in the website's time zone; by default the period's length
+	// chooses it (DefaultInterval), WithInterval changes it.
+	Interval string `json:"interval"`
+	// IntervalSet is true when WithInterval chose Interval (links keep it).
+	IntervalSet bool    `json:"-"`
+	FromRaw     bool    `json:"-"`        // "today" and "24h": raw rows up to now
+	Previous    *Period `json:"previous"` // the same length just before
 
 	loc *time.Location
 }
@@ -79,11 +86,24 @@ func ParsePeriod(name, from, to string, now time.Time) (Period, error) {
 	return ParsePeriodIn(name, from, to, now, time.UTC)
 }
 
-// ParsePeriodIn reads a period name ("today", "24h", "7d", "30d",
-// "12mo") or, when name is empty or "custom", the inclusive dates from
-// and to ("2026-11-01"), with days in loc: "today" starts at loc's
-// midnight, a day on which DST starts or ends has 23 or 25 hours, and the
-// previous period of a day range is the same number of local days before.
+// PeriodNames are the named periods ParsePeriodIn reads: today, the
+// last 24 hours, yesterday, the last 7 and 30 days, this month and last
+// month, the year to date and the last 12 months.
+var PeriodNames = []string{"today", "24h", "yesterday", "7d", "30d", "month", "lastmonth", "ytd", "12mo"}
+
+// Intervals are the steps a series may be read in (Period.Interval).
+var Intervals = []string{"hour", "day", "week", "month"}
+
+// MaxHourlyDays is the longest period a series by hour may cover: 7 days
+// are 168 points, which a chart can still show.
+const MaxHourlyDays = 7
+
+// ParsePeriodIn reads a period name (PeriodNames) or, when name is empty
+// or "custom", the inclusive dates from and to ("2026-11-01"), with days
+// in loc: "today" starts at loc's midnight, a day on which DST starts or
+// ends has 23 or 25 hours, and the previous period of a day range is the
+// same number of local days before. "month" and "ytd" end today
+// (included), and their previous period is as many days before.
 func ParsePeriodIn(name, from, to string, now time.Time, loc *time.Location) (Period, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -107,6 +127,14 @@ func ParsePeriodIn(name, from, to string, now time.Time, loc *time.Location) (Pe
 		p = daysPeriod(name, today.AddDate(0, 0, -(days-1)), today.AddDate(0, 0, 1))
 	case "12mo":
 		p = daysPeriod(name, today.AddDate(0, -12, 1), today.AddDate(0, 0, 1))
+	case "yesterday":
+		p = daysPeriod(name, today.AddDate(0, 0, -1), today)
+	case "month":
+		p = daysPeriod(name, time.Date(y, m, 1, 0, 0, 0, 0, loc), today.AddDate(0, 0, 1))
+	case "lastmonth":
+		p = daysPeriod(name, time.Date(y, m-1, 1, 0, 0, 0, 0, loc), time.Date(y, m, 1, 0, 0, 0, 0, loc))
+	case "ytd":
+		p = daysPeriod(name, time.Date(y, 1, 1, 0, 0, 0, 0, loc), today.AddDate(0, 0, 1))
 	case "", "custom":
 		f, err1 := time.ParseInLocation(time.DateOnly, from, loc)
 		t, err2 := time.ParseInLocation(time.DateOnly, to, loc)
@@ -115,11 +143,48 @@ func ParsePeriodIn(name, from, to string, now time.Time, loc *time.Location) (Pe
 		}
 		p = daysPeriod("custom", f, t.AddDate(0, 0, 1))
 	default:
-		return Period{}, fmt.Errorf("%w: %q (use today, 24h, 7d, 30d, 12mo, or from/to dates)", ErrBadPeriod, name)
+		return Period{}, fmt.Errorf("%w: %q (use %s, or from/to dates)", ErrBadPeriod, name, strings.Join(PeriodNames, ", "))
 	}
 	p.loc, p.Previous.loc = loc, loc
 	p.Timezone, p.Previous.Timezone = loc.String(), loc.String()
-	p.Previous.Name, p.Previous.Hourly = p.Name, p.Hourly
+	if p.Interval == "" {
+		p.Interval = "hour"
+	}
+	p.Previous.Name, p.Previous.Hourly, p.Previous.Interval = p.Name, p.Hourly, p.Interval
+	return p, nil
+}
+
+// DefaultInterval is the series step of a period of days: by hour up to 2
+// days, by day up to 92 (a quarter), by week up to 200, else by month
+// (12 months are 13 points, not 365).
+func DefaultInterval(days int) string {
+	switch {
+	case days <= 2:
+		return "hour"
+	case days <= 92:
+		return "day"
+	case days <= 200:
+		return "week"
+	}
+	return "month"
+}
+
+// WithInterval is p read in steps of interval (Intervals; "" keeps p's).
+// A series by hour covers at most MaxHourlyDays.
+func (p Period) WithInterval(interval string) (Period, error) {
+	if interval == "" || interval == p.Interval {
+		return p, nil
+	}
+	if !slices.Contains(Intervals, interval) {
+		return Period{}, fmt.Errorf("%w: interval %q (use %s)", ErrBadPeriod, interval, strings.Join(Intervals, ", "))
+	}
+	if interval == "hour" && p.To.Sub(p.From) > MaxHourlyDays*24*time.Hour+time.Hour {
+		return Period{}, fmt.Errorf("%w: an hourly series covers at most %d days", ErrBadPeriod, MaxHourlyDays)
+	}
+	prev := *p.Previous
+	p.Previous = &prev
+	p.Interval, p.Hourly, p.IntervalSet = interval, interval == "hour", true
+	p.Previous.Interval, p.Previous.Hourly = p.Interval, p.Hourly
 	return p, nil
 }
 
@@ -130,15 +195,39 @@ func daysPeriod(name string, from, to time.Time) Period {
 	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
 		n++
 	}
-	return Period{Name: name, From: from, To: to, Hourly: n <= 2,
+	iv := DefaultInterval(n)
+	return Period{Name: name, From: from, To: to, Hourly: iv == "hour", Interval: iv,
 		Previous: &Period{From: from.AddDate(0, 0, -n), To: from}}
 }
 
 // Buckets returns the start of every step of the period's series (local
-// hours or local days) followed by the period's end: step i is
-// [b[i], b[i+1]).
+// hours, days, weeks from Monday or months; the first and last may be
+// partial) followed by the period's end: step i is [b[i], b[i+1]).
 func (p Period) Buckets() []time.Time {
 	var out []time.Time
+	switch p.Interval {
+	case "week", "month":
+		// the period's start, then every local Monday (the 1st) after it
+		loc := p.Location()
+		y, m, d := p.From.In(loc).Date()
+		next := time.Date(y, m, d, 0, 0, 0, 0, loc)
+		out = append(out, p.From)
+		for {
+			if p.Interval == "week" {
+				next = next.AddDate(0, 0, 1)
+				for next.Weekday() != time.Monday {
+					next = next.AddDate(0, 0, 1)
+				}
+			} else {
+				ny, nm, _ := next.Date()
+				next = time.Date(ny, nm+1, 1, 0, 0, 0, 0, loc)
+			}
+			if !next.Before(p.To) {
+				return append(out, p.To)
+			}
+			out = append(out, next)
+		}
+	}
 	if p.Hourly {
 		// whole hours of real time from the local midnight (a DST day
 		// has 23 or 25); "24h" starts at the local hour it starts in

@@ -107,10 +107,7 @@ func query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 		r.JSErrors = &m
 	}
 	r.Series, r.Top, r.Imported = series, top, imported
-	r.SeriesUnit = "day"
-	if p.Hourly {
-		r.SeriesUnit = "hour"
-	}
+	r.SeriesUnit = p.Interval
 	if r.PageEngagement, err = q.pageEngagement(p, top["page"]); err != nil {
 		return nil, err
 	}

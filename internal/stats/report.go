@@ -54,7 +54,7 @@ type Report struct {
 	// selects.
 	JSErrors *Metric `json:"jsErrors"`
 
-	SeriesUnit string  `json:"seriesUnit"` // "hour" or "day"
+	SeriesUnit string  `json:"seriesUnit"` // the period's Interval: hour, day, week or month
 	Series     []Point `json:"series"`
 
 	// Top holds, per dash_sum_items dimension (page, entryPage, exitPage,
