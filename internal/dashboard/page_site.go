@@ -195,7 +195,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 	filterURL := func(f stats.Filter) string { return self(viewQuery(p, withFilter(fs, f))) }
 	d := sitePageData{
 		Site: s.readerSite(rd), Period: viewPeriod(p), Filters: rd.filters(p, self), ActiveUsers: rep.ActiveUsers,
-		FormAction: rd.url("", nil), Chart: buildChart(rep.Series, rep.SeriesUnit),
+		FormAction: rd.url("", nil), Chart: buildChart(rep.Series, rep.SeriesUnit, !p.To.Before(s.opts.Now())),
 		KPIs: []kpi{
 			makeKPI("pageViews", "Page views", "", rep.PageViews, count, false),
 			makeKPI("visitors", "Visitors", "Sessions started in the period", rep.Visitors, count, false),
@@ -206,6 +206,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			makeKPI("avgDuration", "Avg. duration", "Average session duration", rep.AvgDuration, formatDuration, false),
 		},
 	}
+	d.Chart.Intervals = intervalLinks(p, vq, self)
 	d.Imported = importedNote(rep.Imported)
 	if rd.pinned() {
 		// counted over every visitor, not the segment's

@@ -219,3 +219,21 @@ func buildUptimeChart(points []uptime.Point, from, to time.Time) uptimeChart {
 		formatInt(ceil), downs, len(slots))
 	return c
 }
+
+// niceCeil rounds up to 1, 2 or 5 times a power of ten (an axis a person
+// can read), at least 2 so the middle label is a whole number.
+func niceCeil(v int) int {
+	if v <= 10 {
+		return max(2, v+v%2)
+	}
+	p := 10
+	for p*10 < v {
+		p *= 10
+	}
+	for _, m := range []int{1, 2, 5} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return 10 * p
+}

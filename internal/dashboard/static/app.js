@@ -202,3 +202,41 @@ document.addEventListener('submit', function (e) {
   var q = e.target.getAttribute && e.target.getAttribute('data-confirm');
   if (q && !window.confirm(q)) e.preventDefault();
 });
+
+// The chart's crosshair and tooltip: the values of every series at the
+// step under the pointer. The values come from the steps' data
+// attributes and are set as text, never as HTML.
+document.querySelectorAll(".plot-box").forEach(function (box) {
+  var svg = box.querySelector("svg"), cross = box.querySelector(".cross"), tip = box.querySelector(".chart-tip");
+  if (!svg || !cross || !tip) return;
+  box.querySelectorAll(".hit").forEach(function (hit) {
+    var title = hit.querySelector("title");
+    if (title) { hit.setAttribute("aria-label", title.textContent); title.remove(); } // one tooltip, not two
+  });
+  var show = function (hit) {
+    var x = hit.getAttribute("data-x");
+    cross.setAttribute("x1", x);
+    cross.setAttribute("x2", x);
+    cross.setAttribute("visibility", "visible");
+    tip.textContent = "";
+    var head = document.createElement("strong");
+    head.textContent = hit.getAttribute("data-label") + (hit.hasAttribute("data-partial") ? " (so far)" : "");
+    tip.appendChild(head);
+    [["pv", "Page views"], ["vis", "Visitors"]].forEach(function (s) {
+      var row = document.createElement("div"), key = document.createElement("span");
+      key.className = "key " + s[0];
+      row.appendChild(key);
+      row.appendChild(document.createTextNode(" " + s[1] + ": " + hit.getAttribute("data-" + s[0])));
+      tip.appendChild(row);
+    });
+    tip.hidden = false;
+    tip.style.left = Math.min(Math.max(parseFloat(x) / 10, 12), 88) + "%";
+  };
+  svg.addEventListener("mouseover", function (e) {
+    if (e.target.classList && e.target.classList.contains("hit")) show(e.target);
+  });
+  svg.addEventListener("mouseleave", function () {
+    cross.setAttribute("visibility", "hidden");
+    tip.hidden = true;
+  });
+});
