@@ -113,3 +113,15 @@ func formatSize(n int64) string {
 	}
 	return strconv.FormatFloat(math.Round(float64(n)/100)/10, 'f', -1, 64) + " kB"
 }
+
+// formatThrough names the last day an expiry at t (the midnight after
+// that day, in zone) still allows: "valid through 2027-02-07" means until
+// the end of Feb 7 in the website's zone (UTC for an API key), which is
+// how the expiry pickers read the day chosen.
+func formatThrough(t time.Time, zone string) string {
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Add(-time.Nanosecond).Format(time.DateOnly)
+}

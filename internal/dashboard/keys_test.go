@@ -140,11 +140,12 @@ func TestAPIKeysPage(t *testing.T) {
 	t.Run("every website, expiry, removed website", func(t *testing.T) {
 		day := time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly)
 		_, all := create(url.Values{"name": {"all"}, "expires": {day}})
-		if rec, _ := e.app.FindRecordById(schema.APIKeys, keyID("all")); rec.GetDateTime("expires").Time().Format(time.RFC3339) != day+"T00:00:00Z" {
-			t.Errorf("expires stored as %v, want %s 00:00 UTC", rec.GetDateTime("expires"), day)
+		after := time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)
+		if rec, _ := e.app.FindRecordById(schema.APIKeys, keyID("all")); rec.GetDateTime("expires").Time().Format(time.RFC3339) != after+"T00:00:00Z" {
+			t.Errorf("expires stored as %v, want %s 00:00 UTC (valid through %s)", rec.GetDateTime("expires"), after, day)
 		}
 		if cells := keyCells(c.get("/dashboard/keys").body, "all"); len(cells) != 5 || cells[0] != "All your websites" ||
-			cells[2] != day+" 00:00:00 UTC" || cells[3] != never {
+			cells[2] != "through "+day || cells[3] != never {
 			t.Errorf("the unscoped key's row: want all websites, its expiry and never used: %q", cells)
 		}
 		for site, want := range map[*core.Record]int{shop: http.StatusOK, blog: http.StatusOK, bobs: http.StatusNotFound} {
@@ -177,9 +178,8 @@ func TestAPIKeysPage(t *testing.T) {
 		}{
 			{"empty name", url.Values{"name": {"  "}}, `{"name":"  "}`},
 			{"name too long", url.Values{"name": {tooLong}}, `{"name":"` + tooLong + `"}`},
-			{"expiry today", url.Values{"name": {"x"}, "expires": {time.Now().UTC().Format(time.DateOnly)}},
-				`{"name":"x","expires":"` + time.Now().UTC().Format(time.DateOnly) + `T00:00:00Z"}`},
-			{"past expiry", url.Values{"name": {"x"}, "expires": {yesterday}}, `{"name":"x","expires":"` + yesterday + `T00:00:00Z"}`},
+			// through yesterday: expired at today's 00:00 UTC
+			{"past expiry", url.Values{"name": {"x"}, "expires": {yesterday}}, `{"name":"x","expires":"` + time.Now().UTC().Format(time.DateOnly) + `T00:00:00Z"}`},
 			{"not a date", url.Values{"name": {"x"}, "expires": {"soon"}}, `{"name":"x","expires":"soonT00:00:00Z"}`},
 			{"someone else's website", url.Values{"name": {"x"}, "site": {tid(shop), tid(bobs)}},
 				`{"name":"x","sites":["` + tid(shop) + `","` + tid(bobs) + `"]}`},

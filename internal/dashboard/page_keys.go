@@ -138,9 +138,13 @@ func (s *server) createKey(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 	}
 	if f.Expires != "" {
-		// the date input's day, from its start in UTC; a malformed one
-		// gets the REST API's RFC 3339 message
+		// valid through the date input's day (UTC: a key spans websites
+		// and their zones), as a shared link is through its day; a
+		// malformed one gets the REST API's RFC 3339 message
 		in.Expires = f.Expires + "T00:00:00Z"
+		if d, err := time.Parse(time.DateOnly, f.Expires); err == nil {
+			in.Expires = d.AddDate(0, 0, 1).Format(time.RFC3339)
+		}
 	}
 	id, key, err := apikey.Create(s.app, u.rec, in, s.opts.Now())
 	if bad, ok := errors.AsType[*apikey.InvalidError](err); ok {

@@ -39,6 +39,7 @@ var funcs = template.FuncMap{
 	"orNA":       orNA,
 	"eventLabel": eventLabel,
 	"size":       formatSize,
+	"through":    formatThrough,
 }
 
 func parseTemplates() map[string]*template.Template {

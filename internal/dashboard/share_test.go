@@ -95,6 +95,10 @@ func TestSharedLinkPages(t *testing.T) {
 		!strings.Contains(list.body, attr(hostileName)) || strings.Count(list.body, "/revoke") != 2 {
 		t.Errorf("the list shows a token, an unescaped name, or not both links:\n%s", list.body)
 	}
+	// the day chosen is the last day the link works (the site's zone is UTC here)
+	if through := "valid through " + time.Now().AddDate(0, 0, 2).Format(time.DateOnly); !strings.Contains(list.body, through) {
+		t.Errorf("the list does not say %q", through)
+	}
 
 	// another user reaches neither the page nor the links
 	xc := e.client(t)
