@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 )
@@ -63,6 +64,25 @@ func TestBrowserLiveView(t *testing.T) {
 	}
 	if again := eval[float64](t, ctx, `performance.timeOrigin`); again != loaded {
 		t.Errorf("the page reloaded (%s → %s)", strconv.FormatFloat(loaded, 'f', -1, 64), strconv.FormatFloat(again, 'f', -1, 64))
+	}
+
+	// opened again, the live view starts with the latest events (newest
+	// on top), their times 24-hour in the site's zone (UTC here)
+	run(t, ctx, "reopen", chromedp.Reload(), until(`document.getElementById("live-status").textContent.startsWith("Connected") &&
+		document.querySelectorAll("#live-events tr").length === 2`))
+	if got := text(t, ctx, "#live-events tr:first-child td:nth-child(2)"); got != hostile {
+		t.Errorf("reopened: the newest event is %q, want the custom event", got)
+	}
+	var first string
+	if err := e.app.DB().NewQuery("SELECT MIN(timestamp) FROM events WHERE website = {:w}").Bind(dbx.Params{"w": site.Id}).Row(&first); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := time.Parse("2006-01-02 15:04:05.000Z", first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := text(t, ctx, "#live-events tr:last-child td:first-child"), stored.UTC().Format("15:04:05"); got != want {
+		t.Errorf("reopened: time shown as %q, want %q (24-hour, the site's zone)", got, want)
 	}
 }
 

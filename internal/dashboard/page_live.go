@@ -9,6 +9,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/live"
+	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -16,6 +17,7 @@ type realtimeData struct {
 	Site      siteView
 	StreamURL string
 	BackURL   string
+	Zone      string // the site's time zone, which the times are shown in
 }
 
 // realtime is the live view: the page itself is static, app.js opens an
@@ -26,7 +28,8 @@ func (s *server) realtime(w http.ResponseWriter, r *http.Request, u *user, site 
 		s.notFound(w, r, u)
 		return
 	}
-	d := realtimeData{Site: s.viewSite(site), StreamURL: sitePath(site.Id, "live/stream", nil), BackURL: siteURL(site.Id, nil)}
+	d := realtimeData{Site: s.viewSite(site), StreamURL: sitePath(site.Id, "live/stream", nil), BackURL: siteURL(site.Id, nil),
+		Zone: stats.SiteLocation(site).String()}
 	s.render(w, http.StatusOK, "realtime", pageFor(u, "Live · "+site.GetString("name"), "", d))
 }
 

@@ -368,13 +368,20 @@ type Count struct {
 // active in the 5 minutes before now (stats.ActiveUsers), the pages they
 // are on (their sessions' latest page) and where they came from, in all
 // (Pages, Referrers: the top 20) and one by one (Visitors: the latest
-// 500), so that a client can move them as their next events arrive.
+// 500), so that a client can move them as their next events arrive; and
+// the website's latest stored events (Recent, newest first, at most
+// SnapshotRecent), so that a live view does not open empty. An event
+// stored while the snapshot is read may be both in Recent and the stream.
 type Snapshot struct {
 	ActiveVisitors int       `json:"activeVisitors"`
 	Pages          []Count   `json:"pages"`
 	Referrers      []Count   `json:"referrers"`
 	Visitors       []Visitor `json:"visitors"`
+	Recent         []Event   `json:"recent"`
 }
+
+// SnapshotRecent bounds Snapshot.Recent.
+const SnapshotRecent = 20
 
 // Visitor is an active visitor of a snapshot.
 type Visitor struct {
@@ -426,7 +433,38 @@ func TakeSnapshot(ctx context.Context, db dbx.Builder, websiteID string, now tim
 		t, _ := time.Parse(pbLayout, r.Last)
 		s.Visitors = append(s.Visitors, Visitor{Visitor: ShortHash(r.Visitor), Path: r.Path, Referrer: r.Referrer, LastActivity: t})
 	}
+	if err != nil {
+		return s, err
+	}
+	s.Recent, err = recent(ctx, db, websiteID, now)
 	return s, err
+}
+
+// recent reads the website's latest events stored up to now, newest
+// first, with their sessions' details (as deliver sends them).
+func recent(ctx context.Context, db dbx.Builder, websiteID string, now time.Time) ([]Event, error) {
+	var rows []struct {
+		Time      string `db:"timestamp"`
+		Type      string `db:"type"`
+		Path      string `db:"path"`
+		EventName string `db:"eventName"`
+		Session   string `db:"session"`
+		sessionInfo
+	}
+	err := db.NewQuery(`SELECT e.timestamp, e.type, e.path, e.eventName, e.session, COALESCE(s.id, '') AS id,
+		COALESCE(s.visitor, '') AS visitor, COALESCE(s.country, '') AS country, COALESCE(s.device, '') AS device,
+		COALESCE(s.browser, '') AS browser, COALESCE(s.referrer, '') AS referrer
+		FROM ` + schema.Events + ` e LEFT JOIN ` + schema.Sessions + ` s ON s.id = e.session
+		WHERE e.website = {:w} AND e.timestamp <= {:now}
+		ORDER BY e.timestamp DESC LIMIT {:n}`).
+		Bind(dbx.Params{"w": websiteID, "now": now.UTC().Format(pbLayout), "n": SnapshotRecent}).WithContext(ctx).All(&rows)
+	out := make([]Event, 0, len(rows))
+	for _, r := range rows {
+		t, _ := time.Parse(pbLayout, r.Time)
+		out = append(out, Event{Time: t, Type: r.Type, Path: r.Path, EventName: r.EventName, Country: r.Country,
+			Device: r.Device, Browser: r.Browser, Referrer: r.Referrer, Visitor: ShortHash(r.Visitor), Session: r.Session})
+	}
+	return out, err
 }
 
 // Serve streams a website's live events to w as Server-Sent Events until

@@ -121,7 +121,7 @@ func TestStreamTellsDropsAndSendsHeartbeats(t *testing.T) {
 		}
 	}
 	want := []string{
-		"event: snapshot", `data: {"activeVisitors":3,"pages":null,"referrers":null,"visitors":null}`,
+		"event: snapshot", `data: {"activeVisitors":3,"pages":null,"referrers":null,"visitors":null,"recent":null}`,
 		": dropped 6 events", "event: dropped", `data: {"dropped":6}`,
 	}
 	if len(got) < len(want)+5 {

@@ -116,6 +116,27 @@
       tr.appendChild(td);
       return td;
     };
+    // times as everywhere else in the dashboard: 24-hour, the website's zone
+    var clock;
+    try {
+      clock = new Intl.DateTimeFormat("en-GB", { timeZone: rt.dataset.zone || "UTC", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+    } catch (err) {
+      clock = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+    }
+    var addRow = function (e, fresh) {
+      var tr = document.createElement("tr");
+      if (fresh) tr.className = "fresh";
+      cell(tr, clock.format(new Date(e.time)));
+      cell(tr, e.type === "pageView" ? "Page view" : e.eventName || e.type);
+      cell(tr, e.path).className = "val";
+      cell(tr, e.visitor);
+      cell(tr, e.country);
+      cell(tr, e.device);
+      cell(tr, e.browser);
+      cell(tr, e.referrer || "(direct)").className = "val";
+      eventsEl.insertBefore(tr, eventsEl.firstChild);
+      while (eventsEl.rows.length > maxRows) eventsEl.deleteRow(-1);
+    };
     var src = new EventSource(rt.dataset.stream);
     src.addEventListener("open", function () { status.textContent = "Connected: new events appear as they are stored."; });
     src.addEventListener("error", function () { status.textContent = "Reconnecting…"; });
@@ -127,6 +148,9 @@
         visitors[v.visitor] = { path: v.path, referrer: v.referrer, seen: Date.parse(v.lastActivity) };
       });
       extra = Math.max(0, d.activeVisitors - (d.visitors || []).length);
+      // the latest events, oldest first so that the newest ends on top
+      eventsEl.textContent = "";
+      (d.recent || []).slice().reverse().forEach(function (e) { addRow(e, false); });
       redraw();
     });
     src.addEventListener("dropped", function (m) {
@@ -142,18 +166,7 @@
           referrer: e.referrer, seen: Date.now()
         };
       }
-      var tr = document.createElement("tr");
-      tr.className = "fresh";
-      cell(tr, new Date(e.time).toLocaleTimeString());
-      cell(tr, e.type === "pageView" ? "Page view" : e.eventName || e.type);
-      cell(tr, e.path).className = "val";
-      cell(tr, e.visitor);
-      cell(tr, e.country);
-      cell(tr, e.device);
-      cell(tr, e.browser);
-      cell(tr, e.referrer || "(direct)").className = "val";
-      eventsEl.insertBefore(tr, eventsEl.firstChild);
-      while (eventsEl.rows.length > maxRows) eventsEl.deleteRow(-1);
+      addRow(e, true);
       redraw();
     });
     setInterval(redraw, 30000);
