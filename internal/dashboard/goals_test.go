@@ -58,6 +58,14 @@ func TestGoalsAndFunnelsPages(t *testing.T) {
 		if !strings.Contains(r.body, `id="created"`) || !strings.Contains(r.body, `href="`+attr(base+"?filter=goal%3ASigned+up&period=30d")+`"`) {
 			t.Errorf("goals page after adding:\n%s", r.body)
 		}
+		// its conversions in the period, as the stats report counts them
+		month := report(t, e.app, site.Id, "30d")
+		if len(month.Goals) != 1 || month.Goals[0].Visitors == 0 {
+			t.Fatalf("report goals %+v", month.Goals)
+		}
+		if want := num(float64(month.Goals[0].Visitors)) + " conversions"; !strings.Contains(r.body, want) {
+			t.Errorf("goals page lacks %q", want)
+		}
 		r = c.post(base+"/goals", url.Values{"name": {"Pro plan"}, "type": {"event"}, "match": {"signup"},
 			"propertyKey": {"plan"}, "propertyValue": {"pro"}})
 		if r.StatusCode != http.StatusSeeOther || nGoals() != 2 {

@@ -30,6 +30,8 @@ type goalDef struct {
 	DeleteURL string
 	// Revenue is the goal's revenue in the period, a row per currency
 	Revenue []revenueRow
+	// Result is its conversions in the period (nil: not computed)
+	Result *stats.GoalResult
 }
 
 type goalsData struct {
@@ -79,13 +81,13 @@ func (s *server) renderGoals(w http.ResponseWriter, r *http.Request, u *user, si
 	pq := s.navQuery(r, site, false)
 	d := goalsData{Site: s.viewSite(site), Form: f, Error: msg, Created: created, Deleted: deleted,
 		ActionURL: sitePath(site.Id, "goals", pq), BackURL: siteURL(site.Id, pq), FunnelsURL: sitePath(site.Id, "funnels", pq)}
-	revenue := s.goalRevenue(r, site)
+	revenue, results := s.goalFigures(r, site)
 	for _, rec := range recs {
 		spec := goal.FromRecord(rec)
 		d.Goals = append(d.Goals, goalDef{Spec: spec,
 			FilterURL: siteURL(site.Id, with(pq, "filter", "goal:"+spec.Name)),
 			DeleteURL: sitePath(site.Id, "goals/"+url.PathEscape(rec.Id)+"/delete", pq),
-			Revenue:   revenue[spec.Name]})
+			Revenue:   revenue[spec.Name], Result: results[spec.Name]})
 	}
 	if !access.Can(s.app, u.rec, site, access.Admin) {
 		d.readOnly()
@@ -93,29 +95,38 @@ func (s *server) renderGoals(w http.ResponseWriter, r *http.Request, u *user, si
 	s.render(w, status, "goals", pageFor(u, "Goals · "+site.GetString("name"), "", d))
 }
 
-// goalRevenue reads each goal's revenue in the page's period, by name.
-// The page manages goals: a report that fails (over its budget, too many
-// running) leaves the figures out rather than the page.
-func (s *server) goalRevenue(r *http.Request, site *core.Record) map[string][]revenueRow {
+// goalFigures reads each goal's revenue and conversions in the page's
+// period, by name. The page manages goals: a report that fails (over its
+// budget, too many running) leaves the figures out rather than the page.
+func (s *server) goalFigures(r *http.Request, site *core.Record) (map[string][]revenueRow, map[string]*stats.GoalResult) {
 	p, err := s.period(r, site)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	leave, err := s.opts.Queries.Enter(site.Id, "")
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	defer leave()
-	rows, err := stats.Revenue(r.Context(), s.app, site.Id, "goal", stats.Request{Period: p, Now: s.opts.Now(), Budget: s.opts.QueryBudget})
+	req := stats.Request{Period: p, Now: s.opts.Now(), Budget: s.opts.QueryBudget}
+	results := map[string]*stats.GoalResult{}
+	if gs, err := stats.Goals(r.Context(), s.app, site.Id, req); err != nil {
+		s.app.Logger().Warn("skopos dashboard: goal conversions left out", "site", site.Id, "error", err)
+	} else {
+		for i := range gs {
+			results[gs[i].Name] = &gs[i]
+		}
+	}
+	rows, err := stats.Revenue(r.Context(), s.app, site.Id, "goal", req)
 	if err != nil {
 		s.app.Logger().Warn("skopos dashboard: goal revenue left out", "site", site.Id, "error", err)
-		return nil
+		return nil, results
 	}
 	out := map[string][]revenueRow{}
 	for _, row := range revenueRows(rows) {
 		out[row.Key] = append(out[row.Key], row)
 	}
-	return out
+	return out, results
 }
 
 func sortByName(recs []*core.Record) {

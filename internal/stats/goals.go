@@ -369,3 +369,21 @@ func properties(ctx context.Context, app core.App, websiteID, name string, req R
 	}
 	return out, nil
 }
+
+// Goals computes the conversions of every goal of the website in req's
+// period and filters, as Query's Goals, without the rest of the report
+// (the goals page lists them).
+func Goals(ctx context.Context, app core.App, websiteID string, req Request) ([]GoalResult, error) {
+	ctx, cancel := req.withBudget(ctx)
+	defer cancel()
+	q, err := newQuerier(ctx, app, websiteID, req.Period, req.Filters)
+	if err != nil {
+		return nil, overBudget(ctx, err)
+	}
+	tot, err := q.totals(req.Period)
+	if err != nil {
+		return nil, overBudget(ctx, err)
+	}
+	out, err := q.goals(req.Period, tot.visitors)
+	return out, overBudget(ctx, err)
+}
