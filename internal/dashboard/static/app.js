@@ -253,3 +253,33 @@ document.querySelectorAll(".plot-box").forEach(function (box) {
     tip.hidden = true;
   });
 });
+
+// Theme: the CSS follows the system's light or dark preference by itself;
+// a choice made with the header's button (system → dark → light) is kept
+// in this browser's localStorage and set as data-theme on <html>. The
+// button stays hidden without this script, which it needs.
+(function () {
+  var root = document.documentElement;
+  var key = "skopos-theme";
+  var stored = function () {
+    try { return localStorage.getItem(key) || ""; } catch (e) { return ""; }
+  };
+  var theme = "";
+  var btn = document.getElementById("theme-toggle");
+  var apply = function (v) {
+    theme = v === "dark" || v === "light" ? v : "";
+    if (theme) root.setAttribute("data-theme", theme); else root.removeAttribute("data-theme");
+    if (btn) btn.textContent = "Theme: " + (theme || "system");
+  };
+  apply(stored());
+  // another tab changed it
+  window.addEventListener("storage", function (e) { if (e.key === key) apply(e.newValue); });
+  if (!btn) return;
+  btn.hidden = false;
+  btn.addEventListener("click", function () {
+    apply({ "": "dark", dark: "light", light: "" }[theme]);
+    try {
+      if (theme) localStorage.setItem(key, theme); else localStorage.removeItem(key);
+    } catch (e) { /* storage off: the choice lasts for this page */ }
+  });
+})();
