@@ -200,6 +200,7 @@ func matrixRows(m *matrixEnv) []matrixRow {
 		{route: "GET PropertiesPath", need: access.Viewer, build: get("/api/skopos/stats/properties?site={tid}&period=7d&event=signup")},
 		{route: "GET FunnelPath", need: access.Viewer, build: get("/api/skopos/funnel?site={tid}&period=7d&funnel={funnel}")},
 		{route: "GET RevenuePath", need: access.Viewer, build: get("/api/skopos/stats/revenue?site={tid}&period=7d")},
+		{route: "GET BreakdownPath", need: access.Viewer, build: get("/api/skopos/stats/breakdown?site={tid}&period=7d&dimension=page")},
 		{route: "GET ExportPath", need: access.Viewer, build: get("/api/skopos/export?site={tid}&period=7d&kind=sessions")},
 		{route: "GET LivePath", need: access.Viewer, build: get("/api/skopos/live?site={tid}")},
 		{route: "GET UptimePath", need: access.Viewer, build: get("/api/skopos/uptime?site={tid}")},
