@@ -112,11 +112,28 @@ func TestBreakdownPage(t *testing.T) {
 	if r.StatusCode != http.StatusOK || strings.Contains(r.body, hostilePath) || !strings.Contains(r.body, "1 matching keys") {
 		t.Errorf("hostile search: %d, unescaped or not found", r.StatusCode)
 	}
+	// the site page: Pages | Entry | Exit as tabs (links), Pageviews
+	// named, a share per row, Show all under the card
+	site1 := "/dashboard/sites/" + site.Id + "?period=today"
+	r = c.get(site1)
+	for _, want := range []string{`role="tablist"`, `id="tab-entryPage" href="/dashboard/sites/` + site.Id + `?period=today&amp;tab.pages=entryPage#box-pages"`,
+		`aria-selected="true">Pages</a>`, `id="card-entryPage" role="tabpanel" aria-labelledby="tab-entryPage" hidden`,
+		`class="n">Pageviews</th>`, `class="n">Visitors</th>`, `href="/dashboard/sites/` + site.Id + `/breakdown/page?period=today" id="show-all-page"`,
+		`<td class="n">100%</td>`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("site page lacks %q", want)
+		}
+	}
+	if r = c.get(site1 + "&tab.pages=entryPage"); !strings.Contains(r.body, `id="card-page" role="tabpanel" aria-labelledby="tab-page" hidden`) ||
+		strings.Contains(r.body, `id="card-entryPage" role="tabpanel" aria-labelledby="tab-entryPage" hidden`) {
+		t.Error("tab.pages=entryPage does not select the Entry tab")
+	}
+
 	for path, want := range map[string]int{
-		"/dashboard/sites/" + site.Id + "/breakdown/nope":                                                  http.StatusNotFound,
-		"/dashboard/sites/" + site.Id + "/breakdown/page?q=" + strings.Repeat("x", 201):                    http.StatusBadRequest,
+		"/dashboard/sites/" + site.Id + "/breakdown/nope":                                                http.StatusNotFound,
+		"/dashboard/sites/" + site.Id + "/breakdown/page?q=" + strings.Repeat("x", 201):                  http.StatusBadRequest,
 		"/dashboard/sites/" + site.Id + "/breakdown/jsError?filter=" + url.QueryEscape("browser:Chrome"): http.StatusBadRequest,
-		"/dashboard/sites/" + site.Id + "/breakdown/page?page=99999999999":                                 http.StatusOK,
+		"/dashboard/sites/" + site.Id + "/breakdown/page?page=99999999999":                               http.StatusOK,
 	} {
 		if r := c.get(path); r.StatusCode != want {
 			t.Errorf("%s: %d, want %d", path, r.StatusCode, want)
