@@ -40,6 +40,13 @@ const PropertiesPath = "/api/skopos/stats/properties"
 //	GET /api/skopos/stats/revenue?site=<trackingId>&period=7d[&by=goal|page|referrer|source|channel][&filter=...]
 const RevenuePath = "/api/skopos/stats/revenue"
 
+// BreakdownPath pages through every key of one breakdown (a top list),
+// searched and sorted, with the same figures as the stats route's top:
+//
+//	GET /api/skopos/stats/breakdown?site=<trackingId>&period=7d&dimension=page[&search=blog][&sort=pageviews|visitors|events|key]
+//	    [&order=desc|asc][&limit=1..100][&offset=N][&filter=...][&segment=...]
+const BreakdownPath = "/api/skopos/stats/breakdown"
+
 // FunnelPath computes a funnel:
 //
 //	GET /api/skopos/funnel?site=<trackingId>&funnel=<id>&period=7d[&filter=...]
@@ -61,6 +68,7 @@ func (p *plugin) mountStats(e *core.ServeEvent) {
 	e.Router.GET(PropertiesPath, p.statsHandler(&shared, handleProperties))
 	e.Router.GET(FunnelPath, p.statsHandler(&shared, handleFunnel))
 	e.Router.GET(RevenuePath, p.statsHandler(&shared, handleRevenue))
+	e.Router.GET(BreakdownPath, p.statsHandler(&shared, handleBreakdown))
 }
 
 // statsHandler answers with now as the clock: read once per request, so
@@ -250,7 +258,7 @@ func queryError(e *core.RequestEvent, err error) error {
 		return e.NotFoundError("Website not found.", nil)
 	case errors.Is(err, stats.ErrFunnelNotFound):
 		return e.NotFoundError("Funnel not found.", nil)
-	case errors.Is(err, stats.ErrBadFilter), errors.Is(err, stats.ErrBadFunnel):
+	case errors.Is(err, stats.ErrBadFilter), errors.Is(err, stats.ErrBadFunnel), errors.Is(err, stats.ErrBadBreakdown):
 		return e.BadRequestError(err.Error(), nil)
 	case errors.Is(err, stats.ErrBudget):
 		e.App.Logger().Warn("skopos: report over its time budget", "path", e.Request.URL.Path, "query", e.Request.URL.RawQuery)
@@ -305,6 +313,32 @@ func handleRevenue(e *core.RequestEvent, site *core.Record, req stats.Request) e
 		return queryError(e, err)
 	}
 	return e.JSON(http.StatusOK, RevenueReport{By: by, Period: req.Period, Filters: append([]stats.Filter{}, req.Filters...), Rows: rows})
+}
+
+func handleBreakdown(e *core.RequestEvent, site *core.Record, req stats.Request) error {
+	q := e.Request.URL.Query()
+	br := stats.BreakdownRequest{Request: req, Dimension: q.Get("dimension"), Search: q.Get("search"),
+		Sort: q.Get("sort"), Order: q.Get("order")}
+	for _, n := range []struct {
+		name string
+		dst  *int
+	}{{"limit", &br.Limit}, {"offset", &br.Offset}} {
+		v := q.Get(n.name)
+		if v == "" {
+			continue
+		}
+		i, err := strconv.Atoi(v)
+		if err != nil || (n.name == "limit" && i < 1) {
+			// 0 would read as the default
+			return e.BadRequestError(n.name+" out of bounds", nil)
+		}
+		*n.dst = i
+	}
+	page, err := stats.Breakdown(e.Request.Context(), e.App, site.Id, br)
+	if err != nil {
+		return queryError(e, err)
+	}
+	return e.JSON(http.StatusOK, page)
 }
 
 func handleFunnel(e *core.RequestEvent, site *core.Record, req stats.Request) error {

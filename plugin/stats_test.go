@@ -145,6 +145,9 @@ func TestStatsAPIEqualsRawCounts(t *testing.T) {
 		}
 	}
 
+	_, week := getStats(t, srv.URL, token, "site="+site.GetString("trackingId")+"&period=7d&top=100")
+	checkBreakdownAPI(t, srv.URL, token, site.GetString("trackingId"), week.Top["page"])
+
 	if code, _ := getStats(t, srv.URL, "", "site="+site.GetString("trackingId")+"&period=7d"); code != http.StatusUnauthorized {
 		t.Errorf("no token: %d, want 401", code)
 	}

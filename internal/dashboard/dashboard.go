@@ -227,6 +227,7 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/live/stream", s.authed(s.liveStream))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/events", s.authed(s.forSite(s.eventDrill)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/errors", s.authed(s.forSite(s.errorDrill)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/breakdown/{dim}", s.authed(s.forSite(s.breakdownPage)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions", s.authed(s.forSite(s.sessionList)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/export", s.authed(s.forSite(s.exportCSV)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions/{sid}", s.authed(s.ownSite(access.Viewer, s.sessionTimeline)))
@@ -262,6 +263,7 @@ func (s *server) routes() {
 	m.HandleFunc("POST "+share.PathPrefix+"/{token}", s.unlockShare)
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/events", s.shared(s.eventDrill))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/errors", s.shared(s.errorDrill))
+	m.HandleFunc("GET "+share.PathPrefix+"/{token}/breakdown/{dim}", s.shared(s.breakdownPage))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/funnels/{fid}", s.shared(s.funnelView))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/active", s.shared(func(w http.ResponseWriter, r *http.Request, rd *reader) {
 		if rd.pinned() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,18 +57,54 @@ type card struct {
 	ID, Title string
 	Tables    []cardTable
 	Note      string // shown instead of the tables
+	// Hidden marks a tab's panel that is not the selected one.
+	Hidden bool
+}
+
+// cardBlock is a card, or cards as the tabs of one box (cardTabs).
+type cardBlock struct {
+	ID    string
+	Tabs  []cardTab // none for a lone card
+	Cards []card
+}
+
+// cardTab is a tab's link: this page with the tab selected, so that
+// tabs work without JavaScript (app.js switches them in place).
+type cardTab struct {
+	CardID, Label, Href string
+	Selected            bool
+}
+
+// tabBox is one box of tabs: its id and its cards' ids and tab labels.
+type tabBox struct {
+	id            string
+	cards, labels []string
+}
+
+// cardTabs are the cards shown as tabs of one box, by card id, with
+// their tab labels.
+var cardTabs = []tabBox{
+	{"pages", []string{"page", "entryPage", "exitPage"}, []string{"Pages", "Entry", "Exit"}},
+	{"sources", []string{"sources", "referrer", "campaigns"}, []string{"Sources", "Referrers", "Campaigns"}},
+	{"devices", []string{"device", "browser", "os"}, []string{"Devices", "Browsers", "OS"}},
 }
 
 type cardTable struct {
 	ID, Caption, KeyLabel string // Caption only when a card has several tables
-	Items                 []cardItem
+	// MetricLabel names the count (Visitors, Pageviews, Events);
+	// ShowAll is the full list's page ("" for none).
+	MetricLabel, ShowAll string
+	// Percents: the items have a share of the period's total.
+	Percents bool
+	Items    []cardItem
 }
 
 type cardItem struct {
-	Key   string
-	Count int
-	Share string // bar width 0–100 (an SVG attribute: CSP forbids inline styles)
-	Href  string // the key's link: a filter, or the JS error drill-down
+	Key     string
+	Count   int
+	Percent string // of the period's visitors or page views
+	Share   string // bar width 0–100 (an SVG attribute: CSP forbids inline styles)
+	Href    string // the key's link: a filter, or the JS error drill-down
 	// DetailHref is the custom event drill-down (payloads, properties).
 	DetailHref string
 	// Extra is a note after the key: a page's median time on page and
@@ -136,9 +173,12 @@ type sitePageData struct {
 	GoalsURL string
 	// Revenue is the Revenue card's tables (by goal, by page); nil when
 	// the period has no revenue
-	Revenue     []revenueTable
-	FunnelsURL  string
-	Cards       []card
+	Revenue    []revenueTable
+	FunnelsURL string
+	Cards      []card
+	// Blocks are the Cards as the page shows them: tabbed where they
+	// belong together.
+	Blocks      []cardBlock
 	ActiveUsers int
 	ActiveURL   string // the stream of the "active now" counter; empty without one
 	RealtimeURL string // the live view; empty without one
@@ -280,13 +320,25 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			if !ok {
 				continue // a breakdown of filtered reports only
 			}
-			t := cardTable{ID: td.dim, Caption: td.caption, KeyLabel: td.keyLabel}
+			t := cardTable{ID: td.dim, Caption: td.caption, KeyLabel: td.keyLabel, MetricLabel: metricLabel(td.dim),
+				ShowAll: rd.url("breakdown/"+url.PathEscape(td.dim), vq)}
+			whole := rep.Visitors.Value
+			switch stats.BreakdownMetric(td.dim) {
+			case "pageviews":
+				whole = rep.PageViews.Value
+			case "events":
+				whole = 0 // no total to share
+			}
+			t.Percents = whole > 0
 			top := 0
 			for _, it := range items {
 				top = max(top, it.Count)
 			}
 			for _, it := range items {
 				ci := cardItem{Key: it.Key, Count: it.Count, Share: barWidth(it.Count, top)}
+				if t.Percents {
+					ci.Percent = percent(float64(int(float64(it.Count)*1000/whole+0.5)) / 10)
+				}
 				if it.Key == "" {
 					ci.Key = emptyKeyLabel(td.dim)
 				}
@@ -316,7 +368,49 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			d.Cards = append(d.Cards, autoEventCards(rep, filterURL)...)
 		}
 	}
+	d.Blocks = tabBlocks(d.Cards, r.URL.Query(), func(q url.Values) string { return rd.url("", q) })
 	s.render(w, http.StatusOK, "site", rd.page(site.GetString("name"), d))
+}
+
+// tabBlocks groups cards into the boxes the page shows: those of
+// cardTabs as tabs (the one q's tab.<box> names selected, else the
+// first), the others alone, in the cards' order.
+func tabBlocks(cards []card, q url.Values, self func(url.Values) string) []cardBlock {
+	var out []cardBlock
+	placed := map[string]bool{}
+	byID := map[string]card{}
+	for _, c := range cards {
+		byID[c.ID] = c
+	}
+	for _, c := range cards {
+		if placed[c.ID] {
+			continue
+		}
+		i := slices.IndexFunc(cardTabs, func(g tabBox) bool { return slices.Contains(g.cards, c.ID) })
+		if i < 0 {
+			out = append(out, cardBlock{ID: c.ID, Cards: []card{c}})
+			continue
+		}
+		g := cardTabs[i]
+		sel := q.Get("tab." + g.id)
+		if !slices.Contains(g.cards, sel) {
+			sel = g.cards[0]
+		}
+		b := cardBlock{ID: g.id}
+		for j, id := range g.cards {
+			m, ok := byID[id]
+			if !ok {
+				continue
+			}
+			placed[id] = true
+			m.Hidden = id != sel
+			b.Cards = append(b.Cards, m)
+			b.Tabs = append(b.Tabs, cardTab{CardID: id, Label: g.labels[j], Selected: id == sel,
+				Href: self(with(q, "tab."+g.id, id)) + "#box-" + g.id})
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // barWidth is a bar's width in percent of the largest, at least 1 for any
@@ -355,7 +449,7 @@ func autoEventCards(rep *stats.Report, filterURL func(stats.Filter) string) []ca
 			continue
 		}
 		label := map[string]string{stats.EventOutbound: "Link", stats.EventDownload: "File", stats.Event404: "Page", stats.EventForm: "Form"}[name]
-		t := cardTable{ID: fmt.Sprintf("auto%d", i), KeyLabel: label}
+		t := cardTable{ID: fmt.Sprintf("auto%d", i), KeyLabel: label, MetricLabel: "Events"}
 		top := 0
 		for _, it := range items {
 			top = max(top, it.Count)

@@ -23,7 +23,7 @@ type page struct {
 	Data   any
 }
 
-var pageNames = []string{"login", "error", "overview", "site", "events", "errors", "sessions", "session",
+var pageNames = []string{"login", "error", "overview", "site", "breakdown", "events", "errors", "sessions", "session",
 	"websites", "website", "delete", "goals", "funnels", "funnel", "realtime", "keys", "shares", "share-password",
 	"seo", "service-keys", "uptime", "notifications", "notification", "visitors", "user", "erase", "members", "invite", "audit"}
 

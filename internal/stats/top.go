@@ -57,23 +57,31 @@ func utcDay(t time.Time, up bool) time.Time {
 	return d
 }
 
+// summaryParts splits p into the whole UTC days the daily breakdown
+// summaries serve (nil for none) and the partial days at its ends, which
+// the raw rows count.
+func summaryParts(p Period) (days *Period, edges []Period) {
+	d0, d1 := utcDay(p.From, true), utcDay(p.To, false)
+	if !d0.Before(d1) { // no whole UTC day inside
+		return nil, []Period{p}
+	}
+	if p.From.Before(d0) {
+		edges = append(edges, Period{From: p.From, To: d0})
+	}
+	if d1.Before(p.To) {
+		edges = append(edges, Period{From: d1, To: p.To})
+	}
+	return &Period{From: d0, To: d1}, edges
+}
+
 // top returns the topN keys of every dimension of a period the summaries
 // serve (useSummaries). The breakdown summaries are daily (UTC): the whole
 // UTC days inside the period are read from them and the partial days at
 // its ends (a site in another time zone) from the raw rows.
 func (q *querier) top(p Period, n int) (map[string][]Item, error) {
 	c := counts{}
-	d0, d1 := utcDay(p.From, true), utcDay(p.To, false)
-	var edges []Period
-	if !d0.Before(d1) { // no whole UTC day inside
-		edges = append(edges, p)
-	} else {
-		if p.From.Before(d0) {
-			edges = append(edges, Period{From: p.From, To: d0})
-		}
-		if d1.Before(p.To) {
-			edges = append(edges, Period{From: d1, To: p.To})
-		}
+	days, edges := summaryParts(p)
+	if days != nil {
 		limit := ""
 		if len(edges) == 0 {
 			// the summaries alone decide the ranking
@@ -85,7 +93,7 @@ func (q *querier) top(p Period, n int) (map[string][]Item, error) {
 					ROW_NUMBER() OVER (PARTITION BY dimension ORDER BY SUM(count) DESC, key) AS rn
 				FROM dash_sum_items WHERE website = {:w} AND date >= {:from} AND date < {:to} AND dimension != 'jsError'
 				GROUP BY dimension, key HAVING SUM(count) > 0)` + limit).
-			WithContext(q.ctx).Bind(q.params(Period{From: d0, To: d1}, dbx.Params{"n": n})).All(&rows)
+			WithContext(q.ctx).Bind(q.params(*days, dbx.Params{"n": n})).All(&rows)
 		if err != nil {
 			return nil, fmt.Errorf("stats: top: %w", err)
 		}

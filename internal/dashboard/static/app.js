@@ -283,3 +283,29 @@ document.querySelectorAll(".plot-box").forEach(function (box) {
     } catch (e) { /* storage off: the choice lasts for this page */ }
   });
 })();
+
+// Report card tabs switch in place (each tab is also a link that works
+// without JavaScript); arrow keys move between the tabs of a box.
+document.querySelectorAll('[role="tablist"]').forEach(list => {
+  const tabs = [...list.querySelectorAll('[role="tab"]')];
+  const select = tab => {
+    tabs.forEach(t => {
+      const on = t === tab;
+      t.setAttribute('aria-selected', on ? 'true' : 'false');
+      const panel = document.getElementById(t.getAttribute('aria-controls'));
+      if (panel) panel.hidden = !on;
+    });
+    history.replaceState(null, '', tab.href);
+  };
+  tabs.forEach((tab, i) => {
+    tab.addEventListener('click', ev => { ev.preventDefault(); select(tab); });
+    tab.addEventListener('keydown', ev => {
+      const step = ev.key === 'ArrowRight' ? 1 : ev.key === 'ArrowLeft' ? -1 : 0;
+      if (!step) return;
+      ev.preventDefault();
+      const next = tabs[(i + step + tabs.length) % tabs.length];
+      next.focus();
+      select(next);
+    });
+  });
+});
