@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"cmp"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,22 +23,21 @@ import (
 	"github.com/skopos-go/skopos/schema"
 )
 
-// commonZones are the time zone field's suggestions; any IANA name is
-// accepted.
-var commonZones = []string{
-	"UTC",
-	"America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Phoenix", "America/Chicago",
-	"America/New_York", "America/Toronto", "America/Mexico_City", "America/Bogota", "America/Lima",
-	"America/Santiago", "America/Sao_Paulo", "America/Argentina/Buenos_Aires", "America/St_Johns",
-	"Atlantic/Reykjavik", "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Madrid", "Europe/Paris",
-	"Europe/Brussels", "Europe/Amsterdam", "Europe/Berlin", "Europe/Zurich", "Europe/Rome", "Europe/Vienna",
-	"Europe/Stockholm", "Europe/Warsaw", "Europe/Prague", "Europe/Athens", "Europe/Helsinki", "Europe/Kyiv",
-	"Europe/Istanbul", "Europe/Moscow", "Africa/Casablanca", "Africa/Lagos", "Africa/Cairo", "Africa/Nairobi",
-	"Africa/Johannesburg", "Asia/Jerusalem", "Asia/Dubai", "Asia/Tehran", "Asia/Karachi", "Asia/Kolkata",
-	"Asia/Kathmandu", "Asia/Dhaka", "Asia/Bangkok", "Asia/Jakarta", "Asia/Singapore", "Asia/Shanghai",
-	"Asia/Hong_Kong", "Asia/Taipei", "Asia/Manila", "Asia/Seoul", "Asia/Tokyo", "Australia/Perth",
-	"Australia/Adelaide", "Australia/Brisbane", "Australia/Sydney", "Pacific/Auckland", "Pacific/Honolulu",
-}
+// zoneNames are the time zone field's suggestions: every IANA zone of
+// the tz database's zone.tab (zones.txt); any IANA name is accepted.
+//
+//go:embed zones.txt
+var zoneList string
+
+var commonZones = func() []string {
+	var out []string
+	for _, l := range strings.Split(zoneList, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}()
 
 type websitesData struct {
 	Sites     []siteView
