@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
@@ -164,13 +165,16 @@ func emptyKeyLabel(dim string) string {
 }
 
 type sitePageData struct {
-	Site     siteView
-	Period   periodView
-	Filters  filterView
-	KPIs     []kpi
-	Chart    chart
-	Goals    []goalRow
-	GoalsURL string
+	// GettingStarted is set for a website that has never had an event:
+	// the snippet and a line that turns green when the first one comes
+	GettingStarted *gettingStarted
+	Site           siteView
+	Period         periodView
+	Filters        filterView
+	KPIs           []kpi
+	Chart          chart
+	Goals          []goalRow
+	GoalsURL       string
 	// Revenue is the Revenue card's tables (by goal, by page); nil when
 	// the period has no revenue
 	Revenue    []revenueTable
@@ -247,6 +251,9 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		},
 	}
 	d.Chart.Intervals = intervalLinks(p, vq, self)
+	if !rd.shared() && s.neverTracked(site) {
+		d.GettingStarted = &gettingStarted{Snippet: s.snippet(r), SettingsURL: d.Site.EditURL}
+	}
 	d.Imported = importedNote(rep.Imported)
 	if rd.pinned() {
 		// counted over every visitor, not the segment's
@@ -465,4 +472,19 @@ func autoEventCards(rep *stats.Report, filterURL func(stats.Filter) string) []ca
 		out = append(out, card{ID: fmt.Sprintf("auto%d", i), Title: name, Tables: []cardTable{t}})
 	}
 	return out
+}
+
+// gettingStarted is the site page's panel for a website without events.
+type gettingStarted struct {
+	Snippet     string
+	SettingsURL string // the website's settings ("" for a viewer)
+}
+
+// neverTracked reports whether site has no event and no summary (an
+// imported history counts as tracked).
+func (s *server) neverTracked(site *core.Record) bool {
+	var n int
+	err := s.app.DB().NewQuery("SELECT (EXISTS (SELECT 1 FROM " + schema.Events + " WHERE website = {:w})) + " +
+		"(EXISTS (SELECT 1 FROM " + schema.DashSum + " WHERE website = {:w}))").Bind(dbx.Params{"w": site.Id}).Row(&n)
+	return err == nil && n == 0
 }

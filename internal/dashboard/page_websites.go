@@ -255,12 +255,18 @@ func formOf(rec *core.Record) websiteForm {
 	}
 }
 
+// snippet is the script tag a website's pages carry, pointing at this
+// server as the browser reached it.
+func (s *server) snippet(r *http.Request) string {
+	o := Origin(r)
+	return fmt.Sprintf(`<script defer src="%s%s" data-endpoint="%s%s"></script>`, o, s.opts.ScriptPath, o, s.opts.EventPath)
+}
+
 func (s *server) renderWebsite(w http.ResponseWriter, r *http.Request, u *user, site *core.Record, status int,
 	f websiteForm, errs map[string]string, created, saved bool) {
-	o := Origin(r)
 	d := websiteData{
 		Site: s.withSDK(r.Context(), site), Form: f, Errors: errs, Created: created, Saved: saved,
-		Snippet:   fmt.Sprintf(`<script defer src="%s%s" data-endpoint="%s%s"></script>`, o, s.opts.ScriptPath, o, s.opts.EventPath),
+		Snippet:   s.snippet(r),
 		ActionURL: websiteURL(site.Id, ""), ArchURL: websiteURL(site.Id, "archive"), DeleteURL: websiteURL(site.Id, "delete"),
 		Zones: commonZones, ReportFrequencies: schema.ReportFrequencies, Intervals: intervalOptions(f.Interval),
 		Home: websiteHome(site), UptimeURL: sitePath(site.Id, "uptime", nil),

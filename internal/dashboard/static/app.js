@@ -43,6 +43,12 @@
       Object.keys(d).forEach(function (id) {
         var el = counters[id];
         if (el && typeof d[id] === "number") {
+          var first = document.getElementById("first-event");
+          if (first && d[id] > 0 && !first.classList.contains("arrived")) {
+            // a website's first visitor: the getting-started panel says so
+            first.classList.add("arrived");
+            first.textContent = "First event received. Reload the page to see it.";
+          }
           el.textContent = d[id].toLocaleString("en-US");
           el.classList.remove("stale");
           el.removeAttribute("title");
