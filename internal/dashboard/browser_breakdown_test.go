@@ -29,7 +29,9 @@ func TestBrowserShowAll(t *testing.T) {
 	if got := text(t, ctx, "#breakdown-count"); got != "61 keys · page 1 of 2" {
 		t.Errorf("count %q, want 61 keys on 2 pages", got)
 	}
-	rows := func() int { return int(eval[float64](t, ctx, `document.querySelectorAll("#breakdown-table tbody tr").length`)) }
+	rows := func() int {
+		return int(eval[float64](t, ctx, `document.querySelectorAll("#breakdown-table tbody tr").length`))
+	}
 	if n := rows(); n != 50 {
 		t.Errorf("first page: %d rows, want 50", n)
 	}
