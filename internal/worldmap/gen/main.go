@@ -236,10 +236,12 @@ func convert(w io.Writer, atlas, codes, names io.Reader, version string) (int, e
 				if err != nil {
 					return 0, err
 				}
-				for i, p := range r {
-					r[i] = project(p)
+				for _, r := range splitAntimeridian(r) {
+					for i, p := range r {
+						r[i] = project(p)
+					}
+					shapes[code] = append(shapes[code], r)
 				}
-				shapes[code] = append(shapes[code], r)
 			}
 		}
 	}
@@ -326,4 +328,61 @@ func ringPath(d *strings.Builder, r []point, at func(point) (int, int)) {
 		}
 	}
 	d.WriteString("z")
+}
+
+// splitAntimeridian cuts a ring that crosses the antimeridian (the
+// atlas' rings of Russia and Fiji are stitched across it) into the part
+// west of it and the part east of it, moved to the other edge; drawn
+// whole, such a ring would run across the map. A ring around a pole
+// (Antarctica's) is left as it is.
+func splitAntimeridian(r []point) [][]point {
+	u := make([]point, len(r))
+	off, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
+	for i, p := range r {
+		if i > 0 {
+			switch d := p.x - r[i-1].x; {
+			case d > 180:
+				off -= 360
+			case d < -180:
+				off += 360
+			}
+		}
+		u[i] = point{p.x + off, p.y}
+		lo, hi = min(lo, u[i].x), max(hi, u[i].x)
+	}
+	if off != 0 || (lo >= -180 && hi <= 180) {
+		return [][]point{r}
+	}
+	c, shift := 180.0, -360.0
+	if lo < -180 {
+		c, shift = -180, 360
+	}
+	inside := clipAt(u, c, func(x float64) bool { return (x <= c) == (c > 0) })
+	outside := clipAt(u, c, func(x float64) bool { return (x >= c) == (c > 0) })
+	for i := range outside {
+		outside[i].x += shift
+	}
+	var out [][]point
+	for _, part := range [][]point{inside, outside} {
+		if len(part) >= 3 {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// clipAt keeps the part of ring r on the side of the meridian x = c that
+// keep accepts (Sutherland–Hodgman against one line).
+func clipAt(r []point, c float64, keep func(float64) bool) []point {
+	var out []point
+	for i, a := range r {
+		b := r[(i+1)%len(r)]
+		if keep(a.x) {
+			out = append(out, a)
+		}
+		if keep(a.x) != keep(b.x) {
+			out = append(out, point{c, a.y + (c-a.x)/(b.x-a.x)*(b.y-a.y)})
+		}
+	}
+	return out
 }

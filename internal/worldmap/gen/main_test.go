@@ -107,3 +107,35 @@ func TestRunKeepsTheFileWhenTheAtlasShrinks(t *testing.T) {
 		t.Errorf("the file was replaced: %q", b)
 	}
 }
+
+// TestSplitAntimeridian: a ring stitched across the antimeridian (as
+// Fiji's) becomes its two halves, each within ±180°, meeting the edges;
+// other rings, a pole's included, stay whole.
+func TestSplitAntimeridian(t *testing.T) {
+	t.Parallel()
+	fiji := []point{{170, -10}, {-170, -10}, {-170, -20}, {170, -20}, {170, -10}}
+	parts := splitAntimeridian(fiji)
+	if len(parts) != 2 {
+		t.Fatalf("%d parts: %v", len(parts), parts)
+	}
+	for i, edge := range []float64{180, -180} {
+		touches := false
+		for _, p := range parts[i] {
+			if p.x < -180 || p.x > 180 {
+				t.Errorf("part %d leaves the map: %v", i, parts[i])
+			}
+			touches = touches || p.x == edge
+		}
+		if !touches {
+			t.Errorf("part %d does not reach %v: %v", i, edge, parts[i])
+		}
+	}
+	for _, whole := range [][]point{
+		{{0, 0}, {10, 0}, {10, 10}, {0, 0}},
+		{{-180, -80}, {-90, -85}, {0, -80}, {90, -85}, {180, -80}, {-180, -80}}, // around the south pole
+	} {
+		if got := splitAntimeridian(whole); len(got) != 1 || len(got[0]) != len(whole) {
+			t.Errorf("split %v into %v", whole, got)
+		}
+	}
+}
