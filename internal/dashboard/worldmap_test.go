@@ -50,7 +50,8 @@ func svgOf(t *testing.T, body string) string {
 // link that filters by its code; names replace codes in the card, the
 // filter chip and "Show all", while URLs keep the codes; a hostile
 // country key reaches no markup (the map draws the embedded shapes only)
-// and is text in the card.
+// and is text in the card. A shared link shows the map with its links
+// within the link.
 func TestWorldMap(t *testing.T) {
 	t.Parallel()
 	e := start(t)
@@ -102,5 +103,16 @@ func TestWorldMap(t *testing.T) {
 	r = c.get(base + "/breakdown/country?period=today")
 	if !strings.Contains(r.body, ">Germany</a>") || !strings.Contains(r.body, url.QueryEscape("country:DE")) {
 		t.Error("Show all lacks the country's name or its code's filter")
+	}
+
+	oc := e.client(t)
+	oc.base = e.srv.URL // the plugin-mounted dashboard serves shared links
+	oc.mustLogin(pbtest.Email, pbtest.Password)
+	link := createShare(t, oc, site.Id, url.Values{})
+	anon := e.client(t)
+	anon.base = e.srv.URL
+	r = anon.get(link + "?period=today")
+	if svg := svgOf(t, r.body); !strings.Contains(svg, `<a href="`+attr(link+"?filter="+url.QueryEscape("country:DE")+"&period=today")+`" id="map-DE"`) {
+		t.Errorf("the shared link's map does not link within the link:\n%.600s", svg)
 	}
 }
