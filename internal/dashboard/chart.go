@@ -77,10 +77,11 @@ func buildChart(series []stats.Point, unit string, partial bool) chart {
 		c.YLabels = append(c.YLabels, formatInt(v))
 		c.Grid = append(c.Grid, f(min(max(chartH-float64(v)/float64(top)*chartH, 0.5), chartH-0.5)))
 	}
-	label := func(i int) string { return stepLabel(series[i].Time, unit, series[0].Time) }
+	// the axis names steps briefly; the table and tooltip in full
+	label := func(i int) string { return stepLabel(series[i].Time, unit, series[0].Time, true) }
 	n := len(series)
 	for _, i := range labelIndexes(n, maxXLabels) {
-		c.XLabels = append(c.XLabels, label(i))
+		c.XLabels = append(c.XLabels, stepLabel(series[i].Time, unit, series[0].Time, false))
 	}
 
 	x := func(i int) float64 {
@@ -170,19 +171,25 @@ func unitLabel(unit string) string {
 }
 
 // stepLabel names the step starting at t (in the site's zone): the hour
-// (with its day when the series spans several), the day, the week's
-// first day, or the month.
-func stepLabel(t time.Time, unit string, first time.Time) string {
-	switch unit {
-	case "hour":
+// (with its day when the series spans several, or in full), the day, the
+// week's first day, or the month; in full with the year.
+func stepLabel(t time.Time, unit string, first time.Time, full bool) string {
+	switch {
+	case unit == "hour" && full:
+		return t.Format("Jan 2, 2006 15:00")
+	case unit == "hour":
 		if t.YearDay() != first.YearDay() || t.Year() != first.Year() {
 			return t.Format("Jan 2 15:00")
 		}
 		return t.Format("15:00")
-	case "week":
+	case unit == "week" && full:
+		return "Week of " + t.Format("Jan 2, 2006")
+	case unit == "week":
 		return "Week of " + t.Format("Jan 2")
-	case "month":
+	case unit == "month":
 		return t.Format("Jan 2006")
+	case full:
+		return t.Format("Jan 2, 2006")
 	}
 	return t.Format("Jan 2")
 }

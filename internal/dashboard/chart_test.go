@@ -75,13 +75,13 @@ func TestChartLabels(t *testing.T) {
 	if c.UnitLabel != "Month" || !strings.HasSuffix(c.Columns[12].Title, "(so far)") {
 		t.Errorf("unit %q, last title %q", c.UnitLabel, c.Columns[12].Title)
 	}
-	if got := stepLabel(start.Add(5*time.Hour), "hour", start); got != "05:00" {
+	if got := stepLabel(start.Add(5*time.Hour), "hour", start, false); got != "05:00" {
 		t.Errorf("hour label %q", got)
 	}
-	if got := stepLabel(start.AddDate(0, 0, 1).Add(5*time.Hour), "hour", start); got != "Dec 9 05:00" {
+	if got := stepLabel(start.AddDate(0, 0, 1).Add(5*time.Hour), "hour", start, false); got != "Dec 9 05:00" {
 		t.Errorf("hour label of the next day %q", got)
 	}
-	if got := stepLabel(start, "week", start); got != "Week of Dec 8" {
+	if got := stepLabel(start, "week", start, false); got != "Week of Dec 8" {
 		t.Errorf("week label %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/worldmap"
 )
 
 // requestFilters reads the repeated ?filter=<dimension>:<value>
@@ -130,7 +131,7 @@ func viewFilters(p stats.Period, fs []stats.Filter, link func(url.Values) string
 	return v
 }
 
-// filterChip is the text of f's chip: "Country is DE", and for the
+// filterChip is the text of f's chip: "Country is Germany", and for the
 // account filters "User: abc", "Identified: yes" and "plan = pro" (a
 // metadata key as the site named it); negated "User: not abc",
 // "Identified: no" and "plan is not pro".
@@ -158,6 +159,9 @@ func filterChip(f stats.Filter) chip {
 		}
 	case c.Label == "":
 		c.Label = f.Dim
+	case f.Dim == "country":
+		// the name; the filter and its URL keep the code
+		c.Value = worldmap.Name(f.Value)
 	}
 	return c
 }

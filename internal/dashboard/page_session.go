@@ -15,6 +15,7 @@ import (
 	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/worldmap"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -93,7 +94,7 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 		{"Exit page", sess.ExitPath},
 		{"Source", orDash(strings.Trim(sess.Source+" · "+sess.Channel, " ·"))},
 		{"Referrer", orDash(sess.Referrer)},
-		{"Country", orDash(place(sess.Country, sess.State))},
+		{"Country", orDash(place(worldmap.Name(sess.Country), sess.State))},
 		{"Device", orDash(sess.Device)},
 		{"Browser", orDash(sess.Browser)},
 		{"OS", orDash(sess.OS)},

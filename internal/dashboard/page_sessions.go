@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/worldmap"
 )
 
 // pageSize is the sessions list's page length.
@@ -51,6 +52,7 @@ func (s *server) sessionList(w http.ResponseWriter, r *http.Request, rd *reader)
 		d.PrevURL = sitePath(site.Id, "sessions", with(pq, "page", strconv.Itoa(pg-1)))
 	}
 	for _, row := range listed {
+		row.Country = worldmap.Name(row.Country)
 		d.Rows = append(d.Rows, sessionRow{SessionRow: row,
 			Href:     sitePath(site.Id, "sessions/"+url.PathEscape(row.ID), nil),
 			Duration: formatDuration(row.LastActivity.Time().Sub(row.StartedAt.Time()).Seconds())})

@@ -12,6 +12,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/worldmap"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -60,6 +61,8 @@ type card struct {
 	Note      string // shown instead of the tables
 	// Hidden marks a tab's panel that is not the selected one.
 	Hidden bool
+	// Map is the Countries card's world map; nil for the other cards.
+	Map *worldMap
 }
 
 // cardBlock is a card, or cards as the tabs of one box (cardTabs).
@@ -348,6 +351,8 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 				}
 				if it.Key == "" {
 					ci.Key = emptyKeyLabel(td.dim)
+				} else if td.dim == "country" {
+					ci.Key = worldmap.Name(it.Key)
 				}
 				if it.Key != otherKey {
 					switch {
@@ -369,6 +374,16 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		}
 		if len(c.Tables) == 1 {
 			c.Tables[0].Caption = ""
+		}
+		if def.id == "country" {
+			counts, err := s.countryCounts(r.Context(), site.Id, req)
+			if err != nil {
+				s.queryFailed(w, r, u, err)
+				return
+			}
+			c.Map = buildWorldMap(counts, func(code string) string {
+				return filterURL(stats.Filter{Dim: "country", Value: code})
+			})
 		}
 		d.Cards = append(d.Cards, c)
 		if def.id == "customEvent" {

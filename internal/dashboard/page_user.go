@@ -8,6 +8,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/visitors"
+	"github.com/skopos-go/skopos/internal/worldmap"
 )
 
 // userURL is the page of the user userID of the website with id siteID.
@@ -48,6 +49,7 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request, u *user, site 
 		d.DeleteURL = eraseURL(site.Id, erase.User, uv.UserID)
 	}
 	for _, ss := range uv.Sessions {
+		ss.Country = worldmap.Name(ss.Country)
 		d.Sessions = append(d.Sessions, userSession{Session: ss,
 			Href:     sitePath(site.Id, "sessions/"+url.PathEscape(ss.ID), nil),
 			Duration: formatDuration(float64(ss.DurationSeconds))})

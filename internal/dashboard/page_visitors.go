@@ -9,6 +9,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/visitors"
+	"github.com/skopos-go/skopos/internal/worldmap"
 )
 
 // visitorRow is a listed visitor with its links.
@@ -108,6 +109,7 @@ func (s *server) visitorsPage(w http.ResponseWriter, r *http.Request, u *user, s
 		d.FirstURL = sitePath(site.Id, "visitors", self)
 	}
 	for _, row := range listed.Rows {
+		row.Country = worldmap.Name(row.Country)
 		v := visitorRow{Row: row, Keys: strings.Join(row.MetadataKeys, ", "),
 			ExportURL: sitePath(site.Id, "visitors/"+url.PathEscape(row.ID)+"/export", nil)}
 		if row.UserID != "" {

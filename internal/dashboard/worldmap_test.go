@@ -1,0 +1,118 @@
+package dashboard_test
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/schema"
+)
+
+// hostileCountry is a country key no geo database gives, stored anyway.
+const hostileCountry = `"><svg onload=alert(1)>`
+
+// seedCountries stores, per country, that many sessions started now,
+// each with one page view.
+func seedCountries(t *testing.T, app core.App, site *core.Record, visitors map[string]int) {
+	t.Helper()
+	now := time.Now().UTC()
+	i := 0
+	for country, n := range visitors {
+		for range n {
+			i++
+			vis := pbtest.Save(t, app, schema.Visitors, map[string]any{"website": site.Id, "visitorId": fmt.Sprintf("v-%d", i)})
+			sess := pbtest.Save(t, app, schema.Sessions, map[string]any{"website": site.Id, "visitor": vis.Id, "country": country,
+				"entryPath": "/", "exitPath": "/", "isNewVisitor": true, "seq": 1, "startedAt": now, "lastActivity": now, "eventCount": 1})
+			pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView", "path": "/", "timestamp": now})
+		}
+	}
+}
+
+// svgOf is the world map's markup in a page.
+func svgOf(t *testing.T, body string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<figure class="world-map" id="world-map">.*?</svg>`).FindString(body)
+	if m == "" {
+		t.Fatal("no world map on the page")
+	}
+	return m
+}
+
+// TestWorldMap: the Countries card draws the map with the countries
+// shaded by visitors (the busiest darkest), each country with visitors a
+// link that filters by its code; names replace codes in the card, the
+// filter chip and "Show all", while URLs keep the codes; a hostile
+// country key reaches no markup (the map draws the embedded shapes only)
+// and is text in the card. A shared link shows the map with its links
+// within the link.
+func TestWorldMap(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	site := addSite(t, e.app, "Atlas", "atlas.example", "")
+	seedCountries(t, e.app, site, map[string]int{"DE": 5, "FR": 1, "US": 3, hostileCountry: 2, "": 1})
+	c := e.client(t)
+	c.mustLogin(pbtest.Email, pbtest.Password)
+	base := "/dashboard/sites/" + site.Id
+
+	r := c.get(base + "?period=today")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("%d\n%s", r.StatusCode, r.body)
+	}
+	svg := svgOf(t, r.body)
+	deHref := attr(base + "?filter=" + url.QueryEscape("country:DE") + "&period=today")
+	for _, want := range []string{
+		`<a href="` + deHref + `" id="map-DE" class="country l5" aria-label="Germany: 5 visitors">`,
+		`id="map-US" class="country l3" aria-label="United States: 3 visitors"`,
+		`id="map-FR" class="country l1" aria-label="France: 1 visitor"`,
+		`<path class="country l0" d="M`, `<title>Brazil</title>`,
+	} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("the map lacks %s", want)
+		}
+	}
+	if n := strings.Count(svg, "<a "); n != 3 {
+		t.Errorf("the map has %d links, want 3 (DE, US, FR)", n)
+	}
+	if strings.Contains(svg, "onload") || strings.Contains(svg, "style=") || strings.Contains(svg, "Unknown") {
+		t.Error("the map shows a stored key or an inline style")
+	}
+	for _, want := range []string{`">Germany</a>`, `">United States</a>`, `>` + template.HTMLEscapeString(hostileCountry) + `</a>`, `>Unknown</a>`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the Countries card lacks %s", want)
+		}
+	}
+	if strings.Contains(r.body, hostileCountry) {
+		t.Error("the hostile country key is markup")
+	}
+
+	r = c.get(base + "?period=today&filter=" + url.QueryEscape("country:DE"))
+	if !strings.Contains(r.body, "Germany") || !strings.Contains(r.body, `value="country:DE"`) {
+		t.Errorf("the filter chip names the country or the form lost the code")
+	}
+	if svg := svgOf(t, r.body); !strings.Contains(svg, `id="map-DE" class="country l5"`) || strings.Contains(svg, `id="map-US"`) {
+		t.Error("the filtered map does not shade DE alone")
+	}
+
+	r = c.get(base + "/breakdown/country?period=today")
+	if !strings.Contains(r.body, ">Germany</a>") || !strings.Contains(r.body, url.QueryEscape("country:DE")) {
+		t.Error("Show all lacks the country's name or its code's filter")
+	}
+
+	oc := e.client(t)
+	oc.base = e.srv.URL // the plugin-mounted dashboard serves shared links
+	oc.mustLogin(pbtest.Email, pbtest.Password)
+	link := createShare(t, oc, site.Id, url.Values{})
+	anon := e.client(t)
+	anon.base = e.srv.URL
+	r = anon.get(link + "?period=today")
+	if svg := svgOf(t, r.body); !strings.Contains(svg, `<a href="`+attr(link+"?filter="+url.QueryEscape("country:DE")+"&period=today")+`" id="map-DE"`) {
+		t.Errorf("the shared link's map does not link within the link:\n%.600s", svg)
+	}
+}

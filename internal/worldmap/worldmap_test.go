@@ -1,0 +1,78 @@
+package worldmap_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/skopos-go/skopos/internal/worldmap"
+)
+
+// worldSum is the SHA-256 of world.tsv as scripts/update-worldmap.sh
+// wrote it (world-atlas 2.0.2, i18n-iso-countries 7.14.0): a hand edit
+// fails here; after a refresh, put the new sum here.
+const worldSum = "dbb283aa7857a539da2b36755b1fa812f6fffa178a1852f6564d1d2d0e282552"
+
+func TestTheEmbeddedFileIsTheGeneratedOne(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("world.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != worldSum {
+		t.Errorf("world.tsv has SHA-256 %x, want %s: regenerate it with scripts/update-worldmap.sh (and update worldSum)", sum, worldSum)
+	}
+}
+
+func TestName(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[string]string{
+		"DE": "Germany", "de": "Germany", "US": "United States", "GB": "United Kingdom", "RU": "Russia",
+		"XK": "Kosovo", "AQ": "Antarctica", "Unknown": "Unknown", "": "", "ZZ": "ZZ", "D": "D",
+		`<b>`: `<b>`, "(other)": "(other)",
+	} {
+		if got := worldmap.Name(code); got != want {
+			t.Errorf("Name(%q) = %q, want %q", code, got, want)
+		}
+	}
+}
+
+// pathData is what the generator writes: absolute moves, relative
+// integer lines, closes; nothing that could end an attribute.
+var pathData = regexp.MustCompile(`^(M\d+ \d+l-?\d+(?:[ -]\d+)*z)+$`)
+
+func TestShapes(t *testing.T) {
+	t.Parallel()
+	shapes := worldmap.Shapes()
+	if len(shapes) < 170 {
+		t.Fatalf("%d shapes, want ≥ 170", len(shapes))
+	}
+	if !slices.IsSortedFunc(shapes, func(a, b worldmap.Shape) int { return strings.Compare(a.Code, b.Code) }) {
+		t.Error("shapes not sorted by code")
+	}
+	codes := map[string]bool{}
+	for _, s := range shapes {
+		codes[s.Code] = true
+		if !pathData.MatchString(s.Path) {
+			t.Errorf("%s: path data %.40q…", s.Code, s.Path)
+		}
+		if s.Name == "" || s.Name != worldmap.Name(s.Code) {
+			t.Errorf("%s: name %q", s.Code, s.Name)
+		}
+	}
+	for _, c := range []string{"DE", "US", "BR", "CN", "RU", "IN", "AU", "ZA", "XK", "CY", "SO"} {
+		if !codes[c] {
+			t.Errorf("no shape for %s", c)
+		}
+	}
+	if codes["AQ"] {
+		t.Error("Antarctica is drawn")
+	}
+	if !regexp.MustCompile(`^0 0 1000 \d+$`).MatchString(worldmap.ViewBox()) {
+		t.Errorf("ViewBox() = %q", worldmap.ViewBox())
+	}
+}
