@@ -163,11 +163,12 @@ func TestBrowserPhone(t *testing.T) {
 		got := eval[string](t, ctx, `(() => {
 			const t = document.getElementById("`+tbl+`");
 			const row = t.querySelector("tbody tr"), cell = row.querySelector("td[data-label]");
+			const squeezed = [...t.querySelectorAll("td[data-label]")].filter(td => td.checkVisibility() && td.getBoundingClientRect().height < 24).length;
 			return [getComputedStyle(t.querySelector("thead")).display, getComputedStyle(row).display,
-				cell ? getComputedStyle(cell, "::before").content : "no labelled cell"].join(" | ");
+				cell ? getComputedStyle(cell, "::before").content : "no labelled cell", squeezed + " squeezed"].join(" | ");
 		})()`)
-		if parts := strings.Split(got, " | "); len(parts) != 3 || parts[0] != "none" || parts[1] != "block" || !strings.HasPrefix(parts[2], `"`) || parts[2] == `""` {
-			t.Errorf("#%s on a phone: thead, row display and first label %q; want none | block | \"<label>\"", tbl, got)
+		if parts := strings.Split(got, " | "); len(parts) != 4 || parts[0] != "none" || parts[1] != "block" || !strings.HasPrefix(parts[2], `"`) || parts[2] == `""` || parts[3] != "0 squeezed" {
+			t.Errorf("#%s on a phone: thead, row display, first label and cells shorter than their label %q; want none | block | \"<label>\" | 0 squeezed", tbl, got)
 		}
 	}
 
