@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -89,6 +90,10 @@ func TestBrowserPhone(t *testing.T) {
 	visit(t, ctx, base+"/dashboard/sites/"+site.Id+"/shares", "#share-form")
 	run(t, ctx, "create a link", chromedp.SetValue(css("#name"), "For the phone"), chromedp.Submit(css("#share-form")),
 		until(`document.readyState === "complete" && !!document.getElementById("shares")`))
+	shared, err := url.Parse(get(t, ctx, "shared link", chromedp.Value(css("#share-url"))))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	sitePath := "/dashboard/sites/" + site.Id
 	pages := []struct{ name, path, wait string }{
@@ -106,6 +111,7 @@ func TestBrowserPhone(t *testing.T) {
 		{"breakdown", sitePath + "/breakdown/page?period=today", "#breakdown-table"},
 		{"referrers", sitePath + "/breakdown/referrer?period=today", "#breakdown-table"},
 		{"live", sitePath + "/realtime", "#realtime"},
+		{"shared", shared.RequestURI(), ".kpis"},
 	}
 	// tap targets are required of these pages (the others: reported)
 	strict := map[string]bool{"site": true, "sessions": true, "keys": true, "shares": true, "visitors": true, "breakdown": true}
