@@ -222,11 +222,17 @@ const browserUA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Fire
 // can be many visitors), and requires a 2xx answer.
 func sendPageView(t *testing.T, url, ip, ua, path string) {
 	t.Helper()
-	page := "http://localhost:" + url[strings.LastIndex(url, ":")+1:] // the demo website's domain
-	req, _ := http.NewRequest(http.MethodPost, url+"/api/event", strings.NewReader(`{"type":"pageView","url":"`+page+path+`"}`))
+	pageViewFrom(t, url, "http://localhost:"+url[strings.LastIndex(url, ":")+1:], ip, ua, path) // the demo website's domain
+}
+
+// pageViewFrom sends a page view of origin+path to the server at url,
+// from ip ("": the test's own address) with the user agent ua.
+func pageViewFrom(t *testing.T, url, origin, ip, ua, path string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/event", strings.NewReader(`{"type":"pageView","url":"`+origin+path+`"}`))
 	browsertest.Headers(req.Header, ua)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", page)
+	req.Header.Set("Origin", origin)
 	if ip != "" {
 		req.Header.Set("X-Forwarded-For", ip)
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/geo/geotest"
 	"github.com/skopos-go/skopos/internal/smtptest"
 	"github.com/skopos-go/skopos/internal/testwait"
@@ -270,7 +269,7 @@ func TestServeTeamsInviteAndRoles(t *testing.T) {
 	// a shared link pinned to a segment "country:DE" answers only German
 	// traffic, even when asked for the rest
 	for i, ip := range []string{"198.51.100.1", "198.51.100.2", "203.0.113.1", "203.0.113.2", "203.0.113.3"} {
-		teamPageView(t, s.URL, "teams.example", ip, fmt.Sprintf("/p%d", i))
+		pageViewFrom(t, s.URL, "https://teams.example", ip, browserUA, fmt.Sprintf("/p%d", i))
 	}
 	visitors := func(u *teamUser, q string) float64 {
 		t.Helper()
@@ -329,24 +328,6 @@ type website struct {
 }
 
 func first(code int, _ string) int { return code }
-
-// teamPageView sends a page view of https://<domain><path> from ip.
-func teamPageView(t *testing.T, srvURL, domain, ip, path string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srvURL+"/api/event", strings.NewReader(`{"type":"pageView","url":"https://`+domain+path+`"}`))
-	browsertest.Headers(req.Header, browserUA)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", "https://"+domain)
-	req.Header.Set("X-Forwarded-For", ip)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("page view: %d", resp.StatusCode)
-	}
-}
 
 // postJSON posts v with u's auth token and decodes the answer into out.
 func postJSON(u *teamUser, target string, v, out any) error {
