@@ -84,12 +84,7 @@ func TestServeMonitorsUptimeAndNotifies(t *testing.T) {
 		"SKOPOS_UPTIME_MIN_INTERVAL=1s", "SKOPOS_UPTIME_RECHECK=1s", "SKOPOS_NOTIFY_HOURLY_LIMIT=3", "SKOPOS_NOTIFY_WINDOW=30s")
 	ctx := context.Background()
 	pb := client(t, s.URL)
-	if err := pb.Do(ctx, "PATCH", "/api/settings", map[string]any{
-		"meta": map[string]any{"senderAddress": "skopos@example.com", "senderName": "Skopos"},
-		"smtp": map[string]any{"enabled": true, "host": "127.0.0.1", "port": smtpPort},
-	}, nil); err != nil {
-		t.Fatal(err)
-	}
+	useSMTP(t, pb, smtpPort)
 	var admin struct {
 		ID string `json:"id"`
 	}
@@ -211,5 +206,17 @@ func sendSignup(t *testing.T, url string) {
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("signup event: status %d", resp.StatusCode)
+	}
+}
+
+// useSMTP points the server's mailer (PocketBase's settings, as an
+// operator would set them) at the test SMTP server on port.
+func useSMTP(t *testing.T, pb *pbrest.Client, port int) {
+	t.Helper()
+	if err := pb.Do(context.Background(), "PATCH", "/api/settings", map[string]any{
+		"meta": map[string]any{"senderAddress": "skopos@example.com", "senderName": "Skopos"},
+		"smtp": map[string]any{"enabled": true, "host": "127.0.0.1", "port": port},
+	}, nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -142,12 +142,7 @@ func TestServeTeamsInviteAndRoles(t *testing.T) {
 		"SKOPOS_GEOIP_DB="+geoDB)
 	ctx := context.Background()
 	pb := client(t, s.URL)
-	if err := pb.Do(ctx, "PATCH", "/api/settings", map[string]any{
-		"meta": map[string]any{"senderAddress": "skopos@example.com", "senderName": "Skopos"},
-		"smtp": map[string]any{"enabled": true, "host": "127.0.0.1", "port": smtpPort},
-	}, nil); err != nil {
-		t.Fatal(err)
-	}
+	useSMTP(t, pb, smtpPort)
 	ids := map[string]string{}
 	for _, name := range []string{"owner", "admin", "other"} {
 		var rec struct {

@@ -143,7 +143,11 @@ func Invite(app core.App, auth, site *core.Record, email string, role access.Rol
 	token := rand.Text() + rand.Text()
 	var rec *core.Record
 	err := app.RunInTransaction(func(tx core.App) error {
-		for _, m := range mustMembers(tx, site) {
+		members, err := Members(tx, site)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
 			if strings.EqualFold(m.Email, email) {
 				return invalid("%s already has a role on this website (%s)", email, m.Role)
 			}
@@ -177,13 +181,6 @@ func Invite(app core.App, auth, site *core.Record, email string, role access.Rol
 		return "", nil, wrap("invite", err)
 	}
 	return token, rec, nil
-}
-
-// mustMembers is Members where a lookup error lists no one: the unique
-// index still refuses a second row for one user.
-func mustMembers(app core.App, site *core.Record) []Member {
-	m, _ := Members(app, site)
-	return m
 }
 
 // RevokeInvite deletes an open invitation of site (site's owner only).
