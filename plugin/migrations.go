@@ -109,6 +109,16 @@ func (p *plugin) migrations() core.MigrationsList {
 	l.Register(apply, nil, "1764115220_skopos_schema_v16.go")
 	// v17: skopos_audit (the audit log)
 	l.Register(apply, nil, "1764115221_skopos_schema_v17.go")
+	// v18: the region breakdown (dash_sum_items dimension "region"),
+	// counted from the stored sessions for the days before (earlier
+	// days, their sessions pruned, have none)
+	l.Register(func(tx core.App) error {
+		rows, err := backfill.ItemsOf(tx.DB(), pipeline.DefaultMaxDimensionKeys, "region")
+		if err == nil && rows > 0 {
+			tx.Logger().Info("skopos: region breakdowns of the stored sessions", "breakdownRows", rows)
+		}
+		return err
+	}, nil, "1764115222_skopos_v18_regions.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

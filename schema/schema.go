@@ -156,7 +156,7 @@ var SumCounters = []string{"pageViews", "visitors", "newVisitors", "returningVis
 // Dimensions are the dash_sum_items.dimension values.
 var Dimensions = []string{
 	"page", "entryPage", "exitPage", "referrer", "device", "browser", "os",
-	"language", "country", "customEvent", "jsError",
+	"language", "country", "region", "customEvent", "jsError",
 	"utm_source", "utm_medium", "utm_campaign",
 	"utm_term", "utm_content", "channel", "source",
 }

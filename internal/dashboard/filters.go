@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/skopos-go/skopos/internal/stats"
-	"github.com/skopos-go/skopos/internal/worldmap"
 )
 
 // requestFilters reads the repeated ?filter=<dimension>:<value>
@@ -55,7 +54,7 @@ func (rd *reader) viewQuery(p stats.Period) url.Values {
 // dimLabels name the filter dimensions in chips.
 var dimLabels = map[string]string{
 	"page": "Page", "entryPage": "Entry page", "exitPage": "Exit page", "referrer": "Referrer",
-	"country": "Country", "device": "Device", "browser": "Browser", "os": "OS", "language": "Language",
+	"country": "Country", "region": "Region", "device": "Device", "browser": "Browser", "os": "OS", "language": "Language",
 	"utm_source": "UTM source", "utm_medium": "UTM medium", "utm_campaign": "UTM campaign",
 	"utm_term": "UTM term", "utm_content": "UTM content", "channel": "Channel", "source": "Source",
 	"event": "Custom event", "goal": "Goal",
@@ -159,9 +158,9 @@ func filterChip(f stats.Filter) chip {
 		}
 	case c.Label == "":
 		c.Label = f.Dim
-	case f.Dim == "country":
+	case f.Dim == "country" || f.Dim == "region":
 		// the name; the filter and its URL keep the code
-		c.Value = worldmap.Name(f.Value)
+		c.Value = keyName(f.Dim, f.Value)
 	}
 	return c
 }

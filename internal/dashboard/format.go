@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/skopos-go/skopos/internal/worldmap"
 )
 
 func count(v float64) string   { return formatInt(v) }
@@ -26,12 +28,28 @@ func prettyJSON(raw string) string {
 	return b.String()
 }
 
-// place joins country and state, leaving out an unknown state.
+// place joins a country's and a region's names, leaving out an unknown
+// region.
 func place(country, state string) string {
 	if state == "" || state == "Unknown" || state == country {
 		return country
 	}
-	return country + ", " + state
+	return worldmap.RegionName(state) + ", " + country
+}
+
+// keyName is how the dashboard shows a breakdown key: the name of a
+// country or region code (with its country: regions of several countries
+// share names), anything else as it is. Filters and links keep the code.
+func keyName(dim, key string) string {
+	switch dim {
+	case "country":
+		return worldmap.Name(key)
+	case "region":
+		if country, _, ok := strings.Cut(key, "-"); ok && worldmap.RegionName(key) != key {
+			return worldmap.RegionName(key) + ", " + worldmap.Name(country)
+		}
+	}
+	return key
 }
 
 func orDash(s string) string {

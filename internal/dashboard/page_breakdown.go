@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/skopos-go/skopos/internal/stats"
-	"github.com/skopos-go/skopos/internal/worldmap"
 )
 
 // breakdownPageSize is how many keys one page of "Show all" lists.
@@ -173,8 +172,8 @@ func (s *server) breakdownPage(w http.ResponseWriter, r *http.Request, rd *reade
 		v := breakdownRowView{Key: row.Key, Count: row.Count(), Percent: percent(row.Percent), Share: barWidth(row.Count(), top)}
 		if row.Key == "" {
 			v.Key = emptyKeyLabel(dim)
-		} else if dim == "country" {
-			v.Key = worldmap.Name(row.Key)
+		} else {
+			v.Key = keyName(dim, row.Key)
 		}
 		if td.filter != "" && row.Key != otherKey {
 			v.Href = rd.url("", viewQuery(p, withFilter(fs, stats.Filter{Dim: td.filter, Value: row.Key})))

@@ -12,7 +12,6 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/stats"
-	"github.com/skopos-go/skopos/internal/worldmap"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -91,6 +90,7 @@ var cardTabs = []tabBox{
 	{"pages", []string{"page", "entryPage", "exitPage"}, []string{"Pages", "Entry", "Exit"}},
 	{"sources", []string{"sources", "referrer", "campaigns"}, []string{"Sources", "Referrers", "Campaigns"}},
 	{"devices", []string{"device", "browser", "os"}, []string{"Devices", "Browsers", "OS"}},
+	{"places", []string{"country", "region"}, []string{"Countries", "Regions"}},
 }
 
 type cardTable struct {
@@ -144,6 +144,9 @@ var cardDefs = []struct {
 		{"utm_content", "Content", "utm_content", "utm_content"},
 	}},
 	{"country", "Countries", []tableDef{{"country", "", "Country", "country"}}},
+	// regions need a City database (geo): without one the card is left
+	// out (anyKnown)
+	{"region", "Regions", []tableDef{{"region", "", "Region", "region"}}},
 	{"device", "Devices", []tableDef{{"device", "", "Device", "device"}}},
 	{"browser", "Browsers", []tableDef{{"browser", "", "Browser", "browser"}}},
 	{"os", "Operating systems", []tableDef{{"os", "", "OS", "os"}}},
@@ -154,6 +157,16 @@ var cardDefs = []struct {
 
 type tableDef struct{ dim, caption, keyLabel, filter string }
 
+// anyKnown says whether a breakdown has a key besides Unknown.
+func anyKnown(items []stats.Item) bool {
+	for _, it := range items {
+		if it.Key != "" && it.Key != "Unknown" {
+			return true
+		}
+	}
+	return false
+}
+
 // otherKey is the summaries' bucket for keys beyond the per-day cap.
 const otherKey = "(other)"
 
@@ -161,7 +174,7 @@ func emptyKeyLabel(dim string) string {
 	switch dim {
 	case "referrer":
 		return "(direct)"
-	case "country", "device", "browser", "os", "language", "channel", "source":
+	case "country", "region", "device", "browser", "os", "language", "channel", "source":
 		return "Unknown"
 	}
 	return "(none)"
@@ -321,6 +334,9 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		engagement[pe.Path] = pe
 	}
 	for _, def := range cardDefs {
+		if def.id == "region" && !anyKnown(rep.Top["region"]) {
+			continue // no region database, or no region in the period
+		}
 		c := card{ID: def.id, Title: def.title}
 		if def.id == "jsError" && rep.JSErrors == nil {
 			c.Note = "JS errors are not linked to sessions, so they are not shown with filters."
@@ -351,8 +367,8 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 				}
 				if it.Key == "" {
 					ci.Key = emptyKeyLabel(td.dim)
-				} else if td.dim == "country" {
-					ci.Key = worldmap.Name(it.Key)
+				} else {
+					ci.Key = keyName(td.dim, it.Key)
 				}
 				if it.Key != otherKey {
 					switch {
@@ -414,9 +430,15 @@ func tabBlocks(cards []card, q url.Values, self func(url.Values) string) []cardB
 			continue
 		}
 		g := cardTabs[i]
+		present := slices.DeleteFunc(slices.Clone(g.cards), func(id string) bool { _, ok := byID[id]; return !ok })
+		if len(present) == 1 { // one tab is no tabs
+			out = append(out, cardBlock{ID: c.ID, Cards: []card{c}})
+			placed[c.ID] = true
+			continue
+		}
 		sel := q.Get("tab." + g.id)
-		if !slices.Contains(g.cards, sel) {
-			sel = g.cards[0]
+		if !slices.Contains(present, sel) {
+			sel = present[0]
 		}
 		b := cardBlock{ID: g.id}
 		for j, id := range g.cards {

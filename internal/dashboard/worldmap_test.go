@@ -22,13 +22,23 @@ const hostileCountry = `"><svg onload=alert(1)>`
 // each with one page view.
 func seedCountries(t *testing.T, app core.App, site *core.Record, visitors map[string]int) {
 	t.Helper()
+	places := map[[2]string]int{}
+	for country, n := range visitors {
+		places[[2]string{country, ""}] = n
+	}
+	seedPlaces(t, app, site, places)
+}
+
+// seedPlaces is seedCountries by country and region (state) code.
+func seedPlaces(t *testing.T, app core.App, site *core.Record, visitors map[[2]string]int) {
+	t.Helper()
 	now := time.Now().UTC()
 	i := 0
-	for country, n := range visitors {
+	for place, n := range visitors {
 		for range n {
 			i++
 			vis := pbtest.Save(t, app, schema.Visitors, map[string]any{"website": site.Id, "visitorId": fmt.Sprintf("v-%d", i)})
-			sess := pbtest.Save(t, app, schema.Sessions, map[string]any{"website": site.Id, "visitor": vis.Id, "country": country,
+			sess := pbtest.Save(t, app, schema.Sessions, map[string]any{"website": site.Id, "visitor": vis.Id, "country": place[0], "state": place[1],
 				"entryPath": "/", "exitPath": "/", "isNewVisitor": true, "seq": 1, "startedAt": now, "lastActivity": now, "eventCount": 1})
 			pbtest.Save(t, app, schema.Events, map[string]any{"website": site.Id, "session": sess.Id, "type": "pageView", "path": "/", "timestamp": now})
 		}
@@ -114,5 +124,61 @@ func TestWorldMap(t *testing.T) {
 	r = anon.get(link + "?period=today")
 	if svg := svgOf(t, r.body); !strings.Contains(svg, `<a href="`+attr(link+"?filter="+url.QueryEscape("country:DE")+"&period=today")+`" id="map-DE"`) {
 		t.Errorf("the shared link's map does not link within the link:\n%.600s", svg)
+	}
+}
+
+// TestRegions: with regions stored (a City database), the Countries box
+// gets a Regions tab listing region names with their country, each row a
+// filter by the code whose chip names the region; drilling into a
+// country lists its regions only. Without any region the box is the
+// Countries card alone. A hostile region key is text.
+func TestRegions(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	site := addSite(t, e.app, "Regions", "regions.example", "")
+	plain := addSite(t, e.app, "Plain", "plain.example", "")
+	seedPlaces(t, e.app, site, map[[2]string]int{{"DE", "DE-BY"}: 3, {"DE", "DE-BE"}: 1, {"US", "US-CA"}: 2, {"US", hostileCountry}: 1, {"FR", ""}: 1})
+	seedCountries(t, e.app, plain, map[string]int{"DE": 2})
+	c := e.client(t)
+	c.mustLogin(pbtest.Email, pbtest.Password)
+
+	r := c.get("/dashboard/sites/" + plain.Id + "?period=today")
+	if strings.Contains(r.body, `id="tab-region"`) || strings.Contains(r.body, `id="card-region"`) || !strings.Contains(r.body, `id="box-country"`) {
+		t.Error("a site without regions shows a Regions tab, or lost its Countries card")
+	}
+
+	base := "/dashboard/sites/" + site.Id
+	r = c.get(base + "?period=today&tab.places=region")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("%d\n%s", r.StatusCode, r.body)
+	}
+	for _, want := range []string{
+		`id="tab-country"`, `id="tab-region" href="` + attr(base+"?period=today&tab.places=region") + `#box-places" aria-controls="card-region" aria-selected="true"`,
+		`<a class="row-link" href="` + attr(base+"?filter="+url.QueryEscape("region:DE-BY")+"&period=today") + `">Bayern, Germany</a>`,
+		`>California, United States</a>`, `>Berlin, Germany</a>`, `>` + template.HTMLEscapeString(hostileCountry) + `</a>`, `>Unknown</a>`,
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the Regions tab lacks %s\n%s", want, regexp.MustCompile(`(?s)id="card-region".*?</table>`).FindString(r.body))
+		}
+	}
+	if strings.Contains(r.body, hostileCountry) {
+		t.Error("the hostile region key is markup")
+	}
+
+	r = c.get(base + "?period=today&tab.places=region&filter=" + url.QueryEscape("country:DE"))
+	if !strings.Contains(r.body, ">Bayern, Germany</a>") || strings.Contains(r.body, "California") {
+		t.Error("the regions of Germany are not listed alone under a country filter")
+	}
+	r = c.get(base + "?period=today&filter=" + url.QueryEscape("region:DE-BY"))
+	if !strings.Contains(r.body, `<span class="chip-dim">Region</span> <span class="chip-op">is</span> <span class="chip-val">Bayern, Germany</span>`) ||
+		!strings.Contains(r.body, `value="region:DE-BY"`) {
+		t.Error("the region filter's chip does not name the region, or the form lost its code")
+	}
+	if v := kpis(r.body)["visitors"]; v != "3" {
+		t.Errorf("region:DE-BY visitors = %s, want 3", v)
+	}
+	r = c.get(base + "/breakdown/region?period=today")
+	if !strings.Contains(r.body, ">Bayern, Germany</a>") || !strings.Contains(r.body, url.QueryEscape("region:DE-BY")) {
+		t.Error("Show all lacks the region's name or its code's filter")
 	}
 }

@@ -237,13 +237,14 @@ func SummaryKey(value string) string { return validate.Truncate(value, maxKeyLen
 var SessionDimensions = []struct{ Dim, Column string }{
 	{"entryPage", "entryPath"}, {"exitPage", "exitPath"}, {"referrer", "referrer"},
 	{"device", "device"}, {"browser", "browser"}, {"os", "os"},
-	{"language", "language"}, {"country", "country"}, {"channel", "channel"}, {"source", "source"},
+	{"language", "language"}, {"country", "country"}, {"region", "state"}, {"channel", "channel"}, {"source", "source"},
 }
 
 // SessionValue is the breakdown value of a session column's value in
 // one of the SessionDimensions: the referrer's host ("Direct" without
 // one); "Unknown" for a device, browser, os, language or country the
-// session does not have; the path as it is for the entry and exit pages.
+// session does not have (a region, an ISO 3166-2 code, needs a City
+// database: geo); the path as it is for the entry and exit pages.
 func SessionValue(dim, value string) string {
 	switch dim {
 	case "referrer":

@@ -24,7 +24,7 @@ var ErrBadFilter = errors.New("stats: bad filter")
 // identify() stored for it, whenever it was identified (sessions before
 // identify() included).
 var FilterDimensions = []string{
-	"page", "entryPage", "exitPage", "referrer", "country", "device", "browser", "os", "language",
+	"page", "entryPage", "exitPage", "referrer", "country", "region", "device", "browser", "os", "language",
 	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "channel", "source",
 	"event", "goal", "user", "identified",
 }
@@ -151,7 +151,7 @@ func isFilterDim(d string) bool {
 
 // sessionColumn is the sessions column of a plain session dimension.
 var sessionColumn = map[string]string{
-	"entryPage": "entryPath", "exitPage": "exitPath", "country": "country", "device": "device",
+	"entryPage": "entryPath", "exitPage": "exitPath", "country": "country", "region": "state", "device": "device",
 	"browser": "browser", "os": "os", "language": "language", "channel": "channel", "source": "source",
 }
 

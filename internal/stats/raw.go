@@ -64,7 +64,7 @@ func parseQuarter(k string) (time.Time, bool) {
 // the expressions that read them.
 var sessionDims = []struct{ dim, expr string }{
 	{"entryPage", "s.entryPath"}, {"exitPage", "s.exitPath"}, {"referrer", "s.referrer"}, {"device", "s.device"},
-	{"browser", "s.browser"}, {"os", "s.os"}, {"language", "s.language"}, {"country", "s.country"},
+	{"browser", "s.browser"}, {"os", "s.os"}, {"language", "s.language"}, {"country", "s.country"}, {"region", "s.state"},
 	{"utm_source", "json_extract(s.utm, '$.utm_source')"}, {"utm_medium", "json_extract(s.utm, '$.utm_medium')"},
 	{"utm_campaign", "json_extract(s.utm, '$.utm_campaign')"}, {"utm_term", "json_extract(s.utm, '$.utm_term')"},
 	{"utm_content", "json_extract(s.utm, '$.utm_content')"}, {"channel", "s.channel"}, {"source", "s.source"},

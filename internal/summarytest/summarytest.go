@@ -105,7 +105,7 @@ func (e *expected) addSession(s *rawrows.Session) {
 		d.duration += int((ms + 500) / 1000)
 	}
 	for dim, key := range map[string]string{"entryPage": s.Entry, "exitPage": s.Exit, "referrer": refKey(s.Referrer),
-		"device": unknown(s.Device), "browser": unknown(s.Browser), "os": unknown(s.OS), "language": unknown(s.Language), "country": unknown(s.Country),
+		"device": unknown(s.Device), "browser": unknown(s.Browser), "os": unknown(s.OS), "language": unknown(s.Language), "country": unknown(s.Country), "region": unknown(s.Region),
 		"channel": unknown(s.Channel), "source": unknown(s.Source)} {
 		e.items[itemKey{k.website, day, dim, key}]++
 	}

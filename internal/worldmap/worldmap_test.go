@@ -17,14 +17,31 @@ import (
 // fails here; after a refresh, put the new sum here.
 const worldSum = "dbb283aa7857a539da2b36755b1fa812f6fffa178a1852f6564d1d2d0e282552"
 
-func TestTheEmbeddedFileIsTheGeneratedOne(t *testing.T) {
+// regionsSum is the same for regions.tsv (iso-3166 4.4.0).
+const regionsSum = "20dc41b59cd8aaf93dbdf812d4fbdefb9df2166bd42bf68a2d7e0826a15ca591"
+
+func TestTheEmbeddedFilesAreTheGeneratedOnes(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile("world.tsv")
-	if err != nil {
-		t.Fatal(err)
+	for file, want := range map[string]string{"world.tsv": worldSum, "regions.tsv": regionsSum} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != want {
+			t.Errorf("%s has SHA-256 %x, want %s: regenerate it with scripts/update-worldmap.sh (and update the sum)", file, sum, want)
+		}
 	}
-	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != worldSum {
-		t.Errorf("world.tsv has SHA-256 %x, want %s: regenerate it with scripts/update-worldmap.sh (and update worldSum)", sum, worldSum)
+}
+
+func TestRegionName(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[string]string{
+		"US-CA": "California", "us-ca": "California", "DE-BY": "Bayern", "GB-ENG": "England", "FR-IDF": "Île-de-France",
+		"Unknown": "Unknown", "": "", "US-ZZ": "US-ZZ", "US": "US", `<b>`: `<b>`, "(other)": "(other)",
+	} {
+		if got := worldmap.RegionName(code); got != want {
+			t.Errorf("RegionName(%q) = %q, want %q", code, got, want)
+		}
 	}
 }
 

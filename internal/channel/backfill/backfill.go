@@ -2,7 +2,8 @@
 // existed theirs: the sessions columns, and the breakdowns of the
 // acquisition dimensions (channel, source, utm_term, utm_content) for the
 // days whose raw sessions are still stored. Schema v12's migration runs
-// it, and so does adopting a Node-era data dir.
+// it, and so does adopting a Node-era data dir; schema v18's runs
+// ItemsOf for the region breakdown.
 package backfill
 
 import (
@@ -70,23 +71,36 @@ func Sessions(db dbx.Builder) (int, error) {
 // sessions, each on its start's UTC day as the pipeline counts them; a
 // day's keys beyond maxKeys (the pipeline's cap) go to "(other)", the
 // least counted first. It returns how many rows it wrote.
-func Items(db dbx.Builder, maxKeys int) (int, error) {
+func Items(db dbx.Builder, maxKeys int) (int, error) { return ItemsOf(db, maxKeys, Dimensions...) }
+
+// backfillExprs read each dimension ItemsOf can rebuild from a session.
+var backfillExprs = map[string]string{
+	"channel": "COALESCE(channel, '')", "source": "COALESCE(source, '')",
+	"utm_term": "COALESCE(json_extract(utm, '$.utm_term'), '')", "utm_content": "COALESCE(json_extract(utm, '$.utm_content'), '')",
+	"region": "COALESCE(state, '')",
+}
+
+// ItemsOf is Items for dims: Dimensions, or "region" (a breakdown since
+// schema v18, from the sessions' state).
+func ItemsOf(db dbx.Builder, maxKeys int, dims ...string) (int, error) {
 	if maxKeys <= 0 {
 		maxKeys = pipeline.DefaultMaxDimensionKeys
 	}
-	if _, err := db.NewQuery(`DELETE FROM dash_sum_items WHERE dimension IN ('channel', 'source', 'utm_term', 'utm_content')`).Execute(); err != nil {
-		return 0, fmt.Errorf("backfill: %w", err)
+	for _, dim := range dims {
+		if backfillExprs[dim] == "" {
+			return 0, fmt.Errorf("backfill: no rebuild of the %q breakdown", dim)
+		}
+		if _, err := db.NewQuery(`DELETE FROM dash_sum_items WHERE dimension = {:dim}`).Bind(dbx.Params{"dim": dim}).Execute(); err != nil {
+			return 0, fmt.Errorf("backfill: %w", err)
+		}
 	}
-	exprs := map[string]string{
-		"channel": "COALESCE(channel, '')", "source": "COALESCE(source, '')",
-		"utm_term": "COALESCE(json_extract(utm, '$.utm_term'), '')", "utm_content": "COALESCE(json_extract(utm, '$.utm_content'), '')",
-	}
+	exprs := backfillExprs
 	now := types.NowDateTime().String()
 	insert := db.NewQuery(`INSERT INTO dash_sum_items (id, created, updated, website, date, dimension, key, count)
 		VALUES ({:id}, {:now}, {:now}, {:w}, {:date}, {:dim}, {:key}, {:n})`).Prepare()
 	defer insert.Close()
 	written := 0
-	for _, dim := range Dimensions {
+	for _, dim := range dims {
 		type group struct {
 			Website string `db:"website"`
 			Day     string `db:"day"`

@@ -21,13 +21,13 @@ const Layout = "2006-01-02 15:04:05.000Z"
 
 // Session is one sessions row.
 type Session struct {
-	ID, Website, Visitor                                          string
-	Start, Last                                                   time.Time // startedAt, lastActivity
-	Entry, Exit, Referrer, Device, Browser, OS, Language, Country string
-	Source, Channel                                               string
-	New, Engaged                                                  bool
-	EventCount                                                    int
-	UTM                                                           map[string]string // nil without one
+	ID, Website, Visitor                                                  string
+	Start, Last                                                           time.Time // startedAt, lastActivity
+	Entry, Exit, Referrer, Device, Browser, OS, Language, Country, Region string
+	Source, Channel                                                       string
+	New, Engaged                                                          bool
+	EventCount                                                            int
+	UTM                                                                   map[string]string // nil without one
 }
 
 // Event is one events row.
@@ -76,6 +76,7 @@ func Sessions(t testing.TB, db dbx.Builder, website string) []*Session {
 		OS           string `db:"os"`
 		Language     string `db:"language"`
 		Country      string `db:"country"`
+		State        string `db:"state"`
 		Source       string `db:"source"`
 		Channel      string `db:"channel"`
 		IsNewVisitor bool   `db:"isNewVisitor"`
@@ -85,7 +86,7 @@ func Sessions(t testing.TB, db dbx.Builder, website string) []*Session {
 	}
 	cond, params := where(website)
 	err := db.NewQuery(`SELECT id, website, visitor, startedAt, lastActivity, entryPath, exitPath, referrer, device, browser, os,
-		language, country, COALESCE(source, '') AS source, COALESCE(channel, '') AS channel, isNewVisitor, isEngaged, eventCount, COALESCE(utm, '') AS utm FROM sessions` + cond).
+		language, country, state, COALESCE(source, '') AS source, COALESCE(channel, '') AS channel, isNewVisitor, isEngaged, eventCount, COALESCE(utm, '') AS utm FROM sessions` + cond).
 		Bind(params).All(&rows)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +95,7 @@ func Sessions(t testing.TB, db dbx.Builder, website string) []*Session {
 	for _, r := range rows {
 		s := &Session{ID: r.ID, Website: r.Website, Visitor: r.Visitor, Start: Time(t, r.StartedAt), Last: Time(t, r.LastActivity),
 			Entry: r.EntryPath, Exit: r.ExitPath, Referrer: r.Referrer, Device: r.Device, Browser: r.Browser, OS: r.OS,
-			Language: r.Language, Country: r.Country, Source: r.Source, Channel: r.Channel, New: r.IsNewVisitor, Engaged: r.IsEngaged, EventCount: r.EventCount}
+			Language: r.Language, Country: r.Country, Region: r.State, Source: r.Source, Channel: r.Channel, New: r.IsNewVisitor, Engaged: r.IsEngaged, EventCount: r.EventCount}
 		if r.UTM != "" && r.UTM != "null" {
 			if err := json.Unmarshal([]byte(r.UTM), &s.UTM); err != nil {
 				t.Fatalf("sessions.utm %q: %v", r.UTM, err)
