@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skopos-go/skopos/internal/browsertest"
+	"github.com/skopos-go/skopos/internal/plugintest"
 	"github.com/skopos-go/skopos/internal/testwait"
 
 	"github.com/pocketbase/dbx"
@@ -25,10 +26,7 @@ func startEmbedded(t *testing.T) *pbtest.Server {
 
 func startEmbeddedWith(t *testing.T, cfg plugin.Config) *pbtest.Server {
 	t.Helper()
-	cfg.Out = &bytes.Buffer{}
-	return pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
-		return plugin.Register(app, nil, cfg)
-	}})
+	return plugintest.Start(t, cfg)
 }
 
 const firefoxUA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

@@ -1,7 +1,6 @@
 package plugin_test
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"regexp"
@@ -9,17 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pocketbase/pocketbase/core"
-	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/plugintest"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 )
 
 func TestMetricsEndpointRequiresTheTokenAndCounts(t *testing.T) {
 	t.Parallel()
-	srv := pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
-		return plugin.Register(app, nil, plugin.Config{Out: &bytes.Buffer{}, MetricsToken: "s3cret"})
-	}})
+	srv := plugintest.Start(t, plugin.Config{MetricsToken: "s3cret"})
 	srv.AddWebsite(t, "metrics.example")
 	scrape := func(token string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+plugin.MetricsPath, nil)

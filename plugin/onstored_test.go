@@ -1,14 +1,13 @@
 package plugin_test
 
 import (
-	"bytes"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/plugintest"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/schema"
@@ -23,19 +22,16 @@ func TestOnStoredReportsEveryStoredEventAfterCommit(t *testing.T) {
 	var got []plugin.StoredEvent
 	var app core.App
 	missing := 0
-	srv := pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(a core.App) error {
-		app = a
-		return plugin.Register(a, nil, plugin.Config{Out: &bytes.Buffer{}, OnStored: func(evs []plugin.StoredEvent) {
-			mu.Lock()
-			defer mu.Unlock()
-			for _, e := range evs {
-				if _, err := app.FindRecordById(schema.Events, e.ID); err != nil {
-					missing++
-				}
+	srv := plugintest.Start(t, plugin.Config{OnStored: func(evs []plugin.StoredEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range evs {
+			if _, err := app.FindRecordById(schema.Events, e.ID); err != nil {
+				missing++
 			}
-			got = append(got, evs...)
-		}})
-	}})
+		}
+		got = append(got, evs...)
+	}}, func(a core.App) error { app = a; return nil })
 	site := srv.AddWebsite(t, "hooks.example")
 	var hookFired atomic.Int32
 	srv.App().OnRecordCreate(schema.Events).BindFunc(func(e *core.RecordEvent) error { hookFired.Add(1); return e.Next() })

@@ -267,68 +267,10 @@ func MustRegister(app core.App, rootCmd *cobra.Command, cfg Config) {
 // Register adds Skopos to app. rootCmd may be nil when the app has no CLI;
 // otherwise the `site` and `schema` commands are added to it.
 func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
-	if app == nil {
-		return errors.New("skopos plugin: nil app")
-	}
-	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
-		return errors.New("skopos plugin: AdminEmail and AdminPassword must be set together")
-	}
-	if cfg.QueueSize < 0 {
-		return fmt.Errorf("skopos plugin: QueueSize %d must be >= 0", cfg.QueueSize)
-	}
-	switch cfg.Signup {
-	case "", "on", "off":
-	default:
-		return fmt.Errorf("skopos plugin: Signup %q: want \"on\", \"off\" or empty", cfg.Signup)
-	}
-	visitorIDsChosen := cfg.VisitorIDs != ""
-	mode, err := visitorid.ParseMode(cfg.VisitorIDs)
-	if err != nil {
-		return fmt.Errorf("skopos plugin: VisitorIDs: %w", err)
-	}
-	if cfg.VisitorSalt != "" && mode != visitorid.Salted {
-		return fmt.Errorf("skopos plugin: VisitorSalt is the key of the %q VisitorIDs mode, not of %q", visitorid.Salted, mode)
-	}
-	cfg.VisitorIDs = string(mode)
-	bots, err := botdetect.CompilePatterns(cfg.BotPatterns)
-	if err != nil {
-		return fmt.Errorf("skopos plugin: BotPatterns: %w", err)
-	}
-	if cfg.QueueSize == 0 {
-		cfg.QueueSize = 50000
-	}
-	if cfg.BatchMaxRequests < 0 {
-		return fmt.Errorf("skopos plugin: BatchMaxRequests %d must be >= 0", cfg.BatchMaxRequests)
-	}
-	if cfg.BatchMaxRequests == 0 {
-		cfg.BatchMaxRequests = 1000
-	}
-	if cfg.Out == nil {
-		cfg.Out = os.Stdout
-	}
-	sync, err := spool.ParseSync(cfg.SpoolSync)
-	if err != nil {
-		return fmt.Errorf("skopos plugin: SpoolSync: %w", err)
-	}
-	if cfg.SpoolMaxBytes < 0 {
-		return fmt.Errorf("skopos plugin: SpoolMaxBytes %d must be >= 0", cfg.SpoolMaxBytes)
-	}
-	// parsed once: the event endpoint and the dashboard's rate limiter
-	// must agree on who the client is
-	ips, err := clientip.New(cfg.TrustedProxies)
-	if err != nil {
-		return fmt.Errorf("skopos plugin: TrustedProxies: %w", err)
-	}
-	key, keys, err := openVault(cfg)
+	p, err := newPlugin(app, cfg)
 	if err != nil {
 		return err
 	}
-	if cfg.SEO.Concurrency < 0 {
-		return fmt.Errorf("skopos plugin: SEO.Concurrency %d must be >= 0", cfg.SEO.Concurrency)
-	}
-	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots, vault: keys, vaultKey: key, visitorIDsChosen: visitorIDsChosen,
-		budget: orDefault(cfg.QueryBudget, stats.DefaultBudget),
-		gate:   stats.NewGate(orDefault(cfg.QueriesPerSite, stats.DefaultPerSite), orDefault(cfg.QueriesPerLink, stats.DefaultPerLink))}
 	app.OnServe().BindFunc(p.onServe)
 	p.bindWebsiteHooks(app)
 	bindWebsiteDomainHook(app)
@@ -340,6 +282,89 @@ func Register(app core.App, rootCmd *cobra.Command, cfg Config) error {
 		p.addCommands(rootCmd)
 	}
 	return nil
+}
+
+// Migrate brings app's data dir to the current Skopos schema now, as the
+// first serve after Register does (PocketBase's migrations, then Skopos'
+// schema versions, settings and data upgrades, recorded in PocketBase's
+// _migrations table), for a data dir prepared before it serves: an image
+// built with the schema in it, or a test's template. The migrations that
+// depend on cfg (AuthRateLimit, Demo, BatchMaxRequests) are its own: a
+// later serve with another Config runs only those it has not recorded.
+// app must be bootstrapped.
+func Migrate(app core.App, cfg Config) error {
+	p, err := newPlugin(app, cfg)
+	if err != nil {
+		return err
+	}
+	return p.migrate(app)
+}
+
+// newPlugin checks cfg and fills in its defaults.
+func newPlugin(app core.App, cfg Config) (*plugin, error) {
+	if app == nil {
+		return nil, errors.New("skopos plugin: nil app")
+	}
+	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
+		return nil, errors.New("skopos plugin: AdminEmail and AdminPassword must be set together")
+	}
+	if cfg.QueueSize < 0 {
+		return nil, fmt.Errorf("skopos plugin: QueueSize %d must be >= 0", cfg.QueueSize)
+	}
+	switch cfg.Signup {
+	case "", "on", "off":
+	default:
+		return nil, fmt.Errorf("skopos plugin: Signup %q: want \"on\", \"off\" or empty", cfg.Signup)
+	}
+	visitorIDsChosen := cfg.VisitorIDs != ""
+	mode, err := visitorid.ParseMode(cfg.VisitorIDs)
+	if err != nil {
+		return nil, fmt.Errorf("skopos plugin: VisitorIDs: %w", err)
+	}
+	if cfg.VisitorSalt != "" && mode != visitorid.Salted {
+		return nil, fmt.Errorf("skopos plugin: VisitorSalt is the key of the %q VisitorIDs mode, not of %q", visitorid.Salted, mode)
+	}
+	cfg.VisitorIDs = string(mode)
+	bots, err := botdetect.CompilePatterns(cfg.BotPatterns)
+	if err != nil {
+		return nil, fmt.Errorf("skopos plugin: BotPatterns: %w", err)
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = 50000
+	}
+	if cfg.BatchMaxRequests < 0 {
+		return nil, fmt.Errorf("skopos plugin: BatchMaxRequests %d must be >= 0", cfg.BatchMaxRequests)
+	}
+	if cfg.BatchMaxRequests == 0 {
+		cfg.BatchMaxRequests = 1000
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	sync, err := spool.ParseSync(cfg.SpoolSync)
+	if err != nil {
+		return nil, fmt.Errorf("skopos plugin: SpoolSync: %w", err)
+	}
+	if cfg.SpoolMaxBytes < 0 {
+		return nil, fmt.Errorf("skopos plugin: SpoolMaxBytes %d must be >= 0", cfg.SpoolMaxBytes)
+	}
+	// parsed once: the event endpoint and the dashboard's rate limiter
+	// must agree on who the client is
+	ips, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("skopos plugin: TrustedProxies: %w", err)
+	}
+	key, keys, err := openVault(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SEO.Concurrency < 0 {
+		return nil, fmt.Errorf("skopos plugin: SEO.Concurrency %d must be >= 0", cfg.SEO.Concurrency)
+	}
+	p := &plugin{app: app, cfg: cfg, ips: ips, sync: sync, bots: bots, vault: keys, vaultKey: key, visitorIDsChosen: visitorIDsChosen,
+		budget: orDefault(cfg.QueryBudget, stats.DefaultBudget),
+		gate:   stats.NewGate(orDefault(cfg.QueriesPerSite, stats.DefaultPerSite), orDefault(cfg.QueriesPerLink, stats.DefaultPerLink))}
+	return p, nil
 }
 
 type plugin struct {

@@ -1,7 +1,6 @@
 package plugin_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/plugintest"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
@@ -201,7 +201,7 @@ func TestQueryBudget(t *testing.T) {
 func TestQueryGate(t *testing.T) {
 	t.Parallel()
 	held := make(chan chan struct{})
-	srv := pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
+	srv := plugintest.Start(t, plugin.Config{QueriesPerSite: 2, QueriesPerLink: 1}, func(app core.App) error {
 		// before the server serves: no request reads the hook meanwhile
 		app.ConcurrentDB().(*dbx.DB).QueryLogFunc = func(_ context.Context, _ time.Duration, q string, _ *sql.Rows, _ error) {
 			if strings.Contains(q, "SELECT DISTINCT referrer") {
@@ -210,8 +210,8 @@ func TestQueryGate(t *testing.T) {
 				<-release
 			}
 		}
-		return plugin.Register(app, nil, plugin.Config{QueriesPerSite: 2, QueriesPerLink: 1, Out: &bytes.Buffer{}})
-	}})
+		return nil
+	})
 	c := newCostSite(t, srv)
 	slow := referrerFilters(1)
 	// hold starts a report that stops at its referrer lookup until the

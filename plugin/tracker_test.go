@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/pocketbase/dbx"
-	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/plugintest"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/tracker"
@@ -17,9 +17,7 @@ import (
 
 func startWithDemo(t *testing.T, demo bool) *pbtest.Server {
 	t.Helper()
-	return pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
-		return plugin.Register(app, nil, plugin.Config{Demo: demo, Out: &bytes.Buffer{}})
-	}})
+	return plugintest.Start(t, plugin.Config{Demo: demo})
 }
 
 // noRedirect is a client that shows redirects instead of following them.

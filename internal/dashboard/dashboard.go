@@ -203,7 +203,7 @@ func Handler(app core.App, opts Options) http.Handler {
 		limiter:    window.New[netip.Addr](opts.Now, opts.LoginFailures, time.Minute),
 		accounts:   window.New[string](opts.Now, 2*opts.LoginFailures, time.Minute),
 		failedHere: window.New[loginPair](opts.Now, 1, time.Minute),
-		pages:      parseTemplates(),
+		pages:      pages(),
 		static:     http.StripPrefix(Prefix+"/static/", http.FileServerFS(sub)),
 	}
 	s.routes()

@@ -1,7 +1,6 @@
 package dashboard_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/dashboard"
 	"github.com/skopos-go/skopos/internal/pbtest"
+	"github.com/skopos-go/skopos/internal/plugintest"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/plugin"
 	"github.com/skopos-go/skopos/schema"
@@ -34,11 +34,9 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	srv := pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
-		// SEO analysis off: no background runner fetches the test
-		// domains and overwrites the analyses the SEO tests store
-		return plugin.Register(app, nil, plugin.Config{Out: &bytes.Buffer{}, SEO: plugin.SEOConfig{Off: true}})
-	}})
+	// SEO analysis off: no background runner fetches the test domains
+	// and overwrites the analyses the SEO tests store
+	srv := plugintest.Start(t, plugin.Config{SEO: plugin.SEOConfig{Off: true}})
 	// The dashboard runs on its own listener rather than through
 	// plugin.onServe, so these tests do not depend on how (or whether) the
 	// plugin mounts it; plugin/dashboard_test.go checks the mount.

@@ -49,6 +49,13 @@ type Options struct {
 	Setup func(app core.App) error
 	// Dir reuses a data dir; default a fresh t.TempDir().
 	Dir string
+	// Template, with its TemplateKey, prepares the data dir further
+	// before it is kept as the template of every server of the test
+	// binary started with that key (plugin.Migrate: the Skopos schema a
+	// plugin would otherwise create at each start, seconds under the race
+	// detector). It runs once per key, after the preparation above.
+	Template    func(app core.App) error
+	TemplateKey string
 }
 
 // Server is a running PocketBase.
@@ -153,12 +160,13 @@ func (s *Server) start(addr string) error {
 	if err != nil {
 		return err
 	}
-	if err := seed(s.Dir, s.opts.Plain); err != nil {
+	fresh, err := seed(s.Dir, s.opts)
+	if err != nil {
 		ln.Close()
 		return err
 	}
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: s.Dir, EncryptionEnv: "pbtest_unused_env"})
-	if err := s.prepare(app); err != nil {
+	if err := s.prepare(app, fresh); err != nil {
 		ln.Close()
 		_ = app.ResetBootstrapState()
 		return err
@@ -192,9 +200,16 @@ func (s *Server) start(addr string) error {
 	return waitHealthy(s.URL)
 }
 
-func (s *Server) prepare(app *core.BaseApp) error {
+// prepare readies app's data dir; fresh says it is a copy of the template
+// made for s's options, which has everything but Setup done.
+func (s *Server) prepare(app *core.BaseApp, fresh bool) error {
 	if err := app.Bootstrap(); err != nil {
 		return err
+	}
+	if fresh {
+		// nothing left to do (the checks alone cost a second or two
+		// under the race detector)
+		return s.setup(app)
 	}
 	if err := app.RunAllMigrations(); err != nil {
 		return err
@@ -226,6 +241,10 @@ func (s *Server) prepare(app *core.BaseApp) error {
 			}
 		}
 	}
+	return s.setup(app)
+}
+
+func (s *Server) setup(app core.App) error {
 	if s.opts.Setup != nil {
 		return s.opts.Setup(app)
 	}
@@ -272,47 +291,57 @@ func cheapPasswords(app core.App) error {
 // Restart, or a Dir reused by a test, is prepared as before).
 var templates struct {
 	mu    sync.Mutex
-	files map[bool]map[string][]byte // by Options.Plain: file name → bytes
+	files map[templateKey]map[string][]byte // file name → bytes
 }
 
-// seed copies the template into dir when dir holds no database yet.
-func seed(dir string, plain bool) error {
+type templateKey struct {
+	plain bool
+	key   string // Options.TemplateKey
+}
+
+// seed copies the template into dir when dir holds no database yet, and
+// says whether it did.
+func seed(dir string, opts Options) (bool, error) {
 	if _, err := os.Stat(filepath.Join(dir, "data.db")); err == nil {
-		return nil
+		return false, nil
 	}
+	if (opts.Template == nil) != (opts.TemplateKey == "") {
+		return false, errors.New("pbtest: Template and TemplateKey go together")
+	}
+	k := templateKey{opts.Plain, opts.TemplateKey}
 	templates.mu.Lock()
 	defer templates.mu.Unlock()
-	files, ok := templates.files[plain]
+	files, ok := templates.files[k]
 	if !ok {
 		var err error
-		if files, err = makeTemplate(plain); err != nil {
-			return fmt.Errorf("pbtest: template: %w", err)
+		if files, err = makeTemplate(opts); err != nil {
+			return false, fmt.Errorf("pbtest: template: %w", err)
 		}
 		if templates.files == nil {
-			templates.files = map[bool]map[string][]byte{}
+			templates.files = map[templateKey]map[string][]byte{}
 		}
-		templates.files[plain] = files
+		templates.files[k] = files
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return false, err
 	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
-func makeTemplate(plain bool) (map[string][]byte, error) {
+func makeTemplate(opts Options) (map[string][]byte, error) {
 	dir, err := os.MkdirTemp("", "pbtest-template-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, EncryptionEnv: "pbtest_unused_env"})
-	s := &Server{Email: Email, Password: Password, opts: Options{Plain: plain}}
-	err = s.prepare(app)
+	s := &Server{Email: Email, Password: Password, opts: Options{Plain: opts.Plain, Setup: opts.Template}}
+	err = s.prepare(app, false)
 	if rerr := app.ResetBootstrapState(); err == nil {
 		err = rerr
 	}

@@ -140,8 +140,25 @@ func Apply(app core.App) (changed []string, err error) {
 func ApplyExcept(app core.App, skip map[string][]string) (changed []string, err error) {
 	err = app.RunInTransaction(func(tx core.App) error {
 		changed = nil
+		// every collection read once: a lookup decodes a collection's
+		// JSON, and an up-to-date schema (every start) would otherwise
+		// decode each several times (relations resolve their targets)
+		all, err := tx.FindAllCollections()
+		if err != nil {
+			return fmt.Errorf("schema: collections: %w", err)
+		}
+		byName := map[string]*core.Collection{}
+		for _, c := range all {
+			byName[c.Name] = c
+		}
+		find := func(name string) (*core.Collection, error) {
+			if c, ok := byName[name]; ok {
+				return c, nil
+			}
+			return tx.FindCollectionByNameOrId(name)
+		}
 		resolve := func(name string) (string, error) {
-			c, err := tx.FindCollectionByNameOrId(name)
+			c, err := find(name)
 			if err != nil {
 				return "", err
 			}
@@ -156,7 +173,7 @@ func ApplyExcept(app core.App, skip map[string][]string) (changed []string, err 
 				desired.RemoveIndex(idx)
 			}
 			target := desired
-			existing, err := tx.FindCollectionByNameOrId(name)
+			existing, err := find(name)
 			switch {
 			case err == nil:
 				diff, err := Merge(existing, desired)
@@ -173,6 +190,7 @@ func ApplyExcept(app core.App, skip map[string][]string) (changed []string, err 
 			if err := tx.Save(target); err != nil {
 				return fmt.Errorf("schema: save %s: %w", name, err)
 			}
+			byName[name] = target
 			changed = append(changed, name)
 		}
 		return nil
