@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -235,5 +238,55 @@ func TestBrowserFiltersGoalsFunnelsAndTimezone(t *testing.T) {
 			}
 			screenshot(t, ctx, p.name)
 		}
+	})
+
+	t.Run("delete asks first", func(t *testing.T) {
+		// the browser's confirmation: Cancel keeps the funnel, OK deletes it
+		var accept atomic.Bool
+		asked := make(chan string, 4)
+		if err := chromedp.Listen(ctx, func(ev any) {
+			if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+				asked <- d.Message
+				go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept.Load()})
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		funnels := func() int {
+			n, err := e.app.CountRecords(schema.Funnels, dbx.HashExp{"website": site.Id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(n)
+		}
+		before := funnels()
+		deleteFunnel := func() string {
+			visit(t, ctx, base+"/funnels", "#funnels form button")
+			// what became of the submit, once every handler has run
+			eval[bool](t, ctx, `document.addEventListener("submit", e => setTimeout(() => {
+				window.submitted = e.defaultPrevented ? "prevented" : "sent" }), true), true`)
+			// the click waits for the dialog's answer: run it aside
+			go chromedp.Run(ctx, chromedp.Click(css("#funnels form button")))
+			select {
+			case msg := <-asked:
+				return msg
+			case <-time.After(testwait.Timeout()):
+				t.Fatal("Delete asked nothing")
+			}
+			return ""
+		}
+		if msg := deleteFunnel(); msg != "Delete the funnel Signup flow? Its events stay." {
+			t.Errorf("asked %q", msg)
+		}
+		run(t, ctx, "the submit's fate", until(`window.submitted !== undefined`))
+		if got := eval[string](t, ctx, `window.submitted`); got != "prevented" {
+			t.Errorf("after Cancel the form was %s", got)
+		}
+		if n := funnels(); n != before {
+			t.Fatalf("Cancel deleted: %d funnels, want %d", n, before)
+		}
+		accept.Store(true)
+		deleteFunnel()
+		testwait.Until(t, "the funnel deleted after OK", func() bool { return funnels() == before-1 })
 	})
 }
