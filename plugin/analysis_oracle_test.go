@@ -281,7 +281,7 @@ func orUnknownKey(s string) string {
 }
 
 // sessionDims are the top lists of sessions.
-var sessionDims = []string{"entryPage", "exitPage", "referrer", "device", "browser", "os", "language", "country",
+var sessionDims = []string{"entryPage", "exitPage", "referrer", "device", "browser", "os", "language", "country", "region",
 	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "channel", "source"}
 
 // sessKey is a session's key in a session dimension ("" for a campaign
@@ -304,6 +304,8 @@ func sessKey(s *oSession, dim string) string {
 		return orUnknownKey(s.Language)
 	case "country":
 		return orUnknownKey(s.Country)
+	case "region":
+		return orUnknownKey(s.Region)
 	case "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content":
 		return s.UTM[dim]
 	case "channel":

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skopos-go/skopos/internal/geo/geotest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/stats"
@@ -33,7 +34,14 @@ import (
 // same raw figures.
 func TestStatsEqualAnIndependentComputation(t *testing.T) {
 	t.Parallel()
-	geoDB := countryDB(t, map[string]string{"198.51.100.0/25": "DE", "203.0.113.0/25": "US", "203.0.113.128/25": "IN"})
+	// a City database: regions for two German halves and the US, none
+	// for India
+	var nets []geotest.Network
+	for cidr, place := range map[string][2]string{"198.51.100.0/26": {"DE", "BY"}, "198.51.100.64/26": {"DE", "BE"},
+		"203.0.113.0/25": {"US", "CA"}, "203.0.113.128/25": {"IN", ""}} {
+		nets = append(nets, geotest.Network{CIDR: cidr, Value: geotest.City(place[0], place[1])})
+	}
+	geoDB := geotest.Write(t, "GeoLite2-City", nets)
 	srv := startEmbeddedWith(t, plugin.Config{GeoIPDatabase: geoDB})
 	app := srv.App()
 	site := srv.AddWebsite(t, "shop.example")
@@ -148,6 +156,9 @@ func TestStatsEqualAnIndependentComputation(t *testing.T) {
 	filterSets := [][]string{
 		nil,
 		{"country:DE"},
+		{"region:DE-BY"},
+		{"region:!US-CA", "page:/pricing"},
+		{"country:DE", "region:!DE-BE"},
 		{"device:" + device},
 		{"page:/pricing"},
 		{"page:/blog/a", "country:!US"},

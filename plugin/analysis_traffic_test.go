@@ -57,8 +57,9 @@ var trafficUAs = []string{
 }
 
 // trafficIPs (with a last byte of 1–120): the test's GeoIP database maps
-// 198.51.100.0/25 to DE, 203.0.113.0/25 to US (and 203.0.113.128/25 to
-// IN); 192.0.2.0/24 is in none (country Unknown).
+// 198.51.100.0/26 to DE-BY, 198.51.100.64/26 to DE-BE, 203.0.113.0/25 to
+// US-CA (and 203.0.113.128/25 to IN, no region); 192.0.2.0/24 is in none
+// (country Unknown).
 var trafficIPs = []string{"198.51.100.%d", "203.0.113.%d", "192.0.2.%d"}
 
 var trafficJSErrors = []string{"TypeError: x is undefined", "ReferenceError: y is not defined", "Error: boom"}
