@@ -50,41 +50,31 @@ func (q *querier) rawTotals(p Period) (totals, error) {
 // only w's rows count.
 func (q *querier) rawSeries(w Period, bounds []time.Time) ([]Point, error) {
 	out, bucket := newSeries(bounds, w.Location())
-	params := q.params(w, nil)
-	var evRows []struct {
-		Quarter string `db:"q"`
-		N       int    `db:"n"`
-	}
-	err := q.db.NewQuery(`SELECT ` + quarterKey("e.timestamp") + ` AS q, COUNT(*) AS n` + q.eventsFrom() +
-		` AND e.type = 'pageView' GROUP BY q`).WithContext(q.ctx).Bind(params).All(&evRows)
-	if err != nil {
-		return nil, fmt.Errorf("stats: series page views: %w", err)
-	}
-	for _, r := range evRows {
-		if t, ok := parseQuarter(r.Quarter); ok {
-			if pt := bucket(t); pt != nil {
-				pt.PageViews += r.N
-			}
-		}
-	}
-	var sessRows []struct {
+	var rows []struct {
+		Sessions bool   `db:"sessions"` // a row of sessions, else of page views
 		Quarter  string `db:"q"`
 		N        int    `db:"n"`
 		Bounces  int    `db:"bounces"`
 		Duration int    `db:"duration"`
 	}
-	err = q.db.NewQuery(`SELECT ` + quarterKey("s.startedAt") + ` AS q, COUNT(*) AS n, SUM(s.eventCount <= 1) AS bounces, ` +
-		durationSum + ` AS duration` + q.sessionsFrom() + ` GROUP BY q`).WithContext(q.ctx).Bind(params).All(&sessRows)
+	err := q.db.NewQuery(`SELECT FALSE AS sessions, ` + quarterKey("e.timestamp") + ` AS q, COUNT(*) AS n, 0 AS bounces, 0 AS duration` +
+		q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY q
+		UNION ALL SELECT TRUE, ` + quarterKey("s.startedAt") + ` AS q, COUNT(*), SUM(s.eventCount <= 1), ` + durationSum +
+		q.sessionsFrom() + ` GROUP BY q`).WithContext(q.ctx).Bind(q.params(w, nil)).All(&rows)
 	if err != nil {
-		return nil, fmt.Errorf("stats: series sessions: %w", err)
+		return nil, fmt.Errorf("stats: series: %w", err)
 	}
-	for _, r := range sessRows {
-		if t, ok := parseQuarter(r.Quarter); ok {
-			if pt := bucket(t); pt != nil {
-				pt.Visitors += r.N
-				pt.bounces += r.Bounces
-				pt.duration += r.Duration
-			}
+	for _, r := range rows {
+		t, ok := parseQuarter(r.Quarter)
+		pt := bucket(t)
+		switch {
+		case !ok || pt == nil:
+		case r.Sessions:
+			pt.Visitors += r.N
+			pt.bounces += r.Bounces
+			pt.duration += r.Duration
+		default:
+			pt.PageViews += r.N
 		}
 	}
 	return out, nil
