@@ -658,9 +658,71 @@ func (p oPeriod) onUTCHours() bool {
 
 // --- the expected report ---------------------------------------------------
 
+// oPoint is a series step; bounceRate in tenths of a percent.
 type oPoint struct {
-	at                  time.Time
-	pageViews, visitors int
+	at                                     time.Time
+	pageViews, visitors, bounces, duration int
+	bounceRateX10, avgDuration             int
+}
+
+// previousBuckets: the bounds of the series' steps moved back to the
+// previous period, step i beside step i. Reading: by the period's length
+// in local days, each bound keeping its local clock time (as time.Date
+// normalizes it); "24h" by 24 hours; a bound that DST puts before the one
+// ahead of it is that one (an empty step).
+func (p oPeriod) previousBuckets() []time.Time {
+	days := 0
+	for localDate(p.prevFrom, p.loc, days).Before(p.from) {
+		days++
+	}
+	var out []time.Time
+	for _, b := range p.buckets() {
+		l := b.In(p.loc)
+		t := time.Date(l.Year(), l.Month(), l.Day()-days, l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), p.loc)
+		if p.name == "24h" {
+			t = b.Add(-24 * time.Hour)
+		}
+		if len(out) > 0 && t.Before(out[len(out)-1]) {
+			t = out[len(out)-1]
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// seriesOf places the page views among evs by their time and the sessions
+// of counted by their start in the steps b delimits.
+func seriesOf(b []time.Time, evs []*oEvent, counted []*oSession) []oPoint {
+	var out []oPoint
+	for i := 0; i+1 < len(b); i++ {
+		out = append(out, oPoint{at: b[i]})
+	}
+	point := func(t time.Time) *oPoint {
+		for i := len(b) - 2; i >= 0; i-- { // the last of empty steps at one instant
+			if !t.Before(b[i]) && t.Before(b[i+1]) {
+				return &out[i]
+			}
+		}
+		return nil
+	}
+	for _, e := range evs {
+		if e.Type == "pageView" {
+			point(e.At).pageViews++
+		}
+	}
+	for _, s := range counted {
+		pt := point(s.Start)
+		pt.visitors++
+		if s.EventCount <= 1 {
+			pt.bounces++
+		}
+		pt.duration += durationSeconds(s)
+	}
+	for i := range out {
+		out[i].bounceRateX10 = tenths(out[i].bounces, out[i].visitors)
+		out[i].avgDuration = divRound(out[i].duration, out[i].visitors)
+	}
+	return out
 }
 
 type oGoalResult struct {
@@ -674,7 +736,7 @@ type oReport struct {
 	pageViews, visitors, newVisitors, returning oMetric
 	engagementRate, bounceRate, avgDuration     oMetric
 	jsErrors                                    *oMetric
-	series                                      []oPoint
+	series, prevSeries                          []oPoint
 	top                                         map[string]map[string]int
 	goals                                       []oGoalResult
 	activeUsers                                 int
@@ -801,30 +863,13 @@ func (o *oracle) expect(p oPeriod, filters []string) oReport {
 		r.jsErrors = &oMetric{n(jsHours(p.cur())), n(jsHours(p.prev())), 1}
 	}
 
-	// series: page views by their time, sessions by their start
-	b := p.buckets()
-	for i := 0; i+1 < len(b); i++ {
-		r.series = append(r.series, oPoint{at: b[i]})
-	}
-	point := func(t time.Time) *oPoint {
-		for i := 0; i+1 < len(b); i++ {
-			if !t.Before(b[i]) && t.Before(b[i+1]) {
-				return &r.series[i]
-			}
-		}
-		return nil
-	}
+	// series: page views by their time, sessions by their start; the
+	// previous period's likewise in its steps
 	evs := sel.selectedEvents(p.cur())
 	r.engagementOf(evs)
 	counted := sel.counted(p.cur())
-	for _, e := range evs {
-		if e.Type == "pageView" {
-			point(e.At).pageViews++
-		}
-	}
-	for _, s := range counted {
-		point(s.Start).visitors++
-	}
+	r.series = seriesOf(p.buckets(), evs, counted)
+	r.prevSeries = seriesOf(p.previousBuckets(), sel.selectedEvents(p.prev()), sel.counted(p.prev()))
 
 	// top: pages and custom events by selected events, the rest by
 	// the sessions that count

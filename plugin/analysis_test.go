@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -375,6 +376,25 @@ func statsFilters(fs []string) []stats.Filter {
 }
 
 // firstKey is the alphabetically first key of a session dimension.
+// compareSeries checks every step of a series: its start, page views,
+// visitors, bounce rate and average duration.
+func compareSeries(t *testing.T, label string, p oPeriod, got []stats.Point, want []oPoint) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d steps, want %d", label, len(got), len(want))
+		return
+	}
+	for i, pt := range got {
+		w := want[i]
+		if !pt.Time.Equal(w.at) || pt.PageViews != w.pageViews || pt.Visitors != w.visitors ||
+			int(math.Round(pt.BounceRate*10)) != w.bounceRateX10 || pt.AvgDurationSeconds != float64(w.avgDuration) {
+			t.Errorf("%s: step %d = %v %d page views %d visitors %v%% bounces %vs; want %v %d %d %.1f%% %ds", label, i,
+				pt.Time, pt.PageViews, pt.Visitors, pt.BounceRate, pt.AvgDurationSeconds,
+				w.at.In(p.loc), w.pageViews, w.visitors, float64(w.bounceRateX10)/10, w.avgDuration)
+		}
+	}
+}
+
 func firstKey(o *oracle, dim string) string {
 	var keys []string
 	for _, s := range o.sessions {
@@ -523,17 +543,11 @@ func compareReport(t *testing.T, label string, got *stats.Report, want oReport, 
 	case p.hourly:
 		unit = "hour"
 	}
-	if got.SeriesUnit != unit || len(got.Series) != len(want.series) {
-		t.Errorf("%s: series of %d %ss, want %d %ss", label, len(got.Series), got.SeriesUnit, len(want.series), unit)
-	} else {
-		for i, pt := range got.Series {
-			w := want.series[i]
-			if !pt.Time.Equal(w.at) || pt.PageViews != w.pageViews || pt.Visitors != w.visitors {
-				t.Errorf("%s: series step %d = %v %d page views %d visitors; want %v %d %d", label, i,
-					pt.Time, pt.PageViews, pt.Visitors, w.at.In(p.loc), w.pageViews, w.visitors)
-			}
-		}
+	if got.SeriesUnit != unit {
+		t.Errorf("%s: series by %s, want %s", label, got.SeriesUnit, unit)
 	}
+	compareSeries(t, label+" series", p, got.Series, want.series)
+	compareSeries(t, label+" previous series", p, got.PreviousSeries, want.prevSeries)
 
 	var gotDims, wantDims []string
 	for d := range got.Top {

@@ -26,6 +26,10 @@ type kpi struct {
 	Trend       string // up, down, flat
 	Good        string // good, bad, neutral
 	ID          string // element id, for tests and links
+	// Href, when set, switches the chart to this figure (metricLinks);
+	// Current marks the figure the chart shows
+	Href    string
+	Current bool
 }
 
 func makeKPI(id, label, hint string, m stats.Metric, format func(float64) string, lowerIsBetter bool) kpi {
@@ -253,9 +257,10 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 	self := func(q url.Values) string { return rd.url("", q) }
 	// filterURL is this page with f added (in place of f's dimension)
 	filterURL := func(f stats.Filter) string { return self(viewQuery(p, withFilter(fs, f))) }
+	metric := chartMetricOf(r.URL.Query().Get("metric"))
 	d := sitePageData{
 		Site: s.readerSite(rd), Period: viewPeriod(p), Filters: rd.filters(p, self), ActiveUsers: rep.ActiveUsers,
-		FormAction: rd.url("", nil), Chart: buildChart(rep.Series, rep.SeriesUnit, !p.To.Before(s.opts.Now())),
+		FormAction: rd.url("", nil), Chart: buildChart(rep.Series, rep.PreviousSeries, rep.SeriesUnit, !p.To.Before(s.opts.Now()), metric),
 		KPIs: []kpi{
 			makeKPI("pageViews", "Page views", "", rep.PageViews, count, false),
 			makeKPI("visitors", "Visitors", "Sessions started in the period", rep.Visitors, count, false),
@@ -266,7 +271,12 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			makeKPI("avgDuration", "Avg. duration", "Average session duration", rep.AvgDuration, formatDuration, false),
 		},
 	}
-	d.Chart.Intervals = intervalLinks(p, vq, self)
+	metricLinks(d.KPIs, metric, vq, self)
+	iq := vq
+	if metric.ID != "" {
+		iq = with(vq, "metric", metric.ID) // switching the step keeps the metric
+	}
+	d.Chart.Intervals = intervalLinks(p, iq, self)
 	if !rd.shared() && s.neverTracked(site) {
 		d.GettingStarted = &gettingStarted{Snippet: s.snippet(r), SettingsURL: d.Site.EditURL}
 	}

@@ -248,6 +248,35 @@ func (p Period) Buckets() []time.Time {
 	return append(out, p.To)
 }
 
+// previousBuckets are the bounds of Buckets moved back to the previous
+// period, so that its step i lines up with step i: by the period's length
+// in local days (a step keeps its local clock time across a DST change,
+// and the last bound is Previous.To), or for "24h" by 24 hours. A bound
+// that DST makes fall before the one ahead of it takes that one's place:
+// the step is empty, and the steps still add up to Previous.
+func (p Period) previousBuckets() []time.Time {
+	out := p.Buckets()
+	if p.Previous == nil {
+		return nil
+	}
+	days := 0
+	for d := p.Previous.From; d.Before(p.From); d = d.AddDate(0, 0, 1) {
+		days++
+	}
+	loc := p.Location()
+	for i, t := range out {
+		if p.Name == "24h" {
+			out[i] = t.Add(p.Previous.From.Sub(p.From))
+		} else {
+			out[i] = t.In(loc).AddDate(0, 0, -days)
+		}
+		if i > 0 && out[i].Before(out[i-1]) {
+			out[i] = out[i-1]
+		}
+	}
+	return out
+}
+
 // onUTCHours reports whether every instant falls on a whole UTC hour, so
 // that hourly summary rows add up to the ranges they bound.
 func onUTCHours(ts ...time.Time) bool {

@@ -73,7 +73,7 @@ func query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 		if cur, err = q.totals(p); err != nil {
 			return nil, err
 		}
-		if series, err = q.series(p); err != nil {
+		if series, err = q.sumSeries(p, p.Buckets()); err != nil {
 			return nil, err
 		}
 		if top, err = q.top(p, req.Top); err != nil {
@@ -86,6 +86,10 @@ func query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 		return nil, err
 	}
 	prev, err := q.totals(*p.Previous)
+	if err != nil {
+		return nil, err
+	}
+	prevSeries, err := q.previousSeries(p)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +110,7 @@ func query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 		m := metric(cur.jsErrors, prev.jsErrors)
 		r.JSErrors = &m
 	}
-	r.Series, r.Top, r.Imported = series, top, imported
+	r.Series, r.PreviousSeries, r.Top, r.Imported = finishSeries(series), finishSeries(prevSeries), top, imported
 	r.SeriesUnit = p.Interval
 	if r.PageEngagement, err = q.pageEngagement(p, top["page"]); err != nil {
 		return nil, err
@@ -149,14 +153,14 @@ func ratio(a, b float64) float64 {
 	return float64(int(a/b + 0.5))
 }
 
-// newSeries returns the points of p's series (every local hour or day,
-// each present) and the function that finds the point an instant falls
-// in (nil outside the period).
-func newSeries(p Period) ([]Point, func(time.Time) *Point) {
-	bounds := p.Buckets()
+// newSeries returns the points of a series of the steps bounds delimit
+// (Period.Buckets: every local hour, day, week or month, each present),
+// in loc, and the function that finds the point an instant falls in (nil
+// outside the steps).
+func newSeries(bounds []time.Time, loc *time.Location) ([]Point, func(time.Time) *Point) {
 	out := make([]Point, len(bounds)-1)
 	for i := range out {
-		out[i].Time = bounds[i].In(p.Location())
+		out[i].Time = bounds[i].In(loc)
 	}
 	return out, func(t time.Time) *Point {
 		i := sort.Search(len(bounds), func(i int) bool { return bounds[i].After(t) }) - 1
@@ -165,4 +169,26 @@ func newSeries(p Period) ([]Point, func(time.Time) *Point) {
 		}
 		return &out[i]
 	}
+}
+
+// finishSeries computes each point's rates from its counts, as the KPIs
+// are computed from the period's.
+func finishSeries(points []Point) []Point {
+	for i := range points {
+		pt := &points[i]
+		pt.BounceRate = pct(float64(pt.bounces), float64(pt.Visitors))
+		pt.AvgDurationSeconds = ratio(float64(pt.duration), float64(pt.Visitors))
+	}
+	return points
+}
+
+// previousSeries is the previous period's series, step by step aligned
+// with p's (previousBuckets): from the summaries when they serve every
+// step, else from the raw rows.
+func (q *querier) previousSeries(p Period) ([]Point, error) {
+	bounds := p.previousBuckets()
+	if !q.filtered() && !p.Previous.FromRaw && onUTCHours(bounds...) {
+		return q.sumSeries(*p.Previous, bounds)
+	}
+	return q.rawSeries(*p.Previous, bounds)
 }

@@ -43,6 +43,43 @@ func (q *querier) rawTotals(p Period) (totals, error) {
 	return t, err
 }
 
+// rawSeries counts w's series, of the steps bounds delimit, from the raw
+// rows (honoring the filters): page views by their time, sessions by
+// their start, each grouped by quarter hour in the index's order. The
+// first step may start before w ("24h" starts its first at the hour):
+// only w's rows count.
+func (q *querier) rawSeries(w Period, bounds []time.Time) ([]Point, error) {
+	out, bucket := newSeries(bounds, w.Location())
+	var rows []struct {
+		Sessions bool   `db:"sessions"` // a row of sessions, else of page views
+		Quarter  string `db:"q"`
+		N        int    `db:"n"`
+		Bounces  int    `db:"bounces"`
+		Duration int    `db:"duration"`
+	}
+	err := q.db.NewQuery(`SELECT FALSE AS sessions, ` + quarterKey("e.timestamp") + ` AS q, COUNT(*) AS n, 0 AS bounces, 0 AS duration` +
+		q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY q
+		UNION ALL SELECT TRUE, ` + quarterKey("s.startedAt") + ` AS q, COUNT(*), SUM(s.eventCount <= 1), ` + durationSum +
+		q.sessionsFrom() + ` GROUP BY q`).WithContext(q.ctx).Bind(q.params(w, nil)).All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("stats: series: %w", err)
+	}
+	for _, r := range rows {
+		t, ok := parseQuarter(r.Quarter)
+		pt := bucket(t)
+		switch {
+		case !ok || pt == nil:
+		case r.Sessions:
+			pt.Visitors += r.N
+			pt.bounces += r.Bounces
+			pt.duration += r.Duration
+		default:
+			pt.PageViews += r.N
+		}
+	}
+	return out, nil
+}
+
 // quarterKey groups a stored date by UTC quarter hour ("2026-11-30 01:2"
 // is 01:30–01:45): every time zone's hours start on one.
 func quarterKey(col string) string {
@@ -79,7 +116,7 @@ var sessionDims = []struct{ dim, expr string }{
 // whose caller ranks them).
 func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, error) {
 	var tot totals
-	series, bucket := newSeries(p)
+	series, bucket := newSeries(p.Buckets(), p.Location())
 	out := emptyTop()
 	params := q.params(p, dbx.Params{"n": n})
 	if err := q.rawEvents(params, bucket, &tot, out); err != nil {
@@ -196,6 +233,8 @@ func (q *querier) rawSessions(params dbx.Params, bucket func(time.Time) *Point, 
 		}
 		if lastPoint != nil {
 			lastPoint.Visitors++
+			lastPoint.bounces += int(bounce)
+			lastPoint.duration += int(secs)
 		}
 		for i, v := range dims {
 			counts[i][v]++

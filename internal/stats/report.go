@@ -14,11 +14,19 @@ type Metric struct {
 	Change   int     `json:"change"`
 }
 
-// Point is one step of the time series.
+// Point is one step of the time series. Its rates are those of the
+// report's KPIs over the step's sessions (started in it): BounceRate in
+// percent with one decimal, AvgDurationSeconds rounded half up.
 type Point struct {
-	Time      time.Time `json:"time"`
-	PageViews int       `json:"pageViews"`
-	Visitors  int       `json:"visitors"`
+	Time               time.Time `json:"time"`
+	PageViews          int       `json:"pageViews"`
+	Visitors           int       `json:"visitors"`
+	BounceRate         float64   `json:"bounceRate"`
+	AvgDurationSeconds float64   `json:"avgDurationSeconds"`
+
+	// the step's bounces and summed session seconds, which the rates
+	// are computed from once every row is counted (finishSeries)
+	bounces, duration int
 }
 
 // Item is one key of a breakdown.
@@ -56,6 +64,11 @@ type Report struct {
 
 	SeriesUnit string  `json:"seriesUnit"` // the period's Interval: hour, day, week or month
 	Series     []Point `json:"series"`
+	// PreviousSeries is the previous period step by step, as many steps
+	// as Series: step i is Series' step i moved back by the period's
+	// length (in local days; 24 hours for "24h"), so the steps together
+	// are Period.Previous.
+	PreviousSeries []Point `json:"previousSeries"`
 
 	// Top holds, per dash_sum_items dimension (page, entryPage, exitPage,
 	// referrer, device, browser, os, language, country, customEvent,

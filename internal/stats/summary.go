@@ -61,16 +61,20 @@ func hours(p Period) Period {
 	return Period{From: p.From.Truncate(time.Hour), To: to}
 }
 
-// series sums p's series from the hourly summaries.
-func (q *querier) series(p Period) ([]Point, error) {
-	out, bucket := newSeries(p)
+// sumSeries sums w's series, of the steps bounds delimit (on whole UTC
+// hours), from the hourly summaries.
+func (q *querier) sumSeries(w Period, bounds []time.Time) ([]Point, error) {
+	out, bucket := newSeries(bounds, w.Location())
 	var hoursRows []struct {
 		Date      string `db:"date"`
 		PageViews int    `db:"pageViews"`
 		Visitors  int    `db:"visitors"`
+		Bounces   int    `db:"bounces"`
+		Duration  int    `db:"durationSeconds"`
 	}
-	err := q.db.NewQuery(`SELECT date, pageViews, visitors FROM dash_sum WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
-		WithContext(q.ctx).Bind(q.params(p, nil)).All(&hoursRows)
+	err := q.db.NewQuery(`SELECT date, pageViews, visitors, bounces, durationSeconds FROM dash_sum
+		WHERE website = {:w} AND date >= {:from} AND date < {:to}`).
+		WithContext(q.ctx).Bind(q.params(w, nil)).All(&hoursRows)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +86,8 @@ func (q *querier) series(p Period) ([]Point, error) {
 		if pt := bucket(t); pt != nil {
 			pt.PageViews += h.PageViews
 			pt.Visitors += h.Visitors
+			pt.bounces += h.Bounces
+			pt.duration += h.Duration
 		}
 	}
 	return out, nil

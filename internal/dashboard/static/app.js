@@ -315,3 +315,30 @@ document.querySelectorAll('[role="tablist"]').forEach(list => {
     });
   });
 });
+
+// The chart's metric and previous period: with one metric chosen (by a
+// KPI tile), the tooltip shows its figure in place of the two counts;
+// with a previous series, it adds the previous period's figure and step.
+// Runs after the crosshair's handler above (registered later on the same
+// element) and, like it, sets text only.
+document.querySelectorAll(".chart[data-metric]").forEach(function (chart) {
+  var svg = chart.querySelector(".plot"), tip = chart.querySelector(".chart-tip");
+  if (!svg || !tip) return;
+  var metric = chart.getAttribute("data-metric"), label = chart.getAttribute("data-metric-label");
+  var row = function (cls, text) {
+    var div = document.createElement("div"), key = document.createElement("span");
+    key.className = "key " + cls;
+    div.appendChild(key);
+    div.appendChild(document.createTextNode(" " + text));
+    tip.appendChild(div);
+  };
+  svg.addEventListener("mouseover", function (e) {
+    var hit = e.target;
+    if (!hit.classList || !hit.classList.contains("hit")) return;
+    if (metric) {
+      while (tip.childNodes.length > 1) tip.removeChild(tip.lastChild); // keep the step's name
+      row("pv", label + ": " + hit.getAttribute("data-value"));
+    }
+    if (hit.hasAttribute("data-prev")) row("prev", hit.getAttribute("data-prev"));
+  });
+});
