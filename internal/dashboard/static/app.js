@@ -329,7 +329,7 @@ document.querySelectorAll('[role="tablist"]').forEach(list => {
   const input = form.querySelector('#fval');
   const list = form.querySelector('#fval-list');
   const details = document.getElementById('add-filter');
-  let items = [], active = -1, timer = 0, seq = 0;
+  let items = [], active = -1, timer = 0, seq = 0, picked = false;
   input.setAttribute('role', 'combobox');
   input.setAttribute('aria-autocomplete', 'list');
   input.setAttribute('aria-controls', list.id);
@@ -398,10 +398,15 @@ document.querySelectorAll('[role="tablist"]').forEach(list => {
     } else if (ev.key === 'Enter' && open && active >= 0) {
       ev.preventDefault();
       pick(active);
+      picked = true;
     } else if (ev.key === 'Escape' && open) {
       ev.preventDefault();
       close();
     }
   });
+  // the Enter that picked a value does not also submit the form (a
+  // keypress sent on its own, as assistive tools and CDP do, would)
+  input.addEventListener('keypress', ev => { if (ev.key === 'Enter' && picked) ev.preventDefault(); });
+  input.addEventListener('keyup', () => { picked = false; });
   if (details) details.addEventListener('toggle', () => { if (details.open) dim.focus(); });
 })();
