@@ -45,6 +45,7 @@ func TestBrowserAddFilter(t *testing.T) {
 	eval[bool](t, ctx, `(document.getElementById("fval").value = "") === ""`)
 	run(t, ctx, "type /pri", chromedp.SendKeys(css("#fval"), "/pri"),
 		until(`JSON.stringify(`+listed+`) === '["/pricing"]'`))
+	screenshot(t, ctx, "add-filter-suggestions")
 	run(t, ctx, "pick with the keyboard", chromedp.SendKeys(css("#fval"), kb.ArrowDown),
 		until(`document.getElementById("fval").getAttribute("aria-activedescendant") === "fval-opt-0"`),
 		chromedp.SendKeys(css("#fval"), kb.Enter), until(`document.getElementById("fval-list").hidden`))
