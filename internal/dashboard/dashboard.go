@@ -228,6 +228,7 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/events", s.authed(s.forSite(s.eventDrill)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/errors", s.authed(s.forSite(s.errorDrill)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/breakdown/{dim}", s.authed(s.forSite(s.breakdownPage)))
+	m.HandleFunc("GET "+Prefix+"/sites/{id}/suggest", s.authed(s.forSite(s.suggest)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions", s.authed(s.forSite(s.sessionList)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/export", s.authed(s.forSite(s.exportCSV)))
 	m.HandleFunc("GET "+Prefix+"/sites/{id}/sessions/{sid}", s.authed(s.ownSite(access.Viewer, s.sessionTimeline)))
@@ -264,6 +265,7 @@ func (s *server) routes() {
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/events", s.shared(s.eventDrill))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/errors", s.shared(s.errorDrill))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/breakdown/{dim}", s.shared(s.breakdownPage))
+	m.HandleFunc("GET "+share.PathPrefix+"/{token}/suggest", s.shared(s.suggest))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/funnels/{fid}", s.shared(s.funnelView))
 	m.HandleFunc("GET "+share.PathPrefix+"/{token}/active", s.shared(func(w http.ResponseWriter, r *http.Request, rd *reader) {
 		if rd.pinned() {

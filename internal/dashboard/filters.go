@@ -4,9 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/worldmap"
 )
 
 // requestFilters reads the repeated ?filter=<dimension>:<value>
@@ -57,7 +59,7 @@ var dimLabels = map[string]string{
 	"country": "Country", "region": "Region", "device": "Device", "browser": "Browser", "os": "OS", "language": "Language",
 	"utm_source": "UTM source", "utm_medium": "UTM medium", "utm_campaign": "UTM campaign",
 	"utm_term": "UTM term", "utm_content": "UTM content", "channel": "Channel", "source": "Source",
-	"event": "Custom event", "goal": "Goal",
+	"event": "Custom event", "goal": "Goal", "user": "User ID", "identified": "Identified",
 }
 
 // filterView is what a page shows of its filters: chips to remove or
@@ -72,6 +74,100 @@ type filterView struct {
 	// which its reader cannot remove.
 	Segment *segmentChip
 	Pinned  string
+	// Picker is the "+ Filter" form; nil on a page that readView did
+	// not read.
+	Picker *filterPicker
+}
+
+// filterPicker is the "+ Filter" form: a plain GET form to the page
+// itself, whose fdim, fop and fval addedFilter turns into a filter=
+// (the page's other parameters ride along as hidden inputs); app.js
+// suggests values from SuggestURL as one types.
+type filterPicker struct {
+	Action     string
+	Hidden     []hiddenInput
+	Dims       []dimOption
+	SuggestURL string
+	MaxValue   int
+}
+
+// dimOption is a dimension of the picker's select.
+type dimOption struct{ Value, Label string }
+
+// pickerDims are the dimensions the picker offers, in the order of
+// stats.FilterDimensions (metadata keys are typed in URLs only).
+func pickerDims() []dimOption {
+	out := make([]dimOption, 0, len(stats.FilterDimensions))
+	for _, d := range stats.FilterDimensions {
+		out = append(out, dimOption{d, dimLabels[d]})
+	}
+	return out
+}
+
+// picker is the "+ Filter" form of the page rd.here, which keeps its
+// parameters but the page number (a new filter starts the list again).
+func (rd *reader) picker(p stats.Period) *filterPicker {
+	if rd.here == nil {
+		return nil
+	}
+	fp := &filterPicker{Action: rd.here.Path, Dims: pickerDims(), MaxValue: stats.MaxFilterValue,
+		SuggestURL: rd.url("suggest", rd.viewQuery(p))}
+	q := rd.here.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k == "page" || slices.Contains(pickerParams, k) {
+			continue
+		}
+		for _, v := range q[k] {
+			fp.Hidden = append(fp.Hidden, hiddenInput{k, v})
+		}
+	}
+	return fp
+}
+
+// pickerParams are the "+ Filter" form's own fields.
+var pickerParams = []string{"fdim", "fop", "fval"}
+
+// addedFilter answers a submitted "+ Filter" form (fdim, fop, fval): a
+// redirect to the same page with that filter in place of the filters
+// on its dimension, the other parameters kept but the page number; or
+// 400 for a filter that cannot be read. A country may be named
+// ("Germany"): the filter keeps its code. It returns false, having
+// answered nothing, for any other request.
+func (s *server) addedFilter(w http.ResponseWriter, r *http.Request, rd *reader) bool {
+	q := r.URL.Query()
+	if !q.Has("fdim") {
+		return false
+	}
+	raw := q.Get("fdim") + ":" + strings.TrimSpace(q.Get("fval"))
+	if q.Get("fop") == "not" {
+		raw = q.Get("fdim") + ":!" + strings.TrimSpace(q.Get("fval"))
+	}
+	f, err := stats.ParseFilter(raw)
+	if err != nil {
+		s.fail(w, r, rd.u, http.StatusBadRequest, badFilter(err))
+		return true
+	}
+	if f.Dim == "country" {
+		f.Value = worldmap.Code(f.Value)
+	}
+	fs, err := requestFilters(r)
+	if err != nil {
+		s.fail(w, r, rd.u, http.StatusBadRequest, badFilter(err))
+		return true
+	}
+	for _, k := range append([]string{"page", "filter"}, pickerParams...) {
+		q.Del(k)
+	}
+	for _, g := range withFilter(fs, f) {
+		q.Add("filter", g.String())
+	}
+	http.Redirect(w, r, withQuery(r.URL.Path, q), http.StatusSeeOther)
+	return true
 }
 
 // segmentChip is the chip of the page's segment=.
@@ -83,6 +179,7 @@ type segmentChip struct {
 // segment and of the segment its shared link is pinned to.
 func (rd *reader) filters(p stats.Period, link func(url.Values) string) filterView {
 	v := viewFilters(p, rd.own, link)
+	v.Picker = rd.picker(p)
 	if rd.seg != nil {
 		v.Segment = &segmentChip{ID: rd.seg.ID, Name: rd.seg.Name, RemoveURL: withoutParam(link(viewQuery(p, rd.own)), "segment")}
 	}

@@ -165,12 +165,9 @@ func TestSiteFilters(t *testing.T) {
 			if rep.Visitors.Value == all.Visitors.Value && rep.PageViews.Value == all.PageViews.Value {
 				t.Errorf("filters %v change nothing: the test data does not exercise them", tt.filters)
 			}
-			// sessions cannot filter: their link has the period only
-			if !strings.Contains(r.body, `href="`+attr(base+"/sessions?period=7d")+`" id="sessions-link"`) {
-				t.Error("sessions link is not the period's")
-			}
-			if !strings.Contains(r.body, "(not filtered)") {
-				t.Error("sessions link does not say it is not filtered")
+			// the sessions list follows the filters
+			if !strings.Contains(r.body, `href="`+attr(base+"/sessions?"+q.Encode())+`" id="sessions-link"`) {
+				t.Error("sessions link does not keep the period and filters")
 			}
 		})
 	}

@@ -23,33 +23,40 @@ type sessionRow struct {
 type sessionsData struct {
 	Site             siteView
 	Period           periodView
+	Filters          filterView
 	Rows             []sessionRow
 	PrevURL, NextURL string
 	BackURL          string
 	Page             int
 }
 
+// sessionList lists the sessions the site page's visitors figure
+// counts, under the same period, filters and segment.
 func (s *server) sessionList(w http.ResponseWriter, r *http.Request, rd *reader) {
 	site, u := rd.site, rd.u
-	p, ok := s.readPeriod(w, r, rd)
+	req, leave, ok := s.readView(w, r, rd)
 	if !ok {
 		return
 	}
+	defer leave()
+	p := req.Period
 	pg, _ := strconv.Atoi(r.URL.Query().Get("page"))
 	pg = max(pg, 1)
-	listed, err := stats.Sessions(r.Context(), s.app.DB(), site.Id, p, pageSize+1, (pg-1)*pageSize)
+	listed, err := stats.Sessions(r.Context(), s.app, site.Id, req, pageSize+1, (pg-1)*pageSize)
 	if err != nil {
-		s.internal(w, r, u, err)
+		s.queryFailed(w, r, u, err)
 		return
 	}
-	pq := periodQuery(p)
-	d := sessionsData{Site: s.viewSite(site), Period: viewPeriod(p), Page: pg, BackURL: siteURL(site.Id, pq)}
+	self := func(q url.Values) string { return rd.url("sessions", q) }
+	vq := rd.viewQuery(p)
+	d := sessionsData{Site: s.viewSite(site), Period: viewPeriod(p), Filters: rd.filters(p, self), Page: pg,
+		BackURL: rd.url("", vq)}
 	if len(listed) > pageSize {
 		listed = listed[:pageSize]
-		d.NextURL = sitePath(site.Id, "sessions", with(pq, "page", strconv.Itoa(pg+1)))
+		d.NextURL = self(with(vq, "page", strconv.Itoa(pg+1)))
 	}
 	if pg > 1 {
-		d.PrevURL = sitePath(site.Id, "sessions", with(pq, "page", strconv.Itoa(pg-1)))
+		d.PrevURL = self(with(vq, "page", strconv.Itoa(pg-1)))
 	}
 	for _, row := range listed {
 		row.Country = worldmap.Name(row.Country)

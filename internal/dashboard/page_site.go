@@ -304,8 +304,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 		// what a shared link does not reach: people's sessions, the live
 		// stream of events, management and raw exports
 		d.ActiveURL, d.RealtimeURL = s.activeURL([]string{site.Id}), s.realtimeURL(site.Id)
-		// the sessions list cannot filter: it gets the period only
-		d.SessionsURL, d.GoalsURL, d.FunnelsURL = sitePath(site.Id, "sessions", pq), sitePath(site.Id, "goals", pq), sitePath(site.Id, "funnels", vq)
+		d.SessionsURL, d.GoalsURL, d.FunnelsURL = sitePath(site.Id, "sessions", vq), sitePath(site.Id, "goals", pq), sitePath(site.Id, "funnels", vq)
 		d.Exports = exportLinks(site.Id, p, vq)
 		d.UptimeURL = sitePath(site.Id, "uptime", nil)
 		if access.Can(s.app, rd.u.rec, site, access.Admin) {

@@ -30,6 +30,9 @@ type reader struct {
 	// pinned to a segment, the link's.
 	own []stats.Filter
 	seg *segment.Segment
+	// here is the page's URL, as readView read it: the "+ Filter" form
+	// comes back to it with its parameters.
+	here *url.URL
 }
 
 // pinned reports whether the reader came through a shared link pinned
@@ -96,6 +99,10 @@ func (s *server) readPeriod(w http.ResponseWriter, r *http.Request, rd *reader) 
 // answers itself (400, or 503 when too many are running) and returns
 // ok=false.
 func (s *server) readView(w http.ResponseWriter, r *http.Request, rd *reader) (req stats.Request, leave func(), ok bool) {
+	if s.addedFilter(w, r, rd) {
+		return stats.Request{}, nil, false
+	}
+	rd.here = r.URL
 	p, ok := s.readPeriod(w, r, rd)
 	if !ok {
 		return stats.Request{}, nil, false

@@ -64,7 +64,7 @@ func TestQueriesUseTheGivenClock(t *testing.T) {
 				t.Errorf("Query: active %d, page views %v, visitors %v; want %d, %d, %d",
 					r.ActiveUsers, r.PageViews.Value, r.Visitors.Value, tt.active, tt.rows, tt.rows)
 			}
-			list, err := stats.Sessions(ctx, db, site.Id, today, 10, 0)
+			list, err := stats.Sessions(ctx, app, site.Id, stats.Request{Period: today}, 10, 0)
 			if err != nil || len(list) != tt.rows {
 				t.Fatalf("Sessions = %d rows, %v; want %d", len(list), err, tt.rows)
 			}

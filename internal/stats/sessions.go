@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -42,17 +43,26 @@ const sessionColumns = `s.id, s.startedAt, s.lastActivity, s.eventCount, s.entry
 	s.referrer, COALESCE(s.source, '') AS source, COALESCE(s.channel, '') AS channel, s.country, s.device, s.browser, s.os, s.isNewVisitor, s.isEngaged,
 	COALESCE(v.userId, '') AS userId, COALESCE(v.name, '') AS userName, COALESCE(v.email, '') AS userEmail`
 
-// Sessions lists the website's sessions started in p, newest first,
-// skipping offset and returning at most limit.
-func Sessions(ctx context.Context, db dbx.Builder, websiteID string, p Period, limit, offset int) ([]SessionRow, error) {
+// Sessions lists the website's sessions started in req.Period that the
+// report of req counts as visitors (the same session and event filters),
+// newest first, skipping offset and returning at most limit.
+func Sessions(ctx context.Context, app core.App, websiteID string, req Request, limit, offset int) ([]SessionRow, error) {
+	ctx, cancel := req.withBudget(ctx)
+	defer cancel()
+	q, err := newQuerier(ctx, app, websiteID, req.Period, req.Filters)
+	if err != nil {
+		return nil, err
+	}
+	// the page of sessions is chosen first, through the (website,
+	// startedAt) index, and only its rows are joined with their visitors
 	var rows []SessionRow
-	err := db.NewQuery(`SELECT ` + sessionColumns + `
-		FROM sessions s LEFT JOIN visitors v ON v.id = s.visitor
-		WHERE s.website = {:w} AND s.startedAt >= {:from} AND s.startedAt < {:to}
-		ORDER BY s.startedAt DESC, s.id LIMIT {:limit} OFFSET {:offset}`).
-		Bind(dbx.Params{"w": websiteID, "from": ts(p.From), "to": ts(p.To), "limit": limit, "offset": offset}).
+	err = q.db.NewQuery(`SELECT ` + sessionColumns + `
+		FROM (SELECT s.*` + q.sessionsFrom() + ` ORDER BY s.startedAt DESC, s.id LIMIT {:limit} OFFSET {:offset}) s
+		LEFT JOIN visitors v ON v.id = s.visitor
+		ORDER BY s.startedAt DESC, s.id`).
+		Bind(q.params(req.Period, dbx.Params{"limit": limit, "offset": offset})).
 		WithContext(ctx).All(&rows)
-	return rows, err
+	return rows, overBudget(ctx, err)
 }
 
 // Session is one session with everything its page shows.

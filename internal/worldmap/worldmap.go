@@ -86,3 +86,21 @@ func Shapes() []Shape { return load().shapes }
 
 // ViewBox is the SVG viewBox the shapes are drawn in ("0 0 1000 436").
 func ViewBox() string { return load().viewBox }
+
+// Code is the alpha-2 code of a country named as Name names it
+// ("germany": DE), case-insensitively; a code comes back upper-cased,
+// and any other value as it is.
+func Code(name string) string {
+	d := load()
+	if len(name) == 2 {
+		if _, ok := d.names[strings.ToUpper(name)]; ok {
+			return strings.ToUpper(name)
+		}
+	}
+	for code, n := range d.names {
+		if strings.EqualFold(n, name) {
+			return code
+		}
+	}
+	return name
+}

@@ -342,3 +342,98 @@ document.querySelectorAll(".chart[data-metric]").forEach(function (chart) {
     if (hit.hasAttribute("data-prev")) row("prev", hit.getAttribute("data-prev"));
   });
 });
+
+// "+ Filter": the value field suggests the chosen dimension's top values
+// (in the page's period, under its other filters) as one types: a
+// listbox under the field, debounced, Up/Down to move, Enter to pick,
+// Escape to close. Suggestions are visitors' paths and referrers: set
+// with textContent only. Without this script the form is a plain GET
+// form and the value is typed.
+(() => {
+  const form = document.getElementById('filter-form');
+  if (!form || !form.dataset.suggest || !window.fetch) return;
+  const dim = form.querySelector('#fdim');
+  const input = form.querySelector('#fval');
+  const list = form.querySelector('#fval-list');
+  const details = document.getElementById('add-filter');
+  let items = [], active = -1, timer = 0, seq = 0, picked = false;
+  input.setAttribute('role', 'combobox');
+  input.setAttribute('aria-autocomplete', 'list');
+  input.setAttribute('aria-controls', list.id);
+  input.setAttribute('aria-expanded', 'false');
+  const mark = i => {
+    active = i;
+    [...list.children].forEach((li, j) => li.setAttribute('aria-selected', j === i ? 'true' : 'false'));
+    if (i < 0) { input.removeAttribute('aria-activedescendant'); return; }
+    input.setAttribute('aria-activedescendant', list.children[i].id);
+    list.children[i].scrollIntoView({ block: 'nearest' });
+  };
+  const close = () => {
+    list.hidden = true;
+    input.setAttribute('aria-expanded', 'false');
+    mark(-1);
+  };
+  const pick = i => { input.value = items[i].label; close(); input.focus(); };
+  const show = values => {
+    items = values;
+    list.replaceChildren(...values.map((v, i) => {
+      const li = document.createElement('li');
+      li.id = 'fval-opt-' + i;
+      li.setAttribute('role', 'option');
+      const label = document.createElement('span');
+      label.className = 'sugg-label';
+      label.textContent = v.label;
+      li.append(label);
+      if (v.count) {
+        const n = document.createElement('span');
+        n.className = 'sugg-count';
+        n.textContent = v.count.toLocaleString('en-US');
+        li.append(n);
+      }
+      // keep the focus in the field, so that its blur does not close the list first
+      li.addEventListener('mousedown', ev => ev.preventDefault());
+      li.addEventListener('click', () => pick(i));
+      return li;
+    }));
+    list.hidden = values.length === 0;
+    input.setAttribute('aria-expanded', values.length ? 'true' : 'false');
+    mark(-1);
+  };
+  const load = () => {
+    const n = ++seq;
+    const u = new URL(form.dataset.suggest, location.href);
+    u.searchParams.set('dim', dim.value);
+    u.searchParams.set('q', input.value);
+    fetch(u, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(r => (r.ok ? r.json() : { values: [] }))
+      // an answer to an older keystroke, or after the field was left, is dropped
+      .then(d => { if (n === seq && document.activeElement === input) show(d.values || []); })
+      .catch(() => {});
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(load, 200); };
+  input.addEventListener('input', later);
+  input.addEventListener('focus', later);
+  input.addEventListener('blur', () => { clearTimeout(timer); seq++; close(); });
+  dim.addEventListener('change', () => { input.value = ''; close(); });
+  input.addEventListener('keydown', ev => {
+    const open = !list.hidden && items.length > 0;
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      if (!open) { load(); return; }
+      const step = ev.key === 'ArrowDown' ? 1 : -1;
+      mark(active < 0 && step < 0 ? items.length - 1 : (active + step + items.length) % items.length);
+    } else if (ev.key === 'Enter' && open && active >= 0) {
+      ev.preventDefault();
+      pick(active);
+      picked = true;
+    } else if (ev.key === 'Escape' && open) {
+      ev.preventDefault();
+      close();
+    }
+  });
+  // the Enter that picked a value does not also submit the form (a
+  // keypress sent on its own, as assistive tools and CDP do, would)
+  input.addEventListener('keypress', ev => { if (ev.key === 'Enter' && picked) ev.preventDefault(); });
+  input.addEventListener('keyup', () => { picked = false; });
+  if (details) details.addEventListener('toggle', () => { if (details.open) dim.focus(); });
+})();
