@@ -70,6 +70,23 @@ func TestSettingsChangesApplyToTheNextEvent(t *testing.T) {
 	change("domain", "bad domain")
 	expectDrop("domain", "203.0.113.1", "https://example.org/") // unusable: refused, never open
 	change("domain", "example.org")
+	// the site open again before the next change: a failure below is
+	// then about storeRawIp alone
+	stored := func(ip, path string) bool {
+		send(ip, "https://example.org"+path)
+		if err := c.FlushEvents(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		_ = app.DB().Select("count(*)").From(schema.Sessions).Where(dbx.HashExp{"entryPath": path}).Row(&n)
+		return n > 0
+	}
+	testwait.Until(t, "events of the fixed domain stored", func() bool { return stored("203.0.113.9", "/open-again") })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the client's counts at the end: %+v", c.Stats())
+		}
+	})
 
 	change("storeRawIp", true)
 	// each try is a new visitor: a session takes the setting when it opens

@@ -96,8 +96,13 @@ func (s *server) breakdownPage(w http.ResponseWriter, r *http.Request, rd *reade
 	if order != "asc" && order != "desc" {
 		order = ""
 	}
-	res, err := stats.Breakdown(r.Context(), s.app, rd.site.Id, stats.BreakdownRequest{Request: req, Dimension: dim,
-		Search: search, Sort: sortBy, Order: order, Limit: breakdownPageSize, Offset: (page - 1) * breakdownPageSize})
+	breq := stats.BreakdownRequest{Request: req, Dimension: dim,
+		Search: search, Sort: sortBy, Order: order, Limit: breakdownPageSize, Offset: (page - 1) * breakdownPageSize}
+	if dim == "country" || dim == "region" {
+		// what the rows show: "germ" finds DE
+		breq.Name = func(k string) string { return keyName(dim, k) }
+	}
+	res, err := stats.Breakdown(r.Context(), s.app, rd.site.Id, breq)
 	if errors.Is(err, stats.ErrBadBreakdown) {
 		s.fail(w, r, rd.u, http.StatusBadRequest, "This list cannot be shown: "+strings.TrimPrefix(err.Error(), stats.ErrBadBreakdown.Error()+": ")+".")
 		return

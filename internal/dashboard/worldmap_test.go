@@ -114,6 +114,13 @@ func TestWorldMap(t *testing.T) {
 	if !strings.Contains(r.body, ">Germany</a>") || !strings.Contains(r.body, url.QueryEscape("country:DE")) {
 		t.Error("Show all lacks the country's name or its code's filter")
 	}
+	// its search finds a country by name or by code
+	for q, want := range map[string]string{"germ": "Germany", "de": "Germany", "united": "United States"} {
+		r = c.get(base + "/breakdown/country?period=today&q=" + q)
+		if !strings.Contains(r.body, ">"+want+"</a>") || strings.Contains(r.body, ">France</a>") {
+			t.Errorf("Show all searching %q does not list %s alone", q, want)
+		}
+	}
 
 	oc := e.client(t)
 	oc.base = e.srv.URL // the plugin-mounted dashboard serves shared links

@@ -38,6 +38,9 @@ type BreakdownRequest struct {
 	// Search keeps the keys that contain it, case-insensitively ("" keeps
 	// every key). It is plain text: '%' and '_' are themselves.
 	Search string
+	// Name, when set, gives a key's display name, which Search matches
+	// too: a country's name besides its code.
+	Name func(key string) string
 	// Sort is "key" or the dimension's metric (BreakdownMetric); ""
 	// sorts by the metric.
 	Sort string
@@ -122,7 +125,7 @@ func breakdown(ctx context.Context, app core.App, websiteID string, req Breakdow
 			continue
 		}
 		total += n
-		if strings.Contains(strings.ToLower(k), needle) {
+		if strings.Contains(strings.ToLower(k), needle) || req.Name != nil && strings.Contains(strings.ToLower(req.Name(k)), needle) {
 			rows = append(rows, BreakdownRow{Key: k, Visitors: n}) // placed under metric below
 		}
 	}
