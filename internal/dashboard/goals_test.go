@@ -14,8 +14,10 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -32,7 +34,26 @@ func TestGoalsAndFunnelsPages(t *testing.T) {
 	site := addSite(t, e.app, "Ada's shop", "shop.example", ada.Id)
 	bobs := addSite(t, e.app, "Bob's blog", "bob.example", bob.Id)
 	bobsGoal := addGoal(t, e.app, bobs.Id, "Bob's goal", "page", "/")
-	e.traffic(t, site, 9)
+	sent := e.traffic(t, site, 9)
+	// one visitor surely through the funnel below (home, pricing, then
+	// signup): the traffic's only one sends its signup right after its
+	// pricing view, and events of the same millisecond are ordered by
+	// their (random) ids
+	for i, path := range []string{"/", "/pricing"} {
+		e.beacon(t, `{"type":"pageView","url":"https://shop.example`+path+`"}`, "192.0.2.200", browsertest.Chrome)
+		testwait.Until(t, "the funnel visitor's page view stored", func() bool {
+			return count(t, e.app, schema.Events, dbx.HashExp{"website": site.Id}) == sent+i+1
+		})
+	}
+	var last string
+	if err := e.app.DB().NewQuery("SELECT MAX(timestamp) FROM events WHERE website = {:w}").Bind(dbx.Params{"w": site.Id}).Row(&last); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "a later millisecond", func() bool { return time.Now().UTC().Format("2006-01-02 15:04:05.000Z") > last })
+	e.beacon(t, `{"type":"custom","name":"signup","url":"https://shop.example/pricing"}`, "192.0.2.200", browsertest.Chrome)
+	testwait.Until(t, "the funnel visitor's signup stored", func() bool {
+		return count(t, e.app, schema.Events, dbx.HashExp{"website": site.Id}) == sent+3
+	})
 	c := e.client(t)
 	c.mustLogin("ada@example.com", "ada-password-123")
 	base := "/dashboard/sites/" + site.Id

@@ -105,7 +105,7 @@ func TestSessionPageRawIP(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = c.get("/dashboard/sites/" + kept.Id + "/sessions/" + keptSess)
-	if !strings.Contains(r.body, "United States, US-CA") || strings.Contains(r.body, "region-hint") {
+	if !strings.Contains(r.body, "California, United States") || strings.Contains(r.body, "region-hint") {
 		t.Errorf("with a region: page lacks it or still hints\n%s", r.body)
 	}
 
