@@ -151,7 +151,7 @@ func TestServeDashboardDoneWhen(t *testing.T) {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			deadline := time.Now().Add(testwait.Timeout())
 			for {
-				ok, err := chromedp.Evaluate[bool](cond)(ctx, tg)
+				ok, err := chromedp.Evaluate[bool](`document.readyState === "complete" && (` + cond + `)`)(ctx, tg)
 				if err == nil && ok {
 					return nil
 				}
@@ -188,7 +188,7 @@ func TestServeDashboardDoneWhen(t *testing.T) {
 	for _, r := range rows {
 		seen[r] = true
 	}
-	do("next page", chromedp.Click(css("#page-next")), wait(`location.search.includes("page=2")`))
+	do("next page", chromedp.Click(css("#page-next")), wait(`location.search.includes("page=2") && !!document.querySelector("#breakdown-table")`))
 	js(`[...document.querySelectorAll("#breakdown-table tbody tr td.key")].map(td => td.textContent.trim())`, &rows)
 	for _, r := range rows {
 		seen[r] = true
@@ -197,7 +197,7 @@ func TestServeDashboardDoneWhen(t *testing.T) {
 		t.Errorf("Show all listed %d pages over its two pages, want 60", len(seen))
 	}
 	do("search", chromedp.SetValue(css("#breakdown-q"), "/p/1"), chromedp.Click(css(`#breakdown-search button`)),
-		wait(`location.search.includes("q=")`))
+		wait(`location.search.includes("q=") && !!document.querySelector("#breakdown-table")`))
 	js(`[...document.querySelectorAll("#breakdown-table tbody tr td.key")].map(td => td.textContent.trim())`, &rows)
 	if len(rows) != 10 || !strings.HasPrefix(rows[0], "/p/1") {
 		t.Errorf("search /p/1: %q, want /p/10 … /p/19", rows)
@@ -211,7 +211,7 @@ func TestServeDashboardDoneWhen(t *testing.T) {
 		t.Errorf("Germany is %q on the map, want the darkest step", cls)
 	}
 	deVisitors := apiStats("period=30d&filter=country:DE")
-	do("click Germany", chromedp.Click(css("#map-DE path")), wait(`location.search.includes("country%3ADE")`))
+	do("click Germany", chromedp.Click(css("#map-DE path")), wait(`location.search.includes("country%3ADE") && !!document.querySelector("#filters .chip-text")`))
 	var kpi, chip string
 	js(`document.querySelector("#kpi-visitors .kpi-value").textContent.trim()`, &kpi)
 	js(`document.querySelector("#filters .chip-text").textContent.replace(/\s+/g, " ").trim()`, &chip)

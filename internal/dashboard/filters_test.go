@@ -224,3 +224,35 @@ func TestSiteFilters(t *testing.T) {
 		t.Errorf("events page with a bad filter: %d", r.StatusCode)
 	}
 }
+
+// TestChartMetricStaysChosen: with a metric chosen, the period form,
+// the filter links and the tabs keep it; its own tile goes back to the
+// default chart.
+func TestChartMetricStaysChosen(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	site := addSite(t, e.app, "Metric", "metric.example", "")
+	e.traffic(t, site, 4)
+	c := e.client(t)
+	c.mustLogin(pbtest.Email, pbtest.Password)
+	base := "/dashboard/sites/" + site.Id
+	r := c.get(base + "?period=7d&metric=bounce")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("%d", r.StatusCode)
+	}
+	for _, want := range []string{
+		`<input type="hidden" name="metric" value="bounce">`,                                     // the period form
+		attr(base + "?filter=" + url.QueryEscape("browser:Chrome") + "&metric=bounce&period=7d"), // a card row
+		`tab.pages=entryPage`,
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the page with metric=bounce lacks %s", want)
+		}
+	}
+	if !regexp.MustCompile(`href="[^"]*metric=bounce[^"]*tab\.pages=entryPage|href="[^"]*tab\.pages=entryPage[^"]*metric=bounce`).MatchString(r.body) {
+		t.Error("the tabs drop the metric")
+	}
+	if !strings.Contains(r.body, `href="`+attr(base+"?period=7d")+`"`) {
+		t.Error("no link back to the default chart (the chosen tile's)")
+	}
+}

@@ -254,10 +254,17 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 	}
 	pq := periodQuery(p)
 	vq := rd.viewQuery(p)
-	self := func(q url.Values) string { return rd.url("", q) }
+	metric := chartMetricOf(r.URL.Query().Get("metric"))
+	// self is this page with q; the chart's metric stays chosen across
+	// filters, tabs and periods (metricLinks and intervalLinks set it
+	// themselves: plain)
+	plain := func(q url.Values) string { return rd.url("", q) }
+	self := plain
+	if metric.ID != "" {
+		self = func(q url.Values) string { return rd.url("", with(q, "metric", metric.ID)) }
+	}
 	// filterURL is this page with f added (in place of f's dimension)
 	filterURL := func(f stats.Filter) string { return self(viewQuery(p, withFilter(fs, f))) }
-	metric := chartMetricOf(r.URL.Query().Get("metric"))
 	d := sitePageData{
 		Site: s.readerSite(rd), Period: viewPeriod(p), Filters: rd.filters(p, self), ActiveUsers: rep.ActiveUsers,
 		FormAction: rd.url("", nil), Chart: buildChart(rep.Series, rep.PreviousSeries, rep.SeriesUnit, !p.To.Before(s.opts.Now()), metric),
@@ -271,12 +278,15 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			makeKPI("avgDuration", "Avg. duration", "Average session duration", rep.AvgDuration, formatDuration, false),
 		},
 	}
-	metricLinks(d.KPIs, metric, vq, self)
+	if metric.ID != "" {
+		d.Period.Keep = []hiddenInput{{"metric", metric.ID}}
+	}
+	metricLinks(d.KPIs, metric, vq, plain)
 	iq := vq
 	if metric.ID != "" {
 		iq = with(vq, "metric", metric.ID) // switching the step keeps the metric
 	}
-	d.Chart.Intervals = intervalLinks(p, iq, self)
+	d.Chart.Intervals = intervalLinks(p, iq, plain)
 	if !rd.shared() && s.neverTracked(site) {
 		d.GettingStarted = &gettingStarted{Snippet: s.snippet(r), SettingsURL: d.Site.EditURL}
 	}
@@ -415,7 +425,7 @@ func (s *server) sitePage(w http.ResponseWriter, r *http.Request, rd *reader) {
 			d.Cards = append(d.Cards, autoEventCards(rep, filterURL)...)
 		}
 	}
-	d.Blocks = tabBlocks(d.Cards, r.URL.Query(), func(q url.Values) string { return rd.url("", q) })
+	d.Blocks = tabBlocks(d.Cards, r.URL.Query(), plain) // the page's own query: metric included
 	s.render(w, http.StatusOK, "site", rd.page(site.GetString("name"), d))
 }
 

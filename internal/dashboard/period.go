@@ -82,6 +82,9 @@ type periodView struct {
 	// Zone is the time zone the days are counted in (the website's).
 	Zone    string
 	Options []periodOption
+	// Keep are the page's own parameters the period form carries over
+	// (the site page's chart metric).
+	Keep []hiddenInput
 }
 
 type periodOption struct {
