@@ -151,7 +151,7 @@ func TestServeDashboardDoneWhen(t *testing.T) {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			deadline := time.Now().Add(testwait.Timeout())
 			for {
-				ok, err := chromedp.Evaluate[bool](`document.readyState === "complete" && (` + cond + `)`)(ctx, tg)
+				ok, err := chromedp.Evaluate[bool](`document.readyState === "complete" && (`+cond+`)`)(ctx, tg)
 				if err == nil && ok {
 					return nil
 				}
