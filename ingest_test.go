@@ -22,6 +22,7 @@ import (
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/plugintest"
 	"github.com/skopos-go/skopos/internal/summarytest"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/internal/wire"
@@ -32,9 +33,7 @@ import (
 // `skopos serve` runs.
 func startSkoposServer(t *testing.T) *pbtest.Server {
 	t.Helper()
-	return pbtest.Start(t, pbtest.Options{Plain: true, Setup: func(app core.App) error {
-		return plugin.Register(app, nil, plugin.Config{Out: &bytes.Buffer{}})
-	}})
+	return plugintest.Start(t, plugin.Config{})
 }
 
 // roundRobin sends a scripted stream of one website's traffic through two

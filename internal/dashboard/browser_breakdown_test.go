@@ -41,7 +41,7 @@ func TestBrowserShowAll(t *testing.T) {
 		t.Errorf("search p05: %q, %d rows", got, n)
 	}
 	run(t, ctx, "clear the search and go to page 2", chromedp.Navigate(e.dash.URL+"/dashboard/sites/"+site.Id+"/breakdown/page?period=today"),
-		loaded(`!!document.getElementById("page-next")`), chromedp.Click(css("#page-next")), loaded(`(location.search.includes("offset=") || location.search.includes("page=2")) && document.querySelector("#breakdown-count")?.textContent.includes("page 2 of 2")`))
+		loaded(`!!document.getElementById("page-next")`), chromedp.Click(css("#page-next")), loaded(`(location.search.includes("offset=") || location.search.includes("page=2")) && !!document.querySelector("#page-prev")`)) // the pager comes after the table
 	if n := rows(); n != 11 {
 		t.Errorf("second page: %d rows, want 11", n)
 	}
