@@ -2,8 +2,10 @@ package stats_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,11 +43,54 @@ var fixture struct {
 	now    time.Time // the clock every period is read with
 	events int
 	built  time.Duration
+	// kept: the data dir is SKOPOS_BENCH_DIR, kept after the run;
+	// reused: it held a fixture already (fixtureFile)
+	kept, reused bool
+}
+
+// fixtureFile, in a SKOPOS_BENCH_DIR, records the fixture the dir holds:
+// building a million events takes minutes, and before/after figures of
+// a schema change are comparable only on the same rows (the new
+// schema's migrations run when the kept dir is opened again).
+const fixtureFile = "skopos-bench-fixture.json"
+
+type fixtureMeta struct {
+	Site   string    `json:"site"`
+	Now    time.Time `json:"now"`
+	Events int       `json:"events"`
+	Days   int       `json:"days"`
+}
+
+// loadFixture reads SKOPOS_BENCH_DIR's fixture when it has the events
+// and days asked for.
+func loadFixture() bool {
+	dir := os.Getenv("SKOPOS_BENCH_DIR")
+	if dir == "" {
+		return false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, fixtureFile))
+	if err != nil {
+		return false
+	}
+	var m fixtureMeta
+	if json.Unmarshal(data, &m) != nil || m.Events != benchEvents() || m.Days != envInt("SKOPOS_BENCH_DAYS", 30) {
+		return false
+	}
+	fixture.dir, fixture.site, fixture.now, fixture.events, fixture.kept = dir, m.Site, m.Now, m.Events, true
+	return true
+}
+
+func saveFixture() error {
+	data, err := json.Marshal(fixtureMeta{Site: fixture.site, Now: fixture.now, Events: fixture.events, Days: envInt("SKOPOS_BENCH_DAYS", 30)})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(fixture.dir, fixtureFile), data, 0o644)
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if fixture.dir != "" {
+	if fixture.dir != "" && !fixture.kept {
 		_ = os.RemoveAll(fixture.dir)
 	}
 	os.Exit(code)
@@ -67,7 +112,16 @@ func benchApp(b *testing.B) (core.App, string) {
 	b.Helper()
 	fixture.once.Do(func() {
 		start := time.Now()
-		fixture.dir, fixture.err = os.MkdirTemp("", "skopos-stats-bench-")
+		if fixture.reused = loadFixture(); fixture.reused {
+			b.Logf("fixture of %d events reused from %s", fixture.events, fixture.dir)
+			return
+		}
+		if fixture.dir = os.Getenv("SKOPOS_BENCH_DIR"); fixture.dir != "" {
+			fixture.kept = true
+			fixture.err = os.MkdirAll(fixture.dir, 0o755)
+		} else {
+			fixture.dir, fixture.err = os.MkdirTemp("", "skopos-stats-bench-")
+		}
 		if fixture.err != nil {
 			return
 		}
@@ -93,6 +147,9 @@ func benchApp(b *testing.B) (core.App, string) {
 			return
 		}
 		fixture.built = time.Since(start)
+		if fixture.kept {
+			fixture.err = saveFixture()
+		}
 		b.Logf("fixture of %d events built in %v", fixture.events, fixture.built.Round(time.Millisecond))
 	})
 	if fixture.err != nil {
@@ -169,43 +226,86 @@ func BenchmarkQuery30Days(b *testing.B) {
 }
 
 // BenchmarkFilteredQuery30Days measures the stats of a 30-day period
-// filtered on a page (an event filter: /pricing, 5 % of the page views)
-// and a country (a session filter: DE, 20 % of the sessions), the issue's
-// case, and each of the two alone; and the account filters of issue 29
-// (user, identified, meta.plan, negated and with the page): every figure
-// from raw rows.
+// under one filter of each dimension of stats.FilterDimensions (issue
+// 31: a page, 5 % of the page views; a country, 20 % of the sessions;
+// a goal on the page), the account filters of issue 29 (user,
+// identified, meta.plan, negated and with the page) and pairs of two
+// dimensions: every figure from raw rows.
 func BenchmarkFilteredQuery30Days(b *testing.B) {
 	app, site := benchApp(b)
 	p := period30d(b)
 	ctx := context.Background()
+	utm := func(k, v string) string { return "json_extract(s.utm, '$." + k + "') = '" + v + "'" }
 	for _, tc := range []struct {
 		name    string
 		filters []stats.Filter
 		want    string // the filters on the rows, to count the page views
+		// visitors: want counts the sessions started in the period with
+		// a matching event (an event filter selects no page view)
+		visitors bool
 	}{
 		{"page+country", []stats.Filter{{Dim: "page", Value: "/pricing"}, {Dim: "country", Value: "DE"}},
-			`e.path = '/pricing' AND s.country = 'DE'`},
-		{"page", []stats.Filter{{Dim: "page", Value: "/pricing"}}, `e.path = '/pricing'`},
-		{"country", []stats.Filter{{Dim: "country", Value: "DE"}}, `s.country = 'DE'`},
+			`e.path = '/pricing' AND s.country = 'DE'`, false},
+		{"page", []stats.Filter{{Dim: "page", Value: "/pricing"}}, `e.path = '/pricing'`, false},
+		{"entryPage", []stats.Filter{{Dim: "entryPage", Value: "/pricing"}}, `s.entryPath = '/pricing'`, false},
+		{"exitPage", []stats.Filter{{Dim: "exitPage", Value: "/pricing"}}, `s.exitPath = '/pricing'`, false},
+		{"referrer", []stats.Filter{{Dim: "referrer", Value: "news.ycombinator.com"}}, `s.referrer = 'https://news.ycombinator.com/item'`, false},
+		{"country", []stats.Filter{{Dim: "country", Value: "DE"}}, `s.country = 'DE'`, false},
+		{"region", []stats.Filter{{Dim: "region", Value: "BY"}}, `s.state = 'BY'`, false},
+		{"device", []stats.Filter{{Dim: "device", Value: "tablet"}}, `s.device = 'tablet'`, false},
+		{"browser", []stats.Filter{{Dim: "browser", Value: "Firefox"}}, `s.browser = 'Firefox'`, false},
+		{"os", []stats.Filter{{Dim: "os", Value: "iOS"}}, `s.os = 'iOS'`, false},
+		{"language", []stats.Filter{{Dim: "language", Value: "fr-FR"}}, `s.language = 'fr-FR'`, false},
+		{"utm_source", []stats.Filter{{Dim: "utm_source", Value: "newsletter"}}, utm("utm_source", "newsletter"), false},
+		{"utm_medium", []stats.Filter{{Dim: "utm_medium", Value: "email"}}, utm("utm_medium", "email"), false},
+		{"utm_campaign", []stats.Filter{{Dim: "utm_campaign", Value: "c1"}}, utm("utm_campaign", "c1"), false},
+		{"utm_term", []stats.Filter{{Dim: "utm_term", Value: "t1"}}, utm("utm_term", "t1"), false},
+		{"utm_content", []stats.Filter{{Dim: "utm_content", Value: "k1"}}, utm("utm_content", "k1"), false},
+		{"channel", []stats.Filter{{Dim: "channel", Value: "Organic Social"}}, `s.channel = 'Organic Social'`, false},
+		{"source", []stats.Filter{{Dim: "source", Value: "GitHub"}}, `s.source = 'GitHub'`, false},
+		{"event", []stats.Filter{{Dim: "event", Value: "signup"}}, `e.type = 'custom' AND e.eventName = 'signup'`, true},
+		{"goal", []stats.Filter{{Dim: "goal", Value: "Pricing"}}, `e.path = '/pricing'`, false},
 		// the account filters (issue 29): one user (two devices), the
 		// identified quarter and the rest, a metadata value and the rest
-		{"user", []stats.Filter{{Dim: "user", Value: "u3"}}, `s.visitor IN (SELECT id FROM visitors WHERE userId = 'u3')`},
-		{"identified", []stats.Filter{{Dim: "identified", Value: "yes"}}, `s.visitor IN (SELECT id FROM visitors WHERE userId != '')`},
-		{"identified:no", []stats.Filter{{Dim: "identified", Value: "no"}}, `s.visitor NOT IN (SELECT id FROM visitors WHERE userId != '')`},
+		{"user", []stats.Filter{{Dim: "user", Value: "u3"}}, `s.visitor IN (SELECT id FROM visitors WHERE userId = 'u3')`, false},
+		{"identified", []stats.Filter{{Dim: "identified", Value: "yes"}}, `s.visitor IN (SELECT id FROM visitors WHERE userId != '')`, false},
+		{"identified:no", []stats.Filter{{Dim: "identified", Value: "no"}}, `s.visitor NOT IN (SELECT id FROM visitors WHERE userId != '')`, false},
 		{"meta", []stats.Filter{{Dim: "meta.plan", Value: "pro"}},
-			`s.visitor IN (SELECT id FROM visitors WHERE json_extract(metadata, '$.plan') = 'pro')`},
+			`s.visitor IN (SELECT id FROM visitors WHERE json_extract(metadata, '$.plan') = 'pro')`, false},
 		{"meta:!", []stats.Filter{{Dim: "meta.plan", Value: "pro", Not: true}},
-			`s.visitor NOT IN (SELECT id FROM visitors WHERE json_extract(metadata, '$.plan') = 'pro')`},
+			`s.visitor NOT IN (SELECT id FROM visitors WHERE json_extract(metadata, '$.plan') = 'pro')`, false},
 		{"page+meta", []stats.Filter{{Dim: "page", Value: "/pricing"}, {Dim: "meta.plan", Value: "pro"}},
-			`e.path = '/pricing' AND s.visitor IN (SELECT id FROM visitors WHERE json_extract(metadata, '$.plan') = 'pro')`},
+			`e.path = '/pricing' AND s.visitor IN (SELECT id FROM visitors WHERE json_extract(metadata, '$.plan') = 'pro')`, false},
+		// two dimensions (issue 31: ≤ 500 ms)
+		{"country+device", []stats.Filter{{Dim: "country", Value: "DE"}, {Dim: "device", Value: "mobile"}},
+			`s.country = 'DE' AND s.device = 'mobile'`, false},
+		{"channel+browser", []stats.Filter{{Dim: "channel", Value: "Organic Search"}, {Dim: "browser", Value: "Firefox"}},
+			`s.channel = 'Organic Search' AND s.browser = 'Firefox'`, false},
+		{"goal+country", []stats.Filter{{Dim: "goal", Value: "Pricing"}, {Dim: "country", Value: "DE"}},
+			`e.path = '/pricing' AND s.country = 'DE'`, false},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			want := count(b, app, p, `SELECT COUNT(*) FROM events e JOIN sessions s ON s.id = e.session
-				WHERE e.type = 'pageView' AND e.timestamp >= {:from} AND e.timestamp < {:to} AND `+tc.want)
+			q := `SELECT COUNT(*) FROM events e JOIN sessions s ON s.id = e.session
+				WHERE e.type = 'pageView' AND e.timestamp >= {:from} AND e.timestamp < {:to} AND ` + tc.want
+			if tc.visitors {
+				q = `SELECT COUNT(DISTINCT s.id) FROM events e JOIN sessions s ON s.id = e.session
+					WHERE e.timestamp >= {:from} AND e.timestamp < {:to} AND s.startedAt >= {:from} AND s.startedAt < {:to} AND ` + tc.want
+			}
+			want := count(b, app, p, q)
+			for _, f := range tc.filters {
+				if f.Dim == "goal" {
+					g := saveRecord(b, app, schema.Goals, map[string]any{"website": site, "name": "Pricing", "type": "page", "match": "/pricing"})
+					defer func() { _ = app.Delete(g) }()
+				}
+			}
 			run := func() {
 				r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Filters: tc.filters, Top: 10, Now: fixture.now})
-				if err != nil || int(r.PageViews.Value) != want {
-					b.Fatalf("filtered page views %v, want %d: %v", r.PageViews.Value, want, err)
+				got := r.PageViews.Value
+				if tc.visitors {
+					got = r.Visitors.Value
+				}
+				if err != nil || int(got) != want {
+					b.Fatalf("filtered figure %v, want %d: %v", got, want, err)
 				}
 			}
 			measure(b, run)
@@ -354,7 +454,24 @@ var (
 	benchReferrers      = []string{"", "https://www.google.com/", "https://news.ycombinator.com/item", "https://www.bing.com/search",
 		"https://github.com/skopos-go/skopos", "https://t.co/x"}
 	benchReferrerWeights = []int{40, 30, 10, 8, 7, 5}
+	// the source and channel of a session from each referrer (from a
+	// campaign: newsletter, Email)
+	benchSources = map[string][2]string{"": {"", "Direct"}, "https://www.google.com/": {"Google", "Organic Search"},
+		"https://news.ycombinator.com/item": {"Hacker News", "Referral"}, "https://www.bing.com/search": {"Bing", "Organic Search"},
+		"https://github.com/skopos-go/skopos": {"GitHub", "Referral"}, "https://t.co/x": {"Twitter", "Organic Social"}}
 )
+
+// benchState is the region of a session in country: three for US, two
+// for DE, none elsewhere.
+func benchState(country string, h uint64) string {
+	switch country {
+	case "US":
+		return []string{"CA", "NY", "TX"}[h%3]
+	case "DE":
+		return []string{"BE", "BY"}[h%2]
+	}
+	return ""
+}
 
 // benchPath is the path of event i: "/" 15 %, /pricing 5 %, else one of
 // /p0 … /p497.
@@ -399,23 +516,28 @@ func fill(app core.App, site string, n int, from time.Time, span time.Duration) 
 			return err
 		}
 		const sessIns = `INSERT INTO sessions (id, website, visitor, seq, startedAt, lastActivity, entryPath, exitPath, eventCount,
-			isEngaged, isNewVisitor, browser, os, device, language, country, referrer, utm, created, updated) VALUES `
+			isEngaged, isNewVisitor, browser, os, device, language, country, state, referrer, source, channel, utm, created, updated) VALUES `
 		sessions := max(n/10, 1)
 		visitors := sessions/2 + 1
 		for s := range sessions {
 			first, last := 10*s, min(10*s+9, n-1)
 			h := mix(uint64(s))
 			ua := pick(h>>8, benchUAs, benchUAWeights)
+			ref := pick(h>>32, benchReferrers, benchReferrerWeights)
+			src := benchSources[ref]
 			utm := "NULL"
 			if h%10 == 0 {
-				utm = fmt.Sprintf(`'{"utm_source":"newsletter","utm_medium":"email","utm_campaign":"c%d"}'`, h>>40%5)
+				utm = fmt.Sprintf(`'{"utm_source":"newsletter","utm_medium":"email","utm_campaign":"c%d","utm_term":"t%d","utm_content":"k%d"}'`,
+					h>>40%5, h>>44%3, h>>48%2)
+				src = [2]string{"newsletter", "Email"}
 			}
+			country := pick(h>>24, benchCountries, benchCountryWeights)
 			start := at(first).Format(layout)
-			err := add(sessIns, "('s%014d','%s','v%014d',%d,'%s','%s','%s','%s',%d,%d,%d,'%s','%s','%s','%s','%s','%s',%s,'%s','%s')",
+			err := add(sessIns, "('s%014d','%s','v%014d',%d,'%s','%s','%s','%s',%d,%d,%d,'%s','%s','%s','%s','%s','%s','%s','%s','%s',%s,'%s','%s')",
 				s, site, s%visitors, s/visitors+1, start, at(last).Format(layout), benchPath(first), benchPath(last), last-first+1,
 				boolInt(last > first), boolInt(s < visitors), ua.browser, ua.os, ua.device,
-				pick(h>>16, benchLanguages, benchLanguageWeight), pick(h>>24, benchCountries, benchCountryWeights),
-				pick(h>>32, benchReferrers, benchReferrerWeights), utm, start, start)
+				pick(h>>16, benchLanguages, benchLanguageWeight), country, benchState(country, h>>52),
+				ref, src[0], src[1], utm, start, start)
 			if err != nil {
 				return err
 			}
