@@ -152,8 +152,11 @@ func (s *server) addedFilter(w http.ResponseWriter, r *http.Request, rd *reader)
 		s.fail(w, r, rd.u, http.StatusBadRequest, badFilter(err))
 		return true
 	}
-	if f.Dim == "country" {
+	switch f.Dim {
+	case "country":
 		f.Value = worldmap.Code(f.Value)
+	case "region":
+		f.Value = regionCode(f.Value)
 	}
 	fs, err := requestFilters(r)
 	if err != nil {

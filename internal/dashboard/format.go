@@ -37,6 +37,21 @@ func place(country, state string) string {
 	return worldmap.RegionName(state) + ", " + country
 }
 
+// regionCode reads a region as keyName shows it ("Bayern, Germany") back
+// as its code; anything else (a code) comes back as it is.
+func regionCode(v string) string {
+	i := strings.LastIndex(v, ", ")
+	if i < 0 {
+		return v
+	}
+	if cc := worldmap.Code(v[i+2:]); len(cc) == 2 {
+		if code, ok := worldmap.RegionCode(cc, v[:i]); ok {
+			return code
+		}
+	}
+	return v
+}
+
 // keyName is how the dashboard shows a breakdown key: the name of a
 // country or region code (with its country: regions of several countries
 // share names), anything else as it is. Filters and links keep the code.

@@ -116,8 +116,14 @@ func breakdownSuggestions(r *http.Request, s *server, rd *reader, req stats.Requ
 		_, size := utf8.DecodeLastRuneInString(head)
 		head = head[:len(head)-size]
 	}
-	res, err := stats.Breakdown(r.Context(), s.app, rd.site.Id, stats.BreakdownRequest{Request: req, Dimension: bdim,
-		Search: head, Limit: stats.MaxBreakdownLimit})
+	breq := stats.BreakdownRequest{Request: req, Dimension: bdim, Search: head, Limit: stats.MaxBreakdownLimit}
+	label := func(k string) string { return k }
+	if dim == "region" {
+		// by name, "Bayern, Germany" (addedFilter reads it back as DE-BY)
+		label = func(k string) string { return keyName(dim, k) }
+		breq.Name = label
+	}
+	res, err := stats.Breakdown(r.Context(), s.app, rd.site.Id, breq)
 	if err != nil {
 		return "", nil, err
 	}
@@ -127,8 +133,9 @@ func breakdownSuggestions(r *http.Request, s *server, rd *reader, req stats.Requ
 		if len(out) == limit {
 			break
 		}
-		if row.Key != "" && strings.Contains(strings.ToLower(row.Key), needle) {
-			out = append(out, suggestion{Value: row.Key, Label: row.Key, Count: row.Count()})
+		l := label(row.Key)
+		if row.Key != "" && (strings.Contains(strings.ToLower(row.Key), needle) || strings.Contains(strings.ToLower(l), needle)) {
+			out = append(out, suggestion{Value: row.Key, Label: l, Count: row.Count()})
 		}
 	}
 	return res.Metric, out, nil

@@ -184,6 +184,15 @@ func TestRegions(t *testing.T) {
 	if v := kpis(r.body)["visitors"]; v != "3" {
 		t.Errorf("region:DE-BY visitors = %s, want 3", v)
 	}
+	// + Filter suggests regions by name and reads the name back as the code
+	r = c.get(base + "/suggest?period=today&dim=region&q=bay")
+	if !strings.Contains(r.body, `"value":"DE-BY","label":"Bayern, Germany"`) || strings.Contains(r.body, "US-CA") {
+		t.Errorf("region suggestions for bay: %s", r.body)
+	}
+	r = c.get(base + "?period=today&fdim=region&fop=is&fval=" + url.QueryEscape("Bayern, Germany"))
+	if loc := r.Header.Get("Location"); r.StatusCode != http.StatusSeeOther || !strings.Contains(loc, url.QueryEscape("region:DE-BY")) {
+		t.Errorf("+ Filter with Bayern, Germany: %d %s", r.StatusCode, loc)
+	}
 	r = c.get(base + "/breakdown/region?period=today")
 	if !strings.Contains(r.body, ">Bayern, Germany</a>") || !strings.Contains(r.body, url.QueryEscape("region:DE-BY")) {
 		t.Error("Show all lacks the region's name or its code's filter")

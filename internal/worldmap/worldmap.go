@@ -80,6 +80,18 @@ func RegionName(code string) string {
 	return code
 }
 
+// RegionCode is the code of country's region named name
+// (case-insensitively): ("DE", "bayern") is DE-BY.
+func RegionCode(country, name string) (string, bool) {
+	prefix := strings.ToUpper(country) + "-"
+	for code, n := range regions() {
+		if strings.HasPrefix(code, prefix) && strings.EqualFold(n, name) {
+			return code, true
+		}
+	}
+	return "", false
+}
+
 // Shapes are the countries the map draws, sorted by code. The slice is
 // shared: callers must not modify it.
 func Shapes() []Shape { return load().shapes }

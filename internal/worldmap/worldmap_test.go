@@ -33,6 +33,17 @@ func TestTheEmbeddedFilesAreTheGeneratedOnes(t *testing.T) {
 	}
 }
 
+func TestRegionCode(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ country, name, want string }{
+		{"DE", "Bayern", "DE-BY"}, {"de", "bayern", "DE-BY"}, {"US", "California", "US-CA"}, {"FR", "Bayern", ""}, {"DE", "", ""},
+	} {
+		if got, ok := worldmap.RegionCode(c.country, c.name); got != c.want || ok != (c.want != "") {
+			t.Errorf("RegionCode(%q, %q) = %q, %v; want %q", c.country, c.name, got, ok, c.want)
+		}
+	}
+}
+
 func TestRegionName(t *testing.T) {
 	t.Parallel()
 	for code, want := range map[string]string{
