@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/geo/geotest"
 	"github.com/skopos-go/skopos/internal/pipeline"
 	"github.com/skopos-go/skopos/internal/testwait"
@@ -145,26 +146,9 @@ func TestServeDashboardDoneWhen(t *testing.T) {
 			t.Fatalf("%s: %v", expr, err)
 		}
 	}
-	// wait polls a condition: after a click that navigates, a node query
-	// can hold on to the old document, a poll cannot
+	// wait polls a condition on a loaded document
 	wait := func(cond string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			deadline := time.Now().Add(testwait.Timeout())
-			for {
-				ok, err := chromedp.Evaluate[bool](`document.readyState === "complete" && (`+cond+`)`)(ctx, tg)
-				if err == nil && ok {
-					return nil
-				}
-				if time.Now().After(deadline) {
-					return fmt.Errorf("not within %v: %s (%v)", testwait.Timeout(), cond, err)
-				}
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		})
+		return browsertest.Until(`document.readyState === "complete" && (` + cond + `)`)
 	}
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	base := s.URL + "/dashboard/sites/" + site.ID

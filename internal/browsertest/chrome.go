@@ -101,3 +101,29 @@ func (b *Browser) start() {
 	b.ctx = ctx
 	b.stop = func() { cancelBrowser(); cancelAlloc() }
 }
+
+// Until polls a JavaScript condition every 50 ms until it holds, for
+// testwait.Timeout(). After a click that navigates, a node query can hold
+// on to the old document; a poll cannot. An evaluation that races the
+// navigation fails and is tried again.
+func Until(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		within := testwait.Timeout()
+		deadline := time.Now().Add(within)
+		for {
+			ok, err := chromedp.Evaluate[bool](js)(ctx, t)
+			if err == nil && ok {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				href, _ := chromedp.Evaluate[string](`location.href + " " + document.readyState`)(ctx, t)
+				return fmt.Errorf("not within %v: %s (last error %v; at %s)", within, js, err, href)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}

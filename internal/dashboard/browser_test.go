@@ -81,30 +81,8 @@ func visit(t *testing.T, ctx context.Context, url, sel string) {
 	run(t, ctx, "wait for "+sel, until(`!!document.querySelector(`+strconv.Quote(sel)+`)`))
 }
 
-// until polls a JavaScript condition: after a click that navigates, a
-// node query can hold on to the old document, a poll cannot.
-func until(js string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		within := testwait.Timeout()
-		deadline := time.Now().Add(within)
-		for {
-			// an evaluation racing the navigation fails; try again
-			ok, err := chromedp.Evaluate[bool](js)(ctx, t)
-			if err == nil && ok {
-				return nil
-			}
-			if time.Now().After(deadline) {
-				href, _ := chromedp.Evaluate[string](`location.href + " " + document.readyState`)(ctx, t)
-				return fmt.Errorf("not within %v: %s (last error %v; at %s)", within, js, err, href)
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
-}
+// until polls a JavaScript condition (browsertest.Until).
+func until(js string) chromedp.Action[chromedp.Void] { return browsertest.Until(js) }
 
 func screenshotDir(t *testing.T) string {
 	dir := os.Getenv("SKOPOS_SCREENSHOTS")

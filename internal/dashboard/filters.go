@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/skopos-go/skopos/internal/stats"
-	"github.com/skopos-go/skopos/internal/worldmap"
 )
 
 // requestFilters reads the repeated ?filter=<dimension>:<value>
@@ -152,12 +151,7 @@ func (s *server) addedFilter(w http.ResponseWriter, r *http.Request, rd *reader)
 		s.fail(w, r, rd.u, http.StatusBadRequest, badFilter(err))
 		return true
 	}
-	switch f.Dim {
-	case "country":
-		f.Value = worldmap.Code(f.Value)
-	case "region":
-		f.Value = regionCode(f.Value)
-	}
+	f.Value = keyCode(f.Dim, f.Value)
 	fs, err := requestFilters(r)
 	if err != nil {
 		s.fail(w, r, rd.u, http.StatusBadRequest, badFilter(err))

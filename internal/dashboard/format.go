@@ -37,16 +37,20 @@ func place(country, state string) string {
 	return worldmap.RegionName(state) + ", " + country
 }
 
-// regionCode reads a region as keyName shows it ("Bayern, Germany") back
-// as its code; anything else (a code) comes back as it is.
-func regionCode(v string) string {
-	i := strings.LastIndex(v, ", ")
-	if i < 0 {
-		return v
-	}
-	if cc := worldmap.Code(v[i+2:]); len(cc) == 2 {
-		if code, ok := worldmap.RegionCode(cc, v[:i]); ok {
-			return code
+// keyCode is keyName read back: a country's or region's name as
+// keyName shows it ("Germany", "Bayern, Germany") is its code; anything
+// else (a code, another dimension's key) comes back as it is.
+func keyCode(dim, v string) string {
+	switch dim {
+	case "country":
+		return worldmap.Code(v)
+	case "region":
+		if i := strings.LastIndex(v, ", "); i >= 0 {
+			if cc := worldmap.Code(v[i+2:]); len(cc) == 2 {
+				if code, ok := worldmap.RegionCode(cc, v[:i]); ok {
+					return code
+				}
+			}
 		}
 	}
 	return v

@@ -10,7 +10,6 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/stats"
-	"github.com/skopos-go/skopos/internal/worldmap"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -22,7 +21,8 @@ const (
 
 // suggestion is one value the "+ Filter" form offers: Value is what the
 // filter compares, Label what the form shows and puts in its input (a
-// country's name; addedFilter reads it back as the code).
+// country's or region's name, keyName; addedFilter reads it back as the
+// code).
 type suggestion struct {
 	Value string `json:"value"`
 	Label string `json:"label"`
@@ -91,8 +91,6 @@ func (s *server) suggest(w http.ResponseWriter, r *http.Request, rd *reader) {
 		}
 	case "goal":
 		out.Values, err = s.goalSuggestions(rd.site.Id, search, limit)
-	case "country":
-		out.Metric, out.Values, err = countrySuggestions(r, s, rd, req, search, limit)
 	default:
 		out.Metric, out.Values, err = breakdownSuggestions(r, s, rd, req, dim, search, limit)
 	}
@@ -116,13 +114,10 @@ func breakdownSuggestions(r *http.Request, s *server, rd *reader, req stats.Requ
 		_, size := utf8.DecodeLastRuneInString(head)
 		head = head[:len(head)-size]
 	}
-	breq := stats.BreakdownRequest{Request: req, Dimension: bdim, Search: head, Limit: stats.MaxBreakdownLimit}
-	label := func(k string) string { return k }
-	if dim == "region" {
-		// by name, "Bayern, Germany" (addedFilter reads it back as DE-BY)
-		label = func(k string) string { return keyName(dim, k) }
-		breq.Name = label
-	}
+	// countries and regions by name too, "Germany", "Bayern, Germany"
+	// (addedFilter reads the name back as the code)
+	label := func(k string) string { return keyName(dim, k) }
+	breq := stats.BreakdownRequest{Request: req, Dimension: bdim, Search: head, Limit: stats.MaxBreakdownLimit, Name: label}
 	res, err := stats.Breakdown(r.Context(), s.app, rd.site.Id, breq)
 	if err != nil {
 		return "", nil, err
@@ -139,32 +134,6 @@ func breakdownSuggestions(r *http.Request, s *server, rd *reader, req stats.Requ
 		}
 	}
 	return res.Metric, out, nil
-}
-
-// countrySuggestions are the countries whose name or code contains
-// search, by visitors: a country's name is not its breakdown key, so
-// every key is read (a few hundred at most) and matched here.
-func countrySuggestions(r *http.Request, s *server, rd *reader, req stats.Request, search string, limit int) (string, []suggestion, error) {
-	needle := strings.ToLower(search)
-	out := []suggestion{}
-	metric := ""
-	for offset := 0; ; offset += stats.MaxBreakdownLimit {
-		res, err := stats.Breakdown(r.Context(), s.app, rd.site.Id, stats.BreakdownRequest{Request: req, Dimension: "country",
-			Limit: stats.MaxBreakdownLimit, Offset: offset})
-		if err != nil {
-			return "", nil, err
-		}
-		metric = res.Metric
-		for _, row := range res.Rows {
-			name := worldmap.Name(row.Key)
-			if len(out) < limit && (strings.Contains(strings.ToLower(name), needle) || strings.EqualFold(row.Key, search)) {
-				out = append(out, suggestion{Value: row.Key, Label: name, Count: row.Count()})
-			}
-		}
-		if len(out) == limit || offset+len(res.Rows) >= res.Total || len(res.Rows) == 0 {
-			return metric, out, nil
-		}
-	}
 }
 
 // goalSuggestions are the website's goals whose name contains search,
