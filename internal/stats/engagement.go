@@ -32,9 +32,11 @@ type PageEngagement struct {
 // times (in whole tenths of a second) and scroll depths (whole percents)
 // are counted, and the medians read from the counts.
 func (q *querier) pageEngagement(p Period, pages []Item) ([]PageEngagement, error) {
-	out := []PageEngagement{}
 	if len(pages) == 0 {
-		return out, nil
+		return []PageEngagement{}, nil
+	}
+	if s := q.streamed; s != nil && s.from.Equal(p.From) && s.to.Equal(p.To) {
+		return engagementOf(pages, s.engagement), nil
 	}
 	params := dbx.Params{}
 	var in []string
@@ -53,13 +55,9 @@ func (q *querier) pageEngagement(p Period, pages []Item) ([]PageEngagement, erro
 		return nil, fmt.Errorf("stats: page engagement: %w", err)
 	}
 	defer rs.Close()
-	type counts struct {
-		tenths map[int]int
-		scroll [101]int
-	}
-	byPath := make(map[string]*counts, len(pages))
+	byPath := make(map[string]*engagementCounts, len(pages))
 	for _, it := range pages {
-		byPath[it.Key] = &counts{tenths: map[int]int{}}
+		byPath[it.Key] = newEngagementCounts()
 	}
 	var (
 		path      sql.RawBytes
@@ -69,19 +67,38 @@ func (q *querier) pageEngagement(p Period, pages []Item) ([]PageEngagement, erro
 		if err := rs.Scan(&path, &ms, &depth); err != nil {
 			return nil, fmt.Errorf("stats: page engagement: %w", err)
 		}
-		c := byPath[string(path)]
-		if c == nil {
-			continue
+		if c := byPath[string(path)]; c != nil {
+			c.add(ms, depth)
 		}
-		c.tenths[ms/100]++
-		c.scroll[min(max(depth, 0), 100)]++
 	}
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("stats: page engagement: %w", err)
 	}
-	for _, it := range pages { // in the top list's order
+	return engagementOf(pages, byPath), nil
+}
+
+// engagementCounts holds one page's engaged page views: how many engaged
+// each tenth of a second and scrolled each percent.
+type engagementCounts struct {
+	tenths map[int]int
+	scroll [101]int
+}
+
+func newEngagementCounts() *engagementCounts { return &engagementCounts{tenths: map[int]int{}} }
+
+// add counts one page view with engagement (ms > 0 or depth > 0).
+func (c *engagementCounts) add(ms, depth int) {
+	c.tenths[ms/100]++
+	c.scroll[min(max(depth, 0), 100)]++
+}
+
+// engagementOf is the engagement of pages, in their order, from the
+// counts of their page views (pages without any are left out).
+func engagementOf(pages []Item, byPath map[string]*engagementCounts) []PageEngagement {
+	out := []PageEngagement{}
+	for _, it := range pages {
 		c := byPath[it.Key]
-		if len(c.tenths) == 0 {
+		if c == nil || len(c.tenths) == 0 {
 			continue
 		}
 		tenths := make([]bucket, 0, len(c.tenths))
@@ -99,7 +116,7 @@ func (q *querier) pageEngagement(p Period, pages []Item) ([]PageEngagement, erro
 		out = append(out, PageEngagement{Path: it.Key, Views: views,
 			MedianSeconds: math.Floor(med+0.5) / 10, MedianScroll: sc})
 	}
-	return out, nil
+	return out
 }
 
 // bucket is how many page views (n) had one value (v).
@@ -167,7 +184,7 @@ func (q *querier) autoEvents(p Period, n int) (map[string][]AutoEventItem, error
 			WHEN {:form} THEN json_extract(e.eventData, '$.form')
 			WHEN {:e404} THEN ''
 			ELSE json_extract(e.eventData, '$.url') END, '') AS value,
-		e.path AS page, COUNT(DISTINCT e.session) AS visitors, COUNT(*) AS n` + q.eventsFrom() +
+		e.path AS page, COUNT(DISTINCT e.session) AS visitors, COUNT(*) AS n` + q.eventsFirst() +
 		` AND e.type = 'custom' AND e.eventName IN ({:out}, {:dl}, {:e404}, {:form}) GROUP BY name, value, page`).
 		WithContext(q.ctx).Bind(q.params(p, dbx.Params{"out": EventOutbound, "dl": EventDownload, "e404": Event404, "form": EventForm})).All(&rows)
 	if err != nil {

@@ -27,6 +27,9 @@ type querier struct {
 	// the goals, goal filters and funnel steps of one report read each
 	// prefix's paths once
 	pathsBy map[string][]string
+	// streamed holds what streamEvents counted for later parts of the
+	// report (nil until it ran)
+	streamed *streamed
 }
 
 // newQuerier turns the filters into SQL conditions. Conditions that Go
@@ -270,13 +273,21 @@ func (q *querier) sessionsFrom() string {
 // first and each of those looks its session up: 3× faster than reading
 // every event of the matching sessions (page+country, BENCHMARKS.md).
 func (q *querier) eventsFrom() string {
-	switch {
-	case len(q.c.sess) == 0:
-		return ` FROM events e WHERE e.website = {:w} AND e.timestamp >= {:from} AND e.timestamp < {:to}` + q.evConds("e")
-	case len(q.c.ev) > 0:
-		return ` FROM events e JOIN sessions s ON s.id = e.session WHERE e.website = {:w} AND e.timestamp >= {:from}
-			AND e.timestamp < {:to}` + q.evConds("e") + q.sessConds()
+	if len(q.c.sess) == 0 || len(q.c.ev) > 0 {
+		return q.eventsFirst()
 	}
 	return ` FROM sessions s CROSS JOIN events e ON e.session = s.id WHERE s.website = {:w} AND s.lastActivity >= {:from}
 		AND s.startedAt < {:to}` + q.sessConds() + ` AND +e.website = {:w} AND e.timestamp >= {:from} AND e.timestamp < {:to}`
+}
+
+// eventsFirst is eventsFrom in the events-first order whatever the
+// filters: for a statement whose own conditions select few events
+// through an index of theirs (the automatic events by name), each of
+// which then looks its session up.
+func (q *querier) eventsFirst() string {
+	if len(q.c.sess) == 0 {
+		return ` FROM events e WHERE e.website = {:w} AND e.timestamp >= {:from} AND e.timestamp < {:to}` + q.evConds("e")
+	}
+	return ` FROM events e JOIN sessions s ON s.id = e.session WHERE e.website = {:w} AND e.timestamp >= {:from}
+		AND e.timestamp < {:to}` + q.evConds("e") + q.sessConds()
 }

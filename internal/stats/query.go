@@ -12,6 +12,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/schema"
+	"golang.org/x/sync/errgroup"
 )
 
 // ErrSiteNotFound is returned for an unknown website id.
@@ -64,32 +65,35 @@ func query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 		return nil, err
 	}
 	var (
-		cur      totals
-		series   []Point
-		top      map[string][]Item
-		imported *Imported
+		cur, prev          totals
+		series, prevSeries []Point
+		top                map[string][]Item
+		imported           *Imported
+		g                  errgroup.Group
 	)
+	// the previous period's rows are not the period's: read side by side
+	g.Go(func() (err error) {
+		prev, prevSeries, err = q.previous(p)
+		return err
+	})
 	if q.useSummaries(p) {
-		if cur, err = q.totals(p); err != nil {
-			return nil, err
+		if cur, err = q.totals(p); err == nil {
+			series, err = q.sumSeries(p, p.Buckets())
 		}
-		if series, err = q.sumSeries(p, p.Buckets()); err != nil {
-			return nil, err
+		if err == nil {
+			top, err = q.top(p, req.Top)
 		}
-		if top, err = q.top(p, req.Top); err != nil {
-			return nil, err
+		if err == nil {
+			if imported, err = q.imported(p); err != nil {
+				err = fmt.Errorf("stats: imported days: %w", err)
+			}
 		}
-		if imported, err = q.imported(p); err != nil {
-			return nil, fmt.Errorf("stats: imported days: %w", err)
-		}
-	} else if cur, series, top, err = q.raw(p, req.Top); err != nil {
-		return nil, err
+	} else {
+		cur, series, top, err = q.raw(p, req.Top)
 	}
-	prev, err := q.totals(*p.Previous)
-	if err != nil {
-		return nil, err
+	if werr := g.Wait(); err == nil {
+		err = werr
 	}
-	prevSeries, err := q.previousSeries(p)
 	if err != nil {
 		return nil, err
 	}
@@ -182,13 +186,31 @@ func finishSeries(points []Point) []Point {
 	return points
 }
 
-// previousSeries is the previous period's series, step by step aligned
-// with p's (previousBuckets): from the summaries when they serve every
-// step, else from the raw rows.
-func (q *querier) previousSeries(p Period) ([]Point, error) {
+// previous is the previous period's totals and its series, step by step
+// aligned with p's (previousBuckets): from the summaries when they serve
+// every step, else from the raw rows, where one pass counts both.
+func (q *querier) previous(p Period) (totals, []Point, error) {
 	bounds := p.previousBuckets()
-	if !q.filtered() && !p.Previous.FromRaw && onUTCHours(bounds...) {
-		return q.sumSeries(*p.Previous, bounds)
+	if q.filtered() || p.Previous.FromRaw || !onUTCHours(bounds...) {
+		if !q.filtered() && q.useSummaries(*p.Previous) {
+			// the totals from the summaries, as the period's own
+			tot, err := q.totals(*p.Previous)
+			if err != nil {
+				return tot, nil, err
+			}
+			series, _, err := q.rawSeries(*p.Previous, bounds)
+			return tot, series, err
+		}
+		series, tot, err := q.rawSeries(*p.Previous, bounds)
+		if err == nil && !q.filtered() {
+			tot.jsErrors, err = q.jsErrors(*p.Previous)
+		}
+		return tot, series, err
 	}
-	return q.rawSeries(*p.Previous, bounds)
+	tot, err := q.totals(*p.Previous)
+	if err != nil {
+		return tot, nil, err
+	}
+	series, err := q.sumSeries(*p.Previous, bounds)
+	return tot, series, err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/skopos-go/skopos/internal/domain"
+	"golang.org/x/sync/errgroup"
 )
 
 // The raw path: a filtered period, or one not on whole UTC hours, is
@@ -43,41 +44,57 @@ func (q *querier) rawTotals(p Period) (totals, error) {
 	return t, err
 }
 
-// rawSeries counts w's series, of the steps bounds delimit, from the raw
-// rows (honoring the filters): page views by their time, sessions by
-// their start, each grouped by quarter hour in the index's order. The
-// first step may start before w ("24h" starts its first at the hour):
-// only w's rows count.
-func (q *querier) rawSeries(w Period, bounds []time.Time) ([]Point, error) {
+// rawSeries counts w's series, of the steps bounds delimit, and its
+// totals from the raw rows (honoring the filters): page views by their
+// time, sessions by their start, each grouped by quarter hour in the
+// index's order. The first step may start before w ("24h" starts its
+// first at the hour): only w's rows count. The totals count every row of
+// w, in a step or not.
+func (q *querier) rawSeries(w Period, bounds []time.Time) ([]Point, totals, error) {
 	out, bucket := newSeries(bounds, w.Location())
+	var tot totals
 	var rows []struct {
 		Sessions bool   `db:"sessions"` // a row of sessions, else of page views
 		Quarter  string `db:"q"`
 		N        int    `db:"n"`
+		New      int    `db:"new"`
+		Engaged  int    `db:"engaged"`
 		Bounces  int    `db:"bounces"`
 		Duration int    `db:"duration"`
 	}
-	err := q.db.NewQuery(`SELECT FALSE AS sessions, ` + quarterKey("e.timestamp") + ` AS q, COUNT(*) AS n, 0 AS bounces, 0 AS duration` +
-		q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY q
-		UNION ALL SELECT TRUE, ` + quarterKey("s.startedAt") + ` AS q, COUNT(*), SUM(s.eventCount <= 1), ` + durationSum +
-		q.sessionsFrom() + ` GROUP BY q`).WithContext(q.ctx).Bind(q.params(w, nil)).All(&rows)
+	err := q.db.NewQuery(`SELECT FALSE AS sessions, ` + quarterKey("e.timestamp") + ` AS q, COUNT(*) AS n, 0 AS new, 0 AS engaged,
+			0 AS bounces, 0 AS duration` + q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY q
+		UNION ALL SELECT TRUE, ` + quarterKey("s.startedAt") + ` AS q, COUNT(*), SUM(s.isNewVisitor), SUM(s.isEngaged),
+			SUM(s.eventCount <= 1), ` + durationSum + q.sessionsFrom() + ` GROUP BY q`).WithContext(q.ctx).Bind(q.params(w, nil)).All(&rows)
 	if err != nil {
-		return nil, fmt.Errorf("stats: series: %w", err)
+		return nil, tot, fmt.Errorf("stats: series: %w", err)
 	}
 	for _, r := range rows {
 		t, ok := parseQuarter(r.Quarter)
 		pt := bucket(t)
-		switch {
-		case !ok || pt == nil:
-		case r.Sessions:
+		if !ok {
+			pt = nil
+		}
+		if !r.Sessions {
+			tot.pageViews += float64(r.N)
+			if pt != nil {
+				pt.PageViews += r.N
+			}
+			continue
+		}
+		tot.visitors += float64(r.N)
+		tot.newVisitors += float64(r.New)
+		tot.returning += float64(r.N - r.New)
+		tot.engaged += float64(r.Engaged)
+		tot.bounces += float64(r.Bounces)
+		tot.duration += float64(r.Duration)
+		if pt != nil {
 			pt.Visitors += r.N
 			pt.bounces += r.Bounces
 			pt.duration += r.Duration
-		default:
-			pt.PageViews += r.N
 		}
 	}
-	return out, nil
+	return out, tot, nil
 }
 
 // quarterKey groups a stored date by UTC quarter hour ("2026-11-30 01:2"
@@ -119,13 +136,28 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 	series, bucket := newSeries(p.Buckets(), p.Location())
 	out := emptyTop()
 	params := q.params(p, dbx.Params{"n": n})
-	if err := q.rawEvents(params, bucket, &tot, out); err != nil {
+	events := q.rawEvents
+	if len(q.c.sess) > 0 {
+		events = func(params dbx.Params, bucket func(time.Time) *Point, tot *totals, out map[string][]Item) error {
+			return q.streamEvents(p, n, params, bucket, tot, out)
+		}
+	}
+	// the two statements read different rows into different fields (of
+	// tot and of the series' points), so they run side by side, each on
+	// a connection of its own
+	var (
+		g         errgroup.Group
+		dimCounts []map[string]int
+	)
+	g.Go(func() error { return events(params, bucket, &tot, out) })
+	g.Go(func() (err error) {
+		dimCounts, err = q.rawSessions(params, bucket, &tot)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return tot, nil, nil, err
 	}
-	dimCounts, err := q.rawSessions(params, bucket, &tot)
-	if err != nil {
-		return tot, nil, nil, err
-	}
+	var err error
 	for i, c := range sessionDims {
 		out[c.dim] = sessionItems(c.dim, dimCounts[i], n)
 	}
@@ -145,18 +177,12 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 
 // rawEvents reads the events in one statement: page views per quarter
 // hour (the total and the series) and the top pages and custom events
-// (ranked per type) into out. With session filters, which join every
-// event to its session, the events are selected and joined once
-// (materialized), else each part reads them through the index itself
-// (writing them to a temporary table costs more than a second index
-// scan).
+// (ranked per type) into out. Each part reads the events through the
+// index itself: writing them to a temporary table costs more than a
+// second index scan. With session filters streamEvents reads them.
 func (q *querier) rawEvents(params dbx.Params, bucket func(time.Time) *Point, tot *totals, out map[string][]Item) error {
-	hint := "NOT MATERIALIZED"
-	if len(q.c.sess) > 0 {
-		hint = "MATERIALIZED"
-	}
 	var evRows []dimRow
-	err := q.db.NewQuery(`WITH sel AS ` + hint + ` (SELECT ` + quarterKey("e.timestamp") + ` AS q, e.type AS t,
+	err := q.db.NewQuery(`WITH sel AS NOT MATERIALIZED (SELECT ` + quarterKey("e.timestamp") + ` AS q, e.type AS t,
 			CASE e.type WHEN 'custom' THEN e.eventName ELSE e.path END AS k` + q.eventsFrom() + ` AND e.type IN ('pageView', 'custom'))
 		SELECT 'series' AS dim, q AS key, COUNT(*) AS n FROM sel WHERE t = 'pageView' GROUP BY q
 		UNION ALL SELECT dim, key, n FROM (
