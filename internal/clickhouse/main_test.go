@@ -1,0 +1,26 @@
+package clickhouse_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/skopos-go/skopos/internal/chtest"
+	"github.com/skopos-go/skopos/internal/testwait"
+)
+
+var server chtest.Server
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	server.Close()
+	os.Exit(code)
+}
+
+// timeout returns a context that ends with the test's deadline for work
+// the machine must do.
+func timeout(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
+	t.Cleanup(cancel)
+	return ctx
+}
