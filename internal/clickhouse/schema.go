@@ -20,10 +20,11 @@ type SchemaOptions struct {
 // while the SQLite store keeps milliseconds (PocketBase's dates) and
 // figures such as a session's duration round them: one integer column
 // keeps them exact, orders and compares like the time, converts with
-// toDateTime(intDiv(t, 1000)) where a date function is wanted, and reads
-// the same on 18.16 and current releases. Signed, so that differences of
-// times are never wrapped unsigned numbers. Bind and Insert write a
-// time.Time this way.
+// toDateTime(intDiv(t, 1000), 'UTC') where a date function is wanted,
+// and reads the same on 18.16 and current releases. Signed, so that
+// differences of times are never wrapped unsigned numbers. Bind and
+// Insert write a time.Time this way. Partitions are months in UTC, not in
+// the server's time zone.
 
 // table is one table of the store: its columns, in the PocketBase
 // collection's field names and order, and how its rows are kept.
@@ -68,7 +69,7 @@ var tables = []table{{
 		{"updated", "Int64"},
 	},
 	engine:      "MergeTree",
-	partitionBy: "toYYYYMM(toDateTime(intDiv(timestamp, 1000)))",
+	partitionBy: "toYYYYMM(toDateTime(intDiv(timestamp, 1000), 'UTC'))",
 	orderBy:     "(website, timestamp)",
 	shardBy:     "cityHash64(session)",
 }, {
@@ -114,7 +115,7 @@ var tables = []table{{
 		{"version", "UInt64"},
 	},
 	engine:      "ReplacingMergeTree(version)",
-	partitionBy: "toYYYYMM(toDateTime(intDiv(created, 1000)))",
+	partitionBy: "toYYYYMM(toDateTime(intDiv(created, 1000), 'UTC'))",
 	orderBy:     "(website, id)",
 	shardBy:     "cityHash64(id)",
 }, {
@@ -138,7 +139,7 @@ var tables = []table{{
 		{"updated", "Int64"},
 	},
 	engine:      "MergeTree",
-	partitionBy: "toYYYYMM(toDateTime(intDiv(lastSeen, 1000)))",
+	partitionBy: "toYYYYMM(toDateTime(intDiv(lastSeen, 1000), 'UTC'))",
 	orderBy:     "(website, errorHash, lastSeen)",
 	shardBy:     "cityHash64(website, errorHash)",
 }}
