@@ -64,17 +64,11 @@ type Server struct {
 // when clickhouse-server is not installed.
 func (s *Server) Database(t testing.TB) *clickhouse.Client {
 	t.Helper()
-	s.once.Do(s.start)
-	if s.skip != "" {
-		t.Skip(s.skip)
-	}
-	if s.err != nil {
-		t.Fatal(s.err)
-	}
+	url := s.URL(t)
 	b := make([]byte, 8)
 	rand.Read(b)
 	name := "test_" + hex.EncodeToString(b)
-	admin := clickhouse.New(clickhouse.Options{URL: s.url})
+	admin := clickhouse.New(clickhouse.Options{URL: url})
 	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
 	defer cancel()
 	if err := admin.Exec(ctx, "CREATE DATABASE ?", clickhouse.Ident(name)); err != nil {
@@ -87,7 +81,7 @@ func (s *Server) Database(t testing.TB) *clickhouse.Client {
 			t.Error(err)
 		}
 	})
-	return clickhouse.New(clickhouse.Options{URL: s.url, Database: name})
+	return clickhouse.New(clickhouse.Options{URL: url, Database: name})
 }
 
 // URL returns the server's HTTP interface, starting the server like

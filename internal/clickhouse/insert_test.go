@@ -154,12 +154,7 @@ func eventRows(n int) []map[string]any {
 }
 
 func TestInsertOfAHundredThousandEvents(t *testing.T) {
-	db := server.Database(t)
-	for _, stmt := range clickhouse.Schema(clickhouse.SchemaOptions{Database: db.Database()}) {
-		if err := db.Exec(timeout(t), stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := storeDatabase(t)
 	const n = 100_000
 	rows := eventRows(n)
 	begin := time.Now()
@@ -184,12 +179,7 @@ func TestInsertOfAHundredThousandEvents(t *testing.T) {
 }
 
 func BenchmarkInsertEvents(b *testing.B) {
-	db := server.Database(b)
-	for _, stmt := range clickhouse.Schema(clickhouse.SchemaOptions{Database: db.Database()}) {
-		if err := db.Exec(timeout(b), stmt); err != nil {
-			b.Fatal(err)
-		}
-	}
+	db := storeDatabase(b)
 	const batch = 10_000
 	rows := eventRows(batch)
 	b.ResetTimer()

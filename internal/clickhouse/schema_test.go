@@ -12,13 +12,10 @@ import (
 )
 
 func TestSchemaRunsOn18_16AndAgainHarmlessly(t *testing.T) {
-	db := server.Database(t)
-	stmts := clickhouse.Schema(clickhouse.SchemaOptions{Database: db.Database()})
-	for range 2 {
-		for _, stmt := range stmts {
-			if err := db.Exec(timeout(t), stmt); err != nil {
-				t.Fatalf("%v\n%s", err, stmt)
-			}
+	db := storeDatabase(t)
+	for _, stmt := range clickhouse.Schema(clickhouse.SchemaOptions{Database: db.Database()}) {
+		if err := db.Exec(timeout(t), stmt); err != nil {
+			t.Fatalf("again: %v\n%s", err, stmt)
 		}
 	}
 	type table struct{ Name, Engine string }
@@ -85,12 +82,7 @@ func TestClusterSchemaRunsWithoutReplication(t *testing.T) {
 }
 
 func TestLatestSessionVersionReadAlikeByFinalAndArgMax(t *testing.T) {
-	db := server.Database(t)
-	for _, stmt := range clickhouse.Schema(clickhouse.SchemaOptions{Database: db.Database()}) {
-		if err := db.Exec(timeout(t), stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := storeDatabase(t)
 	// three writes of s1 (separate inserts: separate parts, not merged
 	// yet) and one of s2
 	for _, rows := range [][]map[string]any{
@@ -139,12 +131,7 @@ var latestSessions = map[string]string{
 // BenchmarkSessionsLatest compares FINAL with argMax over 200 000 sessions
 // written twice each, in two parts that are not merged.
 func BenchmarkSessionsLatest(b *testing.B) {
-	db := server.Database(b)
-	for _, stmt := range clickhouse.Schema(clickhouse.SchemaOptions{Database: db.Database()}) {
-		if err := db.Exec(timeout(b), stmt); err != nil {
-			b.Fatal(err)
-		}
-	}
+	db := storeDatabase(b)
 	// as between merges: every version a row of its own
 	if err := db.Exec(timeout(b), "SYSTEM STOP MERGES"); err != nil {
 		b.Fatal(err)
