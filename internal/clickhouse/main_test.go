@@ -1,0 +1,40 @@
+package clickhouse_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/skopos-go/skopos/internal/chtest"
+	"github.com/skopos-go/skopos/internal/clickhouse"
+	"github.com/skopos-go/skopos/internal/testwait"
+)
+
+var server chtest.Server
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	server.Close()
+	os.Exit(code)
+}
+
+// timeout returns a context that ends with the test's deadline for work
+// the machine must do.
+func timeout(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// storeDatabase returns a database of its own for t with the store's
+// tables (Schema) in it.
+func storeDatabase(t testing.TB) *clickhouse.Client {
+	t.Helper()
+	db := server.Database(t)
+	for _, stmt := range clickhouse.Schema(clickhouse.SchemaOptions{Database: db.Database()}) {
+		if err := db.Exec(timeout(t), stmt); err != nil {
+			t.Fatalf("%v\n%s", err, stmt)
+		}
+	}
+	return db
+}
