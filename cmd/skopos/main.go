@@ -41,7 +41,7 @@ import (
 func main() {
 	// Not pocketbase.New(): it turns on dev mode (every SQL statement
 	// logged) under `go run`, which is how the README starts the server.
-	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false})
+	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false, DBConnect: plugin.DBConnect})
 	app.RootCmd.Use = "skopos"
 	app.RootCmd.Short = "Skopos: privacy-first, self-hosted web analytics on PocketBase"
 

@@ -25,6 +25,7 @@ import (
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	_ "github.com/pocketbase/pocketbase/migrations" // PocketBase's system migrations
+	"github.com/skopos-go/skopos/internal/dbconn"
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/superuser"
 	"github.com/skopos-go/skopos/schema"
@@ -165,7 +166,7 @@ func (s *Server) start(addr string) error {
 		ln.Close()
 		return err
 	}
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: s.Dir, EncryptionEnv: "pbtest_unused_env"})
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: s.Dir, EncryptionEnv: "pbtest_unused_env", DBConnect: dbconn.Connect})
 	if err := s.prepare(app, fresh); err != nil {
 		ln.Close()
 		_ = app.ResetBootstrapState()
@@ -339,7 +340,7 @@ func makeTemplate(opts Options) (map[string][]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, EncryptionEnv: "pbtest_unused_env"})
+	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dir, EncryptionEnv: "pbtest_unused_env", DBConnect: dbconn.Connect})
 	s := &Server{Email: Email, Password: Password, opts: Options{Plain: opts.Plain, Setup: opts.Template}}
 	err = s.prepare(app, false)
 	if rerr := app.ResetBootstrapState(); err == nil {
