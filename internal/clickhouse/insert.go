@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -91,4 +92,40 @@ func appendRow(out []byte, row map[string]any) ([]byte, error) {
 		}
 	}
 	return append(out, '}', '\n'), nil
+}
+
+// EncodeRows returns rows as the body of an INSERT … FORMAT JSONEachRow,
+// written as Insert writes them, for InsertEncoded: a writer can keep a
+// batch (in an outbox) and send it later, byte for byte.
+func EncodeRows(rows []map[string]any) ([]byte, error) {
+	var out []byte
+	for i, row := range rows {
+		var err error
+		if out, err = appendRow(out, row); err != nil {
+			return nil, fmt.Errorf("clickhouse: row %d: %w", i+1, err)
+		}
+	}
+	return out, nil
+}
+
+// InsertEncoded writes rows EncodeRows encoded into table in one INSERT.
+func (c *Client) InsertEncoded(ctx context.Context, table string, body []byte) error {
+	if len(body) == 0 {
+		return nil
+	}
+	q, err := Bind("INSERT INTO ? FORMAT JSONEachRow", Ident(table))
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"&query="+url.QueryEscape(q), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	rc, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, rc)
+	rc.Close()
+	return err
 }

@@ -190,3 +190,38 @@ func BenchmarkInsertEvents(b *testing.B) {
 	}
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestInsertEncodedWritesWhatInsertWrites: a batch encoded now and sent
+// later (an outbox) stores the same rows as Insert.
+func TestInsertEncodedWritesWhatInsertWrites(t *testing.T) {
+	db := storeDatabase(t)
+	rows := []map[string]any{
+		{"id": "e1", "website": "w", "path": "/a'b\\c", "timestamp": time.UnixMilli(1764547200123).UTC(), "engagedMs": 7},
+		{"id": "e2", "website": "w", "path": "/\u00e9", "timestamp": int64(1764547200999), "batch": "b1"},
+	}
+	body, err := clickhouse.EncodeRows(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InsertEncoded(timeout(t), "events", body); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		ID        string `json:"id"`
+		Path      string `json:"path"`
+		Timestamp int64  `json:"timestamp"`
+		EngagedMs uint64 `json:"engagedMs"`
+		Batch     string `json:"batch"`
+	}
+	got, err := clickhouse.Select[row](timeout(t), db, "SELECT id, path, timestamp, engagedMs, batch FROM events ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []row{{"e1", "/a'b\\c", 1764547200123, 7, ""}, {"e2", "/\u00e9", 1764547200999, 0, "b1"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rows %+v, want %+v", got, want)
+	}
+	if _, err := clickhouse.EncodeRows([]map[string]any{{"id": struct{}{}}}); err == nil {
+		t.Error("a value of an unknown type encoded")
+	}
+}

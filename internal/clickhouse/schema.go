@@ -67,6 +67,10 @@ var tables = []table{{
 		{"orderId", "String"},
 		{"created", "Int64"},
 		{"updated", "Int64"},
+		// batch names the writer's outbox record the row came in
+		// (chstore): rows are immutable, so a record shipped twice
+		// after a crash is found by it and not counted twice
+		{"batch", "String"},
 	},
 	engine:      "MergeTree",
 	partitionBy: "toYYYYMM(toDateTime(intDiv(timestamp, 1000), 'UTC'))",
@@ -140,11 +144,33 @@ var tables = []table{{
 		{"lastSeen", "Int64"},
 		{"created", "Int64"},
 		{"updated", "Int64"},
+		{"batch", "String"}, // as events'
 	},
 	engine:      "MergeTree",
 	partitionBy: "toYYYYMM(toDateTime(intDiv(lastSeen, 1000), 'UTC'))",
 	orderBy:     "(website, errorHash, lastSeen)",
 	shardBy:     "cityHash64(website, errorHash)",
+}, {
+	// engagement: a page view's engaged time and deepest scroll, which
+	// its beacons raise after the events row is written (in SQLite an
+	// update of that row). Events are immutable here, so each raise is a
+	// row with a higher version; readers take the latest (FINAL) per
+	// event and join it to the page views. Partitioned by the month of
+	// the page view, which no version changes.
+	name: "engagement",
+	columns: [][2]string{
+		{"website", "String"},
+		{"event", "String"},
+		{"session", "String"},
+		{"timestamp", "Int64"}, // the page view's
+		{"engagedMs", "UInt64"},
+		{"scrollDepth", "UInt8"},
+		{"version", "UInt64"},
+	},
+	engine:      "ReplacingMergeTree(version)",
+	partitionBy: "toYYYYMM(toDateTime(intDiv(timestamp, 1000), 'UTC'))",
+	orderBy:     "(website, event)",
+	shardBy:     "cityHash64(session)",
 }}
 
 // Schema returns the statements that create the events store's database

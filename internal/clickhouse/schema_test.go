@@ -24,7 +24,7 @@ func TestSchemaRunsOn18_16AndAgainHarmlessly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []table{{"events", "MergeTree"}, {"js_errors", "MergeTree"}, {"sessions", "ReplacingMergeTree"}}
+	want := []table{{"engagement", "ReplacingMergeTree"}, {"events", "MergeTree"}, {"js_errors", "MergeTree"}, {"sessions", "ReplacingMergeTree"}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Errorf("tables %v, want %v", got, want)
 	}
@@ -71,8 +71,12 @@ func TestClusterSchemaRunsWithoutReplication(t *testing.T) {
 			t.Fatalf("%v\n%s", err, stmt)
 		}
 	}
-	for _, table := range []string{"events", "sessions", "js_errors"} {
-		if err := db.Insert(timeout(t), table+"_local", []map[string]any{{"id": "a", "website": "w"}, {"id": "b", "website": "w"}}); err != nil {
+	for _, table := range []string{"events", "sessions", "js_errors", "engagement"} {
+		rows := []map[string]any{{"id": "a", "website": "w"}, {"id": "b", "website": "w"}}
+		if table == "engagement" {
+			rows = []map[string]any{{"event": "a", "website": "w"}, {"event": "b", "website": "w"}}
+		}
+		if err := db.Insert(timeout(t), table+"_local", rows); err != nil {
 			t.Fatal(err)
 		}
 		if n := count(t, db, table); n != 2 {

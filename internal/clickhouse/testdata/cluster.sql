@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS `skopos`.`events_local` ON CLUSTER `analytics` (
     `revenueCurrency` String,
     `orderId` String,
     `created` Int64,
-    `updated` Int64
+    `updated` Int64,
+    `batch` String
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/skopos/events', '{replica}')
 PARTITION BY toYYYYMM(toDateTime(intDiv(timestamp, 1000), 'UTC'))
 ORDER BY (website, timestamp);
@@ -70,10 +71,26 @@ CREATE TABLE IF NOT EXISTS `skopos`.`js_errors_local` ON CLUSTER `analytics` (
     `count` UInt64,
     `lastSeen` Int64,
     `created` Int64,
-    `updated` Int64
+    `updated` Int64,
+    `batch` String
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/skopos/js_errors', '{replica}')
 PARTITION BY toYYYYMM(toDateTime(intDiv(lastSeen, 1000), 'UTC'))
 ORDER BY (website, errorHash, lastSeen);
 
 CREATE TABLE IF NOT EXISTS `skopos`.`js_errors` ON CLUSTER `analytics` AS `skopos`.`js_errors_local`
 ENGINE = Distributed('analytics', 'skopos', 'js_errors_local', cityHash64(website, errorHash));
+
+CREATE TABLE IF NOT EXISTS `skopos`.`engagement_local` ON CLUSTER `analytics` (
+    `website` String,
+    `event` String,
+    `session` String,
+    `timestamp` Int64,
+    `engagedMs` UInt64,
+    `scrollDepth` UInt8,
+    `version` UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/skopos/engagement', '{replica}', version)
+PARTITION BY toYYYYMM(toDateTime(intDiv(timestamp, 1000), 'UTC'))
+ORDER BY (website, event);
+
+CREATE TABLE IF NOT EXISTS `skopos`.`engagement` ON CLUSTER `analytics` AS `skopos`.`engagement_local`
+ENGINE = Distributed('analytics', 'skopos', 'engagement_local', cityHash64(session));
