@@ -119,6 +119,8 @@ func (p *plugin) migrations() core.MigrationsList {
 		}
 		return err
 	}, nil, "1764115222_skopos_v18_regions.go")
+	// v19: skopos_ch_outbox (the ClickHouse events store's outbox)
+	l.Register(apply, nil, "1764115223_skopos_schema_v19.go")
 	if n := p.cfg.AuthRateLimit; n > 0 {
 		l.Register(func(tx core.App) error {
 			s := tx.Settings()

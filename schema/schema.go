@@ -108,11 +108,21 @@ const (
 	// shared with every member of the website. Superuser-only (no API
 	// rules): managed through /api/skopos/segments and the dashboard.
 	Segments = "skopos_segments"
+	// Outbox holds, with a ClickHouse events store, the rows of events,
+	// sessions, JS errors and engagement the writer committed and has
+	// not yet shipped to ClickHouse: written in the transaction of the
+	// summaries, so that ClickHouse receives every committed row once
+	// (internal/store/chstore). Superuser-only (no API rules).
+	Outbox = "skopos_ch_outbox"
 
 	// Users is PocketBase's default auth collection, which websites.user
 	// points to.
 	Users = "users"
 )
+
+// MaxOutboxRows bounds an outbox record's rows (JSONEachRow text, in
+// bytes): a writer's chunk of a few thousand events and their sessions.
+const MaxOutboxRows = 64 << 20
 
 // Names lists the collections of analytics data (websites and what is
 // recorded for them) in dependency order (a collection comes after the
@@ -127,7 +137,7 @@ var Analysis = []string{Goals, Funnels}
 // (never the SDK): the stats API keys, the shared links, the SEO analyses
 // and the service key vault.
 var Server = []string{APIKeys, Shares, SEOData, SEOHistory, ServiceKeys,
-	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State, Erasures, Audit, Segments}
+	UptimeChecks, UptimeIncidents, UptimeDays, NotifyRules, NotifyDeliveries, State, Erasures, Audit, Segments, Outbox}
 
 // Teams lists the collections of a website's members and invitations;
 // they come before Analysis, whose API rules read skopos_members.

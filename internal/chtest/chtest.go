@@ -84,6 +84,21 @@ func (s *Server) Database(t testing.TB) *clickhouse.Client {
 	return clickhouse.New(clickhouse.Options{URL: url, Database: name})
 }
 
+// StoreDatabase is Database with the events store's tables in it
+// (clickhouse.Schema).
+func (s *Server) StoreDatabase(t testing.TB) *clickhouse.Client {
+	t.Helper()
+	db := s.Database(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
+	defer cancel()
+	for _, stmt := range clickhouse.Schema(clickhouse.SchemaOptions{Database: db.Database()}) {
+		if err := db.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%v\n%s", err, stmt)
+		}
+	}
+	return db
+}
+
 // URL returns the server's HTTP interface, starting the server like
 // Database.
 func (s *Server) URL(t testing.TB) string {

@@ -28,13 +28,4 @@ func timeout(t testing.TB) context.Context {
 
 // storeDatabase returns a database of its own for t with the store's
 // tables (Schema) in it.
-func storeDatabase(t testing.TB) *clickhouse.Client {
-	t.Helper()
-	db := server.Database(t)
-	for _, stmt := range clickhouse.Schema(clickhouse.SchemaOptions{Database: db.Database()}) {
-		if err := db.Exec(timeout(t), stmt); err != nil {
-			t.Fatalf("%v\n%s", err, stmt)
-		}
-	}
-	return db
-}
+func storeDatabase(t testing.TB) *clickhouse.Client { return server.StoreDatabase(t) }

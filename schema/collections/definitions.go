@@ -98,6 +98,7 @@ var definitions = map[string]func(*builder){
 	schema.Invites:          (*builder).invites,
 	schema.Audit:            (*builder).audit,
 	schema.Segments:         (*builder).segments,
+	schema.Outbox:           (*builder).outbox,
 }
 
 // websites defines websites: the sites tracked, with their owner and settings.
@@ -284,6 +285,17 @@ func (b *builder) dashSumItems() {
 func (b *builder) spools() {
 	// superuser-only (no API rules): it is the writer's bookkeeping
 	b.fields(&core.NumberField{Name: "seq", OnlyInt: true, Min: types.Pointer(0.0)})
+}
+
+// outbox defines skopos_ch_outbox: rows committed for ClickHouse and not
+// yet shipped, oldest first (created, then id).
+func (b *builder) outbox() {
+	// superuser-only (no API rules): the writer's bookkeeping
+	b.fields(&core.SelectField{Name: "table", MaxSelect: 1, Required: true,
+		Values: []string{"events", "sessions", "js_errors", "engagement"}})
+	b.fields(&core.NumberField{Name: "rowCount", OnlyInt: true, Min: types.Pointer(0.0)})
+	b.text("rows", schema.MaxOutboxRows, false)
+	b.index("created", false, "created, id")
 }
 
 // secrets defines skopos_secrets: the server's own secrets (the visitor salt).
