@@ -53,7 +53,7 @@ type cli struct {
 func (p *plugin) addCommands(rootCmd *cobra.Command) {
 	c := &cli{plugin: p}
 	rootCmd.AddCommand(c.siteCommand(), c.schemaCommand(), c.retentionCommand(), c.reportsCommand(), c.vaultCommand(),
-		c.migrateCommand(), c.importCommand())
+		c.migrateCommand(), c.importCommand(), c.clickhouseCommand())
 	p.app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
 		if err := e.Next(); err != nil || c.failed == nil {
 			return err

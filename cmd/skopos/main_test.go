@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 	binary, plainPB = bins["."], bins["./testdata/plainpb"]
 	code := m.Run()
 	chrome.Close()
+	clickhouseServer.Close()
 	cleanup()
 	os.Exit(code)
 }

@@ -147,3 +147,29 @@ func (c *Client) do(req *http.Request) (io.ReadCloser, error) {
 	}
 	return resp.Body, nil
 }
+
+// ParseURL reads a server address as Skopos is given it
+// (SKOPOS_CLICKHOUSE_URL): http[s]://[user[:password]@]host[:port][/database].
+// The database defaults to "skopos".
+func ParseURL(s string) (Options, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return Options{}, fmt.Errorf("clickhouse: URL %q: %w", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return Options{}, fmt.Errorf("clickhouse: URL %q: use http[s]://[user[:password]@]host[:port][/database]", s)
+	}
+	o := Options{Database: strings.Trim(u.Path, "/")}
+	if o.Database == "" {
+		o.Database = "skopos"
+	}
+	if strings.Contains(o.Database, "/") {
+		return Options{}, fmt.Errorf("clickhouse: URL %q: the path is one database name", s)
+	}
+	if u.User != nil {
+		o.User = u.User.Username()
+		o.Password, _ = u.User.Password()
+	}
+	o.URL = u.Scheme + "://" + u.Host
+	return o, nil
+}

@@ -140,3 +140,25 @@ func TestSelectDecodesRowsIntoStructsAndMaps(t *testing.T) {
 }
 
 type jsonNumber = json.Number
+
+func TestParseURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want clickhouse.Options
+		bad  bool
+	}{
+		{in: "http://127.0.0.1:8123", want: clickhouse.Options{URL: "http://127.0.0.1:8123", Database: "skopos"}},
+		{in: "https://u:p%40ss@ch.example:8443/analytics", want: clickhouse.Options{URL: "https://ch.example:8443", Database: "analytics", User: "u", Password: "p@ss"}},
+		{in: " http://ch/ ", want: clickhouse.Options{URL: "http://ch", Database: "skopos"}},
+		{in: "ch.example:8123", bad: true},
+		{in: "tcp://ch:9000", bad: true},
+		{in: "http://ch/a/b", bad: true},
+		{in: "http://", bad: true},
+	} {
+		got, err := clickhouse.ParseURL(tc.in)
+		if tc.bad != (err != nil) || !tc.bad && got != tc.want {
+			t.Errorf("ParseURL(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+}
