@@ -24,6 +24,13 @@ const sessionSeconds = `MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday
 // rawTotals counts p's figures from the raw rows (the previous period of
 // a report the summaries do not serve).
 func (q *querier) rawTotals(p Period) (totals, error) {
+	if q.ch != nil {
+		_, t, err := q.chSeries(p, []time.Time{p.From, p.To})
+		if err == nil && !q.filtered() {
+			t.jsErrors, err = q.jsErrors(p)
+		}
+		return t, err
+	}
 	var row totalsRow
 	err := q.db.NewQuery(`SELECT COUNT(*)` + q.eventsFrom() + ` AND e.type = 'pageView'`).
 		WithContext(q.ctx).Bind(q.params(p, nil)).Row(&row.PageViews)
@@ -51,6 +58,9 @@ func (q *querier) rawTotals(p Period) (totals, error) {
 // first at the hour): only w's rows count. The totals count every row of
 // w, in a step or not.
 func (q *querier) rawSeries(w Period, bounds []time.Time) ([]Point, totals, error) {
+	if q.ch != nil {
+		return q.chSeries(w, bounds)
+	}
 	out, bucket := newSeries(bounds, w.Location())
 	var tot totals
 	var rows []struct {
@@ -142,6 +152,10 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 			return q.streamEvents(p, n, params, bucket, tot, out)
 		}
 	}
+	sessions := q.rawSessions
+	if q.ch != nil {
+		events, sessions = q.chEvents(p, n), q.chSessions(p)
+	}
 	// the two statements read different rows into different fields (of
 	// tot and of the series' points), so they run side by side, each on
 	// a connection of its own
@@ -151,7 +165,7 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 	)
 	g.Go(func() error { return events(params, bucket, &tot, out) })
 	g.Go(func() (err error) {
-		dimCounts, err = q.rawSessions(params, bucket, &tot)
+		dimCounts, err = sessions(params, bucket, &tot)
 		return err
 	})
 	if err := g.Wait(); err != nil {
