@@ -134,6 +134,9 @@ var chSessionExprs = map[string]string{
 	"channel": "channel", "source": "source",
 }
 
+// chDimColumns are the columns chSessionExprs read (and utm).
+const chDimColumns = "entryPath, exitPath, referrer, device, browser, os, language, country, state, channel, source, utm"
+
 func chSessionExpr(dim string) string {
 	if strings.HasPrefix(dim, "utm_") {
 		return chBind("visitParamExtractString(utm, ?)", dim)
@@ -177,7 +180,7 @@ func (q *querier) chSessions(p Period) func(dbx.Params, func(time.Time) *Point, 
 				I int
 				K string
 				N int
-			}](q, "session dimensions", `SELECT d.1 AS I, d.2 AS K, count() AS N FROM (SELECT * FROM sessions FINAL`+
+			}](q, "session dimensions", `SELECT d.1 AS I, d.2 AS K, count() AS N FROM (SELECT `+chDimColumns+` FROM sessions FINAL`+
 				q.chSessionsWhere(p)+`) ARRAY JOIN [`+strings.Join(pairs, ", ")+`] AS d GROUP BY I, K`)
 			return err
 		})

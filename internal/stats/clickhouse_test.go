@@ -178,8 +178,8 @@ func chTraffic(t *testing.T, open func() *trackedSite, clk *chClock, t0 time.Tim
 				case 5:
 					s.send(t, b, `{"type":"jsError","url":"https://%[1]s/docs","errorMessage":"TypeError: `+pick("boom", "bang")+`","stackTrace":"at f (app.js:1:2)"}`)
 				}
-				s.flush(t)
 			}
+			s.flush(t)
 			if steps > 0 && r.IntN(2) == 0 { // a beacon raising the first page view later
 				clk.set(at.Add(2 * time.Minute))
 				s.send(t, b, fmt.Sprintf(`{"type":"engagement","url":"https://%%[1]s%s","pid":"%s","engagedMs":%d,"scroll":100}`,
@@ -239,6 +239,7 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 	t.Cleanup(func() { geoDB.Close() })
 
 	const days = 12
+	started := time.Now()
 	t0 := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -days)
 	clk := &chClock{}
 	chTraffic(t, func() *trackedSite { return startTracking(t, localstore.New(app), recA, clk, geoDB) }, clk, t0, days)
@@ -250,6 +251,7 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 	if err := last.Ship(chTimeout(t)); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("traffic sent in %v", time.Since(started))
 	// the clock a report is asked at: just after the last visit (active
 	// users), not on a whole hour (24h and today read raw rows)
 	now := clk.now().Add(time.Minute + 13*time.Second)
@@ -337,6 +339,7 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 		}
 	}
 	failed := 0
+	started = time.Now()
 	for _, rq := range reqs {
 		want, got := report(recA, rq.p, rq.filters), report(recB, rq.p, rq.filters)
 		if !reflect.DeepEqual(got, want) {
@@ -352,5 +355,5 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 			t.Errorf("%s %v: JSON differs:\nclickhouse %s\nsqlite     %s", rq.p.Name, rq.filters, g, w)
 		}
 	}
-	t.Logf("%d of %d reports equal", len(reqs)-failed, len(reqs))
+	t.Logf("%d of %d reports equal, in %v", len(reqs)-failed, len(reqs), time.Since(started))
 }
