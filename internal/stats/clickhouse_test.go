@@ -243,6 +243,7 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -days)
 	clk := &chClock{}
 	chTraffic(t, func() *trackedSite { return startTracking(t, localstore.New(app), recA, clk, geoDB) }, clk, t0, days)
+	t.Logf("sqlite traffic in %v", time.Since(started))
 	var last *chstore.Store
 	chTraffic(t, func() *trackedSite {
 		last = chstore.New(app, localstore.New(app), ch, chstore.Options{})
