@@ -51,16 +51,9 @@ func addPageViews(steps []chStep, bucket func(time.Time) *Point, tot *totals) {
 // addSessions counts session steps into tot and the series.
 func addSessions(steps []chStep, bucket func(time.Time) *Point, tot *totals) {
 	for _, s := range steps {
-		tot.visitors += float64(s.N)
-		tot.newVisitors += float64(s.New)
-		tot.returning += float64(s.N - s.New)
-		tot.engaged += float64(s.Engaged)
-		tot.bounces += float64(s.Bounces)
-		tot.duration += float64(s.Duration)
+		tot.addSessions(s.N, s.New, s.Engaged, s.Bounces, s.Duration)
 		if pt := bucket(quarterTime(s.Q)); pt != nil {
-			pt.Visitors += s.N
-			pt.bounces += s.Bounces
-			pt.duration += s.Duration
+			pt.addSessions(s.N, s.Bounces, s.Duration)
 		}
 	}
 }

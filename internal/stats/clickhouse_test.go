@@ -357,4 +357,21 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d reports equal, in %v", len(reqs)-failed, len(reqs), time.Since(started))
+
+	// Goals answers as the reports' goals
+	for _, f := range some {
+		var out [2][]stats.GoalResult
+		for i, rec := range []*core.Record{recA, recB} {
+			req := stats.Request{Period: month, Filters: f, Now: now}
+			if rec == recB {
+				req.ClickHouse = ch
+			}
+			if out[i], err = stats.Goals(chTimeout(t), app, rec.Id, req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !reflect.DeepEqual(out[1], out[0]) {
+			t.Errorf("Goals %v: clickhouse %+v, sqlite %+v", f, out[1], out[0])
+		}
+	}
 }

@@ -92,19 +92,30 @@ func (q *querier) rawSeries(w Period, bounds []time.Time) ([]Point, totals, erro
 			}
 			continue
 		}
-		tot.visitors += float64(r.N)
-		tot.newVisitors += float64(r.New)
-		tot.returning += float64(r.N - r.New)
-		tot.engaged += float64(r.Engaged)
-		tot.bounces += float64(r.Bounces)
-		tot.duration += float64(r.Duration)
+		tot.addSessions(r.N, r.New, r.Engaged, r.Bounces, r.Duration)
 		if pt != nil {
-			pt.Visitors += r.N
-			pt.bounces += r.Bounces
-			pt.duration += r.Duration
+			pt.addSessions(r.N, r.Bounces, r.Duration)
 		}
 	}
 	return out, tot, nil
+}
+
+// addSessions counts n sessions into t: isNew of them new, engaged
+// engaged, bounces bounces, their durations summing to duration seconds.
+func (t *totals) addSessions(n, isNew, engaged, bounces, duration int) {
+	t.visitors += float64(n)
+	t.newVisitors += float64(isNew)
+	t.returning += float64(n - isNew)
+	t.engaged += float64(engaged)
+	t.bounces += float64(bounces)
+	t.duration += float64(duration)
+}
+
+// addSessions counts n sessions started in the step into pt.
+func (pt *Point) addSessions(n, bounces, duration int) {
+	pt.Visitors += n
+	pt.bounces += bounces
+	pt.duration += duration
 }
 
 // quarterKey groups a stored date by UTC quarter hour ("2026-11-30 01:2"
