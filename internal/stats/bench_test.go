@@ -90,6 +90,7 @@ func saveFixture() error {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	chServer.Close()
 	if fixture.dir != "" && !fixture.kept {
 		_ = os.RemoveAll(fixture.dir)
 	}

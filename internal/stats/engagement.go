@@ -38,6 +38,9 @@ func (q *querier) pageEngagement(p Period, pages []Item) ([]PageEngagement, erro
 	if s := q.streamed; s != nil && s.from.Equal(p.From) && s.to.Equal(p.To) {
 		return engagementOf(pages, s.engagement), nil
 	}
+	if q.ch != nil {
+		return q.chPageEngagement(p, pages)
+	}
 	params := dbx.Params{}
 	var in []string
 	for i, it := range pages {
@@ -173,13 +176,11 @@ type AutoEventItem struct {
 // value and page (at most n rows each, most frequent first), honoring the
 // filters, from the raw rows.
 func (q *querier) autoEvents(p Period, n int) (map[string][]AutoEventItem, error) {
-	var rows []struct {
-		Name     string `db:"name"`
-		Value    string `db:"value"`
-		Page     string `db:"page"`
-		Visitors int    `db:"visitors"`
-		Count    int    `db:"n"`
+	if q.ch != nil {
+		rows, err := q.chAutoEvents(p)
+		return autoEventItems(rows, n), err
 	}
+	var rows []autoEventRow
 	err := q.db.NewQuery(`SELECT e.eventName AS name, COALESCE(CASE e.eventName
 			WHEN {:form} THEN json_extract(e.eventData, '$.form')
 			WHEN {:e404} THEN ''
@@ -190,6 +191,20 @@ func (q *querier) autoEvents(p Period, n int) (map[string][]AutoEventItem, error
 	if err != nil {
 		return nil, fmt.Errorf("stats: automatic events: %w", err)
 	}
+	return autoEventItems(rows, n), nil
+}
+
+// autoEventRow is one automatic event's count on one value and page.
+type autoEventRow struct {
+	Name     string `db:"name" json:"name"`
+	Value    string `db:"value" json:"value"`
+	Page     string `db:"page" json:"page"`
+	Visitors int    `db:"visitors" json:"visitors"`
+	Count    int    `db:"n" json:"n"`
+}
+
+// autoEventItems are the cards of the rows: per event, its top n.
+func autoEventItems(rows []autoEventRow, n int) map[string][]AutoEventItem {
 	out := map[string][]AutoEventItem{}
 	for _, r := range rows {
 		out[r.Name] = append(out[r.Name], AutoEventItem{Value: r.Value, Page: r.Page, Visitors: r.Visitors, Count: r.Count})
@@ -207,5 +222,5 @@ func (q *querier) autoEvents(p Period, n int) (map[string][]AutoEventItem, error
 		})
 		out[name] = items[:min(len(items), n)]
 	}
-	return out, nil
+	return out
 }

@@ -51,6 +51,21 @@ type GoalResult struct {
 // pass over the page views of the paths they match (pageGoals).
 func (q *querier) goals(p Period, visitors float64) ([]GoalResult, error) {
 	out := make([]GoalResult, len(q.goalSpecs))
+	count := q.goalCounts
+	if q.ch != nil {
+		count = q.chGoalCounts
+	}
+	if err := count(p, out); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].ConversionRate = pct(float64(out[i].Visitors), visitors)
+	}
+	return out, nil
+}
+
+// goalCounts counts every goal's events and visitors into out.
+func (q *querier) goalCounts(p Period, out []GoalResult) error {
 	var pages []int
 	for i, g := range q.goalSpecs {
 		out[i].Name = g.Name
@@ -59,20 +74,17 @@ func (q *querier) goals(p Period, visitors float64) ([]GoalResult, error) {
 			continue
 		}
 		if err := q.goal1(p, g, &out[i]); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for len(pages) > 0 {
 		n := min(len(pages), maxGoalsPerPass)
 		if err := q.pageGoals(p, pages[:n], out); err != nil {
-			return nil, err
+			return err
 		}
 		pages = pages[n:]
 	}
-	for i := range out {
-		out[i].ConversionRate = pct(float64(out[i].Visitors), visitors)
-	}
-	return out, nil
+	return nil
 }
 
 // maxGoalsPerPass is how many page goals one pass counts: each is a bit
@@ -376,7 +388,7 @@ func properties(ctx context.Context, app core.App, websiteID, name string, req R
 func Goals(ctx context.Context, app core.App, websiteID string, req Request) ([]GoalResult, error) {
 	ctx, cancel := req.withBudget(ctx)
 	defer cancel()
-	q, err := newQuerier(ctx, app, websiteID, req.Period, req.Filters)
+	q, err := newQuerierOn(ctx, app, req.ClickHouse, websiteID, req.Period, req.Filters)
 	if err != nil {
 		return nil, overBudget(ctx, err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/internal/goal"
 	"github.com/skopos-go/skopos/schema"
@@ -30,13 +31,22 @@ type querier struct {
 	// streamed holds what streamEvents counted for later parts of the
 	// report (nil until it ran)
 	streamed *streamed
+	// ch, when set, holds the raw rows instead of SQLite, and chc the
+	// filters' conditions for it (c stays empty)
+	ch  *clickhouse.Client
+	chc chConds
 }
 
 // newQuerier turns the filters into SQL conditions. Conditions that Go
 // must decide (referrer hosts, page patterns with "*") are resolved into
 // the stored values they match over the period and its previous one.
 func newQuerier(ctx context.Context, app core.App, site string, p Period, filters []Filter) (*querier, error) {
-	q := &querier{ctx: ctx, app: app, db: app.DB(), site: site, c: newConds()}
+	return newQuerierOn(ctx, app, nil, site, p, filters)
+}
+
+// newQuerierOn is newQuerier reading the raw rows from ch (nil: SQLite).
+func newQuerierOn(ctx context.Context, app core.App, ch *clickhouse.Client, site string, p Period, filters []Filter) (*querier, error) {
+	q := &querier{ctx: ctx, app: app, db: app.DB(), site: site, c: newConds(), ch: ch}
 	span := Period{From: p.Previous.From, To: p.To}
 	var recs []*core.Record
 	err := app.RecordQuery(schema.Goals).WithContext(ctx).AndWhere(dbx.HashExp{"website": site}).All(&recs)
@@ -51,8 +61,12 @@ func newQuerier(ctx context.Context, app core.App, site string, p Period, filter
 			q.goalSpecs = append(q.goalSpecs, g)
 		}
 	}
+	add := q.addFilter
+	if ch != nil {
+		add = q.addCHFilter
+	}
 	for _, f := range filters {
-		if err := q.addFilter(f, span); err != nil {
+		if err := add(f, span); err != nil {
 			return nil, err
 		}
 	}
@@ -66,17 +80,11 @@ func (q *querier) addFilter(f Filter, span Period) error {
 		return err
 	}
 	c := q.c
+	if neg, cond, ok := visitorFilter(c, f); ok {
+		c.visitorCond(neg, cond)
+		return nil
+	}
 	switch {
-	case f.Dim == "user":
-		c.visitorCond(f.Not, "v.userId = "+c.param(f.Value))
-	case f.Dim == "identified":
-		// > '' rather than != '': a range of the (website, userId) index
-		c.visitorCond(f.Not == (f.Value == "yes"), "v.userId > ''")
-	case strings.HasPrefix(f.Dim, MetaPrefix):
-		// the path is built from the checked key and bound, not written
-		// into the statement; quoted, a '.' in the key is part of it
-		path := c.param(`$."` + strings.TrimPrefix(f.Dim, MetaPrefix) + `"`)
-		c.visitorCond(f.Not, "v.userId > '' AND "+metaText("v.metadata", path)+" = "+c.param(f.Value))
 	case f.Dim == "page":
 		v := c.param(f.Value)
 		neg := f.Not
@@ -121,6 +129,26 @@ func (q *querier) addFilter(f Filter, span Period) error {
 	return nil
 }
 
+// visitorFilter is the condition on the visitors (alias v, its values
+// bound in c) that an account filter (user, identified, meta.<key>)
+// selects, and whether the filter negates it; ok is false for another
+// dimension.
+func visitorFilter(c *conds, f Filter) (neg bool, cond string, ok bool) {
+	switch {
+	case f.Dim == "user":
+		return f.Not, "v.userId = " + c.param(f.Value), true
+	case f.Dim == "identified":
+		// > '' rather than != '': a range of the (website, userId) index
+		return f.Not == (f.Value == "yes"), "v.userId > ''", true
+	case strings.HasPrefix(f.Dim, MetaPrefix):
+		// the path is built from the checked key and bound, not written
+		// into the statement; quoted, a '.' in the key is part of it
+		path := c.param(`$."` + strings.TrimPrefix(f.Dim, MetaPrefix) + `"`)
+		return f.Not, "v.userId > '' AND " + metaText("v.metadata", path) + " = " + c.param(f.Value), true
+	}
+	return false, "", false
+}
+
 func (q *querier) goal(name string) (goal.Spec, bool) {
 	for _, g := range q.goalSpecs {
 		if g.Name == name {
@@ -130,7 +158,9 @@ func (q *querier) goal(name string) (goal.Spec, bool) {
 	return goal.Spec{}, false
 }
 
-func (q *querier) filtered() bool { return len(q.c.sess) > 0 || len(q.c.ev) > 0 }
+func (q *querier) filtered() bool {
+	return len(q.c.sess) > 0 || len(q.c.ev) > 0 || len(q.chc.sess) > 0 || len(q.chc.ev) > 0
+}
 
 // resolvePaths lists the page paths with prefix that pattern matches
 // among the page views of span (through the (website, path, timestamp)
@@ -172,10 +202,15 @@ func (q *querier) storedPaths(span Period, prefix string) ([]string, error) {
 		}
 	}
 	var paths []string
-	err := q.db.NewQuery(`SELECT DISTINCT path FROM events WHERE website = {:w} AND path >= {:lo} AND path < {:hi}
+	var err error
+	if q.ch != nil {
+		paths, err = q.chStoredPaths(span, prefix)
+	} else {
+		err = q.db.NewQuery(`SELECT DISTINCT path FROM events WHERE website = {:w} AND path >= {:lo} AND path < {:hi}
 		AND timestamp >= {:from} AND timestamp < {:to}`).
-		Bind(dbx.Params{"w": q.site, "lo": prefix, "hi": upper(prefix), "from": ts(span.From), "to": ts(span.To)}).
-		WithContext(q.ctx).Column(&paths)
+			Bind(dbx.Params{"w": q.site, "lo": prefix, "hi": upper(prefix), "from": ts(span.From), "to": ts(span.To)}).
+			WithContext(q.ctx).Column(&paths)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stats: goal paths: %w", err)
 	}
@@ -190,8 +225,13 @@ func (q *querier) storedPaths(span Period, prefix string) ([]string, error) {
 // among the sessions active in span.
 func (q *querier) resolveReferrers(span Period, key string) ([]string, error) {
 	var refs []string
-	err := q.db.NewQuery(`SELECT DISTINCT referrer FROM sessions WHERE website = {:w} AND lastActivity >= {:from} AND startedAt < {:to}`).
-		Bind(dbx.Params{"w": q.site, "from": ts(span.From), "to": ts(span.To)}).WithContext(q.ctx).Column(&refs)
+	var err error
+	if q.ch != nil {
+		refs, err = q.chReferrers(span)
+	} else {
+		err = q.db.NewQuery(`SELECT DISTINCT referrer FROM sessions WHERE website = {:w} AND lastActivity >= {:from} AND startedAt < {:to}`).
+			Bind(dbx.Params{"w": q.site, "from": ts(span.From), "to": ts(span.To)}).WithContext(q.ctx).Column(&refs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stats: referrers: %w", err)
 	}

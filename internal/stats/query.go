@@ -11,6 +11,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/schema"
 	"golang.org/x/sync/errgroup"
 )
@@ -34,6 +35,12 @@ type Request struct {
 	// Budget bounds the time the report's queries may take (all of them
 	// together); past it the report fails with ErrBudget. 0: no bound.
 	Budget time.Duration
+	// ClickHouse, when set, is the events store of the website (chstore
+	// writes its events, sessions and engagement there, not in SQLite):
+	// Query and Goals read the raw rows from it, the summaries, goals
+	// and visitors from PocketBase. Nil reads SQLite. Funnel,
+	// Properties, Revenue, Breakdown and Sessions still read SQLite.
+	ClickHouse *clickhouse.Client
 }
 
 type totals struct {
@@ -60,7 +67,7 @@ func query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 	if err != nil {
 		return nil, err
 	}
-	q, err := newQuerier(ctx, app, websiteID, p, req.Filters)
+	q, err := newQuerierOn(ctx, app, req.ClickHouse, websiteID, p, req.Filters)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +132,11 @@ func query(ctx context.Context, app core.App, websiteID string, req Request) (*R
 	if r.Goals, err = q.goals(p, cur.visitors); err != nil {
 		return nil, err
 	}
-	r.ActiveUsers, err = ActiveUsers(ctx, q.db, websiteID, req.Now)
+	if q.ch != nil {
+		r.ActiveUsers, err = ActiveUsersClickHouse(ctx, q.ch, websiteID, req.Now)
+	} else {
+		r.ActiveUsers, err = ActiveUsers(ctx, q.db, websiteID, req.Now)
+	}
 	return r, err
 }
 

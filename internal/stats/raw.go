@@ -24,6 +24,13 @@ const sessionSeconds = `MAX(0, CAST(ROUND((julianday(s.lastActivity) - julianday
 // rawTotals counts p's figures from the raw rows (the previous period of
 // a report the summaries do not serve).
 func (q *querier) rawTotals(p Period) (totals, error) {
+	if q.ch != nil {
+		_, t, err := q.chSeries(p, []time.Time{p.From, p.To})
+		if err == nil && !q.filtered() {
+			t.jsErrors, err = q.jsErrors(p)
+		}
+		return t, err
+	}
 	var row totalsRow
 	err := q.db.NewQuery(`SELECT COUNT(*)` + q.eventsFrom() + ` AND e.type = 'pageView'`).
 		WithContext(q.ctx).Bind(q.params(p, nil)).Row(&row.PageViews)
@@ -51,6 +58,9 @@ func (q *querier) rawTotals(p Period) (totals, error) {
 // first at the hour): only w's rows count. The totals count every row of
 // w, in a step or not.
 func (q *querier) rawSeries(w Period, bounds []time.Time) ([]Point, totals, error) {
+	if q.ch != nil {
+		return q.chSeries(w, bounds)
+	}
 	out, bucket := newSeries(bounds, w.Location())
 	var tot totals
 	var rows []struct {
@@ -82,19 +92,30 @@ func (q *querier) rawSeries(w Period, bounds []time.Time) ([]Point, totals, erro
 			}
 			continue
 		}
-		tot.visitors += float64(r.N)
-		tot.newVisitors += float64(r.New)
-		tot.returning += float64(r.N - r.New)
-		tot.engaged += float64(r.Engaged)
-		tot.bounces += float64(r.Bounces)
-		tot.duration += float64(r.Duration)
+		tot.addSessions(r.N, r.New, r.Engaged, r.Bounces, r.Duration)
 		if pt != nil {
-			pt.Visitors += r.N
-			pt.bounces += r.Bounces
-			pt.duration += r.Duration
+			pt.addSessions(r.N, r.Bounces, r.Duration)
 		}
 	}
 	return out, tot, nil
+}
+
+// addSessions counts n sessions into t: isNew of them new, engaged
+// engaged, bounces bounces, their durations summing to duration seconds.
+func (t *totals) addSessions(n, isNew, engaged, bounces, duration int) {
+	t.visitors += float64(n)
+	t.newVisitors += float64(isNew)
+	t.returning += float64(n - isNew)
+	t.engaged += float64(engaged)
+	t.bounces += float64(bounces)
+	t.duration += float64(duration)
+}
+
+// addSessions counts n sessions started in the step into pt.
+func (pt *Point) addSessions(n, bounces, duration int) {
+	pt.Visitors += n
+	pt.bounces += bounces
+	pt.duration += duration
 }
 
 // quarterKey groups a stored date by UTC quarter hour ("2026-11-30 01:2"
@@ -142,6 +163,10 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 			return q.streamEvents(p, n, params, bucket, tot, out)
 		}
 	}
+	sessions := q.rawSessions
+	if q.ch != nil {
+		events, sessions = q.chEvents(p, n), q.chSessions(p)
+	}
 	// the two statements read different rows into different fields (of
 	// tot and of the series' points), so they run side by side, each on
 	// a connection of its own
@@ -151,7 +176,7 @@ func (q *querier) raw(p Period, n int) (totals, []Point, map[string][]Item, erro
 	)
 	g.Go(func() error { return events(params, bucket, &tot, out) })
 	g.Go(func() (err error) {
-		dimCounts, err = q.rawSessions(params, bucket, &tot)
+		dimCounts, err = sessions(params, bucket, &tot)
 		return err
 	})
 	if err := g.Wait(); err != nil {
