@@ -85,23 +85,10 @@ func (s *Store) deleteBatch(ctx context.Context, table, id string) error {
 	if err := s.ch.Exec(ctx, "ALTER TABLE ? DELETE WHERE batch = ?", clickhouse.Ident(table), id); err != nil {
 		return fmt.Errorf("chstore: outbox %s: %w", id, err)
 	}
-	for {
-		type row struct {
-			N int64 `json:"n"`
-		}
-		got, err := clickhouse.Select[row](ctx, s.ch, "SELECT count() AS n FROM ? WHERE batch = ?", clickhouse.Ident(table), id)
-		if err != nil {
-			return fmt.Errorf("chstore: outbox %s: %w", id, err)
-		}
-		if got[0].N == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+	if err := waitNone(ctx, s.ch, table, "batch = ?", []any{id}); err != nil {
+		return fmt.Errorf("chstore: outbox %s: %w", id, err)
 	}
+	return nil
 }
 
 // Run ships the outbox after each write and every interval (default 1 s)
