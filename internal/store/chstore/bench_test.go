@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,12 +23,15 @@ import (
 // 10 per visitor) through the whole pipeline into the SQLite store and
 // into chstore, in the same run: events/s until every event is stored
 // and, for chstore, shipped to ClickHouse (issue 31: ≥ 20 000 events/s).
+// "pid": each page view carries the id the browser script gives it, so
+// that the writer checks which are stored already (Existing: for
+// chstore, ship the outbox and ask ClickHouse) before each chunk.
 func BenchmarkWriter(b *testing.B) {
 	events := 2000
 	if v, err := strconv.Atoi(os.Getenv("SKOPOS_BENCH_EVENTS")); err == nil && v > 0 {
 		events = v
 	}
-	for _, kind := range []string{"sqlite", "clickhouse"} {
+	for _, kind := range []string{"sqlite", "clickhouse", "sqlite/pid", "clickhouse/pid"} {
 		b.Run(kind, func(b *testing.B) {
 			srv := pbtest.Start(b, pbtest.Options{})
 			app := srv.App()
@@ -44,11 +48,18 @@ func BenchmarkWriter(b *testing.B) {
 			for i := range bodies {
 				bodies[i] = []byte(fmt.Sprintf(`{"type":"pageView","url":"https://example.com/p/%d","language":"en-GB","screenWidth":1280,"screenHeight":720}`, i))
 			}
+			withPID := strings.HasSuffix(kind, "/pid")
+			if withPID {
+				bodies = make([][]byte, events)
+				for i := range bodies {
+					bodies[i] = []byte(fmt.Sprintf(`{"type":"pageView","url":"https://example.com/p/%d","pid":"pv%010d","language":"en-GB"}`, i%50, i))
+				}
+			}
 			var elapsed time.Duration
 			for b.Loop() {
 				var st store.Store = localstore.New(app)
 				var ch *chstore.Store
-				if kind == "clickhouse" {
+				if strings.HasPrefix(kind, "clickhouse") {
 					ch = chstore.New(app, localstore.New(app), server.StoreDatabase(b), chstore.Options{})
 					st = ch
 				}
