@@ -14,6 +14,8 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/chmigrate"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/internal/domain"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/stats"
@@ -98,6 +100,43 @@ func TestMain(m *testing.M) {
 }
 
 func benchEvents() int { return envInt("SKOPOS_BENCH_EVENTS", 20000) }
+
+// benchCH, with SKOPOS_BENCH_STORE=clickhouse, is the ClickHouse database
+// the fixture is copied into (chmigrate, once per test binary) and the
+// reports read their raw rows from (Request.ClickHouse): the same rows
+// and the same code as the SQLite figures, for their ratio. nil reads
+// SQLite.
+var benchCH struct {
+	once sync.Once
+	db   *clickhouse.Client
+	err  error
+}
+
+func benchClickHouse(b *testing.B, app core.App) *clickhouse.Client {
+	b.Helper()
+	if os.Getenv("SKOPOS_BENCH_STORE") != "clickhouse" {
+		return nil
+	}
+	url := chServer.URL(b) // skips without clickhouse-server
+	benchCH.once.Do(func() {
+		start := time.Now()
+		admin, db := clickhouse.New(clickhouse.Options{URL: url}), clickhouse.New(clickhouse.Options{URL: url, Database: "bench"})
+		for _, stmt := range clickhouse.Schema(clickhouse.SchemaOptions{Database: "bench"}) {
+			if benchCH.err = admin.Exec(context.Background(), stmt); benchCH.err != nil {
+				return
+			}
+		}
+		res, err := chmigrate.Copy(context.Background(), app, db, chmigrate.Options{Page: 100_000})
+		if benchCH.err = err; err == nil {
+			benchCH.db = db
+			b.Logf("fixture copied into ClickHouse in %v: %+v", time.Since(start).Round(time.Millisecond), res)
+		}
+	})
+	if benchCH.err != nil {
+		b.Fatalf("ClickHouse fixture: %v", benchCH.err)
+	}
+	return benchCH.db
+}
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
@@ -215,8 +254,9 @@ func BenchmarkQuery30Days(b *testing.B) {
 				b.Fatal(err)
 			}
 			want := count(b, app, p, `SELECT COUNT(*) FROM events e WHERE e.type = 'pageView' AND e.timestamp >= {:from} AND e.timestamp < {:to}`)
+			ch := benchClickHouse(b, app)
 			run := func() {
-				r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Top: 10, Now: fixture.now})
+				r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Top: 10, Now: fixture.now, ClickHouse: ch})
 				if err != nil || int(r.PageViews.Value) != want {
 					b.Fatalf("page views %v of %d: %v", r.PageViews.Value, want, err)
 				}
@@ -299,8 +339,9 @@ func BenchmarkFilteredQuery30Days(b *testing.B) {
 					defer func() { _ = app.Delete(g) }()
 				}
 			}
+			ch := benchClickHouse(b, app)
 			run := func() {
-				r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Filters: tc.filters, Top: 10, Now: fixture.now})
+				r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Filters: tc.filters, Top: 10, Now: fixture.now, ClickHouse: ch})
 				got := r.PageViews.Value
 				if tc.visitors {
 					got = r.Visitors.Value
