@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -220,4 +221,24 @@ func appendEscaped(out []byte, s string, q byte, f format) []byte {
 		i++
 	}
 	return append(out, q)
+}
+
+// List returns vals as the literal of an IN list, "('a', 'b')": IN
+// hashes it once, where has(array, col) compares each row with every
+// element (2 000 ids against 1 000 000 events: 12 s on 18.16). An empty
+// list is "(NULL)", which no value is IN.
+func List(vals []string) string {
+	if len(vals) == 0 {
+		return "(NULL)"
+	}
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.Write(appendString(nil, v, sqlLiteral))
+	}
+	b.WriteByte(')')
+	return b.String()
 }

@@ -134,3 +134,25 @@ func FuzzBindString(f *testing.F) {
 		}
 	})
 }
+
+// TestListIsWhatTheServerReads: an IN list of awkward strings selects
+// exactly them, and an empty one nothing.
+func TestListIsWhatTheServerReads(t *testing.T) {
+	db := server.Database(t)
+	vals := []string{"a'b", `c\d`, "\x00e", "f\ng", "", "é"}
+	type row struct {
+		S string `json:"s"`
+	}
+	got, err := clickhouse.Select[row](timeout(t), db,
+		"SELECT s FROM (SELECT arrayJoin(?) AS s) WHERE s IN "+clickhouse.List(vals[:3])+" ORDER BY s", append(vals, "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].S != "\x00e" || got[1].S != "a'b" || got[2].S != `c\d` {
+		t.Errorf("IN %s selected %q", clickhouse.List(vals[:3]), got)
+	}
+	none, err := clickhouse.Select[row](timeout(t), db, "SELECT s FROM (SELECT arrayJoin(?) AS s) WHERE s IN "+clickhouse.List(nil), vals)
+	if err != nil || len(none) != 0 {
+		t.Errorf("IN an empty list: %q, %v", none, err)
+	}
+}

@@ -59,18 +59,12 @@ func chAnd(conds []string) string {
 	return b.String()
 }
 
-// chIn is the condition that col is one of vals (false for none). A list
-// is a tuple literal: IN hashes it once, where has() would scan it per
-// row.
+// chIn is the condition that col is one of vals (false for none).
 func chIn(col string, vals []string) string {
 	if len(vals) == 0 {
 		return "0"
 	}
-	args := make([]any, len(vals))
-	for i, v := range vals {
-		args[i] = v
-	}
-	return chBind(col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")", args...)
+	return col + " IN " + clickhouse.List(vals)
 }
 
 // chSelect runs a statement on the report's ClickHouse.

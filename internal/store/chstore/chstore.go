@@ -59,6 +59,15 @@ type Store struct {
 	lastID    uint64 // the last outbox record id, as a number
 	lastVer   uint64 // the last version written
 
+	// pending are the ids of the events and sessions this process put in
+	// the outbox and has not shipped yet, by outbox record: Existing
+	// answers them without shipping first (drained records of an earlier
+	// process are shipped once, by the first Existing: drained)
+	pendMu  sync.Mutex
+	pending map[string][]string // outbox record id → its rows' ids
+	pendIDs map[string]int      // row id → how many pending records hold it
+	drained bool
+
 	shipMu sync.Mutex // one shipper at a time
 	// unsure is set when the oldest outbox record may already be in
 	// ClickHouse: at start (a crash may have come between an insert and
@@ -83,6 +92,8 @@ func New(app core.App, local store.Store, ch *clickhouse.Client, opts Options) *
 		pageViews: newLRU[pageView](opts.CacheSize),
 		unsure:    true,
 		wake:      make(chan struct{}, 1),
+		pending:   map[string][]string{},
+		pendIDs:   map[string]int{},
 	}
 }
 
@@ -118,6 +129,7 @@ func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 		stagedS  = map[string]*sessionState{}
 		stagedL  = map[string]string{}
 		stagedPV = map[string]pageView{}
+		written  = map[string][]string{} // outbox record → the event and session ids in it
 		now      = time.Now().UTC()
 	)
 	for i, op := range ops {
@@ -164,6 +176,13 @@ func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 		local = append(local, store.Op{Action: store.Create, Collection: schema.Outbox, ID: id,
 			Data: map[string]any{"table": table, "rowCount": len(rs), "rows": string(body)}})
 		localIdx = append(localIdx, -1)
+		if table == tEvents || table == tSessions {
+			ids := make([]string, len(rs))
+			for i, r := range rs {
+				ids[i], _ = r["id"].(string)
+			}
+			written[id] = ids
+		}
 	}
 	if err := s.local.Apply(ctx, local); err != nil {
 		var oe *store.OpError
@@ -183,6 +202,14 @@ func (s *Store) Apply(ctx context.Context, ops []store.Op) error {
 	for id, pv := range stagedPV {
 		s.pageViews.put(id, pv)
 	}
+	s.pendMu.Lock()
+	for rec, ids := range written {
+		s.pending[rec] = ids
+		for _, id := range ids {
+			s.pendIDs[id]++
+		}
+	}
+	s.pendMu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -391,15 +418,38 @@ func (s *Store) Existing(ctx context.Context, collection string, ids []string) (
 	default:
 		return s.local.Existing(ctx, collection, ids)
 	}
-	if err := s.Ship(ctx); err != nil {
-		return nil, err
+	// what this process has in the outbox is known without shipping it
+	// (the pipeline asks before every chunk of page views with ids); an
+	// earlier process's records are shipped once first. A record leaves
+	// pending only after its INSERT succeeded, so an id is always in one
+	// of the two.
+	s.pendMu.Lock()
+	drained := s.drained
+	s.pendMu.Unlock()
+	if !drained {
+		if err := s.Ship(ctx); err != nil {
+			return nil, err
+		}
+		s.pendMu.Lock()
+		s.drained = true
+		s.pendMu.Unlock()
 	}
 	out := map[string]bool{}
-	for part := range chunks(ids, 5000) {
+	var ask []string
+	s.pendMu.Lock()
+	for _, id := range ids {
+		if s.pendIDs[id] > 0 {
+			out[id] = true
+		} else {
+			ask = append(ask, id)
+		}
+	}
+	s.pendMu.Unlock()
+	for part := range chunks(ask, 5000) {
 		type row struct {
 			ID string `json:"id"`
 		}
-		got, err := clickhouse.Select[row](ctx, s.ch, "SELECT DISTINCT id FROM ? WHERE has(?, id)", clickhouse.Ident(collection), part)
+		got, err := clickhouse.Select[row](ctx, s.ch, "SELECT DISTINCT id FROM ? WHERE id IN "+clickhouse.List(part), clickhouse.Ident(collection))
 		if err != nil {
 			return nil, err
 		}
@@ -408,6 +458,18 @@ func (s *Store) Existing(ctx context.Context, collection string, ids []string) (
 		}
 	}
 	return out, nil
+}
+
+// shipped forgets the ids of an outbox record ClickHouse now has.
+func (s *Store) shipped(record string) {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	for _, id := range s.pending[record] {
+		if s.pendIDs[id]--; s.pendIDs[id] <= 0 {
+			delete(s.pendIDs, id)
+		}
+	}
+	delete(s.pending, record)
 }
 
 // PageViews reads the page views among ids: from the store's own state,
@@ -450,8 +512,8 @@ func (s *Store) pageViewsLocked(ctx context.Context, ids []string) (map[string]p
 	for part := range chunks(missing, 5000) {
 		got, err := clickhouse.Select[row](ctx, s.ch, `SELECT e.id AS id, e.website AS website, e.session AS session, e.timestamp AS timestamp,
 				if(g.event = '', e.engagedMs, g.engagedMs) AS engagedMs, if(g.event = '', e.scrollDepth, g.scrollDepth) AS scrollDepth
-			FROM (SELECT id, website, session, timestamp, engagedMs, scrollDepth FROM events WHERE has(?, id) AND type = 'pageView') AS e
-			ANY LEFT JOIN (SELECT event, engagedMs, scrollDepth FROM engagement FINAL WHERE has(?, event)) AS g ON e.id = g.event`, part, part)
+			FROM (SELECT id, website, session, timestamp, engagedMs, scrollDepth FROM events WHERE id IN `+clickhouse.List(part)+` AND type = 'pageView') AS e
+			ANY LEFT JOIN (SELECT event, engagedMs, scrollDepth FROM engagement FINAL WHERE event IN `+clickhouse.List(part)+`) AS g ON e.id = g.event`)
 		if err != nil {
 			return out, err
 		}
@@ -548,7 +610,7 @@ func (s *Store) PaidOrders(ctx context.Context, websiteID string, orderIDs []str
 			OrderID string `json:"orderId"`
 		}
 		got, err := clickhouse.Select[row](ctx, s.ch, `SELECT DISTINCT orderId FROM events
-			WHERE website = ? AND has(?, orderId) AND revenueCurrency != ''`, websiteID, part)
+			WHERE website = ? AND orderId IN `+clickhouse.List(part)+` AND revenueCurrency != ''`, websiteID)
 		if err != nil {
 			return nil, err
 		}

@@ -44,8 +44,8 @@ func (s *Store) Retain(ctx context.Context, website string, cutoff time.Time) er
 	}
 	args := [][]any{{website, ms}, {website, ms}, {website, ms}}
 	if len(hashes) > 0 {
-		steps = append(steps, step{tJSErrors, "website = ? AND has(?, errorHash)"})
-		args = append(args, []any{website, hashes})
+		steps = append(steps, step{tJSErrors, "website = ? AND errorHash IN " + clickhouse.List(hashes)})
+		args = append(args, []any{website})
 	}
 	for i, st := range steps {
 		if err := s.ch.Exec(ctx, "ALTER TABLE ? DELETE WHERE "+st.where, append([]any{clickhouse.Ident(st.table)}, args[i]...)...); err != nil {

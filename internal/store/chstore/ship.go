@@ -38,6 +38,7 @@ func (s *Store) Ship(ctx context.Context) error {
 			if err := s.shipOne(ctx, r.ID, r.Table, r.RowCount, []byte(r.Rows)); err != nil {
 				return err
 			}
+			s.shipped(r.ID) // in ClickHouse now, whether the deletion below succeeds or not
 			_, err := s.app.DB().Delete(schema.Outbox, dbx.HashExp{"id": r.ID}).WithContext(ctx).Execute()
 			if err != nil {
 				// sent, not deleted: the next attempt checks for its rows
