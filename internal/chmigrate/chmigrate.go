@@ -2,7 +2,8 @@
 // and JS errors rows of PocketBase) into the ClickHouse events store's
 // tables: `skopos clickhouse migrate`. It is resumable: each table is
 // copied in rowid order, page by page, and the last rowid copied is kept
-// in skopos_state after each page; a page sent before an interruption
+// in skopos_state (per target server and database) after each page; a
+// page sent before an interruption
 // and not recorded is found by its batch column and not sent twice.
 //
 // Run it with the server stopped (or before switching it to ClickHouse):
@@ -13,6 +14,7 @@ package chmigrate
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -54,8 +56,10 @@ var tables = []struct {
 	{schema.JSErrors, []string{"lastSeen", "created", "updated"}, true},
 }
 
-// stateName is the skopos_state row holding a table's last copied rowid.
-func stateName(table string) string { return "chmigrate:" + table }
+// stateName is the skopos_state row holding a table's last copied rowid
+// into one server's database: another target (a new database, another
+// server) is copied from the start.
+func stateName(table, target string) string { return "chmigrate:" + table + "@" + target }
 
 // Copy copies what is left to copy of each table into ch, whose database
 // holds clickhouse.Schema's tables.
@@ -86,7 +90,8 @@ func copyTable(ctx context.Context, app core.App, ch *clickhouse.Client, table s
 	if err != nil {
 		return 0, err
 	}
-	last, err := lastCopied(ctx, app.DB(), table)
+	target := ch.Target()
+	last, err := lastCopied(ctx, app.DB(), table, target)
 	if err != nil {
 		return 0, err
 	}
@@ -144,7 +149,7 @@ func copyTable(ctx context.Context, app core.App, ch *clickhouse.Client, table s
 			sent += int64(len(rows))
 		}
 		last = through
-		if err := writeLastCopied(ctx, app.DB(), table, last); err != nil {
+		if err := writeLastCopied(ctx, app.DB(), table, target, last); err != nil {
 			return sent, err
 		}
 		done += int64(len(rows))
@@ -276,10 +281,10 @@ func waitGone(ctx context.Context, ch *clickhouse.Client, table, batch string) e
 	}
 }
 
-func lastCopied(ctx context.Context, db dbx.Builder, table string) (int64, error) {
+func lastCopied(ctx context.Context, db dbx.Builder, table, target string) (int64, error) {
 	var v string
 	err := db.NewQuery("SELECT value FROM " + schema.State + " WHERE name = {:name}").
-		WithContext(ctx).Bind(dbx.Params{"name": stateName(table)}).Row(&v)
+		WithContext(ctx).Bind(dbx.Params{"name": stateName(table, target)}).Row(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -289,27 +294,23 @@ func lastCopied(ctx context.Context, db dbx.Builder, table string) (int64, error
 	return strconv.ParseInt(v, 10, 64)
 }
 
-func writeLastCopied(ctx context.Context, db dbx.Builder, table string, rowid int64) error {
+func writeLastCopied(ctx context.Context, db dbx.Builder, table, target string, rowid int64) error {
 	now := time.Now().UTC().Format("2006-01-02 15:04:05.000Z")
 	_, err := db.NewQuery("INSERT INTO " + schema.State + ` (id, name, value, created, updated)
 		VALUES ({:id}, {:name}, {:value}, {:at}, {:at})
 		ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated = excluded.updated`).
-		WithContext(ctx).Bind(dbx.Params{"id": stateID(table), "name": stateName(table), "value": strconv.FormatInt(rowid, 10), "at": now}).Execute()
+		WithContext(ctx).Bind(dbx.Params{"id": stateID(table, target), "name": stateName(table, target), "value": strconv.FormatInt(rowid, 10), "at": now}).Execute()
 	return err
 }
 
-// stateID is the skopos_state record id of a table's progress: 15
-// characters [a-z0-9], fixed per table.
-func stateID(table string) string {
-	id := "chmigrate" + table
-	for len(id) < 15 {
-		id += "0"
-	}
-	out := []byte(id[:15])
-	for i, c := range out {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			out[i] = '0'
-		}
+// stateID is the skopos_state record id of a table's progress into a
+// target: 15 characters [a-z0-9] derived from both.
+func stateID(table, target string) string {
+	sum := sha256.Sum256([]byte(table + "@" + target))
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	out := make([]byte, 15)
+	for i := range out {
+		out[i] = alphabet[int(sum[i])%len(alphabet)]
 	}
 	return string(out)
 }

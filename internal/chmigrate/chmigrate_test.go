@@ -11,6 +11,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/browsertest"
 	"github.com/skopos-go/skopos/internal/chmigrate"
@@ -129,7 +130,7 @@ func TestCopyIsCompleteAndResumable(t *testing.T) {
 	// lose the record of the last page: the next run meets it in
 	// ClickHouse and must not send it again
 	if _, err := app.DB().NewQuery(`UPDATE skopos_state SET value = (SELECT CAST(rowid AS TEXT) FROM events ORDER BY rowid LIMIT 1 OFFSET 3)
-		WHERE name = 'chmigrate:events'`).Execute(); err != nil {
+		WHERE name = 'chmigrate:events@' || {:target}`).Bind(dbx.Params{"target": db.Target()}).Execute(); err != nil {
 		t.Fatal(err)
 	}
 	res, err := chmigrate.Copy(timeout(t), app, db, chmigrate.Options{Page: 4})
@@ -142,6 +143,12 @@ func TestCopyIsCompleteAndResumable(t *testing.T) {
 	again, err := chmigrate.Copy(timeout(t), app, db, chmigrate.Options{Page: 4})
 	if err != nil || again != (chmigrate.Result{}) {
 		t.Errorf("third run: %+v, %v; want nothing left to copy", again, err)
+	}
+	// another database starts from the first row
+	other := server.StoreDatabase(t)
+	fresh, err := chmigrate.Copy(timeout(t), app, other, chmigrate.Options{})
+	if err != nil || fresh.Events == 0 || fresh.Events != res.Events+8 || fresh.Sessions == 0 {
+		t.Errorf("into another database: %+v, %v; want every row (%d events)", fresh, err, res.Events+8)
 	}
 
 	for _, tc := range []struct{ name, sqlite, ch string }{

@@ -69,6 +69,10 @@ func New(opts Options) *Client {
 	return &Client{opts: opts, base: strings.TrimRight(opts.URL, "/") + "/?" + params.Encode()}
 }
 
+// Target names the server and database the client talks to
+// ("http://host:8123/skopos"), for records of what was written where.
+func (c *Client) Target() string { return strings.TrimRight(c.opts.URL, "/") + "/" + c.opts.Database }
+
 // Database returns the database of the client's options ("" for the
 // user's default).
 func (c *Client) Database() string { return c.opts.Database }
