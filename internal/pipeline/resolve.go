@@ -92,7 +92,10 @@ func (w *worker) refreshSessions(ctx context.Context, vids []string) error {
 // errors have no events row: a batch retried across a restart of this
 // server counts its JS errors twice.
 func (w *worker) skipForwardedStored(ctx context.Context) error {
-	var ids []string
+	var (
+		ids  []string
+		keys []store.EventKey
+	)
 	seen := map[string]bool{}
 	dup := map[int]bool{}
 	for i, ev := range w.pending {
@@ -105,13 +108,22 @@ func (w *worker) skipForwardedStored(ctx context.Context) error {
 		}
 		seen[ev.ID] = true
 		ids = append(ids, ev.ID)
+		keys = append(keys, store.EventKey{ID: ev.ID, Website: ev.WebsiteID, Time: ev.Time})
 	}
 	if len(ids) == 0 {
 		return nil
 	}
 	stored := map[string]bool{}
+	se, byTime := w.p.cfg.Store.(store.StoredEvents)
 	for start := 0; start < len(ids); start += 1000 {
-		found, err := w.p.cfg.Store.Existing(ctx, schema.Events, ids[start:min(start+1000, len(ids))])
+		part := ids[start:min(start+1000, len(ids))]
+		var found map[string]bool
+		var err error
+		if byTime {
+			found, err = se.StoredEvents(ctx, keys[start:start+len(part)])
+		} else {
+			found, err = w.p.cfg.Store.Existing(ctx, schema.Events, part)
+		}
 		if err != nil {
 			return err
 		}

@@ -145,6 +145,25 @@ type VisitorRows interface {
 	VisitorRows(ctx context.Context, keys []VisitorKey) (map[VisitorKey]string, error)
 }
 
+// EventKey names an events row with what the row holds besides its id: a
+// replayed event carries the same website and, give or take a resend's
+// delay, the same time.
+type EventKey struct {
+	ID, Website string
+	Time        time.Time
+}
+
+// StoredEvents is implemented by stores whose events are found faster by
+// their website and time than by id alone (ClickHouse's are ordered by
+// website and time, with no index on the id): the pipeline asks it
+// instead of Existing(events, ids) which of the events it is about to
+// write are stored already.
+type StoredEvents interface {
+	// StoredEvents returns which of keys' ids are stored for their
+	// website within a day of their time.
+	StoredEvents(ctx context.Context, keys []EventKey) (map[string]bool, error)
+}
+
 // Store is the pipeline's view of PocketBase.
 type Store interface {
 	// Apply writes ops in one transaction. On failure it returns an

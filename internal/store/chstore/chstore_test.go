@@ -498,3 +498,50 @@ func TestClickHouseDownLosesNothing(t *testing.T) {
 		t.Errorf("Existing = %v, %v", found, err)
 	}
 }
+
+// TestStoredEventsFindsReplays: the pipeline's stored-already check finds
+// an event shipped to ClickHouse, one still in this process's outbox, and
+// one an earlier process left in the outbox, by website and within a day
+// of its time; not an unknown id, and not a stored id of another website.
+func TestStoredEventsFindsReplays(t *testing.T) {
+	t.Parallel()
+	srv := pbtest.Start(t, pbtest.Options{})
+	app := srv.App()
+	db := server.StoreDatabase(t)
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	earlier := chstore.New(app, localstore.New(app), db, chstore.Options{})
+	if err := earlier.Apply(timeout(t), eventOps("w", t0, 2, "old")); err != nil { // never shipped by it
+		t.Fatal(err)
+	}
+	st := chstore.New(app, localstore.New(app), db, chstore.Options{})
+	if err := st.Apply(timeout(t), eventOps("w", t0, 2, "sent")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ship(timeout(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Apply(timeout(t), eventOps("w", t0, 2, "held")); err != nil { // in the outbox
+		t.Fatal(err)
+	}
+	id := func(prefix string) string { return fmt.Sprintf("%s%011d", prefix, 1) }
+	keys := []store.EventKey{
+		{ID: id("sent"), Website: "w", Time: t0.Add(3 * time.Hour)}, // a resend hours later
+		{ID: id("held"), Website: "w", Time: t0},
+		{ID: id("old"), Website: "w", Time: t0},
+		{ID: "nosuchevent0000", Website: "w", Time: t0},
+		{ID: id("sent"), Website: "other", Time: t0},
+	}
+	got, err := st.StoredEvents(timeout(t), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{id("sent"): true, id("held"): true, id("old"): true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("StoredEvents = %v, want %v", got, want)
+	}
+	// the other website's key alone: not found
+	got, err = st.StoredEvents(timeout(t), keys[4:])
+	if err != nil || len(got) != 0 {
+		t.Errorf("another website's id: %v, %v", got, err)
+	}
+}
