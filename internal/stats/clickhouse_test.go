@@ -228,6 +228,7 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 			pbtest.Save(t, app, schema.Goals, g)
 		}
 	}
+	funnelsA, funnelsB := addFunnels(t, app, recA), addFunnels(t, app, recB)
 	geoDB, err := geo.Open(geotest.Write(t, "GeoLite2-City", []geotest.Network{
 		{CIDR: "81.2.69.0/24", Value: geotest.City("GB", "ENG")},
 		{CIDR: "89.160.20.0/24", Value: geotest.City("SE", "E")},
@@ -357,6 +358,10 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d reports equal, in %v", len(reqs)-failed, len(reqs), time.Since(started))
+
+	sites := chSites{app: app, ch: ch, a: recA, b: recB, now: now}
+	periods := []stats.Period{month, period("7d", "Asia/Kolkata", "", ""), period("24h", "UTC", "", "")}
+	sites.compareFunnels(t, funnelsA, funnelsB, periods, some)
 
 	// Goals answers as the reports' goals
 	for _, f := range some {

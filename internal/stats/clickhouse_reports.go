@@ -1,0 +1,56 @@
+package stats
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The reports besides Query and Goals from ClickHouse (issue 31, part
+// 2): funnels, breakdown pages, the sessions list, event properties and
+// revenue, each the twin of its SQLite statement (see clickhouse.go).
+
+// chFunnelKey orders a session's events as funnel's timestamp || id: the
+// millisecond times of this era all have 13 digits, so their text sorts
+// as the times do, and ties fall to the id as in SQLite.
+const chFunnelKey = "concat(toString(timestamp), id)"
+
+// chFunnelReached is funnel's step counting from ClickHouse. 18.16 has
+// no common table expressions, so the steps nest: level i holds each
+// session that reached step 0 with its keys k0..ki, ki the first key
+// matching step i after k(i-1) ('' when not reached), joined LEFT with
+// step i's matching events; the outer statement counts each level's
+// non-empty keys. Each step reads its own matching events once, as in
+// SQLite.
+func (q *querier) chFunnelReached(p Period, conds []string) ([]int, error) {
+	window := chBind(" WHERE website = ? AND timestamp >= ? AND timestamp < ?", q.site, p.From, p.To)
+	level := `SELECT session, min(` + chFunnelKey + `) AS k0 FROM events` + window + ` AND (` + conds[0] + `)
+		AND session IN (SELECT id FROM sessions FINAL` + q.chSessionsWhere(p) + `) GROUP BY session`
+	keys := []string{"k0"}
+	counts := []string{"toUInt64(count())"}
+	for i := 1; i < len(conds); i++ {
+		prev := keys[i-1]
+		ki := fmt.Sprintf("k%d", i)
+		level = `SELECT session, ` + strings.Join(keys, ", ") + `, minIf(k, ` + prev + ` != '' AND k > ` + prev + `) AS ` + ki +
+			` FROM (` + level + `) ALL LEFT JOIN (SELECT session, ` + chFunnelKey + ` AS k FROM events` + window +
+			` AND (` + conds[i] + `)) USING session GROUP BY session, ` + strings.Join(keys, ", ")
+		keys = append(keys, ki)
+		counts = append(counts, "toUInt64(countIf("+ki+" != ''))")
+	}
+	rows, err := chSelect[struct{ R []int }](q, "funnel", `SELECT [`+strings.Join(counts, ", ")+`] AS R FROM (`+level+`)`)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) != 1 || len(rows[0].R) != len(conds) {
+		return nil, fmt.Errorf("stats: funnel: %d rows", len(rows))
+	}
+	return rows[0].R, nil
+}
+
+// chSessionCount counts the sessions that count in p.
+func (q *querier) chSessionCount(p Period) (int, error) {
+	rows, err := chSelect[struct{ N int }](q, "sessions", `SELECT count() AS N FROM sessions FINAL`+q.chSessionsWhere(p))
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	return rows[0].N, nil
+}
