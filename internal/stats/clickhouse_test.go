@@ -164,6 +164,7 @@ func chTraffic(t *testing.T, open func() *trackedSite, clk *chClock, t0 time.Tim
 				}
 				pv++
 				s.send(t, b, fmt.Sprintf(`{"type":"pageView","url":"https://%%[1]s%s","pid":"pv%08d"}`, pick(pages...), pv))
+				clk.set(at.Add(time.Duration(20*(k+1))*time.Second + 500*time.Millisecond)) // no tie with the page view (chFunnels)
 				switch r.IntN(7) {
 				case 0:
 					s.send(t, b, `{"type":"custom","name":"signup","url":"https://%[1]s/pricing","customData":{"plan":"`+pick("pro", "free")+`","seats":3}}`)
