@@ -17,7 +17,7 @@ const chFunnelKey = "concat(toString(timestamp), id)"
 // chFunnelReached is funnel's step counting from ClickHouse. 18.16 has
 // no common table expressions, so the steps nest: level i holds each
 // session that reached step 0 with its keys k0..ki, ki the first key
-// matching step i after k(i-1) ('' when not reached), joined LEFT with
+// matching step i after k(i-1) (” when not reached), joined LEFT with
 // step i's matching events; the outer statement counts each level's
 // non-empty keys. Each step reads its own matching events once, as in
 // SQLite.
@@ -53,4 +53,31 @@ func (q *querier) chSessionCount(p Period) (int, error) {
 		return 0, err
 	}
 	return rows[0].N, nil
+}
+
+// chRawDim is rawDim's read from ClickHouse: dim's stored keys over p
+// with their counts, before rawDim keys them as raw does.
+func (q *querier) chRawDim(p Period, dim string) ([]dimRow, error) {
+	var stmt string
+	switch dim {
+	case "page":
+		stmt = `SELECT path AS K, count() AS N FROM events` + q.chEventsWhere(p, false) + ` AND type = 'pageView' GROUP BY K`
+	case "customEvent":
+		stmt = `SELECT eventName AS K, count() AS N FROM events` + q.chEventsWhere(p, false) + ` AND type = 'custom' GROUP BY K`
+	default:
+		expr := chSessionExpr(dim)
+		if expr == "" {
+			return nil, fmt.Errorf("%w: no breakdown of %q", ErrBadBreakdown, dim)
+		}
+		stmt = `SELECT ` + expr + ` AS K, count() AS N FROM sessions FINAL` + q.chSessionsWhere(p) + ` GROUP BY K`
+	}
+	rows, err := chSelect[struct {
+		K string
+		N int
+	}](q, "breakdown", stmt)
+	out := make([]dimRow, len(rows))
+	for i, r := range rows {
+		out[i] = dimRow{Key: r.K, Count: r.N}
+	}
+	return out, err
 }

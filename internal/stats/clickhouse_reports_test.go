@@ -102,3 +102,44 @@ func (s chSites) compareFunnels(t *testing.T, idsA, idsB []string, periods []sta
 	}
 	t.Logf("%d funnels equal", n)
 }
+
+// compareBreakdowns asks both sites for pages of several dimensions'
+// breakdowns (searched, sorted by key, a second page) in each period
+// under each filter set.
+func (s chSites) compareBreakdowns(t *testing.T, periods []stats.Period, filters [][]stats.Filter) {
+	t.Helper()
+	shapes := []stats.BreakdownRequest{
+		{Limit: 100}, {Search: "o", Limit: 100}, {Sort: "key", Order: "desc", Limit: 3}, {Limit: 2, Offset: 2},
+	}
+	n, rows := 0, 0
+	for _, p := range periods {
+		for _, f := range filters {
+			dims := []string{"page", "customEvent", "country", "referrer", "utm_source", "entryPage", "browser", "channel"}
+			if len(f) > 0 {
+				dims = append(dims, "referrerUrl")
+			}
+			for _, dim := range dims {
+				for _, shape := range shapes {
+					var out [2]*stats.BreakdownPage
+					for i, rec := range []*core.Record{s.a, s.b} {
+						req := shape
+						req.Request, req.Dimension = s.request(rec, p, f), dim
+						var err error
+						if out[i], err = stats.Breakdown(chTimeout(t), s.app, rec.Id, req); err != nil {
+							t.Fatalf("breakdown %s %s %v: %v", dim, p.Name, f, err)
+						}
+					}
+					what := fmt.Sprintf("breakdown %s %+v %s in %s %v", dim, shape, p.Name, p.Timezone, f)
+					if chEqual(t, what, out[1], out[0]) {
+						n++
+					}
+					rows += len(out[0].Rows)
+				}
+			}
+		}
+	}
+	if rows == 0 {
+		t.Error("no breakdown has rows")
+	}
+	t.Logf("%d breakdown pages equal (%d rows)", n, rows)
+}

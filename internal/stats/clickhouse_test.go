@@ -363,6 +363,7 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 	sites := chSites{app: app, ch: ch, a: recA, b: recB, now: now}
 	periods := []stats.Period{month, period("7d", "Asia/Kolkata", "", ""), period("24h", "UTC", "", "")}
 	sites.compareFunnels(t, funnelsA, funnelsB, periods, some)
+	sites.compareBreakdowns(t, periods, some)
 
 	// Goals answers as the reports' goals
 	for _, f := range some {
