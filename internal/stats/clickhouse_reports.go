@@ -3,6 +3,10 @@ package stats
 import (
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // The reports besides Query and Goals from ClickHouse (issue 31, part
@@ -80,4 +84,58 @@ func (q *querier) chRawDim(p Period, dim string) ([]dimRow, error) {
 		out[i] = dimRow{Key: r.K, Count: r.N}
 	}
 	return out, err
+}
+
+// chSessionRows is Sessions' page from ClickHouse: the page of sessions
+// is chosen there, and its visitors, which stay in PocketBase, are read
+// by id after (the join the SQLite statement makes).
+func (q *querier) chSessionRows(p Period, limit, offset int) ([]SessionRow, error) {
+	rows, err := chSelect[struct {
+		ID, EntryPath, ExitPath, Referrer, Source, Channel, Country, Device, Browser, OS, Visitor string
+		StartedAt, LastActivity                                                                   int64
+		EventCount, IsNew, IsEngaged                                                              int
+	}](q, "sessions", `SELECT id AS ID, startedAt AS StartedAt, lastActivity AS LastActivity, eventCount AS EventCount,
+		entryPath AS EntryPath, exitPath AS ExitPath, referrer AS Referrer, source AS Source, channel AS Channel,
+		country AS Country, device AS Device, browser AS Browser, os AS OS, isNewVisitor AS IsNew, isEngaged AS IsEngaged,
+		visitor AS Visitor FROM sessions FINAL`+q.chSessionsWhere(p)+chBind(` ORDER BY startedAt DESC, id LIMIT ?, ?`, offset, limit))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.Visitor
+	}
+	var visitors []struct {
+		ID    string `db:"id"`
+		User  string `db:"userId"`
+		Name  string `db:"name"`
+		Email string `db:"email"`
+	}
+	err = q.db.NewQuery(`SELECT id, COALESCE(userId, '') AS userId, COALESCE(name, '') AS name, COALESCE(email, '') AS email
+		FROM visitors WHERE id IN (SELECT value FROM json_each({:ids}))`).
+		Bind(dbx.Params{"ids": jsonList(ids)}).WithContext(q.ctx).All(&visitors)
+	if err != nil {
+		return nil, fmt.Errorf("stats: session visitors: %w", err)
+	}
+	byID := make(map[string]int, len(visitors))
+	for i, v := range visitors {
+		byID[v.ID] = i
+	}
+	out := make([]SessionRow, len(rows))
+	for i, r := range rows {
+		out[i] = SessionRow{ID: r.ID, StartedAt: chDateTime(r.StartedAt), LastActivity: chDateTime(r.LastActivity),
+			EventCount: r.EventCount, EntryPath: r.EntryPath, ExitPath: r.ExitPath, Referrer: r.Referrer, Source: r.Source,
+			Channel: r.Channel, Country: r.Country, Device: r.Device, Browser: r.Browser, OS: r.OS,
+			IsNew: r.IsNew != 0, IsEngaged: r.IsEngaged != 0}
+		if j, ok := byID[r.Visitor]; ok {
+			out[i].UserID, out[i].UserName, out[i].UserEmail = visitors[j].User, visitors[j].Name, visitors[j].Email
+		}
+	}
+	return out, nil
+}
+
+// chDateTime is a millisecond time of ClickHouse as PocketBase's date.
+func chDateTime(ms int64) types.DateTime {
+	d, _ := types.ParseDateTime(time.UnixMilli(ms).UTC())
+	return d
 }

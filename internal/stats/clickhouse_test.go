@@ -364,6 +364,7 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 	periods := []stats.Period{month, period("7d", "Asia/Kolkata", "", ""), period("24h", "UTC", "", "")}
 	sites.compareFunnels(t, funnelsA, funnelsB, periods, some)
 	sites.compareBreakdowns(t, periods, some)
+	sites.compareSessions(t, periods, some)
 
 	// Goals answers as the reports' goals
 	for _, f := range some {
