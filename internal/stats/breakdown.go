@@ -103,7 +103,7 @@ func breakdown(ctx context.Context, app core.App, websiteID string, req Breakdow
 	if err := req.check(); err != nil {
 		return nil, err
 	}
-	q, err := newQuerier(ctx, app, websiteID, req.Period, req.Filters)
+	q, err := newQuerierOn(ctx, app, req.ClickHouse, websiteID, req.Period, req.Filters)
 	if err != nil {
 		return nil, err
 	}
@@ -248,22 +248,13 @@ func (q *querier) sumItems(p Period, dim string, c map[string]int) error {
 // them: pages and custom events from the events, the rest from the
 // sessions (sessionItems).
 func (q *querier) rawDim(p Period, dim string, c map[string]int) error {
-	var rows []dimRow
-	var stmt string
-	switch dim {
-	case "page":
-		stmt = `SELECT e.path AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY e.path`
-	case "customEvent":
-		stmt = `SELECT e.eventName AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'custom' GROUP BY e.eventName`
-	default:
-		i := slices.IndexFunc(sessionDims, func(d struct{ dim, expr string }) bool { return d.dim == dim })
-		if i < 0 {
-			return fmt.Errorf("%w: no breakdown of %q", ErrBadBreakdown, dim)
-		}
-		stmt = `SELECT COALESCE(` + sessionDims[i].expr + `, '') AS key, COUNT(*) AS n` + q.sessionsFrom() + ` GROUP BY 1`
+	read := q.dimRows
+	if q.ch != nil {
+		read = q.chRawDim
 	}
-	if err := q.db.NewQuery(stmt).WithContext(q.ctx).Bind(q.params(p, nil)).All(&rows); err != nil {
-		return fmt.Errorf("stats: breakdown: %w", err)
+	rows, err := read(p, dim)
+	if err != nil {
+		return err
 	}
 	stored := map[string]int{}
 	for _, r := range rows {
@@ -279,4 +270,27 @@ func (q *querier) rawDim(p Period, dim string, c map[string]int) error {
 		c[it.Key] += it.Count
 	}
 	return nil
+}
+
+// dimRows reads dim's stored keys over p with their counts (rawDim's
+// statement).
+func (q *querier) dimRows(p Period, dim string) ([]dimRow, error) {
+	var stmt string
+	switch dim {
+	case "page":
+		stmt = `SELECT e.path AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'pageView' GROUP BY e.path`
+	case "customEvent":
+		stmt = `SELECT e.eventName AS key, COUNT(*) AS n` + q.eventsFrom() + ` AND e.type = 'custom' GROUP BY e.eventName`
+	default:
+		i := slices.IndexFunc(sessionDims, func(d struct{ dim, expr string }) bool { return d.dim == dim })
+		if i < 0 {
+			return nil, fmt.Errorf("%w: no breakdown of %q", ErrBadBreakdown, dim)
+		}
+		stmt = `SELECT COALESCE(` + sessionDims[i].expr + `, '') AS key, COUNT(*) AS n` + q.sessionsFrom() + ` GROUP BY 1`
+	}
+	var rows []dimRow
+	if err := q.db.NewQuery(stmt).WithContext(q.ctx).Bind(q.params(p, nil)).All(&rows); err != nil {
+		return nil, fmt.Errorf("stats: breakdown: %w", err)
+	}
+	return rows, nil
 }

@@ -258,7 +258,7 @@ func funnel(ctx context.Context, app core.App, websiteID, funnelID string, req R
 		return nil, fmt.Errorf("%w: funnel %s: %w", ErrBadFunnel, funnelID, err)
 	}
 	p := req.Period
-	q, err := newQuerier(ctx, app, websiteID, p, req.Filters)
+	q, err := newQuerierOn(ctx, app, req.ClickHouse, websiteID, p, req.Filters)
 	if err != nil {
 		return nil, err
 	}
@@ -272,8 +272,25 @@ func funnel(ctx context.Context, app core.App, websiteID, funnelID string, req R
 			return nil, err
 		}
 		rep.Sessions = int(t.visitors)
+	} else if q.ch != nil {
+		if rep.Sessions, err = q.chSessionCount(p); err != nil {
+			return nil, err
+		}
 	} else if err := q.db.NewQuery(`SELECT COUNT(*)` + q.sessionsFrom()).WithContext(ctx).Bind(q.params(p, nil)).Row(&rep.Sessions); err != nil {
 		return nil, fmt.Errorf("stats: funnel sessions: %w", err)
+	}
+	if q.ch != nil {
+		conds := make([]string, len(steps))
+		for i, st := range steps {
+			if conds[i], err = q.chGoalCond(st, span); err != nil {
+				return nil, err
+			}
+		}
+		reached, err := q.chFunnelReached(p, conds)
+		if err != nil {
+			return nil, err
+		}
+		return funnelSteps(rep, steps, reached), nil
 	}
 	// Step i is reached at the first event (in time order, ties by id:
 	// the key timestamp || id) after step i-1's that matches it; the
@@ -317,6 +334,11 @@ func funnel(ctx context.Context, app core.App, websiteID, funnelID string, req R
 	if err != nil {
 		return nil, fmt.Errorf("stats: funnel: %w", err)
 	}
+	return funnelSteps(rep, steps, reached), nil
+}
+
+// funnelSteps fills rep's steps from how many sessions reached each.
+func funnelSteps(rep *FunnelReport, steps []goal.Spec, reached []int) *FunnelReport {
 	for i, st := range steps {
 		fs := FunnelStep{Name: st.Name, Visitors: reached[i], ConversionRate: pct(float64(reached[i]), float64(reached[0]))}
 		if i > 0 {
@@ -325,7 +347,7 @@ func funnel(ctx context.Context, app core.App, websiteID, funnelID string, req R
 		}
 		rep.Steps = append(rep.Steps, fs)
 	}
-	return rep, nil
+	return rep
 }
 
 // PropertyValue is one value of a custom event property and how many of

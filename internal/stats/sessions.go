@@ -49,9 +49,13 @@ const sessionColumns = `s.id, s.startedAt, s.lastActivity, s.eventCount, s.entry
 func Sessions(ctx context.Context, app core.App, websiteID string, req Request, limit, offset int) ([]SessionRow, error) {
 	ctx, cancel := req.withBudget(ctx)
 	defer cancel()
-	q, err := newQuerier(ctx, app, websiteID, req.Period, req.Filters)
+	q, err := newQuerierOn(ctx, app, req.ClickHouse, websiteID, req.Period, req.Filters)
 	if err != nil {
 		return nil, err
+	}
+	if q.ch != nil {
+		rows, err := q.chSessionRows(req.Period, limit, offset)
+		return rows, overBudget(ctx, err)
 	}
 	// the page of sessions is chosen first, through the (website,
 	// startedAt) index, and only its rows are joined with their visitors
