@@ -125,18 +125,15 @@ func copyTable(ctx context.Context, app core.App, ch *clickhouse.Client, table s
 		}
 		skip := false
 		if unsure {
-			n, err := batchRows(ctx, ch, table, batch)
+			n, err := ch.Count(ctx, table, "batch = ?", batch)
 			if err != nil {
 				return sent, err
 			}
 			switch {
-			case n == len(rows):
+			case n == int64(len(rows)):
 				skip = true
 			case n > 0:
-				if err := ch.Exec(ctx, "ALTER TABLE ? DELETE WHERE batch = ?", clickhouse.Ident(table), batch); err != nil {
-					return sent, err
-				}
-				if err := waitGone(ctx, ch, table, batch); err != nil {
+				if err := ch.Delete(ctx, table, "batch = ?", batch); err != nil {
 					return sent, err
 				}
 			}
@@ -253,32 +250,6 @@ func readPage(ctx context.Context, db dbx.Builder, table string, cols []string, 
 		out = append(out, row)
 	}
 	return out, last, rs.Err()
-}
-
-// batchRows counts a batch's rows in ClickHouse.
-func batchRows(ctx context.Context, ch *clickhouse.Client, table, batch string) (int, error) {
-	got, err := clickhouse.Select[struct {
-		N int `json:"n"`
-	}](ctx, ch, "SELECT toInt64(count()) AS n FROM ? WHERE batch = ?", clickhouse.Ident(table), batch)
-	if err != nil {
-		return 0, err
-	}
-	return got[0].N, nil
-}
-
-// waitGone waits for the deletion of a batch (a mutation) to be done.
-func waitGone(ctx context.Context, ch *clickhouse.Client, table, batch string) error {
-	for {
-		n, err := batchRows(ctx, ch, table, batch)
-		if err != nil || n == 0 {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func lastCopied(ctx context.Context, db dbx.Builder, table, target string) (int64, error) {

@@ -32,11 +32,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func timeout(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
-	t.Cleanup(cancel)
-	return ctx
-}
+// timeout is the context of a test's calls to the server.
+func timeout(t testing.TB) context.Context { return testwait.Context(t) }
 
 // fill writes a history through the SQLite store: visitors with page
 // views (some engaged), custom events with data, JS errors.

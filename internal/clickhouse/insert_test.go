@@ -225,3 +225,22 @@ func TestInsertEncodedWritesWhatInsertWrites(t *testing.T) {
 		t.Error("a value of an unknown type encoded")
 	}
 }
+
+// TestCountAndDelete: Delete returns once the mutation left no matching
+// row, and keeps the others.
+func TestCountAndDelete(t *testing.T) {
+	db := storeDatabase(t)
+	rows := []map[string]any{{"id": "a", "website": "w", "batch": "b1"}, {"id": "b", "website": "w", "batch": "b1"}, {"id": "c", "website": "w", "batch": "b2"}}
+	if err := db.Insert(timeout(t), "events", rows); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Count(timeout(t), "events", "batch = ?", "b1"); err != nil || n != 2 {
+		t.Fatalf("Count = %d, %v; want 2", n, err)
+	}
+	if err := db.Delete(timeout(t), "events", "batch = ?", "b1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Count(timeout(t), "events", "website = ?", "w"); err != nil || n != 1 {
+		t.Errorf("after Delete: %d rows, %v; want the other batch's 1", n, err)
+	}
+}

@@ -18,13 +18,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// timeout returns a context that ends with the test's deadline for work
-// the machine must do.
-func timeout(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
-	t.Cleanup(cancel)
-	return ctx
-}
+// timeout is the context of a test's calls to the server.
+func timeout(t testing.TB) context.Context { return testwait.Context(t) }
 
 // storeDatabase returns a database of its own for t with the store's
 // tables (Schema) in it.

@@ -201,27 +201,25 @@ func finishSeries(points []Point) []Point {
 // aligned with p's (previousBuckets): from the summaries when they serve
 // every step, else from the raw rows, where one pass counts both.
 func (q *querier) previous(p Period) (totals, []Point, error) {
-	bounds := p.previousBuckets()
-	if q.filtered() || p.Previous.FromRaw || !onUTCHours(bounds...) {
-		if !q.filtered() && q.useSummaries(*p.Previous) {
-			// the totals from the summaries, as the period's own
-			tot, err := q.totals(*p.Previous)
-			if err != nil {
-				return tot, nil, err
-			}
-			series, _, err := q.rawSeries(*p.Previous, bounds)
-			return tot, series, err
+	w, bounds := *p.Previous, p.previousBuckets()
+	if !q.filtered() && !w.FromRaw && onUTCHours(bounds...) {
+		tot, err := q.totals(w)
+		if err != nil {
+			return tot, nil, err
 		}
-		series, tot, err := q.rawSeries(*p.Previous, bounds)
-		if err == nil && !q.filtered() {
-			tot.jsErrors, err = q.jsErrors(*p.Previous)
-		}
+		series, err := q.sumSeries(w, bounds)
 		return tot, series, err
 	}
-	tot, err := q.totals(*p.Previous)
-	if err != nil {
-		return tot, nil, err
+	series, tot, err := q.rawSeries(w, bounds)
+	if err != nil || q.filtered() {
+		return tot, series, err
 	}
-	series, err := q.sumSeries(*p.Previous, bounds)
+	// unfiltered: the totals as the period's own are read, from the
+	// summaries where they serve it
+	if q.useSummaries(w) {
+		tot, err = q.totals(w)
+	} else {
+		tot.jsErrors, err = q.jsErrors(w)
+	}
 	return tot, series, err
 }

@@ -32,14 +32,13 @@ func (q *querier) streamEvents(p Period, n int, params dbx.Params, bucket func(t
 	}
 	defer rows.Close()
 	var (
-		stamp, key        sql.RawBytes
-		custom            bool
-		ms, depth         int
-		pages, events     = map[string]*int{}, map[string]*int{}
-		engagement        = map[string]*engagementCounts{}
-		lastQuarter       [15]byte
-		lastPoint         *Point
-		lastQuarterUsable bool
+		stamp, key    sql.RawBytes
+		custom        bool
+		ms, depth     int
+		pages, events = map[string]*int{}, map[string]*int{}
+		engagement    = map[string]*engagementCounts{}
+		lastQuarter   [15]byte // zero matches no key: a key's bytes are digits
+		lastPoint     *Point
 	)
 	for rows.Next() {
 		if err := rows.Scan(&stamp, &custom, &key, &ms, &depth); err != nil {
@@ -67,8 +66,8 @@ func (q *querier) streamEvents(p Period, n int, params dbx.Params, bucket func(t
 		var k [15]byte
 		copy(k[:14], stamp[:14])
 		k[14] = '0' + byte((int(stamp[14]-'0')*10+int(stamp[15]-'0'))/15)
-		if k != lastQuarter || !lastQuarterUsable {
-			lastQuarter, lastPoint, lastQuarterUsable = k, nil, true
+		if k != lastQuarter {
+			lastQuarter, lastPoint = k, nil
 			if t, ok := parseQuarter(string(k[:])); ok {
 				lastPoint = bucket(t)
 			}

@@ -13,6 +13,7 @@
 package testwait
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"testing"
@@ -72,4 +73,12 @@ func For(t testing.TB, within time.Duration, what string, cond func() bool) {
 		time.Sleep(pause)
 		pause = min(2*pause, 100*time.Millisecond)
 	}
+}
+
+// Context returns a context that ends after Timeout, or with t: for the
+// calls of a test that talk to a real server.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout())
+	t.Cleanup(cancel)
+	return ctx
 }

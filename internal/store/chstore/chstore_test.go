@@ -35,11 +35,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func timeout(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
-	t.Cleanup(cancel)
-	return ctx
-}
+// timeout is the context of a test's calls to the server.
+func timeout(t testing.TB) context.Context { return testwait.Context(t) }
 
 const (
 	chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pocketbase/dbx"
-	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -55,21 +54,16 @@ func (s *Store) Ship(ctx context.Context) error {
 // split across monthly partitions and cut short), delete them and insert.
 func (s *Store) shipOne(ctx context.Context, id, table string, rowCount int, body []byte) error {
 	if s.unsure && (table == tEvents || table == tJSErrors) {
-		type row struct {
-			N int64 `json:"n"`
-		}
-		got, err := clickhouse.Select[row](ctx, s.ch, "SELECT count() AS n FROM ? WHERE batch = ?", clickhouse.Ident(table), id)
-		if err != nil {
-			return fmt.Errorf("chstore: outbox %s: %w", id, err)
-		}
-		switch n := got[0].N; {
-		case n == int64(rowCount):
+		n, err := s.ch.Count(ctx, table, "batch = ?", id)
+		if err == nil && n == int64(rowCount) {
 			s.unsure = false
 			return nil
-		case n > 0:
-			if err := s.deleteBatch(ctx, table, id); err != nil {
-				return err
-			}
+		}
+		if err == nil && n > 0 {
+			err = s.ch.Delete(ctx, table, "batch = ?", id)
+		}
+		if err != nil {
+			return fmt.Errorf("chstore: outbox %s: %w", id, err)
 		}
 	}
 	if err := s.ch.InsertEncoded(ctx, table, body); err != nil {
@@ -80,16 +74,16 @@ func (s *Store) shipOne(ctx context.Context, id, table string, rowCount int, bod
 	return nil
 }
 
-// deleteBatch removes a batch's rows (a mutation: asynchronous, so it
-// waits for it to be done).
-func (s *Store) deleteBatch(ctx context.Context, table, id string) error {
-	if err := s.ch.Exec(ctx, "ALTER TABLE ? DELETE WHERE batch = ?", clickhouse.Ident(table), id); err != nil {
-		return fmt.Errorf("chstore: outbox %s: %w", id, err)
+// shipped forgets the ids of an outbox record ClickHouse now has.
+func (s *Store) shipped(record string) {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	for _, id := range s.pending[record] {
+		if s.pendIDs[id]--; s.pendIDs[id] <= 0 {
+			delete(s.pendIDs, id)
+		}
 	}
-	if err := waitNone(ctx, s.ch, table, "batch = ?", []any{id}); err != nil {
-		return fmt.Errorf("chstore: outbox %s: %w", id, err)
-	}
-	return nil
+	delete(s.pending, record)
 }
 
 // Run ships the outbox after each write and every interval (default 1 s)
