@@ -60,8 +60,14 @@ func TestOverviewPeriod(t *testing.T) {
 		if card[3] != "up" || card[4] != "new" {
 			t.Errorf("%s: change %s %q, want up new", tt.query, card[3], card[4])
 		}
-		if n := len(strings.Fields(card[5])); n != len(rep.Series) {
-			t.Errorf("%s: %d sparkline points, the report has %d steps", tt.query, n, len(rep.Series))
+		// a line needs two points: in today's first hour (one step) there
+		// is no sparkline
+		want := len(rep.Series)
+		if want < 2 {
+			want = 0
+		}
+		if n := len(strings.Fields(card[5])); n != want {
+			t.Errorf("%s: %d sparkline points, want %d (the report has %d steps)", tt.query, n, want, len(rep.Series))
 		}
 	}
 	r := c.get("/dashboard/?period=7d")
