@@ -143,7 +143,7 @@ func TestShutdownCountsOnlyWhatTheServerDidNotAcknowledge(t *testing.T) {
 			switch {
 			case err != nil:
 				t.Errorf("decode the SDK's batch: %v", err)
-			case !ready.Load(): // until every event is tracked: one flush holds them all
+			case !ready.Load(): // until every event is tracked, so one flush holds most of them
 				http.Error(w, `{"error":"busy"}`, http.StatusServiceUnavailable)
 				return
 			case len(b.Events) > half: // the SDK halves its batches
@@ -172,12 +172,16 @@ func TestShutdownCountsOnlyWhatTheServerDidNotAcknowledge(t *testing.T) {
 	t.Cleanup(func() { close(hang) })
 
 	_, err := shutdownVia(t, srv, site, proxy.URL, t.TempDir(), n, &ready)
-	if got := acked.Load(); got != half {
-		t.Fatalf("the server acknowledged %d events, want %d", got, half)
+	// on a busy machine the SDK may retry a batch it took before every
+	// event was tracked (CI once saw 107 acknowledged): what the server
+	// acknowledged varies, the rule does not
+	got := acked.Load()
+	if got <= 0 || got > half {
+		t.Fatalf("the server acknowledged %d events, want 1..%d", got, half)
 	}
 	var ue *skopos.UnwrittenError
-	if !errors.As(err, &ue) || ue.Events != n-half || !ue.Spooled {
-		t.Fatalf("Shutdown = %v; want an *UnwrittenError of %d spooled events (the server acknowledged %d)", err, n-half, half)
+	if !errors.As(err, &ue) || ue.Events != n-int(got) || !ue.Spooled {
+		t.Fatalf("Shutdown = %v; want an *UnwrittenError of %d spooled events (the server acknowledged %d)", err, n-int(got), got)
 	}
 }
 
