@@ -57,7 +57,7 @@ var chFunnels = []struct{ name, steps string }{
 }
 
 // addFunnels saves chFunnels for rec and returns their ids.
-func addFunnels(t *testing.T, app core.App, rec *core.Record) []string {
+func addFunnels(t testing.TB, app core.App, rec *core.Record) []string {
 	t.Helper()
 	var ids []string
 	for _, f := range chFunnels {
