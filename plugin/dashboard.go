@@ -32,7 +32,7 @@ const SharePath = share.PathPrefix
 func (p *plugin) mountDashboard(e *core.ServeEvent) {
 	opts := dashboard.Options{ScriptPath: ScriptPath, EventPath: EventPath, RequireVerified: p.cfg.Signup == "on",
 		Live: p.live, Shares: p.shares, Vault: p.vault, ValidateRule: validateRule, IPInfo: ipinfo.Lookup,
-		QueryBudget: p.budget, Queries: p.gate}
+		QueryBudget: p.budget, Queries: p.gate, ClickHouse: p.ch}
 	if p.notify != nil {
 		opts.NotifyTest = p.notify.SendTest
 	}

@@ -97,7 +97,7 @@ func (p *plugin) startIntake(e *core.ServeEvent) error {
 	go visitors.Run(ctx) // daily salts; returns at once in the other modes
 	in.in, err = engine.New(engine.Config{
 		Pipeline: pipeline.Config{
-			Store: localstore.New(e.App), Sites: in.sites, Route: "local",
+			Store: p.store(e.App), Sites: in.sites, Route: "local",
 			// embedded events are queryable within about a second
 			Batch: true, BatchInterval: time.Second, MaxBatchSize: 2000, QueueSize: p.cfg.QueueSize,
 			// grouped JS errors reach the dashboard within half a minute
@@ -302,6 +302,16 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 		if p.intake != nil {
 			p.intake.sites.Remove(e.Record.Id)
 		}
+		if p.events != nil {
+			// after the intake dropped the site: nothing of it reaches
+			// the outbox any more
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := p.events.DeleteWebsite(ctx, e.Record.Id); err != nil {
+				e.App.Logger().Error("skopos: a deleted website's events stay in ClickHouse (run the deletion again with "+
+					"ALTER TABLE … DELETE WHERE website = its id)", "website", e.Record.Id, "error", err)
+			}
+		}
 		return e.Next()
 	})
 	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
@@ -320,6 +330,7 @@ func (p *plugin) bindWebsiteHooks(app core.App) {
 				e.App.Logger().Error("skopos: events lost at shutdown", "error", err)
 			}
 		}
+		p.stopClickHouse(e.App) // after the intake: its last write is in the outbox
 		if p.live != nil {
 			p.live.Close() // after the intake: its last events were published
 		}

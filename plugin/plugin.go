@@ -36,6 +36,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/botdetect"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/internal/clientip"
 	"github.com/skopos-go/skopos/internal/dbconn"
 	"github.com/skopos-go/skopos/internal/live"
@@ -44,6 +45,7 @@ import (
 	"github.com/skopos-go/skopos/internal/share"
 	"github.com/skopos-go/skopos/internal/spool"
 	"github.com/skopos-go/skopos/internal/stats"
+	"github.com/skopos-go/skopos/internal/store/chstore"
 	"github.com/skopos-go/skopos/internal/uptime"
 	"github.com/skopos-go/skopos/internal/vault"
 	"github.com/skopos-go/skopos/internal/visitorid"
@@ -254,6 +256,23 @@ type Config struct {
 	// `skopos serve`: SKOPOS_ADOPT_BATCH_ROWS.
 	AdoptBatchRows int
 
+	// ClickHouseURL, when set, makes a ClickHouse server the events
+	// store: events, sessions, JS errors and page engagement are written
+	// there (through an outbox in PocketBase, so an outage of ClickHouse
+	// loses nothing and does not stop the intake) and every report reads
+	// them there; PocketBase keeps the websites, visitors, summaries and
+	// everything small. Form http[s]://[user[:password]@]host[:port][/db]
+	// (database skopos by default); the tables are created at start.
+	// An existing SQLite history is copied with `skopos clickhouse
+	// migrate`. Default none: SQLite. See docs/clickhouse.md for what
+	// this mode does not cover yet. `skopos serve`: SKOPOS_CLICKHOUSE_URL.
+	ClickHouseURL string
+	// ClickHouseCluster names the ClickHouse cluster the tables are
+	// created on (Replicated tables and a Distributed table over its
+	// shards). Default none: one server. `skopos serve`:
+	// SKOPOS_CLICKHOUSE_CLUSTER.
+	ClickHouseCluster string
+
 	// Out receives the start-up lines (demo link, trackingId, generated
 	// credentials). Default os.Stdout.
 	Out io.Writer
@@ -418,6 +437,11 @@ type plugin struct {
 	// reports running at once, for the API and the dashboard together
 	budget time.Duration
 	gate   *stats.Gate
+	// ch is the ClickHouse events store's client and events its writer
+	// (both nil without Config.ClickHouseURL; set when the server starts)
+	ch           *clickhouse.Client
+	events       *chstore.Store
+	stopShipping func()
 }
 
 // orDefault is v, or def when v is 0; a negative v (off) is 0.
@@ -441,6 +465,9 @@ func (p *plugin) onServe(e *core.ServeEvent) error {
 		return err
 	}
 	if err := p.applySignup(e.App); err != nil {
+		return err
+	}
+	if err := p.startClickHouse(e.App); err != nil {
 		return err
 	}
 	p.startLive(e.App)

@@ -144,7 +144,7 @@ func dueReports(ctx context.Context, app core.App, sites []*core.Record, now tim
 			errs = append(errs, err)
 			continue
 		}
-		rep, err := stats.Query(ctx, app, site.Id, stats.Request{Period: period, Filters: pin, Top: reportTopPages, Now: now})
+		rep, err := stats.Query(ctx, app, site.Id, stats.Request{Period: period, Filters: pin, Top: reportTopPages, Now: now, ClickHouse: clickHouseOf(app)})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("website %s: %w", site.Id, err))
 			continue
@@ -333,6 +333,9 @@ func (c *cli) reportsCommand() *cobra.Command {
 				at = t
 			}
 			if err := c.migrate(c.app); err != nil {
+				return err
+			}
+			if err := c.connectClickHouse(cmd.Context(), c.app); err != nil {
 				return err
 			}
 			res, err := SendReports(cmd.Context(), c.app, at)

@@ -87,7 +87,7 @@ func (p *plugin) statsHandler(keys *keyAuth, h func(*core.RequestEvent, *core.Re
 			return queryError(e, err)
 		}
 		defer leave()
-		req.Budget = p.budget
+		req.Budget, req.ClickHouse = p.budget, p.ch
 		return h(e, site, req)
 	}
 }

@@ -19,7 +19,9 @@
 // SKOPOS_FETCH_PRIVATE=on lets SEO analyses fetch private addresses;
 // SKOPOS_QUERY_BUDGET bounds each report's time (a Go duration; default 5s);
 // SKOPOS_PAGESPEED_URL and PAGESPEED_API_KEY configure PageSpeed Insights;
-// SKOPOS_ENCRYPTION_KEY (or _FILE, or ENCRYPTION_KEY) is the key vault's key.
+// SKOPOS_ENCRYPTION_KEY (or _FILE, or ENCRYPTION_KEY) is the key vault's key;
+// SKOPOS_CLICKHOUSE_URL makes a ClickHouse server the events store
+// (SKOPOS_CLICKHOUSE_CLUSTER: its cluster; docs/clickhouse.md).
 package main
 
 import (
@@ -46,25 +48,27 @@ func main() {
 	app.RootCmd.Short = "Skopos: privacy-first, self-hosted web analytics on PocketBase"
 
 	err := plugin.Register(app, app.RootCmd, plugin.Config{
-		AdminEmail:     os.Getenv("SKOPOS_ADMIN_EMAIL"),
-		AdminPassword:  os.Getenv("SKOPOS_ADMIN_PASSWORD"),
-		GenerateAdmin:  true,
-		Demo:           true,
-		GeoIPDatabase:  os.Getenv("SKOPOS_GEOIP_DB"),
-		VisitorIDs:     os.Getenv("SKOPOS_VISITOR_IDS"),
-		VisitorSalt:    os.Getenv("SKOPOS_VISITOR_SALT"),
-		TrustedProxies: splitList(os.Getenv("SKOPOS_TRUSTED_PROXIES")),
-		MetricsToken:   os.Getenv("SKOPOS_METRICS_TOKEN"),
-		SpoolDir:       os.Getenv("SKOPOS_SPOOL_DIR"),
-		DisableSpool:   os.Getenv("SKOPOS_SPOOL") == "off",
-		SpoolSync:      os.Getenv("SKOPOS_SPOOL_SYNC"),
-		SpoolMaxBytes:  envBytes("SKOPOS_SPOOL_MAX_BYTES"),
-		Signup:         signup(),
-		AuthRateLimit:  5,
-		RateLimit:      envRate("SKOPOS_RATE_LIMIT"),
-		BotPatterns:    envLines("SKOPOS_BOT_PATTERNS"),
-		FetchPrivate:   envSwitch("SKOPOS_FETCH_PRIVATE"),
-		QueryBudget:    envDuration("SKOPOS_QUERY_BUDGET"),
+		AdminEmail:        os.Getenv("SKOPOS_ADMIN_EMAIL"),
+		AdminPassword:     os.Getenv("SKOPOS_ADMIN_PASSWORD"),
+		GenerateAdmin:     true,
+		Demo:              true,
+		GeoIPDatabase:     os.Getenv("SKOPOS_GEOIP_DB"),
+		VisitorIDs:        os.Getenv("SKOPOS_VISITOR_IDS"),
+		VisitorSalt:       os.Getenv("SKOPOS_VISITOR_SALT"),
+		TrustedProxies:    splitList(os.Getenv("SKOPOS_TRUSTED_PROXIES")),
+		MetricsToken:      os.Getenv("SKOPOS_METRICS_TOKEN"),
+		SpoolDir:          os.Getenv("SKOPOS_SPOOL_DIR"),
+		DisableSpool:      os.Getenv("SKOPOS_SPOOL") == "off",
+		SpoolSync:         os.Getenv("SKOPOS_SPOOL_SYNC"),
+		SpoolMaxBytes:     envBytes("SKOPOS_SPOOL_MAX_BYTES"),
+		Signup:            signup(),
+		AuthRateLimit:     5,
+		RateLimit:         envRate("SKOPOS_RATE_LIMIT"),
+		BotPatterns:       envLines("SKOPOS_BOT_PATTERNS"),
+		FetchPrivate:      envSwitch("SKOPOS_FETCH_PRIVATE"),
+		QueryBudget:       envDuration("SKOPOS_QUERY_BUDGET"),
+		ClickHouseURL:     os.Getenv("SKOPOS_CLICKHOUSE_URL"),
+		ClickHouseCluster: os.Getenv("SKOPOS_CLICKHOUSE_CLUSTER"),
 		SEO: plugin.SEOConfig{
 			PageSpeedURL: os.Getenv("SKOPOS_PAGESPEED_URL"),
 			PageSpeedKey: os.Getenv("PAGESPEED_API_KEY"),

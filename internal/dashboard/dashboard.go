@@ -33,6 +33,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/access"
 	"github.com/skopos-go/skopos/internal/audit"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/ipinfo"
 	"github.com/skopos-go/skopos/internal/live"
@@ -112,6 +113,9 @@ type Options struct {
 	// per shared link (the stats API's Gate, so both count together);
 	// beyond it a page answers 503 at once. Nil: not bounded.
 	Queries *stats.Gate
+	// ClickHouse is the events store's server when events are stored in
+	// ClickHouse: every page reads its raw rows there. Nil: SQLite.
+	ClickHouse *clickhouse.Client
 
 	// Now is the clock; default time.Now. Tests set it.
 	Now func() time.Time

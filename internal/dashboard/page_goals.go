@@ -108,7 +108,7 @@ func (s *server) goalFigures(r *http.Request, site *core.Record) (map[string][]r
 		return nil, nil
 	}
 	defer leave()
-	req := stats.Request{Period: p, Now: s.opts.Now(), Budget: s.opts.QueryBudget}
+	req := stats.Request{Period: p, Now: s.opts.Now(), Budget: s.opts.QueryBudget, ClickHouse: s.opts.ClickHouse}
 	results := map[string]*stats.GoalResult{}
 	if gs, err := stats.Goals(r.Context(), s.app, site.Id, req); err != nil {
 		s.app.Logger().Warn("skopos dashboard: goal conversions left out", "site", site.Id, "error", err)

@@ -77,7 +77,7 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		p := periods[i]
 		row.StatsURL = siteURL(site.Id, periodQuery(p))
-		rep, err := stats.Query(r.Context(), s.app, site.Id, stats.Request{Period: p, Top: 1, Now: now})
+		rep, err := stats.Query(r.Context(), s.app, site.Id, stats.Request{Period: p, Top: 1, Now: now, ClickHouse: s.opts.ClickHouse})
 		if err != nil {
 			s.app.Logger().Error("skopos dashboard: overview stats", "website", site.Id, "error", err)
 			row.Err = true

@@ -125,7 +125,7 @@ func (s *server) readView(w http.ResponseWriter, r *http.Request, rd *reader) (r
 		s.queryFailed(w, r, rd.u, err)
 		return stats.Request{}, nil, false
 	}
-	return stats.Request{Period: p, Filters: fs, Now: s.opts.Now(), Budget: s.opts.QueryBudget}, leave, true
+	return stats.Request{Period: p, Filters: fs, Now: s.opts.Now(), Budget: s.opts.QueryBudget, ClickHouse: s.opts.ClickHouse}, leave, true
 }
 
 // segmentFilters adds to fs the filters of the page's segment= (a saved
