@@ -1,13 +1,28 @@
 package main_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skopos-go/skopos/internal/chtest"
 	"github.com/skopos-go/skopos/internal/clickhouse"
+	"github.com/skopos-go/skopos/internal/geo/geotest"
+	"github.com/skopos-go/skopos/internal/pipeline"
+	"github.com/skopos-go/skopos/internal/proctest"
 	"github.com/skopos-go/skopos/internal/testwait"
+	"github.com/skopos-go/skopos/internal/visitorid"
+	"github.com/skopos-go/skopos/internal/wire"
+	"github.com/skopos-go/skopos/pbrest"
+	"github.com/skopos-go/skopos/plugin"
 )
 
 var clickhouseServer chtest.Server
@@ -55,4 +70,182 @@ func TestClickHouseMigrateCopiesTheHistoryOnce(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "no server: give --url or set SKOPOS_CLICKHOUSE_URL") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 		t.Errorf("migrate without a server: exit %d, stderr %q", code, stderr)
 	}
+}
+
+// weekOfTraffic is eight days of page views and custom events (signups
+// with a plan and revenue, downloads) ending an hour before now, from
+// visitors in Germany (two regions), the US and France on four devices,
+// with referrers, as SDK batches of the ingest route: the events carry
+// their time, so two servers given the same batches store the same rows.
+func weekOfTraffic(tid string) [][]pipeline.Event {
+	r := rand.New(rand.NewPCG(31, 8))
+	uas := []string{browserUA,
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+	}
+	nets := []string{"198.51.100.%d", "198.51.100.%d", "203.0.113.%d", "192.0.2.%d"}
+	refs := []string{"", "https://www.google.com/", "https://news.ycombinator.com/item?id=1", ""}
+	end := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
+	var evs []pipeline.Event
+	for d := 7; d >= 0; d-- {
+		for i := range 30 {
+			at := end.AddDate(0, 0, -d).Add(-time.Duration(r.IntN(18*60)) * time.Minute)
+			ip := netip.MustParseAddr(fmt.Sprintf(nets[r.IntN(len(nets))], 1+r.IntN(250)))
+			ua := uas[r.IntN(len(uas))]
+			vis := visitorid.Hash(tid, ip.String(), ua+fmt.Sprint(i%20), nil)
+			for v := range 1 + r.IntN(5) {
+				ev := pipeline.Event{ID: pipeline.NewID(), Kind: pipeline.PageView, Time: at.Add(time.Duration(v) * 50 * time.Second),
+					TrackingID: tid, Visitor: vis, IP: ip, UA: ua, Path: fmt.Sprintf("/p/%02d", 1+r.IntN(12)), ScreenWidth: -1, ScreenHeight: -1}
+				if v == 0 {
+					ev.Referrer = refs[r.IntN(len(refs))]
+				}
+				evs = append(evs, ev)
+				switch r.IntN(6) {
+				case 0:
+					c := ev
+					c.ID, c.Kind, c.Name, c.Time = pipeline.NewID(), pipeline.Custom, "signup", ev.Time.Add(10*time.Second)
+					c.Data = map[string]any{"plan": []string{"pro", "free"}[r.IntN(2)]}
+					c.RevenueAmount, c.RevenueCurrency = int64(100*(1+r.IntN(50))), "EUR"
+					evs = append(evs, c)
+				case 1:
+					c := ev
+					c.ID, c.Kind, c.Name, c.Time = pipeline.NewID(), pipeline.Custom, "download", ev.Time.Add(20*time.Second)
+					c.Data = map[string]any{"file": fmt.Sprintf("f%d.pdf", r.IntN(3))}
+					evs = append(evs, c)
+				}
+			}
+		}
+	}
+	var batches [][]pipeline.Event
+	for start := 0; start < len(evs); start += 300 {
+		batches = append(batches, evs[start:min(start+300, len(evs))])
+	}
+	return batches
+}
+
+// TestServeOnClickHouseAnswersAsOnSQLite is issue 31's black-box check: the
+// same traffic sent to a `skopos serve` on SQLite and to one with
+// SKOPOS_CLICKHOUSE_URL gives byte-identical stats API responses: a day,
+// a week with filters, goals, a funnel, a breakdown, properties, revenue.
+func TestServeOnClickHouseAnswersAsOnSQLite(t *testing.T) {
+	t.Parallel()
+	db := clickhouseServer.Database(t) // the server creates the tables
+	geoDB := geotest.Write(t, "GeoLite2-City", []geotest.Network{
+		{CIDR: "198.51.100.0/25", Value: geotest.City("DE", "BY")},
+		{CIDR: "198.51.100.128/25", Value: geotest.City("DE", "BE")},
+		{CIDR: "203.0.113.0/25", Value: geotest.City("US", "CA")},
+		{CIDR: "192.0.2.0/24", Value: geotest.City("FR", "")},
+	})
+	env := []string{"SKOPOS_ADMIN_EMAIL=" + adminEmail, "SKOPOS_ADMIN_PASSWORD=" + adminPassword, "SKOPOS_RATE_LIMIT=off",
+		"SKOPOS_GEOIP_DB=" + geoDB}
+	servers := []*proctest.Server{
+		serve(t, t.TempDir(), env...),
+		serve(t, t.TempDir(), append(env, "SKOPOS_CLICKHOUSE_URL="+clickhouseServer.URL(t)+"/"+db.Database())...),
+	}
+	const id, tid = "chsamesite00001", "tid-same-on-both"
+	funnel := `[{"name":"Home","type":"page","match":"/p/01"},{"name":"Any","type":"page","match":"/p/*"},{"name":"Signup","type":"event","match":"signup"}]`
+	batches := weekOfTraffic(tid)
+	sent := 0
+	for _, b := range batches {
+		for _, ev := range b {
+			if ev.Kind == pipeline.PageView {
+				sent++
+			}
+		}
+	}
+	clients := make([]*pbrest.Client, len(servers))
+	for i, s := range servers {
+		pb := client(t, s.URL)
+		clients[i] = pb
+		ctx := context.Background()
+		if err := pb.CreateRecord(ctx, "websites", map[string]any{"id": id, "name": "Same", "domain": "same.example", "trackingId": tid}, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range []map[string]any{
+			{"id": "chsamegoal00001", "name": "Signup", "type": "event", "match": "signup"},
+			{"id": "chsamegoal00002", "name": "Pages", "type": "page", "match": "/p/0*"},
+		} {
+			g["website"] = id
+			if err := pb.CreateRecord(ctx, "goals", g, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := pb.CreateRecord(ctx, "funnels", map[string]any{"id": "chsamefunnel001", "website": id, "name": "Signup path",
+			"steps": json.RawMessage(funnel)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range batches {
+			var body bytes.Buffer
+			if err := wire.Encode(&body, pipeline.BatchID(b), b); err != nil {
+				t.Fatal(err)
+			}
+			var ans wire.Answer
+			hdr := http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}}
+			if err := pb.DoRaw(ctx, http.MethodPost, wire.IngestPath, body.Bytes(), hdr, &ans); err != nil || ans.Accepted != len(b) {
+				t.Fatalf("ingest: %+v, %v", ans, err)
+			}
+		}
+	}
+	get := func(i int, q string) string {
+		t.Helper()
+		var raw json.RawMessage
+		if err := clients[i].Do(context.Background(), http.MethodGet, q, nil, &raw); err != nil {
+			t.Fatalf("%s on %s: %v", q, []string{"sqlite", "clickhouse"}[i], err)
+		}
+		return string(raw)
+	}
+	// a filtered report reads the raw rows: on ClickHouse, once shipped
+	stored := plugin.StatsPath + "?site=" + tid + "&period=30d&filter=page:!/none"
+	for i := range servers {
+		testwait.Until(t, "the week stored", func() bool {
+			var rep struct {
+				PageViews struct{ Value float64 } `json:"pageViews"`
+			}
+			err := clients[i].Do(context.Background(), http.MethodGet, stored, nil, &rep)
+			return err == nil && int(rep.PageViews.Value) == sent
+		})
+	}
+	queries := []string{
+		plugin.StatsPath + "?period=yesterday",
+		plugin.StatsPath + "?period=7d",
+		plugin.StatsPath + "?period=7d&filter=country:DE",
+		plugin.StatsPath + "?period=7d&filter=country:!DE&filter=device:mobile",
+		plugin.StatsPath + "?period=7d&filter=page:/p/03",
+		plugin.StatsPath + "?period=7d&filter=goal:Signup",
+		plugin.StatsPath + "?period=7d&filter=event:download&filter=region:DE-BY",
+		plugin.StatsPath + "?period=7d&filter=referrer:Direct&interval=hour",
+		plugin.StatsPath + "?period=custom&from=" + time.Now().UTC().AddDate(0, 0, -6).Format(time.DateOnly) + "&to=" +
+			time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly) + "&filter=browser:Safari",
+		plugin.FunnelPath + "?funnel=chsamefunnel001&period=7d",
+		plugin.FunnelPath + "?funnel=chsamefunnel001&period=7d&filter=country:DE",
+		plugin.BreakdownPath + "?dimension=page&period=7d&filter=country:DE",
+		plugin.BreakdownPath + "?dimension=browser&period=7d&filter=goal:Signup&sort=visitors",
+		plugin.PropertiesPath + "?event=signup&period=7d",
+		plugin.PropertiesPath + "?event=download&period=7d&filter=country:US",
+		plugin.RevenuePath + "?by=goal&period=7d",
+		plugin.RevenuePath + "?by=page&period=7d&filter=device:!mobile",
+	}
+	for _, q := range queries {
+		q += "&site=" + tid
+		want, got := get(0, q), get(1, q)
+		if got != want {
+			t.Errorf("%s:\nclickhouse %s\nsqlite     %s", q, got, want)
+		} else if len(want) < 100 {
+			t.Errorf("%s: a short answer %s, the traffic does not reach it", q, want)
+		}
+	}
+	// today ends now, which the answers name: the rest must be equal
+	q := plugin.StatsPath + "?period=today&filter=device:!desktop&site=" + tid
+	var today [2]map[string]any
+	for i := range today {
+		if err := json.Unmarshal([]byte(get(i, q)), &today[i]); err != nil {
+			t.Fatal(err)
+		}
+		delete(today[i], "period")
+	}
+	if !reflect.DeepEqual(today[0], today[1]) {
+		t.Errorf("%s:\nclickhouse %v\nsqlite     %v", q, today[1], today[0])
+	}
+	t.Logf("%d page views in %d batches, %d responses byte-identical", sent, len(batches), len(queries))
 }
