@@ -22,7 +22,10 @@ type RetentionResult map[string]int64
 // before now): events by timestamp, sessions by lastActivity, js_errors by
 // lastSeen, dash_sum and dash_sum_items by date, and visitors created
 // before the cutoff that are left without sessions; and notifications
-// delivered (or given up) more than DeliveriesKept ago. Each website is one
+// delivered (or given up) more than DeliveriesKept ago. With the
+// ClickHouse events store (Config.ClickHouseURL), a website's events,
+// sessions and JS errors are deleted there first (mutations), and a
+// visitor is kept while ClickHouse holds a session of it. Each website is one
 // transaction of bulk SQL deletes, not one request per record; record
 // hooks do not run for these rows. Cancelling ctx stops it between (and
 // within) statements; a website's transaction then rolls back.
