@@ -11,6 +11,7 @@ import (
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 	"github.com/skopos-go/skopos/internal/access"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -70,6 +71,9 @@ func (s *server) scope(r *http.Request, site string, kind erase.Kind, id string)
 	if strings.TrimSpace(id) == "" {
 		return sc, false, nil // erase refuses it; "" would match every anonymous visitor
 	}
+	if s.opts.ClickHouse != nil {
+		return s.scopeClickHouse(r, site, kind, id)
+	}
 	p := dbx.Params{"w": site, "id": id}
 	db := s.app.DB()
 	err = db.NewQuery(`SELECT COUNT(*) AS visitors, COALESCE(MAX(userId), '') AS userId, COALESCE(MAX(name), '') AS name,
@@ -85,6 +89,60 @@ func (s *server) scope(r *http.Request, site string, kind erase.Kind, id string)
 	}
 	if err != nil {
 		return sc, false, err
+	}
+	if kind == erase.Session {
+		return sc, sc.Sessions > 0, nil
+	}
+	return sc, sc.Visitors > 0, nil
+}
+
+// scopeClickHouse is scope over the ClickHouse events store: the
+// visitors in PocketBase, their sessions and events in ClickHouse.
+func (s *server) scopeClickHouse(r *http.Request, site string, kind erase.Kind, id string) (sc eraseScope, found bool, err error) {
+	ctx, ch := r.Context(), s.opts.ClickHouse
+	var visitors []string
+	switch kind {
+	case erase.Session:
+		type row struct {
+			V string `json:"v"`
+		}
+		rows, err := clickhouse.Select[row](ctx, ch, "SELECT any(visitor) AS v FROM sessions WHERE website = ? AND id = ? HAVING count() > 0", site, id)
+		if err != nil || len(rows) == 0 {
+			return sc, false, err
+		}
+		visitors = []string{rows[0].V}
+	case erase.Visitor:
+		visitors = []string{id}
+	default:
+		err = s.app.DB().Select("id").From(schema.Visitors).Where(dbx.HashExp{"website": site, "userId": id}).
+			WithContext(ctx).Column(&visitors)
+		if err != nil {
+			return sc, false, err
+		}
+	}
+	if len(visitors) > 0 {
+		err = s.app.DB().Select("COUNT(*) AS visitors", "COALESCE(MAX(userId), '') AS userId", "COALESCE(MAX(name), '') AS name",
+			"COALESCE(MAX(email), '') AS email").From(schema.Visitors).
+			Where(dbx.HashExp{"website": site, "id": visitors}).WithContext(ctx).One(&sc)
+		if err != nil {
+			return sc, false, err
+		}
+	}
+	sessions, args := "website = ? AND visitor IN "+clickhouse.List(visitors), []any{site}
+	if kind == erase.Session {
+		sessions, args = "website = ? AND id = ?", []any{site, id}
+	}
+	if len(visitors) > 0 {
+		type counts struct {
+			Sessions int64 `json:"s"`
+			Events   int64 `json:"e"`
+		}
+		rows, err := clickhouse.Select[counts](ctx, ch, "SELECT toInt64(uniqExact(id)) AS s, toInt64((SELECT count() FROM events WHERE website = ? AND session IN "+
+			"(SELECT id FROM sessions WHERE "+sessions+"))) AS e FROM sessions WHERE "+sessions, append(append([]any{site}, args...), args...)...)
+		if err != nil {
+			return sc, false, err
+		}
+		sc.Sessions, sc.Events = int(rows[0].Sessions), int(rows[0].Events)
 	}
 	if kind == erase.Session {
 		return sc, sc.Sessions > 0, nil
