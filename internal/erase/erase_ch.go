@@ -267,7 +267,7 @@ func addPending(ctx context.Context, db dbx.Builder, website string, hashes, ses
 		if err != nil {
 			return err
 		}
-		_, err = db.NewQuery("INSERT INTO "+schema.State+" (id, name, value, created, updated) VALUES ({:id}, {:name}, {:value}, {:at}, {:at})").
+		_, err = db.NewQuery("INSERT INTO " + schema.State + " (id, name, value, created, updated) VALUES ({:id}, {:name}, {:value}, {:at}, {:at})").
 			WithContext(ctx).Bind(dbx.Params{"id": pipeline.NewID(), "name": fmt.Sprintf("%s%s/%06d", pendingPrefix, stamp, i),
 			"value": string(v), "at": pbDate(time.Now())}).Execute()
 		if err != nil {
@@ -284,7 +284,7 @@ func finishPending(ctx context.Context, app core.App, st *chstore.Store) error {
 		ID    string `db:"id"`
 		Value string `db:"value"`
 	}
-	if err := app.DB().NewQuery("SELECT id, value FROM "+schema.State+" WHERE name LIKE {:p} ORDER BY name").
+	if err := app.DB().NewQuery("SELECT id, value FROM " + schema.State + " WHERE name LIKE {:p} ORDER BY name").
 		WithContext(ctx).Bind(dbx.Params{"p": pendingPrefix + "%"}).All(&rows); err != nil {
 		return fmt.Errorf("pending deletions: %w", err)
 	}
