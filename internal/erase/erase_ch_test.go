@@ -158,7 +158,7 @@ func TestEraseClickHouseEqualsSQLite(t *testing.T) {
 	// "Unknown"), the visitor of the US browser, the user on two browsers
 	sessionOf := func(site *core.Record) string { return latestIn(t, pair, site, "Unknown").ID }
 	visitorOf := func(site *core.Record) string { return latestIn(t, pair, site, "US").Visitor }
-	us := latestIn(t, pair, pair.ClickHouse, "US")
+	us, unknown := latestIn(t, pair, pair.ClickHouse, "US"), latestIn(t, pair, pair.ClickHouse, "Unknown")
 	var user1 []string
 	if err := app.DB().NewQuery("SELECT id FROM visitors WHERE website = {:w} AND userId = 'user-1'").
 		Bind(dbx.Params{"w": pair.ClickHouse.Id}).Column(&user1); err != nil || len(user1) == 0 {
@@ -220,13 +220,25 @@ func TestEraseClickHouseEqualsSQLite(t *testing.T) {
 		t.Errorf("%d erasures logged for the ClickHouse site; want %d (a retry logs none)", logged, len(steps))
 	}
 
-	// the US visitor comes back a minute after its erased session's end
+	// the two erased browsers come back a minute after their erased
+	// sessions' ends: the Unknown one, whose visitor stayed, must not
+	// continue its erased session, the US one gets a new visitor
+	type back struct {
+		b   twin.Browser
+		was lastSession
+	}
+	backs := []back{{twin.Browsers[4], unknown}, {twin.Browsers[2], us}}
+	if backs[1].was.LastActivity < backs[0].was.LastActivity {
+		backs[0], backs[1] = backs[1], backs[0]
+	}
 	clk := &twin.Clock{}
-	at := time.UnixMilli(us.LastActivity).UTC().Add(time.Minute)
-	clk.Set(at)
 	geoDB := twin.GeoDB(t)
 	for _, s := range []*twin.Site{twin.Track(t, localstore.New(app), pair.SQLite, clk, geoDB), twin.Track(t, pair.Store, pair.ClickHouse, clk, geoDB)} {
-		s.Send(t, twin.Browsers[2], `{"type":"pageView","url":"https://%[1]s/back","pid":"back0001"}`)
+		for i, b := range backs {
+			clk.Set(time.UnixMilli(b.was.LastActivity).UTC().Add(time.Minute))
+			s.Send(t, b.b, fmt.Sprintf(`{"type":"pageView","url":"https://%%[1]s/back","pid":"back%04d"}`, i))
+			s.Flush(t)
+		}
 		s.Close(t)
 	}
 	if err := pair.Store.Ship(ctx); err != nil {
@@ -238,13 +250,17 @@ func TestEraseClickHouseEqualsSQLite(t *testing.T) {
 		EventCount int    `json:"eventCount"`
 		EntryPath  string `json:"entryPath"`
 	}
-	back, err := clickhouse.Select[session](ctx, ch, "SELECT id, startedAt, eventCount, entryPath FROM sessions FINAL WHERE website = ? AND visitor = ?",
-		pair.ClickHouse.Id, us.Visitor)
-	if err != nil {
-		t.Fatal(err)
+	for _, b := range backs {
+		got, err := clickhouse.Select[session](ctx, ch, `SELECT id, startedAt, eventCount, entryPath FROM sessions FINAL
+			WHERE website = ? AND visitor = ? ORDER BY startedAt DESC LIMIT 1`, pair.ClickHouse.Id, b.was.Visitor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.UnixMilli(b.was.LastActivity).Add(time.Minute).UnixMilli()
+		if len(got) != 1 || got[0].StartedAt != at || got[0].EventCount != 1 || got[0].EntryPath != "/back" {
+			t.Errorf("%s's latest session after its return: %+v; want a new session from %d, not the erased %s continued",
+				b.b.IP, got, at, b.was.ID)
+		}
 	}
-	if len(back) != 1 || back[0].ID == us.ID || back[0].StartedAt != at.UnixMilli() || back[0].EventCount != 1 || back[0].EntryPath != "/back" {
-		t.Errorf("the erased visitor's sessions after its return: %+v; want one new session (not %s) from %d", back, us.ID, at.UnixMilli())
-	}
-	sameSummaries(t, pair, "after the erased visitor's return")
+	sameSummaries(t, pair, "after the erased browsers' return")
 }
