@@ -153,6 +153,26 @@ func TestEraseClickHouseEqualsSQLite(t *testing.T) {
 	app := pair.App
 	sameSummaries(t, pair, "before")
 	ctx := twin.Timeout(t)
+	clk := &twin.Clock{}
+	geoDB := twin.GeoDB(t)
+	sites := func() []*twin.Site {
+		return []*twin.Site{twin.Track(t, localstore.New(app), pair.SQLite, clk, geoDB), twin.Track(t, pair.Store, pair.ClickHouse, clk, geoDB)}
+	}
+	// a JS error only the Unknown browser's latest session had: its
+	// group goes with the session
+	last := time.UnixMilli(latestIn(t, pair, pair.ClickHouse, "Unknown").LastActivity).UTC()
+	for _, s := range sites() {
+		clk.Set(last.Add(10 * time.Second))
+		s.Send(t, twin.Browsers[4], `{"type":"pageView","url":"https://%[1]s/docs","pid":"own00001"}`)
+		s.Flush(t)
+		clk.Set(last.Add(20 * time.Second))
+		s.Send(t, twin.Browsers[4], `{"type":"jsError","url":"https://%[1]s/docs","errorMessage":"Only mine","stackTrace":"at g (own.js:1:2)"}`)
+		s.Close(t)
+	}
+	if err := pair.Store.Ship(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sameSummaries(t, pair, "after the JS error")
 
 	// the latest session of the browser GeoDB does not know (country
 	// "Unknown"), the visitor of the US browser, the user on two browsers
@@ -206,9 +226,13 @@ func TestEraseClickHouseEqualsSQLite(t *testing.T) {
 				t.Errorf("%s: ClickHouse %+v, SQLite %+v", st.kind, got, want)
 			}
 		}
+		if i == 0 && want.JSErrors != 1 {
+			t.Errorf("session erased %+v; want its JS error group deleted", want)
+		}
 		if want.Sessions == 0 || want.Events == 0 || want.Summaries == 0 {
 			t.Errorf("%s erased %+v: the traffic should give it sessions, events and summaries", st.kind, want)
 		}
+		t.Logf("%s: %+v", st.kind, want)
 		sameSummaries(t, pair, "after erasing a "+string(st.kind))
 		if n := chLeft(t, ch, st.sessions, st.visitor); n != 0 {
 			t.Errorf("%s: %d rows left in ClickHouse", st.kind, n)
@@ -231,9 +255,7 @@ func TestEraseClickHouseEqualsSQLite(t *testing.T) {
 	if backs[1].was.LastActivity < backs[0].was.LastActivity {
 		backs[0], backs[1] = backs[1], backs[0]
 	}
-	clk := &twin.Clock{}
-	geoDB := twin.GeoDB(t)
-	for _, s := range []*twin.Site{twin.Track(t, localstore.New(app), pair.SQLite, clk, geoDB), twin.Track(t, pair.Store, pair.ClickHouse, clk, geoDB)} {
+	for _, s := range sites() {
 		for i, b := range backs {
 			clk.Set(time.UnixMilli(b.was.LastActivity).UTC().Add(time.Minute))
 			s.Send(t, b.b, fmt.Sprintf(`{"type":"pageView","url":"https://%%[1]s/back","pid":"back%04d"}`, i))
