@@ -25,6 +25,11 @@
 // worker (pipeline.Exclusive), so that no write of the pipeline
 // interleaves and the worker re-reads the visitors and sessions it had
 // in memory.
+//
+// EraseClickHouse is the same erasure for a website whose events store
+// is ClickHouse (chstore): the rows are read there and deleted there
+// after the PocketBase transaction, which records the deletion until it
+// is done.
 package erase
 
 import (
