@@ -58,16 +58,24 @@ func (d *delta) item(at time.Time, dim, value string) {
 }
 
 // erasedSession is what the summaries counted of a session: its
-// counters and the values of pipeline.SessionDimensions, in order.
+// counters and the values of pipeline.SessionDimensions, in order. A
+// zero start is a row the pipeline did not write (never counted).
 type erasedSession struct {
-	startedAt, lastActivity, utm string
-	isNew, engaged               bool
-	eventCount                   int
-	values                       []string
+	start, last    time.Time
+	utm            string
+	isNew, engaged bool
+	eventCount     int
+	values         []string
+}
+
+// sqliteSession is a row of the SQLite sessions query (count).
+type sqliteSession struct {
+	erasedSession
+	startedAt, lastActivity string
 }
 
 // dest is what a row of the sessions query scans into.
-func (s *erasedSession) dest() []any {
+func (s *sqliteSession) dest() []any {
 	s.values = make([]string, len(pipeline.SessionDimensions))
 	dest := []any{&s.startedAt, &s.lastActivity, &s.isNew, &s.engaged, &s.eventCount, &s.utm}
 	for i := range s.values {
@@ -90,12 +98,14 @@ func (e *eraser) count(ids []string) error {
 		return fmt.Errorf("sessions: %w", err)
 	}
 	for rows.Next() {
-		var s erasedSession
+		var s sqliteSession
 		if err := rows.Scan(s.dest()...); err != nil {
 			rows.Close()
 			return fmt.Errorf("sessions: %w", err)
 		}
-		e.d.addSession(&s)
+		s.start, _ = parseDate(s.startedAt)
+		s.last, _ = parseDate(s.lastActivity)
+		e.d.addSession(&s.erasedSession)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return fmt.Errorf("sessions: %w", err)
@@ -116,12 +126,7 @@ func (e *eraser) count(ids []string) error {
 		if err != nil {
 			continue // no timestamp: never counted (the pipeline always sets it)
 		}
-		dim := "customEvent"
-		if ev.Type == "pageView" {
-			dim = "page"
-			e.d.sum(at)[cPageViews] += ev.N
-		}
-		e.d.items[itemKey{at.UTC().Truncate(24 * time.Hour).Unix(), dim, pipeline.SummaryKey(ev.Value)}] += ev.N
+		e.d.addEvents(at, ev.Type, ev.Value, ev.N)
 	}
 	var errs []struct {
 		LastSeen string `db:"lastSeen"`
@@ -133,18 +138,34 @@ func (e *eraser) count(ids []string) error {
 	}
 	for _, je := range errs {
 		if at, ok := parseDate(je.LastSeen); ok {
-			e.d.sum(at)[cJSErrors]++
-			e.d.item(at, "jsError", je.Message)
+			e.d.addJSError(at, je.Message)
 		}
 	}
 	return nil
 }
 
+// addEvents counts n events of type typ (pageView or custom) of the
+// hour at, whose path or name is value.
+func (d *delta) addEvents(at time.Time, typ, value string, n int) {
+	dim := "customEvent"
+	if typ == "pageView" {
+		dim = "page"
+		d.sum(at)[cPageViews] += n
+	}
+	d.items[itemKey{at.UTC().Truncate(24 * time.Hour).Unix(), dim, pipeline.SummaryKey(value)}] += n
+}
+
+// addJSError counts a JS error group's single occurrence, last seen at.
+func (d *delta) addJSError(at time.Time, message string) {
+	d.sum(at)[cJSErrors]++
+	d.item(at, "jsError", message)
+}
+
 // addSession counts s as the pipeline did: on its start hour, its
 // breakdowns on that UTC day.
 func (d *delta) addSession(s *erasedSession) {
-	start, ok := parseDate(s.startedAt)
-	if !ok {
+	start := s.start
+	if start.IsZero() {
 		return // not counted by the pipeline (a row it did not write)
 	}
 	c := d.sum(start)
@@ -160,8 +181,8 @@ func (d *delta) addSession(s *erasedSession) {
 	if s.eventCount <= 1 {
 		c[cBounces]++
 	}
-	if last, ok := parseDate(s.lastActivity); ok {
-		c[cDuration] += pipeline.Seconds(last.Sub(start))
+	if !s.last.IsZero() {
+		c[cDuration] += pipeline.Seconds(s.last.Sub(start))
 	}
 	for i, sd := range pipeline.SessionDimensions {
 		d.item(start, sd.Dim, pipeline.SessionValue(sd.Dim, s.values[i]))

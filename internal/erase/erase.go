@@ -25,6 +25,11 @@
 // worker (pipeline.Exclusive), so that no write of the pipeline
 // interleaves and the worker re-reads the visitors and sessions it had
 // in memory.
+//
+// EraseClickHouse is the same erasure for a website whose events store
+// is ClickHouse (chstore): the rows are read there and deleted there
+// after the PocketBase transaction, which records the deletion until it
+// is done.
 package erase
 
 import (
@@ -37,6 +42,7 @@ import (
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/schema"
 )
 
@@ -95,8 +101,8 @@ const idsPerStatement = 500
 // when through a key).
 func Erase(ctx context.Context, app core.App, t Target, actor string) (Result, error) {
 	res := Result{Kind: t.Kind}
-	if t.Website == "" || strings.TrimSpace(t.ID) == "" {
-		return res, fmt.Errorf("%w: website and id are required", ErrBadTarget)
+	if err := t.check(); err != nil {
+		return res, err
 	}
 	err := app.RunInTransaction(func(tx core.App) error {
 		e := &eraser{ctx: ctx, db: tx.DB(), website: t.Website, res: &res, d: newDelta()}
@@ -117,14 +123,8 @@ func Erase(ctx context.Context, app core.App, t Target, actor string) (Result, e
 				return err
 			}
 		}
-		if t.Kind != Session {
-			for ids := range chunks(visitorIDs) {
-				n, err := e.exec("DELETE FROM visitors WHERE website = {:w} AND id IN ("+inList(ids)+")", idParams(t.Website, ids))
-				if err != nil {
-					return fmt.Errorf("visitors: %w", err)
-				}
-				res.Visitors += n
-			}
+		if err := e.removeVisitors(visitorIDs); err != nil {
+			return err
 		}
 		return logErasure(tx, t, actor, res)
 	})
@@ -134,6 +134,13 @@ func Erase(ctx context.Context, app core.App, t Target, actor string) (Result, e
 	return res, nil
 }
 
+func (t Target) check() error {
+	if t.Website == "" || strings.TrimSpace(t.ID) == "" {
+		return fmt.Errorf("%w: website and id are required", ErrBadTarget)
+	}
+	return nil
+}
+
 // eraser is one erasure's work inside its transaction.
 type eraser struct {
 	ctx     context.Context
@@ -141,6 +148,9 @@ type eraser struct {
 	website string
 	res     *Result
 	d       *delta
+	// ch, when set, holds the events, sessions and JS errors
+	// (EraseClickHouse); db then only the visitors and summaries
+	ch *clickhouse.Client
 }
 
 func (e *eraser) query(q string, params dbx.Params) *dbx.Query {
@@ -162,7 +172,11 @@ func (e *eraser) targets(t Target) (visitorIDs, sessionIDs []string, err error) 
 	p := dbx.Params{"w": e.website, "id": t.ID}
 	switch t.Kind {
 	case Session:
-		err = e.query("SELECT id FROM sessions WHERE website = {:w} AND id = {:id}", p).Column(&sessionIDs)
+		if e.ch != nil {
+			sessionIDs, err = e.chSessions("id = ?", t.ID)
+		} else {
+			err = e.query("SELECT id FROM sessions WHERE website = {:w} AND id = {:id}", p).Column(&sessionIDs)
+		}
 		if err == nil && len(sessionIDs) == 0 {
 			err = ErrNotFound
 		}
@@ -182,8 +196,13 @@ func (e *eraser) targets(t Target) (visitorIDs, sessionIDs []string, err error) 
 	}
 	for ids := range chunks(visitorIDs) {
 		var s []string
-		if err := e.query("SELECT id FROM sessions WHERE website = {:w} AND visitor IN ("+inList(ids)+") ORDER BY id",
-			idParams(e.website, ids)).Column(&s); err != nil {
+		if e.ch != nil {
+			s, err = e.chSessions("visitor IN " + clickhouse.List(ids))
+		} else {
+			err = e.query("SELECT id FROM sessions WHERE website = {:w} AND visitor IN ("+inList(ids)+") ORDER BY id",
+				idParams(e.website, ids)).Column(&s)
+		}
+		if err != nil {
 			return nil, nil, fmt.Errorf("sessions: %w", err)
 		}
 		sessionIDs = append(sessionIDs, s...)
@@ -215,6 +234,19 @@ func (e *eraser) remove(ids []string) error {
 	return nil
 }
 
+// removeVisitors deletes the visitors' rows (none for a session's
+// erasure, which keeps its visitor).
+func (e *eraser) removeVisitors(ids []string) error {
+	for ids := range chunks(ids) {
+		n, err := e.exec("DELETE FROM visitors WHERE website = {:w} AND id IN ("+inList(ids)+")", idParams(e.website, ids))
+		if err != nil {
+			return fmt.Errorf("visitors: %w", err)
+		}
+		e.res.Visitors += n
+	}
+	return nil
+}
+
 // logErasure adds the erasure's row to the erasure log.
 func logErasure(tx core.App, t Target, actor string, res Result) error {
 	col, err := tx.FindCachedCollectionByNameOrId(schema.Erasures)
@@ -233,14 +265,17 @@ func logErasure(tx core.App, t Target, actor string, res Result) error {
 }
 
 // chunks splits ids into IN lists of at most idsPerStatement.
-func chunks(ids []string) func(func([]string) bool) {
+func chunks(ids []string) func(func([]string) bool) { return chunksOf(ids, idsPerStatement) }
+
+// chunksOf splits ids into lists of at most n.
+func chunksOf(ids []string, n int) func(func([]string) bool) {
 	return func(yield func([]string) bool) {
 		for len(ids) > 0 {
-			n := min(len(ids), idsPerStatement)
-			if !yield(ids[:n]) {
+			k := min(len(ids), n)
+			if !yield(ids[:k]) {
 				return
 			}
-			ids = ids[n:]
+			ids = ids[k:]
 		}
 	}
 }

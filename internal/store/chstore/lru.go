@@ -41,3 +41,22 @@ func (c *lru[V]) put(k string, v V) {
 		delete(c.byKey, last.Value.(*entry[V]).key)
 	}
 }
+
+func (c *lru[V]) remove(k string) {
+	if e, ok := c.byKey[k]; ok {
+		c.order.Remove(e)
+		delete(c.byKey, k)
+	}
+}
+
+// removeIf removes every entry for which drop is true.
+func (c *lru[V]) removeIf(drop func(k string, v V) bool) {
+	for e := c.order.Front(); e != nil; {
+		next := e.Next()
+		if en := e.Value.(*entry[V]); drop(en.key, en.val) {
+			c.order.Remove(e)
+			delete(c.byKey, en.key)
+		}
+		e = next
+	}
+}
