@@ -7,6 +7,7 @@ import (
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/clickhouse"
+	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/store/chstore"
 	"github.com/skopos-go/skopos/internal/store/localstore"
@@ -35,7 +36,7 @@ func eventsStoreOf(app core.App) *chstore.Store {
 // SQLite: what a stats.Request's ClickHouse gets.
 func clickHouseOf(app core.App) *clickhouse.Client {
 	if s := eventsStoreOf(app); s != nil {
-		return s.Client()
+		return s.ClickHouse()
 	}
 	return nil
 }
@@ -77,6 +78,13 @@ func (p *plugin) connectClickHouse(ctx context.Context, app core.App) error {
 func (p *plugin) startClickHouse(app core.App) error {
 	if err := p.connectClickHouse(context.Background(), app); err != nil || p.events == nil {
 		return err
+	}
+	// before the intake writes: an erasure's unfinished deletion
+	// must not meet a returning visitor's new session of the same id
+	ctx, cancel := context.WithTimeout(context.Background(), chStartTimeout)
+	defer cancel()
+	if err := erase.FinishClickHouse(ctx, app, p.events); err != nil {
+		app.Logger().Error("skopos: an erasure's deletion in ClickHouse is still unfinished (the next erasure retries it)", "error", err)
 	}
 	run, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})

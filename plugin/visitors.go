@@ -84,7 +84,11 @@ func (p *plugin) erase(ctx context.Context, app core.App, t erase.Target, actor 
 	var res erase.Result
 	run := func(ctx context.Context) error {
 		var err error
-		res, err = erase.Erase(ctx, app, t, actor)
+		if p.events != nil {
+			res, err = erase.EraseClickHouse(ctx, app, p.events, t, actor)
+		} else {
+			res, err = erase.Erase(ctx, app, t, actor)
+		}
 		return err
 	}
 	var err error
@@ -124,6 +128,12 @@ func visitorsError(e *core.RequestEvent, err error) error {
 		return e.NotFoundError("Not found.", nil)
 	case errors.Is(err, visitors.ErrBadQuery), errors.Is(err, erase.ErrBadTarget):
 		return e.BadRequestError(err.Error(), nil)
+	case errors.Is(err, erase.ErrIncomplete):
+		// erased in PocketBase; the raw rows' deletion is recorded and
+		// the next erasure (or start) finishes it
+		e.Response.Header().Set("Retry-After", "60")
+		return e.Error(http.StatusServiceUnavailable, "Erased from the summaries and visitors; deleting the raw rows in ClickHouse failed "+
+			"and is retried by the next erasure or at the next start.", err)
 	}
 	return e.InternalServerError("", err)
 }

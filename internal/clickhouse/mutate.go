@@ -23,7 +23,20 @@ func (c *Client) Count(ctx context.Context, table, where string, args ...any) (i
 // in the background, so Delete polls Count until it reads zero (or ctx
 // ends).
 func (c *Client) Delete(ctx context.Context, table, where string, args ...any) error {
-	if err := c.Exec(ctx, "ALTER TABLE ? DELETE WHERE "+where, append([]any{Ident(table)}, args...)...); err != nil {
+	return c.mutate(ctx, "ALTER TABLE ? DELETE WHERE "+where, table, where, args...)
+}
+
+// Update sets set (assignments without placeholders, which must make
+// where false) on the rows of table that meet where, and returns once no
+// row meets where, as Delete does.
+func (c *Client) Update(ctx context.Context, table, set, where string, args ...any) error {
+	return c.mutate(ctx, "ALTER TABLE ? UPDATE "+set+" WHERE "+where, table, where, args...)
+}
+
+// mutate runs the mutation stmt on table and polls until no row meets
+// where.
+func (c *Client) mutate(ctx context.Context, stmt, table, where string, args ...any) error {
+	if err := c.Exec(ctx, stmt, append([]any{Ident(table)}, args...)...); err != nil {
 		return err
 	}
 	for {

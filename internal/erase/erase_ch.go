@@ -277,6 +277,13 @@ func addPending(ctx context.Context, db dbx.Builder, website string, hashes, ses
 	return nil
 }
 
+// FinishClickHouse runs the ClickHouse deletions that erasures recorded
+// but could not finish (ErrIncomplete), for a server starting up:
+// EraseClickHouse also runs them first, but nothing else would.
+func FinishClickHouse(ctx context.Context, app core.App, st *chstore.Store) error {
+	return finishPending(ctx, app, st)
+}
+
 // finishPending runs the recorded ClickHouse deletions in order, each
 // row's record deleted once ClickHouse is done with it.
 func finishPending(ctx context.Context, app core.App, st *chstore.Store) error {

@@ -10,9 +10,6 @@ import (
 	"github.com/skopos-go/skopos/internal/clickhouse"
 )
 
-// Client is the ClickHouse the store writes to, for the readers.
-func (s *Store) Client() *clickhouse.Client { return s.ch }
-
 // DeleteWebsite deletes every row ClickHouse holds of website (after the
 // outbox is shipped, so that none arrives later), for a deleted website.
 func (s *Store) DeleteWebsite(ctx context.Context, website string) error {

@@ -3,7 +3,6 @@ package chstore
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/skopos-go/skopos/internal/clickhouse"
 )
@@ -74,25 +73,11 @@ func (s *Store) deleteRows(ctx context.Context, table, where string, args ...any
 	return s.ch.Delete(ctx, table, where, args...)
 }
 
-// update sets set (an assignment without placeholders) on the rows of
-// table that meet where, and, like clickhouse.Client.Delete, waits until
-// no row meets where (set must make where false).
+// update is clickhouse.Client.Update when a row meets where (see
+// deleteRows).
 func (s *Store) update(ctx context.Context, table, set, where string, args ...any) error {
 	if n, err := s.ch.Count(ctx, table, where, args...); err != nil || n == 0 {
 		return err
 	}
-	if err := s.ch.Exec(ctx, "ALTER TABLE ? UPDATE "+set+" WHERE "+where, append([]any{clickhouse.Ident(table)}, args...)...); err != nil {
-		return err
-	}
-	for {
-		n, err := s.ch.Count(ctx, table, where, args...)
-		if err != nil || n == 0 {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return s.ch.Update(ctx, table, set, where, args...)
 }
