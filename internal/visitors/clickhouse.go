@@ -104,11 +104,7 @@ func chLatestSessions(ctx context.Context, ch *clickhouse.Client, site string, c
 	if len(rows) == 0 {
 		return nil
 	}
-	ids := make([]string, len(rows))
-	at := make(map[string]int, len(rows))
-	for i, r := range rows {
-		ids[i], at[r.ID] = r.ID, i
-	}
+	ids, at := rowIDs(rows)
 	latest, err := clickhouse.Select[struct{ V, C, D string }](ctx, ch, `SELECT visitor AS V, country AS C, device AS D
 		FROM sessions FINAL WHERE `+chWhere(site, c)+` AND visitor IN `+clickhouse.List(ids)+`
 		ORDER BY visitor, startedAt DESC, id DESC LIMIT 1 BY visitor`)

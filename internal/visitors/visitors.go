@@ -266,11 +266,7 @@ func latestSessions(ctx context.Context, app core.App, params dbx.Params, rows [
 	if len(rows) == 0 {
 		return nil
 	}
-	ids := make([]string, len(rows))
-	at := make(map[string]int, len(rows))
-	for i, r := range rows {
-		ids[i], at[r.ID] = r.ID, i
-	}
+	ids, at := rowIDs(rows)
 	b, _ := json.Marshal(ids)
 	p := dbx.Params{"ids": string(b), "w": params["w"], "from": params["from"], "to": params["to"], "snap": params["snap"]}
 	res, err := app.DB().NewQuery(`SELECT visitor, country, device FROM (
@@ -294,6 +290,16 @@ func latestSessions(ctx context.Context, app core.App, params dbx.Params, rows [
 		}
 	}
 	return res.Err()
+}
+
+// rowIDs returns the rows' record ids, and the index of each.
+func rowIDs(rows []Row) ([]string, map[string]int) {
+	ids := make([]string, len(rows))
+	at := make(map[string]int, len(rows))
+	for i, r := range rows {
+		ids[i], at[r.ID] = r.ID, i
+	}
+	return ids, at
 }
 
 // keys returns the sorted keys of a metadata JSON object (none for
