@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/skopos-go/skopos/internal/chtest"
 	"github.com/skopos-go/skopos/internal/clickhouse"
@@ -141,6 +143,26 @@ func TestClickHouseRulesFireOnce(t *testing.T) {
 	second := e.event(e.site, s2, "signup", start.Add(time.Hour))
 	e.evaluate()
 	check("before the shipment")
+	// the cursors wait at the oldest record still in the outbox: rows
+	// shipped after a long outage are read then, whatever the look-back
+	var oldest string
+	if err := e.app.DB().NewQuery("SELECT MIN(id) FROM " + schema.Outbox).Row(&oldest); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := strconv.ParseUint(oldest, 36, 64)
+	if err != nil {
+		t.Fatalf("outbox id %q: %v", oldest, err)
+	}
+	for _, name := range []string{"notify.chcursor.events", "notify.chcursor.sessions"} {
+		var v string
+		if err := e.app.DB().NewQuery("SELECT value FROM " + schema.State + " WHERE name = {:n}").Bind(dbx.Params{"n": name}).Row(&v); err != nil {
+			t.Fatal(err)
+		}
+		var cur, floor int64
+		if _, err := fmt.Sscan(v, &cur, &floor); err != nil || cur > int64(pending/uint64(time.Millisecond)) {
+			t.Errorf("%s at %q, past the outbox's oldest record %s (%v)", name, v, oldest, err)
+		}
+	}
 	e.ship()
 	e.evaluate()
 	e.evaluate()
