@@ -98,9 +98,16 @@ func Serve(w http.ResponseWriter, r *http.Request, app core.App, site *core.Reco
 }
 
 // Write writes the CSV export of the website with id site to w, calling
-// flush (may be nil) after every page of rows.
+// flush (may be nil) after every page of rows. With req.ClickHouse set,
+// the rows are read from that events store.
 func Write(ctx context.Context, app core.App, w io.Writer, flush func(), site string, kind Kind, req stats.Request) error {
 	cw := &writer{csv: csv.NewWriter(w), flush: flush}
+	switch {
+	case kind == Events && req.ClickHouse != nil:
+		return writeEventsClickHouse(ctx, req.ClickHouse, cw, site, req.Period)
+	case kind == Sessions && req.ClickHouse != nil:
+		return writeSessionsClickHouse(ctx, req.ClickHouse, cw, site, req.Period)
+	}
 	switch kind {
 	case Events:
 		return writeEvents(ctx, app, cw, site, req.Period)
@@ -317,7 +324,8 @@ func writeSummary(ctx context.Context, app core.App, w *writer, site string, req
 		if err != nil {
 			return fmt.Errorf("day %s: %w", d, err)
 		}
-		r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Filters: req.Filters, Top: 1, Now: req.Now, Budget: req.Budget})
+		r, err := stats.Query(ctx, app, site, stats.Request{Period: p, Filters: req.Filters, Top: 1, Now: req.Now, Budget: req.Budget,
+			ClickHouse: req.ClickHouse})
 		if err != nil {
 			return fmt.Errorf("stats of %s: %w", d, err)
 		}

@@ -211,8 +211,14 @@ func (n *Notifier) traffic(ctx context.Context, db dbx.Builder, r rule, st *site
 // notification per stop, keyed by the time of the last event.
 func (n *Notifier) trackingStopped(ctx context.Context, db dbx.Builder, r rule, st *site, now time.Time) (string, *payload, error) {
 	var last sql.NullString
-	err := db.NewQuery("SELECT MAX(timestamp) FROM " + schema.Events + " WHERE website = {:w}").
-		WithContext(ctx).Bind(dbx.Params{"w": st.ID}).Row(&last)
+	var err error
+	if n.opts.ClickHouse != nil {
+		last.String, err = n.chLastEvent(ctx, st.ID)
+		last.Valid = last.String != ""
+	} else {
+		err = db.NewQuery("SELECT MAX(timestamp) FROM " + schema.Events + " WHERE website = {:w}").
+			WithContext(ctx).Bind(dbx.Params{"w": st.ID}).Row(&last)
+	}
 	if err != nil || !last.Valid || last.String == "" {
 		return "", nil, err
 	}

@@ -27,11 +27,27 @@ type source struct {
 	types        []string
 	// scan matches the rows (lo, hi] against the active rules of types.
 	scan func(n *Notifier, ctx context.Context, db dbx.Builder, rules []rule, lo, hi int64, ss *sites) (bool, error)
+	// chState and chScan are state and scan with a ClickHouse events
+	// store, where the cursor is a created time (evaluate_clickhouse.go)
+	chState string
+	chScan  func(n *Notifier, ctx context.Context, db dbx.Builder, rules []rule, lo, hi int64, ss *sites) (bool, error)
 }
 
 var sources = []source{
-	{schema.Events, "notify.cursor.events", []string{"custom_event"}, (*Notifier).scanEvents},
-	{schema.Sessions, "notify.cursor.sessions", []string{"new_session", "new_visitor"}, (*Notifier).scanSessions},
+	{schema.Events, "notify.cursor.events", []string{"custom_event"}, (*Notifier).scanEvents,
+		"notify.chcursor.events", (*Notifier).chScanEvents},
+	{schema.Sessions, "notify.cursor.sessions", []string{"new_session", "new_visitor"}, (*Notifier).scanSessions,
+		"notify.chcursor.sessions", (*Notifier).chScanSessions},
+}
+
+// stateOf is the name of src's cursor: the rowid one, or the created
+// time one with ClickHouse (a separate name, so that a switch of store
+// starts afresh rather than reading a rowid as a time).
+func (n *Notifier) stateOf(src source) string {
+	if n.opts.ClickHouse != nil {
+		return src.chState
+	}
+	return src.state
 }
 
 // Evaluate evaluates the rules once: the rows stored since the last
@@ -63,7 +79,7 @@ func (n *Notifier) evaluate(ctx context.Context, always bool) error {
 			if err != nil {
 				return fmt.Errorf("notify: %s: %w", src.table, err)
 			}
-			if _, set, err := readState(ctx, n.app.DB(), src.state); err == nil && set && len(rules) == 0 {
+			if _, set, err := readState(ctx, n.app.DB(), n.stateOf(src)); err == nil && set && len(rules) == 0 {
 				continue // the first start still sets the cursor at once
 			}
 		}
@@ -89,6 +105,9 @@ func (n *Notifier) evaluate(ctx context.Context, always bool) error {
 // cursor are committed together, and if they were not, the outbox's
 // unique key keeps a second evaluation from adding a delivery twice.
 func (n *Notifier) evaluateChunk(ctx context.Context, src source) (more, added bool, err error) {
+	if n.opts.ClickHouse != nil {
+		return n.chEvaluateChunk(ctx, src)
+	}
 	now := n.opts.Now()
 	err = n.app.RunInTransaction(func(tx core.App) error {
 		db := tx.DB()
@@ -127,27 +146,13 @@ func (n *Notifier) evaluateChunk(ctx context.Context, src source) (more, added b
 // rowids (lo, hi] whose name is a rule's.
 func (n *Notifier) scanEvents(ctx context.Context, db dbx.Builder, rules []rule, lo, hi int64, ss *sites) (bool, error) {
 	var names []any
-	for _, r := range rules {
-		if r.CustomEventName != "" {
-			names = append(names, r.CustomEventName)
-		}
+	for _, name := range eventNames(rules) {
+		names = append(names, name)
 	}
 	if len(names) == 0 {
 		return false, nil
 	}
-	var rows []struct {
-		ID        string         `db:"id"`
-		Website   string         `db:"website"`
-		Session   string         `db:"session"`
-		Path      string         `db:"path"`
-		EventName string         `db:"eventName"`
-		EventData sql.NullString `db:"eventData"`
-		Timestamp string         `db:"timestamp"`
-		Browser   sql.NullString `db:"browser"`
-		OS        sql.NullString `db:"os"`
-		Device    sql.NullString `db:"device"`
-		Country   sql.NullString `db:"country"`
-	}
+	var rows []eventRow
 	err := db.Select("e.id", "e.website", "e.session", "e.path", "e.eventName", "e.eventData", "e.timestamp",
 		"s.browser", "s.os", "s.device", "s.country").
 		From(schema.Events+" e").LeftJoin(schema.Sessions+" s", dbx.NewExp("s.id = e.session")).
@@ -157,6 +162,37 @@ func (n *Notifier) scanEvents(ctx context.Context, db dbx.Builder, rules []rule,
 	if err != nil {
 		return false, err
 	}
+	return n.fireEvents(ctx, db, rules, rows, ss)
+}
+
+// eventNames are the custom event names of the rules.
+func eventNames(rules []rule) []string {
+	var names []string
+	for _, r := range rules {
+		if r.CustomEventName != "" {
+			names = append(names, r.CustomEventName)
+		}
+	}
+	return names
+}
+
+// eventRow is a new custom event with its session's device and place.
+type eventRow struct {
+	ID        string         `db:"id"`
+	Website   string         `db:"website"`
+	Session   string         `db:"session"`
+	Path      string         `db:"path"`
+	EventName string         `db:"eventName"`
+	EventData sql.NullString `db:"eventData"`
+	Timestamp string         `db:"timestamp"`
+	Browser   sql.NullString `db:"browser"`
+	OS        sql.NullString `db:"os"`
+	Device    sql.NullString `db:"device"`
+	Country   sql.NullString `db:"country"`
+}
+
+// fireEvents triggers the custom_event rules on the new events rows.
+func (n *Notifier) fireEvents(ctx context.Context, db dbx.Builder, rules []rule, rows []eventRow, ss *sites) (bool, error) {
 	added := false
 	for _, e := range rows {
 		st, err := ss.get(e.Website)
@@ -192,29 +228,45 @@ func (n *Notifier) scanSessions(ctx context.Context, db dbx.Builder, rules []rul
 		"isNewVisitor", "startedAt").From(schema.Sessions).
 		Where(dbx.NewExp("rowid > {:lo} AND rowid <= {:hi}", dbx.Params{"lo": lo, "hi": hi})).
 		OrderBy("rowid").WithContext(ctx)
-	onlyNew := true
-	for _, r := range rules {
-		onlyNew = onlyNew && r.EventType == "new_visitor"
-	}
-	if onlyNew {
+	if onlyNewVisitors(rules) {
 		q.AndWhere(dbx.HashExp{"isNewVisitor": true})
 	}
-	var rows []struct {
-		ID           string `db:"id"`
-		Website      string `db:"website"`
-		Visitor      string `db:"visitor"`
-		Browser      string `db:"browser"`
-		OS           string `db:"os"`
-		Device       string `db:"device"`
-		Country      string `db:"country"`
-		EntryPath    string `db:"entryPath"`
-		Referrer     string `db:"referrer"`
-		IsNewVisitor bool   `db:"isNewVisitor"`
-		StartedAt    string `db:"startedAt"`
-	}
+	var rows []sessionRow
 	if err := q.All(&rows); err != nil {
 		return false, err
 	}
+	return n.fireSessions(ctx, db, rules, rows, ss)
+}
+
+// onlyNewVisitors is whether every rule is a new_visitor one: then only
+// the sessions of new visitors are read.
+func onlyNewVisitors(rules []rule) bool {
+	for _, r := range rules {
+		if r.EventType != "new_visitor" {
+			return false
+		}
+	}
+	return true
+}
+
+// sessionRow is a new session.
+type sessionRow struct {
+	ID           string `db:"id"`
+	Website      string `db:"website"`
+	Visitor      string `db:"visitor"`
+	Browser      string `db:"browser"`
+	OS           string `db:"os"`
+	Device       string `db:"device"`
+	Country      string `db:"country"`
+	EntryPath    string `db:"entryPath"`
+	Referrer     string `db:"referrer"`
+	IsNewVisitor bool   `db:"isNewVisitor"`
+	StartedAt    string `db:"startedAt"`
+}
+
+// fireSessions triggers the new_session rules on the new sessions, and
+// the new_visitor rules on those of a new visitor.
+func (n *Notifier) fireSessions(ctx context.Context, db dbx.Builder, rules []rule, rows []sessionRow, ss *sites) (bool, error) {
 	added := false
 	for _, s := range rows {
 		st, err := ss.get(s.Website)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/internal/safefetch"
 )
 
@@ -42,6 +43,10 @@ type Options struct {
 	// BaseURL is the dashboard's address, linked from the messages.
 	// Default none (no link).
 	BaseURL string
+	// ClickHouse, when set, is the events store whose new events and
+	// sessions trigger the rules (PocketBase's events and sessions
+	// tables are then empty); nil reads SQLite.
+	ClickHouse *clickhouse.Client
 }
 
 // Notifier evaluates the rules of one app and delivers their messages.

@@ -97,6 +97,12 @@ func TestErrorThreshold(t *testing.T) {
 
 func TestTrackingStopped(t *testing.T) {
 	e := newEnv(t, 10)
+	testTrackingStopped(t, e, func(site *core.Record, at time.Time) { e.event(e.visit(site, at), "", "/", nil, at) })
+}
+
+// testTrackingStopped runs TestTrackingStopped on e, whose events visit
+// stores (a page view of a new session).
+func testTrackingStopped(t *testing.T, e *env, visit func(site *core.Record, at time.Time)) {
 	usual := e.site
 	rare := e.addSite("rare.example", e.owner.Id)
 	last := time.Date(2026, 11, 18, 3, 30, 0, 0, time.UTC)
@@ -106,8 +112,8 @@ func TestTrackingStopped(t *testing.T) {
 	for d := range 3 {
 		e.hourly(rare, last.Truncate(time.Hour).AddDate(0, 0, -2*d), map[string]any{"pageViews": 3, "visitors": 2})
 	}
-	e.event(e.visit(usual, last), "", "/", nil, last)
-	e.event(e.visit(rare, last), "", "/", nil, last)
+	visit(usual, last)
+	visit(rare, last)
 	rule := e.rule("tracking_stopped", map[string]any{"recipientEmail": "a@example.com"})
 
 	e.clock.Set(last.Add(6*time.Hour - time.Second))
@@ -125,7 +131,7 @@ func TestTrackingStopped(t *testing.T) {
 	}
 	// tracking resumes and stops again: a second notification
 	again := e.clock.Now()
-	e.event(e.visit(usual, again), "", "/", nil, again)
+	visit(usual, again)
 	e.clock.Add(7 * time.Hour)
 	e.evaluate()
 	if got := e.deliveries(rule); len(got) != 2 {

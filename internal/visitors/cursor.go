@@ -13,11 +13,13 @@ import (
 // every page of one listing reads. It travels base64url-encoded: opaque
 // to clients, but not secret (nothing in it is another site's).
 type cursor struct {
-	Sort     Sort       `json:"s"`
-	Mode     Identified `json:"m,omitempty"`
-	From     int64      `json:"f"` // the period, Unix nanoseconds
-	To       int64      `json:"t"`
-	Snapshot int64      `json:"r"` // the highest sessions rowid at the first page
+	Sort Sort       `json:"s"`
+	Mode Identified `json:"m,omitempty"`
+	From int64      `json:"f"` // the period, Unix nanoseconds
+	To   int64      `json:"t"`
+	// Snapshot is the highest sessions rowid at the first page; with
+	// ClickHouse, the highest sessions created time (ms) of the site
+	Snapshot int64 `json:"r"`
 	// the last row listed: its rank (1 identified, with IdentifiedFirst),
 	// sort key (Key a stored time, or N a session count) and record id
 	Rank int    `json:"k,omitempty"`
@@ -34,7 +36,7 @@ func (c cursor) encode() string {
 // cursor is the query's start: a new snapshot for the first page, the
 // decoded After for the next ones (which must be of the same sort and
 // identified mode).
-func (q Query) cursor(ctx context.Context, app core.App) (cursor, error) {
+func (q Query) cursor(ctx context.Context, app core.App, site string) (cursor, error) {
 	sort, err := ParseSort(string(q.Sort))
 	if err != nil {
 		return cursor{}, err
@@ -45,6 +47,10 @@ func (q Query) cursor(ctx context.Context, app core.App) (cursor, error) {
 	}
 	if q.After == "" {
 		c := cursor{Sort: sort, Mode: mode, From: q.From.UnixNano(), To: q.To.UnixNano()}
+		if q.ClickHouse != nil {
+			c.Snapshot, err = chSnapshot(ctx, q.ClickHouse, site)
+			return c, err
+		}
 		// rowids grow with every insert: sessions stored after this page
 		// have higher ones
 		err := app.DB().NewQuery("SELECT COALESCE(MAX(rowid), 0) FROM sessions").WithContext(ctx).Row(&c.Snapshot)

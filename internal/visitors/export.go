@@ -12,6 +12,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 )
 
 // PageSize is how many rows one page of an export reads: the export
@@ -54,6 +55,12 @@ func unique(ids []string) []string {
 // after the first byte can only cut the download short; ServeExport
 // returns it for the caller to log.
 func ServeExport(w http.ResponseWriter, r *http.Request, app core.App, site *core.Record, name string, visitorIDs []string) error {
+	return ServeExportClickHouse(w, r, app, nil, site, name, visitorIDs)
+}
+
+// ServeExportClickHouse is ServeExport with the sessions, events and JS
+// errors read from the events store ch; nil ch reads SQLite.
+func ServeExportClickHouse(w http.ResponseWriter, r *http.Request, app core.App, ch *clickhouse.Client, site *core.Record, name string, visitorIDs []string) error {
 	if err := Found(r.Context(), app, site.Id, visitorIDs); err != nil {
 		return err
 	}
@@ -70,7 +77,7 @@ func ServeExport(w http.ResponseWriter, r *http.Request, app core.App, site *cor
 		_ = rc.Flush()
 	}
 	flush()
-	return Export(r.Context(), app, w, flush, site.Id, visitorIDs)
+	return ExportClickHouse(r.Context(), app, ch, w, flush, site.Id, visitorIDs)
 }
 
 // clean keeps a file name's safe characters.
@@ -97,12 +104,19 @@ func clean(s string) string {
 // flush (may be nil) is called after every page of rows. ErrNotFound,
 // with nothing written, when an id is not a visitor of the site.
 func Export(ctx context.Context, app core.App, w io.Writer, flush func(), site string, visitorIDs []string) error {
+	return ExportClickHouse(ctx, app, nil, w, flush, site, visitorIDs)
+}
+
+// ExportClickHouse is Export with the sessions, events and JS errors read
+// from the events store ch, written with SQLite's columns and values
+// (see chExportRow); nil ch reads SQLite.
+func ExportClickHouse(ctx context.Context, app core.App, ch *clickhouse.Client, w io.Writer, flush func(), site string, visitorIDs []string) error {
 	if err := Found(ctx, app, site, visitorIDs); err != nil {
 		return err
 	}
 	ids := unique(visitorIDs)
 	b, _ := json.Marshal(ids)
-	e := &encoder{ctx: ctx, app: app, w: w, flush: flush}
+	e := &encoder{ctx: ctx, app: app, ch: ch, w: w, flush: flush}
 	head, _ := json.Marshal(site)
 	e.raw(`{"website":` + string(head) + `,"visitors":[`)
 	e.rows(`SELECT * FROM visitors WHERE website = {:w} AND id IN (SELECT value FROM json_each({:ids})) ORDER BY id`,
@@ -113,6 +127,10 @@ func Export(ctx context.Context, app core.App, w io.Writer, flush func(), site s
 	}
 	e.raw(`],"events":[`)
 	for _, v := range ids {
+		if ch != nil {
+			e.sessions(site, v, func(row map[string]any) { e.chEvents(site, row) })
+			continue
+		}
 		e.sessions(site, v, func(row map[string]any) {
 			// a session's events in (timestamp, id) pages; {:lo} is
 			// the one lower bound, so that the index range starts at
@@ -128,13 +146,17 @@ func Export(ctx context.Context, app core.App, w io.Writer, flush func(), site s
 		})
 	}
 	e.raw(`],"jsErrors":[`)
-	p := dbx.Params{"w": site, "ids": string(b), "after": "", "n": PageSize}
-	e.pages(`SELECT * FROM js_errors WHERE website = {:w} AND id > {:after}
-			AND session IN (SELECT id FROM sessions WHERE website = {:w} AND visitor IN (SELECT value FROM json_each({:ids})))
-		ORDER BY id LIMIT {:n}`, p, func(row map[string]any) {
-		e.write(row)
-		p["after"] = row["id"]
-	})
+	if ch != nil {
+		e.chJSErrors(site, ids)
+	} else {
+		p := dbx.Params{"w": site, "ids": string(b), "after": "", "n": PageSize}
+		e.pages(`SELECT * FROM js_errors WHERE website = {:w} AND id > {:after}
+				AND session IN (SELECT id FROM sessions WHERE website = {:w} AND visitor IN (SELECT value FROM json_each({:ids})))
+			ORDER BY id LIMIT {:n}`, p, func(row map[string]any) {
+			e.write(row)
+			p["after"] = row["id"]
+		})
+	}
 	e.raw("]}\n")
 	if e.err == nil && flush != nil {
 		flush()
@@ -147,6 +169,7 @@ func Export(ctx context.Context, app core.App, w io.Writer, flush func(), site s
 type encoder struct {
 	ctx   context.Context
 	app   core.App
+	ch    *clickhouse.Client // nil: SQLite
 	w     io.Writer
 	flush func()
 	comma bool // a row was written in the current array
@@ -179,6 +202,10 @@ func (e *encoder) write(row map[string]any) {
 // sessions calls each for every session of visitor v, in pages by seq
 // (the visitor_seq index).
 func (e *encoder) sessions(site, v string, each func(map[string]any)) {
+	if e.ch != nil {
+		e.chSessions(site, v, each)
+		return
+	}
 	p := dbx.Params{"w": site, "v": v, "seq": -1, "n": PageSize}
 	e.pages(`SELECT * FROM sessions WHERE visitor = {:v} AND website = {:w} AND seq > {:seq} ORDER BY seq LIMIT {:n}`, p,
 		func(row map[string]any) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 )
 
 // MaxUserSessions is how many sessions a UserView lists: the latest ones
@@ -69,8 +70,11 @@ type Totals struct {
 }
 
 // durationExpr is a session's length in whole seconds, rounded as the
-// stats round it.
-const durationExpr = `MAX(0, COALESCE(CAST(ROUND((julianday(lastActivity) - julianday(startedAt)) * 86400) AS INTEGER), 0))`
+// stats round it (stats' sessionSeconds): the exact milliseconds, half a
+// second up. Rounding the float seconds instead made 100.5 s 100 (the
+// julianday difference is 100.4999…) where the stats and ClickHouse say
+// 101.
+const durationExpr = `COALESCE(MAX(0, CAST(ROUND((julianday(lastActivity) - julianday(startedAt)) * 86400000) AS INTEGER) + 500) / 1000, 0)`
 
 // UserVisitors returns the visitors record ids of the website (record id
 // site) identified as userID, oldest first; ErrNotFound when there are
@@ -93,6 +97,12 @@ func UserVisitors(ctx context.Context, app core.App, site, userID string) ([]str
 // User reads the user userID of the website (record id site);
 // ErrNotFound when no visitor of the site was identified as userID.
 func User(ctx context.Context, app core.App, site, userID string) (*UserView, error) {
+	return UserClickHouse(ctx, app, nil, site, userID)
+}
+
+// UserClickHouse is User with the sessions read from the events store
+// ch (the visitors rows stay in PocketBase); nil ch reads SQLite.
+func UserClickHouse(ctx context.Context, app core.App, ch *clickhouse.Client, site, userID string) (*UserView, error) {
 	ids, err := UserVisitors(ctx, app, site, userID)
 	if err != nil {
 		return nil, err
@@ -106,25 +116,39 @@ func User(ctx context.Context, app core.App, site, userID string) (*UserView, er
 		return nil, fmt.Errorf("visitors: user: %w", err)
 	}
 	u.Metadata = properties(meta)
+	u.Totals.Devices = len(ids)
+	if ch != nil {
+		err = chUserSessions(ctx, ch, site, ids, u)
+	} else {
+		err = userSessions(ctx, app, site, ids, u)
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(u.Sessions)
+	return u, nil
+}
 
+// userSessions fills u's totals and latest sessions from SQLite.
+func userSessions(ctx context.Context, app core.App, site string, ids []string, u *UserView) error {
 	b, _ := json.Marshal(ids)
 	p := dbx.Params{"w": site, "ids": string(b), "n": MaxUserSessions}
 	const mine = `website = {:w} AND visitor IN (SELECT value FROM json_each({:ids}))`
 	var first, last string
-	err = app.DB().NewQuery(`SELECT COUNT(*), COALESCE(SUM(isEngaged), 0), COALESCE(SUM(eventCount), 0),
+	err := app.DB().NewQuery(`SELECT COUNT(*), COALESCE(SUM(isEngaged), 0), COALESCE(SUM(eventCount), 0),
 			COALESCE(SUM(`+durationExpr+`), 0), COALESCE(MIN(startedAt), ''), COALESCE(MAX(lastActivity), '')
 		FROM sessions WHERE `+mine).Bind(p).WithContext(ctx).
 		Row(&u.Totals.Sessions, &u.Totals.EngagedSessions, &u.Totals.Events, &u.Totals.DurationSeconds, &first, &last)
 	if err != nil {
-		return nil, fmt.Errorf("visitors: user totals: %w", err)
+		return fmt.Errorf("visitors: user totals: %w", err)
 	}
-	u.Totals.Devices, u.Totals.FirstSeen, u.Totals.LastSeen = len(ids), parseTime(first), parseTime(last)
+	u.Totals.FirstSeen, u.Totals.LastSeen = parseTime(first), parseTime(last)
 
 	rows, err := app.DB().NewQuery(`SELECT id, visitor, startedAt, COALESCE(lastActivity, ''), ` + durationExpr + `,
 			device, browser, os, country, entryPath, exitPath, eventCount, isEngaged
 		FROM sessions WHERE ` + mine + ` ORDER BY startedAt DESC, id DESC LIMIT {:n}`).Bind(p).WithContext(ctx).Rows()
 	if err != nil {
-		return nil, fmt.Errorf("visitors: user sessions: %w", err)
+		return fmt.Errorf("visitors: user sessions: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -132,16 +156,15 @@ func User(ctx context.Context, app core.App, site, userID string) (*UserView, er
 		var started, lastAct string
 		if err := rows.Scan(&s.ID, &s.Visitor, &started, &lastAct, &s.DurationSeconds, &s.Device, &s.Browser, &s.OS,
 			&s.Country, &s.EntryPath, &s.ExitPath, &s.EventCount, &s.Engaged); err != nil {
-			return nil, fmt.Errorf("visitors: user sessions: %w", err)
+			return fmt.Errorf("visitors: user sessions: %w", err)
 		}
 		s.StartedAt, s.LastActivity = parseTime(started), parseTime(lastAct)
 		u.Sessions = append(u.Sessions, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("visitors: user sessions: %w", err)
+		return fmt.Errorf("visitors: user sessions: %w", err)
 	}
-	slices.Reverse(u.Sessions)
-	return u, nil
+	return nil
 }
 
 // properties lists a metadata JSON object by key.

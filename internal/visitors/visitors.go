@@ -24,6 +24,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 )
 
 // Errors of the package, for errors.Is.
@@ -98,6 +99,9 @@ type Query struct {
 	After string
 	// Limit is the page length: DefaultLimit when 0, at most MaxLimit.
 	Limit int
+	// ClickHouse, when set, is the events store the sessions are read
+	// from (the visitors rows stay in PocketBase); nil reads SQLite.
+	ClickHouse *clickhouse.Client
 }
 
 // Row is one visitor of the list: the figures are of their sessions
@@ -146,7 +150,7 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // visitor shows exactly once across the pages, in a stable order, while
 // new sessions arrive.
 func List(ctx context.Context, app core.App, site string, q Query) (Page, error) {
-	c, err := q.cursor(ctx, app)
+	c, err := q.cursor(ctx, app, site)
 	if err != nil {
 		return Page{}, err
 	}
@@ -193,11 +197,17 @@ func List(ctx context.Context, app core.App, site string, q Query) (Page, error)
 	// the aggregate reads the period's sessions once per page (the index
 	// website_startedAt); rowid <= snap leaves out what arrived since the
 	// first page
-	sqlText := `SELECT v.id, v.visitorId, v.userId, v.name, v.email, COALESCE(v.metadata, ''), a.n, a.first, a.last, ` + rank + `
-		FROM (SELECT visitor, COUNT(*) AS n, MIN(startedAt) AS first, MAX(startedAt) AS last
+	agg := `SELECT visitor, COUNT(*) AS n, MIN(startedAt) AS first, MAX(startedAt) AS last
 			FROM sessions
 			WHERE website = {:w} AND startedAt >= {:from} AND startedAt < {:to} AND rowid <= {:snap}
-			GROUP BY visitor) a
+			GROUP BY visitor`
+	if q.ClickHouse != nil {
+		if agg, err = chAggregate(ctx, q.ClickHouse, site, c, params); err != nil {
+			return Page{}, err
+		}
+	}
+	sqlText := `SELECT v.id, v.visitorId, v.userId, v.name, v.email, COALESCE(v.metadata, ''), a.n, a.first, a.last, ` + rank + `
+		FROM (` + agg + `) a
 		JOIN visitors v ON v.id = a.visitor AND v.website = {:w}
 		` + cond + `
 		ORDER BY ` + order + key + ` DESC, v.id DESC LIMIT {:n}`
@@ -239,7 +249,12 @@ func List(ctx context.Context, app core.App, site string, q Query) (Page, error)
 		}
 		out.Next = next.encode()
 	}
-	if err := latestSessions(ctx, app, params, out.Rows); err != nil {
+	if q.ClickHouse != nil {
+		err = chLatestSessions(ctx, q.ClickHouse, site, c, out.Rows)
+	} else {
+		err = latestSessions(ctx, app, params, out.Rows)
+	}
+	if err != nil {
 		return Page{}, err
 	}
 	return out, nil
@@ -251,11 +266,7 @@ func latestSessions(ctx context.Context, app core.App, params dbx.Params, rows [
 	if len(rows) == 0 {
 		return nil
 	}
-	ids := make([]string, len(rows))
-	at := make(map[string]int, len(rows))
-	for i, r := range rows {
-		ids[i], at[r.ID] = r.ID, i
-	}
+	ids, at := rowIDs(rows)
 	b, _ := json.Marshal(ids)
 	p := dbx.Params{"ids": string(b), "w": params["w"], "from": params["from"], "to": params["to"], "snap": params["snap"]}
 	res, err := app.DB().NewQuery(`SELECT visitor, country, device FROM (
@@ -279,6 +290,16 @@ func latestSessions(ctx context.Context, app core.App, params dbx.Params, rows [
 		}
 	}
 	return res.Err()
+}
+
+// rowIDs returns the rows' record ids, and the index of each.
+func rowIDs(rows []Row) ([]string, map[string]int) {
+	ids := make([]string, len(rows))
+	at := make(map[string]int, len(rows))
+	for i, r := range rows {
+		ids[i], at[r.ID] = r.ID, i
+	}
+	return ids, at
 }
 
 // keys returns the sorted keys of a metadata JSON object (none for
