@@ -1,10 +1,8 @@
 package live
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"reflect"
 	"testing"
@@ -134,17 +132,7 @@ func compareServe(t *testing.T, pair *twin.Pair) {
 	var snaps [2]Snapshot
 	for i, h := range hubs(t, pair) {
 		site := []*core.Record{pair.SQLite, pair.ClickHouse}[i]
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			h.Serve(w, r, pair.App.DB(), site.Id, pair.Now)
-		}))
-		t.Cleanup(srv.Close)
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-		status, msgs := ssetest.Open(t, nil, req)
-		if status != http.StatusOK {
-			t.Fatalf("status %d", status)
-		}
+		msgs, _ := openStream(t, func(w http.ResponseWriter, r *http.Request) { h.Serve(w, r, pair.App.DB(), site.Id, pair.Now) })
 		m := ssetest.Next(t, msgs, testwait.Timeout())
 		if err := json.Unmarshal([]byte(m.Data), &snaps[i]); m.Event != "snapshot" || err != nil {
 			t.Fatalf("first message %+v, want the snapshot", m)
