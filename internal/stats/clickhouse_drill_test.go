@@ -90,18 +90,7 @@ func TestClickHouseDrillDownsEqualSQLite(t *testing.T) {
 	})
 	now := sendRevenue(t, pair)
 	s := chSites{app: app, ch: ch, a: pair.SQLite, b: pair.ClickHouse, now: now}
-	period := func(name, zone, from, to string) stats.Period {
-		t.Helper()
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := stats.ParsePeriodIn(name, from, to, now, loc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	period := func(name, zone, from, to string) stats.Period { return chPeriod(t, now, name, zone, from, to) }
 	periods := []stats.Period{period("30d", "UTC", "", ""), period("7d", "Asia/Kolkata", "", ""), period("24h", "UTC", "", ""),
 		period("custom", "America/New_York", pair.T0.AddDate(0, 0, 2).Format(time.DateOnly), pair.T0.AddDate(0, 0, 8).Format(time.DateOnly))}
 	filters := [][]stats.Filter{nil, {{Dim: "browser", Value: "Firefox"}}, {{Dim: "referrer", Value: "Direct"}},
