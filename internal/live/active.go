@@ -104,7 +104,13 @@ func (a *activeStream) read() bool {
 		if !a.dirty[id] {
 			continue
 		}
-		n, err := stats.ActiveUsers(a.ctx, a.db, id, at)
+		var n int
+		var err error
+		if a.h.ch != nil {
+			n, err = stats.ActiveUsersClickHouse(a.ctx, a.h.ch, id, at)
+		} else {
+			n, err = stats.ActiveUsers(a.ctx, a.db, id, at)
+		}
 		if err != nil {
 			if a.ctx.Err() == nil {
 				a.h.log.Error("skopos live: active visitors", "website", id, "error", err)

@@ -49,9 +49,14 @@ type activeMsg map[string]int
 // messages (ssetest.Open). cancel ends the request (the client goes).
 func openActive(t *testing.T, h *Hub, app core.App, ids []string, now func() time.Time) (<-chan ssetest.Msg, context.CancelFunc) {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeActive(w, r, app.DB(), ids, now)
-	}))
+	return openStream(t, func(w http.ResponseWriter, r *http.Request) { h.ServeActive(w, r, app.DB(), ids, now) })
+}
+
+// openStream serves serve over real HTTP and returns its messages
+// (ssetest.Open). cancel ends the request (the client goes).
+func openStream(t *testing.T, serve http.HandlerFunc) (<-chan ssetest.Msg, context.CancelFunc) {
+	t.Helper()
+	srv := httptest.NewServer(serve)
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

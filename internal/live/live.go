@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/pocketbase/dbx"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/internal/stats"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -89,6 +90,7 @@ const (
 // Hub fans stored events out to the subscribers of their website.
 type Hub struct {
 	db        func() dbx.Builder
+	ch        *clickhouse.Client
 	buffer    int
 	heartbeat time.Duration
 	recount   time.Duration
@@ -117,6 +119,12 @@ type Options struct {
 	// Logger gets the errors of active-visitors streams' queries (the
 	// app's logger). Nil: slog.Default().
 	Logger *slog.Logger
+	// ClickHouse, when set, is the events store the writer writes
+	// sessions and events to (issue 31): every read of the hub and its
+	// streams (session details, snapshots, active-visitor counts) goes
+	// there, and the databases handed to Serve and ServeActive are not
+	// read. Nil reads them (SQLite).
+	ClickHouse *clickhouse.Client
 }
 
 // NewHub starts a hub reading sessions through db (the app's DB, read
@@ -140,7 +148,7 @@ func NewHub(db func() dbx.Builder, opts Options) *Hub {
 	if opts.MaxCallerStreams <= 0 {
 		opts.MaxCallerStreams = MaxCallerStreams
 	}
-	h := &Hub{db: db, buffer: opts.Buffer, heartbeat: opts.Heartbeat, recount: opts.Recount, log: opts.Logger,
+	h := &Hub{db: db, ch: opts.ClickHouse, buffer: opts.Buffer, heartbeat: opts.Heartbeat, recount: opts.Recount, log: opts.Logger,
 		maxStreams: opts.MaxStreams, maxCallerStreams: opts.MaxCallerStreams,
 		subs: map[string]map[*Sub]struct{}{}, in: make(chan []Stored, queueBatches), done: make(chan struct{})}
 	h.wg.Add(1)
@@ -309,7 +317,7 @@ func (h *Hub) deliver(evs []Stored) {
 		}
 	}
 	h.mu.Unlock()
-	ids := make([]any, 0, len(evs))
+	var ids, sites []string
 	seen := map[string]bool{}
 	for _, e := range evs {
 		if e.SessionID != "" && details[e.WebsiteID] && !seen[e.SessionID] {
@@ -317,11 +325,22 @@ func (h *Hub) deliver(evs []Stored) {
 			ids = append(ids, e.SessionID)
 		}
 	}
+	for site, ok := range details {
+		if ok {
+			sites = append(sites, site)
+		}
+	}
 	info := map[string]sessionInfo{}
-	if len(ids) > 0 {
+	if len(ids) > 0 && h.ch != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), detailsTimeout)
+		// as in SQLite, an event whose session cannot be read goes
+		// without its details rather than not at all
+		info, _ = chSessionDetails(ctx, h.ch, sites, ids)
+		cancel()
+	} else if len(ids) > 0 {
 		var rows []sessionInfo
 		err := h.db().Select("id", "visitor", "country", "device", "browser", "referrer").From(schema.Sessions).
-			Where(dbx.In("id", ids...)).All(&rows)
+			Where(dbx.In("id", toAny(ids)...)).All(&rows)
 		if err == nil {
 			for _, r := range rows {
 				info[r.ID] = r
@@ -477,7 +496,13 @@ func recent(ctx context.Context, db dbx.Builder, websiteID string, now time.Time
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, db dbx.Builder, websiteID string, now time.Time) {
 	sub := h.Subscribe(websiteID) // before the snapshot: nothing falls between
 	defer sub.Close()
-	snap, err := TakeSnapshot(r.Context(), db, websiteID, now)
+	var snap Snapshot
+	var err error
+	if h.ch != nil {
+		snap, err = TakeSnapshotClickHouse(r.Context(), h.ch, websiteID, now)
+	} else {
+		snap, err = TakeSnapshot(r.Context(), db, websiteID, now)
+	}
 	if err != nil {
 		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
 		return

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -90,14 +91,8 @@ func (q *querier) chRawDim(p Period, dim string) ([]dimRow, error) {
 // is chosen there, and its visitors, which stay in PocketBase, are read
 // by id after (the join the SQLite statement makes).
 func (q *querier) chSessionRows(p Period, limit, offset int) ([]SessionRow, error) {
-	rows, err := chSelect[struct {
-		ID, EntryPath, ExitPath, Referrer, Source, Channel, Country, Device, Browser, OS, Visitor string
-		StartedAt, LastActivity                                                                   int64
-		EventCount, IsNew, IsEngaged                                                              int
-	}](q, "sessions", `SELECT id AS ID, startedAt AS StartedAt, lastActivity AS LastActivity, eventCount AS EventCount,
-		entryPath AS EntryPath, exitPath AS ExitPath, referrer AS Referrer, source AS Source, channel AS Channel,
-		country AS Country, device AS Device, browser AS Browser, os AS OS, isNewVisitor AS IsNew, isEngaged AS IsEngaged,
-		visitor AS Visitor FROM sessions FINAL`+q.chSessionsWhere(p)+chBind(` ORDER BY startedAt DESC, id LIMIT ?, ?`, offset, limit))
+	rows, err := chSelect[chSession](q, "sessions", `SELECT `+chSessionColumns+` FROM sessions FINAL`+q.chSessionsWhere(p)+
+		chBind(` ORDER BY startedAt DESC, id LIMIT ?, ?`, offset, limit))
 	if err != nil {
 		return nil, err
 	}
@@ -105,31 +100,61 @@ func (q *querier) chSessionRows(p Period, limit, offset int) ([]SessionRow, erro
 	for i, r := range rows {
 		ids[i] = r.Visitor
 	}
-	var visitors []struct {
-		ID    string `db:"id"`
-		User  string `db:"userId"`
-		Name  string `db:"name"`
-		Email string `db:"email"`
-	}
-	err = q.db.NewQuery(`SELECT id, COALESCE(userId, '') AS userId, COALESCE(name, '') AS name, COALESCE(email, '') AS email
-		FROM visitors WHERE id IN (SELECT value FROM json_each({:ids}))`).
-		Bind(dbx.Params{"ids": jsonList(ids)}).WithContext(q.ctx).All(&visitors)
+	visitors, err := chVisitors(q.ctx, q.db, ids)
 	if err != nil {
-		return nil, fmt.Errorf("stats: session visitors: %w", err)
-	}
-	byID := make(map[string]int, len(visitors))
-	for i, v := range visitors {
-		byID[v.ID] = i
+		return nil, err
 	}
 	out := make([]SessionRow, len(rows))
 	for i, r := range rows {
-		out[i] = SessionRow{ID: r.ID, StartedAt: chDateTime(r.StartedAt), LastActivity: chDateTime(r.LastActivity),
-			EventCount: r.EventCount, EntryPath: r.EntryPath, ExitPath: r.ExitPath, Referrer: r.Referrer, Source: r.Source,
-			Channel: r.Channel, Country: r.Country, Device: r.Device, Browser: r.Browser, OS: r.OS,
-			IsNew: r.IsNew != 0, IsEngaged: r.IsEngaged != 0}
-		if j, ok := byID[r.Visitor]; ok {
-			out[i].UserID, out[i].UserName, out[i].UserEmail = visitors[j].User, visitors[j].Name, visitors[j].Email
-		}
+		out[i] = r.row(visitors[r.Visitor])
+	}
+	return out, nil
+}
+
+// chSession is a session of ClickHouse as chSessionColumns read it.
+type chSession struct {
+	ID, EntryPath, ExitPath, Referrer, Source, Channel, Country, Device, Browser, OS, Visitor string
+	StartedAt, LastActivity                                                                   int64
+	EventCount, IsNew, IsEngaged                                                              int
+}
+
+// chSessionColumns select a chSession from the sessions table.
+const chSessionColumns = `id AS ID, startedAt AS StartedAt, lastActivity AS LastActivity, eventCount AS EventCount,
+	entryPath AS EntryPath, exitPath AS ExitPath, referrer AS Referrer, source AS Source, channel AS Channel,
+	country AS Country, device AS Device, browser AS Browser, os AS OS, isNewVisitor AS IsNew, isEngaged AS IsEngaged,
+	visitor AS Visitor`
+
+// row is r as the sessions list shows it, with its visitor v.
+func (r chSession) row(v chVisitor) SessionRow {
+	return SessionRow{ID: r.ID, StartedAt: chDateTime(r.StartedAt), LastActivity: chDateTime(r.LastActivity),
+		EventCount: r.EventCount, EntryPath: r.EntryPath, ExitPath: r.ExitPath, Referrer: r.Referrer, Source: r.Source,
+		Channel: r.Channel, Country: r.Country, Device: r.Device, Browser: r.Browser, OS: r.OS,
+		IsNew: r.IsNew != 0, IsEngaged: r.IsEngaged != 0, UserID: v.User, UserName: v.Name, UserEmail: v.Email}
+}
+
+// chVisitor is what a session's page shows of its visitor.
+type chVisitor struct {
+	ID    string `db:"id"`
+	User  string `db:"userId"`
+	Name  string `db:"name"`
+	Email string `db:"email"`
+	Phone string `db:"phone"`
+}
+
+// chVisitors reads the visitors of ClickHouse's sessions from
+// PocketBase, where they stay, by record id; an id without a record is
+// missing (the zero chVisitor, as SQLite's LEFT JOIN).
+func chVisitors(ctx context.Context, db dbx.Builder, ids []string) (map[string]chVisitor, error) {
+	var visitors []chVisitor
+	err := db.NewQuery(`SELECT id, COALESCE(userId, '') AS userId, COALESCE(name, '') AS name, COALESCE(email, '') AS email,
+		COALESCE(phone, '') AS phone FROM visitors WHERE id IN (SELECT value FROM json_each({:ids}))`).
+		Bind(dbx.Params{"ids": jsonList(ids)}).WithContext(ctx).All(&visitors)
+	if err != nil {
+		return nil, fmt.Errorf("stats: session visitors: %w", err)
+	}
+	out := make(map[string]chVisitor, len(visitors))
+	for _, v := range visitors {
+		out[v.ID] = v
 	}
 	return out, nil
 }

@@ -22,6 +22,21 @@ var chServer chtest.Server
 
 func chTimeout(t testing.TB) context.Context { return twin.Timeout(t) }
 
+// chPeriod is the period name (from and to for a custom one) at now in
+// the time zone zone.
+func chPeriod(t testing.TB, now time.Time, name, zone, from, to string) stats.Period {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := stats.ParsePeriodIn(name, from, to, now, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestClickHouseReportsEqualSQLite sends the same traffic to a site
 // written by the SQLite store and to one written by chstore, and asks
 // both for the same reports (periods on whole hours and not, in UTC and
@@ -59,18 +74,7 @@ func TestClickHouseReportsEqualSQLite(t *testing.T) {
 	now := pair.Now
 	var err error
 
-	period := func(name, zone string, from, to string) stats.Period {
-		t.Helper()
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := stats.ParsePeriodIn(name, from, to, now, loc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	period := func(name, zone string, from, to string) stats.Period { return chPeriod(t, now, name, zone, from, to) }
 	month := period("30d", "UTC", "", "")
 	report := func(rec *core.Record, p stats.Period, filters []stats.Filter) *stats.Report {
 		t.Helper()

@@ -357,6 +357,14 @@ type PropertyValue struct {
 	Count int    `json:"count"`
 }
 
+// propertyRow is one property key and value of the properties breakdown
+// with how many events had it.
+type propertyRow struct {
+	Key   string `db:"k"`
+	Value string `db:"v"`
+	N     int    `db:"n"`
+}
+
 // Properties breaks the custom event name of the period down by its
 // properties: for each property key, its top values (at most req.Top,
 // default 10) with how many events had them, honoring the filters.
@@ -373,18 +381,18 @@ func properties(ctx context.Context, app core.App, websiteID, name string, req R
 	if req.Top <= 0 {
 		req.Top = 10
 	}
-	q, err := newQuerier(ctx, app, websiteID, p, req.Filters)
+	q, err := newQuerierOn(ctx, app, req.ClickHouse, websiteID, p, req.Filters)
 	if err != nil {
 		return nil, err
 	}
-	var rows []struct {
-		Key   string `db:"k"`
-		Value string `db:"v"`
-		N     int    `db:"n"`
+	var rows []propertyRow
+	if q.ch != nil {
+		rows, err = q.chProperties(p, name)
+	} else {
+		err = q.db.NewQuery(`SELECT j.key AS k, ` + textValue + ` AS v, COUNT(*) AS n FROM (SELECT e.eventData AS d` + q.eventsFrom() +
+			` AND e.type = 'custom' AND e.eventName = {:name} AND json_type(e.eventData) = 'object') x, json_each(x.d) j` +
+			` GROUP BY k, v`).Bind(q.params(p, dbx.Params{"name": name})).WithContext(ctx).All(&rows)
 	}
-	err = q.db.NewQuery(`SELECT j.key AS k, ` + textValue + ` AS v, COUNT(*) AS n FROM (SELECT e.eventData AS d` + q.eventsFrom() +
-		` AND e.type = 'custom' AND e.eventName = {:name} AND json_type(e.eventData) = 'object') x, json_each(x.d) j` +
-		` GROUP BY k, v`).Bind(q.params(p, dbx.Params{"name": name})).WithContext(ctx).All(&rows)
 	if err != nil {
 		return nil, fmt.Errorf("stats: properties: %w", err)
 	}

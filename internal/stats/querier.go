@@ -37,14 +37,10 @@ type querier struct {
 	chc chConds
 }
 
-// newQuerier turns the filters into SQL conditions. Conditions that Go
-// must decide (referrer hosts, page patterns with "*") are resolved into
-// the stored values they match over the period and its previous one.
-func newQuerier(ctx context.Context, app core.App, site string, p Period, filters []Filter) (*querier, error) {
-	return newQuerierOn(ctx, app, nil, site, p, filters)
-}
-
-// newQuerierOn is newQuerier reading the raw rows from ch (nil: SQLite).
+// newQuerierOn turns the filters into SQL conditions, for the raw rows
+// of ch (nil: SQLite). Conditions that Go must decide (referrer hosts,
+// page patterns with "*") are resolved into the stored values they match
+// over the period and its previous one.
 func newQuerierOn(ctx context.Context, app core.App, ch *clickhouse.Client, site string, p Period, filters []Filter) (*querier, error) {
 	q := &querier{ctx: ctx, app: app, db: app.DB(), site: site, c: newConds(), ch: ch}
 	span := Period{From: p.Previous.From, To: p.To}

@@ -37,9 +37,10 @@ type Request struct {
 	Budget time.Duration
 	// ClickHouse, when set, is the events store of the website (chstore
 	// writes its events, sessions and engagement there, not in SQLite):
-	// Query and Goals read the raw rows from it, the summaries, goals
-	// and visitors from PocketBase. Nil reads SQLite. Funnel,
-	// Properties, Revenue, Breakdown and Sessions still read SQLite.
+	// Query, Goals, Funnel, Breakdown, Sessions, Properties and Revenue
+	// read the raw rows from it, the summaries, goals and visitors from
+	// PocketBase. Nil reads SQLite. The readers that take a dbx.Builder
+	// have <Name>ClickHouse twins instead.
 	ClickHouse *clickhouse.Client
 }
 

@@ -84,9 +84,31 @@ func revenue(ctx context.Context, app core.App, websiteID, by string, req Reques
 		return nil, fmt.Errorf("%w: by must be one of %s", ErrBadFilter, strings.Join(RevenueDimensions(), ", "))
 	}
 	p := req.Period
-	q, err := newQuerier(ctx, app, websiteID, p, req.Filters)
+	q, err := newQuerierOn(ctx, app, req.ClickHouse, websiteID, p, req.Filters)
 	if err != nil {
 		return nil, err
+	}
+	rows, err := q.revenueRows(p, by, dim.expr)
+	if err != nil {
+		return nil, fmt.Errorf("stats: revenue: %w", err)
+	}
+	return revenueOf(rows, dim.key), nil
+}
+
+// revenueRow is the revenue of one stored key, currency and visitor.
+type revenueRow struct {
+	Key      string `db:"k"`
+	Currency string `db:"c"`
+	Visitor  string `db:"v"`
+	Total    int64  `db:"total"`
+	N        int    `db:"n"`
+}
+
+// revenueRows reads the revenue rows by goal or by the dimension whose
+// SQL is expr (revenueDims).
+func (q *querier) revenueRows(p Period, by, expr string) ([]revenueRow, error) {
+	if q.ch != nil {
+		return q.chRevenueRows(p, by, expr)
 	}
 	// one row per key, currency and visitor: the visitors of a key are
 	// counted once its stored values are keyed (referrer hosts)
@@ -109,39 +131,36 @@ func revenue(ctx context.Context, app core.App, websiteID, by string, req Reques
 			parts = append(parts, fmt.Sprintf(sel, q.c.param(g.Name))+from+" AND "+cond("e")+group)
 		}
 		if len(parts) == 0 {
-			return []RevenueRow{}, nil
+			return nil, nil
 		}
 		stmt = strings.Join(parts, " UNION ALL ")
 	} else {
-		stmt = fmt.Sprintf(sel, "COALESCE("+dim.expr+", '')") + from + group
+		stmt = fmt.Sprintf(sel, "COALESCE("+expr+", '')") + from + group
 	}
-	var rows []struct {
-		Key      string `db:"k"`
-		Currency string `db:"c"`
-		Visitor  string `db:"v"`
-		Total    int64  `db:"total"`
-		N        int    `db:"n"`
-	}
-	if err := q.db.NewQuery(stmt).WithContext(ctx).Bind(q.params(p, nil)).All(&rows); err != nil {
-		return nil, fmt.Errorf("stats: revenue: %w", err)
-	}
+	var rows []revenueRow
+	err := q.db.NewQuery(stmt).WithContext(q.ctx).Bind(q.params(p, nil)).All(&rows)
+	return rows, err
+}
+
+// revenueOf sums the rows per key and currency, keying each stored key
+// with key (nil: as it is), and orders them.
+func revenueOf(rows []revenueRow, key func(string) string) []RevenueRow {
 	type rk struct{ key, currency string }
 	sums := map[rk]*RevenueRow{}
 	visitors := map[[3]string]bool{} // two stored values with one key may share a visitor
 	for _, r := range rows {
-		key := r.Key
-		if dim.key != nil {
-			key = dim.key(key)
+		k := rk{r.Key, r.Currency}
+		if key != nil {
+			k.key = key(r.Key)
 		}
-		k := rk{key, r.Currency}
 		s := sums[k]
 		if s == nil {
-			s = &RevenueRow{Key: key, Currency: r.Currency}
+			s = &RevenueRow{Key: k.key, Currency: r.Currency}
 			sums[k] = s
 		}
 		s.Total += r.Total
 		s.Conversions += r.N
-		if v := [3]string{key, r.Currency, r.Visitor}; !visitors[v] {
+		if v := [3]string{k.key, r.Currency, r.Visitor}; !visitors[v] {
 			visitors[v] = true
 			s.Visitors++
 		}
@@ -165,7 +184,7 @@ func revenue(ctx context.Context, app core.App, websiteID, by string, req Reques
 		}
 		return a.Key < b.Key
 	})
-	return out, nil
+	return out
 }
 
 // divRound is a / b rounded half up (a >= 0, b > 0); 0 when b is 0.
