@@ -32,7 +32,7 @@ const LivePath = "/api/skopos/live"
 // startLive creates the server's live hub and closes it at terminate,
 // after the intake has stored its last events.
 func (p *plugin) startLive(app core.App) {
-	p.live = live.NewHub(func() dbx.Builder { return app.DB() }, live.Options{Logger: app.Logger()})
+	p.live = live.NewHub(func() dbx.Builder { return app.DB() }, live.Options{Logger: app.Logger(), ClickHouse: p.ch})
 }
 
 func (p *plugin) mountLive(e *core.ServeEvent) {

@@ -133,7 +133,7 @@ func (p *plugin) startNotify(e *core.ServeEvent) {
 		return
 	}
 	c := p.cfg.Notify
-	p.notify = notify.New(e.App, notify.Options{HTTP: p.fetch, HourlyLimit: c.HourlyLimit, Window: c.Window,
+	p.notify = notify.New(e.App, notify.Options{HTTP: p.fetch, ClickHouse: p.ch, HourlyLimit: c.HourlyLimit, Window: c.Window,
 		Logger: e.App.Logger(), BaseURL: firstNonEmpty(c.BaseURL, e.App.Settings().Meta.AppURL)})
 	p.notify.Start()
 }

@@ -163,7 +163,7 @@ func handleVisitors(e *core.RequestEvent, site *core.Record) error {
 		}
 	}
 	page, err := visitors.List(e.Request.Context(), e.App, site.Id, visitors.Query{From: period.From, To: period.To,
-		Search: q.Get("search"), Identified: ident, Sort: sort, After: q.Get("after"), Limit: limit})
+		Search: q.Get("search"), Identified: ident, Sort: sort, After: q.Get("after"), Limit: limit, ClickHouse: clickHouseOf(e.App)})
 	if err != nil {
 		return visitorsError(e, err)
 	}
@@ -171,7 +171,7 @@ func handleVisitors(e *core.RequestEvent, site *core.Record) error {
 }
 
 func handleUser(e *core.RequestEvent, site *core.Record) error {
-	u, err := visitors.User(e.Request.Context(), e.App, site.Id, e.Request.PathValue("userId"))
+	u, err := visitors.UserClickHouse(e.Request.Context(), e.App, clickHouseOf(e.App), site.Id, e.Request.PathValue("userId"))
 	if err != nil {
 		return visitorsError(e, err)
 	}
@@ -179,7 +179,7 @@ func handleUser(e *core.RequestEvent, site *core.Record) error {
 }
 
 func serveVisitorsExport(e *core.RequestEvent, site *core.Record, name string, ids []string) error {
-	err := visitors.ServeExport(e.Response, e.Request, e.App, site, name, ids)
+	err := visitors.ServeExportClickHouse(e.Response, e.Request, e.App, clickHouseOf(e.App), site, name, ids)
 	if errors.Is(err, visitors.ErrNotFound) {
 		return visitorsError(e, err) // nothing sent yet
 	}

@@ -28,7 +28,13 @@ func (s *server) errorDrill(w http.ResponseWriter, r *http.Request, rd *reader) 
 		return
 	}
 	msg := r.URL.Query().Get("message")
-	rows, err := stats.JSErrorGroups(r.Context(), s.app.DB(), site.Id, msg, errorGroupLimit)
+	var rows []stats.JSErrorGroup
+	var err error
+	if ch := s.opts.ClickHouse; ch != nil {
+		rows, err = stats.JSErrorGroupsClickHouse(r.Context(), ch, site.Id, msg, errorGroupLimit)
+	} else {
+		rows, err = stats.JSErrorGroups(r.Context(), s.app.DB(), site.Id, msg, errorGroupLimit)
+	}
 	if err != nil {
 		s.internal(w, r, u, err)
 		return

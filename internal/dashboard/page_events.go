@@ -62,7 +62,12 @@ func (s *server) eventDrill(w http.ResponseWriter, r *http.Request, rd *reader) 
 	if !rd.pinned() {
 		// the payload list is of all events (no filters apply to it):
 		// none through a link pinned to a segment
-		if rows, err = stats.EventPayloads(r.Context(), s.app.DB(), site.Id, name, p, payloadLimit+1); err != nil {
+		if ch := s.opts.ClickHouse; ch != nil {
+			rows, err = stats.EventPayloadsClickHouse(r.Context(), ch, site.Id, name, p, payloadLimit+1)
+		} else {
+			rows, err = stats.EventPayloads(r.Context(), s.app.DB(), site.Id, name, p, payloadLimit+1)
+		}
+		if err != nil {
 			s.internal(w, r, u, err)
 			return
 		}

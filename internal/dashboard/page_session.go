@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/internal/erase"
 	"github.com/skopos-go/skopos/internal/geo"
 	"github.com/skopos-go/skopos/internal/ipinfo"
@@ -57,7 +59,14 @@ type networkView struct {
 const timelineLimit = 1000
 
 func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
-	sess, err := stats.SessionByID(r.Context(), s.app.DB(), site.Id, r.PathValue("sid"))
+	ch := s.opts.ClickHouse
+	var sess *stats.Session
+	var err error
+	if ch != nil {
+		sess, err = stats.SessionByIDClickHouse(r.Context(), ch, s.app.DB(), site.Id, r.PathValue("sid"))
+	} else {
+		sess, err = stats.SessionByID(r.Context(), s.app.DB(), site.Id, r.PathValue("sid"))
+	}
 	if errors.Is(err, stats.ErrSessionNotFound) {
 		s.notFound(w, r, u)
 		return
@@ -66,7 +75,12 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 		s.internal(w, r, u, err)
 		return
 	}
-	events, err := stats.SessionTimeline(r.Context(), s.app.DB(), sess.ID, timelineLimit+1)
+	var events []stats.TimelineEvent
+	if ch != nil {
+		events, err = stats.SessionTimelineClickHouse(r.Context(), ch, site.Id, sess.ID, timelineLimit+1)
+	} else {
+		events, err = stats.SessionTimeline(r.Context(), s.app.DB(), sess.ID, timelineLimit+1)
+	}
 	if err != nil {
 		s.internal(w, r, u, err)
 		return
@@ -112,7 +126,7 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 		d.UserURL = userURL(site.Id, sess.UserID)
 	}
 	d.NoRegion = sess.State == "" || sess.State == geo.Unknown
-	if err := s.sessionPrivate(r, sess.ID, &d); err != nil {
+	if err := s.sessionPrivate(r, site.Id, sess.ID, &d); err != nil {
 		s.internal(w, r, u, err)
 		return
 	}
@@ -122,15 +136,34 @@ func (s *server) sessionTimeline(w http.ResponseWriter, r *http.Request, u *user
 // sessionPrivate adds what only the session page shows: the raw IP
 // address, if the website stored it, with its network, and the
 // identified user's metadata.
-func (s *server) sessionPrivate(r *http.Request, sessionID string, d *sessionData) error {
+func (s *server) sessionPrivate(r *http.Request, siteID, sessionID string, d *sessionData) error {
 	var row struct {
 		IP      string `db:"ip"`
 		Meta    string `db:"meta"`
 		Visitor string `db:"visitor"`
 	}
-	err := s.app.DB().Select("COALESCE(s.ipAddress, '') AS ip", "COALESCE(v.metadata, '') AS meta", "COALESCE(v.id, '') AS visitor").
-		From(schema.Sessions+" s").LeftJoin(schema.Visitors+" v", dbx.NewExp("v.id = s.visitor")).
-		Where(dbx.HashExp{"s.id": sessionID}).WithContext(r.Context()).One(&row)
+	var err error
+	if ch := s.opts.ClickHouse; ch != nil {
+		// the session's address in ClickHouse, its visitor in PocketBase
+		type chRow struct {
+			IP      string `json:"ip"`
+			Visitor string `json:"visitor"`
+		}
+		var got []chRow
+		got, err = clickhouse.Select[chRow](r.Context(), ch, "SELECT ipAddress AS ip, visitor FROM sessions FINAL WHERE website = ? AND id = ?", siteID, sessionID)
+		if err == nil && len(got) > 0 {
+			row.IP = got[0].IP
+			err = s.app.DB().Select("COALESCE(metadata, '') AS meta", "id AS visitor").From(schema.Visitors).
+				Where(dbx.HashExp{"id": got[0].Visitor}).WithContext(r.Context()).One(&row)
+			if errors.Is(err, sql.ErrNoRows) {
+				err = nil
+			}
+		}
+	} else {
+		err = s.app.DB().Select("COALESCE(s.ipAddress, '') AS ip", "COALESCE(v.metadata, '') AS meta", "COALESCE(v.id, '') AS visitor").
+			From(schema.Sessions+" s").LeftJoin(schema.Visitors+" v", dbx.NewExp("v.id = s.visitor")).
+			Where(dbx.HashExp{"s.id": sessionID}).WithContext(r.Context()).One(&row)
+	}
 	if err != nil {
 		return err
 	}

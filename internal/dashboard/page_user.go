@@ -37,7 +37,7 @@ type userData struct {
 // userPage shows one identified user across every device (package
 // visitors).
 func (s *server) userPage(w http.ResponseWriter, r *http.Request, u *user, site *core.Record) {
-	uv, err := visitors.User(r.Context(), s.app, site.Id, r.PathValue("userId"))
+	uv, err := visitors.UserClickHouse(r.Context(), s.app, s.opts.ClickHouse, site.Id, r.PathValue("userId"))
 	if s.visitorsFailed(w, r, u, err) {
 		return
 	}

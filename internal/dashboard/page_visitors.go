@@ -65,7 +65,7 @@ func (s *server) visitorsPage(w http.ResponseWriter, r *http.Request, u *user, s
 	}
 	search := strings.TrimSpace(q.Get("search"))
 	listed, err := visitors.List(r.Context(), s.app, site.Id, visitors.Query{From: p.From, To: p.To, Search: search,
-		Identified: ident, Sort: sort, After: q.Get("after")})
+		Identified: ident, Sort: sort, After: q.Get("after"), ClickHouse: s.opts.ClickHouse})
 	if errors.Is(err, visitors.ErrBadQuery) {
 		s.fail(w, r, u, http.StatusBadRequest, "That page of the visitors list is not valid: start again from the first page.")
 		return
@@ -133,7 +133,7 @@ func (s *server) visitorExport(w http.ResponseWriter, r *http.Request, u *user, 
 // serveExport streams the JSON export of visitors of site (package
 // visitors), or answers 404 if one is not the site's.
 func (s *server) serveExport(w http.ResponseWriter, r *http.Request, u *user, site *core.Record, name string, ids []string) {
-	err := visitors.ServeExport(w, r, s.app, site, name, ids)
+	err := visitors.ServeExportClickHouse(w, r, s.app, s.opts.ClickHouse, site, name, ids)
 	switch {
 	case errors.Is(err, visitors.ErrNotFound):
 		s.notFound(w, r, u)
