@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
@@ -77,7 +78,7 @@ func TestClickHouseMigrateCopiesTheHistoryOnce(t *testing.T) {
 // weekOfTraffic is eight days of page views and custom events (signups
 // with a plan and revenue, downloads) ending an hour before now, from
 // visitors in Germany (two regions), the US and France on four devices,
-// with referrers, as SDK batches of the ingest route: the events carry
+// with referrers and JS errors, as SDK batches of the ingest route: the events carry
 // their time, so two servers given the same batches store the same rows.
 func weekOfTraffic(tid string) [][]pipeline.Event {
 	r := rand.New(rand.NewPCG(31, 8))
@@ -109,6 +110,11 @@ func weekOfTraffic(tid string) [][]pipeline.Event {
 					c.ID, c.Kind, c.Name, c.Time = pipeline.NewID(), pipeline.Custom, "signup", ev.Time.Add(10*time.Second)
 					c.Data = map[string]any{"plan": []string{"pro", "free"}[r.IntN(2)]}
 					c.RevenueAmount, c.RevenueCurrency = int64(100*(1+r.IntN(50))), "EUR"
+					evs = append(evs, c)
+				case 2:
+					c := ev
+					c.ID, c.Kind, c.Time = pipeline.NewID(), pipeline.JSError, ev.Time.Add(5*time.Second)
+					c.ErrorMessage, c.StackTrace = []string{"TypeError: x is undefined", "ReferenceError: y"}[r.IntN(2)], "at f (app.js:1:2)"
 					evs = append(evs, c)
 				case 1:
 					c := ev
@@ -157,6 +163,19 @@ func superuserGet(t *testing.T, srvURL, path string) string {
 		t.Fatalf("GET %s: %d %s %v", path, resp.StatusCode, body, err)
 	}
 	return string(body)
+}
+
+// pageNoise is what differs between two servers' renderings of the same
+// figures: record ids, CSRF tokens and CSP nonces.
+var pageNoise = regexp.MustCompile(`\b[a-z0-9]{15}\b|name="csrf" value="[^"]+"|nonce="[^"]+"`)
+
+// firstDifference shows where a and b first differ.
+func firstDifference(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return fmt.Sprintf("sqlite     …%.300s\nclickhouse …%.300s", a[max(0, i-20):], b[max(0, i-20):])
 }
 
 // TestServeOnClickHouseAnswersAsOnSQLite is issue 31's black-box check: the
@@ -314,6 +333,35 @@ func TestServeOnClickHouseAnswersAsOnSQLite(t *testing.T) {
 
 	// an erasure of the same visitor (by its visitorId) on both leaves
 	// the same figures
+	// the dashboard's pages over the raw rows
+	dash := [2]*http.Client{dashboardClient(t, servers[0].URL), dashboardClient(t, servers[1].URL)}
+	page := func(i int, path string) string {
+		t.Helper()
+		return pageNoise.ReplaceAllString(getPage(t, dash[i], servers[i].URL+path), "")
+	}
+	site := "/dashboard/sites/" + id
+	sessions := getPage(t, dash[0], servers[0].URL+site+"/sessions?period=7d")
+	sid := regexp.MustCompile(`/sessions/([a-z0-9]{15})`).FindStringSubmatch(sessions)
+	if sid == nil {
+		t.Fatalf("no session link on the sessions page")
+	}
+	pages := []string{site + "?period=7d", site + "?period=7d&filter=country:DE", site + "/events?name=signup&period=7d",
+		site + "/errors?period=7d&message=" + url.QueryEscape("TypeError: x is undefined"), site + "/breakdown/page?period=7d&filter=country:DE", site + "/sessions?period=7d&filter=device:mobile",
+		site + "/sessions/" + sid[1], site + "/sessions/" + sid[1] + "/delete", site + "/goals?period=7d",
+		site + "/funnels/chsamefunnel001?period=7d&filter=country:!FR"}
+	// JS errors are grouped and written every half minute
+	for i := range servers {
+		testwait.Until(t, "the JS error groups stored", func() bool {
+			return strings.Contains(page(i, site+"/errors?period=7d&message="+url.QueryEscape("ReferenceError: y")), "app.js:1:2")
+		})
+	}
+	for _, p := range pages {
+		want, got := page(0, p), page(1, p)
+		if want != got {
+			t.Errorf("dashboard %s differs:\n%s", p, firstDifference(want, got))
+		}
+	}
+
 	var mostSessions visitorRow
 	_ = json.Unmarshal(lists[0].Rows[0], &mostSessions)
 	visitorOf := func(i int) string {
@@ -325,6 +373,9 @@ func TestServeOnClickHouseAnswersAsOnSQLite(t *testing.T) {
 		}
 		t.Fatalf("no visitor %s on server %d", mostSessions.VisitorID, i)
 		return ""
+	}
+	if want, got := page(0, site+"/visitors/"+visitorOf(0)+"/delete"), page(1, site+"/visitors/"+visitorOf(1)+"/delete"); want != got {
+		t.Errorf("dashboard: a visitor's erasure page differs:\n%s", firstDifference(want, got))
 	}
 	erased := [2]string{}
 	for i := range servers {

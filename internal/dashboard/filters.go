@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -269,4 +270,17 @@ func withFilter(fs []stats.Filter, f stats.Filter) []stats.Filter {
 		}
 	}
 	return append(out, f)
+}
+
+// hiddenInputs are q's values as a form's hidden fields, in the order of
+// their names: a map's order would change the page from one request to
+// the next.
+func hiddenInputs(q url.Values) []hiddenInput {
+	var out []hiddenInput
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		for _, v := range q[k] {
+			out = append(out, hiddenInput{k, v})
+		}
+	}
+	return out
 }

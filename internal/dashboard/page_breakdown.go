@@ -135,11 +135,7 @@ func (s *server) breakdownPage(w http.ResponseWriter, r *http.Request, rd *reade
 		Search: search, MaxSearch: stats.MaxBreakdownSearch, Action: rd.url(sub, nil), Total: res.Total, Page: page,
 		Pages: max(1, (res.Total+breakdownPageSize-1)/breakdownPageSize), BackURL: rd.url("", viewQuery(p, fs))}
 	d.Filters = rd.filters(p, func(v url.Values) string { return rd.url(sub, v) })
-	for k, vs := range base {
-		for _, v := range vs {
-			d.Hidden = append(d.Hidden, hiddenInput{k, v})
-		}
-	}
+	d.Hidden = hiddenInputs(base)
 	if sortBy != "" {
 		d.Hidden = append(d.Hidden, hiddenInput{"sort", sortBy})
 	}

@@ -123,7 +123,7 @@ func (s *server) scopeClickHouse(r *http.Request, site string, kind erase.Kind, 
 	if len(visitors) > 0 {
 		err = s.app.DB().Select("COUNT(*) AS visitors", "COALESCE(MAX(userId), '') AS userId", "COALESCE(MAX(name), '') AS name",
 			"COALESCE(MAX(email), '') AS email").From(schema.Visitors).
-			Where(dbx.HashExp{"website": site, "id": visitors}).WithContext(ctx).One(&sc)
+			Where(dbx.HashExp{"website": site}).AndWhere(dbx.In("id", anys(visitors)...)).WithContext(ctx).One(&sc)
 		if err != nil {
 			return sc, false, err
 		}
@@ -276,4 +276,13 @@ func (s *server) actorName(actor string) string {
 		return rec.Email() + " (API key)"
 	}
 	return rec.Email()
+}
+
+// anys is ids as dbx.In takes them.
+func anys(ids []string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
 }

@@ -52,11 +52,7 @@ func (s *server) picker(rd *reader, req stats.Request) (*segmentPicker, error) {
 	pq := periodQuery(req.Period)
 	d := &segmentPicker{Action: rd.url("", nil), SaveURL: sitePath(rd.site.Id, "segments", pq),
 		CanShare: access.Can(s.app, rd.u.rec, rd.site, access.Admin), MaxName: schema.MaxSegmentName}
-	for k, vs := range viewQuery(req.Period, rd.own) {
-		for _, v := range vs {
-			d.Hidden = append(d.Hidden, hiddenInput{k, v})
-		}
-	}
+	d.Hidden = hiddenInputs(viewQuery(req.Period, rd.own))
 	for _, g := range segs {
 		sel := rd.seg != nil && rd.seg.ID == g.ID
 		d.Options = append(d.Options, segmentOption{ID: g.ID, Name: g.Name, Shared: g.Shared, Selected: sel})
