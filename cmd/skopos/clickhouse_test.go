@@ -90,7 +90,7 @@ func weekOfTraffic(tid string) [][]pipeline.Event {
 	nets := []string{"198.51.100.%d", "198.51.100.%d", "203.0.113.%d", "192.0.2.%d"}
 	refs := []string{"", "https://www.google.com/", "https://news.ycombinator.com/item?id=1", ""}
 	end := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
-	var evs []pipeline.Event
+	var evs, jsErrs []pipeline.Event
 	for d := 7; d >= 0; d-- {
 		for i := range 30 {
 			at := end.AddDate(0, 0, -d).Add(-time.Duration(r.IntN(18*60)) * time.Minute)
@@ -115,7 +115,7 @@ func weekOfTraffic(tid string) [][]pipeline.Event {
 					c := ev
 					c.ID, c.Kind, c.Time = pipeline.NewID(), pipeline.JSError, ev.Time.Add(5*time.Second)
 					c.ErrorMessage, c.StackTrace = []string{"TypeError: x is undefined", "ReferenceError: y"}[r.IntN(2)], "at f (app.js:1:2)"
-					evs = append(evs, c)
+					jsErrs = append(jsErrs, c)
 				case 1:
 					c := ev
 					c.ID, c.Kind, c.Name, c.Time = pipeline.NewID(), pipeline.Custom, "download", ev.Time.Add(20*time.Second)
@@ -129,7 +129,10 @@ func weekOfTraffic(tid string) [][]pipeline.Event {
 	for start := 0; start < len(evs); start += 300 {
 		batches = append(batches, evs[start:min(start+300, len(evs))])
 	}
-	return batches
+	// a JS error group keeps the url and time of the chunk written last
+	// (SQLite) or of its latest occurrence (ClickHouse): in one batch, the
+	// servers group them in one chunk whatever their load
+	return append(batches, jsErrs)
 }
 
 // recordIDs are PocketBase record ids, which each store makes its own.
