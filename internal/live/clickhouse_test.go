@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"reflect"
 	"testing"
 	"time"
 
@@ -45,19 +44,6 @@ func anonymous(t *testing.T, s Snapshot) (Snapshot, int) {
 		s.Recent[i].Visitor, s.Recent[i].Session = "", ""
 	}
 	return s, len(visitors)
-}
-
-// jsonEqual fails t unless got (ClickHouse) and want (SQLite) are equal,
-// as values and as JSON.
-func jsonEqual(t *testing.T, what string, got, want any) bool {
-	t.Helper()
-	g, _ := json.Marshal(got)
-	w, _ := json.Marshal(want)
-	if !reflect.DeepEqual(got, want) || string(g) != string(w) {
-		t.Errorf("%s:\nclickhouse %s\nsqlite     %s", what, g, w)
-		return false
-	}
-	return true
 }
 
 // TestClickHouseHubEqualsSQLite sends the twin traffic to a SQLite-store
@@ -102,7 +88,7 @@ func TestClickHouseHubEqualsSQLite(t *testing.T) {
 		if gotN != wantN {
 			t.Errorf("snapshot at %v: %d distinct visitors in ClickHouse, %d in SQLite", at, gotN, wantN)
 		}
-		if jsonEqual(t, "snapshot at "+at.String(), got, want) {
+		if twin.Equal(t, "snapshot at "+at.String(), got, want) {
 			equal++
 		}
 		active += want.ActiveVisitors
@@ -142,7 +128,7 @@ func compareServe(t *testing.T, pair *twin.Pair) {
 	if snaps[0].ActiveVisitors == 0 || len(snaps[0].Recent) == 0 {
 		t.Errorf("the served snapshot is empty: %+v", snaps[0])
 	}
-	jsonEqual(t, "served snapshot", snaps[1], snaps[0])
+	twin.Equal(t, "served snapshot", snaps[1], snaps[0])
 }
 
 // compareActive opens each hub's active-visitors stream of its site at
@@ -208,5 +194,5 @@ func compareDetails(t *testing.T, pair *twin.Pair) {
 	if len(got[0]) == 0 {
 		t.Fatal("no session")
 	}
-	jsonEqual(t, "live events", got[1], got[0])
+	twin.Equal(t, "live events", got[1], got[0])
 }

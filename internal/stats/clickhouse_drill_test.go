@@ -112,7 +112,7 @@ func TestClickHouseDrillDownsEqualSQLite(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					chEqual(t, fmt.Sprintf("payloads of %s, %s in %s, %d", name, p.Name, p.Timezone, limit), got, want)
+					twin.Equal(t, fmt.Sprintf("payloads of %s, %s in %s, %d", name, p.Name, p.Timezone, limit), got, want)
 					n += len(want)
 				}
 			}
@@ -133,7 +133,7 @@ func TestClickHouseDrillDownsEqualSQLite(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				chEqual(t, fmt.Sprintf("js errors %q, %d", msg, limit), got, want)
+				twin.Equal(t, fmt.Sprintf("js errors %q, %d", msg, limit), got, want)
 				n += len(want)
 			}
 		}
@@ -160,7 +160,7 @@ func (s chSites) compareProperties(t *testing.T, periods []stats.Period, filters
 						t.Fatalf("properties of %s, %s %v: %v", name, p.Name, f, err)
 					}
 				}
-				if chEqual(t, fmt.Sprintf("properties of %s, %s in %s %v", name, p.Name, p.Timezone, f), out[1], out[0]) {
+				if twin.Equal(t, fmt.Sprintf("properties of %s, %s in %s %v", name, p.Name, p.Timezone, f), out[1], out[0]) {
 					n++
 				}
 				for _, vs := range out[0] {
@@ -189,7 +189,7 @@ func (s chSites) compareRevenue(t *testing.T, periods []stats.Period, filters []
 						t.Fatalf("revenue by %s, %s %v: %v", by, p.Name, f, err)
 					}
 				}
-				if chEqual(t, fmt.Sprintf("revenue by %s, %s in %s %v", by, p.Name, p.Timezone, f), out[1], out[0]) {
+				if twin.Equal(t, fmt.Sprintf("revenue by %s, %s in %s %v", by, p.Name, p.Timezone, f), out[1], out[0]) {
 					n++
 				}
 				rows += len(out[0])
@@ -228,7 +228,7 @@ func (s chSites) compareSessionPages(t *testing.T, p stats.Period) {
 			t.Fatal(err)
 		}
 		got.ID = want.ID
-		chEqual(t, "session "+idA, got, want)
+		twin.Equal(t, "session "+idA, got, want)
 		wantT, err := stats.SessionTimeline(chTimeout(t), s.app.DB(), idA, 100)
 		if err != nil {
 			t.Fatal(err)
@@ -237,7 +237,7 @@ func (s chSites) compareSessionPages(t *testing.T, p stats.Period) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		chEqual(t, "timeline of "+idA, gotT, wantT)
+		twin.Equal(t, "timeline of "+idA, gotT, wantT)
 		events += len(wantT)
 	}
 	// another site's session is not found

@@ -1,13 +1,12 @@
 package stats_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/skopos-go/skopos/internal/chtest/twin"
 	"github.com/skopos-go/skopos/internal/clickhouse"
 	"github.com/skopos-go/skopos/internal/pbtest"
 	"github.com/skopos-go/skopos/internal/stats"
@@ -30,19 +29,6 @@ func (s chSites) request(rec *core.Record, p stats.Period, filters []stats.Filte
 		req.ClickHouse = s.ch
 	}
 	return req
-}
-
-// chEqual fails t unless got (ClickHouse) equals want (SQLite), as
-// values and as JSON.
-func chEqual(t *testing.T, what string, got, want any) bool {
-	t.Helper()
-	g, _ := json.Marshal(got)
-	w, _ := json.Marshal(want)
-	if !reflect.DeepEqual(got, want) || string(g) != string(w) {
-		t.Errorf("%s:\nclickhouse %s\nsqlite     %s", what, g, w)
-		return false
-	}
-	return true
 }
 
 // chFunnels are the funnels both sites get: page steps with a wildcard
@@ -84,7 +70,7 @@ func (s chSites) compareFunnels(t *testing.T, idsA, idsB []string, periods []sta
 					t.Fatalf("funnel %s %s %v: %v", chFunnels[i].name, p.Name, f, err)
 				}
 				got.ID = want.ID
-				if chEqual(t, "funnel "+chFunnels[i].name+" "+p.Name+" in "+p.Timezone+" "+fmt.Sprint(f), got, want) {
+				if twin.Equal(t, "funnel "+chFunnels[i].name+" "+p.Name+" in "+p.Timezone+" "+fmt.Sprint(f), got, want) {
 					n++
 				}
 				if reached == nil {
@@ -130,7 +116,7 @@ func (s chSites) compareBreakdowns(t *testing.T, periods []stats.Period, filters
 						}
 					}
 					what := fmt.Sprintf("breakdown %s %+v %s in %s %v", dim, shape, p.Name, p.Timezone, f)
-					if chEqual(t, what, out[1], out[0]) {
+					if twin.Equal(t, what, out[1], out[0]) {
 						n++
 					}
 					rows += len(out[0].Rows)
@@ -165,7 +151,7 @@ func (s chSites) compareSessions(t *testing.T, periods []stats.Period, filters [
 						out[1][i].ID = out[0][i].ID
 					}
 				}
-				if chEqual(t, fmt.Sprintf("sessions from %d, %s in %s %v", offset, p.Name, p.Timezone, f), out[1], out[0]) {
+				if twin.Equal(t, fmt.Sprintf("sessions from %d, %s in %s %v", offset, p.Name, p.Timezone, f), out[1], out[0]) {
 					n++
 				}
 				rows += len(out[0])

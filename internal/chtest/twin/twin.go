@@ -8,12 +8,13 @@ package twin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"sync"
+	"reflect"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/store/chstore"
 	"github.com/skopos-go/skopos/internal/store/localstore"
+	"github.com/skopos-go/skopos/internal/testclock"
 	"github.com/skopos-go/skopos/internal/testwait"
 )
 
@@ -38,16 +40,7 @@ func Timeout(t testing.TB) context.Context {
 }
 
 // Clock is a settable clock shared by a run's pipelines.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now is the clock's time.
-func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-// Set moves the clock to t.
-func (c *Clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+type Clock = testclock.Clock
 
 // Site is one website's pipeline over a store.
 type Site struct {
@@ -278,4 +271,17 @@ func (pr *Pair) ClickHouseOf(rec *core.Record) *clickhouse.Client {
 		return pr.CH
 	}
 	return nil
+}
+
+// Equal fails t unless got (read from ClickHouse) equals want (from
+// SQLite), as values and as JSON.
+func Equal(t testing.TB, what string, got, want any) bool {
+	t.Helper()
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if !reflect.DeepEqual(got, want) || string(g) != string(w) {
+		t.Errorf("%s:\nclickhouse %s\nsqlite     %s", what, g, w)
+		return false
+	}
+	return true
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"reflect"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/skopos-go/skopos/internal/store"
 	"github.com/skopos-go/skopos/internal/store/chstore"
 	"github.com/skopos-go/skopos/internal/store/localstore"
+	"github.com/skopos-go/skopos/internal/testclock"
 	"github.com/skopos-go/skopos/internal/testwait"
 	"github.com/skopos-go/skopos/schema"
 )
@@ -43,15 +43,6 @@ const (
 	iphoneUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 )
 
-// clock is a settable clock shared by a run's pipelines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 // site is one website's pipeline over a store.
 type site struct {
 	p    *pipeline.Pipeline
@@ -59,14 +50,14 @@ type site struct {
 	host string
 }
 
-func startSite(t *testing.T, st store.Store, rec *core.Record, clk *clock) *site {
+func startSite(t *testing.T, st store.Store, rec *core.Record, clk *testclock.Clock) *site {
 	t.Helper()
 	sites := pipeline.NewSites()
 	ps, err := sites.Put(localstore.WebsiteFromRecord(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pipeline.New(pipeline.Config{Store: st, Sites: sites, Now: clk.now,
+	p, err := pipeline.New(pipeline.Config{Store: st, Sites: sites, Now: clk.Now,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -104,10 +95,10 @@ func (s *site) close(t *testing.T) {
 // the timeout, and, with a new pipeline over a new store (restart: the
 // store's state of sessions and page views is gone), a page view that
 // continues a session and a beacon for a page view written before.
-func traffic(t *testing.T, open func() *site, clk *clock, t0 time.Time) {
+func traffic(t *testing.T, open func() *site, clk *testclock.Clock, t0 time.Time) {
 	t.Helper()
 	s := open()
-	at := func(d time.Duration) { clk.set(t0.Add(d)) }
+	at := func(d time.Duration) { clk.Set(t0.Add(d)) }
 	at(0)
 	s.browse(t, "203.0.113.1", chromeUA, `{"type":"pageView","url":"https://%s/","pid":"pageview01","referrer":"https://news.example.org/item"}`)
 	at(2 * time.Second)
@@ -146,7 +137,7 @@ func TestRowsEqualTheSQLiteStore(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
 	recA, recB := srv.AddWebsite(t, "a.example.com"), srv.AddWebsite(t, "b.example.com")
 
-	clk := &clock{}
+	clk := &testclock.Clock{}
 	traffic(t, func() *site { return startSite(t, localstore.New(app), recA, clk) }, clk, t0)
 	var last *chstore.Store
 	traffic(t, func() *site {
