@@ -33,11 +33,7 @@ import (
 )
 
 // Timeout is a context for one step of a test, cancelled at its end.
-func Timeout(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Timeout())
-	t.Cleanup(cancel)
-	return ctx
-}
+func Timeout(t testing.TB) context.Context { return testwait.Context(t) }
 
 // Clock is a settable clock shared by a run's pipelines.
 type Clock = testclock.Clock
